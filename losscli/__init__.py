@@ -1,0 +1,40 @@
+"""losscli: evaluate loss functions on model predictions, with analytic gradients.
+
+The Python API::
+
+    import losscli
+    losscli.evaluate([3, 4], [2, 5], "mse")                 # 1.0
+    losscli.gradient(y, p, "bce", from_logits=True)         # ∂J/∂z, z's shape
+    losscli.evaluate(y, p, "0.7*mse + 0.3*huber", delta=0.5)
+"""
+
+from losscli.api import Accumulator, evaluate, gradient, partial_sums
+from losscli.errors import ExitCode, InputError, LossCliError, ParamError, UsageError
+from losscli.params import Param
+from losscli.registry import Explain, Loss, available_losses, get_loss, register_loss
+from losscli.streaming import Batch, Elementwise, Kernel, PartialSums
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Accumulator",
+    "Batch",
+    "Elementwise",
+    "ExitCode",
+    "Explain",
+    "InputError",
+    "Kernel",
+    "Loss",
+    "LossCliError",
+    "Param",
+    "ParamError",
+    "PartialSums",
+    "UsageError",
+    "available_losses",
+    "evaluate",
+    "get_loss",
+    "gradient",
+    "partial_sums",
+    "register_loss",
+    "__version__",
+]

@@ -1,0 +1,187 @@
+"""The Python API: evaluate and differentiate losses on arrays, in one call or streaming."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from losscli._lazy import np
+
+from losscli.errors import InputError, ParamError, UsageError
+from losscli.objective import Objective, objectives_for
+from losscli.registry import Loss
+from losscli.streaming import Batch, PartialSums
+from losscli.validate import require_finite
+
+ArrayLike = Any
+
+
+def _as_array(x: ArrayLike, role: str) -> np.ndarray:
+    arr = np.asarray(x)
+    if arr.dtype.kind in "biuf":
+        arr = arr.astype(np.float64, copy=False)
+    if arr.ndim == 0:
+        raise InputError(f"{role} must be an array of rows, got a scalar")
+    if arr.ndim == 2 and arr.shape[1] == 1:
+        arr = arr[:, 0]
+    return arr
+
+
+def make_batch(
+    y_true: ArrayLike | None,
+    y_pred: ArrayLike | Sequence[ArrayLike],
+    weights: ArrayLike | None = None,
+    row0: int = 0,
+) -> Batch:
+    """Arrays in, a validated Batch out (shapes agree, values finite, weights ≥ 0).
+
+    ``y_pred`` is one array, or a tuple of arrays for losses with several inputs
+    (gaussian_nll's mean and variance, triplet's distances or embeddings, …).
+    """
+    preds = y_pred if isinstance(y_pred, tuple) else (y_pred,)
+    preds = tuple(_as_array(p, "prediction") for p in preds)
+    target = None if y_true is None else _as_array(y_true, "target")
+    batch = Batch(target, preds, None, row0)
+    n = preds[0].shape[0]
+    for arr, role in [(target, "target"), *((p, "prediction") for p in preds)]:
+        if arr is None:
+            continue
+        if arr.shape[0] != n:
+            raise InputError(f"{role} has {arr.shape[0]} rows but the predictions have {n}")
+        if arr.dtype.kind == "f":
+            require_finite(arr, batch, role)
+    if weights is not None:
+        w = _as_array(weights, "weights")
+        if w.shape != (n,):
+            raise InputError(f"weights have shape {w.shape}, expected ({n},)")
+        require_finite(w, batch, "weights")
+        if np.any(w < 0):
+            bad = float(w[np.argmax(w < 0)])
+            raise ParamError("weights", bad, ">= 0 (sample weights cannot be negative)")
+        batch.weights = w
+    return batch
+
+
+def objective(loss: str | Loss, from_logits: bool = False, **params: Any) -> tuple[str, Objective]:
+    """Bind one loss spec (a name, alias, ``huber(delta=0.5)`` or ``0.7*mse+0.3*mae``)."""
+    text = loss.name if isinstance(loss, Loss) else loss
+    bound = objectives_for(text, params, from_logits)
+    if len(bound) != 1:
+        raise UsageError(
+            f"{text!r} names {len(bound)} losses; evaluate() takes one",
+            hint="call it once per loss, or combine them: '0.7*mse + 0.3*mae'",
+        )
+    return bound[0]
+
+
+class Accumulator:
+    """Streaming evaluation of one loss: ``update`` per batch, ``merge``, then ``value``.
+
+    Partial sums are additive, so accumulators fed different chunks (or run on
+    different workers) merge into the result of one pass over all the rows.
+    Gradients need the merged sums: call ``gradient`` per batch after the updates.
+    """
+
+    def __init__(
+        self, loss: str | Loss, *, reduction: str = "mean", from_logits: bool = False, **params: Any
+    ) -> None:
+        if reduction not in ("mean", "sum"):
+            raise UsageError(f"an accumulator reduces with mean or sum, not {reduction!r}")
+        self.label, self.objective = objective(loss, from_logits, **params)
+        self.objective.check_reduction(reduction)
+        self.reduction = reduction
+        self.sums = PartialSums()
+        self.rows_seen = 0
+
+    def update(
+        self, y_true: ArrayLike | None, y_pred: ArrayLike, weights: ArrayLike | None = None
+    ) -> Accumulator:
+        batch = make_batch(y_true, y_pred, weights, row0=self.rows_seen)
+        self.sums = self.sums.merge(self.objective.update(batch))
+        self.rows_seen += len(batch)
+        return self
+
+    def merge(self, other: Accumulator) -> Accumulator:
+        self.sums = self.sums.merge(other.sums)
+        self.rows_seen += other.rows_seen
+        return self
+
+    def value(self) -> float:
+        if not self.sums:
+            raise InputError("no rows were given")
+        return self.objective.compute(self.sums, self.reduction)
+
+    def gradient(
+        self, y_true: ArrayLike | None, y_pred: ArrayLike, weights: ArrayLike | None = None, row0: int = 0
+    ) -> np.ndarray | tuple[np.ndarray, ...]:
+        batch = make_batch(y_true, y_pred, weights, row0=row0)
+        grads = self.objective.grad(batch, self.sums, self.reduction)
+        return grads if isinstance(y_pred, tuple) else grads[0]
+
+
+def _inputs(y_pred: ArrayLike, var: ArrayLike | None) -> ArrayLike:
+    if var is None:
+        return y_pred
+    return (*y_pred, var) if isinstance(y_pred, tuple) else (y_pred, var)
+
+
+def evaluate(
+    y_true: ArrayLike | None,
+    y_pred: ArrayLike,
+    loss: str | Loss,
+    *,
+    weights: ArrayLike | None = None,
+    reduction: str = "mean",
+    from_logits: bool = False,
+    var: ArrayLike | None = None,
+    **params: Any,
+) -> float | np.ndarray:
+    """J for ``loss`` on the rows (``reduction='none'``: the per-row losses Lᵢ).
+
+    mean: J = Σ wᵢLᵢ / Σ wᵢ (1/n Σ Lᵢ without weights); sum: Σ wᵢLᵢ.
+    ``y_pred`` is a tuple for losses with several inputs; ``var`` is
+    gaussian_nll's variance. Parameters are keyword arguments (``delta=0.5``).
+    """
+    y_pred = _inputs(y_pred, var)
+    if reduction == "none":
+        _, obj = objective(loss, from_logits, **params)
+        obj.check_reduction("none")
+        return obj.rows(make_batch(y_true, y_pred, weights))
+    acc = Accumulator(loss, reduction=reduction, from_logits=from_logits, **params)
+    return acc.update(y_true, y_pred, weights).value()
+
+
+def gradient(
+    y_true: ArrayLike | None,
+    y_pred: ArrayLike,
+    loss: str | Loss,
+    *,
+    weights: ArrayLike | None = None,
+    reduction: str = "mean",
+    from_logits: bool = False,
+    var: ArrayLike | None = None,
+    **params: Any,
+) -> np.ndarray | tuple[np.ndarray, ...]:
+    """∂J/∂ŷ with ŷ's shape (a tuple, one per input, for several inputs or ``var``).
+
+    It is what autograd returns for J as ``evaluate`` reports it, with the
+    reduction and weights included (w.r.t. logits with ``from_logits``).
+    """
+    y_pred = _inputs(y_pred, var)
+    if reduction == "none":
+        _, obj = objective(loss, from_logits, **params)
+        obj.check_reduction("none")
+        batch = make_batch(y_true, y_pred, weights)
+        grads = obj.grad(batch, PartialSums(), "none")
+        return grads if isinstance(y_pred, tuple) else grads[0]
+    acc = Accumulator(loss, reduction=reduction, from_logits=from_logits, **params)
+    acc.update(y_true, y_pred, weights)
+    return acc.gradient(y_true, y_pred, weights)
+
+
+def partial_sums(
+    y_true: ArrayLike | None, y_pred: ArrayLike, loss: str | Loss, *, weights: ArrayLike | None = None, **params: Any
+) -> Mapping[str, Any]:
+    """The additive statistics one batch contributes (for custom distributed merging)."""
+    _, obj = objective(loss, params.pop("from_logits", False), **params)
+    return obj.update(make_batch(y_true, y_pred, weights))

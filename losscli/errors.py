@@ -1,0 +1,46 @@
+"""The errors users see, each carrying the exit code the CLI returns for it."""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """Process exit statuses (SPEC §6). Only a failed check exits 1."""
+
+    OK = 0
+    CHECK_FAILED = 1
+    USAGE = 2
+    INTERNAL = 70
+    INTERRUPTED = 130
+
+
+class LossCliError(Exception):
+    """Base of every error meant for the user: one message, an optional hint."""
+
+    exit_code = ExitCode.USAGE
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+class UsageError(LossCliError):
+    """A bad option, unknown loss or task, or a combination that does not fit."""
+
+
+class InputError(LossCliError):
+    """Data that cannot be evaluated: unreadable, missing columns, invalid values."""
+
+
+class ParamError(UsageError, ValueError):
+    """An invalid loss parameter (or sample weight): names it, its value and its valid range."""
+
+    def __init__(self, param: str, value: object, valid: str, loss: str | None = None) -> None:
+        where = f" for {loss}" if loss else ""
+        super().__init__(f"invalid {param}={value!r}{where}: must be {valid}")
+        self.param = param
+        self.value = value
+        self.valid = valid
+        self.loss = loss

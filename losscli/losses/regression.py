@@ -1,0 +1,451 @@
+r"""Regression losses on real targets y and predictions ŷ, e = ŷ − y.
+
+With m paired target/prediction columns, Lᵢ is the mean of the m per-column
+terms (scikit-learn's ``multioutput='uniform_average'``).
+"""
+
+from __future__ import annotations
+
+from losscli._lazy import np
+
+from losscli.errors import InputError
+from losscli.params import DELTA, EPS, QUANTILE, BETA_L1, POWER, Param, positive
+from losscli.registry import Explain, register_loss
+from losscli.streaming import Batch, Elementwise, Params
+from losscli.validate import require_range
+
+REGRESSION = ("regression",)
+ROBUST = ("regression", "robust-regression")
+
+
+class _Real(Elementwise):
+    """Shared input handling: target and prediction of the same shape (n,) or (n, m)."""
+
+    def prepare(self, batch: Batch, params: Params) -> Batch:
+        if batch.target is None:
+            raise InputError(f"{type(self).__name__} needs a target column")
+        y, yhat = batch.target, batch.preds[0]
+        if y.dtype.kind != "f":
+            raise InputError("the target must be numeric for a regression loss")
+        if y.shape != yhat.shape:
+            raise InputError(
+                f"target has shape {y.shape} but prediction has {yhat.shape}",
+                hint="give one prediction column per target column",
+            )
+        return batch
+
+    def columnwise(self, batch: Batch) -> bool:
+        return True
+
+    def error(self, batch: Batch) -> np.ndarray:
+        return batch.preds[0] - batch.target
+
+
+@register_loss(
+    "mse",
+    aliases=("l2", "mean_squared_error"),
+    inputs="real",
+    tasks=REGRESSION,
+    explain=Explain(
+        formula="Lᵢ = eᵢ², e = ŷ − y;  J = (1/n) Σ Lᵢ",
+        gradient="∂J/∂ŷᵢ = 2eᵢ/n  (with weights: 2wᵢeᵢ/Σw)",
+        use_when="errors are roughly Gaussian and large mistakes are much worse than small ones",
+        pitfalls="dominated by outliers; scale-dependent; after a sigmoid for classification "
+        "its gradient vanishes when the sigmoid saturates (use bce)",
+        activation="linear (identity) output",
+        differences="torch MSELoss, Keras MeanSquaredError, sklearn mean_squared_error and "
+        "optax squared_error agree. optax l2_loss is ½e², not e².",
+        properties="convex, smooth, in the units of y squared",
+    ),
+)
+class MeanSquaredError(_Real):
+    """Mean squared error."""
+
+    def loss(self, batch, params):
+        return self.error(batch) ** 2
+
+    def dloss(self, batch, params):
+        return (2.0 * self.error(batch),)
+
+
+@register_loss(
+    "rmse",
+    aliases=("root_mean_squared_error",),
+    inputs="real",
+    tasks=REGRESSION,
+    explain=Explain(
+        formula="J = √( (1/n) Σ eᵢ² )  (a reduction-level transform of MSE)",
+        gradient="∂J/∂ŷᵢ = eᵢ / (n·J)  (0 when J = 0)",
+        use_when="you want the error in the units of y",
+        pitfalls="not a mean of per-row values: it has no per-row form (reduction mean only); "
+        "the mean of per-batch RMSEs is not the RMSE",
+        activation="linear (identity) output",
+        differences="sklearn root_mean_squared_error and torchmetrics MeanSquaredError(squared=False) agree; "
+        "torch and optax have no RMSE loss.",
+    ),
+)
+class RootMeanSquaredError(MeanSquaredError):
+    """Root mean squared error."""
+
+    reductions = ("mean",)
+
+    def outer(self, mean):
+        return float(np.sqrt(mean))
+
+    def outer_grad(self, mean):
+        return 0.0 if mean <= 0 else 0.5 / float(np.sqrt(mean))
+
+
+@register_loss(
+    "mae",
+    aliases=("l1", "mean_absolute_error"),
+    inputs="real",
+    tasks=ROBUST,
+    explain=Explain(
+        formula="Lᵢ = |eᵢ|",
+        gradient="∂Lᵢ/∂ŷᵢ = sign(eᵢ)  (0 at e = 0, a valid subgradient)",
+        use_when="errors are heavy-tailed; you want the conditional median",
+        pitfalls="constant gradient magnitude: slow, noisy convergence near the optimum",
+        activation="linear (identity) output",
+        differences="torch L1Loss, Keras MeanAbsoluteError and sklearn mean_absolute_error agree.",
+        properties="convex, robust to outliers, not differentiable at 0",
+    ),
+)
+class MeanAbsoluteError(_Real):
+    """Mean absolute error."""
+
+    def loss(self, batch, params):
+        return np.abs(self.error(batch))
+
+    def dloss(self, batch, params):
+        return (np.sign(self.error(batch)),)
+
+
+@register_loss(
+    "huber",
+    inputs="real",
+    tasks=ROBUST,
+    params=(DELTA,),
+    explain=Explain(
+        formula="Lᵢ = ½e² if |e| ≤ δ, else δ(|e| − ½δ)",
+        gradient="∂Lᵢ/∂ŷᵢ = e if |e| ≤ δ, else δ·sign(e)",
+        use_when="mostly Gaussian errors with some outliers; δ near the scale of typical residuals "
+        "(e.g. 1.345 × robust σ)",
+        pitfalls="δ is in the units of y: rescaling y changes the loss; too small a δ behaves like MAE",
+        activation="linear (identity) output",
+        differences="torch HuberLoss(delta), Keras Huber(delta) and optax huber_loss agree. "
+        "torch SmoothL1Loss(beta) is huber/β (see smooth_l1).",
+        properties="convex, once differentiable, quadratic near 0 and linear in the tails",
+    ),
+)
+class Huber(_Real):
+    """Huber loss: quadratic within δ, linear beyond."""
+
+    def loss(self, batch, params):
+        a = np.abs(self.error(batch))
+        d = params["delta"]
+        return np.where(a <= d, 0.5 * a * a, d * (a - 0.5 * d))
+
+    def dloss(self, batch, params):
+        e = self.error(batch)
+        d = params["delta"]
+        return (np.where(np.abs(e) <= d, e, d * np.sign(e)),)
+
+
+@register_loss(
+    "smooth_l1",
+    inputs="real",
+    tasks=ROBUST,
+    params=(BETA_L1,),
+    explain=Explain(
+        formula="Lᵢ = ½e²/β if |e| < β, else |e| − ½β   (= huber_δ=β / β)",
+        gradient="∂Lᵢ/∂ŷᵢ = e/β if |e| < β, else sign(e)",
+        use_when="as Huber, with a gradient bounded by 1 (box regression in detection)",
+        pitfalls="β < δ-style confusion: smooth_l1(β) = huber(δ=β)/β, not huber(δ=β)",
+        activation="linear (identity) output",
+        differences="torch SmoothL1Loss(beta) agrees and also accepts β = 0 (plain L1); losscli requires β > 0.",
+    ),
+)
+class SmoothL1(_Real):
+    """Smooth L1 loss (Huber divided by β)."""
+
+    def loss(self, batch, params):
+        a = np.abs(self.error(batch))
+        b = params["beta"]
+        return np.where(a < b, 0.5 * a * a / b, a - 0.5 * b)
+
+    def dloss(self, batch, params):
+        e = self.error(batch)
+        b = params["beta"]
+        return (np.where(np.abs(e) < b, e / b, np.sign(e)),)
+
+
+@register_loss(
+    "log_cosh",
+    aliases=("logcosh",),
+    inputs="real",
+    tasks=ROBUST,
+    explain=Explain(
+        formula="Lᵢ = log cosh eᵢ = |e| + log1p(e^(−2|e|)) − log 2  (stable form)",
+        gradient="∂Lᵢ/∂ŷᵢ = tanh(eᵢ)",
+        use_when="a smooth, twice-differentiable alternative to Huber",
+        pitfalls="the naive log(cosh(e)) overflows for |e| > ~710",
+        activation="linear (identity) output",
+        differences="Keras LogCosh and optax log_cosh agree; torchmetrics LogCoshError overflowed for large "
+        "errors before its logaddexp fix.",
+    ),
+)
+class LogCosh(_Real):
+    """Log-cosh loss."""
+
+    def loss(self, batch, params):
+        a = np.abs(self.error(batch))
+        return a + np.log1p(np.exp(-2.0 * a)) - np.log(2.0)
+
+    def dloss(self, batch, params):
+        return (np.tanh(self.error(batch)),)
+
+
+@register_loss(
+    "msle",
+    aliases=("mean_squared_logarithmic_error",),
+    inputs="real",
+    tasks=("regression", "counts"),
+    explain=Explain(
+        formula="Lᵢ = (log1p ŷ − log1p y)²,  y, ŷ ≥ 0",
+        gradient="∂Lᵢ/∂ŷᵢ = 2(log1p ŷ − log1p y)/(1 + ŷ)",
+        use_when="targets span orders of magnitude and relative errors matter",
+        pitfalls="undefined below −1; losscli rejects negative values instead of clipping them",
+        activation="linear or softplus output (non-negative)",
+        differences="Keras clips negatives to 1e-7 silently; sklearn accepts values > −1; losscli errors on < 0.",
+    ),
+)
+class MeanSquaredLogError(_Real):
+    """Mean squared logarithmic error."""
+
+    def prepare(self, batch, params):
+        batch = super().prepare(batch, params)
+        hint = "msle needs non-negative values; use mse for signed targets"
+        require_range(batch.target, batch, "target", 0.0, what="is negative", hint=hint)
+        require_range(batch.preds[0], batch, "prediction", 0.0, what="is negative", hint=hint)
+        return batch
+
+    def loss(self, batch, params):
+        return (np.log1p(batch.preds[0]) - np.log1p(batch.target)) ** 2
+
+    def dloss(self, batch, params):
+        yhat = batch.preds[0]
+        return (2.0 * (np.log1p(yhat) - np.log1p(batch.target)) / (1.0 + yhat),)
+
+
+@register_loss(
+    "mape",
+    aliases=("mean_absolute_percentage_error",),
+    inputs="real",
+    tasks=REGRESSION,
+    params=(EPS,),
+    explain=Explain(
+        formula="Lᵢ = 100·|e| / max(|y|, eps)   (percent)",
+        gradient="∂Lᵢ/∂ŷᵢ = 100·sign(e) / max(|y|, eps)",
+        use_when="relative error in percent is what the business reads, and y stays away from 0",
+        pitfalls="explodes near y = 0; asymmetric (over-forecasts cost more than under-forecasts)",
+        activation="linear (identity) output",
+        differences="Keras MeanAbsolutePercentageError agrees (percent, eps 1e-7); sklearn and torchmetrics "
+        "return a fraction (÷100) with eps = float64 machine eps / 1.17e-6.",
+    ),
+)
+class MeanAbsolutePercentageError(_Real):
+    """Mean absolute percentage error (in percent)."""
+
+    def loss(self, batch, params):
+        return 100.0 * np.abs(self.error(batch)) / np.maximum(np.abs(batch.target), params["eps"])
+
+    def dloss(self, batch, params):
+        return (100.0 * np.sign(self.error(batch)) / np.maximum(np.abs(batch.target), params["eps"]),)
+
+
+@register_loss(
+    "quantile",
+    aliases=("pinball",),
+    inputs="real",
+    tasks=("quantile", "regression", "robust-regression"),
+    params=(QUANTILE,),
+    explain=Explain(
+        formula="Lᵢ = max(q(y − ŷ), (q − 1)(y − ŷ))",
+        gradient="∂Lᵢ/∂ŷᵢ = −q if y > ŷ, 1 − q if y < ŷ, 0 at y = ŷ",
+        use_when="you predict a quantile (q = 0.9 for an upper bound, 0.5 for the median)",
+        pitfalls="q = 0.5 gives MAE/2, not MAE",
+        activation="linear (identity) output",
+        differences="sklearn mean_pinball_loss(alpha=q) agrees (it names q 'alpha').",
+    ),
+)
+class Quantile(_Real):
+    """Quantile (pinball) loss."""
+
+    def loss(self, batch, params):
+        u = batch.target - batch.preds[0]
+        q = params["quantile"]
+        return np.maximum(q * u, (q - 1.0) * u)
+
+    def dloss(self, batch, params):
+        u = batch.target - batch.preds[0]
+        q = params["quantile"]
+        return (np.where(u > 0, -q, np.where(u < 0, 1.0 - q, 0.0)),)
+
+
+@register_loss(
+    "poisson",
+    aliases=("poisson_nll",),
+    inputs="real",
+    tasks=("counts",),
+    params=(EPS,),
+    logits=True,
+    explain=Explain(
+        formula="Lᵢ = ŷ − y·log(ŷ + eps)  (rate ŷ > 0);  with --from-logits, z = log-rate: Lᵢ = e^z − y·z",
+        gradient="∂Lᵢ/∂ŷᵢ = 1 − y/(ŷ + eps);  logits: ∂Lᵢ/∂zᵢ = e^z − y",
+        use_when="count targets (events, clicks) modelled by a Poisson rate",
+        pitfalls="the rate must be positive (exp or softplus output); this is the NLL without the "
+        "log(y!) term, so it can be negative; a log-rate above ~709 overflows",
+        activation="exp (log-rate, use --from-logits) or softplus",
+        differences="torch PoissonNLLLoss defaults to log_input=True (a log-rate, as --from-logits) with eps "
+        "1e-8 and no Stirling term unless full=True; Keras Poisson is ŷ − y·log(ŷ + 1e-7) (as here); "
+        "sklearn mean_poisson_deviance is 2(y·log(y/ŷ) − y + ŷ), a different number.",
+    ),
+)
+class Poisson(_Real):
+    """Poisson negative log-likelihood (without the constant log y! term)."""
+
+    def prepare(self, batch, params):
+        batch = super().prepare(batch, params)
+        require_range(batch.target, batch, "target", 0.0, what="is a negative count",
+                      hint="poisson needs counts y >= 0")
+        if params["from_logits"]:
+            limit = np.log(np.finfo(np.float64).max)
+            require_range(
+                batch.preds[0], batch, "prediction", hi=limit,
+                what=f"is a log-rate above {limit:.2f}, whose rate overflows",
+                hint="check that the column holds log-rates (or drop --from-logits)",
+            )
+        else:
+            require_range(batch.preds[0], batch, "prediction", 0.0, lo_open=True,
+                          what="is not a positive rate",
+                          hint="poisson needs rates > 0; for log-rates pass --from-logits")
+        return batch
+
+    def loss(self, batch, params):
+        y, yhat = batch.target, batch.preds[0]
+        if params["from_logits"]:
+            return np.exp(yhat) - y * yhat
+        return yhat - y * np.log(yhat + params["eps"])
+
+    def dloss(self, batch, params):
+        y, yhat = batch.target, batch.preds[0]
+        if params["from_logits"]:
+            return (np.exp(yhat) - y,)
+        return (1.0 - y / (yhat + params["eps"]),)
+
+
+GAUSSIAN_EPS = Param("eps", 1e-6, check=positive, valid="> 0", help="variance floor")
+
+
+@register_loss(
+    "gaussian_nll",
+    inputs="gaussian",
+    tasks=("regression", "distribution"),
+    params=(GAUSSIAN_EPS,),
+    explain=Explain(
+        formula="Lᵢ = ½(log v′ + e²/v′),  v′ = max(v, eps), e = ŷ − y",
+        gradient="∂Lᵢ/∂ŷᵢ = e/v′;  ∂Lᵢ/∂vᵢ = ½(1/v − e²/v²) for v ≥ eps, 0 below eps",
+        use_when="the model predicts a mean and a variance (heteroscedastic regression)",
+        pitfalls="without the constant ½log 2π; a variance collapsing towards 0 makes the loss "
+        "unbounded below; the variance column must be non-negative",
+        activation="linear for the mean, softplus or exp for the variance",
+        differences="torch GaussianNLLLoss(full=False, eps=1e-6) agrees in value; it clamps the variance "
+        "under no_grad so its gradient below eps is not zeroed (losscli returns 0 there).",
+    ),
+)
+class GaussianNLL(Elementwise):
+    """Gaussian negative log-likelihood with a predicted variance."""
+
+    def prepare(self, batch, params):
+        if batch.target is None or len(batch.preds) != 2:
+            raise InputError("gaussian_nll needs a target, a mean and a variance (--var COL)")
+        mean, var = batch.preds
+        if mean.shape != batch.target.shape or var.shape != mean.shape:
+            raise InputError("gaussian_nll: target, mean and variance must have the same shape")
+        require_range(var, batch, "variance", 0.0, what="is negative",
+                      hint="the variance column must be >= 0 (is it a log-variance or a std?)")
+        return batch
+
+    def columnwise(self, batch):
+        return True
+
+    def loss(self, batch, params):
+        mean, var = batch.preds
+        v = np.maximum(var, params["eps"])
+        return 0.5 * (np.log(v) + (mean - batch.target) ** 2 / v)
+
+    def dloss(self, batch, params):
+        mean, var = batch.preds
+        v = np.maximum(var, params["eps"])
+        e = mean - batch.target
+        dvar = np.where(var >= params["eps"], 0.5 * (1.0 / v - e * e / (v * v)), 0.0)
+        return e / v, dvar
+
+
+@register_loss(
+    "tweedie",
+    aliases=("tweedie_deviance",),
+    inputs="real",
+    tasks=("counts", "regression"),
+    params=(POWER,),
+    explain=Explain(
+        formula="unit deviance d_p(y, ŷ): p=0: (y−ŷ)²; p=1: 2(y log(y/ŷ) − y + ŷ); p=2: 2(log(ŷ/y) + y/ŷ − 1); "
+        "else 2(max(y,0)^(2−p)/((1−p)(2−p)) − y ŷ^(1−p)/(1−p) + ŷ^(2−p)/(2−p))",
+        gradient="∂Lᵢ/∂ŷᵢ = 2 ŷ^(−p) (ŷ − y)",
+        use_when="non-negative targets with many exact zeros and a long tail (insurance claims, "
+        "sales): 1 < p < 2 is compound Poisson–gamma",
+        pitfalls="domain depends on p: 1 ≤ p < 2 needs y ≥ 0, ŷ > 0; p ≥ 2 needs y > 0; p in (0, 1) does not exist",
+        activation="exp (log link) or softplus",
+        differences="sklearn mean_tweedie_deviance(power) agrees; its default power is 0 (MSE), losscli's 1.5.",
+    ),
+)
+class Tweedie(_Real):
+    """Tweedie unit deviance (scikit-learn's mean_tweedie_deviance)."""
+
+    def prepare(self, batch, params):
+        batch = super().prepare(batch, params)
+        p = params["power"]
+        y, yhat = batch.target, batch.preds[0]
+        if p < 0 or p >= 1:
+            require_range(yhat, batch, "prediction", 0.0, lo_open=True, what="is not positive",
+                          hint=f"tweedie with power {p} needs predictions > 0")
+        if 1 <= p < 2:
+            require_range(y, batch, "target", 0.0, what="is negative",
+                          hint=f"tweedie with power {p} needs targets >= 0")
+        elif p >= 2:
+            require_range(y, batch, "target", 0.0, lo_open=True, what="is not positive",
+                          hint=f"tweedie with power {p} needs targets > 0")
+        return batch
+
+    def loss(self, batch, params):
+        p = params["power"]
+        y, yhat = batch.target, batch.preds[0]
+        if p == 0:
+            return (y - yhat) ** 2
+        if p == 1:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                ylogy = np.where(y > 0, y * np.log(np.where(y > 0, y, 1.0) / yhat), 0.0)
+            return 2.0 * (ylogy - y + yhat)
+        if p == 2:
+            return 2.0 * (np.log(yhat / y) + y / yhat - 1.0)
+        return 2.0 * (
+            np.maximum(y, 0.0) ** (2.0 - p) / ((1.0 - p) * (2.0 - p))
+            - y * yhat ** (1.0 - p) / (1.0 - p)
+            + yhat ** (2.0 - p) / (2.0 - p)
+        )
+
+    def dloss(self, batch, params):
+        p = params["power"]
+        y, yhat = batch.target, batch.preds[0]
+        return (2.0 * yhat ** (-p) * (yhat - y),)

@@ -1,0 +1,155 @@
+"""Losses bound to their parameters, single or as linear combinations.
+
+An objective turns raw batches into partial sums, a value and per-row gradients.
+A composite ``Σ c_k J_k`` reduces and differentiates linearly: its sums are the
+terms' sums side by side, its value Σ c_k J_k and its gradient Σ c_k ∂J_k.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from losscli._lazy import np
+
+from losscli.errors import UsageError
+from losscli.params import resolve
+from losscli.registry import Loss, get_loss
+from losscli.spec import LossSpec, parse_specs
+from losscli.streaming import Batch, PartialSums, check_reduction
+
+
+@dataclass
+class BoundLoss:
+    """A registered loss with its validated parameters."""
+
+    loss: Loss
+    params: dict[str, Any]
+
+    @property
+    def name(self) -> str:
+        return self.loss.name
+
+    @property
+    def inputs(self) -> str:
+        return self.loss.inputs
+
+    @property
+    def ratio(self) -> bool:
+        return self.loss.kernel.ratio
+
+    def check_reduction(self, reduction: str) -> None:
+        check_reduction(self.loss.name, self.loss.kernel, reduction)
+
+    def prepare(self, batch: Batch) -> Batch:
+        return self.loss.kernel.prepare(batch, self.params)
+
+    def update(self, batch: Batch) -> PartialSums:
+        return self.loss.kernel.update(self.prepare(batch), self.params)
+
+    def compute(self, sums: Mapping[str, Any], reduction: str) -> float:
+        return self.loss.kernel.compute(sums, self.params, reduction)
+
+    def rows(self, batch: Batch) -> np.ndarray:
+        return self.loss.kernel.rows(self.prepare(batch), self.params)
+
+    def grad(self, batch: Batch, sums: Mapping[str, Any], reduction: str) -> tuple[np.ndarray, ...]:
+        return self.loss.kernel.grad(self.prepare(batch), sums, self.params, reduction)
+
+    def user_params(self) -> dict[str, Any]:
+        """Parameters as results report them (all declared ones, with defaults filled)."""
+        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.params.items() if k != "from_logits"}
+
+
+@dataclass
+class Composite:
+    """Σ c_k · J_k over terms that read the same inputs."""
+
+    terms: list[tuple[float, BoundLoss]]
+
+    @property
+    def inputs(self) -> str:
+        return self.terms[0][1].inputs
+
+    @property
+    def ratio(self) -> bool:
+        return any(t.ratio for _, t in self.terms)
+
+    def check_reduction(self, reduction: str) -> None:
+        for _, term in self.terms:
+            term.check_reduction(reduction)
+
+    def update(self, batch: Batch) -> PartialSums:
+        return PartialSums({str(i): t.update(batch) for i, (_, t) in enumerate(self.terms)})
+
+    def compute(self, sums: Mapping[str, Any], reduction: str) -> float:
+        return float(sum(c * t.compute(sums[str(i)], reduction) for i, (c, t) in enumerate(self.terms)))
+
+    def rows(self, batch: Batch) -> np.ndarray:
+        return sum(c * t.rows(batch) for c, t in self.terms)
+
+    def grad(self, batch: Batch, sums: Mapping[str, Any], reduction: str) -> tuple[np.ndarray, ...]:
+        total: list[np.ndarray] | None = None
+        for i, (c, t) in enumerate(self.terms):
+            g = t.grad(batch, sums[str(i)], reduction)
+            total = [c * x for x in g] if total is None else [a + c * x for a, x in zip(total, g)]
+        return tuple(total)
+
+    def user_params(self) -> dict[str, Any]:
+        return {f"{t.name}.{k}": v for _, t in self.terms for k, v in t.user_params().items()}
+
+
+Objective = BoundLoss | Composite
+
+
+def bind_term(name: str, inline: Mapping[str, Any], shared: Mapping[str, Any], from_logits: bool) -> BoundLoss:
+    """Bind one loss: inline params win over shared ones; shared ones it lacks are skipped."""
+    loss = get_loss(name)
+    declared = {p.name for p in loss.params}
+    given = {k: v for k, v in shared.items() if k in declared}
+    given.update(inline)
+    params = resolve(loss.params, given, loss.name)
+    params["from_logits"] = bool(from_logits and loss.logits)
+    return BoundLoss(loss, params)
+
+
+def bind(spec: LossSpec, shared: Mapping[str, Any] | None = None, from_logits: bool = False) -> Objective:
+    """Turn a parsed spec into an objective; a composite's terms must read the same inputs."""
+    shared = shared or {}
+    bound = [(t.coef, bind_term(t.name, t.params, shared, from_logits)) for t in spec.terms]
+    if not spec.is_composite:
+        return bound[0][1]
+    kinds = {b.inputs for _, b in bound}
+    if len(kinds) > 1:
+        raise UsageError(
+            f"cannot combine {spec.label}: its losses read different inputs ({', '.join(sorted(kinds))})",
+            hint="combine losses of the same kind, e.g. '0.7*mse + 0.3*mae'",
+        )
+    return Composite(bound)
+
+
+def objectives_for(
+    text: str, shared: Mapping[str, Any] | None = None, from_logits: bool = False
+) -> list[tuple[str, Objective]]:
+    """Parse and bind a ``--loss`` text: [(label, objective), …].
+
+    A shared parameter that no selected loss takes is a usage error, as is
+    ``from_logits`` when no selected loss reads logits.
+    """
+    shared = dict(shared or {})
+    specs = parse_specs(text)
+    out = [(s.label, bind(s, shared, from_logits)) for s in specs]
+    names = [get_loss(t.name) for s in specs for t in s.terms]
+    for key in shared:
+        if not any(loss.param(key) for loss in names):
+            raise UsageError(
+                f"no selected loss takes the parameter {key!r} ({', '.join(dict.fromkeys(n.name for n in names))})",
+                hint="run 'losscli losses' to see each loss's parameters",
+            )
+    if from_logits and not any(loss.logits for loss in names):
+        raise UsageError(
+            "--from-logits given, but no selected loss reads logits",
+            hint="logits apply to bce, focal, cross_entropy, kl_div, poisson, brier, dice, iou, tversky, perplexity",
+        )
+    return out

@@ -1,0 +1,248 @@
+"""The loss registry: one declaration per loss, found by name or alias.
+
+A loss is declared once, with ``register_loss``; everything the commands need
+(name, aliases, tasks, expected inputs, parameters, the math, the explain text)
+hangs off that one ``Loss`` object. External packages add losses through the
+entry-point group ``losscli.losses`` (each entry point names a ``Loss`` or a
+callable returning one or several).
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from losscli.errors import UsageError
+from losscli.params import Param
+from losscli.streaming import Kernel
+
+TASKS = (
+    "regression",
+    "robust-regression",
+    "counts",
+    "quantile",
+    "binary",
+    "multiclass",
+    "multilabel",
+    "imbalanced",
+    "segmentation",
+    "similarity",
+    "sequence",
+    "distribution",
+)
+
+TASK_SPELLINGS = {
+    "reg": "regression",
+    "robust": "robust-regression",
+    "robust_regression": "robust-regression",
+    "outliers": "robust-regression",
+    "count": "counts",
+    "poisson": "counts",
+    "quantiles": "quantile",
+    "binary-classification": "binary",
+    "binary_classification": "binary",
+    "multi-class": "multiclass",
+    "multi_class": "multiclass",
+    "multiclass-classification": "multiclass",
+    "multi-label": "multilabel",
+    "multi_label": "multilabel",
+    "imbalance": "imbalanced",
+    "class-imbalance": "imbalanced",
+    "segment": "segmentation",
+    "metric-learning": "similarity",
+    "siamese": "similarity",
+    "nlp": "sequence",
+    "language-model": "sequence",
+    "seq": "sequence",
+    "distributions": "distribution",
+}
+
+# What a loss reads from a file; the CLI resolves columns from this.
+INPUT_KINDS = {
+    "real": "real target y and prediction ŷ (one column each, or m paired columns)",
+    "gaussian": "real target y, predicted mean ŷ and a variance column (--var)",
+    "binary": "0/1 target(s) and probability or logit column(s)",
+    "margin": "±1 (or 0/1) target and a raw score column",
+    "multiclass": "integer/string label or K target columns, and K probability/logit columns",
+    "log_probs": "integer label and K log-probability columns",
+    "distribution": "K target-distribution columns and K probability/logit columns",
+    "overlap": "0/1 mask (or class label) and probability column(s), one per class",
+    "pair_distance": "0/1 similarity target and a distance column",
+    "triplet": "two distance columns (d_ap, d_an) or anchor/positive/negative embeddings",
+    "ranking": "±1 target and two score columns x1, x2",
+    "pair_embedding": "±1 target and two embedding column families",
+}
+
+
+@dataclass(frozen=True)
+class Explain:
+    """What ``losscli explain`` shows about a loss."""
+
+    formula: str
+    gradient: str
+    use_when: str
+    pitfalls: str
+    activation: str
+    differences: str = ""
+    properties: str = ""
+
+
+@dataclass(frozen=True)
+class Loss:
+    """A registered loss: its identity, inputs, parameters, math and explanation."""
+
+    name: str
+    kernel: Kernel
+    inputs: str
+    tasks: tuple[str, ...]
+    params: tuple[Param, ...] = ()
+    aliases: tuple[str, ...] = ()
+    logits: bool = False
+    explain: Explain | None = None
+    summary: str = ""
+    source: str = "losscli"
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def ratio(self) -> bool:
+        return self.kernel.ratio
+
+    def param(self, name: str) -> Param | None:
+        return next((p for p in self.params if p.name == name), None)
+
+
+_REGISTRY: dict[str, Loss] = {}
+_ALIASES: dict[str, str] = {}
+_entry_points_loaded = False
+
+
+def _key(name: str) -> str:
+    return name.strip().lower().replace("-", "_")
+
+
+def add_loss(loss: Loss, *, replace: bool = False) -> Loss:
+    """Put a Loss into the registry (names and aliases must be unused)."""
+    if loss.inputs not in INPUT_KINDS:
+        raise ValueError(f"{loss.name}: unknown input kind {loss.inputs!r}")
+    unknown = [t for t in loss.tasks if t not in TASKS]
+    if unknown:
+        raise ValueError(f"{loss.name}: unknown task(s) {unknown}")
+    keys = [_key(loss.name), *(_key(a) for a in loss.aliases)]
+    if not replace:
+        taken = [k for k in keys if k in _REGISTRY or k in _ALIASES]
+        if taken:
+            raise ValueError(f"{loss.name}: name or alias already registered: {taken}")
+    _REGISTRY[keys[0]] = loss
+    for alias in keys[1:]:
+        _ALIASES[alias] = keys[0]
+    return loss
+
+
+def register_loss(
+    name: str,
+    *,
+    inputs: str,
+    tasks: Iterable[str],
+    params: Iterable[Param] = (),
+    aliases: Iterable[str] = (),
+    logits: bool = False,
+    explain: Explain | None = None,
+    summary: str = "",
+) -> Callable[[type[Kernel]], type[Kernel]]:
+    """Class decorator: register the decorated Kernel subclass under ``name``.
+
+    >>> @register_loss("my_l4", inputs="real", tasks=["regression"])
+    ... class L4(Elementwise): ...
+    """
+
+    def decorate(kernel_cls: type[Kernel]) -> type[Kernel]:
+        add_loss(
+            Loss(
+                name=name,
+                kernel=kernel_cls(),
+                inputs=inputs,
+                tasks=tuple(tasks),
+                params=tuple(params),
+                aliases=tuple(aliases),
+                logits=logits,
+                explain=explain,
+                summary=summary or (kernel_cls.__doc__ or "").strip().splitlines()[0],
+                source=kernel_cls.__module__.split(".")[0],
+            )
+        )
+        return kernel_cls
+
+    return decorate
+
+
+def _load_builtins() -> None:
+    import losscli.losses  # noqa: F401  (registers the built-in families)
+
+
+def _load_entry_points() -> None:
+    global _entry_points_loaded
+    if _entry_points_loaded:
+        return
+    _entry_points_loaded = True
+    from importlib.metadata import entry_points
+
+    for ep in entry_points(group="losscli.losses"):
+        try:
+            obj = ep.load()
+            if callable(obj) and not isinstance(obj, Loss):
+                obj = obj()
+            for loss in obj if isinstance(obj, (list, tuple)) else [obj]:
+                if isinstance(loss, Loss) and _key(loss.name) not in _REGISTRY:
+                    add_loss(loss)
+        except Exception as exc:  # a broken plug-in must not break the tool
+            import sys
+
+            print(f"warning: losscli plug-in {ep.name!r} failed to load: {exc}", file=sys.stderr)
+
+
+def all_losses() -> list[Loss]:
+    """Every registered loss (built-ins and plug-ins), in registration order."""
+    _load_builtins()
+    _load_entry_points()
+    return list(_REGISTRY.values())
+
+
+def get_loss(name: str) -> Loss:
+    """The Loss registered under ``name`` or one of its aliases (case-insensitive).
+
+    An unknown name raises UsageError with a did-you-mean hint.
+    """
+    all_losses()
+    key = _key(name)
+    key = _ALIASES.get(key, key)
+    if key in _REGISTRY:
+        return _REGISTRY[key]
+    known = sorted([*_REGISTRY, *_ALIASES])
+    close = difflib.get_close_matches(key, known, n=3, cutoff=0.6)
+    hint = (
+        f"did you mean {' or '.join(close)}?" if close else "run 'losscli losses' to list them"
+    )
+    raise UsageError(f"unknown loss {name!r}", hint=hint)
+
+
+def normalize_task(task: str) -> str:
+    """The canonical task name for a spelling such as ``multi-class`` or ``nlp``."""
+    key = task.strip().lower().replace(" ", "-")
+    if key in TASKS:
+        return key
+    key = TASK_SPELLINGS.get(key, TASK_SPELLINGS.get(key.replace("-", "_"), key))
+    if key in TASKS:
+        return key
+    close = difflib.get_close_matches(task.lower(), [*TASKS, *TASK_SPELLINGS], n=1)
+    hint = f"did you mean {close[0]}? " if close else ""
+    raise UsageError(f"unknown task {task!r}", hint=f"{hint}tasks: {', '.join(TASKS)}")
+
+
+def available_losses(task: str | None = None) -> list[str]:
+    """Names of the registered losses, optionally only those suited to ``task``."""
+    losses = all_losses()
+    if task is None:
+        return [loss.name for loss in losses]
+    canonical = normalize_task(task)
+    return [loss.name for loss in losses if canonical in loss.tasks]

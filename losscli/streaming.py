@@ -1,0 +1,167 @@
+"""The streaming contract every loss implements: update → partial sums → compute.
+
+A loss never sees the whole data at once. Each batch of rows is turned into a
+few additive sums (``update``); sums from batches, files or workers are merged by
+addition (``PartialSums.merge``); J is computed once from the merged sums
+(``compute``). Gradients are per row but may depend on global sums (the mean's
+Σw, rmse's value, Dice's totals), so ``grad`` takes a batch *and* the merged sums.
+This is the update/compute split of torchmetrics, made mergeable across workers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from losscli._lazy import np
+
+from losscli.errors import UsageError
+
+Params = Mapping[str, Any]
+
+
+@dataclass
+class Batch:
+    """A block of rows: target (or None), the differentiable inputs, optional weights.
+
+    ``row0`` is the input row number of the first row, so errors can name the row.
+    """
+
+    target: np.ndarray | None
+    preds: tuple[np.ndarray, ...]
+    weights: np.ndarray | None = None
+    row0: int = 0
+
+    def __len__(self) -> int:
+        return int(self.preds[0].shape[0])
+
+    def w(self) -> np.ndarray:
+        """The sample weights, ones when none were given."""
+        return np.ones(len(self)) if self.weights is None else self.weights
+
+
+class PartialSums(dict):
+    """Named additive statistics of a set of rows; merging is elementwise addition."""
+
+    def merge(self, other: Mapping[str, Any]) -> PartialSums:
+        """Sums of the union of both row sets (nested sums, as composites have, too)."""
+        if not self:
+            return PartialSums(other)
+        return PartialSums(
+            {
+                k: PartialSums(v).merge(other[k]) if isinstance(v, Mapping) else v + other[k]
+                for k, v in self.items()
+            }
+        )
+
+
+class Kernel:
+    """The math of one loss. Subclasses implement the four methods below."""
+
+    #: J is a ratio of sums (Dice, IoU, Tversky): no per-row values, no ``none``.
+    ratio: bool = False
+    #: the reductions this loss supports.
+    reductions: tuple[str, ...] = ("mean", "sum", "none")
+
+    def prepare(self, batch: Batch, params: Params) -> Batch:
+        """Validate and convert a batch's inputs (labels to int, ±1 targets, ranges)."""
+        return batch
+
+    def update(self, batch: Batch, params: Params) -> PartialSums:
+        raise NotImplementedError
+
+    def compute(self, sums: Mapping[str, Any], params: Params, reduction: str) -> float:
+        raise NotImplementedError
+
+    def rows(self, batch: Batch, params: Params) -> np.ndarray:
+        """Per-row losses Lᵢ (for ``--reduction none``)."""
+        raise UsageError("this loss has no per-row values (it is a ratio of sums)")
+
+    def grad(
+        self, batch: Batch, sums: Mapping[str, Any], params: Params, reduction: str
+    ) -> tuple[np.ndarray, ...]:
+        """∂J/∂(each input) for the batch's rows, J being reduced over the merged sums."""
+        raise NotImplementedError
+
+
+class Elementwise(Kernel):
+    """A loss whose J is a (weighted) mean or sum of per-row values Lᵢ.
+
+    Subclasses give ``loss`` (Lᵢ, or an (n, m) array of per-column terms that is
+    averaged over the m columns, as for multilabel BCE or multi-output MSE) and
+    ``dloss`` (∂Lᵢ/∂input for each input, before reduction). Rows for which
+    ``valid`` is False (``ignore_index``) leave both the sum and n.
+    An ``outer`` function turns the mean M into J (rmse: √M, perplexity: e^M).
+    """
+
+    def loss(self, batch: Batch, params: Params) -> np.ndarray:
+        raise NotImplementedError
+
+    def dloss(self, batch: Batch, params: Params) -> tuple[np.ndarray, ...]:
+        raise NotImplementedError
+
+    def valid(self, batch: Batch, params: Params) -> np.ndarray | None:
+        return None
+
+    def outer(self, mean: float) -> float:
+        return mean
+
+    def outer_grad(self, mean: float) -> float:
+        return 1.0
+
+    def _row_weights(self, batch: Batch, params: Params) -> np.ndarray:
+        mask = self.valid(batch, params)
+        return batch.w() if mask is None else np.where(mask, batch.w(), 0.0)
+
+    def rows(self, batch: Batch, params: Params) -> np.ndarray:
+        values = self.loss(batch, params)
+        if values.ndim == 2:
+            values = values.mean(axis=1)
+        mask = self.valid(batch, params)
+        return values if mask is None else np.where(mask, values, 0.0)
+
+    def update(self, batch: Batch, params: Params) -> PartialSums:
+        mask = self.valid(batch, params)
+        w = batch.w() if mask is None else np.where(mask, batch.w(), 0.0)
+        values = self.rows(batch, params)
+        n = len(batch) if mask is None else int(np.count_nonzero(mask))
+        return PartialSums(wl=float(np.sum(w * values)), w=float(np.sum(w)), n=n)
+
+    def compute(self, sums: Mapping[str, Any], params: Params, reduction: str) -> float:
+        if reduction == "sum":
+            return float(sums["wl"])
+        mean = float(sums["wl"] / sums["w"]) if sums["w"] > 0 else float("nan")
+        return float(self.outer(mean))
+
+    def grad(
+        self, batch: Batch, sums: Mapping[str, Any], params: Params, reduction: str
+    ) -> tuple[np.ndarray, ...]:
+        w = self._row_weights(batch, params)
+        if reduction == "mean":
+            mean = float(sums["wl"] / sums["w"]) if sums["w"] > 0 else float("nan")
+            scale = w * (self.outer_grad(mean) / sums["w"])
+        else:  # sum, and none: ∂(wᵢLᵢ)/∂input per row (autograd with a ones cotangent)
+            scale = w
+        out = []
+        columnwise = self.columnwise(batch)
+        for g in self.dloss(batch, params):
+            s = scale / g.shape[1] if columnwise and g.ndim == 2 else scale
+            out.append(g * (s[:, None] if g.ndim == 2 else s))
+        return tuple(out)
+
+    def columnwise(self, batch: Batch) -> bool:
+        """True when Lᵢ is the mean of per-column terms (multilabel, multi-output),
+        so ``loss`` returns an (n, m) array and each ∂ is divided by m."""
+        return False
+
+
+def check_reduction(name: str, kernel: Kernel, reduction: str) -> None:
+    """Refuse a reduction the loss does not define, naming the ones it has."""
+    if reduction not in ("mean", "sum", "none"):
+        raise UsageError(f"unknown reduction {reduction!r}: use mean, sum or none")
+    if reduction not in kernel.reductions:
+        raise UsageError(
+            f"{name} has no reduction {reduction!r}",
+            hint=f"{name} supports: {', '.join(kernel.reductions)}",
+        )

@@ -1,0 +1,201 @@
+"""Input checks shared by the loss families; each failure names the role, row and value.
+
+Errors carry ``role`` (target, prediction, variance, weights, …) and the 0-based
+input ``row`` so the CLI can add the file and column names in front.
+"""
+
+from __future__ import annotations
+
+from losscli._lazy import np
+
+from losscli.errors import InputError
+from losscli.streaming import Batch
+
+
+class ValueProblem(InputError):
+    """An invalid value in the data, located by role, row and column index."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        role: str,
+        row: int,
+        count: int,
+        value: object = None,
+        col: int | None = None,
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.role = role
+        self.row = row
+        self.count = count
+        self.value = value
+        self.col = col
+
+
+def _first_bad(bad: np.ndarray) -> tuple[int, int | None, int]:
+    """(row, column or None, count of bad rows) of a boolean mask of shape (n,) or (n, k)."""
+    rows = bad if bad.ndim == 1 else bad.any(axis=1)
+    idx = int(np.argmax(rows))
+    col = None if bad.ndim == 1 else int(np.argmax(bad[idx]))
+    return idx, col, int(np.count_nonzero(rows))
+
+
+def fail_where(
+    bad: np.ndarray,
+    values: np.ndarray,
+    batch: Batch,
+    role: str,
+    what: str,
+    hint: str | None = None,
+) -> None:
+    """Raise ValueProblem for the first True of ``bad``, if any."""
+    if not bad.any():
+        return
+    idx, col, count = _first_bad(bad)
+    value = values[idx] if col is None else values[idx, col]
+    if isinstance(value, np.generic):
+        value = value.item()
+    row = batch.row0 + idx
+    more = f" ({count} rows in all)" if count > 1 else ""
+    raise ValueProblem(
+        f"{role} {what} at row {row}: {value!r}{more}",
+        role=role,
+        row=row,
+        count=count,
+        value=value,
+        col=col,
+        hint=hint,
+    )
+
+
+def require_finite(values: np.ndarray, batch: Batch, role: str) -> None:
+    fail_where(
+        ~np.isfinite(values),
+        values,
+        batch,
+        role,
+        "is NaN, infinite or empty",
+        hint="drop those rows with --dropna, or fix the data",
+    )
+
+
+def require_range(
+    values: np.ndarray,
+    batch: Batch,
+    role: str,
+    lo: float | None = None,
+    hi: float | None = None,
+    *,
+    lo_open: bool = False,
+    what: str | None = None,
+    hint: str | None = None,
+) -> None:
+    """Values must lie in [lo, hi] (or (lo, hi] with ``lo_open``)."""
+    bad = np.zeros(values.shape, dtype=bool)
+    if lo is not None:
+        bad |= values <= lo if lo_open else values < lo
+    if hi is not None:
+        bad |= values > hi
+    if what is None:
+        left = "(" if lo_open else "["
+        what = f"outside {left}{'-inf' if lo is None else lo}, {'inf' if hi is None else hi}]"
+    fail_where(bad, values, batch, role, what, hint)
+
+
+def require_probabilities(values: np.ndarray, batch: Batch, role: str = "prediction") -> None:
+    require_range(
+        values,
+        batch,
+        role,
+        0.0,
+        1.0,
+        what="is not a probability in [0, 1]",
+        hint="if the predictions are logits (scores), pass --from-logits",
+    )
+
+
+def require_binary(values: np.ndarray, batch: Batch, role: str = "target") -> None:
+    fail_where(
+        (values != 0) & (values != 1),
+        values,
+        batch,
+        role,
+        "is not a 0/1 label",
+        hint="binary losses need targets 0 or 1",
+    )
+
+
+def require_soft_labels(values: np.ndarray, batch: Batch, role: str = "target") -> None:
+    require_range(
+        values,
+        batch,
+        role,
+        0.0,
+        1.0,
+        what="is not a label in [0, 1]",
+        hint="binary losses need targets 0 or 1 (or soft targets in [0, 1])",
+    )
+
+
+def plus_minus_one(values: np.ndarray, batch: Batch, role: str = "target") -> np.ndarray:
+    """Map {0, 1} → {−1, +1}; {−1, +1} stay; anything else (or 0 beside −1) is an error."""
+    fail_where(
+        (values != 0) & (values != 1) & (values != -1),
+        values,
+        batch,
+        role,
+        "is not a label in {-1, +1} or {0, 1}",
+        hint="margin losses take ±1 targets (0/1 targets are mapped 0 → -1)",
+    )
+    if np.any(values == 0) and np.any(values == -1):
+        fail_where(
+            values == 0,
+            values,
+            batch,
+            role,
+            "mixes 0 and -1 labels",
+            hint="use either {0, 1} or {-1, +1} targets",
+        )
+    return np.where(values == 1, 1.0, -1.0)
+
+
+def integer_labels(
+    values: np.ndarray,
+    k: int,
+    batch: Batch,
+    role: str = "target",
+    ignore_index: int | None = None,
+) -> np.ndarray:
+    """Labels as int64 in [0, k) (rows equal to ``ignore_index`` are mapped to 0)."""
+    values = np.asarray(values)
+    if values.dtype.kind not in "iuf":
+        raise InputError(
+            f"{role} labels must be integers 0..{k - 1}, got {values.dtype} values",
+            hint="string labels are matched to prob_<class> columns by the CLI",
+        )
+    ignored = values == ignore_index if ignore_index is not None else np.zeros(values.shape, bool)
+    fail_where(
+        ~ignored & ((values != np.round(values)) | (values < 0) | (values >= k)),
+        values,
+        batch,
+        role,
+        f"is not a class label in 0..{k - 1}",
+        hint=f"there are {k} prediction columns, so labels must be 0..{k - 1}",
+    )
+    return np.where(ignored, 0, values).astype(np.int64)
+
+
+def require_rows_sum_to_one(
+    p: np.ndarray, batch: Batch, role: str = "prediction", tol: float = 1e-3
+) -> None:
+    sums = p.sum(axis=1)
+    fail_where(
+        np.abs(sums - 1.0) > tol,
+        sums,
+        batch,
+        role,
+        "probabilities do not sum to 1 (row sum shown)",
+        hint="if the columns are logits (scores), pass --from-logits",
+    )
