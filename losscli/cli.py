@@ -1,5 +1,235 @@
-"""The command line (placeholder until the commands land)."""
+"""The ``losscli`` command line: parse arguments, call the library, hand results to output.
+
+Commands only raise; ``run`` is the one place where exceptions become exit statuses
+(SPEC §6). numpy, pandas and pyarrow are imported by the code that computes, never at
+import time here, so ``--help``, ``--version``, ``losses`` and ``explain`` start fast.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import Enum
+from typing import Annotated, Any, NoReturn
+
+import typer
+from typer.core import TyperGroup
+from typer.main import get_command
+
+from losscli import __version__, output, registry, render
+from losscli.errors import ExitCode, LossCliError
+
+try:  # typer 0.28 ships its own copy of click
+    from typer._click import exceptions as _click_exceptions
+except ImportError:  # older typer runs on click itself
+    from click import exceptions as _click_exceptions  # type: ignore[no-redef]
+
+ClickException = _click_exceptions.ClickException
+# Click 8.2+ raises this for a bare ``losscli``; older versions print the help themselves.
+NoArgsIsHelpError: Any = getattr(_click_exceptions, "NoArgsIsHelpError", ())
 
 
-def main() -> None:
-    raise SystemExit(0)
+class _StdoutClosed(Exception):
+    """The reader of stdout went away, as in ``losscli losses | head -1``."""
+
+
+class _Group(TyperGroup):
+    """The top-level group; it keeps a closed stdout pipe from becoming exit status 1."""
+
+    def invoke(self, ctx: Any) -> Any:
+        # Click answers a broken pipe inside a command with exit 1, which here means
+        # "a check failed"; hand it to ``run`` instead, which exits quietly.
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError as exc:
+            raise _StdoutClosed from exc
+
+
+@dataclass
+class _RunOptions:
+    """Global options that ``run`` needs after the command has failed."""
+
+    debug: bool = False
+
+
+_run_options = _RunOptions()
+
+
+class ListFormat(str, Enum):
+    """Output formats of ``losses``."""
+
+    table = "table"
+    json = "json"
+    markdown = "markdown"
+
+
+class ExplainFormat(str, Enum):
+    """Output formats of ``explain``."""
+
+    text = "text"
+    json = "json"
+    markdown = "markdown"
+
+
+app = typer.Typer(
+    name="losscli",
+    cls=_Group,
+    help="Evaluate loss functions on model predictions stored in CSV or Parquet files.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        output.write_lines([f"losscli {__version__}"])
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_show_version,
+            is_eager=True,
+            help="Show the version and exit.",
+        ),
+    ] = False,
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show the traceback of any error.")
+    ] = False,
+) -> None:
+    """Evaluate loss functions on model predictions stored in CSV or Parquet files."""
+    _run_options.debug = debug
+
+
+@app.command("losses")
+def losses_command(
+    task: Annotated[
+        str | None,
+        typer.Option(
+            "--task",
+            metavar="TASK",
+            help="Only losses suited to TASK (regression, robust, binary, multi-class, nlp, ...).",
+        ),
+    ] = None,
+    fmt: Annotated[ListFormat, typer.Option("--format", help="Output format.")] = ListFormat.table,
+) -> None:
+    """List the registered losses.
+
+    One row per loss: name, aliases, tasks, inputs, parameters with their defaults.
+    """
+    losses = [registry.get_loss(name) for name in registry.available_losses(task)]
+    if fmt is ListFormat.json:
+        output.write_json([render.loss_record(loss) for loss in losses])
+    else:
+        rows = [render.loss_row(loss) for loss in losses]
+        output.write_table(render.LOSS_COLUMNS, rows, markdown=fmt is ListFormat.markdown)
+
+
+@app.command("explain")
+def explain_command(
+    name: Annotated[str, typer.Argument(metavar="NAME", help="A loss name or alias, e.g. huber, l2, bce.")],
+    fmt: Annotated[
+        ExplainFormat, typer.Option("--format", help="Output format.")
+    ] = ExplainFormat.text,
+) -> None:
+    """Explain a loss: formula, gradient, pitfalls.
+
+    Shows the inputs, the parameters with defaults and valid ranges, the formula and
+    gradient, its properties, when to use it, pitfalls, the output activation, and
+    how the reference libraries differ. NAME may be any alias, in any case.
+    """
+    loss = registry.get_loss(name)
+    if fmt is ExplainFormat.json:
+        output.write_json(render.explain_record(loss))
+    elif fmt is ExplainFormat.markdown:
+        output.write_lines(render.explain_markdown(loss))
+    else:
+        output.write_lines(render.explain_lines(loss))
+
+
+def _sentence(text: str) -> str:
+    # Click capitalises its messages; ours start lower-case after "error:". Keep "NAME" as is.
+    if text[:2] == text[:2].upper():
+        return text
+    return text[:1].lower() + text[1:]
+
+
+def _usage_error(exc: Any) -> int:
+    """A parsing error from click: one ``error:`` line and a pointer to the help."""
+    if isinstance(exc, NoArgsIsHelpError):
+        # A bare ``losscli``: the help is the useful answer; it is still a usage error.
+        print(exc.format_message(), file=sys.stderr)
+        return ExitCode.USAGE
+    ctx = getattr(exc, "ctx", None)
+    hint = f"run '{ctx.command_path} --help' for usage" if ctx is not None else None
+    output.print_error(_sentence(exc.format_message()), hint)
+    return ExitCode.USAGE
+
+
+def _user_error(exc: LossCliError) -> int:
+    if _run_options.debug:
+        traceback.print_exc()
+    output.print_error(exc.message, exc.hint)
+    return int(exc.exit_code)
+
+
+def _internal_error(exc: Exception) -> int:
+    """A bug: one line naming it, or the whole traceback with ``--debug``."""
+    what = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    if _run_options.debug:
+        traceback.print_exc()
+        output.print_error(f"internal error: {what}")
+    else:
+        output.print_error(f"internal error: {what} (rerun with --debug for the traceback)")
+    return ExitCode.INTERNAL
+
+
+def _discard_stdout() -> None:
+    # As the Python docs advise for SIGPIPE: point stdout at devnull so that the
+    # interpreter's final flush does not raise BrokenPipeError a second time.
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout is not a real file (captured in tests)
+        pass
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    """Run one command line and return its exit status.
+
+    ``argv`` defaults to ``sys.argv[1:]``. Every exception a command raises is
+    mapped to an exit status and at most two lines on stderr here, and only here.
+    """
+    _run_options.debug = False
+    args = list(argv) if argv is not None else None
+    try:
+        result = get_command(app).main(args=args, prog_name="losscli", standalone_mode=False)
+        # Short output sits in the buffer until here; a closed pipe shows up now.
+        sys.stdout.flush()
+    except LossCliError as exc:
+        return _user_error(exc)
+    except ClickException as exc:
+        return _usage_error(exc)
+    except (KeyboardInterrupt, typer.Abort):
+        return ExitCode.INTERRUPTED
+    except (_StdoutClosed, BrokenPipeError):
+        _discard_stdout()
+        return ExitCode.OK
+    except Exception as exc:
+        return _internal_error(exc)
+    # Without standalone mode click returns the code of ``typer.Exit``, or the command's value.
+    return result if isinstance(result, int) else ExitCode.OK
+
+
+def main(argv: Sequence[str] | None = None) -> NoReturn:
+    """The ``losscli`` console script: run the command line and exit with its status."""
+    sys.exit(int(run(argv)))

@@ -115,17 +115,15 @@ def bind_term(name: str, inline: Mapping[str, Any], shared: Mapping[str, Any], f
 
 
 def bind(spec: LossSpec, shared: Mapping[str, Any] | None = None, from_logits: bool = False) -> Objective:
-    """Turn a parsed spec into an objective; a composite's terms must read the same inputs."""
+    """Turn a parsed spec into an objective (a composite when it has coefficients or terms).
+
+    A composite's terms all read the same target and prediction columns (bce + dice,
+    mse + mae); each term validates the data for itself.
+    """
     shared = shared or {}
     bound = [(t.coef, bind_term(t.name, t.params, shared, from_logits)) for t in spec.terms]
     if not spec.is_composite:
         return bound[0][1]
-    kinds = {b.inputs for _, b in bound}
-    if len(kinds) > 1:
-        raise UsageError(
-            f"cannot combine {spec.label}: its losses read different inputs ({', '.join(sorted(kinds))})",
-            hint="combine losses of the same kind, e.g. '0.7*mse + 0.3*mae'",
-        )
     return Composite(bound)
 
 

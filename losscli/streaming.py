@@ -11,7 +11,7 @@ This is the update/compute split of torchmetrics, made mergeable across workers.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from losscli._lazy import np
@@ -26,12 +26,21 @@ class Batch:
     """A block of rows: target (or None), the differentiable inputs, optional weights.
 
     ``row0`` is the input row number of the first row, so errors can name the row.
+    ``mask`` marks the rows that count (False for ``ignore_index`` rows); ``aux``
+    carries what ``prepare`` derived (e.g. the activation applied to logits).
     """
 
     target: np.ndarray | None
     preds: tuple[np.ndarray, ...]
     weights: np.ndarray | None = None
     row0: int = 0
+    mask: np.ndarray | None = None
+    aux: dict[str, Any] = field(default_factory=dict)
+
+    def replace(self, **changes: Any) -> Batch:
+        """A copy with some fields changed (the arrays are shared, not copied)."""
+        fields = {**self.__dict__, "aux": dict(self.aux), **changes}
+        return Batch(**fields)
 
     def __len__(self) -> int:
         return int(self.preds[0].shape[0])
@@ -102,7 +111,7 @@ class Elementwise(Kernel):
         raise NotImplementedError
 
     def valid(self, batch: Batch, params: Params) -> np.ndarray | None:
-        return None
+        return batch.mask
 
     def outer(self, mean: float) -> float:
         return mean

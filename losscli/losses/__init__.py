@@ -1,3 +1,10 @@
-"""The built-in loss families; importing this package registers them all."""
+"""The built-in loss families; importing this package registers them all.
 
-from losscli.losses import regression  # noqa: F401
+Registration order is listing order (SPEC §3's table), so the imports are not sorted.
+"""
+
+from losscli.losses import regression  # isort: skip  # noqa: F401
+from losscli.losses import binary  # isort: skip  # noqa: F401
+from losscli.losses import multiclass  # isort: skip  # noqa: F401
+from losscli.losses import overlap  # isort: skip  # noqa: F401
+from losscli.losses import similarity  # isort: skip  # noqa: F401

@@ -1,0 +1,392 @@
+r"""Binary and multilabel classification losses on 0/1 targets.
+
+Predictions are probabilities p (clipped to [eps, 1 − eps]) or, with
+``from_logits``, logits z evaluated in log space (log σ(z) = −logaddexp(0, −z)),
+so |z| up to 1e4 stays finite. With m label columns Lᵢ is the mean over labels.
+"""
+
+from __future__ import annotations
+
+from losscli._lazy import np
+from losscli.errors import InputError, ParamError
+from losscli.numerics import clip_probability, log_sigmoid, sigmoid, sigmoid_backward
+from losscli.params import (
+    ALPHA_FOCAL,
+    CLASS_WEIGHTS,
+    EPS,
+    GAMMA,
+    LABEL_SMOOTHING,
+    POS_WEIGHT,
+    Param,
+    all_non_negative,
+)
+from losscli.registry import Explain, register_loss
+from losscli.streaming import Batch, Elementwise, Params
+from losscli.validate import (
+    plus_minus_one,
+    require_binary,
+    require_probabilities,
+    require_soft_labels,
+)
+
+BINARY = ("binary", "multilabel", "imbalanced")
+
+
+def binary_class_weights(params: Params, loss: str) -> tuple[float, float]:
+    """(w0, w1) from ``class_weights``; (1, 1) when unset."""
+    cw = params.get("class_weights")
+    if cw is None:
+        return 1.0, 1.0
+    if len(cw) != 2:
+        raise ParamError("class_weights", ",".join(map(str, cw)), "2 numbers w0,w1 for a binary loss", loss)
+    return cw[0], cw[1]
+
+
+class _Binary(Elementwise):
+    """Target and prediction of the same shape: (n,) or (n, m) for m labels."""
+
+    soft_targets = False
+
+    def prepare(self, batch: Batch, params: Params) -> Batch:
+        if batch.target is None:
+            raise InputError("a binary loss needs a target column")
+        y, x = batch.target, batch.preds[0]
+        if y.shape != x.shape:
+            raise InputError(
+                f"target has shape {y.shape} but prediction has {x.shape}",
+                hint="give one prediction column per label column",
+            )
+        if y.dtype.kind != "f":
+            raise InputError("binary targets must be 0/1 numbers")
+        (require_soft_labels if self.soft_targets else require_binary)(y, batch)
+        if not params.get("from_logits"):
+            require_probabilities(x, batch)
+        return batch
+
+    def columnwise(self, batch: Batch) -> bool:
+        return True
+
+
+def bce_terms(y, x, params: Params, loss: str = "bce"):
+    """Per-element BCE and its derivative w.r.t. p (or z with from_logits).
+
+    L = −[w₁·pw·y log p + w₀(1 − y) log(1 − p)],  y ← y(1 − ls) + ls/2.
+    """
+    ls = params.get("label_smoothing") or 0.0
+    if ls:
+        y = y * (1.0 - ls) + 0.5 * ls
+    w0, w1 = binary_class_weights(params, loss)
+    a = w1 * params.get("pos_weight", 1.0) * y
+    b = w0 * (1.0 - y)
+    if params["from_logits"]:
+        value = -(a * log_sigmoid(x) + b * log_sigmoid(-x))
+        return value, -a * sigmoid(-x) + b * sigmoid(x)
+    p, inside = clip_probability(x, params["eps"])
+    value = -(a * np.log(p) + b * np.log1p(-p))
+    return value, np.where(inside, -a / p + b / (1.0 - p), 0.0)
+
+
+_BCE_EXPLAIN = Explain(
+    formula="Lᵢ = −[w₁·pw·y log p + w₀(1 − y) log(1 − p)], p clipped to [eps, 1 − eps]; "
+    "label smoothing y ← y(1 − ls) + ls/2; m label columns: mean over labels",
+    gradient="∂Lᵢ/∂p = −w₁·pw·y/p + w₀(1 − y)/(1 − p) (0 where p is clipped); "
+    "logits: ∂Lᵢ/∂z = −w₁·pw·y·σ(−z) + w₀(1 − y)·σ(z)",
+    use_when="binary or multilabel classification with a sigmoid output",
+    pitfalls="probabilities of exactly 0 or 1 give log(0): they are clipped at eps; passing logits "
+    "without --from-logits is caught (values outside [0, 1]); MSE after a sigmoid trains slowly",
+    activation="sigmoid (or logits with --from-logits)",
+    differences="torch BCELoss caps each term at 100 (log clamped at −100) instead of clipping p; "
+    "Keras clips p to [1e-7, 1 − 1e-7] as here; sklearn log_loss clips at float64 eps (≈36.04 at p=0). "
+    "Label smoothing toward ½ follows Keras. torch pos_weight is per class; here it is one number.",
+    properties="convex in z; the negative log-likelihood of a Bernoulli model",
+)
+
+
+@register_loss(
+    "bce",
+    aliases=("binary_crossentropy", "binary_cross_entropy", "log_loss", "multilabel_bce"),
+    inputs="binary",
+    tasks=BINARY,
+    params=(EPS, POS_WEIGHT, CLASS_WEIGHTS, LABEL_SMOOTHING),
+    logits=True,
+    explain=_BCE_EXPLAIN,
+)
+class BinaryCrossEntropy(_Binary):
+    """Binary cross-entropy (log loss), one or several label columns."""
+
+    soft_targets = True
+
+    def loss(self, batch, params):
+        return bce_terms(batch.target, batch.preds[0], params)[0]
+
+    def dloss(self, batch, params):
+        return (bce_terms(batch.target, batch.preds[0], params)[1],)
+
+
+@register_loss(
+    "weighted_bce",
+    inputs="binary",
+    tasks=("binary", "imbalanced", "multilabel"),
+    params=(
+        EPS,
+        POS_WEIGHT,
+        Param(
+            "class_weights",
+            None,
+            kind="floats",
+            check=all_non_negative,
+            valid="two non-negative numbers w0,w1",
+            help="weights of class 0 and class 1 (required)",
+            required=True,
+        ),
+        LABEL_SMOOTHING,
+    ),
+    logits=True,
+    explain=Explain(
+        formula="Lᵢ = −[w₁ y log p + w₀(1 − y) log(1 − p)];  J = (1/n) Σ Lᵢ (divides by n, not Σw)",
+        gradient=_BCE_EXPLAIN.gradient,
+        use_when="imbalanced binary data: up-weight the rare class, e.g. w = n/(2·n_c)",
+        pitfalls="class weights change the scale of the loss; compare weighted values only with the same weights",
+        activation="sigmoid (or logits with --from-logits)",
+        differences="torch BCELoss(weight=) takes per-element weights and divides by n, as here; "
+        "torch's class-weighted CrossEntropyLoss divides by Σw_y instead; Keras fit(class_weight=) divides by n.",
+    ),
+)
+class WeightedBinaryCrossEntropy(BinaryCrossEntropy):
+    """Class-weighted binary cross-entropy (class_weights required)."""
+
+    def loss(self, batch, params):
+        return bce_terms(batch.target, batch.preds[0], params, "weighted_bce")[0]
+
+    def dloss(self, batch, params):
+        return (bce_terms(batch.target, batch.preds[0], params, "weighted_bce")[1],)
+
+
+@register_loss(
+    "brier",
+    aliases=("brier_score",),
+    inputs="binary",
+    tasks=("binary", "imbalanced", "multilabel"),
+    logits=True,
+    explain=Explain(
+        formula="Lᵢ = (p − y)²  (p = σ(z) with --from-logits)",
+        gradient="∂Lᵢ/∂p = 2(p − y);  logits: 2(p − y)·p(1 − p)",
+        use_when="you want a bounded, proper score of probability quality (calibration + sharpness)",
+        pitfalls="insensitive to rare-class errors on very imbalanced data; not a training loss for logits",
+        activation="sigmoid",
+        differences="sklearn brier_score_loss agrees for binary targets; for ≥ 3 classes sklearn sums over classes.",
+    ),
+)
+class Brier(_Binary):
+    """Brier score: squared error of a probability."""
+
+    def _p(self, batch, params):
+        x = batch.preds[0]
+        return sigmoid(x) if params["from_logits"] else x
+
+    def loss(self, batch, params):
+        return (self._p(batch, params) - batch.target) ** 2
+
+    def dloss(self, batch, params):
+        p = self._p(batch, params)
+        g = 2.0 * (p - batch.target)
+        return (sigmoid_backward(g, p) if params["from_logits"] else g,)
+
+
+def binary_focal_terms(y, x, params: Params):
+    """Per-element binary focal loss and its derivative w.r.t. p (or z).
+
+    L = −α_t (1 − p_t)^γ log p_t,  p_t = p if y = 1 else 1 − p.
+    ∂L/∂p_t = α_t [γ(1 − p_t)^(γ−1) log p_t − (1 − p_t)^γ / p_t];  ∂p_t/∂p = ±1.
+    Logits (p_t = σ(s z), s = ±1): ∂L/∂z = −α_t s (1 − p_t)^γ [(1 − p_t) − γ p_t log p_t].
+    """
+    gamma, alpha = params["gamma"], params["alpha"]
+    at = np.ones_like(y) if alpha is None else np.where(y == 1, alpha, 1.0 - alpha)
+    w0, w1 = binary_class_weights(params, "focal")
+    at = at * np.where(y == 1, w1, w0)
+    s = np.where(y == 1, 1.0, -1.0)
+    if params["from_logits"]:
+        log_pt = log_sigmoid(s * x)
+        log_qt = log_sigmoid(-s * x)  # log(1 − p_t), stable
+        pt, qt = np.exp(log_pt), np.exp(log_qt)
+        mod = np.exp(gamma * log_qt)
+        value = -at * mod * log_pt
+        return value, -at * s * mod * (qt - gamma * pt * log_pt)
+    p, inside = clip_probability(x, params["eps"])
+    pt = np.where(y == 1, p, 1.0 - p)
+    qt = 1.0 - pt
+    log_pt = np.log(pt)
+    value = -at * qt**gamma * log_pt
+    dpt = at * (gamma * qt ** (gamma - 1.0) * log_pt - qt**gamma / pt)
+    return value, np.where(inside, s * dpt, 0.0)
+
+
+def softmax_focal_terms(labels, x, params: Params, k: int):
+    """Per-row softmax focal loss on p_y and its derivative w.r.t. p (or z).
+
+    L = −w_y (1 − p_y)^γ log p_y.  With ℓ = log p_y:
+    ∂L/∂ℓ = −w_y [(1 − p_y)^γ − γ p_y ℓ (1 − p_y)^(γ−1)];
+    probabilities: ∂L/∂p_y = ∂L/∂ℓ / p_y; logits: ∂L/∂z_c = ∂L/∂ℓ (δ_cy − p_c).
+    """
+    from losscli.numerics import log_softmax, logsumexp, softmax
+
+    gamma = params["gamma"]
+    cw = params.get("class_weights")
+    if cw is not None and len(cw) != k:
+        raise ParamError("class_weights", ",".join(map(str, cw)), f"{k} numbers, one per class", "focal")
+    w = np.ones(len(labels)) if cw is None else np.asarray(cw)[labels]
+    rows = np.arange(len(labels))
+    if params["from_logits"]:
+        logp = log_softmax(x)
+        inside = np.ones(len(labels), dtype=bool)
+    else:
+        p, inside_all = clip_probability(x, params["eps"])
+        logp = np.log(p)
+        inside = inside_all[rows, labels]
+    ell = logp[rows, labels]
+    py = np.exp(ell)
+    others = logp.copy()
+    others[rows, labels] = -np.inf
+    log_q = logsumexp(others)[:, 0] if params["from_logits"] else np.log1p(-py)
+    with np.errstate(over="ignore", invalid="ignore"):
+        q_pow = np.exp((gamma - 1.0) * log_q)
+        second = np.where(np.isneginf(log_q), 0.0, gamma * py * ell * q_pow)
+    dl_dell = -w * (np.exp(gamma * log_q) - second)
+    value = -w * np.exp(gamma * log_q) * ell
+    if params["from_logits"]:
+        probs = softmax(x)
+        onehot = np.zeros_like(x)
+        onehot[rows, labels] = 1.0
+        return value, dl_dell[:, None] * (onehot - probs)
+    g = np.zeros_like(x)
+    g[rows, labels] = np.where(inside, dl_dell / py, 0.0)
+    return value, g
+
+
+@register_loss(
+    "focal",
+    aliases=("binary_focal", "sigmoid_focal", "categorical_focal"),
+    inputs="binary",
+    tasks=("binary", "imbalanced", "multiclass", "multilabel", "segmentation"),
+    params=(GAMMA, ALPHA_FOCAL, CLASS_WEIGHTS, EPS),
+    logits=True,
+    explain=Explain(
+        formula="binary: Lᵢ = −α_t (1 − p_t)^γ log p_t, p_t = p if y = 1 else 1 − p, α_t = α if y = 1 else "
+        "1 − α (1 when alpha is unset); K ≥ 2 columns with integer labels: Lᵢ = −w_y (1 − p_y)^γ log p_y",
+        gradient="binary: ∂Lᵢ/∂p = ±α_t[γ(1 − p_t)^(γ−1) log p_t − (1 − p_t)^γ/p_t] (+ for y = 1); "
+        "logits: ∂Lᵢ/∂z = −α_t s (1 − p_t)^γ [(1 − p_t) − γ p_t log p_t], s = ±1; "
+        "softmax form: ∂Lᵢ/∂z_c = −w_y[(1 − p_y)^γ − γ p_y log p_y (1 − p_y)^(γ−1)](δ_cy − p_c)",
+        use_when="heavy class imbalance or many easy negatives (detection, rare events): γ = 2 down-weights "
+        "well-classified examples",
+        pitfalls="γ = 0 and no α is plain BCE; α and class weights change the loss scale; "
+        "the seed derivative was wrong for positives — this one is checked by finite differences",
+        activation="sigmoid (binary, multilabel) or softmax (multiclass)",
+        differences="torchvision sigmoid_focal_loss uses α = 0.25 by default (always on); Keras "
+        "BinaryFocalCrossentropy applies α = 0.25 only with apply_class_balancing=True; Keras "
+        "CategoricalFocalCrossentropy multiplies by α = 0.25 always; optax uses no α; "
+        "SMP FocalLoss in multiclass mode is one-vs-rest sigmoid focal. Here α is unset by default.",
+    ),
+)
+class Focal(_Binary):
+    """Focal loss: binary/multilabel (sigmoid) or multiclass (softmax on p_y)."""
+
+    def prepare(self, batch: Batch, params: Params) -> Batch:
+        from losscli.validate import integer_labels, require_rows_sum_to_one
+
+        if batch.target is None:
+            raise InputError("focal needs a target column")
+        y, x = batch.target, batch.preds[0]
+        if x.ndim == 2 and y.ndim == 1:
+            k = x.shape[1]
+            if params["alpha"] is not None:
+                raise ParamError("alpha", params["alpha"], "unset for multiclass focal (use class_weights)", "focal")
+            labels = integer_labels(y, k, batch)
+            if not params["from_logits"]:
+                require_probabilities(x, batch)
+                require_rows_sum_to_one(x, batch)
+            return batch.replace(aux={"labels": labels, "k": k})
+        return super().prepare(batch, params)
+
+    def columnwise(self, batch):
+        return "labels" not in batch.aux
+
+    def _terms(self, batch, params):
+        if "labels" in batch.aux:
+            return softmax_focal_terms(batch.aux["labels"], batch.preds[0], params, batch.aux["k"])
+        return binary_focal_terms(batch.target, batch.preds[0], params)
+
+    def loss(self, batch, params):
+        return self._terms(batch, params)[0]
+
+    def dloss(self, batch, params):
+        return (self._terms(batch, params)[1],)
+
+
+class _Margin(Elementwise):
+    """±1 targets (0/1 mapped 0 → −1) and raw scores of the same shape."""
+
+    def prepare(self, batch: Batch, params: Params) -> Batch:
+        if batch.target is None:
+            raise InputError("a margin loss needs a target column")
+        if batch.target.shape != batch.preds[0].shape:
+            raise InputError(f"target has shape {batch.target.shape} but scores have {batch.preds[0].shape}")
+        if batch.target.dtype.kind != "f":
+            raise InputError("margin targets must be -1/+1 or 0/1 numbers")
+        return batch.replace(target=plus_minus_one(batch.target, batch))
+
+    def columnwise(self, batch):
+        return True
+
+
+HINGE_TEXT = dict(
+    use_when="binary classification with raw scores (SVM-style margin)",
+    activation="linear (raw score); no sigmoid",
+)
+
+
+@register_loss(
+    "hinge",
+    inputs="margin",
+    tasks=("binary",),
+    explain=Explain(
+        formula="Lᵢ = max(0, 1 − t s),  t ∈ {−1, +1} (0/1 targets: 0 → −1)",
+        gradient="∂Lᵢ/∂s = −t if t s < 1, else 0 (0 at the kink)",
+        pitfalls="on probabilities instead of scores the margin is never reached; targets other than "
+        "{0, 1} or {−1, +1} are an error",
+        differences="Keras Hinge maps {0,1} → {−1,1} as here; sklearn hinge_loss agrees (greater label = +1); "
+        "optax hinge_loss needs ±1; torchmetrics BinaryHingeLoss applies a sigmoid to scores outside [0, 1].",
+        **HINGE_TEXT,
+    ),
+)
+class Hinge(_Margin):
+    """Hinge loss for ±1 targets."""
+
+    def loss(self, batch, params):
+        return np.maximum(0.0, 1.0 - batch.target * batch.preds[0])
+
+    def dloss(self, batch, params):
+        t = batch.target
+        return (np.where(1.0 - t * batch.preds[0] > 0, -t, 0.0),)
+
+
+@register_loss(
+    "squared_hinge",
+    inputs="margin",
+    tasks=("binary",),
+    explain=Explain(
+        formula="Lᵢ = max(0, 1 − t s)²",
+        gradient="∂Lᵢ/∂s = −2t·max(0, 1 − t s)",
+        pitfalls="more sensitive to badly misclassified points than hinge",
+        differences="Keras SquaredHinge agrees; torchmetrics BinaryHingeLoss(squared=True) applies a sigmoid first.",
+        **HINGE_TEXT,
+    ),
+)
+class SquaredHinge(_Margin):
+    """Squared hinge loss."""
+
+    def loss(self, batch, params):
+        return np.maximum(0.0, 1.0 - batch.target * batch.preds[0]) ** 2
+
+    def dloss(self, batch, params):
+        t = batch.target
+        return (-2.0 * t * np.maximum(0.0, 1.0 - t * batch.preds[0]),)

@@ -1,0 +1,351 @@
+r"""Multi-class losses on K prediction columns: probabilities p or logits z.
+
+Targets are integer labels 0..K−1 (one column) or K target columns (one-hot or
+soft). Logits go through log-softmax (z − logsumexp z), so |z| up to 1e4 stays finite.
+"""
+
+from __future__ import annotations
+
+from losscli._lazy import np
+from losscli.errors import InputError, ParamError
+from losscli.numerics import clip_probability, log_softmax, logsumexp, one_hot, softmax
+from losscli.params import CLASS_WEIGHTS, EPS, IGNORE_INDEX, LABEL_SMOOTHING, Param, non_negative
+from losscli.registry import Explain, register_loss
+from losscli.streaming import Batch, Elementwise, Params
+from losscli.validate import (
+    integer_labels,
+    require_probabilities,
+    require_range,
+    require_rows_sum_to_one,
+)
+
+
+def class_weight_vector(params: Params, k: int, loss: str) -> np.ndarray:
+    cw = params.get("class_weights")
+    if cw is None:
+        return np.ones(k)
+    if len(cw) != k:
+        raise ParamError("class_weights", ",".join(map(str, cw)), f"{k} numbers, one per class", loss)
+    return np.asarray(cw, dtype=float)
+
+
+def prepare_multiclass(batch: Batch, params: Params, loss: str, *, soft: bool = True) -> Batch:
+    """Validate K prediction columns and turn the target into an (n, K) matrix.
+
+    Integer labels become one-hot rows (``ignore_index`` rows masked out);
+    K target columns are taken as they are (one-hot or soft).
+    """
+    if batch.target is None:
+        raise InputError(f"{loss} needs a target")
+    x = batch.preds[0]
+    if x.ndim != 2 or x.shape[1] < 2:
+        raise InputError(
+            f"{loss} needs K >= 2 prediction columns, got shape {x.shape}",
+            hint="for a single probability column use bce",
+        )
+    k = x.shape[1]
+    y = batch.target
+    mask = None
+    if y.ndim == 1:
+        ignore = params.get("ignore_index")
+        labels = integer_labels(y, k, batch, ignore_index=ignore)
+        t = one_hot(labels, k)
+        if ignore is not None:
+            mask = y != ignore
+    elif soft and y.shape == x.shape:
+        if y.dtype.kind != "f":
+            raise InputError(f"{loss} target columns must be numeric")
+        require_range(y, batch, "target", 0.0, 1.0, what="is not a probability in [0, 1]")
+        t = y
+    else:
+        raise InputError(f"{loss}: target shape {y.shape} does not fit {k} prediction columns")
+    if not params.get("from_logits"):
+        require_probabilities(x, batch)
+        require_rows_sum_to_one(x, batch)
+    return batch.replace(target=t, mask=mask, aux={"k": k})
+
+
+def ce_terms(t, x, params: Params, loss: str):
+    """Cross-entropy per row and its derivative w.r.t. p (or z).
+
+    L = −Σ_c w_c t'_c log p_c,  t' = t(1 − ls) + ls/K.
+    Logits: ∂L/∂z_c = p_c Σ_k w_k t'_k − w_c t'_c.  Probabilities: ∂L/∂p_c = −w_c t'_c / p_c.
+    """
+    k = x.shape[1]
+    ls = params.get("label_smoothing") or 0.0
+    if ls:
+        t = t * (1.0 - ls) + ls / k
+    tw = t * class_weight_vector(params, k, loss)
+    if params["from_logits"]:
+        logp = log_softmax(x)
+        value = -np.sum(tw * logp, axis=1)
+        return value, np.exp(logp) * np.sum(tw, axis=1, keepdims=True) - tw
+    p, inside = clip_probability(x, params["eps"])
+    value = -np.sum(tw * np.log(p), axis=1)
+    return value, np.where(inside, -tw / p, 0.0)
+
+
+CE_PARAMS = (EPS, LABEL_SMOOTHING, CLASS_WEIGHTS, IGNORE_INDEX)
+
+
+@register_loss(
+    "cross_entropy",
+    aliases=(
+        "cce",
+        "categorical_crossentropy",
+        "sparse_cce",
+        "sparse_categorical_crossentropy",
+        "softmax_cross_entropy",
+    ),
+    inputs="multiclass",
+    tasks=("multiclass", "sequence", "imbalanced", "segmentation"),
+    params=CE_PARAMS,
+    logits=True,
+    explain=Explain(
+        formula="Lᵢ = −Σ_c w_c t_c log p_c; label smoothing t ← t(1 − ls) + ls/K; p clipped to "
+        "[eps, 1 − eps], or log p = z − logsumexp(z) with --from-logits",
+        gradient="logits: ∂Lᵢ/∂z_c = p_c Σ_k w_k t_k − w_c t_c (= p_c − t_c unweighted); "
+        "probabilities: ∂Lᵢ/∂p_c = −w_c t_c/p_c",
+        use_when="single-label multi-class classification with a softmax output; language models",
+        pitfalls="class weights here divide the mean by n (torch divides by Σ w_y); probabilities that do "
+        "not sum to 1 are an error (pass --from-logits for scores); sensitive to label noise",
+        activation="softmax (or logits with --from-logits)",
+        differences="torch CrossEntropyLoss takes logits; with class weights its mean divides by Σ w_y over "
+        "non-ignored rows, losscli (like Keras' default reduction) by n. Keras CategoricalCrossentropy "
+        "renormalises rows silently and clips at 1e-7; sklearn log_loss clips at float64 eps and warns on "
+        "rows not summing to 1. Label smoothing ls/K agrees across torch, Keras and optax.",
+        properties="convex in z; the multinomial negative log-likelihood",
+    ),
+)
+class CrossEntropy(Elementwise):
+    """Categorical cross-entropy over K classes (labels or K target columns)."""
+
+    def prepare(self, batch, params):
+        return prepare_multiclass(batch, params, "cross_entropy")
+
+    def loss(self, batch, params):
+        return ce_terms(batch.target, batch.preds[0], params, "cross_entropy")[0]
+
+    def dloss(self, batch, params):
+        return (ce_terms(batch.target, batch.preds[0], params, "cross_entropy")[1],)
+
+
+@register_loss(
+    "perplexity",
+    inputs="multiclass",
+    tasks=("sequence",),
+    params=CE_PARAMS,
+    logits=True,
+    explain=Explain(
+        formula="J = exp( mean cross-entropy )  (a reduction-level transform; mean only)",
+        gradient="∂J/∂z = J · ∂(mean CE)/∂z",
+        use_when="language models: the effective branching factor per token",
+        pitfalls="the exp of a mean, not the mean of per-row perplexities; group by sequence with --group",
+        activation="softmax (or logits with --from-logits)",
+        differences="torchmetrics Perplexity applies softmax then log (can underflow); here log-softmax is used.",
+    ),
+)
+class Perplexity(CrossEntropy):
+    """Perplexity: exp of the mean cross-entropy."""
+
+    reductions = ("mean",)
+
+    def outer(self, mean):
+        return float(np.exp(mean))
+
+    def outer_grad(self, mean):
+        return float(np.exp(mean))
+
+
+@register_loss(
+    "nll",
+    aliases=("negative_log_likelihood",),
+    inputs="log_probs",
+    tasks=("multiclass", "sequence"),
+    params=(CLASS_WEIGHTS, IGNORE_INDEX),
+    explain=Explain(
+        formula="Lᵢ = −w_y ℓ_y, ℓ = the K log-probability columns",
+        gradient="∂Lᵢ/∂ℓ_c = −w_y if c = y, else 0",
+        use_when="the model already outputs log-probabilities (log_softmax)",
+        pitfalls="feeding probabilities or logits instead of log-probabilities gives a meaningless number "
+        "(log-probabilities are checked to be ≤ 0 and to exponentiate to rows summing to 1)",
+        activation="log_softmax",
+        differences="torch NLLLoss with class weights divides by Σ w_y; losscli divides by n.",
+    ),
+)
+class NegativeLogLikelihood(Elementwise):
+    """Negative log-likelihood of the label's log-probability column."""
+
+    def prepare(self, batch, params):
+        x = batch.preds[0]
+        if x.ndim != 2 or x.shape[1] < 2:
+            raise InputError(f"nll needs K >= 2 log-probability columns, got shape {x.shape}")
+        if batch.target is None or batch.target.ndim != 1:
+            raise InputError("nll needs one integer label column")
+        hint = "nll takes log-probabilities; for probabilities or logits use cross_entropy"
+        require_range(x, batch, "prediction", hi=1e-9, what="is a log-probability above 0", hint=hint)
+        lse = logsumexp(x)[:, 0]
+        require_range(lse, batch, "prediction", -1e-3, 1e-3, what="log-probabilities do not normalise (logsumexp shown)", hint=hint)
+        ignore = params.get("ignore_index")
+        k = x.shape[1]
+        labels = integer_labels(batch.target, k, batch, ignore_index=ignore)
+        mask = None if ignore is None else batch.target != ignore
+        return batch.replace(mask=mask, aux={"labels": labels, "k": k})
+
+    def loss(self, batch, params):
+        labels = batch.aux["labels"]
+        w = class_weight_vector(params, batch.aux["k"], "nll")[labels]
+        return -w * batch.preds[0][np.arange(len(labels)), labels]
+
+    def dloss(self, batch, params):
+        labels = batch.aux["labels"]
+        w = class_weight_vector(params, batch.aux["k"], "nll")[labels]
+        g = np.zeros_like(batch.preds[0])
+        g[np.arange(len(labels)), labels] = -w
+        return (g,)
+
+
+@register_loss(
+    "kl_div",
+    aliases=("kl", "kullback_leibler"),
+    inputs="distribution",
+    tasks=("distribution",),
+    params=(EPS,),
+    logits=True,
+    explain=Explain(
+        formula="Lᵢ = Σ_c t_c (log t_c − log p_c), 0·log 0 = 0; J averages over rows (the true KL)",
+        gradient="probabilities: ∂Lᵢ/∂p_c = −t_c/p_c;  logits: ∂Lᵢ/∂z_c = p_c Σ_k t_k − t_c",
+        use_when="matching a predicted distribution to a target distribution (distillation, VAEs)",
+        pitfalls="asymmetric: KL(t‖p) ≠ KL(p‖t); the target columns must be a distribution",
+        activation="softmax (or logits with --from-logits)",
+        differences="torch KLDivLoss takes log-probabilities and its default reduction 'mean' divides by "
+        "n·K — not the KL; 'batchmean' (as here) is. Keras clips both arguments to [1e-7, 1]; optax "
+        "kl_divergence takes log-predictions; torchmetrics KLDivergence(p, q) takes the data distribution first.",
+    ),
+)
+class KLDivergence(Elementwise):
+    """Kullback–Leibler divergence KL(t ‖ p) per row."""
+
+    def prepare(self, batch, params):
+        x = batch.preds[0]
+        t = batch.target
+        if t is None or t.ndim != 2 or x.ndim != 2 or t.shape != x.shape:
+            raise InputError(
+                "kl_div needs K target-distribution columns and K prediction columns",
+                hint="for integer labels use cross_entropy",
+            )
+        require_range(t, batch, "target", 0.0, 1.0, what="is not a probability in [0, 1]")
+        require_rows_sum_to_one(t, batch, role="target")
+        if not params["from_logits"]:
+            require_probabilities(x, batch)
+            require_rows_sum_to_one(x, batch)
+        return batch
+
+    def loss(self, batch, params):
+        t, x = batch.target, batch.preds[0]
+        logq = log_softmax(x) if params["from_logits"] else np.log(clip_probability(x, params["eps"])[0])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            tlogt = np.where(t > 0, t * np.log(np.where(t > 0, t, 1.0)), 0.0)
+        return np.sum(tlogt - t * logq, axis=1)
+
+    def dloss(self, batch, params):
+        t, x = batch.target, batch.preds[0]
+        if params["from_logits"]:
+            return (softmax(x) * np.sum(t, axis=1, keepdims=True) - t,)
+        p, inside = clip_probability(x, params["eps"])
+        return (np.where(inside, -t / p, 0.0),)
+
+
+MARGIN_MULTI = Param("margin", 1.0, check=non_negative, valid=">= 0", help="margin")
+
+
+def _labels_and_scores(batch: Batch, loss: str) -> Batch:
+    x = batch.preds[0]
+    if x.ndim != 2 or x.shape[1] < 2:
+        raise InputError(f"{loss} needs K >= 2 score columns, got shape {x.shape}")
+    if batch.target is None or batch.target.ndim != 1:
+        raise InputError(f"{loss} needs one integer label column")
+    labels = integer_labels(batch.target, x.shape[1], batch)
+    return batch.replace(aux={"labels": labels})
+
+
+@register_loss(
+    "multi_hinge",
+    aliases=("crammer_singer",),
+    inputs="multiclass",
+    tasks=("multiclass",),
+    params=(MARGIN_MULTI,),
+    explain=Explain(
+        formula="Lᵢ = max(0, margin + max_{c≠y} s_c − s_y)  (Crammer–Singer)",
+        gradient="when active: +1 on the best wrong class (first on ties), −1 on s_y; else 0",
+        use_when="multi-class classification with raw scores and a margin objective",
+        pitfalls="only the strongest wrong class gets a gradient per row",
+        activation="linear (raw scores)",
+        differences="optax multiclass_hinge_loss and sklearn hinge_loss (multiclass) agree with margin 1; "
+        "Keras categorical_hinge includes the true class's 0 in its max (3.0 instead of 0 for scores [−3,−2,−5], y=1).",
+    ),
+)
+class MultiHinge(Elementwise):
+    """Crammer–Singer multi-class hinge loss."""
+
+    def prepare(self, batch, params):
+        return _labels_and_scores(batch, "multi_hinge")
+
+    def _parts(self, batch, params):
+        s, y = batch.preds[0], batch.aux["labels"]
+        rows = np.arange(len(y))
+        others = s.copy()
+        others[rows, y] = -np.inf
+        j = np.argmax(others, axis=1)
+        return rows, y, j, params["margin"] + others[rows, j] - s[rows, y]
+
+    def loss(self, batch, params):
+        return np.maximum(0.0, self._parts(batch, params)[3])
+
+    def dloss(self, batch, params):
+        rows, y, j, m = self._parts(batch, params)
+        active = (m > 0).astype(float)
+        g = np.zeros_like(batch.preds[0])
+        g[rows, j] += active
+        g[rows, y] -= active
+        return (g,)
+
+
+@register_loss(
+    "multi_margin",
+    aliases=("weston_watkins",),
+    inputs="multiclass",
+    tasks=("multiclass",),
+    params=(MARGIN_MULTI,),
+    explain=Explain(
+        formula="Lᵢ = (1/K) Σ_{c≠y} max(0, margin − s_y + s_c)  (Weston–Watkins)",
+        gradient="∂Lᵢ/∂s_c = 1/K for each active c ≠ y; ∂Lᵢ/∂s_y = −(number active)/K",
+        use_when="multi-class classification with raw scores, every wrong class pushed below the margin",
+        pitfalls="the 1/K factor makes values shrink as K grows",
+        activation="linear (raw scores)",
+        differences="torch MultiMarginLoss(p=1, margin) agrees.",
+    ),
+)
+class MultiMargin(Elementwise):
+    """Weston–Watkins multi-class margin loss."""
+
+    def prepare(self, batch, params):
+        return _labels_and_scores(batch, "multi_margin")
+
+    def _violations(self, batch, params):
+        s, y = batch.preds[0], batch.aux["labels"]
+        rows = np.arange(len(y))
+        v = params["margin"] - s[rows, y][:, None] + s
+        v[rows, y] = 0.0
+        return rows, y, v
+
+    def loss(self, batch, params):
+        _, _, v = self._violations(batch, params)
+        return np.sum(np.maximum(0.0, v), axis=1) / v.shape[1]
+
+    def dloss(self, batch, params):
+        rows, y, v = self._violations(batch, params)
+        k = v.shape[1]
+        g = (v > 0).astype(float) / k
+        g[rows, y] = -np.sum(v > 0, axis=1) / k
+        return (g,)

@@ -1,0 +1,184 @@
+r"""Overlap losses for segmentation: Dice, IoU (Jaccard) and Tversky.
+
+These are ratios of sums, never means of per-row values: each batch adds to the
+per-class sums TP = Σ w y p, ΣY = Σ w y and ΣP = Σ w p, and J is computed once from
+the merged sums (over each group's rows with --group). K classes: mean over classes.
+An empty mask predicted empty scores J = 0 (the smoothing term s does it).
+"""
+
+from __future__ import annotations
+
+from losscli._lazy import np
+from losscli.errors import InputError
+from losscli.numerics import one_hot, sigmoid, sigmoid_backward, softmax, softmax_backward
+from losscli.params import SMOOTH, Param, non_negative
+from losscli.registry import Explain, register_loss
+from losscli.streaming import Batch, Kernel, PartialSums, Params
+from losscli.validate import (
+    integer_labels,
+    require_probabilities,
+    require_rows_sum_to_one,
+    require_soft_labels,
+)
+
+SEGMENTATION = ("segmentation", "imbalanced")
+
+
+class _Overlap(Kernel):
+    """Shared sums and gradient; subclasses give the ratio ``score(tp, sy, sp)``
+    and its partial derivatives w.r.t. tp, sy, sp (J = 1 − mean_c score_c)."""
+
+    ratio = True
+    reductions = ("mean",)
+
+    def prepare(self, batch: Batch, params: Params) -> Batch:
+        if batch.target is None:
+            raise InputError("an overlap loss needs a target mask or label column")
+        y, x = batch.target, batch.preds[0]
+        squeeze = x.ndim == 1
+        logits = params["from_logits"]
+        if squeeze:  # one foreground column
+            if y.shape != x.shape:
+                raise InputError(f"target has shape {y.shape} but prediction has {x.shape}")
+            require_soft_labels(y, batch)
+            y, x = y[:, None], x[:, None]
+            activation = "sigmoid"
+        elif y.ndim == 1:  # integer labels and K class columns
+            y = one_hot(integer_labels(y, x.shape[1], batch), x.shape[1])
+            activation = "softmax"
+            if not logits:
+                require_probabilities(x, batch)
+                require_rows_sum_to_one(x, batch)
+        elif y.shape == x.shape:  # K mask columns
+            require_soft_labels(y, batch)
+            activation = "sigmoid"
+        else:
+            raise InputError(f"target shape {y.shape} does not fit prediction shape {x.shape}")
+        if not logits:
+            require_probabilities(x, batch)
+            p = x
+        else:
+            p = sigmoid(x) if activation == "sigmoid" else softmax(x)
+        return batch.replace(
+            target=y, preds=(p,), aux={"activation": activation if logits else None, "squeeze": squeeze}
+        )
+
+    def update(self, batch: Batch, params: Params) -> PartialSums:
+        y, p = batch.target, batch.preds[0]
+        w = batch.w()[:, None]
+        return PartialSums(
+            tp=np.sum(w * y * p, axis=0), sy=np.sum(w * y, axis=0), sp=np.sum(w * p, axis=0), n=len(batch)
+        )
+
+    def compute(self, sums, params, reduction):
+        score = self.score(sums["tp"], sums["sy"], sums["sp"], params)
+        return float(1.0 - np.mean(score))
+
+    def grad(self, batch, sums, params, reduction):
+        y, p = batch.target, batch.preds[0]
+        k = y.shape[1]
+        d_tp, d_sy, d_sp = self.partials(sums["tp"], sums["sy"], sums["sp"], params)
+        # ∂J/∂p_ic = −(1/K) wᵢ (∂score/∂TP · y_ic + ∂score/∂ΣP); ΣY does not depend on p.
+        g = -(batch.w()[:, None] / k) * (d_tp * y + d_sp)
+        activation = batch.aux["activation"]
+        if activation == "sigmoid":
+            g = sigmoid_backward(g, p)
+        elif activation == "softmax":
+            g = softmax_backward(g, p)
+        return (g[:, 0] if batch.aux["squeeze"] else g,)
+
+
+@register_loss(
+    "dice",
+    aliases=("soft_dice",),
+    inputs="overlap",
+    tasks=SEGMENTATION,
+    params=(SMOOTH,),
+    logits=True,
+    explain=Explain(
+        formula="J = 1 − (2·Σyp + s)/(Σy + Σp + s), sums over all rows (per class, then mean over K classes)",
+        gradient="∂J/∂pᵢ = −(1/K)·wᵢ·(2yᵢ·M − N)/M², N = 2Σyp + s, M = Σy + Σp + s",
+        use_when="segmentation with a small foreground: overlap instead of per-pixel accuracy",
+        pitfalls="a ratio of sums: the mean of per-image Dice differs (use --group image_id for per-image "
+        "values); unstable when a class is nearly absent; the seed derivative's extra 1/n is wrong",
+        activation="sigmoid (binary masks) or softmax (class labels)",
+        differences="Keras Dice has no smoothing in the numerator (an empty mask scores 1, not 0); optax "
+        "dice_loss(smooth=1) effectively doubles s and works per sample; SMP DiceLoss zeroes absent "
+        "classes and takes the intersection as (ΣP + ΣT − ‖P − T‖₁)/2.",
+    ),
+)
+class Dice(_Overlap):
+    """Soft Dice loss (1 − Dice coefficient) from global sums."""
+
+    def score(self, tp, sy, sp, params):
+        s = params["smooth"]
+        return (2.0 * tp + s) / (sy + sp + s)
+
+    def partials(self, tp, sy, sp, params):
+        s = params["smooth"]
+        n, m = 2.0 * tp + s, sy + sp + s
+        return 2.0 / m, -n / m**2, -n / m**2
+
+
+@register_loss(
+    "iou",
+    aliases=("jaccard", "soft_iou"),
+    inputs="overlap",
+    tasks=SEGMENTATION,
+    params=(SMOOTH,),
+    logits=True,
+    explain=Explain(
+        formula="J = 1 − (Σyp + s)/(Σy + Σp − Σyp + s)",
+        gradient="∂J/∂pᵢ = −(1/K)·wᵢ·(yᵢ·M − N·(1 − yᵢ))/M², N = Σyp + s, M = Σy + Σp − Σyp + s",
+        use_when="segmentation judged by intersection over union",
+        pitfalls="as Dice: a ratio of sums over the rows evaluated together",
+        activation="sigmoid or softmax",
+        differences="SMP JaccardLoss is Tversky(1, 1); Keras, sklearn and torchmetrics IoU work on hard labels.",
+    ),
+)
+class IoU(_Overlap):
+    """Soft IoU (Jaccard) loss from global sums."""
+
+    def score(self, tp, sy, sp, params):
+        s = params["smooth"]
+        return (tp + s) / (sy + sp - tp + s)
+
+    def partials(self, tp, sy, sp, params):
+        s = params["smooth"]
+        n, m = tp + s, sy + sp - tp + s
+        return 1.0 / m + n / m**2, -n / m**2, -n / m**2
+
+
+ALPHA_T = Param("alpha", 0.5, check=non_negative, valid=">= 0", help="weight of false positives α")
+BETA_T = Param("beta", 0.5, check=non_negative, valid=">= 0", help="weight of false negatives β")
+
+
+@register_loss(
+    "tversky",
+    inputs="overlap",
+    tasks=SEGMENTATION,
+    params=(ALPHA_T, BETA_T, SMOOTH),
+    logits=True,
+    explain=Explain(
+        formula="J = 1 − (TP + s)/(TP + α·FP + β·FN + s), TP = Σyp, FP = Σ(1−y)p, FN = Σy(1−p)",
+        gradient="∂J/∂pᵢ = −(1/K)·wᵢ·(yᵢ·M − N·(yᵢ + α(1 − yᵢ) − β yᵢ))/M², N = TP + s, M = TP + αFP + βFN + s",
+        use_when="segmentation where missing foreground costs more than false alarms (β > α)",
+        pitfalls="α = β = 0.5 is Dice; α = β = 1 is IoU",
+        activation="sigmoid or softmax",
+        differences="Keras Tversky and optax dice_loss(alpha, beta) weight FP by α and FN by β as here; "
+        "SMP TverskyLoss raises the loss to γ (focal Tversky).",
+    ),
+)
+class Tversky(_Overlap):
+    """Tversky loss (asymmetric Dice) from global sums."""
+
+    def score(self, tp, sy, sp, params):
+        a, b, s = params["alpha"], params["beta"], params["smooth"]
+        return (tp + s) / (tp + a * (sp - tp) + b * (sy - tp) + s)
+
+    def partials(self, tp, sy, sp, params):
+        a, b, s = params["alpha"], params["beta"], params["smooth"]
+        n = tp + s
+        m = tp + a * (sp - tp) + b * (sy - tp) + s
+        d_tp = 1.0 / m - n * (1.0 - a - b) / m**2
+        return d_tp, -n * b / m**2, -n * a / m**2

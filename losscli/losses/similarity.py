@@ -1,0 +1,197 @@
+r"""Similarity and ranking losses: contrastive, triplet, margin ranking, cosine embedding."""
+
+from __future__ import annotations
+
+from losscli._lazy import np
+from losscli.errors import InputError
+from losscli.params import Param, non_negative
+from losscli.registry import Explain, register_loss
+from losscli.streaming import Batch, Elementwise, Params
+from losscli.validate import plus_minus_one, require_binary, require_range
+
+SIMILARITY = ("similarity",)
+
+
+def _margin(default: float, check=non_negative, valid: str = ">= 0") -> Param:
+    return Param("margin", default, check=check, valid=valid, help="margin m")
+
+
+@register_loss(
+    "contrastive",
+    inputs="pair_distance",
+    tasks=SIMILARITY,
+    params=(_margin(1.0),),
+    explain=Explain(
+        formula="Lᵢ = ½[y d² + (1 − y) max(0, m − d)²], y = 1 for similar pairs",
+        gradient="∂Lᵢ/∂d = y d − (1 − y) max(0, m − d)",
+        use_when="siamese networks on pairs labelled similar / dissimilar",
+        pitfalls="label polarity varies across code bases (here 1 = similar); distances must be ≥ 0",
+        activation="a distance (e.g. Euclidean) between embeddings",
+        differences="Hadsell et al. (2006) form. PML ContrastiveLoss is unsquared and unhalved on "
+        "normalised embeddings; torch HingeEmbeddingLoss is unsquared with y ∈ {−1, 1}.",
+    ),
+)
+class Contrastive(Elementwise):
+    """Contrastive loss on pair distances."""
+
+    def prepare(self, batch, params):
+        if batch.target is None:
+            raise InputError("contrastive needs a 0/1 similarity target")
+        require_binary(batch.target, batch)
+        require_range(batch.preds[0], batch, "distance", 0.0, what="is a negative distance")
+        return batch
+
+    def loss(self, batch, params):
+        y, d = batch.target, batch.preds[0]
+        return 0.5 * (y * d * d + (1.0 - y) * np.maximum(0.0, params["margin"] - d) ** 2)
+
+    def dloss(self, batch, params):
+        y, d = batch.target, batch.preds[0]
+        return (y * d - (1.0 - y) * np.maximum(0.0, params["margin"] - d),)
+
+
+@register_loss(
+    "triplet",
+    aliases=("triplet_margin",),
+    inputs="triplet",
+    tasks=SIMILARITY,
+    params=(_margin(1.0),),
+    explain=Explain(
+        formula="Lᵢ = max(0, d_ap − d_an + m); embeddings: d = ‖a − b‖₂ (exact, no eps)",
+        gradient="distances: ∂/∂d_ap = 1, ∂/∂d_an = −1 when active; embeddings: ∂/∂a = u − v, "
+        "∂/∂p = −u, ∂/∂n = v with u = (a − p)/d_ap, v = (a − n)/d_an (0 where d = 0)",
+        use_when="metric learning from anchor / positive / negative triplets",
+        pitfalls="easy triplets give 0 loss and no gradient; mine hard negatives",
+        activation="embeddings (often L2-normalised)",
+        differences="torch TripletMarginLoss adds eps = 1e-6 to every coordinate of a − p (d = eps·√D at "
+        "a = p); optax adds eps inside the root; PML normalises embeddings and averages non-zero losses.",
+    ),
+)
+class Triplet(Elementwise):
+    """Triplet margin loss on distances or on anchor/positive/negative embeddings."""
+
+    def prepare(self, batch, params):
+        if len(batch.preds) == 2:
+            for i, role in enumerate(("d_ap", "d_an")):
+                if batch.preds[i].ndim != 1:
+                    raise InputError("triplet distances must be one column each")
+                require_range(batch.preds[i], batch, role, 0.0, what="is a negative distance")
+            return batch
+        if len(batch.preds) == 3:
+            a, p, n = batch.preds
+            if a.ndim != 2 or a.shape != p.shape or a.shape != n.shape:
+                raise InputError("triplet embeddings need anchor, positive and negative families of equal width")
+            return batch
+        raise InputError("triplet needs two distance columns or three embedding families")
+
+    def _distances(self, batch):
+        if len(batch.preds) == 2:
+            return batch.preds
+        a, p, n = batch.preds
+        return np.linalg.norm(a - p, axis=1), np.linalg.norm(a - n, axis=1)
+
+    def loss(self, batch, params):
+        dap, dan = self._distances(batch)
+        return np.maximum(0.0, dap - dan + params["margin"])
+
+    def dloss(self, batch, params):
+        dap, dan = self._distances(batch)
+        active = (dap - dan + params["margin"] > 0).astype(float)
+        if len(batch.preds) == 2:
+            return active, -active
+        a, p, n = batch.preds
+        with np.errstate(divide="ignore", invalid="ignore"):
+            u = np.where(dap[:, None] > 0, (a - p) / dap[:, None], 0.0)
+            v = np.where(dan[:, None] > 0, (a - n) / dan[:, None], 0.0)
+        act = active[:, None]
+        return act * (u - v), -act * u, act * v
+
+
+def _pm1_target(batch: Batch, loss: str) -> Batch:
+    if batch.target is None:
+        raise InputError(f"{loss} needs a ±1 target")
+    return batch.replace(target=plus_minus_one(batch.target, batch))
+
+
+@register_loss(
+    "margin_ranking",
+    inputs="ranking",
+    tasks=SIMILARITY,
+    params=(_margin(0.0, check=None, valid="a number"),),
+    explain=Explain(
+        formula="Lᵢ = max(0, −t(x1 − x2) + m), t = +1 when x1 should rank higher",
+        gradient="∂Lᵢ/∂x1 = −t, ∂Lᵢ/∂x2 = t when active, else 0",
+        use_when="pairwise ranking: which of two items should score higher",
+        pitfalls="with m = 0 ties cost nothing; scale of scores matters for m > 0",
+        activation="raw scores",
+        differences="torch MarginRankingLoss agrees.",
+    ),
+)
+class MarginRanking(Elementwise):
+    """Margin ranking loss on score pairs."""
+
+    def prepare(self, batch, params):
+        if len(batch.preds) != 2:
+            raise InputError("margin_ranking needs two score columns x1, x2")
+        return _pm1_target(batch, "margin_ranking")
+
+    def loss(self, batch, params):
+        x1, x2 = batch.preds
+        return np.maximum(0.0, -batch.target * (x1 - x2) + params["margin"])
+
+    def dloss(self, batch, params):
+        x1, x2 = batch.preds
+        t = batch.target
+        active = (-t * (x1 - x2) + params["margin"] > 0).astype(float)
+        return -t * active, t * active
+
+
+COSINE_EPS = 1e-12  # added to squared norms, as torch does, so zero vectors stay finite
+
+
+def _unit_closed_pm(v: float) -> bool:
+    return -1.0 <= v <= 1.0
+
+
+@register_loss(
+    "cosine_embedding",
+    inputs="pair_embedding",
+    tasks=SIMILARITY,
+    params=(_margin(0.0, check=_unit_closed_pm, valid="in [-1, 1]"),),
+    explain=Explain(
+        formula="cos = x1·x2/√((‖x1‖² + ε)(‖x2‖² + ε)), ε = 1e-12;  Lᵢ = 1 − cos if t = 1, max(0, cos − m) if t = −1",
+        gradient="∂cos/∂x1 = (x2 − (x1·x2) x1/(‖x1‖² + ε))/√(…);  ∂Lᵢ/∂cos = −1 (t = 1), 1 if cos > m (t = −1)",
+        use_when="learning embeddings where direction, not length, carries meaning",
+        pitfalls="ignores vector length; m around 0–0.5 for dissimilar pairs",
+        activation="embeddings",
+        differences="torch CosineEmbeddingLoss agrees (same ε); optax cosine_distance is 1 − cos only; "
+        "Keras CosineSimilarity returns −cos.",
+    ),
+)
+class CosineEmbedding(Elementwise):
+    """Cosine embedding loss on two embedding families."""
+
+    def prepare(self, batch, params):
+        if len(batch.preds) != 2 or batch.preds[0].ndim != 2 or batch.preds[0].shape != batch.preds[1].shape:
+            raise InputError("cosine_embedding needs two embedding families of equal width")
+        return _pm1_target(batch, "cosine_embedding")
+
+    def _cos(self, batch):
+        x1, x2 = batch.preds
+        a = np.sum(x1 * x1, axis=1) + COSINE_EPS
+        b = np.sum(x2 * x2, axis=1) + COSINE_EPS
+        dot = np.sum(x1 * x2, axis=1)
+        return x1, x2, a, b, dot, dot / np.sqrt(a * b)
+
+    def loss(self, batch, params):
+        cos = self._cos(batch)[-1]
+        return np.where(batch.target == 1, 1.0 - cos, np.maximum(0.0, cos - params["margin"]))
+
+    def dloss(self, batch, params):
+        x1, x2, a, b, dot, cos = self._cos(batch)
+        t = batch.target
+        dcos = np.where(t == 1, -1.0, np.where(cos - params["margin"] > 0, 1.0, 0.0))
+        root = np.sqrt(a * b)[:, None]
+        g1 = (x2 - (dot / a)[:, None] * x1) / root
+        g2 = (x1 - (dot / b)[:, None] * x2) / root
+        return dcos[:, None] * g1, dcos[:, None] * g2

@@ -1,0 +1,182 @@
+"""What ``losscli losses`` and ``losscli explain`` show about registered losses.
+
+Turns ``Loss`` declarations into table rows, JSON-ready records and text lines;
+``losscli.output`` writes them. Works for any registered loss, including plug-ins
+without parameters or explain text.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from typing import Any
+
+from losscli.output import markdown_table
+from losscli.params import Param
+from losscli.registry import INPUT_KINDS, Loss
+
+LOSS_COLUMNS = ("name", "aliases", "tasks", "inputs", "params", "summary")
+
+# (heading, Explain field), in the order ``explain`` prints them.
+EXPLAIN_SECTIONS = (
+    ("Formula", "formula"),
+    ("Gradient", "gradient"),
+    ("Properties", "properties"),
+    ("Use when", "use_when"),
+    ("Pitfalls", "pitfalls"),
+    ("Activation", "activation"),
+    ("How libraries differ", "differences"),
+)
+
+# Plain text wraps at a fixed width so the output is the same on every terminal and in files.
+TEXT_WIDTH = 88
+EMPTY = "-"
+
+
+def format_value(value: Any) -> str:
+    """A parameter value as a user types it: ``1.0``, ``1e-07``, ``0.5,2.0``, ``none``."""
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (tuple, list)):
+        return ",".join(format_value(v) for v in value)
+    return repr(value) if isinstance(value, float) else str(value)
+
+
+def json_value(value: Any) -> Any:
+    """A parameter value as JSON data (tuples become lists)."""
+    return list(value) if isinstance(value, tuple) else value
+
+
+def param_default(param: Param) -> str:
+    """The default as shown in tables and text; a required parameter has none."""
+    if param.required and param.default is None:
+        return "required"
+    return format_value(param.default)
+
+
+def param_record(param: Param) -> dict[str, Any]:
+    """One parameter for JSON output."""
+    return {"name": param.name, "default": json_value(param.default), "valid": param.valid}
+
+
+def loss_record(loss: Loss) -> dict[str, Any]:
+    """One loss for ``losses --format json``."""
+    return {
+        "name": loss.name,
+        "aliases": list(loss.aliases),
+        "tasks": list(loss.tasks),
+        "inputs": loss.inputs,
+        "params": [param_record(p) for p in loss.params],
+        "logits": loss.logits,
+        "summary": loss.summary,
+    }
+
+
+def loss_row(loss: Loss) -> tuple[str, ...]:
+    """One loss as a table row, in the order of ``LOSS_COLUMNS``."""
+    params = ", ".join(f"{p.name}={param_default(p)}" for p in loss.params)
+    return (
+        loss.name,
+        ", ".join(loss.aliases) or EMPTY,
+        ", ".join(loss.tasks),
+        loss.inputs,
+        params or EMPTY,
+        loss.summary,
+    )
+
+
+def explain_record(loss: Loss) -> dict[str, Any]:
+    """Everything ``explain`` shows, for ``explain --format json``.
+
+    The explain fields are always present (null when the loss has no explanation),
+    so scripts can rely on the keys.
+    """
+    record = {
+        "name": loss.name,
+        "aliases": list(loss.aliases),
+        "summary": loss.summary,
+        "tasks": list(loss.tasks),
+        "inputs": loss.inputs,
+        "input_description": INPUT_KINDS.get(loss.inputs, loss.inputs),
+        "params": [{**param_record(p), "help": p.help} for p in loss.params],
+        "logits": loss.logits,
+        "source": loss.source,
+    }
+    for _, field in EXPLAIN_SECTIONS:
+        record[field] = getattr(loss.explain, field) if loss.explain else None
+    return record
+
+
+def _wrapped(text: str, indent: str = "  ") -> list[str]:
+    # Formulas must not be split inside a term such as "1 − y", so only break on spaces.
+    return textwrap.wrap(
+        text,
+        width=TEXT_WIDTH,
+        initial_indent=indent,
+        subsequent_indent=indent,
+        break_long_words=False,
+        break_on_hyphens=False,
+    )
+
+
+def _param_lines(params: tuple[Param, ...]) -> list[str]:
+    if not params:
+        return ["  none"]
+    cells = [(f"{p.name} = {param_default(p)}", f"must be {p.valid}", p.help) for p in params]
+    first = max(len(c[0]) for c in cells)
+    second = max(len(c[1]) for c in cells)
+    return [f"  {a:<{first}}  {b:<{second}}  {c}".rstrip() for a, b, c in cells]
+
+
+def explain_lines(loss: Loss) -> list[str]:
+    """``explain`` as plain text: identity, inputs, parameters, then one section per topic."""
+    lines = [f"{loss.name} — {loss.summary}" if loss.summary else loss.name, ""]
+    facts = [
+        ("aliases", ", ".join(loss.aliases) or "none"),
+        ("tasks", ", ".join(loss.tasks)),
+        ("inputs", INPUT_KINDS.get(loss.inputs, loss.inputs)),
+        ("logits", "accepted with --from-logits" if loss.logits else "no"),
+    ]
+    if loss.source != "losscli":
+        facts.append(("from", loss.source))
+    width = max(len(key) for key, _ in facts)
+    lines += [f"  {key:<{width}}  {value}" for key, value in facts]
+    lines += ["", "Parameters", *_param_lines(loss.params)]
+    if loss.explain is None:
+        return [*lines, "", "No explanation is registered for this loss."]
+    for heading, field in EXPLAIN_SECTIONS:
+        text = getattr(loss.explain, field)
+        if text:
+            lines += ["", heading, *_wrapped(text)]
+    return lines
+
+
+def explain_markdown(loss: Loss) -> list[str]:
+    """``explain`` as Markdown, for READMEs and PR comments."""
+    lines = [f"# {loss.name}", ""]
+    if loss.summary:
+        lines += [loss.summary, ""]
+    lines += [
+        f"- **aliases:** {', '.join(loss.aliases) or 'none'}",
+        f"- **tasks:** {', '.join(loss.tasks)}",
+        f"- **inputs:** {INPUT_KINDS.get(loss.inputs, loss.inputs)}",
+        f"- **logits:** {'accepted with `--from-logits`' if loss.logits else 'no'}",
+        "",
+        "## Parameters",
+        "",
+    ]
+    if loss.params:
+        rows = [(p.name, param_default(p), p.valid, p.help) for p in loss.params]
+        lines += markdown_table(("name", "default", "valid", "meaning"), rows)
+    else:
+        lines.append("none")
+    if loss.explain is None:
+        return [*lines, "", "No explanation is registered for this loss."]
+    for heading, field in EXPLAIN_SECTIONS:
+        text = getattr(loss.explain, field)
+        if text:
+            # Formulas read best as code: "|e|" and "*" would otherwise be Markdown syntax.
+            body = f"`{text}`" if field in ("formula", "gradient") else text
+            lines += ["", f"## {heading}", "", body]
+    return lines

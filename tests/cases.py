@@ -1,0 +1,313 @@
+"""Valid random inputs for every registered loss, in each of its input forms.
+
+``CASES[name]`` lists factories ``f(rng, n) -> Case``. The gradient and chunking
+tests run over every registered name and fail for a loss that has no case here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+
+@dataclass
+class Case:
+    loss: str
+    y: np.ndarray | None
+    preds: tuple[np.ndarray, ...]
+    params: dict[str, Any] = field(default_factory=dict)
+    from_logits: bool = False
+
+    @property
+    def y_pred(self):
+        return self.preds if len(self.preds) > 1 else self.preds[0]
+
+
+def _dirichlet(rng, n, k):
+    return rng.dirichlet(np.ones(k) * 2.0, size=n)
+
+
+def _reg(loss, **params):
+    def make(rng, n):
+        y = rng.normal(0, 2, n)
+        return Case(loss, y, (y + rng.normal(0, 1.5, n),), params)
+
+    return make
+
+
+def _reg_multi(loss, **params):
+    def make(rng, n):
+        y = rng.normal(0, 2, (n, 3))
+        return Case(loss, y, (y + rng.normal(0, 1.5, (n, 3)),), params)
+
+    return make
+
+
+def _positive_reg(loss, **params):
+    def make(rng, n):
+        return Case(loss, rng.uniform(0.1, 5, n), (rng.uniform(0.2, 5, n),), params)
+
+    return make
+
+
+def _mape(rng, n):
+    y = rng.uniform(0.5, 3, n) * rng.choice([-1, 1], n)
+    return Case("mape", y, (y + rng.normal(0, 1, n),))
+
+
+def _poisson(rng, n):
+    return Case("poisson", rng.poisson(3, n).astype(float), (rng.uniform(0.5, 5, n),))
+
+
+def _poisson_logits(rng, n):
+    return Case("poisson", rng.poisson(3, n).astype(float), (rng.normal(0, 1, n),), from_logits=True)
+
+
+def _gaussian(rng, n):
+    y = rng.normal(0, 1, n)
+    var = rng.uniform(0.2, 2, n)
+    mean = y + rng.normal(0, 1, n)
+    var[::5] = 1e-8  # below eps: clamped, zero variance gradient
+    mean[::5] = y[::5] + 1e-4  # keeps e²/eps small, so J (and the FD round-off) stays O(1)
+    return Case("gaussian_nll", y, (mean, var))
+
+
+def _tweedie(power, zeros):
+    def make(rng, n):
+        y = rng.uniform(0.1, 5, n)
+        if zeros:
+            y[::4] = 0.0
+        return Case("tweedie", y, (rng.uniform(0.2, 5, n),), {"power": power})
+
+    return make
+
+
+def _binary(loss, logits=False, m=None, **params):
+    def make(rng, n):
+        shape = (n,) if m is None else (n, m)
+        y = rng.integers(0, 2, shape).astype(float)
+        x = rng.normal(0, 3, shape) if logits else rng.uniform(0.03, 0.97, shape)
+        return Case(loss, y, (x,), params, logits)
+
+    return make
+
+
+def _soft_bce(rng, n):
+    return Case("bce", rng.uniform(0, 1, n), (rng.uniform(0.03, 0.97, n),))
+
+
+def _margin(loss, pm1):
+    def make(rng, n):
+        y = rng.integers(0, 2, n).astype(float)
+        if pm1:
+            y = 2 * y - 1
+        return Case(loss, y, (rng.normal(0, 2, n),))
+
+    return make
+
+
+def _multiclass(loss, logits=False, k=4, target="labels", **params):
+    def make(rng, n):
+        labels = rng.integers(0, k, n)
+        x = rng.normal(0, 2, (n, k)) if logits else _dirichlet(rng, n, k)
+        if target == "labels":
+            y = labels.astype(float)
+            if "ignore_index" in params:
+                y[::6] = params["ignore_index"]
+        elif target == "onehot":
+            y = np.eye(k)[labels]
+        else:
+            y = _dirichlet(rng, n, k)
+        return Case(loss, y, (x,), params, logits)
+
+    return make
+
+
+def _nll(**params):
+    def make(rng, n):
+        k = 4
+        z = rng.normal(0, 2, (n, k))
+        logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+        y = rng.integers(0, k, n).astype(float)
+        if "ignore_index" in params:
+            y[::5] = params["ignore_index"]
+        return Case("nll", y, (logp,), params)
+
+    return make
+
+
+def _kl(logits=False, zeros=False):
+    def make(rng, n):
+        t = _dirichlet(rng, n, 4)
+        if zeros:
+            t[::3, 0] = 0.0
+            t = t / t.sum(axis=1, keepdims=True)
+        x = rng.normal(0, 2, (n, 4)) if logits else _dirichlet(rng, n, 4)
+        return Case("kl_div", t, (x,), {}, logits)
+
+    return make
+
+
+def _scores(loss, **params):
+    def make(rng, n):
+        return Case(loss, rng.integers(0, 4, n).astype(float), (rng.normal(0, 1, (n, 4)),), params)
+
+    return make
+
+
+def _overlap(loss, form, logits=False, **params):
+    def make(rng, n):
+        k = 3
+        if form == "binary":
+            y = (rng.uniform(size=n) < 0.3).astype(float)
+            x = rng.normal(0, 2, n) if logits else rng.uniform(0.02, 0.98, n)
+        elif form == "labels":
+            y = rng.integers(0, k, n).astype(float)
+            x = rng.normal(0, 2, (n, k)) if logits else _dirichlet(rng, n, k)
+        else:  # K mask columns
+            y = (rng.uniform(size=(n, k)) < 0.4).astype(float)
+            x = rng.normal(0, 2, (n, k)) if logits else rng.uniform(0.02, 0.98, (n, k))
+        return Case(loss, y, (x,), params, logits)
+
+    return make
+
+
+def _contrastive(rng, n):
+    return Case("contrastive", rng.integers(0, 2, n).astype(float), (rng.uniform(0.05, 2, n),))
+
+
+def _triplet_distances(rng, n):
+    return Case("triplet", None, (rng.uniform(0.1, 2, n), rng.uniform(0.1, 2, n)), {"margin": 0.5})
+
+
+def _triplet_embeddings(rng, n):
+    a = rng.normal(0, 1, (n, 4))
+    return Case("triplet", None, (a, a + rng.normal(0, 0.5, (n, 4)), rng.normal(0, 1, (n, 4))))
+
+
+def _ranking(rng, n):
+    t = rng.choice([-1.0, 1.0], n)
+    return Case("margin_ranking", t, (rng.normal(0, 1, n), rng.normal(0, 1, n)), {"margin": 0.1})
+
+
+def _cosine(rng, n):
+    t = rng.choice([-1.0, 1.0], n)
+    return Case(
+        "cosine_embedding", t, (rng.normal(0, 1, (n, 5)), rng.normal(0, 1, (n, 5))), {"margin": 0.2}
+    )
+
+
+CASES = {
+    "mse": [_reg("mse"), _reg_multi("mse")],
+    "rmse": [_reg("rmse"), _reg_multi("rmse")],
+    "mae": [_reg("mae"), _reg_multi("mae")],
+    "huber": [_reg("huber"), _reg("huber", delta=0.5), _reg_multi("huber", delta=2.0)],
+    "smooth_l1": [_reg("smooth_l1"), _reg("smooth_l1", beta=0.3)],
+    "log_cosh": [_reg("log_cosh")],
+    "msle": [_positive_reg("msle")],
+    "mape": [_mape],
+    "quantile": [_reg("quantile"), _reg("quantile", quantile=0.9), _reg("quantile", quantile=0.1)],
+    "poisson": [_poisson, _poisson_logits],
+    "gaussian_nll": [_gaussian],
+    "tweedie": [
+        _tweedie(0.0, False),
+        _tweedie(1.0, True),
+        _tweedie(1.5, True),
+        _tweedie(2.0, False),
+        _tweedie(3.0, False),
+        _tweedie(-1.0, False),
+    ],
+    "bce": [
+        _binary("bce"),
+        _binary("bce", logits=True),
+        _binary("bce", m=3),
+        _binary("bce", logits=True, m=3),
+        _binary("bce", pos_weight=2.5, class_weights=(1.0, 3.0)),
+        _binary("bce", logits=True, pos_weight=2.5, label_smoothing=0.1),
+        _binary("bce", label_smoothing=0.2),
+        _soft_bce,
+    ],
+    "weighted_bce": [
+        _binary("weighted_bce", class_weights=(1.0, 5.0)),
+        _binary("weighted_bce", logits=True, class_weights=(0.5, 4.0)),
+    ],
+    "brier": [_binary("brier"), _binary("brier", logits=True), _binary("brier", m=2)],
+    "focal": [
+        _binary("focal"),
+        _binary("focal", alpha=0.25),
+        _binary("focal", gamma=0.5, alpha=0.7),
+        _binary("focal", gamma=0.0),
+        _binary("focal", logits=True),
+        _binary("focal", logits=True, gamma=3.0, alpha=0.25),
+        _binary("focal", logits=True, gamma=0.5),
+        _binary("focal", m=3, class_weights=(1.0, 4.0)),
+        _multiclass("focal"),
+        _multiclass("focal", logits=True),
+        _multiclass("focal", logits=True, gamma=0.5),
+        _multiclass("focal", class_weights=(1.0, 2.0, 0.5, 3.0)),
+    ],
+    "hinge": [_margin("hinge", pm1=False), _margin("hinge", pm1=True)],
+    "squared_hinge": [_margin("squared_hinge", pm1=False), _margin("squared_hinge", pm1=True)],
+    "cross_entropy": [
+        _multiclass("cross_entropy"),
+        _multiclass("cross_entropy", logits=True),
+        _multiclass("cross_entropy", target="onehot"),
+        _multiclass("cross_entropy", logits=True, target="soft"),
+        _multiclass("cross_entropy", logits=True, label_smoothing=0.1),
+        _multiclass("cross_entropy", class_weights=(1.0, 2.0, 0.5, 3.0), label_smoothing=0.05),
+        _multiclass("cross_entropy", logits=True, ignore_index=-100),
+    ],
+    "perplexity": [_multiclass("perplexity"), _multiclass("perplexity", logits=True)],
+    "nll": [_nll(), _nll(class_weights=(1.0, 2.0, 0.5, 3.0)), _nll(ignore_index=-1)],
+    "kl_div": [_kl(), _kl(logits=True), _kl(zeros=True), _kl(logits=True, zeros=True)],
+    "multi_hinge": [_scores("multi_hinge"), _scores("multi_hinge", margin=0.5)],
+    "multi_margin": [_scores("multi_margin"), _scores("multi_margin", margin=2.0)],
+    "dice": [
+        _overlap("dice", "binary"),
+        _overlap("dice", "binary", logits=True),
+        _overlap("dice", "labels"),
+        _overlap("dice", "labels", logits=True),
+        _overlap("dice", "masks", logits=True, smooth=1.0),
+    ],
+    "iou": [_overlap("iou", "binary"), _overlap("iou", "labels", logits=True), _overlap("iou", "masks")],
+    "tversky": [
+        _overlap("tversky", "binary", alpha=0.3, beta=0.7),
+        _overlap("tversky", "labels", logits=True),
+        _overlap("tversky", "masks", alpha=0.7, beta=0.3, smooth=0.5),
+    ],
+    "contrastive": [_contrastive],
+    "triplet": [_triplet_distances, _triplet_embeddings],
+    "margin_ranking": [_ranking],
+    "cosine_embedding": [_cosine],
+}
+
+
+def _composite(spec, base):
+    def make(rng, n):
+        case = base(rng, n)
+        case.loss = spec
+        return case
+
+    return make
+
+
+COMPOSITES = {
+    "0.7*mse+0.3*mae": _composite("0.7*mse+0.3*mae", _reg("mse")),
+    "huber(delta=0.5)-0.2*log_cosh": _composite("huber(delta=0.5)-0.2*log_cosh", _reg("mse")),
+    "0.5*bce+0.5*dice": _composite("0.5*bce+0.5*dice", _binary("bce", logits=True)),
+    "0.5*rmse+2*mae": _composite("0.5*rmse+2*mae", _reg_multi("mse")),
+    "cross_entropy+0.1*multi_margin": _composite(
+        "cross_entropy+0.1*multi_margin", _multiclass("cross_entropy", logits=True)
+    ),
+}
+
+
+def all_cases(names, n=12, seed=0):
+    """[(id, factory)] for every case of the given names, seeded reproducibly."""
+    out = []
+    for name in names:
+        for i, make in enumerate(CASES.get(name, [])):
+            out.append((f"{name}-{i}", make))
+    return out
