@@ -6,7 +6,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from losscli._lazy import np
-
 from losscli.errors import InputError, ParamError, UsageError
 from losscli.objective import Objective, objectives_for
 from losscli.registry import Loss
@@ -112,7 +111,11 @@ class Accumulator:
         return self.objective.compute(self.sums, self.reduction)
 
     def gradient(
-        self, y_true: ArrayLike | None, y_pred: ArrayLike, weights: ArrayLike | None = None, row0: int = 0
+        self,
+        y_true: ArrayLike | None,
+        y_pred: ArrayLike,
+        weights: ArrayLike | None = None,
+        row0: int = 0,
     ) -> np.ndarray | tuple[np.ndarray, ...]:
         batch = make_batch(y_true, y_pred, weights, row0=row0)
         grads = self.objective.grad(batch, self.sums, self.reduction)
@@ -180,7 +183,12 @@ def gradient(
 
 
 def partial_sums(
-    y_true: ArrayLike | None, y_pred: ArrayLike, loss: str | Loss, *, weights: ArrayLike | None = None, **params: Any
+    y_true: ArrayLike | None,
+    y_pred: ArrayLike,
+    loss: str | Loss,
+    *,
+    weights: ArrayLike | None = None,
+    **params: Any,
 ) -> Mapping[str, Any]:
     """The additive statistics one batch contributes (for custom distributed merging)."""
     _, obj = objective(loss, params.pop("from_logits", False), **params)

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from losscli._lazy import np
-
 from losscli.errors import UsageError
 from losscli.params import resolve
 from losscli.registry import Loss, get_loss
@@ -59,7 +58,11 @@ class BoundLoss:
 
     def user_params(self) -> dict[str, Any]:
         """Parameters as results report them (all declared ones, with defaults filled)."""
-        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.params.items() if k != "from_logits"}
+        return {
+            k: (list(v) if isinstance(v, tuple) else v)
+            for k, v in self.params.items()
+            if k != "from_logits"
+        }
 
 
 @dataclass
@@ -84,7 +87,9 @@ class Composite:
         return PartialSums({str(i): t.update(batch) for i, (_, t) in enumerate(self.terms)})
 
     def compute(self, sums: Mapping[str, Any], reduction: str) -> float:
-        return float(sum(c * t.compute(sums[str(i)], reduction) for i, (c, t) in enumerate(self.terms)))
+        return float(
+            sum(c * t.compute(sums[str(i)], reduction) for i, (c, t) in enumerate(self.terms))
+        )
 
     def rows(self, batch: Batch) -> np.ndarray:
         return sum(c * t.rows(batch) for c, t in self.terms)
@@ -103,7 +108,9 @@ class Composite:
 Objective = BoundLoss | Composite
 
 
-def bind_term(name: str, inline: Mapping[str, Any], shared: Mapping[str, Any], from_logits: bool) -> BoundLoss:
+def bind_term(
+    name: str, inline: Mapping[str, Any], shared: Mapping[str, Any], from_logits: bool
+) -> BoundLoss:
     """Bind one loss: inline params win over shared ones; shared ones it lacks are skipped."""
     loss = get_loss(name)
     declared = {p.name for p in loss.params}
@@ -114,7 +121,9 @@ def bind_term(name: str, inline: Mapping[str, Any], shared: Mapping[str, Any], f
     return BoundLoss(loss, params)
 
 
-def bind(spec: LossSpec, shared: Mapping[str, Any] | None = None, from_logits: bool = False) -> Objective:
+def bind(
+    spec: LossSpec, shared: Mapping[str, Any] | None = None, from_logits: bool = False
+) -> Objective:
     """Turn a parsed spec into an objective (a composite when it has coefficients or terms).
 
     A composite's terms all read the same target and prediction columns (bce + dice,

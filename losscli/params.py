@@ -143,20 +143,18 @@ LABEL_SMOOTHING = Param(
 IGNORE_INDEX = Param(
     "ignore_index", None, kind=INT, valid="an integer label", help="label whose rows are skipped"
 )
-POWER = Param(
-    "power", 1.5, check=tweedie_power, valid="<= 0 or >= 1", help="Tweedie power p"
-)
+POWER = Param("power", 1.5, check=tweedie_power, valid="<= 0 or >= 1", help="Tweedie power p")
 
 
-def resolve(
-    declared: tuple[Param, ...], given: Mapping[str, Any], loss: str
-) -> dict[str, Any]:
+def resolve(declared: tuple[Param, ...], given: Mapping[str, Any], loss: str) -> dict[str, Any]:
     """Merge given values over defaults and validate each; unknown names are an error."""
     by_name = {p.name: p for p in declared}
     unknown = [name for name in given if name not in by_name]
     if unknown:
         accepted = ", ".join(by_name) or "no parameters"
-        raise ParamError(unknown[0], given[unknown[0]], f"one of the parameters {loss} takes ({accepted})", loss)
+        raise ParamError(
+            unknown[0], given[unknown[0]], f"one of the parameters {loss} takes ({accepted})", loss
+        )
     out = {}
     for p in declared:
         out[p.name] = p.validate(given.get(p.name, p.default), loss)

@@ -220,9 +220,7 @@ def get_loss(name: str) -> Loss:
         return _REGISTRY[key]
     known = sorted([*_REGISTRY, *_ALIASES])
     close = difflib.get_close_matches(key, known, n=3, cutoff=0.6)
-    hint = (
-        f"did you mean {' or '.join(close)}?" if close else "run 'losscli losses' to list them"
-    )
+    hint = f"did you mean {' or '.join(close)}?" if close else "run 'losscli losses' to list them"
     raise UsageError(f"unknown loss {name!r}", hint=hint)
 
 

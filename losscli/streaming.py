@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from losscli._lazy import np
-
 from losscli.errors import UsageError
 
 Params = Mapping[str, Any]

@@ -7,7 +7,6 @@ input ``row`` so the CLI can add the file and column names in front.
 from __future__ import annotations
 
 from losscli._lazy import np
-
 from losscli.errors import InputError
 from losscli.streaming import Batch
 

@@ -62,7 +62,9 @@ def _poisson(rng, n):
 
 
 def _poisson_logits(rng, n):
-    return Case("poisson", rng.poisson(3, n).astype(float), (rng.normal(0, 1, n),), from_logits=True)
+    return Case(
+        "poisson", rng.poisson(3, n).astype(float), (rng.normal(0, 1, n),), from_logits=True
+    )
 
 
 def _gaussian(rng, n):
@@ -271,7 +273,11 @@ CASES = {
         _overlap("dice", "labels", logits=True),
         _overlap("dice", "masks", logits=True, smooth=1.0),
     ],
-    "iou": [_overlap("iou", "binary"), _overlap("iou", "labels", logits=True), _overlap("iou", "masks")],
+    "iou": [
+        _overlap("iou", "binary"),
+        _overlap("iou", "labels", logits=True),
+        _overlap("iou", "masks"),
+    ],
     "tversky": [
         _overlap("tversky", "binary", alpha=0.3, beta=0.7),
         _overlap("tversky", "labels", logits=True),

@@ -16,7 +16,9 @@ from losscli.registry import get_loss
 
 NAMES = losscli.available_losses()
 PARAMS = [
-    pytest.param(make, id=f"{name}-{i}") for name in NAMES for i, make in enumerate(CASES.get(name, []))
+    pytest.param(make, id=f"{name}-{i}")
+    for name in NAMES
+    for i, make in enumerate(CASES.get(name, []))
 ] + [pytest.param(make, id=spec) for spec, make in COMPOSITES.items()]
 
 
@@ -63,16 +65,26 @@ def test_gradient_matches_finite_differences(make, weighted):
     weights = rng.uniform(0.2, 2.0, 9) if weighted else None
     for reduction in reductions_of(case.loss, case.params):
 
-        def J(*preds):
+        def J(*preds, reduction=reduction):
             y_pred = preds if len(preds) > 1 else preds[0]
             return losscli.evaluate(
-                case.y, y_pred, case.loss, weights=weights, reduction=reduction,
-                from_logits=case.from_logits, **case.params,
+                case.y,
+                y_pred,
+                case.loss,
+                weights=weights,
+                reduction=reduction,
+                from_logits=case.from_logits,
+                **case.params,
             )
 
         analytic = losscli.gradient(
-            case.y, case.y_pred, case.loss, weights=weights, reduction=reduction,
-            from_logits=case.from_logits, **case.params,
+            case.y,
+            case.y_pred,
+            case.loss,
+            weights=weights,
+            reduction=reduction,
+            from_logits=case.from_logits,
+            **case.params,
         )
         analytic = analytic if isinstance(analytic, tuple) else (analytic,)
         numeric = finite_difference(J, case.preds)
@@ -80,7 +92,9 @@ def test_gradient_matches_finite_differences(make, weighted):
         for a, n in zip(analytic, numeric):
             assert a.shape == n.shape
             scale = max(np.max(np.abs(n)), 1e-12)
-            np.testing.assert_allclose(a, n, rtol=1e-6, atol=1e-6 * scale, err_msg=f"{case.loss} {reduction}")
+            np.testing.assert_allclose(
+                a, n, rtol=1e-6, atol=1e-6 * scale, err_msg=f"{case.loss} {reduction}"
+            )
 
 
 def test_composite_value_and_gradient_are_linear():
@@ -89,11 +103,14 @@ def test_composite_value_and_gradient_are_linear():
     p = y + rng.normal(size=50)
     combo = losscli.evaluate(y, p, "0.7*mse + 0.3*huber", delta=0.5)
     assert combo == pytest.approx(
-        0.7 * losscli.evaluate(y, p, "mse") + 0.3 * losscli.evaluate(y, p, "huber", delta=0.5), rel=1e-12
+        0.7 * losscli.evaluate(y, p, "mse") + 0.3 * losscli.evaluate(y, p, "huber", delta=0.5),
+        rel=1e-12,
     )
     g = losscli.gradient(y, p, "0.7*mse + 0.3*huber", delta=0.5)
     np.testing.assert_allclose(
-        g, 0.7 * losscli.gradient(y, p, "mse") + 0.3 * losscli.gradient(y, p, "huber", delta=0.5), rtol=1e-12
+        g,
+        0.7 * losscli.gradient(y, p, "mse") + 0.3 * losscli.gradient(y, p, "huber", delta=0.5),
+        rtol=1e-12,
     )
 
 

@@ -38,7 +38,9 @@ def binary_class_weights(params: Params, loss: str) -> tuple[float, float]:
     if cw is None:
         return 1.0, 1.0
     if len(cw) != 2:
-        raise ParamError("class_weights", ",".join(map(str, cw)), "2 numbers w0,w1 for a binary loss", loss)
+        raise ParamError(
+            "class_weights", ",".join(map(str, cw)), "2 numbers w0,w1 for a binary loss", loss
+        )
     return cw[0], cw[1]
 
 
@@ -233,7 +235,9 @@ def softmax_focal_terms(labels, x, params: Params, k: int):
     gamma = params["gamma"]
     cw = params.get("class_weights")
     if cw is not None and len(cw) != k:
-        raise ParamError("class_weights", ",".join(map(str, cw)), f"{k} numbers, one per class", "focal")
+        raise ParamError(
+            "class_weights", ",".join(map(str, cw)), f"{k} numbers, one per class", "focal"
+        )
     w = np.ones(len(labels)) if cw is None else np.asarray(cw)[labels]
     rows = np.arange(len(labels))
     if params["from_logits"]:
@@ -299,7 +303,12 @@ class Focal(_Binary):
         if x.ndim == 2 and y.ndim == 1:
             k = x.shape[1]
             if params["alpha"] is not None:
-                raise ParamError("alpha", params["alpha"], "unset for multiclass focal (use class_weights)", "focal")
+                raise ParamError(
+                    "alpha",
+                    params["alpha"],
+                    "unset for multiclass focal (use class_weights)",
+                    "focal",
+                )
             labels = integer_labels(y, k, batch)
             if not params["from_logits"]:
                 require_probabilities(x, batch)
@@ -329,7 +338,9 @@ class _Margin(Elementwise):
         if batch.target is None:
             raise InputError("a margin loss needs a target column")
         if batch.target.shape != batch.preds[0].shape:
-            raise InputError(f"target has shape {batch.target.shape} but scores have {batch.preds[0].shape}")
+            raise InputError(
+                f"target has shape {batch.target.shape} but scores have {batch.preds[0].shape}"
+            )
         if batch.target.dtype.kind != "f":
             raise InputError("margin targets must be -1/+1 or 0/1 numbers")
         return batch.replace(target=plus_minus_one(batch.target, batch))

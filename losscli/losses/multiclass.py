@@ -25,7 +25,9 @@ def class_weight_vector(params: Params, k: int, loss: str) -> np.ndarray:
     if cw is None:
         return np.ones(k)
     if len(cw) != k:
-        raise ParamError("class_weights", ",".join(map(str, cw)), f"{k} numbers, one per class", loss)
+        raise ParamError(
+            "class_weights", ",".join(map(str, cw)), f"{k} numbers, one per class", loss
+        )
     return np.asarray(cw, dtype=float)
 
 
@@ -183,9 +185,19 @@ class NegativeLogLikelihood(Elementwise):
         if batch.target is None or batch.target.ndim != 1:
             raise InputError("nll needs one integer label column")
         hint = "nll takes log-probabilities; for probabilities or logits use cross_entropy"
-        require_range(x, batch, "prediction", hi=1e-9, what="is a log-probability above 0", hint=hint)
+        require_range(
+            x, batch, "prediction", hi=1e-9, what="is a log-probability above 0", hint=hint
+        )
         lse = logsumexp(x)[:, 0]
-        require_range(lse, batch, "prediction", -1e-3, 1e-3, what="log-probabilities do not normalise (logsumexp shown)", hint=hint)
+        require_range(
+            lse,
+            batch,
+            "prediction",
+            -1e-3,
+            1e-3,
+            what="log-probabilities do not normalise (logsumexp shown)",
+            hint=hint,
+        )
         ignore = params.get("ignore_index")
         k = x.shape[1]
         labels = integer_labels(batch.target, k, batch, ignore_index=ignore)
@@ -243,7 +255,11 @@ class KLDivergence(Elementwise):
 
     def loss(self, batch, params):
         t, x = batch.target, batch.preds[0]
-        logq = log_softmax(x) if params["from_logits"] else np.log(clip_probability(x, params["eps"])[0])
+        logq = (
+            log_softmax(x)
+            if params["from_logits"]
+            else np.log(clip_probability(x, params["eps"])[0])
+        )
         with np.errstate(divide="ignore", invalid="ignore"):
             tlogt = np.where(t > 0, t * np.log(np.where(t > 0, t, 1.0)), 0.0)
         return np.sum(tlogt - t * logq, axis=1)

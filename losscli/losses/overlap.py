@@ -13,7 +13,7 @@ from losscli.errors import InputError
 from losscli.numerics import one_hot, sigmoid, sigmoid_backward, softmax, softmax_backward
 from losscli.params import SMOOTH, Param, non_negative
 from losscli.registry import Explain, register_loss
-from losscli.streaming import Batch, Kernel, PartialSums, Params
+from losscli.streaming import Batch, Kernel, Params, PartialSums
 from losscli.validate import (
     integer_labels,
     require_probabilities,
@@ -60,14 +60,19 @@ class _Overlap(Kernel):
         else:
             p = sigmoid(x) if activation == "sigmoid" else softmax(x)
         return batch.replace(
-            target=y, preds=(p,), aux={"activation": activation if logits else None, "squeeze": squeeze}
+            target=y,
+            preds=(p,),
+            aux={"activation": activation if logits else None, "squeeze": squeeze},
         )
 
     def update(self, batch: Batch, params: Params) -> PartialSums:
         y, p = batch.target, batch.preds[0]
         w = batch.w()[:, None]
         return PartialSums(
-            tp=np.sum(w * y * p, axis=0), sy=np.sum(w * y, axis=0), sp=np.sum(w * p, axis=0), n=len(batch)
+            tp=np.sum(w * y * p, axis=0),
+            sy=np.sum(w * y, axis=0),
+            sp=np.sum(w * p, axis=0),
+            n=len(batch),
         )
 
     def compute(self, sums, params, reduction):

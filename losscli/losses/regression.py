@@ -7,9 +7,8 @@ terms (scikit-learn's ``multioutput='uniform_average'``).
 from __future__ import annotations
 
 from losscli._lazy import np
-
 from losscli.errors import InputError
-from losscli.params import DELTA, EPS, QUANTILE, BETA_L1, POWER, Param, positive
+from losscli.params import BETA_L1, DELTA, EPS, POWER, QUANTILE, Param, positive
 from losscli.registry import Explain, register_loss
 from losscli.streaming import Batch, Elementwise, Params
 from losscli.validate import require_range
@@ -261,7 +260,9 @@ class MeanAbsolutePercentageError(_Real):
         return 100.0 * np.abs(self.error(batch)) / np.maximum(np.abs(batch.target), params["eps"])
 
     def dloss(self, batch, params):
-        return (100.0 * np.sign(self.error(batch)) / np.maximum(np.abs(batch.target), params["eps"]),)
+        return (
+            100.0 * np.sign(self.error(batch)) / np.maximum(np.abs(batch.target), params["eps"]),
+        )
 
 
 @register_loss(
@@ -317,19 +318,34 @@ class Poisson(_Real):
 
     def prepare(self, batch, params):
         batch = super().prepare(batch, params)
-        require_range(batch.target, batch, "target", 0.0, what="is a negative count",
-                      hint="poisson needs counts y >= 0")
+        require_range(
+            batch.target,
+            batch,
+            "target",
+            0.0,
+            what="is a negative count",
+            hint="poisson needs counts y >= 0",
+        )
         if params["from_logits"]:
             limit = np.log(np.finfo(np.float64).max)
             require_range(
-                batch.preds[0], batch, "prediction", hi=limit,
+                batch.preds[0],
+                batch,
+                "prediction",
+                hi=limit,
                 what=f"is a log-rate above {limit:.2f}, whose rate overflows",
                 hint="check that the column holds log-rates (or drop --from-logits)",
             )
         else:
-            require_range(batch.preds[0], batch, "prediction", 0.0, lo_open=True,
-                          what="is not a positive rate",
-                          hint="poisson needs rates > 0; for log-rates pass --from-logits")
+            require_range(
+                batch.preds[0],
+                batch,
+                "prediction",
+                0.0,
+                lo_open=True,
+                what="is not a positive rate",
+                hint="poisson needs rates > 0; for log-rates pass --from-logits",
+            )
         return batch
 
     def loss(self, batch, params):
@@ -373,8 +389,14 @@ class GaussianNLL(Elementwise):
         mean, var = batch.preds
         if mean.shape != batch.target.shape or var.shape != mean.shape:
             raise InputError("gaussian_nll: target, mean and variance must have the same shape")
-        require_range(var, batch, "variance", 0.0, what="is negative",
-                      hint="the variance column must be >= 0 (is it a log-variance or a std?)")
+        require_range(
+            var,
+            batch,
+            "variance",
+            0.0,
+            what="is negative",
+            hint="the variance column must be >= 0 (is it a log-variance or a std?)",
+        )
         return batch
 
     def columnwise(self, batch):
@@ -418,14 +440,34 @@ class Tweedie(_Real):
         p = params["power"]
         y, yhat = batch.target, batch.preds[0]
         if p < 0 or p >= 1:
-            require_range(yhat, batch, "prediction", 0.0, lo_open=True, what="is not positive",
-                          hint=f"tweedie with power {p} needs predictions > 0")
+            require_range(
+                yhat,
+                batch,
+                "prediction",
+                0.0,
+                lo_open=True,
+                what="is not positive",
+                hint=f"tweedie with power {p} needs predictions > 0",
+            )
         if 1 <= p < 2:
-            require_range(y, batch, "target", 0.0, what="is negative",
-                          hint=f"tweedie with power {p} needs targets >= 0")
+            require_range(
+                y,
+                batch,
+                "target",
+                0.0,
+                what="is negative",
+                hint=f"tweedie with power {p} needs targets >= 0",
+            )
         elif p >= 2:
-            require_range(y, batch, "target", 0.0, lo_open=True, what="is not positive",
-                          hint=f"tweedie with power {p} needs targets > 0")
+            require_range(
+                y,
+                batch,
+                "target",
+                0.0,
+                lo_open=True,
+                what="is not positive",
+                hint=f"tweedie with power {p} needs targets > 0",
+            )
         return batch
 
     def loss(self, batch, params):

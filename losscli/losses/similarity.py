@@ -6,7 +6,7 @@ from losscli._lazy import np
 from losscli.errors import InputError
 from losscli.params import Param, non_negative
 from losscli.registry import Explain, register_loss
-from losscli.streaming import Batch, Elementwise, Params
+from losscli.streaming import Batch, Elementwise
 from losscli.validate import plus_minus_one, require_binary, require_range
 
 SIMILARITY = ("similarity",)
@@ -80,7 +80,9 @@ class Triplet(Elementwise):
         if len(batch.preds) == 3:
             a, p, n = batch.preds
             if a.ndim != 2 or a.shape != p.shape or a.shape != n.shape:
-                raise InputError("triplet embeddings need anchor, positive and negative families of equal width")
+                raise InputError(
+                    "triplet embeddings need anchor, positive and negative families of equal width"
+                )
             return batch
         raise InputError("triplet needs two distance columns or three embedding families")
 
@@ -172,7 +174,11 @@ class CosineEmbedding(Elementwise):
     """Cosine embedding loss on two embedding families."""
 
     def prepare(self, batch, params):
-        if len(batch.preds) != 2 or batch.preds[0].ndim != 2 or batch.preds[0].shape != batch.preds[1].shape:
+        if (
+            len(batch.preds) != 2
+            or batch.preds[0].ndim != 2
+            or batch.preds[0].shape != batch.preds[1].shape
+        ):
             raise InputError("cosine_embedding needs two embedding families of equal width")
         return _pm1_target(batch, "cosine_embedding")
 

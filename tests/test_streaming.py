@@ -1,0 +1,122 @@
+"""The streaming contract: partial sums from any chunking merge to the same J."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pytest
+from cases import CASES, COMPOSITES
+
+import losscli
+from losscli import Accumulator
+
+NAMES = losscli.available_losses()
+PARAMS = [
+    pytest.param(make, id=f"{name}-{i}")
+    for name in NAMES
+    for i, make in enumerate(CASES.get(name, []))
+] + [pytest.param(make, id=spec) for spec, make in COMPOSITES.items()]
+
+
+def _slice(case, weights, lo, hi):
+    y = None if case.y is None else case.y[lo:hi]
+    preds = tuple(p[lo:hi] for p in case.preds)
+    return y, (preds if len(preds) > 1 else preds[0]), weights[lo:hi]
+
+
+@pytest.mark.parametrize("make", PARAMS)
+def test_chunking_1_7_1000_gives_the_same_value(make):
+    rng = np.random.default_rng(7)
+    n = 2000
+    case = make(rng, n)
+    weights = rng.uniform(0.1, 3.0, n)
+    values = []
+    for chunks in (1, 7, 1000):
+        acc = Accumulator(case.loss, from_logits=case.from_logits, **case.params)
+        bounds = np.linspace(0, n, chunks + 1).astype(int)
+        for lo, hi in zip(bounds[:-1], bounds[1:]):
+            acc.update(*_slice(case, weights, lo, hi))
+        values.append(acc.value())
+    assert np.isfinite(values[0])
+    assert values[1] == pytest.approx(values[0], rel=1e-12, abs=1e-15)
+    assert values[2] == pytest.approx(values[0], rel=1e-12, abs=1e-15)
+
+
+@pytest.mark.parametrize("make", PARAMS)
+def test_chunked_gradients_equal_the_one_shot_gradient(make):
+    rng = np.random.default_rng(8)
+    n = 300
+    case = make(rng, n)
+    weights = rng.uniform(0.1, 3.0, n)
+    whole = losscli.gradient(
+        case.y, case.y_pred, case.loss, weights=weights, from_logits=case.from_logits, **case.params
+    )
+    acc = Accumulator(case.loss, from_logits=case.from_logits, **case.params)
+    bounds = [0, 1, 50, 177, 300]
+    for lo, hi in zip(bounds[:-1], bounds[1:]):
+        acc.update(*_slice(case, weights, lo, hi))
+    parts = [
+        acc.gradient(*_slice(case, weights, lo, hi), row0=lo)
+        for lo, hi in zip(bounds[:-1], bounds[1:])
+    ]
+    if isinstance(whole, tuple):
+        for k, w in enumerate(whole):
+            np.testing.assert_allclose(
+                np.concatenate([p[k] for p in parts]), w, rtol=1e-12, atol=1e-300
+            )
+    else:
+        np.testing.assert_allclose(np.concatenate(parts), whole, rtol=1e-12, atol=1e-300)
+
+
+def test_accumulators_from_different_workers_merge():
+    rng = np.random.default_rng(3)
+    y = (rng.uniform(size=1000) < 0.2).astype(float)
+    p = rng.uniform(0.01, 0.99, 1000)
+    left = Accumulator("dice").update(y[:400], p[:400])
+    right = Accumulator("dice").update(y[400:], p[400:])
+    # partial sums travel between processes: they must pickle
+    right = pickle.loads(pickle.dumps(right))
+    assert left.merge(right).value() == pytest.approx(losscli.evaluate(y, p, "dice"), rel=1e-12)
+
+
+def test_ratio_losses_are_not_means_of_per_chunk_values():
+    y = np.array([1.0, 0, 0, 0, 1, 1])
+    p = np.array([0.9, 0.1, 0.2, 0.3, 0.8, 0.6])
+    whole = losscli.evaluate(y, p, "dice")
+    halves = np.mean(
+        [losscli.evaluate(y[:3], p[:3], "dice"), losscli.evaluate(y[3:], p[3:], "dice")]
+    )
+    expected = 1 - (2 * (0.9 + 0.8 + 0.6) + 1e-6) / (3 + p.sum() + 1e-6)
+    assert whole == pytest.approx(expected, rel=1e-12)
+    assert whole != pytest.approx(halves, rel=1e-3)
+
+
+def test_reduction_none_and_sum_and_weights():
+    y = np.array([0.0, 1.0, 2.0])
+    p = np.array([1.0, 1.0, 4.0])
+    w = np.array([1.0, 2.0, 3.0])
+    np.testing.assert_array_equal(losscli.evaluate(y, p, "mse", reduction="none"), [1.0, 0.0, 4.0])
+    assert losscli.evaluate(y, p, "mse", reduction="sum") == 5.0
+    assert losscli.evaluate(y, p, "mse", weights=w) == pytest.approx((1 + 0 + 12) / 6)
+    assert losscli.evaluate(y, p, "mse", weights=w, reduction="sum") == pytest.approx(13.0)
+
+
+def test_ignore_index_rows_leave_sum_and_n():
+    z = np.array([[2.0, 1.0, 0.1], [0.5, 0.2, 3.0], [1.0, 1.0, 1.0]])
+    full = losscli.evaluate([0, 2, -100], z, "cross_entropy", from_logits=True, ignore_index=-100)
+    kept = losscli.evaluate([0, 2], z[:2], "cross_entropy", from_logits=True)
+    assert full == pytest.approx(kept, rel=1e-12)
+    g = losscli.gradient([0, 2, -100], z, "cross_entropy", from_logits=True, ignore_index=-100)
+    assert np.all(g[2] == 0)
+    rows = losscli.evaluate(
+        [0, 2, -100], z, "cross_entropy", from_logits=True, ignore_index=-100, reduction="none"
+    )
+    assert rows[2] == 0.0
+
+
+def test_ratio_and_reduction_level_losses_refuse_other_reductions():
+    with pytest.raises(losscli.UsageError, match="dice has no reduction 'none'"):
+        losscli.evaluate([1, 0], [0.5, 0.5], "dice", reduction="none")
+    with pytest.raises(losscli.UsageError, match="rmse has no reduction 'sum'"):
+        losscli.evaluate([1, 0], [0.5, 0.5], "rmse", reduction="sum")
