@@ -136,7 +136,9 @@ def losses_command(
 
 @app.command("explain")
 def explain_command(
-    name: Annotated[str, typer.Argument(metavar="NAME", help="A loss name or alias, e.g. huber, l2, bce.")],
+    name: Annotated[
+        str, typer.Argument(metavar="NAME", help="A loss name or alias, e.g. huber, l2, bce.")
+    ],
     fmt: Annotated[
         ExplainFormat, typer.Option("--format", help="Output format.")
     ] = ExplainFormat.text,

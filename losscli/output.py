@@ -13,6 +13,7 @@ import sys
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+
 def stdout_is_terminal() -> bool:
     """Whether stdout is an interactive terminal (tables are drawn only there)."""
     isatty = getattr(sys.stdout, "isatty", None)
@@ -49,7 +50,9 @@ def write_table(
 
 def plain_table(columns: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
     """Columns padded to their widest cell and separated by two spaces; lines never wrap."""
-    widths = [max([len(column), *(len(row[i]) for row in rows)]) for i, column in enumerate(columns)]
+    widths = [
+        max([len(column), *(len(row[i]) for row in rows)]) for i, column in enumerate(columns)
+    ]
     return [
         "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
         for line in [columns, *rows]

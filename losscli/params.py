@@ -82,7 +82,7 @@ class Param:
                 if not isinstance(value, bool):
                     raise TypeError
                 ok = True
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             raise ParamError(self.name, value, self.valid, loss) from None
         if not ok or (self.check is not None and not self.check(value)):
             raise ParamError(self.name, value, self.valid, loss)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from losscli.errors import UsageError
 from losscli.params import Param
@@ -102,7 +102,6 @@ class Loss:
     explain: Explain | None = None
     summary: str = ""
     source: str = "losscli"
-    extra: dict = field(default_factory=dict)
 
     @property
     def ratio(self) -> bool:
@@ -167,7 +166,7 @@ def register_loss(
                 aliases=tuple(aliases),
                 logits=logits,
                 explain=explain,
-                summary=summary or (kernel_cls.__doc__ or "").strip().splitlines()[0],
+                summary=summary or next(iter((kernel_cls.__doc__ or "").strip().splitlines()), ""),
                 source=kernel_cls.__module__.split(".")[0],
             )
         )
