@@ -53,6 +53,7 @@ class FakeEntryPoint:
 @pytest.fixture
 def plugin_registry(monkeypatch):
     """A registry that loads the given fake entry points; restored afterwards."""
+    registry.all_losses()  # the built-ins are registered before the state is saved
     saved = (dict(registry._REGISTRY), dict(registry._ALIASES), registry._entry_points_loaded)
 
     def install(*eps):
