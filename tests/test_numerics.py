@@ -89,3 +89,10 @@ def test_empty_mask_predicted_empty_scores_zero():
     assert losscli.evaluate([0.0, 0.0], [0.0, 0.0], "dice") == 0.0
     assert losscli.evaluate([0.0, 0.0], [0.0, 0.0], "iou") == 0.0
     assert losscli.evaluate([0.0, 0.0], [0.0, 0.0], "tversky") == 0.0
+
+
+def test_perplexity_that_overflows_float64_is_an_input_error():
+    z = np.array([[1e4, -1e4], [-1e4, 1e4]])
+    with pytest.raises(losscli.InputError, match="perplexity overflows"):
+        losscli.evaluate([1, 0], z, "perplexity", from_logits=True)
+    assert losscli.evaluate([1, 0], z, "cross_entropy", from_logits=True) == pytest.approx(2e4)

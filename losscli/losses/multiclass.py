@@ -153,10 +153,16 @@ class Perplexity(CrossEntropy):
     reductions = ("mean",)
 
     def outer(self, mean):
+        limit = float(np.log(np.finfo(np.float64).max))
+        if mean > limit:  # e^mean is not a float64: say so instead of returning inf
+            raise InputError(
+                f"perplexity overflows: the mean cross-entropy {mean:.6g} exceeds {limit:.2f}",
+                hint="report cross_entropy instead (perplexity = exp(cross_entropy))",
+            )
         return float(np.exp(mean))
 
     def outer_grad(self, mean):
-        return float(np.exp(mean))
+        return self.outer(mean)
 
 
 @register_loss(
