@@ -20,7 +20,7 @@ from typer.core import TyperGroup
 from typer.main import get_command
 
 from losscli import __version__, output, registry, render
-from losscli.errors import ExitCode, LossCliError
+from losscli.errors import ExitCode, LossCliError, UsageError
 
 try:  # typer 0.28 ships its own copy of click
     from typer._click import exceptions as _click_exceptions
@@ -108,6 +108,328 @@ def _root(
 ) -> None:
     """Evaluate loss functions on model predictions stored in CSV or Parquet files."""
     _run_options.debug = debug
+
+
+class EvalFormat(str, Enum):
+    """Output formats of ``eval``."""
+
+    table = "table"
+    json = "json"
+    csv = "csv"
+    markdown = "markdown"
+
+
+class Reduction(str, Enum):
+    mean = "mean"
+    sum = "sum"
+    none = "none"
+
+
+class GradReduction(str, Enum):
+    mean = "mean"
+    sum = "sum"
+
+
+# Options shared by the commands that read a file (declared once, reused).
+LossOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--loss",
+        "-l",
+        metavar="SPEC",
+        help="Losses: a comma list with inline params or a linear combination, "
+        "e.g. 'mse,huber(delta=0.5)' or '0.7*mse + 0.3*mae'. Default: infer the task.",
+    ),
+]
+TargetOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--target", "-t", metavar="COL", help="Target column(s): repeatable, comma lists and globs."
+    ),
+]
+PredOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--pred",
+        "-p",
+        metavar="COL",
+        help="Prediction column(s): repeatable, comma lists and globs ('p_*'); once per input "
+        "for losses with several inputs.",
+    ),
+]
+WeightOpt = Annotated[
+    str | None, typer.Option("--weight", metavar="COL", help="Sample weights: mean = Σ wL / Σ w.")
+]
+GroupOpt = Annotated[
+    str | None, typer.Option("--group", metavar="COL", help="One result row per value of COL.")
+]
+VarOpt = Annotated[
+    str | None, typer.Option("--var", metavar="COL", help="Variance column (gaussian_nll).")
+]
+LogitsOpt = Annotated[
+    bool, typer.Option("--from-logits", help="Predictions are logits (scores), not probabilities.")
+]
+DropnaOpt = Annotated[
+    bool, typer.Option("--dropna", help="Drop rows with empty, NaN or infinite cells (reported).")
+]
+InputFormatOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--input-format", metavar="FMT", help="csv, tsv, parquet or jsonl (default: by extension)."
+    ),
+]
+OutputOpt = Annotated[
+    str | None, typer.Option("--output", "-o", metavar="FILE", help="Write to FILE (atomically).")
+]
+QuietOpt = Annotated[
+    bool, typer.Option("--quiet", "-q", help="No notes on stderr (inferred task, dropped rows).")
+]
+FileArg = Annotated[
+    str,
+    typer.Argument(
+        metavar="FILE",
+        help="CSV/TSV (.gz/.bz2/.zst), Parquet, a Parquet directory, JSONL, or - for stdin.",
+    ),
+]
+
+
+def _float_opt(flag: str, text: str) -> Any:
+    return Annotated[float | None, typer.Option(flag, help=text, show_default=False)]
+
+
+DeltaOpt = _float_opt("--delta", "Huber threshold δ (> 0).")
+BetaOpt = _float_opt("--beta", "smooth_l1 threshold β (> 0); Tversky false-negative weight.")
+QuantileOpt = _float_opt("--quantile", "Quantile q in (0, 1).")
+GammaOpt = _float_opt("--gamma", "Focal exponent γ (>= 0).")
+AlphaOpt = _float_opt("--alpha", "Focal α in [0, 1]; Tversky false-positive weight.")
+MarginOpt = _float_opt("--margin", "Margin of hinge, contrastive, triplet and ranking losses.")
+SmoothOpt = _float_opt("--smooth", "Dice/IoU/Tversky smoothing term.")
+EpsOpt = _float_opt("--eps", "Probability clipping floor (default 1e-7).")
+PosWeightOpt = _float_opt("--pos-weight", "Weight of positive terms in bce.")
+LabelSmoothingOpt = _float_opt("--label-smoothing", "Label smoothing in [0, 1).")
+PowerOpt = _float_opt("--power", "Tweedie power (<= 0 or >= 1).")
+ClassWeightsOpt = Annotated[
+    str | None, typer.Option("--class-weights", metavar="W0,W1,...", help="Per-class weights.")
+]
+IgnoreIndexOpt = Annotated[
+    int | None,
+    typer.Option("--ignore-index", metavar="LABEL", help="Label whose rows are skipped."),
+]
+ParamOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--param", metavar="NAME=VALUE", help="Any loss parameter (e.g. for plug-in losses)."
+    ),
+]
+
+
+def _shared_params(flags: dict[str, Any], extra: list[str] | None) -> dict[str, Any]:
+    """The parameter flags that were given, plus ``--param NAME=VALUE`` pairs."""
+    params = {k: v for k, v in flags.items() if v is not None}
+    for item in extra or []:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise UsageError(f"--param {item!r}: expected NAME=VALUE")
+        params[name.strip().replace("-", "_")] = value.strip()
+    return params
+
+
+def _note(quiet: bool):
+    def note(message: str) -> None:
+        if not quiet:
+            print(f"note: {message}", file=sys.stderr)
+
+    return note
+
+
+@app.command("eval")
+def eval_command(
+    file: FileArg,
+    loss: LossOpt = None,
+    target: TargetOpt = None,
+    pred: PredOpt = None,
+    weight: WeightOpt = None,
+    group: GroupOpt = None,
+    var: VarOpt = None,
+    reduction: Annotated[
+        Reduction, typer.Option("--reduction", help="mean, sum, or none (one row per input row).")
+    ] = Reduction.mean,
+    gradients: Annotated[
+        bool, typer.Option("--gradients", help="Add the gradient's mean, max |·| and L2 norm.")
+    ] = False,
+    fail_above: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--fail-above",
+            metavar="[LOSS=]VALUE",
+            help="Exit 1 when a loss is above VALUE (repeatable).",
+        ),
+    ] = None,
+    fmt: Annotated[
+        EvalFormat, typer.Option("--format", "-f", help="Output format.")
+    ] = EvalFormat.table,
+    output_file: OutputOpt = None,
+    from_logits: LogitsOpt = False,
+    dropna: DropnaOpt = False,
+    input_format: InputFormatOpt = None,
+    quiet: QuietOpt = False,
+    delta: DeltaOpt = None,
+    beta: BetaOpt = None,
+    quantile: QuantileOpt = None,
+    gamma: GammaOpt = None,
+    alpha: AlphaOpt = None,
+    margin: MarginOpt = None,
+    smooth: SmoothOpt = None,
+    eps: EpsOpt = None,
+    pos_weight: PosWeightOpt = None,
+    class_weights: ClassWeightsOpt = None,
+    label_smoothing: LabelSmoothingOpt = None,
+    power: PowerOpt = None,
+    ignore_index: IgnoreIndexOpt = None,
+    param: ParamOpt = None,
+) -> None:
+    """Evaluate losses on a predictions file.
+
+    Example: losscli eval preds.csv --loss huber --delta 0.5
+    """
+    from losscli import files, report
+
+    params = _shared_params(
+        dict(
+            delta=delta,
+            beta=beta,
+            quantile=quantile,
+            gamma=gamma,
+            alpha=alpha,
+            margin=margin,
+            smooth=smooth,
+            eps=eps,
+            pos_weight=pos_weight,
+            class_weights=class_weights,
+            label_smoothing=label_smoothing,
+            power=power,
+            ignore_index=ignore_index,
+        ),
+        param,
+    )
+    common = dict(
+        target=target or (),
+        pred=pred or (),
+        var=var,
+        weight=weight,
+        from_logits=from_logits,
+        dropna=dropna,
+        input_format=input_format,
+        params=params,
+        note=_note(quiet),
+    )
+    if reduction is Reduction.none:
+        if gradients or fail_above or group:
+            raise UsageError(
+                "--reduction none writes per-row losses; it takes no --gradients, --fail-above or --group"
+            )
+        files.write_rows(file, loss, output_file, **common)
+        return
+    doc = files.evaluate_file(
+        file,
+        loss,
+        group=group,
+        reduction=reduction.value,
+        gradients=gradients,
+        fail_above=fail_above or (),
+        **common,
+    )
+    if output_file is not None:
+        from losscli.sink import write_text_atomic
+
+        write_text_atomic(output_file, report.render(doc, fmt.value))
+    elif fmt is EvalFormat.table and output.stdout_is_terminal():
+        cols, rows, checks = report.table_cells(doc)
+        output.write_table(cols, rows)
+        output.write_lines(checks)
+    else:
+        sys.stdout.write(report.render(doc, fmt.value))
+    if not doc["passed"]:
+        failed = [c["loss"] for c in doc["checks"] if not c["passed"]]
+        print(f"check failed: {', '.join(failed)} above threshold", file=sys.stderr)
+        raise typer.Exit(int(ExitCode.CHECK_FAILED))
+
+
+@app.command("grad")
+def grad_command(
+    file: FileArg,
+    loss: Annotated[
+        str,
+        typer.Option("--loss", "-l", metavar="SPEC", help="One loss (or a linear combination)."),
+    ],
+    target: TargetOpt = None,
+    pred: PredOpt = None,
+    weight: WeightOpt = None,
+    var: VarOpt = None,
+    reduction: Annotated[
+        GradReduction, typer.Option("--reduction", help="The J being differentiated: mean or sum.")
+    ] = GradReduction.mean,
+    from_logits: LogitsOpt = False,
+    with_loss: Annotated[bool, typer.Option("--with-loss", help="Add each row's loss Lᵢ.")] = False,
+    output_file: OutputOpt = None,
+    dropna: DropnaOpt = False,
+    input_format: InputFormatOpt = None,
+    quiet: QuietOpt = False,
+    delta: DeltaOpt = None,
+    beta: BetaOpt = None,
+    quantile: QuantileOpt = None,
+    gamma: GammaOpt = None,
+    alpha: AlphaOpt = None,
+    margin: MarginOpt = None,
+    smooth: SmoothOpt = None,
+    eps: EpsOpt = None,
+    pos_weight: PosWeightOpt = None,
+    class_weights: ClassWeightsOpt = None,
+    label_smoothing: LabelSmoothingOpt = None,
+    power: PowerOpt = None,
+    ignore_index: IgnoreIndexOpt = None,
+    param: ParamOpt = None,
+) -> None:
+    """Per-row gradients ∂J/∂ŷ, one column per prediction column.
+
+    Example: losscli grad preds.csv --loss bce --from-logits -o grads.parquet
+    """
+    from losscli import files
+
+    params = _shared_params(
+        dict(
+            delta=delta,
+            beta=beta,
+            quantile=quantile,
+            gamma=gamma,
+            alpha=alpha,
+            margin=margin,
+            smooth=smooth,
+            eps=eps,
+            pos_weight=pos_weight,
+            class_weights=class_weights,
+            label_smoothing=label_smoothing,
+            power=power,
+            ignore_index=ignore_index,
+        ),
+        param,
+    )
+    files.write_gradients(
+        file,
+        loss,
+        output_file,
+        target=target or (),
+        pred=pred or (),
+        var=var,
+        weight=weight,
+        reduction=reduction.value,
+        from_logits=from_logits,
+        with_loss=with_loss,
+        dropna=dropna,
+        input_format=input_format,
+        params=params,
+        note=_note(quiet),
+    )
 
 
 @app.command("losses")

@@ -35,6 +35,7 @@ class Batch:
     row0: int = 0
     mask: np.ndarray | None = None
     aux: dict[str, Any] = field(default_factory=dict)
+    rows: np.ndarray | None = None  # input row numbers when not row0, row0+1, … (--dropna)
 
     def replace(self, **changes: Any) -> Batch:
         """A copy with some fields changed (the arrays are shared, not copied)."""
@@ -43,6 +44,23 @@ class Batch:
 
     def __len__(self) -> int:
         return int(self.preds[0].shape[0])
+
+    def row_number(self, index: int) -> int:
+        """The input row number of the batch's ``index``-th row."""
+        return int(self.rows[index]) if self.rows is not None else self.row0 + index
+
+    def take(self, index: np.ndarray) -> Batch:
+        """The rows at ``index`` (a boolean mask or positions), keeping their row numbers."""
+        rows = self.rows if self.rows is not None else self.row0 + np.arange(len(self))
+        return Batch(
+            target=None if self.target is None else self.target[index],
+            preds=tuple(p[index] for p in self.preds),
+            weights=None if self.weights is None else self.weights[index],
+            row0=self.row0,
+            mask=None if self.mask is None else self.mask[index],
+            aux=dict(self.aux),
+            rows=rows[index],
+        )
 
     def w(self) -> np.ndarray:
         """The sample weights, ones when none were given."""

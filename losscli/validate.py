@@ -24,8 +24,10 @@ class ValueProblem(InputError):
         value: object = None,
         col: int | None = None,
         hint: str | None = None,
+        what: str = "",
     ) -> None:
         super().__init__(message, hint=hint)
+        self.what = what
         self.role = role
         self.row = row
         self.count = count
@@ -56,7 +58,7 @@ def fail_where(
     value = values[idx] if col is None else values[idx, col]
     if isinstance(value, np.generic):
         value = value.item()
-    row = batch.row0 + idx
+    row = batch.row_number(idx)
     more = f" ({count} rows in all)" if count > 1 else ""
     raise ValueProblem(
         f"{role} {what} at row {row}: {value!r}{more}",
@@ -66,6 +68,7 @@ def fail_where(
         value=value,
         col=col,
         hint=hint,
+        what=what,
     )
 
 

@@ -1,0 +1,412 @@
+"""One pass over the batches → partial sums per loss and group → results.
+
+The file is read once for values (every selected loss and every group updates
+its sums from the same batch); gradients need the merged sums, so they take a
+second pass. Memory is bounded by the batch, not the file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+
+from losscli._lazy import np
+from losscli.columns import ColumnPlan, resolve_columns
+from losscli.errors import InputError, UsageError
+from losscli.io import Header, Source, float_column, read_batches, text_column
+from losscli.objective import Objective
+from losscli.streaming import Batch, PartialSums
+
+
+@dataclass
+class Selected:
+    """One requested loss: its label as results show it, the objective, its columns."""
+
+    label: str
+    objective: Objective
+    plan: ColumnPlan
+
+    @property
+    def name(self) -> str:
+        return getattr(self.objective, "name", self.label)
+
+
+def plan_losses(
+    header: Header,
+    objectives: Sequence[tuple[str, Objective]],
+    *,
+    source: str,
+    target: Sequence[str] = (),
+    pred: Sequence[str] = (),
+    var: str | None = None,
+    weight: str | None = None,
+    group: str | None = None,
+) -> list[Selected]:
+    """Resolve every loss's columns on this header."""
+    return [
+        Selected(
+            label,
+            obj,
+            resolve_columns(
+                header.columns,
+                obj.inputs,
+                target=target,
+                pred=pred,
+                var=var,
+                weight=weight,
+                group=group,
+                source=source,
+            ),
+        )
+        for label, obj in objectives
+    ]
+
+
+@dataclass
+class Frame:
+    """The needed columns of one record batch as numpy arrays."""
+
+    numbers: dict[str, np.ndarray]
+    texts: dict[str, tuple[np.ndarray, list[str]]]
+    rows: np.ndarray  # input row numbers
+    n: int
+
+
+@dataclass
+class BadCells:
+    """Missing or non-finite cells found while reading, per column."""
+
+    counts: dict[str, int] = field(default_factory=dict)
+    first_rows: dict[str, list[int]] = field(default_factory=dict)
+
+    def add(self, column: str, rows: np.ndarray) -> None:
+        if len(rows):
+            self.counts[column] = self.counts.get(column, 0) + len(rows)
+            kept = self.first_rows.setdefault(column, [])
+            kept.extend(int(r) for r in rows[: max(0, 3 - len(kept))])
+
+    def error(self, source: str) -> InputError:
+        column = next(iter(self.counts))
+        total = self.counts[column]
+        rows = ", ".join(map(str, self.first_rows[column]))
+        others = "" if len(self.counts) == 1 else f" (and {len(self.counts) - 1} more column(s))"
+        return InputError(
+            f"{source}: column {column!r} has {total} empty, NaN or infinite cell(s), first at row(s) {rows}{others}",
+            hint="drop those rows with --dropna (the count is reported), or fix the data",
+        )
+
+
+def frames(
+    source: Source,
+    header: Header,
+    selected: Sequence[Selected],
+    *,
+    dropna: bool,
+    text_columns: set[str],
+    stats: dict[str, int],
+) -> Iterator[Frame]:
+    """Numpy frames of the needed columns; bad rows dropped (``dropna``) or reported."""
+    needed = list(dict.fromkeys(c for s in selected for c in s.plan.columns()))
+    numeric = [c for c in needed if c not in text_columns]
+    bad = BadCells()
+    row0 = 0
+    for rb in read_batches(source, header, needed, text_columns):
+        n = rb.num_rows
+        if n == 0:
+            continue
+        numbers, texts = {}, {}
+        drop = np.zeros(n, dtype=bool)
+        for c in numeric:
+            values, nulls = float_column(rb.column(c))
+            broken = ~np.isfinite(values)
+            if nulls is not None:
+                broken |= nulls
+            if broken.any():
+                drop |= broken
+                if not dropna:
+                    bad.add(c, row0 + np.flatnonzero(broken))
+            numbers[c] = values
+        for c in needed:
+            if c in text_columns:
+                codes, cats, nulls = text_column(rb.column(c))
+                if nulls is not None and nulls.any():
+                    drop |= nulls
+                    if not dropna:
+                        bad.add(c, row0 + np.flatnonzero(nulls))
+                texts[c] = (codes, cats)
+        rows = row0 + np.arange(n)
+        row0 += n
+        stats["rows"] = stats.get("rows", 0) + n
+        if bad.counts:
+            continue  # keep counting bad cells to report them all, compute nothing
+        if drop.any():
+            keep = ~drop
+            stats["dropped"] = stats.get("dropped", 0) + int(drop.sum())
+            numbers = {c: v[keep] for c, v in numbers.items()}
+            texts = {c: (codes[keep], cats) for c, (codes, cats) in texts.items()}
+            rows = rows[keep]
+            n = int(keep.sum())
+            if n == 0:
+                continue
+        yield Frame(numbers, texts, rows, n)
+    if bad.counts:
+        raise bad.error(source.name)
+    if stats.get("rows", 0) == 0:
+        raise InputError(f"{source.name}: no data rows", hint="the file has a header but no rows")
+    if stats.get("rows", 0) == stats.get("dropped", 0):
+        raise InputError(
+            f"{source.name}: every row has an empty, NaN or infinite cell; nothing is left to evaluate"
+        )
+
+
+def _labels(frame: Frame, column: str, classes: list[str] | None, source: str) -> np.ndarray:
+    """Text labels → class indices, through the class names of the prediction columns."""
+    codes, cats = frame.texts[column]
+    if not classes:
+        raise InputError(
+            f"{source}: column {column!r} holds text labels ({', '.join(cats[:4])}…), "
+            "but the predictions are a single column",
+            hint="binary losses need 0/1 targets; multi-class losses need one prediction column per class (prob_<class>)",
+        )
+    index = {c: i for i, c in enumerate(classes)}
+    lookup = np.array([index.get(c, -1) for c in cats], dtype=np.int64)
+    out = lookup[codes]
+    if np.any(out < 0):
+        i = int(np.argmax(out < 0))
+        raise InputError(
+            f"{source}: column {column!r}, row {int(frame.rows[i])}: label {cats[codes[i]]!r} has no prediction column",
+            hint=f"the prediction columns name the classes {', '.join(classes)}",
+        )
+    return out.astype(np.float64)
+
+
+def _numeric_labels(values: np.ndarray, classes: list[str] | None) -> np.ndarray:
+    """Numeric labels; with numeric class suffixes (prob_1, prob_2, …) mapped by value."""
+    if not classes or not all(c.lstrip("-").isdigit() for c in classes):
+        return values
+    suffixes = [int(c) for c in classes]
+    if suffixes == list(range(len(classes))):
+        return values
+    index = {v: i for i, v in enumerate(suffixes)}
+    return np.array(
+        [index.get(int(v), -1) if float(v).is_integer() else v for v in values], dtype=np.float64
+    )
+
+
+def build_batch(frame: Frame, sel: Selected, source: str) -> Batch:
+    """The Batch one loss reads from a frame."""
+    plan = sel.plan
+    target = None
+    if plan.target:
+        cols = []
+        for c in plan.target:
+            if c in frame.texts:
+                cols.append(_labels(frame, c, plan.classes, source))
+            elif len(plan.target) == 1 and plan.classes:
+                cols.append(_numeric_labels(frame.numbers[c], plan.classes))
+            else:
+                cols.append(frame.numbers[c])
+        target = cols[0] if len(cols) == 1 else np.column_stack(cols)
+    preds = tuple(
+        frame.numbers[cols[0]]
+        if len(cols) == 1
+        else np.column_stack([frame.numbers[c] for c in cols])
+        for cols in plan.inputs
+    )
+    weights = None
+    if plan.weight:
+        weights = frame.numbers[plan.weight]
+        if np.any(weights < 0):
+            i = int(np.argmax(weights < 0))
+            raise InputError(
+                f"{source}: column {plan.weight!r}, row {int(frame.rows[i])}: negative weight {float(weights[i])!r}",
+                hint="sample weights must be >= 0",
+            )
+    return Batch(target, preds, weights, int(frame.rows[0]), rows=frame.rows)
+
+
+def located(exc: InputError, sel: Selected, source: Source) -> InputError:
+    """Restate a loss kernel's value error with the file, column, row and line."""
+    role = getattr(exc, "role", None)
+    if role is None:
+        return exc
+    plan = sel.plan
+    inputs = plan.inputs
+    columns = {
+        "target": plan.target,
+        "prediction": inputs[0] if inputs else [],
+        "distance": inputs[0] if inputs else [],
+        "d_ap": inputs[0] if inputs else [],
+        "d_an": inputs[1] if len(inputs) > 1 else [],
+        "variance": inputs[1] if len(inputs) > 1 else [],
+        "weights": [plan.weight] if plan.weight else [],
+    }.get(role, [])
+    col = getattr(exc, "col", None)
+    if col is not None and col < len(columns):
+        name = columns[col]
+    else:
+        name = columns[0] if len(columns) == 1 else None
+    where = f"column {name!r}" if name else (f"columns {', '.join(columns)}" if columns else role)
+    line = f" (line {exc.row + 2})" if source.is_text else ""
+    more = f"; {exc.count} rows in all" if exc.count > 1 else ""
+    return InputError(
+        f"{source.name}: {where}, row {exc.row}{line}: {exc.value!r} {exc.what} ({sel.name}{more})",
+        hint=exc.hint,
+    )
+
+
+@dataclass
+class GroupedSums:
+    """Partial sums of one loss: overall and per group value."""
+
+    overall: PartialSums = field(default_factory=PartialSums)
+    groups: dict[str, PartialSums] = field(default_factory=dict)
+    n: int = 0
+    group_n: dict[str, int] = field(default_factory=dict)
+
+
+def _group_slices(frame: Frame, column: str) -> list[tuple[str, np.ndarray]]:
+    codes, cats = frame.texts[column] if column in frame.texts else text_like(frame.numbers[column])
+    out = []
+    for code in np.unique(codes):
+        out.append((cats[code], np.flatnonzero(codes == code)))
+    return out
+
+
+def text_like(values: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    uniq, codes = np.unique(values, return_inverse=True)
+    return codes, [str(int(u)) if float(u).is_integer() else repr(float(u)) for u in uniq]
+
+
+def accumulate(
+    source: Source,
+    header: Header,
+    selected: Sequence[Selected],
+    *,
+    dropna: bool,
+    text_columns: set[str],
+    stats: dict[str, int],
+) -> list[GroupedSums]:
+    """Pass 1: every loss (and group) adds each batch to its partial sums."""
+    sums = [GroupedSums() for _ in selected]
+    for frame in frames(
+        source, header, selected, dropna=dropna, text_columns=text_columns, stats=stats
+    ):
+        for sel, acc in zip(selected, sums):
+            batch = build_batch(frame, sel, source.name)
+            try:
+                acc.overall = acc.overall.merge(sel.objective.update(batch))
+                acc.n += len(batch)
+                if sel.plan.group:
+                    for key, idx in _group_slices(frame, sel.plan.group):
+                        part = sel.objective.update(batch.take(idx))
+                        acc.groups[key] = acc.groups.get(key, PartialSums()).merge(part)
+                        acc.group_n[key] = acc.group_n.get(key, 0) + len(idx)
+            except InputError as exc:
+                raise located(exc, sel, source) from None
+    return sums
+
+
+@dataclass
+class GradientStats:
+    """Summary of ∂J/∂ŷ over all rows and prediction columns."""
+
+    total: float = 0.0
+    count: int = 0
+    abs_max: float = 0.0
+    sum_sq: float = 0.0
+
+    def add(self, grads: Sequence[np.ndarray]) -> None:
+        for g in grads:
+            self.total += float(np.sum(g))
+            self.count += int(g.size)
+            if g.size:
+                self.abs_max = max(self.abs_max, float(np.max(np.abs(g))))
+            self.sum_sq += float(np.sum(g * g))
+
+    def as_dict(self) -> dict[str, float]:
+        return {
+            "mean": self.total / self.count if self.count else 0.0,
+            "abs_max": self.abs_max,
+            "l2_norm": float(np.sqrt(self.sum_sq)),
+        }
+
+
+def gradient_pass(
+    source: Source,
+    header: Header,
+    selected: Sequence[Selected],
+    sums: Sequence[GroupedSums],
+    reduction: str,
+    *,
+    dropna: bool,
+    text_columns: set[str],
+) -> list[tuple[GradientStats, dict[str, GradientStats]]]:
+    """Pass 2: gradient summaries, each row differentiated against the merged sums."""
+    out = [(GradientStats(), {}) for _ in selected]
+    for frame in frames(
+        source, header, selected, dropna=dropna, text_columns=text_columns, stats={}
+    ):
+        for sel, acc, (overall, groups) in zip(selected, sums, out):
+            batch = build_batch(frame, sel, source.name)
+            overall.add(sel.objective.grad(batch, acc.overall, reduction))
+            if sel.plan.group:
+                for key, idx in _group_slices(frame, sel.plan.group):
+                    stats = groups.setdefault(key, GradientStats())
+                    stats.add(sel.objective.grad(batch.take(idx), acc.groups[key], reduction))
+    return out
+
+
+def row_frames(
+    source: Source,
+    header: Header,
+    selected: Sequence[Selected],
+    *,
+    dropna: bool,
+    text_columns: set[str],
+    stats: dict[str, int],
+) -> Iterator[tuple[Frame, list[Batch]]]:
+    """Frames with each loss's batch, for per-row output (reduction none, grad)."""
+    for frame in frames(
+        source, header, selected, dropna=dropna, text_columns=text_columns, stats=stats
+    ):
+        yield frame, [build_batch(frame, sel, source.name) for sel in selected]
+
+
+def text_columns_for(header: Header, selected: Sequence[Selected]) -> set[str]:
+    """Target columns holding text, and every group column, are read as text."""
+    out = set()
+    for sel in selected:
+        out |= {c for c in sel.plan.target if c in header.text_columns}
+        if sel.plan.group:
+            out.add(sel.plan.group)
+        for cols in sel.plan.inputs:
+            text = [c for c in cols if c in header.text_columns]
+            if text:
+                raise InputError(
+                    f"column {text[0]!r} holds text, but it is read as a prediction",
+                    hint="predictions must be numbers; choose the prediction columns with --pred",
+                )
+        if sel.plan.weight and sel.plan.weight in header.text_columns:
+            raise InputError(
+                f"--weight column {sel.plan.weight!r} holds text; weights must be numbers"
+            )
+    return out
+
+
+def check_usable(selected: Sequence[Selected], reduction: str) -> None:
+    for sel in selected:
+        try:
+            sel.objective.check_reduction(reduction)
+        except UsageError as exc:
+            raise UsageError(f"{sel.label}: {exc.message}", hint=exc.hint) from None
+
+
+def group_rows(sel: Selected, acc: GroupedSums) -> list[tuple[str, PartialSums, int]]:
+    return [(k, acc.groups[k], acc.group_n[k]) for k in sorted(acc.groups, key=_natural_key)]
+
+
+def _natural_key(text: str) -> tuple:
+    import re
+
+    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in re.split(r"(\d+)", text))

@@ -1,0 +1,479 @@
+"""Input: a path or '-' → pyarrow record batches, without ever loading the file whole.
+
+CSV/TSV (optionally .gz/.bz2/.zst), Parquet files or directories, JSON Lines and
+stdin. Columns are read as float64 unless they are label, group or key columns,
+which are read as dictionary-encoded strings when the first block shows text.
+pandas is never imported here (pyarrow's to_numpy() and pa.array() would import
+it): arrays become numpy through their buffers.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from losscli._lazy import np
+from losscli.errors import InputError, UsageError
+
+CSV_BLOCK = 1 << 20  # larger blocks raise memory for no speed
+PARQUET_BATCH = 1 << 16
+SNIFF_BYTES = 1 << 20
+FORMATS = ("csv", "tsv", "parquet", "jsonl")
+COMPRESSION = {".gz": "gzip", ".bz2": "bz2", ".zst": "zstd", ".zstd": "zstd"}
+
+
+@dataclass
+class Source:
+    """Where the rows come from and how to parse them."""
+
+    path: str  # as the user wrote it ('-' for stdin)
+    fmt: str
+    compression: str | None = None
+    data: bytes | None = None  # stdin, buffered (Parquet, or a second pass)
+    pending: Any = None  # (first bytes, open stream) left by read_header for read_batches
+
+    @property
+    def name(self) -> str:
+        return "<stdin>" if self.path == "-" else self.path
+
+    @property
+    def is_text(self) -> bool:
+        return self.fmt in ("csv", "tsv")
+
+
+def detect_format(path: str, input_format: str | None = None) -> Source:
+    """The format from ``--input-format`` or the extension (stdin defaults to CSV)."""
+    if input_format is not None:
+        fmt = (
+            input_format.lower()
+            .replace("ndjson", "jsonl")
+            .replace("json", "jsonl")
+            .replace("jsonll", "jsonl")
+        )
+        if fmt == "pq":
+            fmt = "parquet"
+        if fmt not in FORMATS:
+            raise UsageError(
+                f"unknown --input-format {input_format!r}", hint=f"use one of {', '.join(FORMATS)}"
+            )
+    if path == "-":
+        return Source(path, input_format and fmt or "csv")
+    p = Path(path)
+    if not p.exists():
+        raise InputError(f"{path}: no such file or directory")
+    if p.is_dir():
+        if input_format not in (None, "parquet"):
+            raise InputError(
+                f"{path} is a directory; only a directory of Parquet files can be read"
+            )
+        return Source(path, "parquet")
+    if not os.access(path, os.R_OK):
+        raise InputError(f"{path}: permission denied")
+    suffixes = [s.lower() for s in p.suffixes]
+    compression = COMPRESSION.get(suffixes[-1]) if suffixes else None
+    if compression:
+        suffixes = suffixes[:-1]
+    if input_format is not None:
+        return Source(path, fmt, compression)
+    ext = suffixes[-1] if suffixes else ""
+    by_ext = {
+        ".csv": "csv",
+        ".txt": "csv",
+        ".tsv": "tsv",
+        ".tab": "tsv",
+        ".parquet": "parquet",
+        ".pq": "parquet",
+        ".jsonl": "jsonl",
+        ".ndjson": "jsonl",
+        ".json": "jsonl",
+    }
+    if ext not in by_ext:
+        raise InputError(
+            f"{path}: cannot tell the format from the extension {ext or '(none)'!r}",
+            hint="use --input-format csv|tsv|parquet|jsonl",
+        )
+    if by_ext[ext] == "parquet" and compression:
+        raise InputError(
+            f"{path}: a compressed Parquet file is not supported (Parquet compresses itself)"
+        )
+    return Source(path, by_ext[ext], compression)
+
+
+class _Prefixed(io.RawIOBase):
+    """A stream that replays already-read bytes, then continues with the rest."""
+
+    def __init__(self, prefix: bytes, rest: Any) -> None:
+        self._prefix = memoryview(prefix)
+        self._rest = rest
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if len(self._prefix):
+            n = min(len(buffer), len(self._prefix))
+            buffer[:n] = self._prefix[:n]
+            self._prefix = self._prefix[n:]
+            return n
+        chunk = self._rest.read(len(buffer))
+        buffer[: len(chunk)] = chunk
+        return len(chunk)
+
+
+def _open_stream(source: Source) -> Any:
+    """A binary stream of the (decompressed) bytes."""
+    import pyarrow as pa
+
+    if source.data is not None:
+        return io.BytesIO(source.data)
+    if source.path == "-":
+        return sys.stdin.buffer
+    try:
+        return pa.input_stream(source.path, compression=source.compression)
+    except OSError as exc:
+        raise InputError(f"{source.name}: cannot open: {exc}") from None
+
+
+def buffer_stdin(source: Source) -> Source:
+    """Read stdin whole (Parquet needs random access; a second pass needs a replay)."""
+    if source.path == "-" and source.data is None:
+        source.data = sys.stdin.buffer.read()
+    return source
+
+
+def _text_prefix(source: Source) -> tuple[bytes, Any]:
+    """The first ~1 MiB up to a line end (for the header and type sniffing) and the stream."""
+    stream = _open_stream(source)
+    try:
+        head = stream.read(SNIFF_BYTES)
+    except OSError as exc:
+        raise InputError(f"{source.name}: cannot read: {exc}") from None
+    head = bytes(head)
+    if not head.strip():
+        raise InputError(f"{source.name}: the file is empty")
+    return head, stream
+
+
+def _delimiter(source: Source) -> str:
+    return "\t" if source.fmt == "tsv" else ","
+
+
+@dataclass
+class Header:
+    """The columns of a source and, for text formats, which ones hold text."""
+
+    columns: list[str]
+    text_columns: set[str]
+    rows_hint: int | None = None  # exact row count when the format stores it
+
+
+def read_header(source: Source) -> Header:
+    """Column names (and which look like text) without reading the whole input."""
+    if source.fmt == "parquet":
+        return _parquet_header(source)
+    if source.fmt == "jsonl":
+        return _jsonl_header(source)
+    head, stream = _text_prefix(source)
+    source.pending = (head, stream)  # reused by read_batches: stdin can be read once
+    head_text = head.decode("utf-8-sig", errors="replace")
+    first = head_text.splitlines()[0] if head_text else ""
+    columns = next(csv.reader([first], delimiter=_delimiter(source)), [])
+    columns = [c.strip() for c in columns]
+    if not columns or all(not c for c in columns):
+        raise InputError(f"{source.name}: no header line with column names")
+    dupes = sorted({c for c in columns if columns.count(c) > 1})
+    if dupes:
+        raise InputError(f"{source.name}: duplicate column name(s) {', '.join(dupes)}")
+    return Header(columns, _sniff_text_columns(source, head, columns))
+
+
+def _sniff_text_columns(source: Source, head: bytes, columns: list[str]) -> set[str]:
+    """Columns whose cells in the first block are not all numbers."""
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+
+    cut = head.rfind(b"\n")
+    sample = head if cut < 0 else head[: cut + 1]
+    try:
+        table = pcsv.read_csv(
+            pa.BufferReader(sample),
+            parse_options=pcsv.ParseOptions(delimiter=_delimiter(source)),
+            convert_options=pcsv.ConvertOptions(strings_can_be_null=True),
+        )
+    except Exception:  # a ragged or odd first block: the real read reports it precisely
+        return set()
+    return {
+        f.name
+        for f in table.schema
+        if not (
+            pa.types.is_integer(f.type)
+            or pa.types.is_floating(f.type)
+            or pa.types.is_null(f.type)
+            or pa.types.is_boolean(f.type)
+        )
+    }
+
+
+def _parquet_files(source: Source) -> list[Any]:
+    p = Path(source.path)
+    if source.path != "-" and p.is_dir():
+        files = sorted(
+            x for x in p.rglob("*") if x.suffix.lower() in (".parquet", ".pq") and x.is_file()
+        )
+        if not files:
+            raise InputError(f"{source.path}: the directory has no .parquet files")
+        return [str(f) for f in files]
+    return [source.path]
+
+
+def _parquet_file(source: Source, path: str) -> Any:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        if source.path == "-":
+            return pq.ParquetFile(pa.BufferReader(buffer_stdin(source).data), pre_buffer=False)
+        return pq.ParquetFile(path, pre_buffer=False)
+    except Exception as exc:
+        raise InputError(
+            f"{path if path != '-' else '<stdin>'}: not a readable Parquet file ({exc})"
+        ) from None
+
+
+def _parquet_header(source: Source) -> Header:
+    import pyarrow as pa
+
+    files = _parquet_files(source)
+    first = _parquet_file(source, files[0])
+    schema = first.schema_arrow
+    rows = (
+        sum(_parquet_file(source, f).metadata.num_rows for f in files)
+        if len(files) > 1
+        else first.metadata.num_rows
+    )
+    text = {
+        f.name
+        for f in schema
+        if pa.types.is_string(f.type)
+        or pa.types.is_large_string(f.type)
+        or pa.types.is_dictionary(f.type)
+    }
+    return Header(list(schema.names), text, rows)
+
+
+def _jsonl_header(source: Source) -> Header:
+    import json
+
+    head, stream = _text_prefix(source)
+    source.pending = (head, stream)
+    line = head.decode("utf-8-sig", errors="replace").splitlines()[0]
+    try:
+        record = json.loads(line)
+    except ValueError:
+        raise InputError(f"{source.name}: line 1 is not a JSON object") from None
+    if not isinstance(record, dict):
+        raise InputError(f"{source.name}: line 1 is not a JSON object")
+    text = {k for k, v in record.items() if isinstance(v, str)}
+    return Header(list(record), text)
+
+
+def read_batches(
+    source: Source, header: Header, columns: list[str], text_columns: set[str]
+) -> Iterator[Any]:
+    """Record batches holding ``columns``: numbers as float64, text as dictionary strings."""
+    if source.fmt == "parquet":
+        yield from _parquet_batches(source, columns)
+    elif source.fmt == "jsonl":
+        yield from _jsonl_batches(source, columns, text_columns)
+    else:
+        yield from _csv_batches(source, header, columns, text_columns)
+
+
+def _take_stream(source: Source) -> tuple[bytes, Any]:
+    pending = source.pending
+    source.pending = None
+    return pending if pending is not None else _text_prefix(source)
+
+
+def _csv_batches(
+    source: Source, header: Header, columns: list[str], text_columns: set[str]
+) -> Iterator[Any]:
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+
+    types = {
+        c: (pa.dictionary(pa.int32(), pa.string()) if c in text_columns else pa.float64())
+        for c in columns
+    }
+    head, stream = _take_stream(source)
+    if source.path != "-" and source.compression is None:
+        if hasattr(stream, "close"):
+            stream.close()
+        data: Any = source.path
+    else:
+        data = io.BufferedReader(_Prefixed(head, stream), buffer_size=CSV_BLOCK)
+    try:
+        reader = pcsv.open_csv(
+            data,
+            read_options=pcsv.ReadOptions(block_size=CSV_BLOCK),
+            parse_options=pcsv.ParseOptions(delimiter=_delimiter(source)),
+            convert_options=pcsv.ConvertOptions(
+                column_types=types,
+                include_columns=columns,
+                strings_can_be_null=True,
+                quoted_strings_can_be_null=True,
+            ),
+        )
+        yield from reader
+    except pa.ArrowInvalid as exc:
+        raise _explain_csv_error(source, header, columns, text_columns, str(exc)) from None
+
+
+def _explain_csv_error(
+    source: Source, header: Header, columns: list[str], text: set[str], message: str
+) -> InputError:
+    """Turn pyarrow's CSV error into one that names the line, column and value."""
+    if "Expected" in message and "columns" in message:
+        line, got = _find_ragged_line(source, len(header.columns))
+        where = f" at line {line}" if line else ""
+        return InputError(
+            f"{source.name}: ragged CSV row{where}: {got} fields where the header has {len(header.columns)}",
+            hint="every row needs one value per header column (quote fields that contain the delimiter)",
+        )
+    if "conversion error" in message:
+        bad = _find_non_numeric(source, header, [c for c in columns if c not in text])
+        if bad:
+            column, line, value = bad
+            return InputError(
+                f"{source.name}: column {column!r}, row {line - 2} (line {line}): {value!r} is not a number",
+                hint="fix or remove the cell (empty cells count as missing; see --dropna)",
+            )
+    return InputError(f"{source.name}: cannot parse: {message.splitlines()[0]}")
+
+
+def _text_lines(source: Source) -> Iterator[list[str]]:
+    stream = _open_stream(source)
+    data = stream if source.data is not None else stream
+    text = io.TextIOWrapper(
+        io.BufferedReader(_Prefixed(b"", data)), encoding="utf-8-sig", newline=""
+    )
+    yield from csv.reader(text, delimiter=_delimiter(source))
+
+
+def _find_ragged_line(source: Source, width: int) -> tuple[int | None, int]:
+    if source.path == "-" and source.data is None:
+        return None, 0
+    for number, row in enumerate(_text_lines(source), start=1):
+        if row and len(row) != width:
+            return number, len(row)
+    return None, 0
+
+
+def _find_non_numeric(
+    source: Source, header: Header, numeric: list[str]
+) -> tuple[str, int, str] | None:
+    if source.path == "-" and source.data is None:
+        return None
+    index = {c: header.columns.index(c) for c in numeric}
+    for number, row in enumerate(_text_lines(source), start=1):
+        if number == 1:
+            continue
+        for column, i in index.items():
+            cell = row[i].strip() if i < len(row) else ""
+            if cell == "":
+                continue
+            try:
+                float(cell)
+            except ValueError:
+                return column, number, cell
+    return None
+
+
+def _parquet_batches(source: Source, columns: list[str]) -> Iterator[Any]:
+    for path in _parquet_files(source):
+        pf = _parquet_file(source, path)
+        missing = [c for c in columns if c not in pf.schema_arrow.names]
+        if missing:
+            raise InputError(
+                f"{path}: missing column(s) {', '.join(missing)} (other files of the dataset have them)"
+            )
+        yield from pf.iter_batches(batch_size=PARQUET_BATCH, columns=columns)
+
+
+def _jsonl_batches(source: Source, columns: list[str], text_columns: set[str]) -> Iterator[Any]:
+    import pyarrow as pa
+    import pyarrow.json as pj
+
+    head, stream = _take_stream(source)
+    schema = pa.schema([(c, pa.string() if c in text_columns else pa.float64()) for c in columns])
+    try:
+        reader = pj.open_json(
+            io.BufferedReader(_Prefixed(head, stream)),
+            read_options=pj.ReadOptions(block_size=CSV_BLOCK),
+            parse_options=pj.ParseOptions(
+                explicit_schema=schema, unexpected_field_behavior="ignore"
+            ),
+        )
+        yield from reader
+    except pa.ArrowInvalid as exc:
+        raise InputError(
+            f"{source.name}: cannot parse JSON Lines: {str(exc).splitlines()[0]}"
+        ) from None
+
+
+# ---- arrow → numpy, without pandas -------------------------------------------------
+
+
+def _validity(arr: Any) -> np.ndarray | None:
+    """Boolean mask of non-null slots, or None when there are no nulls."""
+    if arr.null_count == 0:
+        return None
+    bitmap = arr.buffers()[0]
+    bits = np.unpackbits(np.frombuffer(bitmap, dtype=np.uint8), bitorder="little")
+    return bits[arr.offset : arr.offset + len(arr)].astype(bool)
+
+
+def float_column(arr: Any) -> tuple[np.ndarray, np.ndarray | None]:
+    """(float64 values, null mask or None); zero-copy for float64 input."""
+    import pyarrow as pa
+
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    if not pa.types.is_float64(arr.type):
+        if pa.types.is_dictionary(arr.type) or pa.types.is_string(arr.type):
+            raise InputError("a text column was given where numbers are needed")
+        arr = arr.cast(pa.float64())
+    values = np.frombuffer(
+        arr.buffers()[1], dtype=np.float64, count=len(arr), offset=arr.offset * 8
+    )
+    valid = _validity(arr)
+    return values, None if valid is None else ~valid
+
+
+def text_column(arr: Any) -> tuple[np.ndarray, list[str], np.ndarray | None]:
+    """(codes int32, categories, null mask or None) of a dictionary/string/number column."""
+    import pyarrow as pa
+
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    if not pa.types.is_dictionary(arr.type):
+        if pa.types.is_floating(arr.type) or pa.types.is_integer(arr.type):
+            values, nulls = float_column(arr)
+            uniq, codes = np.unique(values, return_inverse=True)
+            cats = [str(int(u)) if float(u).is_integer() else repr(float(u)) for u in uniq]
+            return codes.astype(np.int32), cats, nulls
+        arr = arr.cast(pa.string()).dictionary_encode()
+    indices = arr.indices
+    if not pa.types.is_int32(indices.type):
+        indices = indices.cast(pa.int32())
+    codes = np.frombuffer(
+        indices.buffers()[1], dtype=np.int32, count=len(indices), offset=indices.offset * 4
+    )
+    valid = _validity(indices)
+    return codes, [str(x) for x in arr.dictionary.to_pylist()], None if valid is None else ~valid

@@ -1,0 +1,134 @@
+"""Eval results as table rows, Markdown, CSV or JSON (the ``losscli.eval/1`` document)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from losscli.output import markdown_table, plain_table
+
+
+def _number(value: float) -> str:
+    """Rounded for reading (table and Markdown only; JSON and CSV keep full precision)."""
+    return f"{value:.6g}"
+
+
+def _params_text(params: Mapping[str, Any], loss: str) -> str:
+    shown = [
+        f"{k}={_param_value(v)}" for k, v in params.items() if v is not None and f"{k}=" not in loss
+    ]
+    return ", ".join(shown) or "-"
+
+
+def _param_value(value: Any) -> str:
+    if isinstance(value, (list, tuple)):
+        return ",".join(f"{v:g}" for v in value)
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def json_document(doc: Mapping[str, Any]) -> str:
+    """The JSON document with full-precision floats (``null`` params omitted)."""
+    clean = dict(doc)
+    clean["results"] = [
+        {**r, "params": {k: v for k, v in r["params"].items() if v is not None}}
+        for r in doc["results"]
+    ]
+    return json.dumps(clean, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def columns(doc: Mapping[str, Any]) -> list[str]:
+    cols = ["loss", "params", "group", "n", "value"]
+    if any("gradient" in r for r in doc["results"]):
+        cols += ["grad mean", "grad max abs", "grad L2"]
+    return cols
+
+
+def rows(doc: Mapping[str, Any]) -> list[list[str]]:
+    out = []
+    for r in doc["results"]:
+        row = [
+            r["loss"],
+            _params_text(r["params"], r["loss"]),
+            "(all)" if r["group"] is None else str(r["group"]),
+            str(r["n"]),
+            _number(r["value"]),
+        ]
+        if "gradient" in r:
+            g = r["gradient"]
+            row += [_number(g["mean"]), _number(g["abs_max"]), _number(g["l2_norm"])]
+        out.append(row)
+    return out
+
+
+def check_lines(doc: Mapping[str, Any]) -> list[str]:
+    lines = []
+    for c in doc.get("checks", []):
+        verdict = "passed" if c["passed"] else "FAILED"
+        lines.append(
+            f"check {c['loss']} <= {c['fail_above']:g}: {verdict} (value {_number(c['value'])})"
+        )
+    return lines
+
+
+def markdown(doc: Mapping[str, Any]) -> str:
+    lines = markdown_table(columns(doc), rows(doc))
+    checks = doc.get("checks", [])
+    if checks:
+        lines += ["", "| check | threshold | value | result |", "|---|---|---|---|"]
+        for c in checks:
+            result = "✅ passed" if c["passed"] else "❌ failed"
+            lines.append(
+                f"| {c['loss']} | ≤ {c['fail_above']:g} | {_number(c['value'])} | {result} |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def plain(doc: Mapping[str, Any]) -> str:
+    lines = plain_table(columns(doc), rows(doc)) + check_lines(doc)
+    return "\n".join(lines) + "\n"
+
+
+def csv_text(doc: Mapping[str, Any]) -> str:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    has_grad = any("gradient" in r for r in doc["results"])
+    header = ["loss", "params", "reduction", "group", "n", "value"]
+    writer.writerow(header + (["grad_mean", "grad_abs_max", "grad_l2_norm"] if has_grad else []))
+    for r in doc["results"]:
+        params = json.dumps(
+            {k: v for k, v in r["params"].items() if v is not None}, separators=(",", ":")
+        )
+        row = [
+            r["loss"],
+            params,
+            r["reduction"],
+            "" if r["group"] is None else r["group"],
+            r["n"],
+            repr(r["value"]),
+        ]
+        if has_grad:
+            g = r["gradient"]
+            row += [repr(g["mean"]), repr(g["abs_max"]), repr(g["l2_norm"])]
+        writer.writerow(row)
+    return buf.getvalue()
+
+
+def render(doc: Mapping[str, Any], fmt: str) -> str:
+    """Text for ``--format`` (``table`` is the plain form; the CLI draws Rich on a terminal)."""
+    if fmt == "json":
+        return json_document(doc)
+    if fmt == "csv":
+        return csv_text(doc)
+    if fmt == "markdown":
+        return markdown(doc)
+    return plain(doc)
+
+
+def table_cells(doc: Mapping[str, Any]) -> tuple[list[str], list[list[str]], list[str]]:
+    return columns(doc), rows(doc), check_lines(doc)
+
+
+__all__: Sequence[str] = ["render", "table_cells"]

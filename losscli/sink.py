@@ -1,0 +1,137 @@
+"""Per-row output: CSV to stdout or a file, Parquet to a file, written atomically.
+
+Numbers are written at full precision (shortest round-trip repr). A file is
+written to a temporary name beside the target and renamed into place only when
+complete, so a failed or interrupted run never leaves a partial or clobbered file.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from losscli._lazy import np
+from losscli.errors import InputError, UsageError
+
+
+def check_writable(path: str) -> None:
+    """Fail before any work when ``-o`` cannot be written."""
+    target = Path(path)
+    parent = target.parent if str(target.parent) else Path(".")
+    if target.is_dir():
+        raise InputError(f"cannot write -o {path}: it is a directory")
+    if not parent.is_dir():
+        raise InputError(f"cannot write -o {path}: no such directory {str(parent)!r}")
+    if not os.access(parent, os.W_OK) or (target.exists() and not os.access(target, os.W_OK)):
+        raise InputError(f"cannot write -o {path}: permission denied")
+
+
+def output_format(path: str | None) -> str:
+    if path is None:
+        return "csv"
+    suffix = Path(path).suffix.lower()
+    if suffix in (".parquet", ".pq"):
+        return "parquet"
+    if suffix in (".csv", ".txt", ""):
+        return "csv"
+    raise UsageError(
+        f"cannot tell the output format of -o {path}", hint="use a .csv or .parquet file name"
+    )
+
+
+def _arrow(values: np.ndarray) -> Any:
+    """A pyarrow array over a numpy buffer (pa.array() would import pandas)."""
+    import pyarrow as pa
+
+    values = np.ascontiguousarray(values)
+    kind = pa.int64() if values.dtype.kind in "iu" else pa.float64()
+    values = values.astype(np.int64 if kind == pa.int64() else np.float64, copy=False)
+    return pa.Array.from_buffers(kind, len(values), [None, pa.py_buffer(values)])
+
+
+class RowSink:
+    """Writes batches of columns to stdout (CSV) or to ``path`` (CSV or Parquet)."""
+
+    def __init__(self, path: str | None, columns: Sequence[str]) -> None:
+        self.path = path
+        self.columns = list(columns)
+        self.fmt = output_format(path)
+        self._tmp: str | None = None
+        self._writer: Any = None
+        self._schema: Any = None
+        if path is not None:
+            check_writable(path)
+            directory = str(Path(path).parent) or "."
+            fd, self._tmp = tempfile.mkstemp(
+                prefix=f".{Path(path).name}.", suffix=".tmp", dir=directory
+            )
+            os.close(fd)
+        self._file: Any = None
+
+    def _open(self, batch: Any) -> None:
+        import pyarrow.csv as pcsv
+        import pyarrow.parquet as pq
+
+        self._schema = batch.schema
+        if self.fmt == "parquet":
+            self._writer = pq.ParquetWriter(self._tmp, self._schema)
+            return
+        self._file = open(self._tmp, "wb") if self._tmp else sys.stdout.buffer  # noqa: SIM115
+        self._file.write((",".join(self.columns) + "\n").encode())
+        self._writer = pcsv.CSVWriter(
+            self._file,
+            self._schema,
+            write_options=pcsv.WriteOptions(include_header=False, quoting_style="needed"),
+        )
+
+    def write(self, arrays: Sequence[np.ndarray]) -> None:
+        import pyarrow as pa
+
+        batch = pa.RecordBatch.from_arrays([_arrow(a) for a in arrays], names=self.columns)
+        if self._writer is None:
+            self._open(batch)
+        self._writer.write_batch(batch)
+
+    def close(self) -> None:
+        if self._writer is None:  # no rows: still write the header (or an empty table)
+            self.write([np.zeros(0) for _ in self.columns])
+        self._writer.close()
+        if self._file is not None and self._tmp is None:
+            self._file.flush()
+        elif self._file is not None:
+            self._file.close()
+        if self._tmp is not None:
+            os.replace(self._tmp, self.path)
+            self._tmp = None
+
+    def abort(self) -> None:
+        """Drop the temporary file; the target is left as it was."""
+        try:
+            if self._writer is not None and self._file is None:
+                self._writer.close()
+            if self._file is not None and self._tmp is not None:
+                self._file.close()
+        except Exception:
+            pass
+        if self._tmp is not None and os.path.exists(self._tmp):
+            os.unlink(self._tmp)
+        self._tmp = None
+
+
+def write_text_atomic(path: str, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file and a rename."""
+    check_writable(path)
+    directory = str(Path(path).parent) or "."
+    fd, tmp = tempfile.mkstemp(prefix=f".{Path(path).name}.", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise

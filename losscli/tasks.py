@@ -1,0 +1,112 @@
+"""Infer the task from the data (SPEC §5) and pick that task's default losses."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from losscli._lazy import np
+from losscli.columns import TARGET_FAMILY, TARGET_NAMES, _families, _first_present, expand
+from losscli.errors import InputError, UsageError
+from losscli.io import Header, Source, float_column, read_batches, text_column
+
+DEFAULT_LOSSES = {
+    "regression": "mse,rmse,mae,huber",
+    "counts": "poisson,mse,mae",
+    "binary": "bce,brier",
+    "imbalanced": "bce,focal,brier",
+    "multiclass": "cross_entropy",
+    "multiclass-imbalanced": "cross_entropy,focal",
+    "multilabel": "bce",
+    "distribution": "kl_div",
+}
+IMBALANCE_SHARE = 0.20
+
+
+@dataclass
+class Inference:
+    """The inferred task, the default losses for it, and the evidence, in words."""
+
+    task: str
+    losses: str
+    reason: str
+    imbalanced: bool = False
+
+
+def infer_task(source: Source, header: Header, target: list[str], pred: list[str]) -> Inference:
+    """Look at the first batch: target type and cardinality, class shares, prediction columns."""
+    from losscli.columns import PRED_FAMILY, PRED_NAMES
+
+    columns = header.columns
+    pred_cols = expand(pred, columns, "--pred") if pred else []
+    if not pred_cols:
+        name = _first_present(PRED_NAMES, columns)
+        fams = _families(columns, PRED_FAMILY)
+        pred_cols = [name] if name else (next(iter(fams.values())) if len(fams) == 1 else [])
+    target_cols = expand(target, columns, "--target") if target else []
+    if not target_cols:
+        name = _first_present(TARGET_NAMES, columns)
+        if name:
+            target_cols = [name]
+        else:
+            fams = list(_families(columns, TARGET_FAMILY).values())
+            target_cols = fams[0] if len(fams) == 1 else []
+    if not target_cols or not pred_cols:
+        raise UsageError(
+            f"{source.name}: cannot infer the task: no default target or prediction column",
+            hint="choose losses with --loss, and columns with --target/--pred",
+        )
+    text = {c for c in target_cols if c in header.text_columns}
+    batch = next(iter(read_batches(source, header, target_cols, text)), None)
+    if batch is None or batch.num_rows == 0:
+        raise InputError(f"{source.name}: no data rows")
+    if len(target_cols) > 1:
+        values = np.concatenate([float_column(batch.column(c))[0] for c in target_cols])
+        if set(np.unique(values[np.isfinite(values)])) <= {0.0, 1.0}:
+            return Inference(
+                "multilabel", DEFAULT_LOSSES["multilabel"], f"{len(target_cols)} 0/1 target columns"
+            )
+        return Inference(
+            "distribution", DEFAULT_LOSSES["distribution"], f"{len(target_cols)} target columns"
+        )
+    col = target_cols[0]
+    if col in text or len(pred_cols) > 1:
+        if col in text:
+            codes, cats, _ = text_column(batch.column(col))
+            shares = np.bincount(codes, minlength=len(cats)) / len(codes)
+        else:
+            values = float_column(batch.column(col))[0]
+            _, counts = np.unique(values[np.isfinite(values)], return_counts=True)
+            shares = counts / counts.sum()
+        minority = float(shares.min()) if len(shares) else 1.0
+        imbalanced = minority < IMBALANCE_SHARE / max(1, len(pred_cols) - 1)
+        key = "multiclass-imbalanced" if imbalanced else "multiclass"
+        return Inference(
+            "multiclass",
+            DEFAULT_LOSSES[key],
+            f"labels in {col!r} with {len(pred_cols)} prediction columns"
+            + (f"; smallest class share {minority:.1%}" if imbalanced else ""),
+            imbalanced,
+        )
+    values = float_column(batch.column(col))[0]
+    values = values[np.isfinite(values)]
+    uniq = np.unique(values)
+    if len(uniq) == 2 and set(uniq) <= {0.0, 1.0}:
+        share = float(np.mean(values == 1.0))
+        minority = min(share, 1 - share)
+        if minority < IMBALANCE_SHARE:
+            return Inference(
+                "imbalanced",
+                DEFAULT_LOSSES["imbalanced"],
+                f"0/1 target {col!r} with a minority share of {minority:.1%} (< 20%)",
+                True,
+            )
+        return Inference(
+            "binary", DEFAULT_LOSSES["binary"], f"0/1 target {col!r} (positive share {share:.1%})"
+        )
+    if len(uniq) > 2 and np.all(uniq >= 0) and np.all(uniq == np.round(uniq)):
+        return Inference("counts", DEFAULT_LOSSES["counts"], f"non-negative integer target {col!r}")
+    return Inference(
+        "regression",
+        DEFAULT_LOSSES["regression"],
+        f"real-valued target {col!r} with {len(uniq)} distinct values",
+    )
