@@ -16,9 +16,30 @@ def _number(value: float) -> str:
     return f"{value:.6g}"
 
 
+def _defaults(loss: str) -> dict[str, Any]:
+    """Defaults of a single loss named by ``loss`` (``huber`` or ``huber(delta=0.5)``)."""
+    from losscli.errors import UsageError
+    from losscli.registry import get_loss
+
+    try:
+        return {p.name: p.default for p in get_loss(loss.split("(")[0]).params}
+    except UsageError:  # a composite: its params are shown in full
+        return {}
+
+
+def _same(value: Any) -> Any:
+    return tuple(value) if isinstance(value, (list, tuple)) else value
+
+
 def _params_text(params: Mapping[str, Any], loss: str) -> str:
+    """Parameters that differ from their defaults and are not already in the label."""
+    defaults = _defaults(loss)
     shown = [
-        f"{k}={_param_value(v)}" for k, v in params.items() if v is not None and f"{k}=" not in loss
+        f"{k}={_param_value(v)}"
+        for k, v in params.items()
+        if v is not None
+        and f"{k}=" not in loss
+        and (k not in defaults or _same(defaults[k]) != _same(v))
     ]
     return ", ".join(shown) or "-"
 
