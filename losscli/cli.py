@@ -181,6 +181,20 @@ InputFormatOpt = Annotated[
 OutputOpt = Annotated[
     str | None, typer.Option("--output", "-o", metavar="FILE", help="Write to FILE (atomically).")
 ]
+TargetsOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--targets",
+        metavar="FILE2",
+        help="Read the targets from FILE2, aligned by row order or --key.",
+    ),
+]
+KeyOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--key", metavar="COL", help="Join --targets on COL (in both files); rows are keyed by it."
+    ),
+]
 QuietOpt = Annotated[
     bool, typer.Option("--quiet", "-q", help="No notes on stderr (inferred task, dropped rows).")
 ]
@@ -272,6 +286,8 @@ def eval_command(
     from_logits: LogitsOpt = False,
     dropna: DropnaOpt = False,
     input_format: InputFormatOpt = None,
+    targets: TargetsOpt = None,
+    key: KeyOpt = None,
     quiet: QuietOpt = False,
     delta: DeltaOpt = None,
     beta: BetaOpt = None,
@@ -320,6 +336,8 @@ def eval_command(
         from_logits=from_logits,
         dropna=dropna,
         input_format=input_format,
+        targets=targets,
+        key=key,
         params=params,
         note=_note(quiet),
     )
@@ -374,6 +392,8 @@ def grad_command(
     output_file: OutputOpt = None,
     dropna: DropnaOpt = False,
     input_format: InputFormatOpt = None,
+    targets: TargetsOpt = None,
+    key: KeyOpt = None,
     quiet: QuietOpt = False,
     delta: DeltaOpt = None,
     beta: BetaOpt = None,
@@ -427,6 +447,8 @@ def grad_command(
         with_loss=with_loss,
         dropna=dropna,
         input_format=input_format,
+        targets=targets,
+        key=key,
         params=params,
         note=_note(quiet),
     )

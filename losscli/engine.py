@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from losscli._lazy import np
 from losscli.columns import ColumnPlan, resolve_columns
 from losscli.errors import InputError, UsageError
-from losscli.io import Header, Source, float_column, read_batches, text_column
+from losscli.io import Header, Source, float_column, read_batches, read_header, text_column
 from losscli.objective import Objective
 from losscli.streaming import Batch, PartialSums
 
@@ -73,6 +74,26 @@ class Frame:
 
 
 @dataclass
+class Reading:
+    """What one pass over the input needs: where, which losses, how."""
+
+    source: Source
+    header: Header
+    selected: Sequence[Selected]
+    text_columns: set[str]
+    dropna: bool = False
+    targets: Any = None  # a TargetTable when the targets live in a second file
+    key: str | None = None
+
+    def reopen(self) -> Reading:
+        """The same reading, ready for another pass from the first row."""
+        self.header = read_header(self.source)
+        if self.targets is not None:
+            self.targets.reset()
+        return self
+
+
+@dataclass
 class BadCells:
     """Missing or non-finite cells found while reading, per column."""
 
@@ -96,28 +117,35 @@ class BadCells:
         )
 
 
-def frames(
-    source: Source,
-    header: Header,
-    selected: Sequence[Selected],
-    *,
-    dropna: bool,
-    text_columns: set[str],
-    stats: dict[str, int],
-) -> Iterator[Frame]:
+def frames(reading: Reading, stats: dict[str, int]) -> Iterator[Frame]:
     """Numpy frames of the needed columns; bad rows dropped (``dropna``) or reported."""
-    needed = list(dict.fromkeys(c for s in selected for c in s.plan.columns()))
-    numeric = [c for c in needed if c not in text_columns]
+    source, dropna, targets = reading.source, reading.dropna, reading.targets
+    text_columns = set(reading.text_columns)
+    needed = list(dict.fromkeys(c for s in reading.selected for c in s.plan.columns()))
+    if targets is not None:
+        from_targets = {c for s in reading.selected for c in s.plan.target}
+        needed = [c for c in needed if c not in from_targets]
+        if reading.key:
+            needed.append(reading.key)
+            text_columns.add(reading.key)
     bad = BadCells()
     row0 = 0
-    for rb in read_batches(source, header, needed, text_columns):
+    for rb in read_batches(source, reading.header, needed, text_columns):
         n = rb.num_rows
         if n == 0:
             continue
-        numbers, texts = {}, {}
+        texts: dict[str, tuple[np.ndarray, list[str]]] = {}
+        columns = {c: float_column(rb.column(c)) for c in needed if c not in text_columns}
+        if targets is not None:
+            keys = text_column(rb.column(reading.key))[:2] if reading.key else None
+            t_numbers, t_texts = targets.take(targets.align(n, row0 + np.arange(n), keys))
+            columns.update({c: (v, None) for c, v in t_numbers.items()})
+            texts.update(t_texts)
+            if keys is not None:
+                texts[reading.key] = keys
         drop = np.zeros(n, dtype=bool)
-        for c in numeric:
-            values, nulls = float_column(rb.column(c))
+        numbers = {}
+        for c, (values, nulls) in columns.items():
             broken = ~np.isfinite(values)
             if nulls is not None:
                 broken |= nulls
@@ -127,7 +155,7 @@ def frames(
                     bad.add(c, row0 + np.flatnonzero(broken))
             numbers[c] = values
         for c in needed:
-            if c in text_columns:
+            if c in text_columns and c not in texts:
                 codes, cats, nulls = text_column(rb.column(c))
                 if nulls is not None and nulls.any():
                     drop |= nulls
@@ -151,7 +179,9 @@ def frames(
         yield Frame(numbers, texts, rows, n)
     if bad.counts:
         raise bad.error(source.name)
-    if stats.get("rows", 0) == 0:
+    if targets is not None:
+        targets.finish(source, row0)
+    if row0 == 0:
         raise InputError(f"{source.name}: no data rows", hint="the file has a header but no rows")
     if stats.get("rows", 0) == stats.get("dropped", 0):
         raise InputError(
@@ -278,20 +308,11 @@ def text_like(values: np.ndarray) -> tuple[np.ndarray, list[str]]:
     return codes, [str(int(u)) if float(u).is_integer() else repr(float(u)) for u in uniq]
 
 
-def accumulate(
-    source: Source,
-    header: Header,
-    selected: Sequence[Selected],
-    *,
-    dropna: bool,
-    text_columns: set[str],
-    stats: dict[str, int],
-) -> list[GroupedSums]:
+def accumulate(reading: Reading, stats: dict[str, int]) -> list[GroupedSums]:
     """Pass 1: every loss (and group) adds each batch to its partial sums."""
+    source, selected = reading.source, reading.selected
     sums = [GroupedSums() for _ in selected]
-    for frame in frames(
-        source, header, selected, dropna=dropna, text_columns=text_columns, stats=stats
-    ):
+    for frame in frames(reading, stats):
         for sel, acc in zip(selected, sums):
             batch = build_batch(frame, sel, source.name)
             try:
@@ -333,22 +354,14 @@ class GradientStats:
 
 
 def gradient_pass(
-    source: Source,
-    header: Header,
-    selected: Sequence[Selected],
-    sums: Sequence[GroupedSums],
-    reduction: str,
-    *,
-    dropna: bool,
-    text_columns: set[str],
+    reading: Reading, sums: Sequence[GroupedSums], reduction: str
 ) -> list[tuple[GradientStats, dict[str, GradientStats]]]:
     """Pass 2: gradient summaries, each row differentiated against the merged sums."""
+    selected = reading.selected
     out = [(GradientStats(), {}) for _ in selected]
-    for frame in frames(
-        source, header, selected, dropna=dropna, text_columns=text_columns, stats={}
-    ):
+    for frame in frames(reading.reopen(), {}):
         for sel, acc, (overall, groups) in zip(selected, sums, out):
-            batch = build_batch(frame, sel, source.name)
+            batch = build_batch(frame, sel, reading.source.name)
             overall.add(sel.objective.grad(batch, acc.overall, reduction))
             if sel.plan.group:
                 for key, idx in _group_slices(frame, sel.plan.group):
@@ -357,20 +370,10 @@ def gradient_pass(
     return out
 
 
-def row_frames(
-    source: Source,
-    header: Header,
-    selected: Sequence[Selected],
-    *,
-    dropna: bool,
-    text_columns: set[str],
-    stats: dict[str, int],
-) -> Iterator[tuple[Frame, list[Batch]]]:
+def row_frames(reading: Reading, stats: dict[str, int]) -> Iterator[tuple[Frame, list[Batch]]]:
     """Frames with each loss's batch, for per-row output (reduction none, grad)."""
-    for frame in frames(
-        source, header, selected, dropna=dropna, text_columns=text_columns, stats=stats
-    ):
-        yield frame, [build_batch(frame, sel, source.name) for sel in selected]
+    for frame in frames(reading, stats):
+        yield frame, [build_batch(frame, sel, reading.source.name) for sel in reading.selected]
 
 
 def text_columns_for(header: Header, selected: Sequence[Selected]) -> set[str]:

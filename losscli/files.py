@@ -11,8 +11,8 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from losscli import __version__
-from losscli._lazy import np
 from losscli.engine import (
+    Reading,
     Selected,
     accumulate,
     check_usable,
@@ -23,10 +23,11 @@ from losscli.engine import (
     text_columns_for,
 )
 from losscli.errors import InputError, UsageError
-from losscli.io import Source, buffer_stdin, detect_format, read_header
+from losscli.io import Header, Source, buffer_stdin, detect_format, read_header
 from losscli.objective import objectives_for
 from losscli.registry import get_loss
 from losscli.sink import RowSink, check_writable
+from losscli.targets import TargetTable
 from losscli.tasks import infer_task
 
 Note = Callable[[str], None]
@@ -50,16 +51,8 @@ def parse_fail_above(items: Sequence[str]) -> list[tuple[str | None, float]]:
     return out
 
 
-def _open(path: str, input_format: str | None, replay: bool) -> tuple[Source, Any]:
-    source = detect_format(path, input_format)
-    if replay:
-        buffer_stdin(source)
-    return source, read_header(source)
-
-
-def _select(
-    source: Source,
-    header: Any,
+def _prepare(
+    path: str,
     loss: str | None,
     *,
     target: Sequence[str],
@@ -67,20 +60,55 @@ def _select(
     var: str | None,
     weight: str | None,
     group: str | None,
-    params: Mapping[str, Any],
+    params: Mapping[str, Any] | None,
     from_logits: bool,
+    dropna: bool,
+    input_format: str | None,
+    targets: str | None,
+    key: str | None,
     note: Note,
-) -> tuple[list[Selected], str | None]:
+    replay: bool,
+) -> tuple[Reading, str | None]:
+    """Open the input(s), pick the losses (or infer the task) and resolve their columns."""
+    if key and not targets:
+        raise UsageError("--key joins a --targets file; give --targets FILE2 too")
+    source = detect_format(path, input_format)
+    if replay or loss is None:
+        buffer_stdin(source)
+    header = read_header(source)
+    target_source = target_header = None
+    if targets is not None:
+        target_source = detect_format(targets)
+        target_header = read_header(target_source)
+        for name, hdr in ((source.name, header), (target_source.name, target_header)):
+            if key and key not in hdr.columns:
+                raise InputError(
+                    f"{name}: no --key column {key!r}", hint="the key column must be in both files"
+                )
     task = None
     if loss is None:
+        if targets is not None:
+            raise UsageError("give --loss with --targets (the task is inferred from a single file)")
         inference = infer_task(source, header, list(target), list(pred))
         note(f"inferred task: {inference.task} ({inference.reason}); evaluating {inference.losses}")
         task, loss = inference.task, inference.losses
         source.pending = None  # the inference read the first block; start again
         header = read_header(source)
-    objectives = objectives_for(loss, params, from_logits)
+    objectives = objectives_for(loss, params or {}, from_logits)
+    columns = header.columns
+    if target_header is not None:
+        # targets come from the targets file, predictions from the predictions file
+        columns = [
+            *target_header.columns,
+            *(c for c in header.columns if c not in target_header.columns),
+        ]
+    merged = Header(
+        columns,
+        header.text_columns | (target_header.text_columns if target_header else set()),
+        header.rows_hint,
+    )
     selected = plan_losses(
-        header,
+        merged,
         objectives,
         source=source.name,
         target=target,
@@ -89,7 +117,15 @@ def _select(
         weight=weight,
         group=group,
     )
-    return selected, task
+    table = None
+    if target_source is not None:
+        wanted = list(dict.fromkeys(c for s in selected for c in s.plan.target))
+        strays = [c for c in wanted if c not in target_header.columns]
+        if strays:
+            raise InputError(f"{target_source.name}: no target column {strays[0]!r}")
+        table = TargetTable.load(target_source, target_header, wanted, key)
+    text = text_columns_for(merged, selected)
+    return Reading(source, header, selected, text, dropna, table, key), task
 
 
 def _describe_input(
@@ -128,6 +164,8 @@ def evaluate_file(
     dropna: bool = False,
     input_format: str | None = None,
     fail_above: Sequence[str] = (),
+    targets: str | None = None,
+    key: str | None = None,
     params: Mapping[str, Any] | None = None,
     note: Note = _quiet,
 ) -> dict[str, Any]:
@@ -141,34 +179,29 @@ def evaluate_file(
             f"evaluate_file reduces with mean or sum, not {reduction!r} (see write_rows)"
         )
     thresholds = parse_fail_above(fail_above)
-    source, header = _open(path, input_format, replay=gradients or loss is None)
-    selected, task = _select(
-        source,
-        header,
+    reading, task = _prepare(
+        path,
         loss,
         target=target,
         pred=pred,
         var=var,
         weight=weight,
         group=group,
-        params=params or {},
+        params=params,
         from_logits=from_logits,
+        dropna=dropna,
+        input_format=input_format,
+        targets=targets,
+        key=key,
         note=note,
+        replay=gradients,
     )
+    source, selected = reading.source, reading.selected
     check_usable(selected, reduction)
-    text = text_columns_for(header, selected)
     stats: dict[str, int] = {}
-    sums = accumulate(source, header, selected, dropna=dropna, text_columns=text, stats=stats)
-    if stats.get("dropped"):
-        note(
-            f"dropped {stats['dropped']} of {stats['rows']} rows with empty, NaN or infinite cells (--dropna)"
-        )
-    grads = None
-    if gradients:
-        header = read_header(source)
-        grads = gradient_pass(
-            source, header, selected, sums, reduction, dropna=dropna, text_columns=text
-        )
+    sums = accumulate(reading, stats)
+    _dropped_note(stats, note)
+    grads = gradient_pass(reading, sums, reduction) if gradients else None
     results = []
     for i, (sel, acc) in enumerate(zip(selected, sums)):
         params_out = sel.objective.user_params()
@@ -239,6 +272,20 @@ def _checks(
     return checks
 
 
+def _dropped_note(stats: Mapping[str, int], note: Note) -> None:
+    if stats.get("dropped"):
+        note(
+            f"dropped {stats['dropped']} of {stats['rows']} rows with empty, NaN or infinite cells (--dropna)"
+        )
+
+
+def _first_column(reading: Reading, frame: Any) -> tuple[str, Any]:
+    """``row`` (input row numbers), or the ``--key`` column's values."""
+    if reading.key:
+        return reading.key, frame.texts[reading.key]
+    return "row", frame.rows
+
+
 def write_rows(
     path: str,
     loss: str | None,
@@ -251,46 +298,45 @@ def write_rows(
     from_logits: bool = False,
     dropna: bool = False,
     input_format: str | None = None,
+    targets: str | None = None,
+    key: str | None = None,
     params: Mapping[str, Any] | None = None,
     note: Note = _quiet,
 ) -> int:
-    """Per-row losses Lᵢ (``--reduction none``): a ``row`` column, then one column per loss."""
+    """Per-row losses Lᵢ (``--reduction none``): ``row`` (or the key), then one column per loss."""
     if output is not None:
         check_writable(output)
-    source, header = _open(path, input_format, replay=loss is None)
-    selected, _ = _select(
-        source,
-        header,
+    reading, _ = _prepare(
+        path,
         loss,
         target=target,
         pred=pred,
         var=var,
         weight=weight,
         group=None,
-        params=params or {},
+        params=params,
         from_logits=from_logits,
+        dropna=dropna,
+        input_format=input_format,
+        targets=targets,
+        key=key,
         note=note,
+        replay=False,
     )
-    check_usable(selected, "none")
-    text = text_columns_for(header, selected)
+    check_usable(reading.selected, "none")
     stats: dict[str, int] = {}
-    sink = RowSink(output, ["row", *(s.label for s in selected)])
+    sink = RowSink(output, [reading.key or "row", *(s.label for s in reading.selected)])
     try:
-        for frame, batches in row_frames(
-            source, header, selected, dropna=dropna, text_columns=text, stats=stats
-        ):
-            columns = [frame.rows]
-            for sel, batch in zip(selected, batches):
-                columns.append(_guard(sel, source, sel.objective.rows, batch))
+        for frame, batches in row_frames(reading, stats):
+            columns = [_first_column(reading, frame)[1]]
+            for sel, batch in zip(reading.selected, batches):
+                columns.append(_guard(sel, reading.source, sel.objective.rows, batch))
             sink.write(columns)
         sink.close()
     except BaseException:
         sink.abort()
         raise
-    if stats.get("dropped"):
-        note(
-            f"dropped {stats['dropped']} of {stats['rows']} rows with empty, NaN or infinite cells (--dropna)"
-        )
+    _dropped_note(stats, note)
     return stats.get("rows", 0)
 
 
@@ -318,10 +364,13 @@ def write_gradients(
     with_loss: bool = False,
     dropna: bool = False,
     input_format: str | None = None,
+    targets: str | None = None,
+    key: str | None = None,
     params: Mapping[str, Any] | None = None,
     note: Note = _quiet,
 ) -> int:
-    """Per-row ∂J/∂ŷ: ``row``, ``grad_<prediction column>`` per column, and ``loss`` with ``with_loss``.
+    """Per-row ∂J/∂ŷ: ``row`` (or the key), ``grad_<prediction column>`` per column, and
+    ``loss`` with ``with_loss``.
 
     Two passes: the first merges the partial sums (n, Σw, ratio totals), the second
     differentiates each row against them, so the output matches ``losscli.gradient``.
@@ -330,41 +379,40 @@ def write_gradients(
         raise UsageError(f"grad reduces with mean or sum, not {reduction!r}")
     if output is not None:
         check_writable(output)
-    source, header = _open(path, input_format, replay=True)
-    objectives = objectives_for(loss, params or {}, from_logits)
-    if len(objectives) != 1:
+    if len(objectives_for(loss, params or {}, from_logits)) != 1:
         raise UsageError(
-            f"grad takes one loss, got {len(objectives)}",
+            f"grad takes one loss, got {loss!r}",
             hint="run grad once per loss, or combine them: --loss '0.7*mse + 0.3*mae'",
         )
-    selected = plan_losses(
-        header,
-        objectives,
-        source=source.name,
+    reading, _ = _prepare(
+        path,
+        loss,
         target=target,
         pred=pred,
         var=var,
         weight=weight,
         group=None,
+        params=params,
+        from_logits=from_logits,
+        dropna=dropna,
+        input_format=input_format,
+        targets=targets,
+        key=key,
+        note=note,
+        replay=True,
     )
-    sel = selected[0]
-    check_usable(selected, reduction)
+    sel = reading.selected[0]
+    check_usable(reading.selected, reduction)
     if with_loss:
-        check_usable(selected, "none")
-    text = text_columns_for(header, selected)
+        check_usable(reading.selected, "none")
     stats: dict[str, int] = {}
-    sums = accumulate(source, header, selected, dropna=dropna, text_columns=text, stats=stats)[0]
-    names = ["row", *(f"grad_{c}" for cols in sel.plan.inputs for c in cols)] + (
-        ["loss"] if with_loss else []
-    )
-    sink = RowSink(output, names)
-    header = read_header(source)
+    sums = accumulate(reading, stats)[0]
+    names = [reading.key or "row", *(f"grad_{c}" for cols in sel.plan.inputs for c in cols)]
+    sink = RowSink(output, names + (["loss"] if with_loss else []))
     try:
-        for frame, (batch,) in row_frames(
-            source, header, selected, dropna=dropna, text_columns=text, stats={}
-        ):
-            grads = _guard(sel, source, sel.objective.grad, batch, sums.overall, reduction)
-            columns = [frame.rows]
+        for frame, (batch,) in row_frames(reading.reopen(), {}):
+            grads = _guard(sel, reading.source, sel.objective.grad, batch, sums.overall, reduction)
+            columns = [_first_column(reading, frame)[1]]
             for g in grads:
                 columns += [g] if g.ndim == 1 else [g[:, j] for j in range(g.shape[1])]
             if with_loss:
@@ -374,11 +422,5 @@ def write_gradients(
     except BaseException:
         sink.abort()
         raise
-    if stats.get("dropped"):
-        note(
-            f"dropped {stats['dropped']} of {stats['rows']} rows with empty, NaN or infinite cells (--dropna)"
-        )
+    _dropped_note(stats, note)
     return stats.get("rows", 0)
-
-
-__all__ = ["evaluate_file", "write_gradients", "write_rows", "np"]

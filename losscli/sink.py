@@ -43,9 +43,30 @@ def output_format(path: str | None) -> str:
     )
 
 
-def _arrow(values: np.ndarray) -> Any:
-    """A pyarrow array over a numpy buffer (pa.array() would import pandas)."""
+def _strings(names: list[str]) -> Any:
+    """A pyarrow string array built from its buffers (pa.array() would import pandas)."""
     import pyarrow as pa
+
+    encoded = [n.encode() for n in names]
+    offsets = np.zeros(len(encoded) + 1, dtype=np.int32)
+    np.cumsum([len(e) for e in encoded], out=offsets[1:])
+    return pa.Array.from_buffers(
+        pa.string(), len(encoded), [None, pa.py_buffer(offsets), pa.py_buffer(b"".join(encoded))]
+    )
+
+
+def _arrow(values: Any) -> Any:
+    """A pyarrow array over a numpy buffer; (codes, names) pairs become text."""
+    import pyarrow as pa
+
+    if isinstance(values, tuple):  # a text column as dictionary codes and names
+        codes, names = values
+        indices = pa.Array.from_buffers(
+            pa.int32(),
+            len(codes),
+            [None, pa.py_buffer(np.ascontiguousarray(codes, dtype=np.int32))],
+        )
+        return pa.DictionaryArray.from_arrays(indices, _strings(names)).cast(pa.string())
 
     values = np.ascontiguousarray(values)
     kind = pa.int64() if values.dtype.kind in "iu" else pa.float64()

@@ -1,0 +1,170 @@
+"""Targets in a second file: row order or --key join; mismatches are input errors with counts."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+import losscli
+from losscli.cli import run
+
+
+@pytest.fixture
+def files(tmp_path):
+    rng = np.random.default_rng(4)
+    keys = [f"id{i}" for i in range(30)]
+    y = rng.normal(size=30)
+    p = y + rng.normal(size=30)
+    order = rng.permutation(30)
+    (tmp_path / "targets.csv").write_text(
+        "id,y_true\n" + "".join(f"{k},{v!r}\n" for k, v in zip(keys, y))
+    )
+    (tmp_path / "preds.csv").write_text(
+        "id,y_pred\n" + "".join(f"{keys[i]},{p[i]!r}\n" for i in order)
+    )
+    (tmp_path / "same_order.csv").write_text(
+        "id,y_pred\n" + "".join(f"{k},{v!r}\n" for k, v in zip(keys, p))
+    )
+    return tmp_path, keys, y, p, order
+
+
+def _json(capsys, args):
+    assert run(args) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_key_join_matches_the_aligned_arrays(files, capsys):
+    d, keys, y, p, _ = files
+    doc = _json(
+        capsys,
+        [
+            "eval",
+            str(d / "preds.csv"),
+            "--targets",
+            str(d / "targets.csv"),
+            "--key",
+            "id",
+            "--loss",
+            "mse,mae",
+            "--format",
+            "json",
+        ],
+    )
+    assert doc["results"][0]["value"] == pytest.approx(losscli.evaluate(y, p, "mse"), rel=1e-12)
+    assert doc["results"][1]["value"] == pytest.approx(losscli.evaluate(y, p, "mae"), rel=1e-12)
+
+
+def test_row_order_alignment(files, capsys):
+    d, keys, y, p, _ = files
+    doc = _json(
+        capsys,
+        [
+            "eval",
+            str(d / "same_order.csv"),
+            "--targets",
+            str(d / "targets.csv"),
+            "--loss",
+            "mse",
+            "--format",
+            "json",
+        ],
+    )
+    assert doc["results"][0]["value"] == pytest.approx(losscli.evaluate(y, p, "mse"), rel=1e-12)
+
+
+def test_grad_with_key_writes_the_key_column_first(files, capsys):
+    d, keys, y, p, order = files
+    assert (
+        run(
+            [
+                "grad",
+                str(d / "preds.csv"),
+                "--targets",
+                str(d / "targets.csv"),
+                "--key",
+                "id",
+                "--loss",
+                "mse",
+            ]
+        )
+        == 0
+    )
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "id,grad_y_pred"
+    first_key, first_grad = lines[1].split(",")
+    i = order[0]
+    assert first_key.strip('"') == keys[i]
+    assert float(first_grad) == pytest.approx(2 * (p[i] - y[i]) / 30, rel=1e-12)
+
+
+def _error(capsys, args):
+    assert run(args) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err[0].startswith("error:") and "Traceback" not in "\n".join(err)
+    return err[0]
+
+
+def test_row_count_mismatch_says_how_many(files, capsys):
+    d, *_ = files
+    lines = (d / "same_order.csv").read_text().splitlines()
+    (d / "short.csv").write_text("\n".join(lines[:-2]) + "\n")
+    msg = _error(
+        capsys, ["eval", str(d / "short.csv"), "--targets", str(d / "targets.csv"), "--loss", "mse"]
+    )
+    assert "has 30 rows" in msg and "has 28" in msg
+
+
+def test_unmatched_and_duplicate_keys_are_counted(files, capsys):
+    d, *_ = files
+    lines = (d / "preds.csv").read_text().splitlines()
+    (d / "dup.csv").write_text("\n".join(lines[:-1] + [lines[1]]) + "\n")
+    assert "1 row(s) repeat a --key value" in _error(
+        capsys,
+        [
+            "eval",
+            str(d / "dup.csv"),
+            "--targets",
+            str(d / "targets.csv"),
+            "--key",
+            "id",
+            "--loss",
+            "mse",
+        ],
+    )
+    (d / "stranger.csv").write_text("\n".join(lines + ["nobody,1.0", "ghost,2.0"]) + "\n")
+    msg = _error(
+        capsys,
+        [
+            "eval",
+            str(d / "stranger.csv"),
+            "--targets",
+            str(d / "targets.csv"),
+            "--key",
+            "id",
+            "--loss",
+            "mse",
+        ],
+    )
+    assert "2 row(s) have no --key match" in msg and "'nobody'" in msg
+
+
+def test_key_without_targets_and_missing_key_column(files, capsys):
+    d, *_ = files
+    assert "--targets" in _error(
+        capsys, ["eval", str(d / "preds.csv"), "--key", "id", "--loss", "mse"]
+    )
+    assert "no --key column 'uid'" in _error(
+        capsys,
+        [
+            "eval",
+            str(d / "preds.csv"),
+            "--targets",
+            str(d / "targets.csv"),
+            "--key",
+            "uid",
+            "--loss",
+            "mse",
+        ],
+    )
