@@ -19,13 +19,13 @@ def files(tmp_path):
     p = y + rng.normal(size=30)
     order = rng.permutation(30)
     (tmp_path / "targets.csv").write_text(
-        "id,y_true\n" + "".join(f"{k},{v!r}\n" for k, v in zip(keys, y))
+        "id,y_true\n" + "".join(f"{k},{float(v)!r}\n" for k, v in zip(keys, y))
     )
     (tmp_path / "preds.csv").write_text(
-        "id,y_pred\n" + "".join(f"{keys[i]},{p[i]!r}\n" for i in order)
+        "id,y_pred\n" + "".join(f"{keys[i]},{float(p[i])!r}\n" for i in order)
     )
     (tmp_path / "same_order.csv").write_text(
-        "id,y_pred\n" + "".join(f"{k},{v!r}\n" for k, v in zip(keys, p))
+        "id,y_pred\n" + "".join(f"{k},{float(v)!r}\n" for k, v in zip(keys, p))
     )
     return tmp_path, keys, y, p, order
 
