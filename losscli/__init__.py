@@ -8,13 +8,13 @@ The Python API::
     losscli.evaluate(y, p, "0.7*mse + 0.3*huber", delta=0.5)
 """
 
+from losscli._version import __version__
 from losscli.api import Accumulator, evaluate, gradient, partial_sums
 from losscli.errors import ExitCode, InputError, LossCliError, ParamError, UsageError
+from losscli.files import evaluate_file, write_gradients, write_rows
 from losscli.params import Param
 from losscli.registry import Explain, Loss, available_losses, get_loss, register_loss
 from losscli.streaming import Batch, Elementwise, Kernel, PartialSums
-
-__version__ = "0.1.0"
 
 __all__ = [
     "Accumulator",
@@ -32,9 +32,12 @@ __all__ = [
     "UsageError",
     "available_losses",
     "evaluate",
+    "evaluate_file",
     "get_loss",
     "gradient",
     "partial_sums",
     "register_loss",
+    "write_gradients",
+    "write_rows",
     "__version__",
 ]

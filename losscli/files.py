@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from losscli import __version__
+from losscli._version import __version__
 from losscli.engine import (
     Reading,
     Selected,
