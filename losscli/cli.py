@@ -237,9 +237,26 @@ ParamOpt = Annotated[
 ]
 
 
-def _shared_params(flags: dict[str, Any], extra: list[str] | None) -> dict[str, Any]:
-    """The parameter flags that were given, plus ``--param NAME=VALUE`` pairs."""
-    params = {k: v for k, v in flags.items() if v is not None}
+PARAM_FLAGS = (
+    "delta",
+    "beta",
+    "quantile",
+    "gamma",
+    "alpha",
+    "margin",
+    "smooth",
+    "eps",
+    "pos_weight",
+    "class_weights",
+    "label_smoothing",
+    "power",
+    "ignore_index",
+)
+
+
+def _shared_params(arguments: dict[str, Any], extra: list[str] | None) -> dict[str, Any]:
+    """The parameter flags that were given (from a command's arguments), plus ``--param NAME=VALUE``."""
+    params = {k: arguments[k] for k in PARAM_FLAGS if arguments.get(k) is not None}
     for item in extra or []:
         name, sep, value = item.partition("=")
         if not sep or not name.strip():
@@ -310,24 +327,7 @@ def eval_command(
     """
     from losscli import files, report
 
-    params = _shared_params(
-        dict(
-            delta=delta,
-            beta=beta,
-            quantile=quantile,
-            gamma=gamma,
-            alpha=alpha,
-            margin=margin,
-            smooth=smooth,
-            eps=eps,
-            pos_weight=pos_weight,
-            class_weights=class_weights,
-            label_smoothing=label_smoothing,
-            power=power,
-            ignore_index=ignore_index,
-        ),
-        param,
-    )
+    params = _shared_params(locals(), param)
     common = dict(
         target=target or (),
         pred=pred or (),
@@ -416,24 +416,7 @@ def grad_command(
     """
     from losscli import files
 
-    params = _shared_params(
-        dict(
-            delta=delta,
-            beta=beta,
-            quantile=quantile,
-            gamma=gamma,
-            alpha=alpha,
-            margin=margin,
-            smooth=smooth,
-            eps=eps,
-            pos_weight=pos_weight,
-            class_weights=class_weights,
-            label_smoothing=label_smoothing,
-            power=power,
-            ignore_index=ignore_index,
-        ),
-        param,
-    )
+    params = _shared_params(locals(), param)
     files.write_gradients(
         file,
         loss,
