@@ -55,8 +55,11 @@ def _suffix_key(name: str) -> tuple[int, object]:
     return (0, int(tail)) if tail.isdigit() else (1, 0)
 
 
-def expand(patterns: Sequence[str], columns: Sequence[str], option: str) -> list[str]:
+def expand(
+    patterns: Sequence[str], columns: Sequence[str], option: str, source: str | None = None
+) -> list[str]:
     """Expand repeatable, comma-separated names and globs against the header, in order."""
+    where = f"{source}: " if source else ""
     out: list[str] = []
     for pattern in patterns:
         for part in (p.strip() for p in pattern.split(",")):
@@ -75,7 +78,7 @@ def expand(patterns: Sequence[str], columns: Sequence[str], option: str) -> list
             else:
                 close = difflib.get_close_matches(part, columns, n=3)
                 hint = f"did you mean {' or '.join(close)}?" if close else _columns_hint(columns)
-                raise InputError(f"{option} {part!r}: no such column", hint=hint)
+                raise InputError(f"{where}{option} {part!r}: no such column", hint=hint)
     return list(dict.fromkeys(out))
 
 
@@ -119,9 +122,9 @@ def resolve_columns(
     """The ColumnPlan for a loss of input ``kind`` on a file with these ``columns``."""
     plan = ColumnPlan()
     if weight:
-        plan.weight = expand([weight], columns, "--weight")[0]
+        plan.weight = expand([weight], columns, "--weight", source)[0]
     if group:
-        plan.group = expand([group], columns, "--group")[0]
+        plan.group = expand([group], columns, "--group", source)[0]
     if kind in PAIRS:
         plan.inputs = _pair_inputs(columns, kind, pred, source)
     else:
@@ -141,10 +144,10 @@ def resolve_columns(
 
 def _single_input(columns, kind, pred, target, source) -> list[str]:
     if pred:
-        return expand(pred, columns, "--pred")
-    if target and len(expand(target, columns, "--target")) > 1 and kind != "distribution":
+        return expand(pred, columns, "--pred", source)
+    if target and len(expand(target, columns, "--target", source)) > 1 and kind != "distribution":
         # several targets: pair each with a prediction column of the same suffix
-        tcols = expand(target, columns, "--target")
+        tcols = expand(target, columns, "--target", source)
         fam = _families(columns, PRED_FAMILY)
         for cols in fam.values():
             if _suffixes(cols) == _suffixes(tcols):
@@ -172,7 +175,7 @@ def _single_input(columns, kind, pred, target, source) -> list[str]:
 
 def _variance(columns, var, source) -> str:
     if var:
-        return expand([var], columns, "--var")[0]
+        return expand([var], columns, "--var", source)[0]
     name = _first_present(VAR_NAMES, columns)
     if name is None:
         raise InputError(
@@ -184,7 +187,7 @@ def _variance(columns, var, source) -> str:
 
 def _targets(columns, kind, target, first_input, source) -> list[str]:
     if target:
-        return expand(target, columns, "--target")
+        return expand(target, columns, "--target", source)
     if kind == "distribution" or (len(first_input) > 1 and kind in ("binary", "real")):
         # one target column per prediction column, matched by suffix
         want = _suffixes(first_input)
@@ -210,7 +213,7 @@ def _pair_inputs(columns, kind, pred, source) -> list[list[str]]:
     singles, families = PAIRS[kind]
     n_inputs = len(singles or families)
     if pred:
-        groups = [expand([p], columns, "--pred") for p in pred]
+        groups = [expand([p], columns, "--pred", source) for p in pred]
         if len(groups) == 1 and len(groups[0]) in (2, 3) and (kind != "pair_embedding"):
             groups = [[c] for c in groups[0]]
         if kind == "triplet" and len(groups) not in (2, 3):

@@ -13,7 +13,7 @@ from typing import Any
 
 from losscli._lazy import np
 from losscli.columns import ColumnPlan, resolve_columns
-from losscli.errors import InputError, UsageError
+from losscli.errors import InputError
 from losscli.io import Header, Source, float_column, read_batches, read_header, text_column
 from losscli.objective import Objective
 from losscli.streaming import Batch, PartialSums
@@ -258,9 +258,16 @@ def build_batch(frame: Frame, sel: Selected, source: str) -> Batch:
 def located(exc: InputError, sel: Selected, source: Source) -> InputError:
     """Restate a loss kernel's value error with the file, column, row and line."""
     role = getattr(exc, "role", None)
-    if role is None:
-        return exc
     plan = sel.plan
+    if role is None:
+        if exc.message.startswith(source.name):
+            return exc
+        predictions = "; ".join(",".join(cols) for cols in plan.inputs)
+        targets = f"target {','.join(plan.target)}, " if plan.target else ""
+        return InputError(
+            f"{source.name}: {sel.name} on {targets}predictions {predictions}: {exc.message}",
+            hint=exc.hint,
+        )
     inputs = plan.inputs
     columns = {
         "target": plan.target,
@@ -377,32 +384,24 @@ def row_frames(reading: Reading, stats: dict[str, int]) -> Iterator[tuple[Frame,
 
 
 def text_columns_for(header: Header, selected: Sequence[Selected]) -> set[str]:
-    """Target columns holding text, and every group column, are read as text."""
+    """Columns read as text: group columns, and label targets of multi-column predictions.
+
+    Everything else is read as numbers, so a stray word in a prediction, weight or
+    regression-target column is reported as a non-numeric cell with its row.
+    """
     out = set()
     for sel in selected:
-        out |= {c for c in sel.plan.target if c in header.text_columns}
+        if sel.plan.classes:
+            out |= {c for c in sel.plan.target if c in header.text_columns}
         if sel.plan.group:
             out.add(sel.plan.group)
-        for cols in sel.plan.inputs:
-            text = [c for c in cols if c in header.text_columns]
-            if text:
-                raise InputError(
-                    f"column {text[0]!r} holds text, but it is read as a prediction",
-                    hint="predictions must be numbers; choose the prediction columns with --pred",
-                )
-        if sel.plan.weight and sel.plan.weight in header.text_columns:
-            raise InputError(
-                f"--weight column {sel.plan.weight!r} holds text; weights must be numbers"
-            )
     return out
 
 
 def check_usable(selected: Sequence[Selected], reduction: str) -> None:
+    """Refuse a reduction that a selected loss does not define."""
     for sel in selected:
-        try:
-            sel.objective.check_reduction(reduction)
-        except UsageError as exc:
-            raise UsageError(f"{sel.label}: {exc.message}", hint=exc.hint) from None
+        sel.objective.check_reduction(reduction)
 
 
 def group_rows(sel: Selected, acc: GroupedSums) -> list[tuple[str, PartialSums, int]]:

@@ -341,6 +341,11 @@ def _explain_csv_error(
     """Turn pyarrow's CSV error into one that names the line, column and value."""
     if "Expected" in message and "columns" in message:
         line, got = _find_ragged_line(source, len(header.columns))
+        if line is None:  # streamed stdin cannot be read again: take pyarrow's count
+            import re
+
+            m = re.search(r"got (\d+)", message)
+            got = int(m.group(1)) if m else got
         where = f" at line {line}" if line else ""
         return InputError(
             f"{source.name}: ragged CSV row{where}: {got} fields where the header has {len(header.columns)}",
@@ -348,6 +353,15 @@ def _explain_csv_error(
         )
     if "conversion error" in message:
         bad = _find_non_numeric(source, header, [c for c in columns if c not in text])
+        if bad is None:  # stdin cannot be read again: name the column from pyarrow's message
+            import re
+
+            m = re.search(r"column #(\d+).*invalid value '(.*)'", message)
+            if m and int(m.group(1)) < len(header.columns):
+                return InputError(
+                    f"{source.name}: column {header.columns[int(m.group(1))]!r}: {m.group(2)!r} is not a number",
+                    hint="fix or remove the cell; save stdin to a file to have the row reported",
+                )
         if bad:
             column, line, value = bad
             return InputError(

@@ -54,9 +54,10 @@ class _Binary(Elementwise):
             raise InputError("a binary loss needs a target column")
         y, x = batch.target, batch.preds[0]
         if y.shape != x.shape:
+            width = [1 if a.ndim == 1 else a.shape[1] for a in (y, x)]
             raise InputError(
-                f"target has shape {y.shape} but prediction has {x.shape}",
-                hint="give one prediction column per label column",
+                f"{width[0]} target column(s) but {width[1]} prediction column(s)",
+                hint="binary and multilabel losses pair one prediction column with each label column",
             )
         if y.dtype.kind != "f":
             raise InputError("binary targets must be 0/1 numbers")

@@ -42,8 +42,8 @@ def prepare_multiclass(batch: Batch, params: Params, loss: str, *, soft: bool = 
     x = batch.preds[0]
     if x.ndim != 2 or x.shape[1] < 2:
         raise InputError(
-            f"{loss} needs K >= 2 prediction columns, got shape {x.shape}",
-            hint="for a single probability column use bce",
+            f"needs one prediction column per class (K >= 2), got {1 if x.ndim == 1 else x.shape[1]}",
+            hint="for a single probability column use bce; name the class columns with --pred 'p_*'",
         )
     k = x.shape[1]
     y = batch.target

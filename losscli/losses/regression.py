@@ -17,6 +17,10 @@ REGRESSION = ("regression",)
 ROBUST = ("regression", "robust-regression")
 
 
+def _width(a: np.ndarray) -> int:
+    return 1 if a.ndim == 1 else a.shape[1]
+
+
 class _Real(Elementwise):
     """Shared input handling: target and prediction of the same shape (n,) or (n, m)."""
 
@@ -28,8 +32,8 @@ class _Real(Elementwise):
             raise InputError("the target must be numeric for a regression loss")
         if y.shape != yhat.shape:
             raise InputError(
-                f"target has shape {y.shape} but prediction has {yhat.shape}",
-                hint="give one prediction column per target column",
+                f"{_width(y)} target column(s) but {_width(yhat)} prediction column(s)",
+                hint="a regression loss pairs one prediction column with each target column",
             )
         return batch
 
