@@ -135,7 +135,7 @@ def frames(reading: Reading, stats: dict[str, int]) -> Iterator[Frame]:
         if n == 0:
             continue
         texts: dict[str, tuple[np.ndarray, list[str]]] = {}
-        columns = {c: float_column(rb.column(c)) for c in needed if c not in text_columns}
+        columns = {c: _numbers(rb, c, source) for c in needed if c not in text_columns}
         if targets is not None:
             keys = text_column(rb.column(reading.key))[:2] if reading.key else None
             t_numbers, t_texts = targets.take(targets.align(n, row0 + np.arange(n), keys))
@@ -187,6 +187,16 @@ def frames(reading: Reading, stats: dict[str, int]) -> Iterator[Frame]:
         raise InputError(
             f"{source.name}: every row has an empty, NaN or infinite cell; nothing is left to evaluate"
         )
+
+
+def _numbers(rb: Any, column: str, source: Source) -> tuple[np.ndarray, np.ndarray | None]:
+    try:
+        return float_column(rb.column(column))
+    except InputError:
+        raise InputError(
+            f"{source.name}: column {column!r} holds text where numbers are needed",
+            hint="choose numeric columns with --pred/--target/--weight",
+        ) from None
 
 
 def _labels(frame: Frame, column: str, classes: list[str] | None, source: str) -> np.ndarray:
@@ -286,8 +296,9 @@ def located(exc: InputError, sel: Selected, source: Source) -> InputError:
     where = f"column {name!r}" if name else (f"columns {', '.join(columns)}" if columns else role)
     line = f" (line {exc.row + 2})" if source.is_text else ""
     more = f"; {exc.count} rows in all" if exc.count > 1 else ""
+    value = f"{exc.value:.10g}" if isinstance(exc.value, float) else repr(exc.value)
     return InputError(
-        f"{source.name}: {where}, row {exc.row}{line}: {exc.value!r} {exc.what} ({sel.name}{more})",
+        f"{source.name}: {where}, row {exc.row}{line}: {value} {exc.what} ({sel.name}{more})",
         hint=exc.hint,
     )
 

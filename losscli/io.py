@@ -184,8 +184,9 @@ def read_header(source: Source) -> Header:
     head_text = head.decode("utf-8-sig", errors="replace")
     first = head_text.splitlines()[0] if head_text else ""
     columns = next(csv.reader([first], delimiter=_delimiter(source)), [])
-    columns = [c.strip() for c in columns]
-    if not columns or all(not c for c in columns):
+    # Names are read as written, less surrounding spaces; unnamed columns get a placeholder.
+    columns = [c.strip() or f"unnamed_{i}" for i, c in enumerate(columns)]
+    if all(c.startswith("unnamed_") for c in columns):
         raise InputError(f"{source.name}: no header line with column names")
     dupes = sorted({c for c in columns if columns.count(c) > 1})
     if dupes:
@@ -321,7 +322,10 @@ def _csv_batches(
     try:
         reader = pcsv.open_csv(
             data,
-            read_options=pcsv.ReadOptions(block_size=CSV_BLOCK),
+            # our cleaned names replace the header line, which is skipped
+            read_options=pcsv.ReadOptions(
+                block_size=CSV_BLOCK, column_names=header.columns, skip_rows=1
+            ),
             parse_options=pcsv.ParseOptions(delimiter=_delimiter(source)),
             convert_options=pcsv.ConvertOptions(
                 column_types=types,

@@ -198,6 +198,6 @@ def require_rows_sum_to_one(
         sums,
         batch,
         role,
-        "probabilities do not sum to 1 (row sum shown)",
+        "is the row sum; class probabilities must sum to 1",
         hint="if the columns are logits (scores), pass --from-logits",
     )

@@ -106,7 +106,7 @@ def test_bad_input_values_name_the_row():
     with pytest.raises(losscli.InputError, match="row 1") as info:
         losscli.evaluate([0, 2, 1], [0.2, 0.5, 0.7], "bce")
     assert "0 or 1" in info.value.hint
-    with pytest.raises(losscli.InputError, match="do not sum to 1") as info:
+    with pytest.raises(losscli.InputError, match="must sum to 1") as info:
         losscli.evaluate(LABELS, PROBS * 0.9, "cross_entropy")
     assert "--from-logits" in info.value.hint
     with pytest.raises(losscli.InputError, match="NaN"):

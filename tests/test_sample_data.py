@@ -244,7 +244,9 @@ def test_generation_is_deterministic(tmp_path):
     gen.generate(tmp_path / "b", parquet=False)
     for stem in EXPECTED_COLUMNS:
         first = (tmp_path / "a" / f"{stem}.csv").read_bytes()
-        assert first == (tmp_path / "b" / f"{stem}.csv").read_bytes(), f"{stem}.csv is not deterministic"
+        assert first == (tmp_path / "b" / f"{stem}.csv").read_bytes(), (
+            f"{stem}.csv is not deterministic"
+        )
 
 
 def test_committed_files_match_a_fresh_generation(tmp_path):
@@ -257,4 +259,6 @@ def test_committed_files_match_a_fresh_generation(tmp_path):
     for stem in EXPECTED_COLUMNS:
         new = (tmp_path / f"{stem}.csv").read_bytes()
         committed = (SAMPLE_DIR / f"{stem}.csv").read_bytes()
-        assert new == committed, f"{stem}.csv differs from a fresh generation: python sample_data/make_samples.py"
+        assert new == committed, (
+            f"{stem}.csv differs from a fresh generation: python sample_data/make_samples.py"
+        )
