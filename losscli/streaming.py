@@ -157,15 +157,14 @@ class Elementwise(Kernel):
     def compute(self, sums: Mapping[str, Any], params: Params, reduction: str) -> float:
         if reduction == "sum":
             return float(sums["wl"])
-        mean = float(sums["wl"] / sums["w"]) if sums["w"] > 0 else float("nan")
-        return float(self.outer(mean))
+        return float(self.outer(_weighted_mean(sums)))
 
     def grad(
         self, batch: Batch, sums: Mapping[str, Any], params: Params, reduction: str
     ) -> tuple[np.ndarray, ...]:
         w = self._row_weights(batch, params)
         if reduction == "mean":
-            mean = float(sums["wl"] / sums["w"]) if sums["w"] > 0 else float("nan")
+            mean = _weighted_mean(sums)
             scale = w * (self.outer_grad(mean) / sums["w"])
         else:  # sum, and none: ∂(wᵢLᵢ)/∂input per row (autograd with a ones cotangent)
             scale = w
@@ -180,6 +179,18 @@ class Elementwise(Kernel):
         """True when Lᵢ is the mean of per-column terms (multilabel, multi-output),
         so ``loss`` returns an (n, m) array and each ∂ is divided by m."""
         return False
+
+
+def _weighted_mean(sums: Mapping[str, Any]) -> float:
+    """Σ wL / Σ w; a mean over no weight is an input error, not NaN."""
+    if not sums["w"] > 0:
+        from losscli.errors import InputError
+
+        raise InputError(
+            "the sample weights of these rows sum to 0, so their weighted mean is undefined",
+            hint="give some rows a positive weight, or use --reduction sum",
+        )
+    return float(sums["wl"] / sums["w"])
 
 
 def check_reduction(name: str, kernel: Kernel, reduction: str) -> None:
