@@ -279,11 +279,9 @@ def _dropped_note(stats: Mapping[str, int], note: Note) -> None:
         )
 
 
-def _first_column(reading: Reading, frame: Any) -> tuple[str, Any]:
-    """``row`` (input row numbers), or the ``--key`` column's values."""
-    if reading.key:
-        return reading.key, frame.texts[reading.key]
-    return "row", frame.rows
+def _row_ids(reading: Reading, frame: Any) -> Any:
+    """The first output column: input row numbers, or the ``--key`` column's values."""
+    return frame.texts[reading.key] if reading.key else frame.rows
 
 
 def write_rows(
@@ -325,17 +323,12 @@ def write_rows(
     )
     check_usable(reading.selected, "none")
     stats: dict[str, int] = {}
-    sink = RowSink(output, [reading.key or "row", *(s.label for s in reading.selected)])
-    try:
+    with RowSink(output, [reading.key or "row", *(s.label for s in reading.selected)]) as sink:
         for frame, batches in row_frames(reading, stats):
-            columns = [_first_column(reading, frame)[1]]
+            columns = [_row_ids(reading, frame)]
             for sel, batch in zip(reading.selected, batches):
                 columns.append(_guard(sel, reading.source, sel.objective.rows, batch))
             sink.write(columns)
-        sink.close()
-    except BaseException:
-        sink.abort()
-        raise
     _dropped_note(stats, note)
     return stats.get("rows", 0)
 
@@ -408,19 +401,14 @@ def write_gradients(
     stats: dict[str, int] = {}
     sums = accumulate(reading, stats)[0]
     names = [reading.key or "row", *(f"grad_{c}" for cols in sel.plan.inputs for c in cols)]
-    sink = RowSink(output, names + (["loss"] if with_loss else []))
-    try:
+    with RowSink(output, names + (["loss"] if with_loss else [])) as sink:
         for frame, (batch,) in row_frames(reading.reopen(), {}):
             grads = _guard(sel, reading.source, sel.objective.grad, batch, sums.overall, reduction)
-            columns = [_first_column(reading, frame)[1]]
+            columns = [_row_ids(reading, frame)]
             for g in grads:
                 columns += [g] if g.ndim == 1 else [g[:, j] for j in range(g.shape[1])]
             if with_loss:
                 columns.append(sel.objective.rows(batch))
             sink.write(columns)
-        sink.close()
-    except BaseException:
-        sink.abort()
-        raise
     _dropped_note(stats, note)
     return stats.get("rows", 0)

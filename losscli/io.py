@@ -376,10 +376,9 @@ def _explain_csv_error(
 
 
 def _text_lines(source: Source) -> Iterator[list[str]]:
-    stream = _open_stream(source)
-    data = stream if source.data is not None else stream
+    """The input's CSV records, read again from the start (error reports only)."""
     text = io.TextIOWrapper(
-        io.BufferedReader(_Prefixed(b"", data)), encoding="utf-8-sig", newline=""
+        io.BufferedReader(_Prefixed(b"", _open_stream(source))), encoding="utf-8-sig", newline=""
     )
     yield from csv.reader(text, delimiter=_delimiter(source))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 from losscli.output import markdown_table, plain_table
@@ -150,6 +150,3 @@ def render(doc: Mapping[str, Any], fmt: str) -> str:
 
 def table_cells(doc: Mapping[str, Any]) -> tuple[list[str], list[list[str]], list[str]]:
     return columns(doc), rows(doc), check_lines(doc)
-
-
-__all__: Sequence[str] = ["render", "table_cells"]

@@ -83,7 +83,6 @@ class RowSink:
         self.fmt = output_format(path)
         self._tmp: str | None = None
         self._writer: Any = None
-        self._schema: Any = None
         if path is not None:
             check_writable(path)
             directory = str(Path(path).parent) or "."
@@ -97,15 +96,14 @@ class RowSink:
         import pyarrow.csv as pcsv
         import pyarrow.parquet as pq
 
-        self._schema = batch.schema
         if self.fmt == "parquet":
-            self._writer = pq.ParquetWriter(self._tmp, self._schema)
+            self._writer = pq.ParquetWriter(self._tmp, batch.schema)
             return
         self._file = open(self._tmp, "wb") if self._tmp else sys.stdout.buffer  # noqa: SIM115
         self._file.write((",".join(self.columns) + "\n").encode())
         self._writer = pcsv.CSVWriter(
             self._file,
-            self._schema,
+            batch.schema,
             write_options=pcsv.WriteOptions(include_header=False, quoting_style="needed"),
         )
 
@@ -116,6 +114,16 @@ class RowSink:
         if self._writer is None:
             self._open(batch)
         self._writer.write_batch(batch)
+
+    def __enter__(self) -> RowSink:
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        """Complete the output on success; on any failure leave the target as it was."""
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
 
     def close(self) -> None:
         if self._writer is None:  # no rows: still write the header (or an empty table)
