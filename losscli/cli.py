@@ -21,6 +21,40 @@ from typer.main import get_command
 
 from losscli import __version__, output, registry, render
 from losscli.errors import ExitCode, LossCliError, UsageError
+from losscli.options import (
+    AlphaOpt,
+    BetaOpt,
+    ClassWeightsOpt,
+    DeltaOpt,
+    DropnaOpt,
+    EpsOpt,
+    EvalFormat,
+    FileArg,
+    GammaOpt,
+    GradReduction,
+    GroupOpt,
+    IgnoreIndexOpt,
+    InputFormatOpt,
+    KeyOpt,
+    LabelSmoothingOpt,
+    LogitsOpt,
+    LossOpt,
+    MarginOpt,
+    OutputOpt,
+    ParamOpt,
+    PosWeightOpt,
+    PowerOpt,
+    PredOpt,
+    QuantileOpt,
+    QuietOpt,
+    Reduction,
+    SmoothOpt,
+    TargetOpt,
+    TargetsOpt,
+    VarOpt,
+    WeightOpt,
+    shared_params,
+)
 
 try:  # typer 0.28 ships its own copy of click
     from typer._click import exceptions as _click_exceptions
@@ -110,161 +144,6 @@ def _root(
     _run_options.debug = debug
 
 
-class EvalFormat(str, Enum):
-    """Output formats of ``eval``."""
-
-    table = "table"
-    json = "json"
-    csv = "csv"
-    markdown = "markdown"
-
-
-class Reduction(str, Enum):
-    mean = "mean"
-    sum = "sum"
-    none = "none"
-
-
-class GradReduction(str, Enum):
-    mean = "mean"
-    sum = "sum"
-
-
-# Options shared by the commands that read a file (declared once, reused).
-LossOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--loss",
-        "-l",
-        metavar="SPEC",
-        help="Losses: a comma list with inline params or a linear combination, "
-        "e.g. 'mse,huber(delta=0.5)' or '0.7*mse + 0.3*mae'. Default: infer the task.",
-    ),
-]
-TargetOpt = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--target", "-t", metavar="COL", help="Target column(s): repeatable, comma lists and globs."
-    ),
-]
-PredOpt = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--pred",
-        "-p",
-        metavar="COL",
-        help="Prediction column(s): repeatable, comma lists and globs ('p_*'); once per input "
-        "for losses with several inputs.",
-    ),
-]
-WeightOpt = Annotated[
-    str | None, typer.Option("--weight", metavar="COL", help="Sample weights: mean = Σ wL / Σ w.")
-]
-GroupOpt = Annotated[
-    str | None, typer.Option("--group", metavar="COL", help="One result row per value of COL.")
-]
-VarOpt = Annotated[
-    str | None, typer.Option("--var", metavar="COL", help="Variance column (gaussian_nll).")
-]
-LogitsOpt = Annotated[
-    bool, typer.Option("--from-logits", help="Predictions are logits (scores), not probabilities.")
-]
-DropnaOpt = Annotated[
-    bool, typer.Option("--dropna", help="Drop rows with empty, NaN or infinite cells (reported).")
-]
-InputFormatOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--input-format", metavar="FMT", help="csv, tsv, parquet or jsonl (default: by extension)."
-    ),
-]
-OutputOpt = Annotated[
-    str | None, typer.Option("--output", "-o", metavar="FILE", help="Write to FILE (atomically).")
-]
-TargetsOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--targets",
-        metavar="FILE2",
-        help="Read the targets from FILE2, aligned by row order or --key.",
-    ),
-]
-KeyOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--key", metavar="COL", help="Join --targets on COL (in both files); rows are keyed by it."
-    ),
-]
-QuietOpt = Annotated[
-    bool, typer.Option("--quiet", "-q", help="No notes on stderr (inferred task, dropped rows).")
-]
-FileArg = Annotated[
-    str,
-    typer.Argument(
-        metavar="FILE",
-        help="CSV/TSV (.gz/.bz2/.zst), Parquet, a Parquet directory, JSONL, or - for stdin.",
-    ),
-]
-
-
-def _float_opt(flag: str, text: str) -> Any:
-    return Annotated[float | None, typer.Option(flag, help=text, show_default=False)]
-
-
-DeltaOpt = _float_opt("--delta", "Huber threshold δ (> 0).")
-BetaOpt = _float_opt("--beta", "smooth_l1 threshold β (> 0); Tversky false-negative weight.")
-QuantileOpt = _float_opt("--quantile", "Quantile q in (0, 1).")
-GammaOpt = _float_opt("--gamma", "Focal exponent γ (>= 0).")
-AlphaOpt = _float_opt("--alpha", "Focal α in [0, 1]; Tversky false-positive weight.")
-MarginOpt = _float_opt("--margin", "Margin of hinge, contrastive, triplet and ranking losses.")
-SmoothOpt = _float_opt("--smooth", "Dice/IoU/Tversky smoothing term.")
-EpsOpt = _float_opt("--eps", "Probability clipping floor (default 1e-7).")
-PosWeightOpt = _float_opt("--pos-weight", "Weight of positive terms in bce.")
-LabelSmoothingOpt = _float_opt("--label-smoothing", "Label smoothing in [0, 1).")
-PowerOpt = _float_opt("--power", "Tweedie power (<= 0 or >= 1).")
-ClassWeightsOpt = Annotated[
-    str | None, typer.Option("--class-weights", metavar="W0,W1,...", help="Per-class weights.")
-]
-IgnoreIndexOpt = Annotated[
-    int | None,
-    typer.Option("--ignore-index", metavar="LABEL", help="Label whose rows are skipped."),
-]
-ParamOpt = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--param", metavar="NAME=VALUE", help="Any loss parameter (e.g. for plug-in losses)."
-    ),
-]
-
-
-PARAM_FLAGS = (
-    "delta",
-    "beta",
-    "quantile",
-    "gamma",
-    "alpha",
-    "margin",
-    "smooth",
-    "eps",
-    "pos_weight",
-    "class_weights",
-    "label_smoothing",
-    "power",
-    "ignore_index",
-)
-
-
-def _shared_params(arguments: dict[str, Any], extra: list[str] | None) -> dict[str, Any]:
-    """The parameter flags that were given (from a command's arguments), plus ``--param NAME=VALUE``."""
-    params = {k: arguments[k] for k in PARAM_FLAGS if arguments.get(k) is not None}
-    for item in extra or []:
-        name, sep, value = item.partition("=")
-        if not sep or not name.strip():
-            raise UsageError(f"--param {item!r}: expected NAME=VALUE")
-        params[name.strip().replace("-", "_")] = value.strip()
-    return params
-
-
 def _note(quiet: bool):
     def note(message: str) -> None:
         if not quiet:
@@ -327,7 +206,7 @@ def eval_command(
     """
     from losscli import files, report
 
-    params = _shared_params(locals(), param)
+    params = shared_params(locals(), param)
     common = dict(
         target=target or (),
         pred=pred or (),
@@ -416,7 +295,7 @@ def grad_command(
     """
     from losscli import files
 
-    params = _shared_params(locals(), param)
+    params = shared_params(locals(), param)
     files.write_gradients(
         file,
         loss,

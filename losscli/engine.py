@@ -13,7 +13,7 @@ from typing import Any
 
 from losscli._lazy import np
 from losscli.columns import ColumnPlan, resolve_columns
-from losscli.errors import InputError
+from losscli.errors import InputError, ZeroWeightError
 from losscli.io import Header, Source, float_column, read_batches, read_header, text_column
 from losscli.objective import Objective
 from losscli.streaming import Batch, PartialSums
@@ -265,10 +265,17 @@ def build_batch(frame: Frame, sel: Selected, source: str) -> Batch:
     return Batch(target, preds, weights, int(frame.rows[0]), rows=frame.rows)
 
 
-def located(exc: InputError, sel: Selected, source: Source) -> InputError:
+def located(exc: InputError, sel: Selected, source: Source, group: object = None) -> InputError:
     """Restate a loss kernel's value error with the file, column, row and line."""
     role = getattr(exc, "role", None)
     plan = sel.plan
+    if isinstance(exc, ZeroWeightError):
+        where = f" in group {group!r}" if group is not None else ""
+        return InputError(
+            f"{source.name}: the weights in column {plan.weight!r} sum to 0{where}, "
+            f"so the weighted mean of {sel.name} is undefined",
+            hint=exc.hint,
+        )
     if role is None:
         if exc.message.startswith(source.name):
             return exc
@@ -380,11 +387,15 @@ def gradient_pass(
     for frame in frames(reading.reopen(), {}):
         for sel, acc, (overall, groups) in zip(selected, sums, out):
             batch = build_batch(frame, sel, reading.source.name)
-            overall.add(sel.objective.grad(batch, acc.overall, reduction))
-            if sel.plan.group:
-                for key, idx in _group_slices(frame, sel.plan.group):
-                    stats = groups.setdefault(key, GradientStats())
-                    stats.add(sel.objective.grad(batch.take(idx), acc.groups[key], reduction))
+            key = None
+            try:
+                overall.add(sel.objective.grad(batch, acc.overall, reduction))
+                if sel.plan.group:
+                    for key, idx in _group_slices(frame, sel.plan.group):
+                        stats = groups.setdefault(key, GradientStats())
+                        stats.add(sel.objective.grad(batch.take(idx), acc.groups[key], reduction))
+            except ZeroWeightError as exc:
+                raise located(exc, sel, reading.source, key) from None
     return out
 
 

@@ -34,6 +34,16 @@ class InputError(LossCliError):
     """Data that cannot be evaluated: unreadable, missing columns, invalid values."""
 
 
+class ZeroWeightError(InputError):
+    """The sample weights of the rows being averaged sum to 0: their mean is undefined."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "the sample weights of these rows sum to 0, so their weighted mean is undefined",
+            hint="give some rows a positive weight, or use --reduction sum",
+        )
+
+
 class ParamError(UsageError, ValueError):
     """An invalid loss parameter (or sample weight): names it, its value and its valid range."""
 

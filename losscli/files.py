@@ -18,11 +18,12 @@ from losscli.engine import (
     check_usable,
     gradient_pass,
     group_rows,
+    located,
     plan_losses,
     row_frames,
     text_columns_for,
 )
-from losscli.errors import InputError, UsageError
+from losscli.errors import InputError, UsageError, ZeroWeightError
 from losscli.io import Header, Source, buffer_stdin, detect_format, read_header
 from losscli.objective import objectives_for
 from losscli.registry import get_loss
@@ -207,7 +208,10 @@ def evaluate_file(
         params_out = sel.objective.user_params()
         rows = [(None, acc.overall, acc.n)] + group_rows(sel, acc)
         for key, part, n in rows:
-            value = sel.objective.compute(part, reduction)
+            try:
+                value = sel.objective.compute(part, reduction)
+            except ZeroWeightError as exc:
+                raise located(exc, sel, source, key) from None
             result = {
                 "loss": sel.label,
                 "params": params_out,

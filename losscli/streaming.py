@@ -184,12 +184,9 @@ class Elementwise(Kernel):
 def _weighted_mean(sums: Mapping[str, Any]) -> float:
     """Σ wL / Σ w; a mean over no weight is an input error, not NaN."""
     if not sums["w"] > 0:
-        from losscli.errors import InputError
+        from losscli.errors import ZeroWeightError
 
-        raise InputError(
-            "the sample weights of these rows sum to 0, so their weighted mean is undefined",
-            hint="give some rows a positive weight, or use --reduction sum",
-        )
+        raise ZeroWeightError()
     return float(sums["wl"] / sums["w"])
 
 

@@ -615,12 +615,6 @@ def test_negative_weights_grad(tmp_path, capsys):
 ZERO_WEIGHTS = "y_true,y_pred,w\n1,2,0\n3,5,0\n"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: weights that sum to 0 make the mean 0/0: '--format json' exits 70 "
-    "(ValueError: Out of range float values are not JSON compliant: nan), '--gradients' and "
-    "'grad' exit 70 (ZeroDivisionError), the table prints 'nan' with exit 0",
-)
 @pytest.mark.parametrize(
     "args",
     [
@@ -1065,3 +1059,9 @@ def test_stdin_errors_in_a_real_process():
     proc = subprocess_cli("eval", "-", "--loss", "mse", stdin=NAN.encode())
     msg, hint = error_lines(proc.returncode, proc.stdout.decode(), proc.stderr.decode())
     contains_all(msg, "<stdin>", "'y_pred'", "1, 2, 3")
+
+
+def test_group_with_zero_total_weight_names_the_group(tmp_path, capsys):
+    path = write(tmp_path, "w0g.csv", "y_true,y_pred,w,g\n1,2,1,a\n3,5,0,b\n")
+    msg, _ = user_error(capsys, "eval", path, "--loss", "mse", "--weight", "w", "--group", "g")
+    contains_all(msg, "w0g.csv", "'w'", "group 'b'", "sum to 0")
