@@ -51,6 +51,7 @@ from losscli.options import (
     SmoothOpt,
     TargetOpt,
     TargetsOpt,
+    TaskOpt,
     VarOpt,
     WeightOpt,
     shared_params,
@@ -318,14 +319,7 @@ def grad_command(
 
 @app.command("losses")
 def losses_command(
-    task: Annotated[
-        str | None,
-        typer.Option(
-            "--task",
-            metavar="TASK",
-            help="Only losses suited to TASK (regression, robust, binary, multi-class, nlp, ...).",
-        ),
-    ] = None,
+    task: TaskOpt = None,
     fmt: Annotated[ListFormat, typer.Option("--format", help="Output format.")] = ListFormat.table,
 ) -> None:
     """List the registered losses.

@@ -102,6 +102,15 @@ KeyOpt = Annotated[
 QuietOpt = Annotated[
     bool, typer.Option("--quiet", "-q", help="No notes on stderr (inferred task, dropped rows).")
 ]
+TaskOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--task",
+        metavar="TASK",
+        help="A task: regression, robust, counts, quantile, binary, multi-class, multilabel, "
+        "imbalanced, segmentation, similarity, nlp, distribution.",
+    ),
+]
 FileArg = Annotated[
     str,
     typer.Argument(
