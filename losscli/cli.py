@@ -317,6 +317,74 @@ def grad_command(
     )
 
 
+class RecommendFormat(str, Enum):
+    """Output formats of ``recommend``."""
+
+    table = "table"
+    json = "json"
+    markdown = "markdown"
+
+
+@app.command("recommend")
+def recommend_command(
+    file: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="[FILE]",
+            help="A predictions file: infer the task and recommend from its evidence.",
+        ),
+    ] = None,
+    task: TaskOpt = None,
+    target: TargetOpt = None,
+    pred: PredOpt = None,
+    evaluate: Annotated[
+        bool,
+        typer.Option("--evaluate", help="Add each recommended loss's value on FILE (one pass)."),
+    ] = False,
+    input_format: InputFormatOpt = None,
+    fmt: Annotated[
+        RecommendFormat, typer.Option("--format", "-f", help="Output format.")
+    ] = RecommendFormat.table,
+) -> None:
+    """Recommend losses for a task, or for the data in FILE.
+
+    With --task: the guideline table's ranked losses with why, activation, key
+    parameters, pitfalls and the command to try each. With FILE: the task and the
+    evidence inferred from the data (class shares, residual outliers, logits), and
+    advice with numbers (a Huber delta, class weights, focal alpha).
+
+    Example: losscli recommend --task imbalanced
+
+    Example: losscli recommend sample_data/regression.csv --evaluate
+    """
+    from losscli import recommend_output
+    from losscli.recommend import for_file, for_task
+
+    if (file is None) == (task is None):
+        raise UsageError(
+            "give either --task TASK or a FILE to recommend for",
+            hint="e.g. 'losscli recommend --task imbalanced' or 'losscli recommend preds.csv'",
+        )
+    if file is None:
+        if target or pred or evaluate or input_format:
+            raise UsageError("--target, --pred, --evaluate and --input-format need a FILE")
+        doc = for_task(task)
+    else:
+        doc = for_file(
+            file,
+            target=target or (),
+            pred=pred or (),
+            input_format=input_format,
+            evaluate=evaluate,
+        )
+    if fmt is RecommendFormat.json:
+        output.write_json(doc)
+    elif fmt is RecommendFormat.markdown:
+        output.write_lines(recommend_output.markdown_lines(doc))
+    else:
+        output.write_lines(recommend_output.text_lines(doc))
+
+
 @app.command("losses")
 def losses_command(
     task: TaskOpt = None,

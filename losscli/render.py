@@ -10,6 +10,7 @@ from __future__ import annotations
 import textwrap
 from typing import Any
 
+from losscli.guidelines import activations_of, guides_mentioning, pitfalls_of
 from losscli.output import markdown_table
 from losscli.params import Param
 from losscli.registry import INPUT_KINDS, Loss
@@ -86,6 +87,37 @@ def loss_row(loss: Loss) -> tuple[str, ...]:
     )
 
 
+def guideline_record(loss: Loss) -> dict[str, Any]:
+    """The guideline-table rows that mention the loss: tasks, activation, pitfalls."""
+    return {
+        "tasks": [
+            {"task": g.task, "rank": rank, "why": pick.why, "guideline": pick.seed or None}
+            for g, rank, pick in guides_mentioning(loss.name)
+        ],
+        "activation": [
+            {"activation": a.activation, "why": a.why} for a in activations_of(loss.name)
+        ],
+        "pitfalls": [p.text for p in pitfalls_of(loss.name)],
+    }
+
+
+def _guideline_lines(loss: Loss) -> list[str]:
+    record = guideline_record(loss)
+    lines: list[str] = []
+    if record["tasks"]:
+        lines += ["", "Recommended for (guideline table)"]
+        for row in record["tasks"]:
+            lines += _wrapped(f"{row['task']} (#{row['rank']}): {row['why']}", hang="  ")
+    if record["activation"]:
+        lines += ["", "Activation (guideline table)"]
+        lines += [f"  {a['activation']}: {a['why']}" for a in record["activation"]]
+    if record["pitfalls"]:
+        lines += ["", "Pitfalls (guideline table)"]
+        for text in record["pitfalls"]:
+            lines += _wrapped(f"- {text}", hang="  ")
+    return lines
+
+
 def explain_record(loss: Loss) -> dict[str, Any]:
     """Everything ``explain`` shows, for ``explain --format json``.
 
@@ -105,16 +137,17 @@ def explain_record(loss: Loss) -> dict[str, Any]:
     }
     for _, field in EXPLAIN_SECTIONS:
         record[field] = getattr(loss.explain, field) if loss.explain else None
+    record["guidelines"] = guideline_record(loss)
     return record
 
 
-def _wrapped(text: str, indent: str = "  ") -> list[str]:
+def _wrapped(text: str, indent: str = "  ", hang: str = "") -> list[str]:
     # Formulas must not be split inside a term such as "1 − y", so only break on spaces.
     return textwrap.wrap(
         text,
         width=TEXT_WIDTH,
         initial_indent=indent,
-        subsequent_indent=indent,
+        subsequent_indent=indent + hang,
         break_long_words=False,
         break_on_hyphens=False,
     )
@@ -144,12 +177,12 @@ def explain_lines(loss: Loss) -> list[str]:
     lines += [f"  {key:<{width}}  {value}" for key, value in facts]
     lines += ["", "Parameters", *_param_lines(loss.params)]
     if loss.explain is None:
-        return [*lines, "", "No explanation is registered for this loss."]
+        return [*lines, "", "No explanation is registered for this loss.", *_guideline_lines(loss)]
     for heading, field in EXPLAIN_SECTIONS:
         text = getattr(loss.explain, field)
         if text:
             lines += ["", heading, *_wrapped(text)]
-    return lines
+    return lines + _guideline_lines(loss)
 
 
 def explain_markdown(loss: Loss) -> list[str]:
@@ -179,4 +212,14 @@ def explain_markdown(loss: Loss) -> list[str]:
             # Formulas read best as code: "|e|" and "*" would otherwise be Markdown syntax.
             body = f"`{text}`" if field in ("formula", "gradient") else text
             lines += ["", f"## {heading}", "", body]
+    record = guideline_record(loss)
+    if record["tasks"]:
+        lines += ["", "## Recommended for (guideline table)", ""]
+        lines += [f"- {r['task']} (#{r['rank']}): {r['why']}" for r in record["tasks"]]
+    if record["activation"]:
+        lines += ["", "## Activation (guideline table)", ""]
+        lines += [f"- {a['activation']}: {a['why']}" for a in record["activation"]]
+    if record["pitfalls"]:
+        lines += ["", "## Pitfalls (guideline table)", ""]
+        lines += [f"- {text}" for text in record["pitfalls"]]
     return lines

@@ -46,6 +46,10 @@ COMMANDS = [
     (["explain", "l2", "--format", "json"], 0),
     (["explain", "hubr"], 2),
     (["losses", "--task", "foo"], 2),
+    (["recommend", "--task", "imbalanced"], 0),
+    (["recommend", "--task", "multi-class", "--format", "json"], 0),
+    (["recommend", "--task", "nlp", "--format", "markdown"], 0),
+    (["recommend", "--task", "foo"], 2),
 ]
 
 
