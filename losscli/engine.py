@@ -128,6 +128,9 @@ def frames(reading: Reading, stats: dict[str, int]) -> Iterator[Frame]:
         if reading.key:
             needed.append(reading.key)
             text_columns.add(reading.key)
+    elif reading.key and reading.key not in needed:  # rows keyed by a column (compare --key)
+        needed.append(reading.key)
+        text_columns.add(reading.key)
     bad = BadCells()
     row0 = 0
     for rb in read_batches(source, reading.header, needed, text_columns):

@@ -47,6 +47,9 @@ class BoundLoss:
     def update(self, batch: Batch) -> PartialSums:
         return self.loss.kernel.update(self.prepare(batch), self.params)
 
+    def update_grouped(self, batch: Batch, codes: np.ndarray, size: int) -> PartialSums:
+        return self.loss.kernel.update_grouped(self.prepare(batch), self.params, codes, size)
+
     def compute(self, sums: Mapping[str, Any], reduction: str) -> float:
         return self.loss.kernel.compute(sums, self.params, reduction)
 
@@ -86,6 +89,11 @@ class Composite:
     def update(self, batch: Batch) -> PartialSums:
         return PartialSums({str(i): t.update(batch) for i, (_, t) in enumerate(self.terms)})
 
+    def update_grouped(self, batch: Batch, codes: np.ndarray, size: int) -> PartialSums:
+        return PartialSums(
+            {str(i): t.update_grouped(batch, codes, size) for i, (_, t) in enumerate(self.terms)}
+        )
+
     def compute(self, sums: Mapping[str, Any], reduction: str) -> float:
         return float(
             sum(c * t.compute(sums[str(i)], reduction) for i, (c, t) in enumerate(self.terms))
@@ -97,7 +105,8 @@ class Composite:
     def grad(self, batch: Batch, sums: Mapping[str, Any], reduction: str) -> tuple[np.ndarray, ...]:
         total: list[np.ndarray] | None = None
         for i, (c, t) in enumerate(self.terms):
-            g = t.grad(batch, sums[str(i)], reduction)
+            # reduction none differentiates each row alone and needs no merged sums
+            g = t.grad(batch, sums.get(str(i), PartialSums()), reduction)
             total = [c * x for x in g] if total is None else [a + c * x for a, x in zip(total, g)]
         return tuple(total)
 

@@ -58,13 +58,20 @@ class Batch:
             weights=None if self.weights is None else self.weights[index],
             row0=self.row0,
             mask=None if self.mask is None else self.mask[index],
-            aux=dict(self.aux),
+            # Per-row arrays that ``prepare`` derived (labels) are sliced with the rows.
+            aux={k: _rows_of(v, index, len(self)) for k, v in self.aux.items()},
             rows=rows[index],
         )
 
     def w(self) -> np.ndarray:
         """The sample weights, ones when none were given."""
         return np.ones(len(self)) if self.weights is None else self.weights
+
+
+def _rows_of(value: Any, index: Any, n: int) -> Any:
+    if isinstance(value, np.ndarray) and value.ndim and value.shape[0] == n:
+        return value[index]
+    return value
 
 
 class PartialSums(dict):
@@ -99,6 +106,25 @@ class Kernel:
 
     def compute(self, sums: Mapping[str, Any], params: Params, reduction: str) -> float:
         raise NotImplementedError
+
+    def update_grouped(
+        self, batch: Batch, params: Params, codes: np.ndarray, size: int
+    ) -> PartialSums:
+        """Partial sums of each group of rows at once: every leaf gains a leading axis of
+        length ``size``, indexed by the group ``codes`` (0 ≤ code < size) of the rows.
+
+        ``take_group(result, g)`` is ``update`` of the rows whose code is g (zeros for
+        a group without rows). This default calls ``update`` once per group present;
+        kernels whose sums are sums over rows override it with ``bincount``.
+        """
+        out: PartialSums | None = None
+        present = np.unique(codes)
+        for g in present.tolist():
+            part = self.update(batch.take(codes == g), params)
+            if out is None:
+                out = _zeros_like(part, size)
+            _put(out, part, g)
+        return out if out is not None else PartialSums()
 
     def rows(self, batch: Batch, params: Params) -> np.ndarray:
         """Per-row losses Lᵢ (for ``--reduction none``)."""
@@ -154,6 +180,19 @@ class Elementwise(Kernel):
         n = len(batch) if mask is None else int(np.count_nonzero(mask))
         return PartialSums(wl=float(np.sum(w * values)), w=float(np.sum(w)), n=n)
 
+    def update_grouped(
+        self, batch: Batch, params: Params, codes: np.ndarray, size: int
+    ) -> PartialSums:
+        mask = self.valid(batch, params)
+        w = batch.w() if mask is None else np.where(mask, batch.w(), 0.0)
+        values = self.rows(batch, params)
+        counted = np.ones(len(batch)) if mask is None else mask.astype(np.float64)
+        return PartialSums(
+            wl=np.bincount(codes, weights=w * values, minlength=size),
+            w=np.bincount(codes, weights=w, minlength=size),
+            n=np.bincount(codes, weights=counted, minlength=size).astype(np.int64),
+        )
+
     def compute(self, sums: Mapping[str, Any], params: Params, reduction: str) -> float:
         if reduction == "sum":
             return float(sums["wl"])
@@ -179,6 +218,40 @@ class Elementwise(Kernel):
         """True when Lᵢ is the mean of per-column terms (multilabel, multi-output),
         so ``loss`` returns an (n, m) array and each ∂ is divided by m."""
         return False
+
+
+def _zeros_like(sums: Mapping[str, Any], size: int) -> PartialSums:
+    """Zero sums shaped like ``sums`` with a leading axis of length ``size``."""
+    return PartialSums(
+        {
+            k: _zeros_like(v, size)
+            if isinstance(v, Mapping)
+            else np.zeros((size, *np.shape(v)), dtype=np.asarray(v).dtype)
+            for k, v in sums.items()
+        }
+    )
+
+
+def _put(out: Mapping[str, Any], part: Mapping[str, Any], g: int) -> None:
+    for k, v in part.items():
+        if isinstance(v, Mapping):
+            _put(out[k], v, g)
+        else:
+            out[k][g] = v
+
+
+def take_group(sums: Mapping[str, Any], g: Any) -> PartialSums:
+    """The sums of group ``g`` from grouped sums (``g`` may also be an index array)."""
+    return PartialSums(
+        {k: take_group(v, g) if isinstance(v, Mapping) else v[g] for k, v in sums.items()}
+    )
+
+
+def map_leaves(sums: Mapping[str, Any], fn: Any) -> PartialSums:
+    """Grouped sums with ``fn`` applied to every leaf array."""
+    return PartialSums(
+        {k: map_leaves(v, fn) if isinstance(v, Mapping) else fn(v) for k, v in sums.items()}
+    )
 
 
 def _weighted_mean(sums: Mapping[str, Any]) -> float:

@@ -136,6 +136,25 @@ def regression() -> list[Column]:
     return _regression(seed=101, outliers=True)
 
 
+def _candidate(seed: int, noise: float) -> list[Column]:
+    """regression.csv's rows and targets with the predictions moved by N(0, noise²)."""
+    cols = regression()
+    rng = np.random.default_rng(seed)
+    y_pred = np.array(cols[1][1], dtype=float)
+    moved = y_pred + rng.normal(0.0, noise, len(y_pred))
+    return [cols[0], ("y_pred", fcol(moved), "float"), *cols[2:]]
+
+
+def regression_worse() -> list[Column]:
+    """A candidate model that got worse on purpose: extra noise of scale 0.5."""
+    return _candidate(seed=111, noise=0.5)
+
+
+def regression_retrained() -> list[Column]:
+    """A candidate within tolerance: the baseline's predictions with tiny jitter."""
+    return _candidate(seed=112, noise=0.02)
+
+
 def regression_clean() -> list[Column]:
     return _regression(seed=102, outliers=False)
 
@@ -427,6 +446,8 @@ def hinge() -> list[Column]:
 FILES: dict[str, Callable[[], list[Column]]] = {
     "regression": regression,
     "regression_clean": regression_clean,
+    "regression_worse": regression_worse,
+    "regression_retrained": regression_retrained,
     "regression_var": regression_var,
     "counts": counts,
     "quantile": quantile,

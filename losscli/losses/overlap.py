@@ -75,6 +75,26 @@ class _Overlap(Kernel):
             n=len(batch),
         )
 
+    def update_grouped(self, batch: Batch, params: Params, codes, size: int) -> PartialSums:
+        y, p = batch.target, batch.preds[0]
+        w = batch.w()[:, None]
+
+        def per_group(values):
+            return np.stack(
+                [
+                    np.bincount(codes, weights=values[:, j], minlength=size)
+                    for j in range(values.shape[1])
+                ],
+                axis=1,
+            )
+
+        return PartialSums(
+            tp=per_group(w * y * p),
+            sy=per_group(w * y),
+            sp=per_group(w * p),
+            n=np.bincount(codes, minlength=size),
+        )
+
     def compute(self, sums, params, reduction):
         score = self.score(sums["tp"], sums["sy"], sums["sp"], params)
         return float(1.0 - np.mean(score))

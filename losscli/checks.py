@@ -1,0 +1,413 @@
+"""``losscli check``: run the model checks declared in ``losscli.toml`` or ``pyproject.toml``.
+
+A check is a table in the ``check`` array (``[[check]]`` in ``losscli.toml``,
+``[[tool.losscli.check]]`` in ``pyproject.toml``). It either scores one file
+against thresholds, or compares a baseline with a candidate::
+
+    [[check]]
+    name = "huber stays low"
+    file = "preds.csv"
+    loss = "huber(delta=0.5),mse"
+    group = "segment"                   # thresholds then apply to every group too
+    fail_above = { huber = 0.5 }        # or one number for every loss
+
+    [[check]]
+    name = "no regression"
+    baseline = "base.csv"
+    candidate = "new.csv"
+    loss = "mse"
+    max_regression = 0.01               # absolute; max_rel_regression = 0.02 for relative
+
+Paths are relative to the configuration file. A configuration error (unknown key,
+unknown loss, missing file) is exit 2 naming the file and the key; only a failed
+check exits 1.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from losscli._version import __version__
+from losscli.errors import LossCliError, UsageError
+
+SCHEMA = "losscli.check/1"
+
+COMMON_KEYS = {
+    "name": str,
+    "loss": str,
+    "target": (str, list),
+    "pred": (str, list),
+    "weight": str,
+    "group": str,
+    "var": str,
+    "from_logits": bool,
+    "dropna": bool,
+    "input_format": str,
+    "params": dict,
+    "reduction": str,
+    "per_group": bool,
+}
+EVAL_KEYS = {**COMMON_KEYS, "file": str, "fail_above": (int, float, dict)}
+COMPARE_KEYS = {
+    **COMMON_KEYS,
+    "baseline": str,
+    "candidate": str,
+    "key": str,
+    "max_regression": (int, float),
+    "max_rel_regression": (int, float),
+    "require_significant": bool,
+    "bootstrap": int,
+    "confidence": float,
+    "seed": int,
+}
+
+
+class ConfigError(UsageError):
+    """A mistake in the configuration file (exit 2)."""
+
+
+@dataclass
+class Config:
+    path: Path
+    checks: list[dict[str, Any]]
+    prefix: str  # where the checks live: "check" or "tool.losscli.check"
+
+
+def _load_toml(path: Path) -> dict[str, Any]:
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - Python 3.10
+        import tomli as tomllib
+    try:
+        with open(path, "rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such configuration file") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read it: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+
+
+def find_config(explicit: str | None) -> Config:
+    """The given file, else ./losscli.toml, else ./pyproject.toml's [tool.losscli]."""
+    if explicit is not None:
+        path = Path(explicit)
+        data = _load_toml(path)
+        if path.name == "pyproject.toml" or "tool" in data:
+            return _from_pyproject(path, data)
+        return _from_losscli_toml(path, data)
+    if Path("losscli.toml").is_file():
+        return _from_losscli_toml(Path("losscli.toml"), _load_toml(Path("losscli.toml")))
+    if Path("pyproject.toml").is_file():
+        data = _load_toml(Path("pyproject.toml"))
+        if "losscli" in data.get("tool", {}):
+            return _from_pyproject(Path("pyproject.toml"), data)
+    raise ConfigError(
+        "no checks found: there is no losscli.toml here and no [tool.losscli] in pyproject.toml",
+        hint="declare [[check]] tables in losscli.toml, or pass --config FILE",
+    )
+
+
+def _from_losscli_toml(path: Path, data: Mapping[str, Any]) -> Config:
+    unknown = [k for k in data if k != "check"]
+    if unknown:
+        raise ConfigError(
+            f"{path}: unknown key {unknown[0]!r}", hint="declare checks as [[check]] tables"
+        )
+    return Config(path, _check_list(path, data.get("check"), "check"), "check")
+
+
+def _from_pyproject(path: Path, data: Mapping[str, Any]) -> Config:
+    section = data.get("tool", {}).get("losscli")
+    if section is None:
+        raise ConfigError(f"{path}: no [tool.losscli] section")
+    unknown = [k for k in section if k != "check"]
+    if unknown:
+        raise ConfigError(
+            f"{path}: unknown key 'tool.losscli.{unknown[0]}'",
+            hint="declare checks as [[tool.losscli.check]] tables",
+        )
+    return Config(
+        path, _check_list(path, section.get("check"), "tool.losscli.check"), "tool.losscli.check"
+    )
+
+
+def _check_list(path: Path, checks: Any, prefix: str) -> list[dict[str, Any]]:
+    if not checks:
+        raise ConfigError(f"{path}: no checks: add a [[{prefix}]] table")
+    if not isinstance(checks, list) or not all(isinstance(c, dict) for c in checks):
+        raise ConfigError(f"{path}: {prefix!r} must be an array of tables ([[{prefix}]])")
+    return checks
+
+
+def _label(check: Mapping[str, Any], index: int) -> str:
+    return str(check.get("name") or f"check {index + 1}")
+
+
+def validate(config: Config) -> None:
+    """Every check's keys, types, loss names and files, before anything runs."""
+    from losscli.objective import objectives_for
+
+    for i, check in enumerate(config.checks):
+        where = f"{config.path}: {config.prefix}[{i}] ({_label(check, i)})"
+        compare = "baseline" in check or "candidate" in check
+        allowed = COMPARE_KEYS if compare else EVAL_KEYS
+        for key, value in check.items():
+            if key not in allowed:
+                other = EVAL_KEYS if compare else COMPARE_KEYS
+                why = (
+                    f" (it belongs to a {'file' if compare else 'baseline/candidate'} check)"
+                    if key in other
+                    else ""
+                )
+                raise ConfigError(
+                    f"{where}: unknown key {key!r}{why}",
+                    hint=f"keys: {', '.join(sorted(allowed))}",
+                )
+            if not isinstance(value, allowed[key]) or (
+                isinstance(value, bool) and allowed[key] in ((int, float), int, float)
+            ):
+                raise ConfigError(f"{where}: key {key!r} has the wrong type ({value!r})")
+        needed = ("baseline", "candidate", "loss") if compare else ("file", "loss")
+        for key in needed:
+            if key not in check:
+                raise ConfigError(f"{where}: missing key {key!r}")
+        try:
+            objectives_for(
+                check["loss"], check.get("params") or {}, check.get("from_logits", False)
+            )
+        except LossCliError as exc:
+            raise ConfigError(f"{where}: key 'loss': {exc.message}", hint=exc.hint) from None
+        for key in ("file", "baseline", "candidate"):
+            if key in check and not _resolve(config, check[key]).exists():
+                raise ConfigError(
+                    f"{where}: key {key!r}: no such file {check[key]!r}",
+                    hint=f"paths are relative to {config.path.parent or Path('.')}",
+                )
+        fail_above = check.get("fail_above")
+        if isinstance(fail_above, dict):
+            labels = [
+                label for label, _ in objectives_for(check["loss"], check.get("params") or {})
+            ]
+            for name, value in fail_above.items():
+                if not isinstance(value, (int, float)) or isinstance(value, bool):
+                    raise ConfigError(f"{where}: fail_above.{name} must be a number")
+                if not any(_limit({name: 0.0}, label) is not None for label in labels):
+                    raise ConfigError(
+                        f"{where}: key 'fail_above.{name}' names no loss of this check",
+                        hint=f"the check's losses: {', '.join(labels)}",
+                    )
+
+
+def _resolve(config: Config, path: str) -> Path:
+    p = Path(path)
+    return p if p.is_absolute() or path == "-" else config.path.parent / p
+
+
+def _list(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
+def _common(check: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "target": _list(check.get("target")),
+        "pred": _list(check.get("pred")),
+        "weight": check.get("weight"),
+        "group": check.get("group"),
+        "var": check.get("var"),
+        "from_logits": check.get("from_logits", False),
+        "dropna": check.get("dropna", False),
+        "input_format": check.get("input_format"),
+        "params": check.get("params") or {},
+    }
+
+
+def _run_eval(config: Config, check: Mapping[str, Any]) -> tuple[list[dict[str, Any]], str]:
+    from losscli.files import evaluate_file
+
+    path = _resolve(config, check["file"])
+    doc = evaluate_file(
+        str(path), check["loss"], reduction=check.get("reduction", "mean"), **_common(check)
+    )
+    limits = check.get("fail_above")
+    per_group = check.get("per_group", True)
+    rows = []
+    for r in doc["results"]:
+        if r["group"] is not None and not per_group:
+            continue
+        limit = _limit(limits, r["loss"])
+        rows.append(
+            {
+                "loss": r["loss"],
+                "group": r["group"],
+                "value": r["value"],
+                "baseline": None,
+                "difference": None,
+                "ci_low": None,
+                "ci_high": None,
+                "limit": limit,
+                "rule": None if limit is None else f"<= {limit:g}",
+                "passed": limit is None or r["value"] <= limit,
+            }
+        )
+    return rows, str(path)
+
+
+def _limit(limits: Any, label: str) -> float | None:
+    """The threshold for a loss label: a number for every loss, or by name or alias."""
+    if limits is None:
+        return None
+    if isinstance(limits, (int, float)):
+        return float(limits)
+    if label in limits:
+        return float(limits[label])
+    canonical = _canonical(label)
+    for name, value in limits.items():
+        if canonical is not None and _canonical(name) == canonical:
+            return float(value)
+    return None
+
+
+def _canonical(label: str) -> str | None:
+    from losscli.registry import get_loss
+
+    try:
+        return get_loss(label.split("(")[0].strip()).name
+    except LossCliError:
+        return None
+
+
+def _run_compare(config: Config, check: Mapping[str, Any]) -> tuple[list[dict[str, Any]], str]:
+    from losscli.compare import compare_files
+
+    base, cand = _resolve(config, check["baseline"]), _resolve(config, check["candidate"])
+    doc = compare_files(
+        str(base),
+        str(cand),
+        check["loss"],
+        key=check.get("key"),
+        reduction=check.get("reduction", "mean"),
+        bootstrap_replicates=check.get("bootstrap", 1000),
+        confidence=check.get("confidence", 0.95),
+        seed=check.get("seed", 0),
+        tolerance=check.get("max_regression"),
+        rel_tolerance=check.get("max_rel_regression"),
+        require_significant=check.get("require_significant", False),
+        **_common(check),
+    )
+    per_group = check.get("per_group", True)
+    rows = []
+    for r in doc["results"]:
+        if r["group"] is not None and not per_group:
+            continue
+        rule = doc["rule"]
+        parts = []
+        if rule["tolerance"] is not None:
+            parts.append(f"Δ <= {rule['tolerance']:g}")
+        if rule["rel_tolerance"] is not None:
+            parts.append(f"Δ <= {rule['rel_tolerance']:g}·|baseline|")
+        rows.append(
+            {
+                "loss": r["loss"],
+                "group": r["group"],
+                "value": r["candidate"],
+                "baseline": r["baseline"],
+                "difference": r["difference"],
+                "ci_low": r["ci_low"],
+                "ci_high": r["ci_high"],
+                "limit": None,
+                "rule": " or ".join(parts) or "Δ <= 0",
+                "passed": not r["regression"],
+            }
+        )
+    return rows, f"{base} → {cand}"
+
+
+def run_checks(config: Config, note: Callable[[str], None] = lambda _: None) -> dict[str, Any]:
+    """Validate the configuration, run every check, and return the ``losscli.check/1`` document."""
+    validate(config)
+    out = []
+    for i, check in enumerate(config.checks):
+        name = _label(check, i)
+        compare = "baseline" in check
+        try:
+            rows, subject = (_run_compare if compare else _run_eval)(config, check)
+        except LossCliError as exc:
+            exc.message = f"{config.path}: {config.prefix}[{i}] ({name}): {exc.message}"
+            raise
+        out.append(
+            {
+                "name": name,
+                "kind": "compare" if compare else "eval",
+                "subject": subject,
+                "results": rows,
+                "passed": all(r["passed"] for r in rows),
+            }
+        )
+    return {
+        "schema": SCHEMA,
+        "version": __version__,
+        "config": str(config.path),
+        "checks": out,
+        "passed": all(c["passed"] for c in out),
+    }
+
+
+def _g(value: float | None) -> str:
+    return "-" if value is None else f"{value:.6g}"
+
+
+def summary_rows(doc: Mapping[str, Any]) -> list[list[str]]:
+    rows = []
+    for check in doc["checks"]:
+        for r in check["results"]:
+            rows.append(
+                [
+                    check["name"],
+                    r["loss"],
+                    "(all)" if r["group"] is None else str(r["group"]),
+                    _g(r["value"]),
+                    _g(r.get("baseline")),
+                    r["rule"] or "-",
+                    "passed" if r["passed"] else "FAILED",
+                ]
+            )
+    return rows
+
+
+SUMMARY_COLUMNS = ["check", "loss", "group", "value", "baseline", "rule", "result"]
+
+
+def summary_line(doc: Mapping[str, Any]) -> str:
+    failed = [c["name"] for c in doc["checks"] if not c["passed"]]
+    total = len(doc["checks"])
+    if not failed:
+        return f"{total} of {total} checks passed"
+    return f"{len(failed)} of {total} checks failed: {', '.join(failed)}"
+
+
+def render(doc: Mapping[str, Any], fmt: str) -> str:
+    import json
+
+    from losscli.output import markdown_table, plain_table
+
+    if fmt == "json":
+        return json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    rows = summary_rows(doc)
+    if fmt == "markdown":
+        icon = "✅" if doc["passed"] else "❌"
+        rows = [[*r[:-1], "✅ passed" if r[-1] == "passed" else "❌ failed"] for r in rows]
+        lines = [
+            f"### {icon} losscli check: {summary_line(doc)}",
+            "",
+            *markdown_table(SUMMARY_COLUMNS, rows),
+        ]
+        return "\n".join(lines) + "\n"
+    return "\n".join([*plain_table(SUMMARY_COLUMNS, rows), "", summary_line(doc)]) + "\n"
