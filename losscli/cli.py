@@ -54,6 +54,8 @@ from losscli.options import (
     TaskOpt,
     VarOpt,
     WeightOpt,
+    complete_key,
+    complete_loss,
     shared_params,
 )
 
@@ -258,7 +260,13 @@ def grad_command(
     file: FileArg,
     loss: Annotated[
         str,
-        typer.Option("--loss", "-l", metavar="SPEC", help="One loss (or a linear combination)."),
+        typer.Option(
+            "--loss",
+            "-l",
+            metavar="SPEC",
+            autocompletion=complete_loss,
+            help="One loss (or a linear combination).",
+        ),
     ],
     target: TargetOpt = None,
     pred: PredOpt = None,
@@ -317,12 +325,202 @@ def grad_command(
     )
 
 
-class RecommendFormat(str, Enum):
-    """Output formats of ``recommend``."""
+class ReportFormat(str, Enum):
+    """Output formats of ``recommend`` and ``check``."""
 
     table = "table"
     json = "json"
     markdown = "markdown"
+
+
+@app.command("compare")
+def compare_command(
+    baseline: Annotated[
+        str, typer.Argument(metavar="BASELINE", help="Predictions of the reference model.")
+    ],
+    candidate: Annotated[
+        str, typer.Argument(metavar="CANDIDATE", help="Predictions of the new model.")
+    ],
+    loss: Annotated[
+        str,
+        typer.Option(
+            "--loss",
+            "-l",
+            metavar="SPEC",
+            autocompletion=complete_loss,
+            help="Losses to compare, e.g. 'mse,huber(delta=0.5)'.",
+        ),
+    ],
+    target: TargetOpt = None,
+    pred: PredOpt = None,
+    weight: WeightOpt = None,
+    group: GroupOpt = None,
+    var: VarOpt = None,
+    key: Annotated[
+        str | None,
+        typer.Option(
+            "--key",
+            metavar="COL",
+            autocompletion=complete_key,
+            help="Pair the rows of both files by COL instead of by order.",
+        ),
+    ] = None,
+    reduction: Annotated[
+        GradReduction, typer.Option("--reduction", help="mean or sum.")
+    ] = GradReduction.mean,
+    tolerance: Annotated[
+        float | None,
+        typer.Option(
+            "--tolerance",
+            metavar="ABS",
+            help="A worsening up to ABS is not a regression (e.g. 0.01).",
+            show_default=False,
+        ),
+    ] = None,
+    rel_tolerance: Annotated[
+        float | None,
+        typer.Option(
+            "--rel-tolerance",
+            metavar="FRAC",
+            help="A worsening up to FRAC × |baseline| is not a regression (e.g. 0.02 = 2%).",
+            show_default=False,
+        ),
+    ] = None,
+    require_significant: Annotated[
+        bool,
+        typer.Option(
+            "--require-significant",
+            help="Only a worsening whose bootstrap interval lies above 0 is a regression.",
+        ),
+    ] = False,
+    replicates: Annotated[
+        int,
+        typer.Option(
+            "--bootstrap",
+            metavar="N",
+            help="Paired bootstrap replicates for the interval of the difference (0: none).",
+        ),
+    ] = 1000,
+    confidence: Annotated[
+        float, typer.Option("--confidence", metavar="C", help="Interval coverage, e.g. 0.95.")
+    ] = 0.95,
+    seed: Annotated[
+        int, typer.Option("--seed", metavar="S", help="Seed of the bootstrap draws.")
+    ] = 0,
+    fmt: Annotated[
+        EvalFormat, typer.Option("--format", "-f", help="Output format.")
+    ] = EvalFormat.table,
+    output_file: OutputOpt = None,
+    from_logits: LogitsOpt = False,
+    dropna: DropnaOpt = False,
+    input_format: InputFormatOpt = None,
+    delta: DeltaOpt = None,
+    beta: BetaOpt = None,
+    quantile: QuantileOpt = None,
+    gamma: GammaOpt = None,
+    alpha: AlphaOpt = None,
+    margin: MarginOpt = None,
+    smooth: SmoothOpt = None,
+    eps: EpsOpt = None,
+    pos_weight: PosWeightOpt = None,
+    class_weights: ClassWeightsOpt = None,
+    label_smoothing: LabelSmoothingOpt = None,
+    power: PowerOpt = None,
+    ignore_index: IgnoreIndexOpt = None,
+    param: ParamOpt = None,
+) -> None:
+    """Compare a candidate model's predictions with a baseline's; exit 1 on a regression.
+
+    Both files are scored against the same targets (rows paired by order or --key).
+    Each loss and group gets the baseline and candidate values, their difference, the
+    relative difference and a paired bootstrap interval of the difference. Every
+    registered loss is lower-is-better: a difference above the tolerance is a
+    regression, and any regression exits 1.
+
+    Example: losscli compare base.csv new.csv --loss mse,huber --rel-tolerance 0.02
+    """
+    from losscli import compare_output
+    from losscli.compare import compare_files
+
+    params = shared_params(locals(), param)
+    doc = compare_files(
+        baseline,
+        candidate,
+        loss,
+        target=target or (),
+        pred=pred or (),
+        var=var,
+        weight=weight,
+        group=group,
+        key=key,
+        reduction=reduction.value,
+        from_logits=from_logits,
+        dropna=dropna,
+        input_format=input_format,
+        params=params,
+        bootstrap_replicates=replicates,
+        confidence=confidence,
+        seed=seed,
+        tolerance=tolerance,
+        rel_tolerance=rel_tolerance,
+        require_significant=require_significant,
+    )
+    text = compare_output.render(doc, fmt.value)
+    if output_file is not None:
+        from losscli.sink import write_text_atomic
+
+        write_text_atomic(output_file, text)
+    elif fmt is EvalFormat.table and output.stdout_is_terminal():
+        output.write_table(compare_output.columns(doc), compare_output.rows(doc))
+        output.write_lines(["", compare_output.summary(doc)])
+    else:
+        sys.stdout.write(text)
+    if not doc["passed"]:
+        print(compare_output.summary(doc), file=sys.stderr)
+        raise typer.Exit(int(ExitCode.CHECK_FAILED))
+
+
+@app.command("check")
+def check_command(
+    config: Annotated[
+        str | None,
+        typer.Option(
+            "--config",
+            "-c",
+            metavar="FILE",
+            help="losscli.toml or pyproject.toml (default: ./losscli.toml, then "
+            "./pyproject.toml [tool.losscli]).",
+        ),
+    ] = None,
+    fmt: Annotated[
+        ReportFormat, typer.Option("--format", "-f", help="Output format.")
+    ] = ReportFormat.table,
+    output_file: OutputOpt = None,
+) -> None:
+    """Run the model checks declared in losscli.toml; exit 1 if any fails.
+
+    Each [[check]] scores a file against thresholds (fail_above) or compares a
+    candidate with a baseline (max_regression, max_rel_regression). One summary
+    is printed: a table, Markdown for $GITHUB_STEP_SUMMARY, or JSON.
+
+    Example: losscli check --format markdown >> "$GITHUB_STEP_SUMMARY"
+    """
+    from losscli import checks
+
+    doc = checks.run_checks(checks.find_config(config))
+    text = checks.render(doc, fmt.value)
+    if output_file is not None:
+        from losscli.sink import write_text_atomic
+
+        write_text_atomic(output_file, text)
+    elif fmt is ReportFormat.table and output.stdout_is_terminal():
+        output.write_table(checks.SUMMARY_COLUMNS, checks.summary_rows(doc))
+        output.write_lines(["", checks.summary_line(doc)])
+    else:
+        sys.stdout.write(text)
+    if not doc["passed"]:
+        print(f"check failed: {checks.summary_line(doc)}", file=sys.stderr)
+        raise typer.Exit(int(ExitCode.CHECK_FAILED))
 
 
 @app.command("recommend")
@@ -343,8 +541,8 @@ def recommend_command(
     ] = False,
     input_format: InputFormatOpt = None,
     fmt: Annotated[
-        RecommendFormat, typer.Option("--format", "-f", help="Output format.")
-    ] = RecommendFormat.table,
+        ReportFormat, typer.Option("--format", "-f", help="Output format.")
+    ] = ReportFormat.table,
 ) -> None:
     """Recommend losses for a task, or for the data in FILE.
 
@@ -377,9 +575,9 @@ def recommend_command(
             input_format=input_format,
             evaluate=evaluate,
         )
-    if fmt is RecommendFormat.json:
+    if fmt is ReportFormat.json:
         output.write_json(doc)
-    elif fmt is RecommendFormat.markdown:
+    elif fmt is ReportFormat.markdown:
         output.write_lines(recommend_output.markdown_lines(doc))
     else:
         output.write_lines(recommend_output.text_lines(doc))
@@ -393,6 +591,8 @@ def losses_command(
     """List the registered losses.
 
     One row per loss: name, aliases, tasks, inputs, parameters with their defaults.
+
+    Example: losscli losses --task imbalanced
     """
     losses = [registry.get_loss(name) for name in registry.available_losses(task)]
     if fmt is ListFormat.json:
@@ -416,6 +616,8 @@ def explain_command(
     Shows the inputs, the parameters with defaults and valid ranges, the formula and
     gradient, its properties, when to use it, pitfalls, the output activation, and
     how the reference libraries differ. NAME may be any alias, in any case.
+
+    Example: losscli explain huber --format markdown
     """
     loss = registry.get_loss(name)
     if fmt is ExplainFormat.json:
@@ -424,6 +626,122 @@ def explain_command(
         output.write_lines(render.explain_markdown(loss))
     else:
         output.write_lines(render.explain_lines(loss))
+
+
+@app.command("plot")
+def plot_command(
+    loss: Annotated[
+        str,
+        typer.Option(
+            "--loss",
+            "-l",
+            metavar="SPEC",
+            autocompletion=complete_loss,
+            help="Losses to overlay: a comma list with inline params, "
+            "e.g. 'mse,mae,huber(delta=0.5)' or 'bce,focal(gamma=2)'.",
+        ),
+    ],
+    x_range: Annotated[
+        str | None,
+        typer.Option(
+            "--range",
+            metavar="A:B",
+            help="The x range, e.g. --range -3:3 or --range 0.01:0.99. Default by axis: "
+            "error -3:3, p 0.001:0.999, logit/score -6:6, distance 0:3.",
+        ),
+    ] = None,
+    gradient: Annotated[
+        bool,
+        typer.Option(
+            "--gradient",
+            help="Add a second panel with the derivative ∂L/∂x of each curve "
+            "(per row, reduction none), e.g. losscli plot --loss huber --gradient.",
+        ),
+    ] = False,
+    from_logits: Annotated[
+        bool,
+        typer.Option(
+            "--from-logits",
+            help="Plot classification losses over the logit z instead of p, "
+            "e.g. losscli plot --loss bce,hinge --from-logits.",
+        ),
+    ] = False,
+    output_file: Annotated[
+        str | None,
+        typer.Option(
+            "--output",
+            "-o",
+            metavar="FILE",
+            help="Write an image instead (.png or .svg, atomically; needs matplotlib: "
+            "pip install 'losscli[plot]'), e.g. -o curves.png.",
+        ),
+    ] = None,
+    width: Annotated[
+        int | None,
+        typer.Option(
+            "--width",
+            min=20,
+            max=1000,
+            metavar="W",
+            help="Width in characters (default: the terminal's, 80 when piped), e.g. --width 100.",
+        ),
+    ] = None,
+    height: Annotated[
+        int | None,
+        typer.Option(
+            "--height",
+            min=8,
+            max=500,
+            metavar="H",
+            help="Height in lines (default 20, 36 with --gradient), e.g. --height 30.",
+        ),
+    ] = None,
+    delta: DeltaOpt = None,
+    beta: BetaOpt = None,
+    quantile: QuantileOpt = None,
+    gamma: GammaOpt = None,
+    alpha: AlphaOpt = None,
+    margin: MarginOpt = None,
+    eps: EpsOpt = None,
+    pos_weight: PosWeightOpt = None,
+    class_weights: ClassWeightsOpt = None,
+    label_smoothing: LabelSmoothingOpt = None,
+    power: PowerOpt = None,
+    param: ParamOpt = None,
+) -> None:
+    """Draw loss curves L(x), and with --gradient their derivatives, in the terminal.
+
+    Regression losses are drawn over the error e = ŷ − y (y = 0; over ŷ with y = 1 for
+    msle, mape, poisson, tweedie), binary losses over p (over the logit z with
+    --from-logits; hinge over the score) with one curve for y = 1 and one for y = 0,
+    multi-class losses over the true class's p (2 classes), contrastive over the
+    distance d. Several losses are overlaid with a legend. --gradient adds a second
+    panel below with ∂L/∂x. Without a terminal, or with NO_COLOR set, the output
+    has no colour codes and is 80×20. The parameter flags are eval's (overlap
+    losses, which have no curve, and so --smooth and --ignore-index, are left out).
+    `losscli explain NAME` shows the formulas.
+
+    Example: losscli plot --loss mse,mae,huber --range -3:3 --gradient
+
+    Example: losscli plot --loss bce,focal --gamma 2
+
+    Example: losscli plot --loss 'huber(delta=0.5),smooth_l1' -o curves.png
+    """
+    from losscli import plot
+
+    params = shared_params(locals(), param)
+    text = plot.plot(
+        loss,
+        params,
+        from_logits=from_logits,
+        x_range=x_range,
+        gradient=gradient,
+        output=output_file,
+        width=width,
+        height=height,
+    )
+    if text is not None:
+        output.write_lines([text])
 
 
 def _sentence(text: str) -> str:
@@ -500,6 +818,16 @@ def run(argv: Sequence[str] | None = None) -> int:
     return result if isinstance(result, int) else ExitCode.OK
 
 
+def _click_completion_spelling() -> None:
+    # Typer's completion scripts say complete_bash; Click's own spelling is bash_complete.
+    # Both work, so scripts written for either drive the same completion.
+    value = os.environ.get("_LOSSCLI_COMPLETE", "")
+    shell, sep, action = value.partition("_")
+    if sep and action == "complete" and shell in ("bash", "zsh", "fish"):
+        os.environ["_LOSSCLI_COMPLETE"] = f"complete_{shell}"
+
+
 def main(argv: Sequence[str] | None = None) -> NoReturn:
     """The ``losscli`` console script: run the command line and exit with its status."""
+    _click_completion_spelling()
     sys.exit(int(run(argv)))

@@ -14,8 +14,20 @@ from collections.abc import Mapping
 from typing import Any
 
 from losscli.output import markdown_table, plain_table
+from losscli.report import _params_text
 
-COLUMNS = ["loss", "group", "n", "baseline", "candidate", "diff", "rel diff", "interval", "verdict"]
+COLUMNS = [
+    "loss",
+    "params",
+    "group",
+    "n",
+    "baseline",
+    "candidate",
+    "diff",
+    "rel diff",
+    "interval",
+    "verdict",
+]
 
 
 def _g(value: float | None) -> str:
@@ -44,6 +56,7 @@ def rows(doc: Mapping[str, Any]) -> list[list[str]]:
     return [
         [
             r["loss"],
+            _params_text(r["params"], r["loss"]),
             "(all)" if r["group"] is None else str(r["group"]),
             str(r["n"]),
             _g(r["baseline"]),
@@ -60,7 +73,7 @@ def rows(doc: Mapping[str, Any]) -> list[list[str]]:
 def columns(doc: Mapping[str, Any]) -> list[str]:
     cols = list(COLUMNS)
     if doc["bootstrap"]:
-        cols[7] = f"{doc['bootstrap']['confidence']:.0%} interval"
+        cols[cols.index("interval")] = f"{doc['bootstrap']['confidence']:.0%} interval"
     return cols
 
 

@@ -34,6 +34,47 @@ class GradReduction(str, Enum):
     sum = "sum"
 
 
+# Completion of option values. losscli.completion is imported only when a shell asks,
+# so that --help and the other commands never load it (Typer passes ctx and incomplete
+# by name). complete_loss and complete_key are public for options declared in cli.py.
+def complete_loss(incomplete: str) -> list[tuple[str, str]]:
+    """Loss names and aliases for a --loss SPEC, also after a comma."""
+    from losscli import completion
+
+    return completion.loss_completions(incomplete)
+
+
+def _complete_task(incomplete: str) -> list[tuple[str, str]]:
+    from losscli import completion
+
+    return completion.task_completions(incomplete)
+
+
+def _complete_input_format(incomplete: str) -> list[tuple[str, str]]:
+    from losscli import completion
+
+    return completion.input_format_completions(incomplete)
+
+
+def _complete_columns(ctx: typer.Context, incomplete: str) -> list[tuple[str, str]]:
+    from losscli import completion
+
+    return completion.column_completions(ctx, incomplete, multiple=True)
+
+
+def _complete_column(ctx: typer.Context, incomplete: str) -> list[tuple[str, str]]:
+    from losscli import completion
+
+    return completion.column_completions(ctx, incomplete)
+
+
+def complete_key(ctx: typer.Context, incomplete: str) -> list[tuple[str, str]]:
+    """Columns present in every input file on the command line (a join key)."""
+    from losscli import completion
+
+    return completion.key_completions(ctx, incomplete)
+
+
 # Options shared by the commands that read a file (declared once, reused).
 LossOpt = Annotated[
     str | None,
@@ -41,6 +82,7 @@ LossOpt = Annotated[
         "--loss",
         "-l",
         metavar="SPEC",
+        autocompletion=complete_loss,
         help="Losses: a comma list with inline params or a linear combination, "
         "e.g. 'mse,huber(delta=0.5)' or '0.7*mse + 0.3*mae'. Default: infer the task.",
     ),
@@ -48,7 +90,11 @@ LossOpt = Annotated[
 TargetOpt = Annotated[
     list[str] | None,
     typer.Option(
-        "--target", "-t", metavar="COL", help="Target column(s): repeatable, comma lists and globs."
+        "--target",
+        "-t",
+        metavar="COL",
+        autocompletion=_complete_columns,
+        help="Target column(s): repeatable, comma lists and globs.",
     ),
 ]
 PredOpt = Annotated[
@@ -57,18 +103,37 @@ PredOpt = Annotated[
         "--pred",
         "-p",
         metavar="COL",
+        autocompletion=_complete_columns,
         help="Prediction column(s): repeatable, comma lists and globs ('p_*'); once per input "
         "for losses with several inputs.",
     ),
 ]
 WeightOpt = Annotated[
-    str | None, typer.Option("--weight", metavar="COL", help="Sample weights: mean = Σ wL / Σ w.")
+    str | None,
+    typer.Option(
+        "--weight",
+        metavar="COL",
+        autocompletion=_complete_column,
+        help="Sample weights: mean = Σ wL / Σ w.",
+    ),
 ]
 GroupOpt = Annotated[
-    str | None, typer.Option("--group", metavar="COL", help="One result row per value of COL.")
+    str | None,
+    typer.Option(
+        "--group",
+        metavar="COL",
+        autocompletion=_complete_column,
+        help="One result row per value of COL.",
+    ),
 ]
 VarOpt = Annotated[
-    str | None, typer.Option("--var", metavar="COL", help="Variance column (gaussian_nll).")
+    str | None,
+    typer.Option(
+        "--var",
+        metavar="COL",
+        autocompletion=_complete_column,
+        help="Variance column (gaussian_nll).",
+    ),
 ]
 LogitsOpt = Annotated[
     bool, typer.Option("--from-logits", help="Predictions are logits (scores), not probabilities.")
@@ -79,7 +144,10 @@ DropnaOpt = Annotated[
 InputFormatOpt = Annotated[
     str | None,
     typer.Option(
-        "--input-format", metavar="FMT", help="csv, tsv, parquet or jsonl (default: by extension)."
+        "--input-format",
+        metavar="FMT",
+        autocompletion=_complete_input_format,
+        help="csv, tsv, parquet or jsonl (default: by extension).",
     ),
 ]
 OutputOpt = Annotated[
@@ -96,7 +164,10 @@ TargetsOpt = Annotated[
 KeyOpt = Annotated[
     str | None,
     typer.Option(
-        "--key", metavar="COL", help="Join --targets on COL (in both files); rows are keyed by it."
+        "--key",
+        metavar="COL",
+        autocompletion=complete_key,
+        help="Join --targets on COL (in both files); rows are keyed by it.",
     ),
 ]
 QuietOpt = Annotated[
@@ -107,6 +178,7 @@ TaskOpt = Annotated[
     typer.Option(
         "--task",
         metavar="TASK",
+        autocompletion=_complete_task,
         help="A task: regression, robust, counts, quantile, binary, multi-class, multilabel, "
         "imbalanced, segmentation, similarity, nlp, distribution.",
     ),

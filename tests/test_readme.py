@@ -31,31 +31,41 @@ def test_readme_opens_with_the_two_newcomer_commands():
     assert lines[1].startswith("pip install '.[test]' && pytest")
 
 
-def console_examples() -> list[tuple[str, list[str]]]:
-    """(command, shown output lines) for every `$ losscli …` line in console blocks."""
+def console_examples() -> list[tuple[str, list[str], int]]:
+    """(command, shown output lines, exit status) for every `$ losscli …` line in console
+    blocks; a following `$ echo $?` shows the status (0 otherwise)."""
     out = []
     for block in re.findall(r"```console\n(.*?)```", README, re.S):
         current = None
         for line in block.splitlines():
-            if line.startswith("$ "):
-                current = (line[2:], [])
+            if line == "$ echo $?":
+                current[2].append(None)
+            elif line.startswith("$ "):
+                current = (line[2:], [], [])
                 out.append(current)
+            elif current is not None and current[2] == [None]:
+                current[2][0] = int(line)
             elif current is not None and line.strip() and line.strip() != "...":
                 current[1].append(line)
-    return [(cmd, shown) for cmd, shown in out if cmd.startswith("losscli")]
+    return [
+        (cmd, shown, status[0] if status else 0)
+        for cmd, shown, status in out
+        if cmd.startswith("losscli")
+    ]
 
 
 @pytest.mark.parametrize(
-    ("command", "shown"), console_examples(), ids=lambda x: x if isinstance(x, str) else ""
+    ("command", "shown", "status"),
+    console_examples(),
+    ids=lambda x: x if isinstance(x, str) else "",
 )
-def test_console_example_output_is_what_the_command_prints(command, shown):
+def test_console_example_output_is_what_the_command_prints(command, shown, status):
     if "| jq" in command and shutil.which("jq") is None:
         pytest.skip("jq is not installed")
     proc = subprocess.run(
         ["bash", "-c", command], cwd=ROOT, capture_output=True, text=True, env=_env(), timeout=120
     )
-    expected_code = 1 if "--fail-above huber=0.2" in command else 0
-    assert proc.returncode == expected_code, proc.stderr
+    assert proc.returncode == status, proc.stderr
     printed = (proc.stdout + proc.stderr).splitlines()
     for line in shown:
         assert line in printed, (
@@ -77,3 +87,49 @@ def test_sample_command_runs(command):
     from losscli.cli import run
 
     assert run(shlex.split(command)[1:] + ["-q"]) == 0
+
+
+def ci_scripts() -> list[str]:
+    """The shell lines of each CI snippet in the README (a YAML step or job, plain shell)."""
+    scripts = []
+    for block in re.findall(r"```(?:yaml|bash)\n(.*?)```", README, re.S):
+        lines = []
+        for line in block.splitlines():
+            text = line.strip().removeprefix("- ").strip()
+            if text.startswith(("losscli ", "cat losscli")):
+                lines.append(text)
+        if lines and not any(line.startswith("pip install .") for line in block.splitlines()):
+            scripts.append("\n".join(lines))
+    return scripts
+
+
+def test_readme_ci_snippets_exist():
+    text = "\n".join(ci_scripts())
+    assert "losscli check --format markdown" in text and "GITHUB_STEP_SUMMARY" in text
+    assert re.search(r"--fail-above \S+ \|\| exit 1", text)
+
+
+@pytest.mark.parametrize("script", ci_scripts())
+def test_readme_ci_snippet_runs_against_sample_data(script, tmp_path):
+    """Each CI snippet runs from a copy of the repository's data and config, as a job would."""
+    for name in ("sample_data", "losscli.toml"):
+        src = ROOT / name
+        if src.is_dir():
+            shutil.copytree(src, tmp_path / name)
+        else:
+            shutil.copy(src, tmp_path / name)
+    summary = tmp_path / "step_summary.md"
+    env = {**_env(), "GITHUB_STEP_SUMMARY": str(summary)}
+    proc = subprocess.run(
+        ["bash", "-c", f"set -e\n{script}\n"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert proc.returncode == 0, (script, proc.stdout, proc.stderr)
+    if "losscli check --format markdown -o" in script:
+        assert (tmp_path / "losscli-summary.md").read_text().startswith("### ✅ losscli check")
+    if "GITHUB_STEP_SUMMARY" in script:
+        assert summary.read_text().startswith("### ✅ losscli check")
