@@ -169,10 +169,14 @@ def validate(config: Config) -> None:
                     f"{where}: unknown key {key!r}{why}",
                     hint=f"keys: {', '.join(sorted(allowed))}",
                 )
-            if not isinstance(value, allowed[key]) or (
-                isinstance(value, bool) and allowed[key] in ((int, float), int, float)
-            ):
+            types = allowed[key] if isinstance(allowed[key], tuple) else (allowed[key],)
+            if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
                 raise ConfigError(f"{where}: key {key!r} has the wrong type ({value!r})")
+            if isinstance(value, list) and not all(isinstance(v, str) for v in value):
+                raise ConfigError(f"{where}: key {key!r} must list column names as strings")
+            if isinstance(value, float) and value != value:
+                raise ConfigError(f"{where}: key {key!r} is NaN")
+        _check_values(check, where)
         needed = ("baseline", "candidate", "loss") if compare else ("file", "loss")
         for key in needed:
             if key not in check:
@@ -202,6 +206,30 @@ def validate(config: Config) -> None:
                         f"{where}: key 'fail_above.{name}' names no loss of this check",
                         hint=f"the check's losses: {', '.join(labels)}",
                     )
+
+
+def _check_values(check: Mapping[str, Any], where: str) -> None:
+    """Values of the right type that are still invalid, named by their key."""
+    from losscli.io import FORMATS
+
+    if check.get("reduction", "mean") not in ("mean", "sum"):
+        raise ConfigError(f'{where}: key \'reduction\' must be "mean" or "sum"')
+    if check.get("bootstrap", 0) < 0:
+        raise ConfigError(f"{where}: key 'bootstrap' must be 0 (none) or more replicates")
+    if not 0.0 < check.get("confidence", 0.95) < 1.0:
+        raise ConfigError(f"{where}: key 'confidence' must be in (0, 1), e.g. 0.95")
+    for key in ("max_regression", "max_rel_regression"):
+        if check.get(key, 0) < 0:
+            raise ConfigError(f"{where}: key {key!r} must be >= 0")
+    fmt = check.get("input_format")
+    if fmt is not None and fmt.lower() not in (*FORMATS, "pq", "json", "ndjson"):
+        raise ConfigError(
+            f"{where}: key 'input_format' is {fmt!r}", hint=f"formats: {', '.join(FORMATS)}"
+        )
+    limits = check.get("fail_above")
+    values = limits.values() if isinstance(limits, dict) else [limits] if limits is not None else []
+    if any(isinstance(v, float) and v != v for v in values):
+        raise ConfigError(f"{where}: key 'fail_above' holds NaN")
 
 
 def _resolve(config: Config, path: str) -> Path:

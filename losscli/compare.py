@@ -116,11 +116,11 @@ def check_aligned(base: Scored, cand: Scored, key: str | None) -> None:
     if key is not None:
         _check_keys(base, cand, key)
     elif base.rows - base.dropped != cand.rows - cand.dropped:
-        diff = abs((base.rows - base.dropped) - (cand.rows - cand.dropped))
+        kept_base, kept_cand = base.rows - base.dropped, cand.rows - cand.dropped
+        diff = abs(kept_base - kept_cand)
         raise InputError(
-            f"{base.path} has {base.rows - base.dropped} rows but {cand.path} has "
-            f"{cand.rows - cand.dropped} ({diff} {'more' if cand.rows > base.rows else 'fewer'} "
-            "in the candidate)",
+            f"{base.path} has {kept_base} rows but {cand.path} has {kept_cand} "
+            f"({diff} {'more' if kept_cand > kept_base else 'fewer'} in the candidate)",
             hint="compare pairs rows by their order; pair them by an id column with --key COL",
         )
     a, b = base.checksum, cand.checksum
