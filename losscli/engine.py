@@ -16,7 +16,7 @@ from losscli.columns import ColumnPlan, resolve_columns
 from losscli.errors import InputError, ZeroWeightError
 from losscli.io import Header, Source, float_column, read_batches, read_header, text_column
 from losscli.objective import Objective
-from losscli.streaming import Batch, PartialSums
+from losscli.streaming import Batch, PartialSums, map_leaves, take_group
 
 
 @dataclass
@@ -321,6 +321,48 @@ class GroupedSums:
     groups: dict[str, PartialSums] = field(default_factory=dict)
     n: int = 0
     group_n: dict[str, int] = field(default_factory=dict)
+    # While reading: every group's sums stacked along a leading axis, by first appearance.
+    index: dict[str, int] = field(default_factory=dict)
+    stacked: Any = None
+    counts: Any = None
+
+    def add_grouped(self, names: Sequence[str], grouped: PartialSums, counts: np.ndarray) -> None:
+        """Add one batch's grouped sums, whose axis follows ``names``."""
+        for name in names:
+            self.index.setdefault(name, len(self.index))
+        size = len(self.index)
+        where = np.fromiter((self.index[n] for n in names), dtype=np.intp, count=len(names))
+        added = map_leaves(grouped, lambda leaf: _scatter(leaf, where, size))
+        counted = _scatter(counts, where, size)
+        if self.stacked is None:
+            self.stacked, self.counts = added, counted
+        else:
+            grow = map_leaves(self.stacked, lambda leaf: _grow(leaf, size))
+            self.stacked = grow.merge(added)
+            self.counts = _grow(self.counts, size) + counted
+
+    def finish(self) -> None:
+        """Unstack into one PartialSums per group (after the last batch)."""
+        if self.stacked is None:
+            return
+        for name, g in self.index.items():
+            if self.counts[g]:
+                self.groups[name] = take_group(self.stacked, g)
+                self.group_n[name] = int(self.counts[g])
+        self.stacked = self.counts = None
+
+
+def _scatter(leaf: np.ndarray, where: np.ndarray, size: int) -> np.ndarray:
+    out = np.zeros((size, *np.shape(leaf)[1:]), dtype=np.asarray(leaf).dtype)
+    np.add.at(out, where, leaf)  # adds, in case a batch names a group twice
+    return out
+
+
+def _grow(leaf: np.ndarray, size: int) -> np.ndarray:
+    if leaf.shape[0] == size:
+        return leaf
+    pad = np.zeros((size - leaf.shape[0], *leaf.shape[1:]), dtype=leaf.dtype)
+    return np.concatenate([leaf, pad])
 
 
 def _group_slices(frame: Frame, column: str) -> list[tuple[str, np.ndarray]]:
@@ -336,6 +378,17 @@ def text_like(values: np.ndarray) -> tuple[np.ndarray, list[str]]:
     return codes, [str(int(u)) if float(u).is_integer() else repr(float(u)) for u in uniq]
 
 
+def _add_groups(acc: GroupedSums, sel: Selected, batch: Batch, frame: Frame) -> None:
+    """Each group's partial sums of the batch, from one grouped update (a bincount per sum)."""
+    codes, names = (
+        frame.texts[sel.plan.group]
+        if sel.plan.group in frame.texts
+        else text_like(frame.numbers[sel.plan.group])
+    )
+    grouped = sel.objective.update_grouped(batch, codes, len(names))
+    acc.add_grouped(names, grouped, np.bincount(codes, minlength=len(names)))
+
+
 def accumulate(reading: Reading, stats: dict[str, int]) -> list[GroupedSums]:
     """Pass 1: every loss (and group) adds each batch to its partial sums."""
     source, selected = reading.source, reading.selected
@@ -347,12 +400,11 @@ def accumulate(reading: Reading, stats: dict[str, int]) -> list[GroupedSums]:
                 acc.overall = acc.overall.merge(sel.objective.update(batch))
                 acc.n += len(batch)
                 if sel.plan.group:
-                    for key, idx in _group_slices(frame, sel.plan.group):
-                        part = sel.objective.update(batch.take(idx))
-                        acc.groups[key] = acc.groups.get(key, PartialSums()).merge(part)
-                        acc.group_n[key] = acc.group_n.get(key, 0) + len(idx)
+                    _add_groups(acc, sel, batch, frame)
             except InputError as exc:
                 raise located(exc, sel, source) from None
+    for acc in sums:
+        acc.finish()
     return sums
 
 
