@@ -161,3 +161,34 @@ def test_man_renders_the_root_page() -> None:
     assert "LOSSCLI(1)" in proc.stdout
     assert "EXIT STATUS" in proc.stdout
     assert "--loss" in proc.stdout or "huber" in proc.stdout
+
+
+def test_the_wheel_installs_the_pages_to_share_man_man1(tmp_path: Path) -> None:
+    """`pip install` puts every page at <prefix>/share/man/man1 (wheel data files)."""
+    import shutil
+    import subprocess
+    import sys
+    import zipfile
+
+    src = tmp_path / "src"
+    src.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, src / name)
+    shutil.copytree(ROOT / "losscli", src / "losscli", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(ROOT / "man", src / "man", ignore=shutil.ignore_patterns("__pycache__"))
+    proc = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(src)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    if proc.returncode != 0 and "No matching distribution" in proc.stderr:
+        pytest.skip("cannot fetch the build backend here")
+    assert proc.returncode == 0, proc.stderr
+    wheel = next(tmp_path.glob("losscli-*.whl"))
+    names = zipfile.ZipFile(wheel).namelist()
+    pages = sorted(p.name for p in MAN_DIR.glob("*.1"))
+    installed = sorted(
+        n.rsplit("/", 1)[1] for n in names if "/data/share/man/man1/" in n and n.endswith(".1")
+    )
+    assert installed == pages
