@@ -20,8 +20,17 @@ from typing import Any
 from losscli import bootstrap
 from losscli._lazy import np
 from losscli._version import __version__
-from losscli.engine import Reading, Selected, build_batch, frames, located
+from losscli.engine import (
+    Reading,
+    Selected,
+    _group_slices,
+    _natural_key,
+    build_batch,
+    frames,
+    located,
+)
 from losscli.errors import InputError, UsageError, ZeroWeightError
+from losscli.io import Source
 from losscli.streaming import PartialSums
 
 SCHEMA = "losscli.compare/1"
@@ -43,12 +52,16 @@ class Tally:
 class Scored:
     """One file after its pass: the tallies of every loss, and row fingerprints."""
 
-    path: str
+    source: Source
     rows: int
     dropped: int
     tallies: list[Tally]
     checksum: Any  # per-unit Σ target and Σ target², to prove the targets are the same
     keys: Any = None  # 64-bit key hashes (with --key), to count unmatched and duplicate keys
+
+    @property
+    def path(self) -> str:
+        return self.source.name
 
 
 def _unit_codes(frame: Any, key: str | None) -> np.ndarray:
@@ -65,8 +78,6 @@ def _key_hashes(frame: Any, key: str) -> np.ndarray:
 
 def score(reading: Reading, *, key: str | None, group: str | None, resample: bool) -> Scored:
     """One pass over a file: every loss's sums overall, per group and per resampling unit."""
-    from losscli.engine import _group_slices
-
     source, selected = reading.source, reading.selected
     tallies = [Tally() for _ in selected]
     stats: dict[str, int] = {}
@@ -106,9 +117,7 @@ def score(reading: Reading, *, key: str | None, group: str | None, resample: boo
             except InputError as exc:
                 raise located(exc, sel, source) from None
     keys = np.concatenate(hashes) if hashes else None
-    return Scored(
-        source.name, stats.get("rows", 0), stats.get("dropped", 0), tallies, checksum, keys
-    )
+    return Scored(source, stats.get("rows", 0), stats.get("dropped", 0), tallies, checksum, keys)
 
 
 def check_aligned(base: Scored, cand: Scored, key: str | None) -> None:
@@ -183,15 +192,11 @@ class Rule:
         }
 
 
-def _value(sel: Selected, sums: PartialSums, reduction: str, path: str) -> float:
+def _value(sel: Selected, sums: PartialSums, reduction: str, scored: Scored, group: Any) -> float:
     try:
         return sel.objective.compute(sums, reduction)
-    except ZeroWeightError:
-        raise InputError(
-            f"{path}: the weights in column {sel.plan.weight!r} sum to 0, so the weighted mean "
-            f"of {sel.name} is undefined",
-            hint="give some rows a positive weight, or use --reduction sum",
-        ) from None
+    except ZeroWeightError as exc:
+        raise located(exc, sel, scored.source, group) from None
 
 
 def _interval(
@@ -229,7 +234,7 @@ def results(
     out = []
     for sel, tb, tc in zip(selected, base.tallies, cand.tallies):
         rows = [(None, tb.overall, tc.overall, tb.n, tb.units, tc.units, seed)]
-        names = sorted(set(tb.groups) | set(tc.groups), key=_natural)
+        names = sorted(set(tb.groups) | set(tc.groups), key=_natural_key)
         for i, name in enumerate(names):
             if name not in tb.groups or name not in tc.groups:
                 raise InputError(
@@ -248,8 +253,8 @@ def results(
                 )
             )
         for name, sb, sc, n, ub, uc, group_seed in rows:
-            vb = _value(sel, sb, reduction, base.path)
-            vc = _value(sel, sc, reduction, cand.path)
+            vb = _value(sel, sb, reduction, base, name)
+            vc = _value(sel, sc, reduction, cand, name)
             diff = vc - vb
             result: dict[str, Any] = {
                 "loss": sel.label,
@@ -273,12 +278,6 @@ def results(
             result["regression"] = bool(worse)
             out.append(result)
     return out
-
-
-def _natural(text: str) -> tuple:
-    from losscli.engine import _natural_key
-
-    return _natural_key(text)
 
 
 def compare_files(

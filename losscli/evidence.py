@@ -292,20 +292,18 @@ def gather(
         elif target_cols[0] in text:
             codes, cats, _ = text_column(batch.column(target_cols[0]))
             names = [str(c) for c in cats]
-            labels.add(np.asarray([names[c] for c in np.unique(codes)], dtype=object))
             counts = np.bincount(codes, minlength=len(names))
             for name, c in zip(names, counts.tolist()):
                 label_names[name] = label_names.get(name, 0) + c
         else:
             y = float_column(batch.column(target_cols[0]))[0]
-            y = y[np.isfinite(y)]
-            labels.add(y)
-            ysum[0] += y.size
-            ysum[1] += float(y.sum())
-            ysum[2] += float(np.dot(y, y))
-            ysum[3] += int(np.count_nonzero(y == 0.0))
-            integral = integral and bool(np.all((y >= 0) & (y == np.floor(y))))
-            y = float_column(batch.column(target_cols[0]))[0]
+            finite = y[np.isfinite(y)]
+            labels.add(finite)
+            ysum[0] += finite.size
+            ysum[1] += float(finite.sum())
+            ysum[2] += float(np.dot(finite, finite))
+            ysum[3] += int(np.count_nonzero(finite == 0.0))
+            integral = integral and bool(np.all((finite >= 0) & (finite == np.floor(finite))))
             if len(pred_cols) == 1 and kept < RESIDUAL_SAMPLE:
                 r = y - preds[:, 0]
                 r = r[np.isfinite(r)][: RESIDUAL_SAMPLE - kept]

@@ -67,11 +67,10 @@ def _spec(loss: str, params: dict[str, Any]) -> str:
 
 def _activation(loss: str) -> str:
     rows = activations_of(loss)
-    return rows[0].activation if rows else (get_loss(loss).explain or _NoExplain).activation
-
-
-class _NoExplain:
-    activation = ""
+    if rows:
+        return rows[0].activation
+    explain = get_loss(loss).explain
+    return explain.activation if explain else ""
 
 
 def _from_pick(pick: Pick) -> Advice:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from losscli._lazy import np
-from losscli.columns import TARGET_FAMILY, TARGET_NAMES, _families, _first_present, expand
-from losscli.errors import InputError, UsageError
+from losscli.errors import InputError
+from losscli.evidence import IMBALANCE_SHARE
 from losscli.io import Header, Source, float_column, read_batches, text_column
 
 DEFAULT_LOSSES = {
@@ -19,7 +19,6 @@ DEFAULT_LOSSES = {
     "multilabel": "bce",
     "distribution": "kl_div",
 }
-IMBALANCE_SHARE = 0.20
 
 
 @dataclass
@@ -34,27 +33,9 @@ class Inference:
 
 def infer_task(source: Source, header: Header, target: list[str], pred: list[str]) -> Inference:
     """Look at the first batch: target type and cardinality, class shares, prediction columns."""
-    from losscli.columns import PRED_FAMILY, PRED_NAMES
+    from losscli.evidence import task_columns
 
-    columns = header.columns
-    pred_cols = expand(pred, columns, "--pred") if pred else []
-    if not pred_cols:
-        name = _first_present(PRED_NAMES, columns)
-        fams = _families(columns, PRED_FAMILY)
-        pred_cols = [name] if name else (next(iter(fams.values())) if len(fams) == 1 else [])
-    target_cols = expand(target, columns, "--target") if target else []
-    if not target_cols:
-        name = _first_present(TARGET_NAMES, columns)
-        if name:
-            target_cols = [name]
-        else:
-            fams = list(_families(columns, TARGET_FAMILY).values())
-            target_cols = fams[0] if len(fams) == 1 else []
-    if not target_cols or not pred_cols:
-        raise UsageError(
-            f"{source.name}: cannot infer the task: no default target or prediction column",
-            hint="choose losses with --loss, and columns with --target/--pred",
-        )
+    target_cols, pred_cols = task_columns(source, header, target, pred)
     text = {c for c in target_cols if c in header.text_columns}
     batch = next(iter(read_batches(source, header, target_cols, text)), None)
     if batch is None or batch.num_rows == 0:
