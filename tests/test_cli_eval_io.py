@@ -944,3 +944,40 @@ def test_pipeline_error_goes_to_stderr_only():
     assert proc.returncode == 2
     assert proc.stdout == ""
     assert proc.stderr.startswith("error: <stdin>") and "Traceback" not in proc.stderr
+
+
+ARROW_POOL_SCRIPT = """
+import sys
+from losscli.cli import main
+sys.argv = ["losscli", "eval", {path!r}, "--loss", "mse", "--format", "json"]
+try:
+    main()
+except SystemExit:
+    pass
+import pyarrow
+sys.stderr.write("POOL=" + pyarrow.default_memory_pool().backend_name + "\\n")
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="jemalloc is chosen on Linux")
+@pytest.mark.parametrize("user_choice,expected", [(None, "jemalloc"), ("system", "system")])
+def test_the_cli_reads_with_arrows_jemalloc_pool_unless_the_user_chose_one(user_choice, expected):
+    import os
+    import subprocess
+
+    import pyarrow
+
+    if expected == "jemalloc" and "jemalloc" not in pyarrow.supported_memory_backends():
+        pytest.skip("this pyarrow build has no jemalloc")
+    env = {k: v for k, v in os.environ.items() if k != "ARROW_DEFAULT_MEMORY_POOL"}
+    if user_choice:
+        env["ARROW_DEFAULT_MEMORY_POOL"] = user_choice
+    path = str(Path(__file__).resolve().parents[1] / "sample_data" / "regression.csv")
+    proc = subprocess.run(
+        [sys.executable, "-c", ARROW_POOL_SCRIPT.format(path=path)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert f"POOL={expected}" in proc.stderr, proc.stderr
