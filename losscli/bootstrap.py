@@ -23,7 +23,7 @@ from typing import Any
 
 from losscli._lazy import np
 from losscli.errors import LossCliError
-from losscli.streaming import PartialSums, map_leaves, take_group
+from losscli.streaming import Collected, PartialSums, map_leaves, take_group
 
 UNITS = 4096
 
@@ -99,6 +99,11 @@ def replicate_values(
 
     def resample(leaf: np.ndarray) -> np.ndarray:
         leaf = np.asarray(leaf)[occupied]
+        if leaf.dtype == object:  # Collected values: each drawn unit's rows, repeated
+            out = np.empty(counts.shape[0], dtype=object)
+            for b, row in enumerate(counts):
+                out[b] = sum((leaf[u] for u in np.repeat(np.arange(len(row)), row)), Collected())
+            return out
         flat = leaf.reshape(leaf.shape[0], -1).astype(np.float64)
         return (weights @ flat).reshape(weights.shape[0], *leaf.shape[1:])
 

@@ -354,6 +354,10 @@ class GroupedSums:
 
 def _scatter(leaf: np.ndarray, where: np.ndarray, size: int) -> np.ndarray:
     out = np.zeros((size, *np.shape(leaf)[1:]), dtype=np.asarray(leaf).dtype)
+    if out.dtype == object:  # Collected values: empty slots are 0, which Collected absorbs
+        for g, part in zip(where.tolist(), leaf):
+            out[g] = out[g] + part
+        return out
     np.add.at(out, where, leaf)  # adds, in case a batch names a group twice
     return out
 

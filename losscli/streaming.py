@@ -220,16 +220,71 @@ class Elementwise(Kernel):
         return False
 
 
+class Collected:
+    """Values kept row by row, for statistics that are not sums (a median, a sort).
+
+    A leaf of ``PartialSums`` like any other: merging concatenates instead of adding,
+    so it survives batches, groups and workers. Memory grows with the rows it keeps
+    (8 bytes per float64 value), so only the losses and reductions that need every
+    value (``--reduction median``, Lovász) use it.
+    """
+
+    __slots__ = ("parts",)
+
+    def __init__(self, *parts: np.ndarray) -> None:
+        self.parts = tuple(p for p in parts if len(p))
+
+    def __add__(self, other: Any) -> Collected:
+        if isinstance(other, Collected):
+            return Collected(*self.parts, *other.parts)
+        if isinstance(other, (int, float)) and other == 0:  # a group's empty slot
+            return self
+        return NotImplemented
+
+    def __radd__(self, other: Any) -> Collected:
+        if isinstance(other, (int, float)) and other == 0:
+            return self
+        return NotImplemented
+
+    def __len__(self) -> int:
+        return sum(len(p) for p in self.parts)
+
+    def array(self) -> np.ndarray:
+        """All kept values in the order they were read."""
+        if not self.parts:
+            return np.empty(0)
+        return self.parts[0] if len(self.parts) == 1 else np.concatenate(self.parts)
+
+    def __repr__(self) -> str:
+        return f"Collected({len(self)} values)"
+
+
+def collect_grouped(values: np.ndarray, codes: np.ndarray, size: int) -> np.ndarray:
+    """One ``Collected`` per group code (an object array of length ``size``)."""
+    out = np.empty(size, dtype=object)
+    order = np.argsort(codes, kind="stable")
+    bounds = np.searchsorted(codes[order], np.arange(size + 1))
+    for g in range(size):
+        out[g] = Collected(values[order[bounds[g] : bounds[g + 1]]])
+    return out
+
+
 def _zeros_like(sums: Mapping[str, Any], size: int) -> PartialSums:
     """Zero sums shaped like ``sums`` with a leading axis of length ``size``."""
     return PartialSums(
         {
-            k: _zeros_like(v, size)
-            if isinstance(v, Mapping)
-            else np.zeros((size, *np.shape(v)), dtype=np.asarray(v).dtype)
+            k: _zeros_like(v, size) if isinstance(v, Mapping) else _zero_leaf(v, size)
             for k, v in sums.items()
         }
     )
+
+
+def _zero_leaf(leaf: Any, size: int) -> np.ndarray:
+    if isinstance(leaf, Collected):
+        out = np.empty(size, dtype=object)
+        out[:] = [Collected() for _ in range(size)]
+        return out
+    return np.zeros((size, *np.shape(leaf)), dtype=np.asarray(leaf).dtype)
 
 
 def _put(out: Mapping[str, Any], part: Mapping[str, Any], g: int) -> None:

@@ -169,3 +169,52 @@ def test_composite_per_row_gradient_needs_no_merged_sums():
     p = np.array([1.5, 1.0, 4.0])
     g = losscli.gradient(y, p, "0.7*mse + 0.3*mae", reduction="none")
     np.testing.assert_allclose(g, 0.7 * 2 * (p - y) + 0.3 * np.sign(p - y), rtol=1e-15)
+
+
+# --- Collected: per-row values as a mergeable leaf -------------------------------
+
+
+def test_collected_merges_by_concatenation_across_batches_and_groups():
+    from losscli.engine import GroupedSums
+    from losscli.streaming import Collected, PartialSums, collect_grouped
+
+    a = PartialSums(v=Collected(np.array([3.0, 1.0])), n=2)
+    b = PartialSums(v=Collected(np.array([2.0])), n=1)
+    merged = a.merge(b)
+    assert merged["n"] == 3
+    assert merged["v"].array().tolist() == [3.0, 1.0, 2.0]
+    assert (0 + Collected(np.array([1.0]))).array().tolist() == [1.0]
+    assert len(Collected()) == 0 and Collected().array().size == 0
+
+    acc = GroupedSums()
+    values = np.array([1.0, 2.0, 3.0, 4.0])
+    codes = np.array([1, 0, 1, 0])
+    acc.add_grouped(
+        ["x", "y"], PartialSums(v=collect_grouped(values, codes, 2)), np.bincount(codes)
+    )
+    acc.add_grouped(
+        ["z", "x"],
+        PartialSums(v=collect_grouped(np.array([5.0, 6.0]), np.array([1, 0]), 2)),
+        np.array([1, 1]),
+    )
+    acc.finish()
+    assert acc.groups["x"]["v"].array().tolist() == [2.0, 4.0, 5.0]
+    assert acc.groups["y"]["v"].array().tolist() == [1.0, 3.0]
+    assert acc.groups["z"]["v"].array().tolist() == [6.0]
+
+
+def test_bootstrap_replicates_collected_values_with_the_drawn_multiplicity():
+    from losscli.bootstrap import replicate_values
+    from losscli.streaming import Collected, PartialSums
+
+    units = np.empty(3, dtype=object)
+    units[:] = [
+        Collected(np.array([1.0])),
+        Collected(np.array([10.0, 20.0])),
+        Collected(np.array([5.0])),
+    ]
+    counts = np.array([[2, 0, 1], [0, 1, 2]])
+    got = replicate_values(
+        lambda s: float(np.median(s["v"].array())), PartialSums(v=units), np.arange(3), counts
+    )
+    assert got.tolist() == [np.median([1.0, 1.0, 5.0]), np.median([10.0, 20.0, 5.0, 5.0])]
