@@ -148,9 +148,14 @@ def _root(
 
 
 def _note(quiet: bool):
+    """Notes on stderr unless ``--quiet``; also allows the progress bar unless ``--quiet``."""
+    from losscli import progress
+
+    progress.enable(quiet)
+
     def note(message: str) -> None:
         if not quiet:
-            print(f"note: {message}", file=sys.stderr)
+            progress.note(f"note: {message}")
 
     return note
 
@@ -414,6 +419,7 @@ def compare_command(
     from_logits: LogitsOpt = False,
     dropna: DropnaOpt = False,
     input_format: InputFormatOpt = None,
+    quiet: QuietOpt = False,
     delta: DeltaOpt = None,
     beta: BetaOpt = None,
     quantile: QuantileOpt = None,
@@ -439,9 +445,10 @@ def compare_command(
 
     Example: losscli compare base.csv new.csv --loss mse,huber --rel-tolerance 0.02
     """
-    from losscli import compare_output
+    from losscli import compare_output, progress
     from losscli.compare import compare_files
 
+    progress.enable(quiet)
     params = shared_params(locals(), param)
     doc = compare_files(
         baseline,
@@ -496,6 +503,7 @@ def check_command(
         ReportFormat, typer.Option("--format", "-f", help="Output format.")
     ] = ReportFormat.table,
     output_file: OutputOpt = None,
+    quiet: QuietOpt = False,
 ) -> None:
     """Run the model checks declared in losscli.toml; exit 1 if any fails.
 
@@ -505,8 +513,9 @@ def check_command(
 
     Example: losscli check --format markdown >> "$GITHUB_STEP_SUMMARY"
     """
-    from losscli import checks
+    from losscli import checks, progress
 
+    progress.enable(quiet)
     doc = checks.run_checks(checks.find_config(config))
     text = checks.render(doc, fmt.value)
     if output_file is not None:
@@ -543,6 +552,7 @@ def recommend_command(
     fmt: Annotated[
         ReportFormat, typer.Option("--format", "-f", help="Output format.")
     ] = ReportFormat.table,
+    quiet: QuietOpt = False,
 ) -> None:
     """Recommend losses for a task, or for the data in FILE.
 
@@ -568,6 +578,9 @@ def recommend_command(
             raise UsageError("--target, --pred, --evaluate and --input-format need a FILE")
         doc = for_task(task)
     else:
+        from losscli import progress
+
+        progress.enable(quiet)
         doc = for_file(
             file,
             target=target or (),

@@ -289,13 +289,28 @@ def _jsonl_header(source: Source) -> Header:
 def read_batches(
     source: Source, header: Header, columns: list[str], text_columns: set[str]
 ) -> Iterator[Any]:
-    """Record batches holding ``columns``: numbers as float64, text as dictionary strings."""
+    """Record batches holding ``columns``: numbers as float64, text as dictionary strings.
+
+    While a progress bar may be shown (``losscli.progress``), reading advances it.
+    """
+    from losscli import progress
+
     if source.fmt == "parquet":
-        yield from _parquet_batches(source, columns)
+        batches = _parquet_batches(source, columns)
+        yield from progress.track(batches, source.name, total=header.rows_hint)
     elif source.fmt == "jsonl":
-        yield from _jsonl_batches(source, columns, text_columns)
+        yield from progress.track(_jsonl_batches(source, columns, text_columns), source.name)
+    elif progress.enabled() and source.path != "-" and source.compression is None:
+        import pyarrow as pa
+
+        with pa.OSFile(source.path) as raw:  # its position is the bytes parsed so far
+            batches = _csv_batches(source, header, columns, text_columns, raw)
+            size = os.path.getsize(source.path)
+            yield from progress.track(
+                batches, source.name, total=size, unit="bytes", position=raw.tell
+            )
     else:
-        yield from _csv_batches(source, header, columns, text_columns)
+        yield from progress.track(_csv_batches(source, header, columns, text_columns), source.name)
 
 
 def _take_stream(source: Source) -> tuple[bytes, Any]:
@@ -305,7 +320,7 @@ def _take_stream(source: Source) -> tuple[bytes, Any]:
 
 
 def _csv_batches(
-    source: Source, header: Header, columns: list[str], text_columns: set[str]
+    source: Source, header: Header, columns: list[str], text_columns: set[str], raw: Any = None
 ) -> Iterator[Any]:
     import pyarrow as pa
     import pyarrow.csv as pcsv
@@ -318,7 +333,7 @@ def _csv_batches(
     if source.path != "-" and source.compression is None:
         if hasattr(stream, "close"):
             stream.close()
-        data: Any = source.path
+        data: Any = source.path if raw is None else raw
     else:
         data = io.BufferedReader(_Prefixed(head, stream), buffer_size=CSV_BLOCK)
     try:

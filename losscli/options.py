@@ -171,7 +171,10 @@ KeyOpt = Annotated[
     ),
 ]
 QuietOpt = Annotated[
-    bool, typer.Option("--quiet", "-q", help="No notes on stderr (inferred task, dropped rows).")
+    bool,
+    typer.Option(
+        "--quiet", "-q", help="No notes or progress bar on stderr (inferred task, dropped rows)."
+    ),
 ]
 TaskOpt = Annotated[
     str | None,

@@ -44,8 +44,13 @@ ENVIRONMENT = (
     ("NO_COLOR", "When set to a non-empty value, tables and messages are printed without colour."),
     (
         "CI",
-        "When set, no progress display is shown; progress appears only when stderr is an "
-        "interactive terminal and CI is unset.",
+        "When set, no progress bar is shown. The bar (bytes or rows read, rate, time left) "
+        "appears on stderr only when stderr is an interactive terminal, CI is unset and "
+        "--quiet is not given, once reading has taken a second.",
+    ),
+    (
+        "LOSSCLI_PROGRESS_DELAY",
+        "Seconds of reading before the progress bar appears (default 1).",
     ),
 )
 
