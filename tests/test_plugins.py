@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
 import importlib.metadata
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -62,6 +65,7 @@ def plugin_registry(monkeypatch):
             return list(eps)
 
         monkeypatch.setattr(importlib.metadata, "entry_points", entry_points)
+        monkeypatch.setattr(registry, "_may_have_plugins", lambda: True)
         registry._entry_points_loaded = False
 
     yield install
@@ -117,3 +121,57 @@ def test_register_loss_decorator_adds_a_kernel(plugin_registry):
     assert losscli.get_loss("cubic_abs").summary == ""  # no docstring: empty summary, no crash
     with pytest.raises(ValueError, match="already registered"):
         losscli.register_loss("mse", inputs="real", tasks=["regression"])(CubicAbs)
+
+
+PLUGIN_MODULE = """
+from losscli import Elementwise, Loss
+
+
+class Cubic(Elementwise):
+    def loss(self, batch, params):
+        return abs(batch.preds[0] - batch.target) ** 3
+
+    def dloss(self, batch, params):
+        e = batch.preds[0] - batch.target
+        return (3 * e * abs(e),)
+
+
+def losses():
+    return [Loss(name="cubic", summary="Mean absolute cubed error.", tasks=("regression",),
+                 inputs="real", kernel=Cubic())]
+"""
+
+
+def test_an_installed_distribution_is_found_through_its_entry_points_txt(tmp_path):
+    """End to end, without fakes: a dist-info on sys.path declares the entry point."""
+    (tmp_path / "cubic_plugin.py").write_text(PLUGIN_MODULE)
+    info = tmp_path / "cubic_plugin-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: cubic-plugin\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text("[losscli.losses]\ncubic = cubic_plugin:losses\n")
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[1]);"
+        "from losscli.registry import _may_have_plugins;"
+        "import losscli;"
+        "print(_may_have_plugins(), losscli.evaluate([0.0, 1.0], [2.0, 1.0], 'cubic'))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, check=True
+    )
+    assert out.stdout.split() == ["True", "4.0"]
+
+
+def test_the_quick_plugin_probe_says_no_only_when_no_entry_point_names_losscli(
+    tmp_path, monkeypatch
+):
+    info = tmp_path / "other-1.0.dist-info"
+    info.mkdir()
+    (info / "entry_points.txt").write_text("[console_scripts]\nother = other:main\n")
+    monkeypatch.setattr(sys, "path", [str(tmp_path), str(tmp_path / "missing")])
+    assert registry._may_have_plugins() is False
+    (info / "entry_points.txt").write_text("[losscli.losses]\nx = other:losses\n")
+    assert registry._may_have_plugins() is True
+    zipped = tmp_path / "lib.zip"
+    zipped.write_bytes(b"")
+    monkeypatch.setattr(sys, "path", [str(zipped)])
+    assert registry._may_have_plugins() is True  # cannot look inside: a maybe
