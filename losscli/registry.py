@@ -9,7 +9,6 @@ callable returning one or several).
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -263,6 +262,8 @@ def get_loss(name: str) -> Loss:
     if key in _REGISTRY:
         return _REGISTRY[key]
     known = sorted([*_REGISTRY, *_ALIASES])
+    import difflib
+
     close = difflib.get_close_matches(key, known, n=3, cutoff=0.6)
     hint = f"did you mean {' or '.join(close)}?" if close else "run 'losscli losses' to list them"
     raise UsageError(f"unknown loss {name!r}", hint=hint)
@@ -276,6 +277,8 @@ def normalize_task(task: str) -> str:
     key = TASK_SPELLINGS.get(key, TASK_SPELLINGS.get(key.replace("-", "_"), key))
     if key in TASKS:
         return key
+    import difflib
+
     close = difflib.get_close_matches(task.lower(), [*TASKS, *TASK_SPELLINGS], n=1)
     hint = f"did you mean {close[0]}? " if close else ""
     raise UsageError(f"unknown task {task!r}", hint=f"{hint}tasks: {', '.join(TASKS)}")
