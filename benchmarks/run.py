@@ -1050,6 +1050,21 @@ def to_json(info: dict, cases: list[Case]) -> dict:
     }
 
 
+def compile_bytecode() -> None:
+    """Byte-compile losscli as `pip install` does, so no run pays for compiling it.
+
+    An editable install under PYTHONDONTWRITEBYTECODE would otherwise compile every
+    module of losscli on every start (the peers' packages come with bytecode).
+    """
+    import compileall
+    import importlib.util
+
+    spec = importlib.util.find_spec("losscli")
+    if spec and spec.submodule_search_locations:
+        for where in spec.submodule_search_locations:
+            compileall.compile_dir(where, quiet=1)
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     temp_data = args.data is None
@@ -1059,6 +1074,7 @@ def main(argv: list[str] | None = None) -> None:
     big_existed = big.exists()
     try:
         generate(data)
+        compile_bytecode()
         info = machine()
         print(render_machine(info, args, data))
         cases = build_cases(args, data, scratch)

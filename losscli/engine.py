@@ -7,6 +7,7 @@ second pass. Memory is bounded by the batch, not the file.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -69,8 +70,16 @@ class Frame:
 
     numbers: dict[str, np.ndarray]
     texts: dict[str, tuple[np.ndarray, list[str]]]
-    rows: np.ndarray  # input row numbers
+    kept_rows: np.ndarray | None  # input row numbers when rows were dropped, else None
     n: int
+    row0: int = 0  # the input row number of the first row
+
+    @property
+    def rows(self) -> np.ndarray:
+        """The input row numbers of the frame's rows."""
+        if self.kept_rows is not None:
+            return self.kept_rows
+        return self.row0 + np.arange(self.n)
 
 
 @dataclass
@@ -146,40 +155,45 @@ def frames(reading: Reading, stats: dict[str, int]) -> Iterator[Frame]:
             texts.update(t_texts)
             if keys is not None:
                 texts[reading.key] = keys
-        drop = np.zeros(n, dtype=bool)
+        drop = None
         numbers = {}
         for c, (values, nulls) in columns.items():
+            numbers[c] = values
+            # A finite sum means no NaN or ±inf (one pass, no temporary array); an
+            # infinite or NaN sum, or nulls, call for the exact per-cell look.
+            if nulls is None and math.isfinite(np.add.reduce(values, axis=None)):
+                continue
             broken = ~np.isfinite(values)
             if nulls is not None:
                 broken |= nulls
             if broken.any():
-                drop |= broken
+                drop = broken if drop is None else drop | broken
                 if not dropna:
                     bad.add(c, row0 + np.flatnonzero(broken))
-            numbers[c] = values
         for c in needed:
             if c in text_columns and c not in texts:
                 codes, cats, nulls = text_column(rb.column(c))
                 if nulls is not None and nulls.any():
-                    drop |= nulls
+                    drop = nulls if drop is None else drop | nulls
                     if not dropna:
                         bad.add(c, row0 + np.flatnonzero(nulls))
                 texts[c] = (codes, cats)
-        rows = row0 + np.arange(n)
+        first = row0
         row0 += n
         stats["rows"] = stats.get("rows", 0) + n
         if bad.counts:
             continue  # keep counting bad cells to report them all, compute nothing
-        if drop.any():
+        kept = None
+        if drop is not None and drop.any():
             keep = ~drop
             stats["dropped"] = stats.get("dropped", 0) + int(drop.sum())
             numbers = {c: v[keep] for c, v in numbers.items()}
             texts = {c: (codes[keep], cats) for c, (codes, cats) in texts.items()}
-            rows = rows[keep]
-            n = int(keep.sum())
+            kept = first + np.flatnonzero(keep)
+            n = len(kept)
             if n == 0:
                 continue
-        yield Frame(numbers, texts, rows, n)
+        yield Frame(numbers, texts, kept, n, first)
     if bad.counts:
         raise bad.error(source.name)
     if targets is not None:
@@ -265,7 +279,9 @@ def build_batch(frame: Frame, sel: Selected, source: str) -> Batch:
                 f"{source}: column {plan.weight!r}, row {int(frame.rows[i])}: negative weight {float(weights[i])!r}",
                 hint="sample weights must be >= 0",
             )
-    return Batch(target, preds, weights, int(frame.rows[0]), rows=frame.rows)
+    if frame.kept_rows is None:
+        return Batch(target, preds, weights, frame.row0)
+    return Batch(target, preds, weights, int(frame.kept_rows[0]), rows=frame.kept_rows)
 
 
 def located(exc: InputError, sel: Selected, source: Source, group: object = None) -> InputError:

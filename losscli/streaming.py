@@ -175,8 +175,11 @@ class Elementwise(Kernel):
 
     def update(self, batch: Batch, params: Params) -> PartialSums:
         mask = self.valid(batch, params)
-        w = batch.w() if mask is None else np.where(mask, batch.w(), 0.0)
         values = self.rows(batch, params)
+        if mask is None and batch.weights is None:  # unit weights: Σw is the row count
+            n = len(batch)
+            return PartialSums(wl=float(np.sum(values)), w=float(n), n=n)
+        w = batch.w() if mask is None else np.where(mask, batch.w(), 0.0)
         n = len(batch) if mask is None else int(np.count_nonzero(mask))
         return PartialSums(wl=float(np.sum(w * values)), w=float(np.sum(w)), n=n)
 

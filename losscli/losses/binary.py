@@ -70,8 +70,9 @@ class _Binary(Elementwise):
         return True
 
 
-def bce_terms(y, x, params: Params, loss: str = "bce"):
-    """Per-element BCE and its derivative w.r.t. p (or z with from_logits).
+def bce_terms(y, x, params: Params, loss: str = "bce", grad: bool = True):
+    """Per-element BCE and its derivative w.r.t. p (or z with from_logits); no
+    derivative (None) when ``grad`` is False, as a value-only pass needs.
 
     L = −[w₁·pw·y log p + w₀(1 − y) log(1 − p)],  y ← y(1 − ls) + ls/2.
     """
@@ -83,9 +84,11 @@ def bce_terms(y, x, params: Params, loss: str = "bce"):
     b = w0 * (1.0 - y)
     if params["from_logits"]:
         value = -(a * log_sigmoid(x) + b * log_sigmoid(-x))
-        return value, -a * sigmoid(-x) + b * sigmoid(x)
+        return (value, -a * sigmoid(-x) + b * sigmoid(x)) if grad else (value, None)
     p, inside = clip_probability(x, params["eps"])
     value = -(a * np.log(p) + b * np.log1p(-p))
+    if not grad:
+        return value, None
     return value, np.where(inside, -a / p + b / (1.0 - p), 0.0)
 
 
@@ -120,7 +123,7 @@ class BinaryCrossEntropy(_Binary):
     soft_targets = True
 
     def loss(self, batch, params):
-        return bce_terms(batch.target, batch.preds[0], params)[0]
+        return bce_terms(batch.target, batch.preds[0], params, grad=False)[0]
 
     def dloss(self, batch, params):
         return (bce_terms(batch.target, batch.preds[0], params)[1],)
@@ -159,7 +162,7 @@ class WeightedBinaryCrossEntropy(BinaryCrossEntropy):
     """Class-weighted binary cross-entropy (class_weights required)."""
 
     def loss(self, batch, params):
-        return bce_terms(batch.target, batch.preds[0], params, "weighted_bce")[0]
+        return bce_terms(batch.target, batch.preds[0], params, "weighted_bce", grad=False)[0]
 
     def dloss(self, batch, params):
         return (bce_terms(batch.target, batch.preds[0], params, "weighted_bce")[1],)

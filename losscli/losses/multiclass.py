@@ -67,8 +67,9 @@ def prepare_multiclass(batch: Batch, params: Params, loss: str, *, soft: bool = 
     return batch.replace(target=t, mask=mask, aux={"k": k})
 
 
-def ce_terms(t, x, params: Params, loss: str):
-    """Cross-entropy per row and its derivative w.r.t. p (or z).
+def ce_terms(t, x, params: Params, loss: str, grad: bool = True):
+    """Cross-entropy per row and its derivative w.r.t. p (or z); None for the derivative
+    when ``grad`` is False.
 
     L = −Σ_c w_c t'_c log p_c,  t' = t(1 − ls) + ls/K.
     Logits: ∂L/∂z_c = p_c Σ_k w_k t'_k − w_c t'_c.  Probabilities: ∂L/∂p_c = −w_c t'_c / p_c.
@@ -81,10 +82,12 @@ def ce_terms(t, x, params: Params, loss: str):
     if params["from_logits"]:
         logp = log_softmax(x)
         value = -np.sum(tw * logp, axis=1)
+        if not grad:
+            return value, None
         return value, np.exp(logp) * np.sum(tw, axis=1, keepdims=True) - tw
     p, inside = clip_probability(x, params["eps"])
     value = -np.sum(tw * np.log(p), axis=1)
-    return value, np.where(inside, -tw / p, 0.0)
+    return (value, np.where(inside, -tw / p, 0.0)) if grad else (value, None)
 
 
 CE_PARAMS = (EPS, LABEL_SMOOTHING, CLASS_WEIGHTS, IGNORE_INDEX)
@@ -126,7 +129,7 @@ class CrossEntropy(Elementwise):
         return prepare_multiclass(batch, params, "cross_entropy")
 
     def loss(self, batch, params):
-        return ce_terms(batch.target, batch.preds[0], params, "cross_entropy")[0]
+        return ce_terms(batch.target, batch.preds[0], params, "cross_entropy", grad=False)[0]
 
     def dloss(self, batch, params):
         return (ce_terms(batch.target, batch.preds[0], params, "cross_entropy")[1],)
