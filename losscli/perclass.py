@@ -63,7 +63,7 @@ def split_for(
     predictions = len(inputs[0]) if inputs else 0
     kind = objective.breakdown(len(target), predictions)
     if kind is None:
-        raise _no_breakdown(label, objective)
+        raise _no_breakdown(label, objective, len(target), predictions)
     if kind == "label":
         names = tuple(classes) if predictions > 1 and classes else ("0", "1")
     elif kind == "column":
@@ -103,7 +103,16 @@ def combine_rule(kind: str, combines: str, reduction: str) -> str:
     return f"{lhs} = {rule}"
 
 
-def _no_breakdown(label: str, objective: Any) -> UsageError:
+def _no_breakdown(label: str, objective: Any, targets: int, predictions: int) -> UsageError:
+    terms = getattr(objective, "terms", [])
+    kinds = [(t.name, t.breakdown(targets, predictions)) for _, t in terms]
+    if kinds and all(k for _, k in kinds):
+        how = ", ".join(f"{name} by {BY[k]}" for name, k in kinds)
+        return UsageError(
+            f"--per-class: the terms of {label} split differently ({how})",
+            hint="evaluate the terms as separate losses with --per-class, e.g. --loss "
+            + ",".join(dict.fromkeys(name for name, _ in kinds)),
+        )
     columns = objective.breakdown(2, 2) == "column"
     if columns:
         message = f"--per-class: {label} on one target column has no per-class breakdown"
