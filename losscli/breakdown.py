@@ -75,10 +75,13 @@ class UnitTable:
             self.ids, self.sums = ids, sums
             return
         if not np.array_equal(ids, self.ids):
-            merged = np.union1d(self.ids, ids)
-            self.sums = _spread(self.sums, np.searchsorted(merged, self.ids), len(merged))
-            sums = _spread(sums, np.searchsorted(merged, ids), len(merged))
-            self.ids = merged
+            seen = np.zeros(UNITS, dtype=bool)
+            seen[self.ids] = seen[ids] = True
+            if np.count_nonzero(seen) != len(self.ids):  # new units: make room for them
+                merged = np.flatnonzero(seen)
+                self.sums = _spread(self.sums, np.searchsorted(merged, self.ids), len(merged))
+                self.ids = merged
+            sums = _spread(sums, np.searchsorted(self.ids, ids), len(self.ids))
         self.sums = self.sums.merge(sums)
 
     def interval(
@@ -105,9 +108,16 @@ def _spread(sums: PartialSums, where: np.ndarray, size: int) -> PartialSums:
     return map_leaves(sums, leaf)
 
 
-def _by_unit(obj: Any, batch: Batch, codes: np.ndarray) -> tuple[np.ndarray, PartialSums]:
-    """Sums per distinct code (sorted), from one grouped update."""
-    ids, local = np.unique(codes, return_inverse=True)
+def _by_unit(
+    obj: Any, batch: Batch, codes: np.ndarray, bound: int = UNITS
+) -> tuple[np.ndarray, PartialSums]:
+    """Sums per distinct code (sorted; 0 ≤ code < bound), from one grouped update."""
+    if bound <= max(4 * len(codes), UNITS):  # a count instead of a sort
+        present = np.bincount(codes, minlength=bound) > 0
+        ids = np.flatnonzero(present)
+        local = (np.cumsum(present) - 1)[codes]
+    else:
+        ids, local = np.unique(codes, return_inverse=True)
     return ids, obj.update_grouped(batch, local.astype(np.intp), len(ids))
 
 
@@ -136,7 +146,7 @@ class Extra:
         obj, group = sel.objective, sel.plan.group
         k = len(self.split.names)
         gcodes, gnames = _group_codes(frame, group) if group else (None, [])
-        if codes is not None:  # by true class: one grouped update per stratum kind
+        if codes is not None:  # by true class: one update for the file, one for (group, class)
             size = k + 1
             self.classes.add_grouped(
                 [(None, j) for j in range(size)],
@@ -188,7 +198,8 @@ class Extra:
     ) -> None:
         """Per-unit sums of each true class, from one update over code = class × UNITS + unit
         (rows of no class, code K, are left out with their last slot)."""
-        ids, grouped = _by_unit(obj, part, codes * UNITS + u)
+        size = len(self.split.names) + 1
+        ids, grouped = _by_unit(obj, part, codes * UNITS + u, size * UNITS)
         classes = ids // UNITS
         bounds = np.searchsorted(classes, np.arange(len(self.split.names) + 1))
         for c in range(len(self.split.names)):

@@ -288,3 +288,25 @@ def test_95_percent_intervals_cover_the_true_mse_about_95_percent_of_the_time(tm
         r = evaluate_file(path, "mse", bootstrap=300, seed=rep)["results"][0]
         covered += r["ci_low"] <= 2.25 <= r["ci_high"]
     assert 104 <= covered <= 119, covered
+
+
+def test_intervals_do_not_depend_on_how_the_file_is_cut_into_batches(multiclass, monkeypatch):
+    """Per-unit sums merge across batches whose rows occupy different units and classes."""
+    import losscli.io
+
+    path = multiclass[0]
+
+    def evaluate():
+        return evaluate_file(
+            path, "cross_entropy,dice", per_class=True, group="g", bootstrap=100, seed=8
+        )["results"]
+
+    whole = evaluate()
+    monkeypatch.setattr(losscli.io, "CSV_BLOCK", 512)  # a few dozen rows per batch
+    pieces = evaluate()
+    assert [(r["group"], r["class"], r["n"]) for r in pieces] == [
+        (r["group"], r["class"], r["n"]) for r in whole
+    ]
+    for a, b in zip(whole, pieces):
+        for key in ("value", "ci_low", "ci_high"):
+            assert b[key] == pytest.approx(a[key], rel=1e-12)
