@@ -25,9 +25,11 @@ from losscli.options import (
     AlphaOpt,
     BetaOpt,
     ClassWeightsOpt,
+    ConfidenceOpt,
     DeltaOpt,
     DropnaOpt,
     EpsOpt,
+    EvalBootstrapOpt,
     EvalFormat,
     FileArg,
     GammaOpt,
@@ -42,12 +44,14 @@ from losscli.options import (
     MarginOpt,
     OutputOpt,
     ParamOpt,
+    PerClassOpt,
     PosWeightOpt,
     PowerOpt,
     PredOpt,
     QuantileOpt,
     QuietOpt,
     Reduction,
+    SeedOpt,
     SmoothOpt,
     TargetOpt,
     TargetsOpt,
@@ -183,6 +187,10 @@ def eval_command(
             help="Exit 1 when a loss is above VALUE (repeatable).",
         ),
     ] = None,
+    per_class: PerClassOpt = False,
+    replicates: EvalBootstrapOpt = 0,
+    confidence: ConfidenceOpt = None,
+    seed: SeedOpt = None,
     fmt: Annotated[
         EvalFormat, typer.Option("--format", "-f", help="Output format.")
     ] = EvalFormat.table,
@@ -228,10 +236,16 @@ def eval_command(
         params=params,
         note=_note(quiet),
     )
+    if not replicates and (confidence is not None or seed is not None):
+        raise UsageError("--confidence and --seed shape the bootstrap: add --bootstrap N")
     if reduction is Reduction.none:
         if gradients or fail_above or group:
             raise UsageError(
                 "--reduction none writes per-row losses; it takes no --gradients, --fail-above or --group"
+            )
+        if per_class or replicates:
+            raise UsageError(
+                "--reduction none writes per-row losses; it takes no --per-class or --bootstrap"
             )
         files.write_rows(file, loss, output_file, **common)
         return
@@ -242,6 +256,10 @@ def eval_command(
         reduction=reduction.value,
         gradients=gradients,
         fail_above=fail_above or (),
+        per_class=per_class,
+        bootstrap=replicates,
+        confidence=0.95 if confidence is None else confidence,
+        seed=0 if seed is None else seed,
         **common,
     )
     if output_file is not None:

@@ -169,16 +169,23 @@ def evaluate_file(
     key: str | None = None,
     params: Mapping[str, Any] | None = None,
     note: Note = _quiet,
+    per_class: bool = False,
+    bootstrap: int = 0,
+    confidence: float = 0.95,
+    seed: int = 0,
 ) -> dict[str, Any]:
     """Evaluate ``loss`` (a spec such as ``'mse,huber(delta=0.5)'``; None infers the task).
 
     Returns the ``losscli.eval/1`` document: input description, one result per
     (loss, group) with the overall row first, and the ``--fail-above`` checks.
+    ``per_class`` adds each loss's class rows after each of its rows (``losscli.perclass``);
+    ``bootstrap`` (replicates, 0 for none) adds a percentile interval to every row.
     """
     if reduction not in ("mean", "sum"):
         raise UsageError(
             f"evaluate_file reduces with mean or sum, not {reduction!r} (see write_rows)"
         )
+    resampling = _resampling(bootstrap, confidence, seed)
     thresholds = parse_fail_above(fail_above)
     reading, task = _prepare(
         path,
@@ -200,14 +207,21 @@ def evaluate_file(
     source, selected = reading.source, reading.selected
     check_usable(selected, reduction)
     stats: dict[str, int] = {}
-    sums = accumulate(reading, stats)
+    splits = [_split(sel, reduction) for sel in selected] if per_class else [None] * len(selected)
+    extras = None
+    if per_class or resampling:
+        from losscli import breakdown
+
+        sums, extras = breakdown.accumulate(reading, stats, splits, resampling is not None)
+    else:
+        sums = accumulate(reading, stats)
     _dropped_note(stats, note)
     grads = gradient_pass(reading, sums, reduction) if gradients else None
     results = []
     for i, (sel, acc) in enumerate(zip(selected, sums)):
         params_out = sel.objective.user_params()
         rows = [(None, acc.overall, acc.n)] + group_rows(sel, acc)
-        for key, part, n in rows:
+        for stratum, (key, part, n) in enumerate(rows):
             try:
                 value = sel.objective.compute(part, reduction)
             except ZeroWeightError as exc:
@@ -223,13 +237,29 @@ def evaluate_file(
             if grads is not None:
                 overall, per_group = grads[i]
                 result["gradient"] = (overall if key is None else per_group[key]).as_dict()
-            results.append(result)
+            if extras is None:
+                results.append(result)
+                continue
+            results += breakdown.finish_rows(
+                result,
+                sel,
+                extras[i],
+                part=part,
+                stratum=stratum,
+                reduction=reduction,
+                resampling=resampling,
+                source=source,
+            )
     doc: dict[str, Any] = {
         "schema": "losscli.eval/1",
         "version": __version__,
         "input": _describe_input(source, stats, selected, task, from_logits),
         "results": results,
     }
+    if per_class:
+        doc["per_class"] = [s.describe(sel.label) for sel, s in zip(selected, splits)]
+    if resampling is not None:
+        doc["bootstrap"] = resampling.describe()
     if thresholds:
         doc["checks"] = _checks(thresholds, selected, results)
         doc["passed"] = all(c["passed"] for c in doc["checks"])
@@ -255,7 +285,7 @@ def _checks(
     thresholds, selected: Sequence[Selected], results: Sequence[Mapping[str, Any]]
 ) -> list[dict[str, Any]]:
     checks = []
-    overall = {r["loss"]: r for r in results if r["group"] is None}
+    overall = {r["loss"]: r for r in results if r["group"] is None and r.get("class") is None}
     for name, limit in thresholds:
         targets = [s for s in selected if name is None or _matches(name, s)]
         if not targets:
@@ -274,6 +304,24 @@ def _checks(
                 }
             )
     return checks
+
+
+def _split(sel: Selected, reduction: str) -> Any:
+    from losscli.perclass import split_for
+
+    plan = sel.plan
+    return split_for(sel.label, sel.objective, plan.target, plan.inputs, plan.classes, reduction)
+
+
+def _resampling(replicates: int, confidence: float, seed: int) -> Any:
+    """The bootstrap settings, or None for no intervals; invalid ones are usage errors."""
+    from losscli.breakdown import Resampling
+
+    if replicates < 0:
+        raise UsageError(f"--bootstrap {replicates}: give 0 (no intervals) or more replicates")
+    if not 0.0 < confidence < 1.0:
+        raise UsageError(f"--confidence {confidence}: must be in (0, 1), e.g. 0.95")
+    return Resampling(replicates, confidence, seed) if replicates else None
 
 
 def _dropped_note(stats: Mapping[str, int], note: Note) -> None:

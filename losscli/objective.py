@@ -59,6 +59,19 @@ class BoundLoss:
     def grad(self, batch: Batch, sums: Mapping[str, Any], reduction: str) -> tuple[np.ndarray, ...]:
         return self.loss.kernel.grad(self.prepare(batch), sums, self.params, reduction)
 
+    def breakdown(self, targets: int, predictions: int) -> str | None:
+        return self.loss.kernel.breakdown(targets, predictions)
+
+    @property
+    def combines(self) -> str:
+        return self.loss.kernel.combines
+
+    def class_codes(self, batch: Batch) -> np.ndarray:
+        return self.loss.kernel.class_codes(self.prepare(batch), self.params)
+
+    def class_sums(self, sums: Mapping[str, Any], c: int) -> PartialSums:
+        return self.loss.kernel.class_sums(sums, c)
+
     def user_params(self) -> dict[str, Any]:
         """Parameters as results report them (all declared ones, with defaults filled)."""
         return {
@@ -109,6 +122,24 @@ class Composite:
             g = t.grad(batch, sums.get(str(i), PartialSums()), reduction)
             total = [c * x for x in g] if total is None else [a + c * x for a, x in zip(total, g)]
         return tuple(total)
+
+    def breakdown(self, targets: int, predictions: int) -> str | None:
+        """The terms' common breakdown; None when they split differently."""
+        kinds = {t.breakdown(targets, predictions) for _, t in self.terms}
+        return kinds.pop() if len(kinds) == 1 else None
+
+    @property
+    def combines(self) -> str:
+        forms = {t.combines for _, t in self.terms}
+        return forms.pop() if forms == {"J"} else "per term"
+
+    def class_codes(self, batch: Batch) -> np.ndarray:
+        return self.terms[0][1].class_codes(batch)
+
+    def class_sums(self, sums: Mapping[str, Any], c: int) -> PartialSums:
+        return PartialSums(
+            {str(i): t.class_sums(sums[str(i)], c) for i, (_, t) in enumerate(self.terms)}
+        )
 
     def user_params(self) -> dict[str, Any]:
         return {f"{t.name}.{k}": v for _, t in self.terms for k, v in t.user_params().items()}

@@ -251,3 +251,41 @@ def shared_params(arguments: dict[str, Any], extra: list[str] | None) -> dict[st
             raise UsageError(f"--param {item!r}: expected NAME=VALUE")
         params[name.strip().replace("-", "_")] = value.strip()
     return params
+
+
+# Per-class rows and bootstrap intervals of ``eval``.
+PerClassOpt = Annotated[
+    bool,
+    typer.Option(
+        "--per-class",
+        help="Add one row per class (by true class; per label or output column with several "
+        "target/prediction pairs; per class for dice/iou/tversky) after each row.",
+    ),
+]
+EvalBootstrapOpt = Annotated[
+    int,
+    typer.Option(
+        "--bootstrap",
+        metavar="N",
+        help="Percentile bootstrap over rows with N replicates: an interval for every value "
+        "(0: none).",
+    ),
+]
+ConfidenceOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--confidence",
+        metavar="C",
+        help="Interval coverage with --bootstrap (default 0.95).",
+        show_default=False,
+    ),
+]
+SeedOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--seed",
+        metavar="S",
+        help="Seed of the bootstrap draws (default 0).",
+        show_default=False,
+    ),
+]

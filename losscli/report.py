@@ -8,7 +8,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from losscli.output import markdown_table, plain_table
+from losscli.output import markdown_cell, markdown_table, plain_table
 
 
 def _number(value: float) -> str:
@@ -60,15 +60,30 @@ def json_document(doc: Mapping[str, Any]) -> str:
     return json.dumps(clean, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
 
 
+def _interval_heading(doc: Mapping[str, Any]) -> str:
+    return f"{doc['bootstrap']['confidence'] * 100:g}% interval"
+
+
 def columns(doc: Mapping[str, Any]) -> list[str]:
     cols = ["loss", "params", "group", "n", "value"]
+    if "per_class" in doc:
+        cols.insert(3, "class")
+    if "bootstrap" in doc:
+        cols.append(_interval_heading(doc))
     if any("gradient" in r for r in doc["results"]):
         cols += ["grad mean", "grad max abs", "grad L2"]
     return cols
 
 
+def _interval(r: Mapping[str, Any]) -> str:
+    if r.get("ci_low") is None:
+        return "-"
+    return f"[{r['ci_low']:.4g}, {r['ci_high']:.4g}]"
+
+
 def rows(doc: Mapping[str, Any]) -> list[list[str]]:
     out = []
+    has_grad = any("gradient" in r for r in doc["results"])
     for r in doc["results"]:
         row = [
             r["loss"],
@@ -77,11 +92,29 @@ def rows(doc: Mapping[str, Any]) -> list[list[str]]:
             str(r["n"]),
             _number(r["value"]),
         ]
+        if "per_class" in doc:
+            row.insert(3, "(all)" if r.get("class") is None else str(r["class"]))
+        if "bootstrap" in doc:
+            row.append(_interval(r))
         if "gradient" in r:
             g = r["gradient"]
             row += [_number(g["mean"]), _number(g["abs_max"]), _number(g["l2_norm"])]
+        elif has_grad:  # a class row: gradients summarise the whole loss
+            row += ["-", "-", "-"]
         out.append(row)
     return out
+
+
+def note_lines(doc: Mapping[str, Any]) -> list[str]:
+    """How class rows recombine and how intervals were drawn (after the table)."""
+    lines = [f"{p['loss']} by {p['by']}: {p['combine']}" for p in doc.get("per_class", [])]
+    b = doc.get("bootstrap")
+    if b:
+        lines.append(
+            f"{_interval_heading(doc)}: percentile bootstrap over rows, "
+            f"{b['replicates']} replicates, seed {b['seed']}"
+        )
+    return lines
 
 
 def check_lines(doc: Mapping[str, Any]) -> list[str]:
@@ -96,6 +129,9 @@ def check_lines(doc: Mapping[str, Any]) -> list[str]:
 
 def markdown(doc: Mapping[str, Any]) -> str:
     lines = markdown_table(columns(doc), rows(doc))
+    notes = note_lines(doc)
+    if notes:
+        lines += ["", *(f"- {markdown_cell(n)}" for n in notes)]
     checks = doc.get("checks", [])
     if checks:
         lines += ["", "| check | threshold | value | result |", "|---|---|---|---|"]
@@ -108,7 +144,7 @@ def markdown(doc: Mapping[str, Any]) -> str:
 
 
 def plain(doc: Mapping[str, Any]) -> str:
-    lines = plain_table(columns(doc), rows(doc)) + check_lines(doc)
+    lines = plain_table(columns(doc), rows(doc)) + check_lines(doc) + note_lines(doc)
     return "\n".join(lines) + "\n"
 
 
@@ -116,7 +152,12 @@ def csv_text(doc: Mapping[str, Any]) -> str:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     has_grad = any("gradient" in r for r in doc["results"])
+    per_class, resampled = "per_class" in doc, "bootstrap" in doc
     header = ["loss", "params", "reduction", "group", "n", "value"]
+    if per_class:
+        header.insert(4, "class")
+    if resampled:
+        header += ["ci_low", "ci_high"]
     writer.writerow(header + (["grad_mean", "grad_abs_max", "grad_l2_norm"] if has_grad else []))
     for r in doc["results"]:
         params = json.dumps(
@@ -130,9 +171,13 @@ def csv_text(doc: Mapping[str, Any]) -> str:
             r["n"],
             repr(r["value"]),
         ]
+        if per_class:
+            row.insert(4, "" if r.get("class") is None else r["class"])
+        if resampled:
+            row += ["" if r.get(k) is None else repr(r[k]) for k in ("ci_low", "ci_high")]
         if has_grad:
-            g = r["gradient"]
-            row += [repr(g["mean"]), repr(g["abs_max"]), repr(g["l2_norm"])]
+            g = r.get("gradient")
+            row += [repr(g[k]) for k in ("mean", "abs_max", "l2_norm")] if g else ["", "", ""]
         writer.writerow(row)
     return buf.getvalue()
 
@@ -149,4 +194,4 @@ def render(doc: Mapping[str, Any], fmt: str) -> str:
 
 
 def table_cells(doc: Mapping[str, Any]) -> tuple[list[str], list[list[str]], list[str]]:
-    return columns(doc), rows(doc), check_lines(doc)
+    return columns(doc), rows(doc), check_lines(doc) + note_lines(doc)

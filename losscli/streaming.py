@@ -136,6 +136,28 @@ class Kernel:
         """∂J/∂(each input) for the batch's rows, J being reduced over the merged sums."""
         raise NotImplementedError
 
+    #: What recombines linearly across --per-class rows: J, or J² (rmse), log J (perplexity).
+    combines: str = "J"
+
+    def breakdown(self, targets: int, predictions: int) -> str | None:
+        """How ``--per-class`` splits J, given the number of target and prediction columns:
+        ``"label"`` (by each row's true class), ``"column"`` (by output column),
+        ``"overlap"`` (each class's own ratio), or None (no per-class breakdown).
+        ``losscli.perclass`` defines each."""
+        return None
+
+    def class_codes(self, batch: Batch, params: Params) -> np.ndarray:
+        """The true class (0..K−1) of each prepared row, −1 for rows that do not count
+        (``--per-class`` by label)."""
+        from losscli.perclass import true_classes
+
+        return true_classes(batch)
+
+    def class_sums(self, sums: Mapping[str, Any], c: int) -> PartialSums:
+        """The sums of class ``c`` alone, from the sums of all classes (``--per-class``
+        of a ratio loss)."""
+        raise NotImplementedError
+
 
 class Elementwise(Kernel):
     """A loss whose J is a (weighted) mean or sum of per-row values Lᵢ.

@@ -50,12 +50,15 @@ def test_eval_schema(capsys):
     full = run_json(
         capsys,
         "eval",
-        SAMPLES / "regression.csv",
+        SAMPLES / "multiclass.csv",
         "--loss",
-        "mse",
+        "cross_entropy",
         "--gradients",
         "--fail-above",
         "9",
+        "--per-class",
+        "--bootstrap",
+        "20",
     )
     for doc, complete in ((plain, False), (full, True)):
         assert doc["schema"] == "losscli.eval/1"
@@ -64,6 +67,11 @@ def test_eval_schema(capsys):
         assert_keys(doc["results"][0], spec["results[]"], "results[]", complete)
     assert_keys(full["results"][0]["gradient"], spec["results[].gradient"], "gradient", True)
     assert_keys(full["checks"][0], spec["checks[]"], "checks[]", True)
+    assert_keys(full["per_class"][0], spec["per_class[]"], "per_class[]", True)
+    assert_keys(full["bootstrap"], spec["bootstrap"], "bootstrap", True)
+    class_row = full["results"][1]
+    assert class_row["class"] == "cat"
+    assert_keys(class_row, spec["results[]"], "results[] (a class row)", False)
 
 
 def test_compare_schema(capsys):

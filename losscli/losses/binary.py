@@ -69,6 +69,10 @@ class _Binary(Elementwise):
     def columnwise(self, batch: Batch) -> bool:
         return True
 
+    def breakdown(self, targets: int, predictions: int) -> str | None:
+        # one 0/1 column: by true class 0/1; m label columns: per label
+        return "column" if targets > 1 else "label"
+
 
 def bce_terms(y, x, params: Params, loss: str = "bce", grad: bool = True):
     """Per-element BCE and its derivative w.r.t. p (or z with from_logits); no

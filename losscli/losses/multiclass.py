@@ -128,6 +128,9 @@ class CrossEntropy(Elementwise):
     def prepare(self, batch, params):
         return prepare_multiclass(batch, params, "cross_entropy")
 
+    def breakdown(self, targets, predictions):
+        return "label"
+
     def loss(self, batch, params):
         return ce_terms(batch.target, batch.preds[0], params, "cross_entropy", grad=False)[0]
 
@@ -154,6 +157,7 @@ class Perplexity(CrossEntropy):
     """Perplexity: exp of the mean cross-entropy."""
 
     reductions = ("mean",)
+    combines = "log J"
 
     def outer(self, mean):
         limit = float(np.log(np.finfo(np.float64).max))
@@ -186,6 +190,9 @@ class Perplexity(CrossEntropy):
 )
 class NegativeLogLikelihood(Elementwise):
     """Negative log-likelihood of the label's log-probability column."""
+
+    def breakdown(self, targets, predictions):
+        return "label"
 
     def prepare(self, batch, params):
         x = batch.preds[0]
@@ -313,6 +320,9 @@ def _labels_and_scores(batch: Batch, loss: str) -> Batch:
 class MultiHinge(Elementwise):
     """Crammer–Singer multi-class hinge loss."""
 
+    def breakdown(self, targets, predictions):
+        return "label"
+
     def prepare(self, batch, params):
         return _labels_and_scores(batch, "multi_hinge")
 
@@ -353,6 +363,9 @@ class MultiHinge(Elementwise):
 )
 class MultiMargin(Elementwise):
     """Weston–Watkins multi-class margin loss."""
+
+    def breakdown(self, targets, predictions):
+        return "label"
 
     def prepare(self, batch, params):
         return _labels_and_scores(batch, "multi_margin")

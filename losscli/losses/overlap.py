@@ -99,6 +99,15 @@ class _Overlap(Kernel):
         score = self.score(sums["tp"], sums["sy"], sums["sp"], params)
         return float(1.0 - np.mean(score))
 
+    def breakdown(self, targets: int, predictions: int) -> str:
+        return "overlap"
+
+    def class_sums(self, sums, c: int) -> PartialSums:
+        """Class c's TP, ΣY, ΣP (the last axis is the class), so J_c = 1 − score_c."""
+        return PartialSums(
+            {k: v[..., c : c + 1] if k in ("tp", "sy", "sp") else v for k, v in sums.items()}
+        )
+
     def grad(self, batch, sums, params, reduction):
         y, p = batch.target, batch.preds[0]
         k = y.shape[1]

@@ -40,6 +40,9 @@ class _Real(Elementwise):
     def columnwise(self, batch: Batch) -> bool:
         return True
 
+    def breakdown(self, targets: int, predictions: int) -> str | None:
+        return "column" if targets > 1 else None
+
     def error(self, batch: Batch) -> np.ndarray:
         return batch.preds[0] - batch.target
 
@@ -91,6 +94,7 @@ class RootMeanSquaredError(MeanSquaredError):
     """Root mean squared error."""
 
     reductions = ("mean",)
+    combines = "J²"
 
     def outer(self, mean):
         return float(np.sqrt(mean))
@@ -405,6 +409,9 @@ class GaussianNLL(Elementwise):
 
     def columnwise(self, batch):
         return True
+
+    def breakdown(self, targets, predictions):
+        return "column" if targets > 1 else None
 
     def loss(self, batch, params):
         mean, var = batch.preds
