@@ -27,6 +27,8 @@ from losscli.options import (
     ClassWeightsOpt,
     DeltaOpt,
     DropnaOpt,
+    Engine,
+    EngineOpt,
     EpsOpt,
     EvalFormat,
     FileArg,
@@ -48,6 +50,7 @@ from losscli.options import (
     QuantileOpt,
     QuietOpt,
     Reduction,
+    SchedulerOpt,
     SmoothOpt,
     TargetOpt,
     TargetsOpt,
@@ -188,6 +191,8 @@ def eval_command(
     targets: TargetsOpt = None,
     key: KeyOpt = None,
     quiet: QuietOpt = False,
+    engine: EngineOpt = Engine.local,
+    scheduler: SchedulerOpt = None,
     delta: DeltaOpt = None,
     beta: BetaOpt = None,
     quantile: QuantileOpt = None,
@@ -222,6 +227,8 @@ def eval_command(
         key=key,
         params=params,
         note=_note(quiet),
+        engine=engine.value,
+        scheduler=scheduler,
     )
     if reduction is Reduction.none:
         if gradients or fail_above or group:
@@ -283,6 +290,8 @@ def grad_command(
     targets: TargetsOpt = None,
     key: KeyOpt = None,
     quiet: QuietOpt = False,
+    engine: EngineOpt = Engine.local,
+    scheduler: SchedulerOpt = None,
     delta: DeltaOpt = None,
     beta: BetaOpt = None,
     quantile: QuantileOpt = None,
@@ -322,6 +331,8 @@ def grad_command(
         key=key,
         params=params,
         note=_note(quiet),
+        engine=engine.value,
+        scheduler=scheduler,
     )
 
 
@@ -414,6 +425,8 @@ def compare_command(
     from_logits: LogitsOpt = False,
     dropna: DropnaOpt = False,
     input_format: InputFormatOpt = None,
+    engine: EngineOpt = Engine.local,
+    scheduler: SchedulerOpt = None,
     delta: DeltaOpt = None,
     beta: BetaOpt = None,
     quantile: QuantileOpt = None,
@@ -464,6 +477,8 @@ def compare_command(
         tolerance=tolerance,
         rel_tolerance=rel_tolerance,
         require_significant=require_significant,
+        engine=engine.value,
+        scheduler=scheduler,
     )
     text = compare_output.render(doc, fmt.value)
     if output_file is not None:
