@@ -352,7 +352,9 @@ def compare_files(
             raise UsageError(f"{flag} {value}: must be >= 0")
     if require_significant and not bootstrap_replicates:
         raise UsageError("--require-significant needs a bootstrap interval (--bootstrap N > 0)")
-    distributed = [_dask(engine, scheduler, p, None) for p in (baseline, candidate)][0]
+    distributed = _dask(engine, scheduler, baseline, None)
+    if distributed:
+        _dask(engine, scheduler, candidate, None)
     readings = []
     for path in (baseline, candidate):
         reading, _ = _prepare(

@@ -44,6 +44,7 @@ from losscli.errors import InputError, LossCliError, UsageError
 from losscli.io import Source, parquet_file, parquet_files
 
 PARTITION_ROWS = 1 << 22  # a file larger than this is split at row-group boundaries
+FAN_IN = 8  # partition outcomes merged per task of the reduction tree
 EXTRA = "pip install 'losscli[dask]'"
 
 
@@ -115,13 +116,50 @@ def plan_partitions(
 
 @dataclass
 class Outcome:
-    """What a task hands back: its value, its row counts, or the error it met."""
+    """What a run of consecutive partitions hands back: a value and row counts, or errors.
 
-    value: Any = None
+    A single pass over these rows would raise ``clean_error`` when no bad (empty, NaN,
+    infinite) cells came before them, and ``dirty_error`` when some did (after a bad
+    cell, a pass only counts bad cells, and only a reading error stops it). ``bad``
+    holds the bad cells. Outcomes of neighbouring runs combine associatively
+    (``combine``), so a tree of Dask tasks can merge them on the workers.
+    """
+
+    value: Any = None  # None once any partition met an error or bad cells
     stats: dict[str, int] = field(default_factory=dict)
-    error: LossCliError | None = None
-    read_error: LossCliError | None = None  # an error that reading alone raises
-    bad: BadCells | None = None
+    clean_error: LossCliError | None = None
+    dirty_error: LossCliError | None = None
+    bad: BadCells = field(default_factory=BadCells)
+
+
+def combine(merge: Callable[[Any, Any], Any], *outcomes: Outcome) -> Outcome:
+    """The outcome of consecutive runs, in row order; values merged with ``merge``."""
+    out = outcomes[0]
+    for nxt in outcomes[1:]:
+        if out.clean_error is not None:
+            clean = out.clean_error
+        else:
+            clean = nxt.dirty_error if out.bad.counts else nxt.clean_error
+        bad = BadCells()
+        bad.merge(out.bad)
+        bad.merge(nxt.bad)
+        stats = dict(out.stats)
+        for k, v in nxt.stats.items():
+            stats[k] = stats.get(k, 0) + v
+        value = None
+        if out.value is not None and nxt.value is not None:
+            value = merge(out.value, nxt.value)
+        out = Outcome(value, stats, clean, out.dirty_error or nxt.dirty_error, bad)
+    return out
+
+
+def settle(outcome: Outcome, source: Source) -> tuple[Any, dict[str, int]]:
+    """The merged value and row counts, or the error a single pass would have raised."""
+    if outcome.clean_error is not None:
+        raise outcome.clean_error
+    if outcome.bad.counts:
+        raise outcome.bad.error(source.name)
+    return outcome.value, outcome.stats
 
 
 def _partition_reading(reading: Reading, part: Partition) -> Reading:
@@ -140,8 +178,8 @@ def _run(part: Partition, fn: Callable[..., Any], reading: Reading, *args: Any) 
     except BadCellsError as exc:
         return Outcome(stats=stats, bad=exc.cells)
     except LossCliError as exc:
-        # A single pass stops at this error unless bad cells came before it (in an earlier
-        # partition): then it goes on counting bad cells, and only reading errors stop it.
+        # After bad cells in an earlier partition a pass would not stop here, but go on
+        # counting bad cells to the end: count them, and keep any reading error.
         bad, read_error = BadCells(), None
         try:
             for _ in frames(_partition_reading(reading, part), {}):
@@ -150,25 +188,7 @@ def _run(part: Partition, fn: Callable[..., Any], reading: Reading, *args: Any) 
             bad = counted.cells
         except LossCliError as failed:
             read_error = failed
-        return Outcome(stats=stats, error=exc, read_error=read_error, bad=bad)
-
-
-def settle(outcomes: Sequence[Outcome], source: Source) -> dict[str, int]:
-    """Raise the error a single pass would have met first; else the summed row counts."""
-    bad = BadCells()
-    stats: dict[str, int] = {}
-    for outcome in outcomes:
-        if outcome.error is not None and not bad.counts:
-            raise outcome.error
-        if outcome.read_error is not None:
-            raise outcome.read_error
-        if outcome.bad is not None:
-            bad.merge(outcome.bad)
-        for k, v in outcome.stats.items():
-            stats[k] = stats.get(k, 0) + v
-    if bad.counts:
-        raise bad.error(source.name)
-    return stats
+        return Outcome(stats=stats, clean_error=exc, dirty_error=read_error, bad=bad)
 
 
 def _row_groups(path: str, source: Source) -> list[int]:
@@ -366,32 +386,46 @@ class DaskEngine:
     def where(self) -> str:
         return f"the cluster at {self.address}" if self.address else "local threads"
 
-    def map(self, fn: Callable[..., Any], items: Sequence[Any], *shared: Any) -> list[Any]:
-        """``[fn(item, *shared) for item in items]`` as Dask tasks; ``shared`` is sent once."""
+    def reduce(
+        self,
+        fn: Callable[..., Outcome],
+        items: Sequence[Any],
+        shared: Sequence[Any],
+        merge: Callable[[Any, Any], Any],
+    ) -> Outcome:
+        """``fn(item, *shared)`` per item as Dask tasks, combined in item order by a tree of
+        tasks on the workers, so the client receives one outcome. ``shared`` is sent once."""
         import dask
 
         common = [x if callable(x) else dask.delayed(x, traverse=False) for x in shared]
-        tasks = [dask.delayed(fn, pure=False)(item, *common) for item in items]
+        level = [dask.delayed(fn, pure=False)(item, *common) for item in items]
+        while len(level) > 1:
+            level = [
+                dask.delayed(combine, pure=False)(merge, *level[i : i + FAN_IN])
+                for i in range(0, len(level), FAN_IN)
+            ]
         scheduler = self.client if self.client is not None else "threads"
-        return list(dask.compute(*tasks, scheduler=scheduler))
+        (out,) = dask.compute(level[0], scheduler=scheduler)
+        return out
 
     def partitions(self, source: Source) -> list[Partition]:
         """The dataset's partitions (the files' row groups are read by the tasks)."""
         files = parquet_files(source)
         probe = Source(source.path, "parquet", filesystem=source.filesystem)
-        sizes = self.map(_listing, files, probe)
-        for outcome in sizes:
-            if outcome.error is not None:
-                raise outcome.error
-        return plan_partitions(files, [o.value for o in sizes], self.partition_rows)
+        sizes, _ = settle(self.reduce(_listing, files, [probe], _concat), source)
+        return plan_partitions(files, sizes, self.partition_rows)
 
     def run(
-        self, fn: Callable[..., Any], reading: Reading, parts: Sequence[Partition], *args: Any
-    ) -> tuple[list[Any], dict[str, int]]:
-        """``fn`` over every partition: the values in partition order and the row counts."""
-        outcomes = self.map(_run, parts, fn, reading, *args)
-        stats = settle(outcomes, reading.source)
-        return [o.value for o in outcomes], stats
+        self,
+        fn: Callable[..., Any],
+        merge: Callable[[Any, Any], Any],
+        reading: Reading,
+        parts: Sequence[Partition],
+        *args: Any,
+    ) -> tuple[Any, dict[str, int]]:
+        """``fn`` over every partition: the merged value and the row counts."""
+        outcome = self.reduce(_run, parts, [fn, reading, *args], merge)
+        return settle(outcome, reading.source)
 
     # ---- the passes --------------------------------------------------------------------
 
@@ -399,12 +433,9 @@ class DaskEngine:
         self, reading: Reading, parts: Sequence[Partition]
     ) -> tuple[list[GroupedSums], dict[str, int]]:
         """Pass 1: every partition's sums, merged in partition order."""
-        values, stats = self.run(_accumulate, reading, parts)
+        sums, stats = self.run(_accumulate, _merge_sums, reading, parts)
         check_rows(reading.source, stats.get("rows", 0), stats.get("dropped", 0))
-        merged = values[0]
-        for part in values[1:]:
-            merged = [a.merge(b) for a, b in zip(merged, part)]
-        return merged, stats
+        return sums, stats
 
     def gradient_pass(
         self,
@@ -414,25 +445,16 @@ class DaskEngine:
         reduction: str,
     ) -> list[tuple[GradientStats, dict[str, GradientStats]]]:
         """Pass 2 of ``eval --gradients``: per-partition summaries against the merged sums."""
-        values, _ = self.run(_gradient_stats, reading, parts, list(sums), reduction)
-        out = values[0]
-        for part in values[1:]:
-            out = [
-                (overall.merge(o), _merge_groups(groups, g))
-                for (overall, groups), (o, g) in zip(out, part)
-            ]
-        return out
+        args = (list(sums), reduction)
+        return self.run(_gradient_stats, _merge_gradients, reading, parts, *args)[0]
 
     def score(self, reading: Reading, **options: Any) -> Any:
         """``compare``: one dataset's score, from its partitions' scores."""
         parts = self.partitions(reading.source)
-        values, stats = self.run(_score, reading, parts, options)
+        scored, stats = self.run(_score, _merge_scored, reading, parts, options)
         check_rows(reading.source, stats.get("rows", 0), stats.get("dropped", 0))
-        merged = values[0]
-        for part in values[1:]:
-            merged = merged.merge(part)
-        merged.source = reading.source
-        return merged
+        scored.source = reading.source
+        return scored
 
     def write_dataset(
         self,
@@ -446,8 +468,8 @@ class DaskEngine:
         """Pass 2 of ``grad`` / ``--reduction none``: one Parquet file per partition."""
         try:
             output.begin()
-            outcomes = self.map(_write_part, parts, fn, reading, output, names, *args)
-            stats = settle(outcomes, reading.source)
+            shared = [fn, reading, output, names, *args]
+            _, stats = settle(self.reduce(_write_part, parts, shared, _sum), reading.source)
             check_rows(reading.source, stats.get("rows", 0), stats.get("dropped", 0))
         except BaseException:
             output.abort()
@@ -476,15 +498,26 @@ def _check_address(address: str) -> None:
 
 def _listing(path: str, probe: Source) -> Outcome:
     try:
-        return Outcome(_row_groups(path, probe))
+        return Outcome([_row_groups(path, probe)])
     except LossCliError as exc:
-        return Outcome(error=exc)
+        return Outcome(clean_error=exc, dirty_error=exc)
 
 
 def _write_part(
     part: Partition, fn: Callable[..., Any], reading: Reading, output: Any, names: list[str], *args
 ) -> Outcome:
     return _run(part, fn, reading, output.part(part.index), names, *args)
+
+
+# ---- merging the values of neighbouring partitions (``combine``) ---------------------
+
+
+def _merge_sums(a: list[GroupedSums], b: list[GroupedSums]) -> list[GroupedSums]:
+    return [x.merge(y) for x, y in zip(a, b)]
+
+
+def _merge_gradients(a: list[Any], b: list[Any]) -> list[Any]:
+    return [(oa.merge(ob), _merge_groups(ga, gb)) for (oa, ga), (ob, gb) in zip(a, b)]
 
 
 def _merge_groups(
@@ -496,22 +529,26 @@ def _merge_groups(
     return out
 
 
+def _merge_scored(a: Any, b: Any) -> Any:
+    return a.merge(b)
+
+
+def _concat(a: list[Any], b: list[Any]) -> list[Any]:
+    return a + b
+
+
+def _sum(a: int, b: int) -> int:
+    return a + b
+
+
 # ---- what eval, grad and compare call -------------------------------------------------
 
 
-def _start(
-    reading: Reading, scheduler: str | None, note: Callable[[str], None]
-) -> tuple[DaskEngine, list[Partition]]:
-    require_parquet(reading.source)
-    engine = DaskEngine(scheduler).__enter__()
-    try:
-        parts = engine.partitions(reading.source)
-    except BaseException:
-        engine.__exit__()
-        raise
+def _plan(engine: DaskEngine, reading: Reading, note: Callable[[str], None]) -> list[Partition]:
+    parts = engine.partitions(reading.source)
     files = len({path for p in parts for path, _ in p.pieces})
     note(f"--engine dask: {len(parts)} partition(s) of {files} file(s) on {engine.where}")
-    return engine, parts
+    return parts
 
 
 def evaluate(
@@ -522,8 +559,9 @@ def evaluate(
     note: Callable[[str], None],
 ) -> tuple[list[GroupedSums], dict[str, int], Any]:
     """``eval``: (merged sums, row counts, gradient summaries or None)."""
-    engine, parts = _start(reading, scheduler, note)
-    with engine:
+    require_parquet(reading.source)
+    with DaskEngine(scheduler) as engine:
+        parts = _plan(engine, reading, note)
         sums, stats = engine.accumulate(reading, parts)
         grads = engine.gradient_pass(reading, parts, sums, reduction) if gradients else None
     return sums, stats, grads
@@ -535,8 +573,9 @@ def write_rows(
     """``eval --reduction none``: per-row losses, one Parquet file per partition."""
     from losscli.files import row_names
 
-    engine, parts = _start(reading, scheduler, note)
-    with engine:
+    require_parquet(reading.source)
+    with DaskEngine(scheduler) as engine:
+        parts = _plan(engine, reading, note)
         return engine.write_dataset(_write_rows, reading, parts, output, row_names(reading))
 
 
@@ -551,8 +590,9 @@ def write_gradients(
     """``grad``: pass 1 merges the sums, pass 2 writes one Parquet file per partition."""
     from losscli.files import gradient_names
 
-    engine, parts = _start(reading, scheduler, note)
-    with engine:
+    require_parquet(reading.source)
+    with DaskEngine(scheduler) as engine:
+        parts = _plan(engine, reading, note)
         sums, stats = engine.accumulate(reading, parts)
         names = gradient_names(reading, with_loss)
         engine.write_dataset(

@@ -225,6 +225,7 @@ def test_files_split_into_row_group_partitions_give_the_same_results(data, monke
     from losscli import dask_engine
 
     monkeypatch.setattr(dask_engine, "PARTITION_ROWS", 150)
+    monkeypatch.setattr(dask_engine, "FAN_IN", 3)  # a reduction tree of three levels
     notes = []
     options = EVAL_CASES["binary"]
     dist = evaluate_file(str(data["base"]), engine="dask", note=notes.append, **options)
@@ -381,9 +382,15 @@ COMPARE_CASES = {
 
 
 @needs_dask
+@pytest.mark.parametrize("split", [False, True], ids=["by_file", "row_groups"])
 @pytest.mark.parametrize("case", COMPARE_CASES)
-def test_compare_on_a_cluster_equals_local_compare(data, cluster, case):
+def test_compare_on_a_cluster_equals_local_compare(data, cluster, monkeypatch, case, split):
     """Bootstrap units (row mod 4096, or key hashes) merge across partitions exactly."""
+    if split:
+        from losscli import dask_engine
+
+        monkeypatch.setattr(dask_engine, "PARTITION_ROWS", 100)
+        monkeypatch.setattr(dask_engine, "FAN_IN", 2)
     options = dict(COMPARE_CASES[case], bootstrap_replicates=200)
     local = compare_files(str(data["all"]), str(data["cand_all"]), **options)
     dist = compare_files(
@@ -478,7 +485,15 @@ def test_worker_processes(data, tmp_path):
     ],
     ids=["bad_cells", "bad_cells_before_kernel_error", "first_kernel_error", "zero_weights"],
 )  # fmt: skip
-def test_errors_are_the_local_engines(data, tmp_path, capsys, damage, args):
+@pytest.mark.parametrize("split", [False, True], ids=["by_file", "row_groups_deep_tree"])
+def test_errors_are_the_local_engines(data, tmp_path, capsys, monkeypatch, damage, args, split):
+    """The error a single pass meets first, also when partition outcomes are combined in a
+    deep tree (row-group partitions, two per merge task)."""
+    if split:
+        from losscli import dask_engine
+
+        monkeypatch.setattr(dask_engine, "PARTITION_ROWS", 60)
+        monkeypatch.setattr(dask_engine, "FAN_IN", 2)
     shutil.copytree(data["base"], tmp_path / "ds")
     for name, column, rows, value in damage:
         _set_cells(tmp_path / "ds" / name, column, rows, value)
