@@ -192,7 +192,9 @@ def _run(part: Partition, fn: Callable[..., Any], reading: Reading, *args: Any) 
 
 
 def _row_groups(path: str, source: Source) -> list[int]:
-    meta = parquet_file(source, path).metadata
+    pf = parquet_file(source, path)
+    meta = pf.metadata
+    pf.close(force=source.filesystem is not None)
     return [meta.row_group(i).num_rows for i in range(meta.num_row_groups)]
 
 
@@ -424,6 +426,7 @@ class DaskEngine:
         *args: Any,
     ) -> tuple[Any, dict[str, int]]:
         """``fn`` over every partition: the merged value and the row counts."""
+        reading = replace(reading, source=replace(reading.source, files=None))  # sent to workers
         outcome = self.reduce(_run, parts, [fn, reading, *args], merge)
         return settle(outcome, reading.source)
 
@@ -466,6 +469,7 @@ class DaskEngine:
         *args: Any,
     ) -> dict[str, int]:
         """Pass 2 of ``grad`` / ``--reduction none``: one Parquet file per partition."""
+        reading = replace(reading, source=replace(reading.source, files=None))  # sent to workers
         try:
             output.begin()
             shared = [fn, reading, output, names, *args]

@@ -1,8 +1,9 @@
 """Input: a path or '-' → pyarrow record batches, without ever loading the file whole.
 
 CSV/TSV (optionally .gz/.bz2/.zst), Parquet files or datasets (a directory, a
-glob or an fsspec URL: ``losscli.dataset``), JSON Lines and stdin. Columns are read as float64 unless they are label, group or key columns,
-which are read as dictionary-encoded strings when the first block shows text.
+glob or an fsspec URL: ``losscli.dataset``), JSON Lines and stdin. Columns are
+read as float64 unless they are label, group or key columns, which are read as
+dictionary-encoded strings when the first block shows text.
 pandas is never imported here (pyarrow's to_numpy() and pa.array() would import
 it): arrays become numpy through their buffers.
 """
@@ -445,7 +446,12 @@ def _parquet_batches(source: Source, columns: list[str]) -> Iterator[Any]:
             raise InputError(
                 f"{path}: missing column(s) {', '.join(missing)} (other files of the dataset have them)"
             )
-        yield from pf.iter_batches(batch_size=PARQUET_BATCH, columns=columns, row_groups=row_groups)
+        try:
+            yield from pf.iter_batches(
+                batch_size=PARQUET_BATCH, columns=columns, row_groups=row_groups
+            )
+        finally:
+            pf.close(force=source.filesystem is not None)  # the fsspec file is ours to close
 
 
 def _jsonl_batches(source: Source, columns: list[str], text_columns: set[str]) -> Iterator[Any]:

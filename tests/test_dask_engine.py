@@ -126,7 +126,7 @@ def cluster():
             threads_per_worker=1,
             processes=False,
             protocol="tcp",
-            dashboard_address=None,
+            dashboard_address=":0",
             silence_logs=40,
         ) as c:
             yield c
