@@ -74,6 +74,14 @@ class UnitSums:
         counts = np.bincount(units, minlength=UNITS)
         self.rows = counts if self.rows is None else self.rows + counts
 
+    def merge(self, other: UnitSums) -> UnitSums:
+        """The per-unit sums of both row sets (of two partitions)."""
+        if other.rows is None:
+            return self
+        if self.rows is None:
+            return other
+        return UnitSums(self.sums.merge(other.sums), self.rows + other.rows)
+
     def occupied(self) -> np.ndarray:
         """The units that hold rows, in unit order."""
         return np.flatnonzero(self.rows) if self.rows is not None else np.empty(0, np.intp)

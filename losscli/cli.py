@@ -28,6 +28,8 @@ from losscli.options import (
     ConfidenceOpt,
     DeltaOpt,
     DropnaOpt,
+    Engine,
+    EngineOpt,
     EpsOpt,
     EvalBootstrapOpt,
     EvalFormat,
@@ -51,6 +53,7 @@ from losscli.options import (
     QuantileOpt,
     QuietOpt,
     Reduction,
+    SchedulerOpt,
     SeedOpt,
     SmoothOpt,
     TargetOpt,
@@ -201,6 +204,8 @@ def eval_command(
     targets: TargetsOpt = None,
     key: KeyOpt = None,
     quiet: QuietOpt = False,
+    engine: EngineOpt = Engine.local,
+    scheduler: SchedulerOpt = None,
     delta: DeltaOpt = None,
     beta: BetaOpt = None,
     quantile: QuantileOpt = None,
@@ -235,6 +240,8 @@ def eval_command(
         key=key,
         params=params,
         note=_note(quiet),
+        engine=engine.value,
+        scheduler=scheduler,
     )
     if not replicates and (confidence is not None or seed is not None):
         raise UsageError("--confidence and --seed shape the bootstrap: add --bootstrap N")
@@ -306,6 +313,8 @@ def grad_command(
     targets: TargetsOpt = None,
     key: KeyOpt = None,
     quiet: QuietOpt = False,
+    engine: EngineOpt = Engine.local,
+    scheduler: SchedulerOpt = None,
     delta: DeltaOpt = None,
     beta: BetaOpt = None,
     quantile: QuantileOpt = None,
@@ -345,6 +354,8 @@ def grad_command(
         key=key,
         params=params,
         note=_note(quiet),
+        engine=engine.value,
+        scheduler=scheduler,
     )
 
 
@@ -438,6 +449,8 @@ def compare_command(
     dropna: DropnaOpt = False,
     input_format: InputFormatOpt = None,
     quiet: QuietOpt = False,
+    engine: EngineOpt = Engine.local,
+    scheduler: SchedulerOpt = None,
     delta: DeltaOpt = None,
     beta: BetaOpt = None,
     quantile: QuantileOpt = None,
@@ -489,6 +502,8 @@ def compare_command(
         tolerance=tolerance,
         rel_tolerance=rel_tolerance,
         require_significant=require_significant,
+        engine=engine.value,
+        scheduler=scheduler,
     )
     text = compare_output.render(doc, fmt.value)
     if output_file is not None:

@@ -47,6 +47,24 @@ class Tally:
     group_n: dict[str, int] = field(default_factory=dict)
     group_units: dict[str, bootstrap.UnitSums] = field(default_factory=dict)
 
+    def merge(self, other: Tally) -> Tally:
+        """The tally of both row sets (of two partitions), groups matched by name."""
+        out = Tally(
+            self.overall.merge(other.overall), self.n + other.n, self.units.merge(other.units)
+        )
+        for name in [*self.groups, *(g for g in other.groups if g not in self.groups)]:
+            out.groups[name] = self.groups.get(name, PartialSums()).merge(
+                other.groups.get(name, PartialSums())
+            )
+            out.group_n[name] = self.group_n.get(name, 0) + other.group_n.get(name, 0)
+        for name in [*self.group_units, *other.group_units]:
+            if name not in out.group_units:
+                mine = self.group_units.get(name, bootstrap.UnitSums())
+                out.group_units[name] = mine.merge(
+                    other.group_units.get(name, bootstrap.UnitSums())
+                )
+        return out
+
 
 @dataclass
 class Scored:
@@ -62,6 +80,18 @@ class Scored:
     @property
     def path(self) -> str:
         return self.source.name
+
+    def merge(self, other: Scored) -> Scored:
+        """One file's score from the scores of its partitions (``other`` after ``self``)."""
+        keys = [k for k in (self.keys, other.keys) if k is not None]
+        return Scored(
+            self.source,
+            self.rows + other.rows,
+            self.dropped + other.dropped,
+            [a.merge(b) for a, b in zip(self.tallies, other.tallies)],
+            self.checksum + other.checksum,
+            np.concatenate(keys) if keys else None,
+        )
 
 
 def _unit_codes(frame: Any, key: str | None) -> np.ndarray:
@@ -302,9 +332,14 @@ def compare_files(
     tolerance: float | None = None,
     rel_tolerance: float | None = None,
     require_significant: bool = False,
+    engine: str = "local",
+    scheduler: str | None = None,
 ) -> dict[str, Any]:
-    """Score both files and compare them: the ``losscli.compare/1`` document."""
-    from losscli.files import _prepare
+    """Score both files and compare them: the ``losscli.compare/1`` document.
+
+    ``engine='dask'`` scores each Parquet dataset as Dask tasks over its partitions.
+    """
+    from losscli.files import _dask, _prepare
 
     if reduction not in ("mean", "sum"):
         raise UsageError(f"compare reduces with mean or sum, not {reduction!r}")
@@ -317,8 +352,10 @@ def compare_files(
             raise UsageError(f"{flag} {value}: must be >= 0")
     if require_significant and not bootstrap_replicates:
         raise UsageError("--require-significant needs a bootstrap interval (--bootstrap N > 0)")
-    scored = []
-    selected: Sequence[Selected] = ()
+    distributed = _dask(engine, scheduler, baseline, None)
+    if distributed:
+        _dask(engine, scheduler, candidate, None)
+    readings = []
     for path in (baseline, candidate):
         reading, _ = _prepare(
             path,
@@ -347,9 +384,15 @@ def compare_files(
             reading.text_columns = {*reading.text_columns, key}
         for sel in reading.selected:
             sel.objective.check_reduction(reduction)
-        scored.append(score(reading, key=key, group=group, resample=bootstrap_replicates > 0))
-        selected = selected or reading.selected
-    base, cand = scored
+        readings.append(reading)
+    options = {"key": key, "group": group, "resample": bootstrap_replicates > 0}
+    if distributed:
+        from losscli import dask_engine
+
+        base, cand = dask_engine.score(readings, scheduler, options)
+    else:
+        base, cand = (score(reading, **options) for reading in readings)
+    selected = readings[0].selected
     check_aligned(base, cand, key)
     rule = Rule(tolerance, rel_tolerance, require_significant)
     rows = results(

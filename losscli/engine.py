@@ -115,19 +115,40 @@ class BadCells:
             kept = self.first_rows.setdefault(column, [])
             kept.extend(int(r) for r in rows[: max(0, 3 - len(kept))])
 
-    def error(self, source: str) -> InputError:
+    def merge(self, other: BadCells) -> None:
+        """Add the bad cells of rows that come after these (the next partition's)."""
+        for column, count in other.counts.items():
+            self.counts[column] = self.counts.get(column, 0) + count
+            kept = self.first_rows.setdefault(column, [])
+            kept.extend(other.first_rows[column][: max(0, 3 - len(kept))])
+
+    def error(self, source: str) -> BadCellsError:
         column = next(iter(self.counts))
         total = self.counts[column]
         rows = ", ".join(map(str, self.first_rows[column]))
         others = "" if len(self.counts) == 1 else f" (and {len(self.counts) - 1} more column(s))"
-        return InputError(
+        return BadCellsError(
             f"{source}: column {column!r} has {total} empty, NaN or infinite cell(s), first at row(s) {rows}{others}",
             hint="drop those rows with --dropna (the count is reported), or fix the data",
+            cells=self,
         )
 
 
+class BadCellsError(InputError):
+    """Missing or non-finite cells; ``cells`` has the counts, so partitions can add them up."""
+
+    def __init__(self, message: str, hint: str | None = None, cells: BadCells | None = None):
+        super().__init__(message, hint)
+        self.cells = cells or BadCells()
+
+
 def frames(reading: Reading, stats: dict[str, int]) -> Iterator[Frame]:
-    """Numpy frames of the needed columns; bad rows dropped (``dropna``) or reported."""
+    """Numpy frames of the needed columns; bad rows dropped (``dropna``) or reported.
+
+    Rows are numbered from the source's ``row0``. A dataset partition (a source with
+    ``pieces``) may be empty or wholly dropped: the dataset's totals are checked by
+    whoever merges the partitions.
+    """
     source, dropna, targets = reading.source, reading.dropna, reading.targets
     text_columns = set(reading.text_columns)
     needed = list(dict.fromkeys(c for s in reading.selected for c in s.plan.columns()))
@@ -141,7 +162,7 @@ def frames(reading: Reading, stats: dict[str, int]) -> Iterator[Frame]:
         needed.append(reading.key)
         text_columns.add(reading.key)
     bad = BadCells()
-    row0 = 0
+    row0 = start = source.row0
     for rb in read_batches(source, reading.header, needed, text_columns):
         n = rb.num_rows
         if n == 0:
@@ -196,11 +217,18 @@ def frames(reading: Reading, stats: dict[str, int]) -> Iterator[Frame]:
         yield Frame(numbers, texts, kept, n, first)
     if bad.counts:
         raise bad.error(source.name)
+    if source.pieces is not None:
+        return
     if targets is not None:
         targets.finish(source, row0)
-    if row0 == 0:
+    check_rows(source, row0 - start, stats.get("dropped", 0))
+
+
+def check_rows(source: Source, rows: int, dropped: int) -> None:
+    """The input has rows, and some are left after ``--dropna``."""
+    if rows == 0:
         raise InputError(f"{source.name}: no data rows", hint="the file has a header but no rows")
-    if stats.get("rows", 0) == stats.get("dropped", 0):
+    if rows == dropped:
         raise InputError(
             f"{source.name}: every row has an empty, NaN or infinite cell; nothing is left to evaluate"
         )
@@ -357,6 +385,14 @@ class GroupedSums:
             self.stacked = grow.merge(added)
             self.counts = _grow(self.counts, size) + counted
 
+    def merge(self, other: GroupedSums) -> GroupedSums:
+        """The finished sums of both row sets (of two partitions), groups matched by name."""
+        groups, group_n = dict(self.groups), dict(self.group_n)
+        for name, part in other.groups.items():
+            groups[name] = groups[name].merge(part) if name in groups else part
+            group_n[name] = group_n.get(name, 0) + other.group_n[name]
+        return GroupedSums(self.overall.merge(other.overall), groups, self.n + other.n, group_n)
+
     def finish(self) -> None:
         """Unstack into one PartialSums per group (after the last batch)."""
         if self.stacked is None:
@@ -444,6 +480,15 @@ class GradientStats:
             if g.size:
                 self.abs_max = max(self.abs_max, float(np.max(np.abs(g))))
             self.sum_sq += float(np.sum(g * g))
+
+    def merge(self, other: GradientStats) -> GradientStats:
+        """The summary over both sets of rows."""
+        return GradientStats(
+            self.total + other.total,
+            self.count + other.count,
+            max(self.abs_max, other.abs_max),
+            self.sum_sq + other.sum_sq,
+        )
 
     def as_dict(self) -> dict[str, float]:
         return {

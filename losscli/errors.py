@@ -25,6 +25,18 @@ class LossCliError(Exception):
         self.message = message
         self.hint = hint
 
+    def __reduce__(self) -> tuple:
+        # Errors travel from Dask workers to the client by pickle; the default would call
+        # __init__ with the message alone (losing the hint, failing for other signatures).
+        return (_restore, (type(self), self.__dict__.copy()))
+
+
+def _restore(cls: type, state: dict) -> LossCliError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, state.get("message", ""))
+    error.__dict__.update(state)
+    return error
+
 
 class UsageError(LossCliError):
     """A bad option, unknown loss or task, or a combination that does not fit."""

@@ -173,6 +173,8 @@ def evaluate_file(
     bootstrap: int = 0,
     confidence: float = 0.95,
     seed: int = 0,
+    engine: str = "local",
+    scheduler: str | None = None,
 ) -> dict[str, Any]:
     """Evaluate ``loss`` (a spec such as ``'mse,huber(delta=0.5)'``; None infers the task).
 
@@ -180,6 +182,8 @@ def evaluate_file(
     (loss, group) with the overall row first, and the ``--fail-above`` checks.
     ``per_class`` adds each loss's class rows after each of its rows (``losscli.perclass``);
     ``bootstrap`` (replicates, 0 for none) adds a percentile interval to every row.
+    ``engine='dask'`` runs the passes as Dask tasks over a Parquet dataset's
+    partitions (on the cluster at ``scheduler``, or on local threads).
     """
     if reduction not in ("mean", "sum"):
         raise UsageError(
@@ -187,6 +191,7 @@ def evaluate_file(
         )
     resampling = _resampling(bootstrap, confidence, seed)
     thresholds = parse_fail_above(fail_above)
+    distributed = _dask(engine, scheduler, path, targets)
     reading, task = _prepare(
         path,
         loss,
@@ -206,17 +211,31 @@ def evaluate_file(
     )
     source, selected = reading.source, reading.selected
     check_usable(selected, reduction)
-    stats: dict[str, int] = {}
-    splits = [_split(sel, reduction) for sel in selected] if per_class else [None] * len(selected)
-    extras = None
-    if per_class or resampling:
-        from losscli import breakdown
+    if distributed:
+        if per_class or resampling:
+            raise UsageError(
+                "--per-class and --bootstrap run on the local engine",
+                hint="drop --engine dask, or those options",
+            )
+        from losscli import dask_engine
 
-        sums, extras = breakdown.accumulate(reading, stats, splits, resampling is not None)
+        sums, stats, grads = dask_engine.evaluate(reading, scheduler, reduction, gradients, note)
+        _dropped_note(stats, note)
+        extras = None
     else:
-        sums = accumulate(reading, stats)
-    _dropped_note(stats, note)
-    grads = gradient_pass(reading, sums, reduction) if gradients else None
+        stats: dict[str, int] = {}
+        splits = (
+            [_split(sel, reduction) for sel in selected] if per_class else [None] * len(selected)
+        )
+        extras = None
+        if per_class or resampling:
+            from losscli import breakdown
+
+            sums, extras = breakdown.accumulate(reading, stats, splits, resampling is not None)
+        else:
+            sums = accumulate(reading, stats)
+        _dropped_note(stats, note)
+        grads = gradient_pass(reading, sums, reduction) if gradients else None
     results = []
     for i, (sel, acc) in enumerate(zip(selected, sums)):
         params_out = sel.objective.user_params()
@@ -324,6 +343,20 @@ def _resampling(replicates: int, confidence: float, seed: int) -> Any:
     return Resampling(replicates, confidence, seed) if replicates else None
 
 
+def _dask(engine: str, scheduler: str | None, path: str, targets: str | None) -> bool:
+    """True for ``--engine dask``, once it is known to be able to run; local otherwise."""
+    if engine == "local":
+        if scheduler is not None:
+            raise UsageError("--scheduler needs --engine dask")
+        return False
+    if engine != "dask":
+        raise UsageError(f"unknown engine {engine!r}: use local or dask")
+    from losscli import dask_engine
+
+    dask_engine.require(path, scheduler=scheduler, targets=targets)
+    return True
+
+
 def _dropped_note(stats: Mapping[str, int], note: Note) -> None:
     if stats.get("dropped"):
         note(
@@ -352,9 +385,17 @@ def write_rows(
     key: str | None = None,
     params: Mapping[str, Any] | None = None,
     note: Note = _quiet,
+    engine: str = "local",
+    scheduler: str | None = None,
 ) -> int:
-    """Per-row losses Lᵢ (``--reduction none``): ``row`` (or the key), then one column per loss."""
-    if output is not None:
+    """Per-row losses Lᵢ (``--reduction none``): ``row`` (or the key), then one column per loss.
+
+    With ``engine='dask'``, ``output`` is a directory that receives one Parquet file per
+    partition. Returns the number of input rows.
+    """
+    distributed = _dask(engine, scheduler, path, targets)
+    target_dir = _output_dataset(output) if distributed else None
+    if output is not None and not distributed:
         check_writable(output)
     reading, _ = _prepare(
         path,
@@ -374,15 +415,42 @@ def write_rows(
         replay=False,
     )
     check_usable(reading.selected, "none")
+    if distributed:
+        from losscli import dask_engine
+
+        stats = dask_engine.write_rows(reading, target_dir, scheduler, note)
+        _dropped_note(stats, note)
+        return stats.get("rows", 0)
     stats: dict[str, int] = {}
-    with RowSink(output, [reading.key or "row", *(s.label for s in reading.selected)]) as sink:
+    with RowSink(output, row_names(reading)) as sink:
         for frame, batches in row_frames(reading, stats):
-            columns = [_row_ids(reading, frame)]
-            for sel, batch in zip(reading.selected, batches):
-                columns.append(_guard(sel, reading.source, sel.objective.rows, batch))
-            sink.write(columns)
+            sink.write(row_columns(reading, frame, batches))
     _dropped_note(stats, note)
     return stats.get("rows", 0)
+
+
+def _output_dataset(output: str | None) -> Any:
+    from losscli import dask_engine
+
+    if output is None:
+        raise UsageError(
+            "--engine dask writes per-row output as a Parquet dataset: give -o DIR",
+            hint="one part-NNNNN.parquet file is written per partition",
+        )
+    return dask_engine.DatasetOutput(output)
+
+
+def row_names(reading: Reading) -> list[str]:
+    """The columns of ``--reduction none`` output: ``row`` (or the key), one per loss."""
+    return [reading.key or "row", *(s.label for s in reading.selected)]
+
+
+def row_columns(reading: Reading, frame: Any, batches: Sequence[Any]) -> list[Any]:
+    """One frame's ``--reduction none`` output columns: the row ids, then each loss's Lᵢ."""
+    columns = [_row_ids(reading, frame)]
+    for sel, batch in zip(reading.selected, batches):
+        columns.append(_guard(sel, reading.source, sel.objective.rows, batch))
+    return columns
 
 
 def _guard(sel: Selected, source: Source, fn: Callable[..., Any], *args: Any) -> Any:
@@ -413,16 +481,22 @@ def write_gradients(
     key: str | None = None,
     params: Mapping[str, Any] | None = None,
     note: Note = _quiet,
+    engine: str = "local",
+    scheduler: str | None = None,
 ) -> int:
     """Per-row ∂J/∂ŷ: ``row`` (or the key), ``grad_<prediction column>`` per column, and
     ``loss`` with ``with_loss``.
 
     Two passes: the first merges the partial sums (n, Σw, ratio totals), the second
     differentiates each row against them, so the output matches ``losscli.gradient``.
+    With ``engine='dask'``, ``output`` is a directory that receives one Parquet file
+    per partition. Returns the number of input rows.
     """
     if reduction not in ("mean", "sum"):
         raise UsageError(f"grad reduces with mean or sum, not {reduction!r}")
-    if output is not None:
+    distributed = _dask(engine, scheduler, path, targets)
+    target_dir = _output_dataset(output) if distributed else None
+    if output is not None and not distributed:
         check_writable(output)
     if len(objectives_for(loss, params or {}, from_logits)) != 1:
         raise UsageError(
@@ -446,21 +520,42 @@ def write_gradients(
         note=note,
         replay=True,
     )
-    sel = reading.selected[0]
     check_usable(reading.selected, reduction)
     if with_loss:
         check_usable(reading.selected, "none")
+    if distributed:
+        from losscli import dask_engine
+
+        stats = dask_engine.write_gradients(
+            reading, target_dir, scheduler, reduction, with_loss, note
+        )
+        _dropped_note(stats, note)
+        return stats.get("rows", 0)
     stats: dict[str, int] = {}
     sums = accumulate(reading, stats)[0]
-    names = [reading.key or "row", *(f"grad_{c}" for cols in sel.plan.inputs for c in cols)]
-    with RowSink(output, names + (["loss"] if with_loss else [])) as sink:
+    with RowSink(output, gradient_names(reading, with_loss)) as sink:
         for frame, (batch,) in row_frames(reading.reopen(), {}):
-            grads = _guard(sel, reading.source, sel.objective.grad, batch, sums.overall, reduction)
-            columns = [_row_ids(reading, frame)]
-            for g in grads:
-                columns += [g] if g.ndim == 1 else [g[:, j] for j in range(g.shape[1])]
-            if with_loss:
-                columns.append(sel.objective.rows(batch))
-            sink.write(columns)
+            sink.write(gradient_columns(reading, frame, batch, sums, reduction, with_loss))
     _dropped_note(stats, note)
     return stats.get("rows", 0)
+
+
+def gradient_names(reading: Reading, with_loss: bool) -> list[str]:
+    """The columns of ``grad`` output: ``row`` (or the key), ``grad_<column>``…, ``loss``."""
+    sel = reading.selected[0]
+    names = [reading.key or "row", *(f"grad_{c}" for cols in sel.plan.inputs for c in cols)]
+    return names + (["loss"] if with_loss else [])
+
+
+def gradient_columns(
+    reading: Reading, frame: Any, batch: Any, sums: Any, reduction: str, with_loss: bool
+) -> list[Any]:
+    """One frame's ``grad`` output columns, each row differentiated against the merged sums."""
+    sel = reading.selected[0]
+    grads = _guard(sel, reading.source, sel.objective.grad, batch, sums.overall, reduction)
+    columns = [_row_ids(reading, frame)]
+    for g in grads:
+        columns += [g] if g.ndim == 1 else [g[:, j] for j in range(g.shape[1])]
+    if with_loss:
+        columns.append(sel.objective.rows(batch))
+    return columns

@@ -1,8 +1,9 @@
 """Input: a path or '-' → pyarrow record batches, without ever loading the file whole.
 
-CSV/TSV (optionally .gz/.bz2/.zst), Parquet files or directories, JSON Lines and
-stdin. Columns are read as float64 unless they are label, group or key columns,
-which are read as dictionary-encoded strings when the first block shows text.
+CSV/TSV (optionally .gz/.bz2/.zst), Parquet files or datasets (a directory, a
+glob or an fsspec URL: ``losscli.dataset``), JSON Lines and stdin. Columns are
+read as float64 unless they are label, group or key columns, which are read as
+dictionary-encoded strings when the first block shows text.
 pandas is never imported here (pyarrow's to_numpy() and pa.array() would import
 it): arrays become numpy through their buffers.
 """
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from losscli import dataset
 from losscli._lazy import np
 from losscli.errors import InputError, UsageError
 
@@ -38,6 +40,13 @@ class Source:
     compression: str | None = None
     data: bytes | None = None  # stdin, buffered (Parquet, or a second pass)
     pending: Any = None  # (first bytes, open stream) left by read_header for read_batches
+    # Parquet only. A dataset partition reads these (file, row groups) pieces instead of
+    # the whole path, and numbers its first row ``row0``; ``filesystem`` is the fsspec
+    # filesystem of a URL; ``files`` caches the dataset's listing.
+    pieces: tuple[tuple[str, tuple[int, ...] | None], ...] | None = None
+    row0: int = 0
+    filesystem: Any = None
+    files: list[str] | None = None
 
     @property
     def name(self) -> str:
@@ -66,6 +75,13 @@ def detect_format(path: str, input_format: str | None = None) -> Source:
     if path == "-":
         return Source(path, input_format and fmt or "csv")
     p = Path(path)
+    if dataset.is_url(path) or (dataset.has_glob(path) and not p.exists()):
+        if (input_format is not None and fmt != "parquet") or not _parquet_like(path):
+            raise InputError(
+                f"{path}: a URL or a glob is read as a Parquet dataset; other formats need a local file",
+                hint="name Parquet files (.parquet, .pq) or a directory of them",
+            )
+        return Source(path, "parquet")
     if not p.exists():
         raise InputError(f"{path}: no such file or directory")
     if p.is_dir():
@@ -104,6 +120,13 @@ def detect_format(path: str, input_format: str | None = None) -> Source:
             f"{path}: a compressed Parquet file is not supported (Parquet compresses itself)"
         )
     return Source(path, by_ext[ext], compression)
+
+
+def _parquet_like(path: str) -> bool:
+    """A path that names Parquet files, or a directory-like prefix (no known other format)."""
+    name = path.rstrip("/").rsplit("/", 1)[-1].lower()
+    others = (".csv", ".tsv", ".tab", ".txt", ".jsonl", ".ndjson", ".json", *COMPRESSION)
+    return not name.endswith(others)
 
 
 class _Prefixed(io.RawIOBase):
@@ -222,27 +245,28 @@ def _sniff_text_columns(source: Source, head: bytes, columns: list[str]) -> set[
     }
 
 
-def _parquet_files(source: Source) -> list[Any]:
-    p = Path(source.path)
-    if source.path != "-" and p.is_dir():
-        files = sorted(
-            x for x in p.rglob("*") if x.suffix.lower() in (".parquet", ".pq") and x.is_file()
-        )
-        if not files:
-            raise InputError(f"{source.path}: the directory has no .parquet files")
-        return [str(f) for f in files]
-    return [source.path]
+def parquet_files(source: Source) -> list[str]:
+    """The Parquet files of a source, in row order (a dataset's listing, cached)."""
+    if source.pieces is not None:
+        return list(dict.fromkeys(path for path, _ in source.pieces))
+    if source.path == "-":
+        return ["-"]
+    if source.files is None:
+        source.files, source.filesystem = dataset.parquet_files(source.path)
+    return source.files
 
 
-def _parquet_file(source: Source, path: str) -> Any:
+def parquet_file(source: Source, path: str) -> Any:
+    """One Parquet file of the source, opened for reading (metadata read, data not yet)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     try:
         if source.path == "-":
             return pq.ParquetFile(pa.BufferReader(buffer_stdin(source).data), pre_buffer=False)
+        where = path if source.filesystem is None else source.filesystem.open(path, "rb")
         # Buffered reads stream a column chunk instead of holding all of it in memory.
-        return pq.ParquetFile(path, pre_buffer=False, buffer_size=PARQUET_READ_BUFFER)
+        return pq.ParquetFile(where, pre_buffer=False, buffer_size=PARQUET_READ_BUFFER)
     except Exception as exc:
         raise InputError(
             f"{path if path != '-' else '<stdin>'}: not a readable Parquet file ({exc})"
@@ -252,14 +276,13 @@ def _parquet_file(source: Source, path: str) -> Any:
 def _parquet_header(source: Source) -> Header:
     import pyarrow as pa
 
-    files = _parquet_files(source)
-    first = _parquet_file(source, files[0])
+    files = parquet_files(source)
+    first = parquet_file(source, files[0])
     schema = first.schema_arrow
-    rows = (
-        sum(_parquet_file(source, f).metadata.num_rows for f in files)
-        if len(files) > 1
-        else first.metadata.num_rows
-    )
+    rows = first.metadata.num_rows
+    if len(files) > 1:  # a remote dataset's row count would cost a request per file
+        local = source.filesystem is None and source.pieces is None
+        rows = sum(parquet_file(source, f).metadata.num_rows for f in files) if local else None
     text = {
         f.name
         for f in schema
@@ -430,14 +453,20 @@ def _find_non_numeric(
 
 
 def _parquet_batches(source: Source, columns: list[str]) -> Iterator[Any]:
-    for path in _parquet_files(source):
-        pf = _parquet_file(source, path)
+    pieces = source.pieces or tuple((path, None) for path in parquet_files(source))
+    for path, row_groups in pieces:
+        pf = parquet_file(source, path)
         missing = [c for c in columns if c not in pf.schema_arrow.names]
         if missing:
             raise InputError(
                 f"{path}: missing column(s) {', '.join(missing)} (other files of the dataset have them)"
             )
-        yield from pf.iter_batches(batch_size=PARQUET_BATCH, columns=columns)
+        try:
+            yield from pf.iter_batches(
+                batch_size=PARQUET_BATCH, columns=columns, row_groups=row_groups
+            )
+        finally:
+            pf.close(force=source.filesystem is not None)  # the fsspec file is ours to close
 
 
 def _jsonl_batches(source: Source, columns: list[str], text_columns: set[str]) -> Iterator[Any]:

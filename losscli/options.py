@@ -34,6 +34,13 @@ class GradReduction(str, Enum):
     sum = "sum"
 
 
+class Engine(str, Enum):
+    """Where the passes run: this process, or Dask tasks over a dataset's partitions."""
+
+    local = "local"
+    dask = "dask"
+
+
 # Completion of option values. losscli.completion is imported only when a shell asks,
 # so that --help and the other commands never load it (Typer passes ctx and incomplete
 # by name). complete_loss and complete_key are public for options declared in cli.py.
@@ -186,11 +193,32 @@ TaskOpt = Annotated[
         "imbalanced, segmentation, similarity, nlp, distribution.",
     ),
 ]
+EngineOpt = Annotated[
+    Engine,
+    typer.Option(
+        "--engine",
+        help="local: stream the input in this process. dask: one Dask task per partition of a "
+        "Parquet dataset (directory, glob or fsspec URL such as s3://bucket/preds/); grad and "
+        "--reduction none write -o DIR, one Parquet file per partition. Needs pip install "
+        "'losscli[dask]'.",
+    ),
+]
+SchedulerOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="With --engine dask: the Dask cluster to run on, e.g. tcp://10.0.0.5:8786 "
+        "(default: threads on this machine).",
+        show_default=False,
+    ),
+]
 FileArg = Annotated[
     str,
     typer.Argument(
         metavar="FILE",
-        help="CSV/TSV (.gz/.bz2/.zst), Parquet, a Parquet directory, JSONL, or - for stdin.",
+        help="CSV/TSV (.gz/.bz2/.zst), Parquet, a Parquet dataset (a directory, a glob or an "
+        "fsspec URL), JSONL, or - for stdin.",
     ),
 ]
 

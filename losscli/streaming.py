@@ -81,6 +81,8 @@ class PartialSums(dict):
         """Sums of the union of both row sets (nested sums, as composites have, too)."""
         if not self:
             return PartialSums(other)
+        if not other:  # e.g. a partition whose rows were all dropped
+            return PartialSums(self)
         return PartialSums(
             {
                 k: PartialSums(v).merge(other[k]) if isinstance(v, Mapping) else v + other[k]

@@ -606,3 +606,20 @@ def test_zero_weight_class_is_an_input_error_naming_the_class(tmp_path, capsys):
     code, _, err = cli(capsys, "eval", path, "--loss", "bce", "--weight", "w", "--per-class")
     assert code == 2
     assert "sum to 0 over the rows of class '1'" in err
+
+
+def test_per_class_and_bootstrap_are_refused_on_the_dask_engine(capsys):
+    pytest.importorskip("dask")
+    for option in (["--per-class"], ["--bootstrap", "10"]):
+        code, out, err = cli(
+            capsys,
+            "eval",
+            SAMPLES / "multiclass.parquet",
+            "--loss",
+            "cross_entropy",
+            "--engine",
+            "dask",
+            *option,
+        )
+        assert code == 2 and out == ""
+        assert err.splitlines()[0] == "error: --per-class and --bootstrap run on the local engine"
