@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from losscli._version import __version__
+from losscli.conventions import normalize_library
 from losscli.engine import (
     Reading,
     Selected,
@@ -25,7 +26,7 @@ from losscli.engine import (
 )
 from losscli.errors import InputError, UsageError, ZeroWeightError
 from losscli.io import Header, Source, buffer_stdin, detect_format, read_header
-from losscli.objective import objectives_for
+from losscli.objective import conventions_of, objectives_for
 from losscli.registry import get_loss
 from losscli.sink import RowSink, check_writable
 from losscli.targets import TargetTable
@@ -69,6 +70,7 @@ def _prepare(
     key: str | None,
     note: Note,
     replay: bool,
+    convention: str | None = None,
 ) -> tuple[Reading, str | None]:
     """Open the input(s), pick the losses (or infer the task) and resolve their columns."""
     if key and not targets:
@@ -95,7 +97,10 @@ def _prepare(
         task, loss = inference.task, inference.losses
         source.pending = None  # the inference read the first block; start again
         header = read_header(source)
-    objectives = objectives_for(loss, params or {}, from_logits)
+    objectives = objectives_for(loss, params or {}, from_logits, convention)
+    for record in conventions_of(objectives):
+        extra = f"; {record.note}" if record.note and from_logits is None else ""
+        note(f"--convention {record.library}: {record.loss} as {record.function}{extra}")
     columns = header.columns
     if target_header is not None:
         # targets come from the targets file, predictions from the predictions file
@@ -146,7 +151,7 @@ def _describe_input(
         "predictions": [c for cols in plan.inputs for c in cols],
         "weight": plan.weight,
         "group": plan.group,
-        "from_logits": from_logits,
+        "from_logits": bool(from_logits),
     }
 
 
@@ -161,19 +166,21 @@ def evaluate_file(
     group: str | None = None,
     reduction: str = "mean",
     gradients: bool = False,
-    from_logits: bool = False,
+    from_logits: bool | None = None,
     dropna: bool = False,
     input_format: str | None = None,
     fail_above: Sequence[str] = (),
     targets: str | None = None,
     key: str | None = None,
     params: Mapping[str, Any] | None = None,
+    convention: str | None = None,
     note: Note = _quiet,
 ) -> dict[str, Any]:
     """Evaluate ``loss`` (a spec such as ``'mse,huber(delta=0.5)'``; None infers the task).
 
-    Returns the ``losscli.eval/1`` document: input description, one result per
-    (loss, group) with the overall row first, and the ``--fail-above`` checks.
+    Returns the ``losscli.eval/1`` document: input description, the library
+    ``convention`` followed (or None), one result per (loss, group) with the overall
+    row first, and the ``--fail-above`` checks.
     """
     if reduction not in ("mean", "sum"):
         raise UsageError(
@@ -196,6 +203,7 @@ def evaluate_file(
         key=key,
         note=note,
         replay=gradients,
+        convention=convention,
     )
     source, selected = reading.source, reading.selected
     check_usable(selected, reduction)
@@ -228,6 +236,7 @@ def evaluate_file(
         "schema": "losscli.eval/1",
         "version": __version__,
         "input": _describe_input(source, stats, selected, task, from_logits),
+        "convention": normalize_library(convention) if convention else None,
         "results": results,
     }
     if thresholds:
@@ -297,12 +306,13 @@ def write_rows(
     pred: Sequence[str] = (),
     var: str | None = None,
     weight: str | None = None,
-    from_logits: bool = False,
+    from_logits: bool | None = None,
     dropna: bool = False,
     input_format: str | None = None,
     targets: str | None = None,
     key: str | None = None,
     params: Mapping[str, Any] | None = None,
+    convention: str | None = None,
     note: Note = _quiet,
 ) -> int:
     """Per-row losses Lᵢ (``--reduction none``): ``row`` (or the key), then one column per loss."""
@@ -324,6 +334,7 @@ def write_rows(
         key=key,
         note=note,
         replay=False,
+        convention=convention,
     )
     check_usable(reading.selected, "none")
     stats: dict[str, int] = {}
@@ -357,13 +368,14 @@ def write_gradients(
     var: str | None = None,
     weight: str | None = None,
     reduction: str = "mean",
-    from_logits: bool = False,
+    from_logits: bool | None = None,
     with_loss: bool = False,
     dropna: bool = False,
     input_format: str | None = None,
     targets: str | None = None,
     key: str | None = None,
     params: Mapping[str, Any] | None = None,
+    convention: str | None = None,
     note: Note = _quiet,
 ) -> int:
     """Per-row ∂J/∂ŷ: ``row`` (or the key), ``grad_<prediction column>`` per column, and
@@ -376,7 +388,7 @@ def write_gradients(
         raise UsageError(f"grad reduces with mean or sum, not {reduction!r}")
     if output is not None:
         check_writable(output)
-    if len(objectives_for(loss, params or {}, from_logits)) != 1:
+    if len(objectives_for(loss, params or {}, from_logits, convention)) != 1:
         raise UsageError(
             f"grad takes one loss, got {loss!r}",
             hint="run grad once per loss, or combine them: --loss '0.7*mse + 0.3*mae'",
@@ -397,6 +409,7 @@ def write_gradients(
         key=key,
         note=note,
         replay=True,
+        convention=convention,
     )
     sel = reading.selected[0]
     check_usable(reading.selected, reduction)

@@ -233,12 +233,21 @@ class MeanSquaredLogError(_Real):
         require_range(batch.preds[0], batch, "prediction", 0.0, what="is negative", hint=hint)
         return batch
 
+    def _logs(self, batch, params):
+        """log1p of ŷ and y; Keras's ``log1p_floor`` f uses log(max(x, f) + 1)."""
+        floor = params.get("log1p_floor")
+        yhat, y = batch.preds[0], batch.target
+        if floor is None:
+            return np.log1p(yhat), np.log1p(y), np.ones_like(yhat)
+        return np.log1p(np.maximum(yhat, floor)), np.log1p(np.maximum(y, floor)), yhat >= floor
+
     def loss(self, batch, params):
-        return (np.log1p(batch.preds[0]) - np.log1p(batch.target)) ** 2
+        a, b, _ = self._logs(batch, params)
+        return (a - b) ** 2
 
     def dloss(self, batch, params):
-        yhat = batch.preds[0]
-        return (2.0 * (np.log1p(yhat) - np.log1p(batch.target)) / (1.0 + yhat),)
+        a, b, active = self._logs(batch, params)
+        return (np.where(active, 2.0 * (a - b) / (1.0 + batch.preds[0]), 0.0),)
 
 
 @register_loss(
@@ -260,13 +269,15 @@ class MeanSquaredLogError(_Real):
 class MeanAbsolutePercentageError(_Real):
     """Mean absolute percentage error (in percent)."""
 
+    def _scale(self, batch, params):
+        # 100 for percent; scikit-learn's convention (``mape_scale`` 1) is a fraction.
+        return params.get("mape_scale", 100.0) / np.maximum(np.abs(batch.target), params["eps"])
+
     def loss(self, batch, params):
-        return 100.0 * np.abs(self.error(batch)) / np.maximum(np.abs(batch.target), params["eps"])
+        return self._scale(batch, params) * np.abs(self.error(batch))
 
     def dloss(self, batch, params):
-        return (
-            100.0 * np.sign(self.error(batch)) / np.maximum(np.abs(batch.target), params["eps"]),
-        )
+        return (self._scale(batch, params) * np.sign(self.error(batch)),)
 
 
 @register_loss(
@@ -415,7 +426,10 @@ class GaussianNLL(Elementwise):
         mean, var = batch.preds
         v = np.maximum(var, params["eps"])
         e = mean - batch.target
-        dvar = np.where(var >= params["eps"], 0.5 * (1.0 / v - e * e / (v * v)), 0.0)
+        dvar = 0.5 * (1.0 / v - e * e / (v * v))
+        # PyTorch clamps under no_grad, so its gradient passes the clamp ("through_clamp").
+        if params.get("variance_grad") != "through_clamp":
+            dvar = np.where(var >= params["eps"], dvar, 0.0)
         return e / v, dvar
 
 
