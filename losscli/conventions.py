@@ -16,6 +16,7 @@ Kernel options (set only through a record, never user parameters) and what reads
   columns (PyTorch ``weight=`` with class-index targets).
 - ``bce_clip="log100"``: log p and log(1 − p) clamped at −100 instead of clipping p,
   with PyTorch's backward (p − y)/max(p(1 − p), 1e-12) (bce on probabilities).
+- ``rmse_per_output``: the mean of per-column RMSEs (scikit-learn's multioutput).
 - ``mape_scale``: 1 for a fraction instead of percent.  ``log1p_floor``: msle's
   log(max(x, floor) + 1).
 - ``kl_mean_over_classes``: the mean divides by n·K (PyTorch ``reduction='mean'``).
@@ -123,7 +124,7 @@ RECORDS: tuple[Convention, ...] = (
         "mse",
         "optax",
         "optax.losses.squared_error",
-        source=f"{_OPTAX_REG} (squared_error; l2_loss is ½e²)",
+        source=f"{_OPTAX_REG} (squared_error, where l2_loss is ½e²)",
     ),
     Convention(
         "rmse",
@@ -136,7 +137,10 @@ RECORDS: tuple[Convention, ...] = (
         "rmse",
         "sklearn",
         "sklearn.metrics.root_mean_squared_error",
-        source=f"{_SK_REG} (root_mean_squared_error)",
+        "with several target columns the RMSE of each column is averaged "
+        "(multioutput='uniform_average'), not the root of the mean over all columns",
+        f"{_SK_REG} (root_mean_squared_error)",
+        options={"rmse_per_output": True},
     ),
     Convention("mae", "torch", "torch.nn.functional.l1_loss", source=_TORCH_DOC.format("L1Loss")),
     _keras("mae", "keras.losses.MeanAbsoluteError"),
@@ -383,7 +387,7 @@ RECORDS: tuple[Convention, ...] = (
         "ignored (label smoothing included), not by n; target columns divide by n; "
         + _TORCH_LOGITS_ONLY,
         f"{_TORCH_NLL} (cross_entropy_loss_label_smoothing, cross_entropy_loss_prob_target); "
-        "docs: https://pytorch.org/docs/stable/generated/torch.nn.CrossEntropyLoss.html",
+        "https://pytorch.org/docs/stable/generated/torch.nn.CrossEntropyLoss.html",
         options={"denominator": "label_class"},
     ),
     _keras(

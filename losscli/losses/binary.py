@@ -79,9 +79,10 @@ class _Binary(Elementwise):
 
 
 # PyTorch's BCELoss: each log is clamped at −100, and its backward divides by
-# max(p(1 − p), 1e-12) (aten/src/ATen/native/Loss.cpp).
+# max(p(1 − p), EPSILON) with ``constexpr float EPSILON = 1e-12`` (aten/src/ATen/native/
+# Loss.cpp): 1e-12 rounded to a C float, which is what float64 tensors see.
 TORCH_LOG_FLOOR = -100.0
-TORCH_BCE_EPSILON = 1e-12
+TORCH_BCE_EPSILON = 9.999999960041972e-13
 
 
 def bce_terms(y, x, params: Params, loss: str = "bce"):

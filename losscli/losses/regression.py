@@ -7,7 +7,7 @@ terms (scikit-learn's ``multioutput='uniform_average'``).
 from __future__ import annotations
 
 from losscli._lazy import np
-from losscli.errors import InputError
+from losscli.errors import InputError, ZeroWeightError
 from losscli.params import BETA_L1, DELTA, EPS, POWER, QUANTILE, Param, positive
 from losscli.registry import Explain, register_loss
 from losscli.streaming import Batch, Elementwise, Params
@@ -88,7 +88,12 @@ class MeanSquaredError(_Real):
     ),
 )
 class RootMeanSquaredError(MeanSquaredError):
-    """Root mean squared error."""
+    """Root mean squared error.
+
+    With the ``rmse_per_output`` option (scikit-learn's multioutput='uniform_average')
+    m target columns give J = (1/m) Σ_c √M_c, M_c = Σ wᵢ e²_ic / Σ w, from per-column
+    sums ``wlc``; ∂J/∂ŷ_ic = wᵢ e_ic / (m Σw √M_c) (0 where M_c = 0).
+    """
 
     reductions = ("mean",)
 
@@ -97,6 +102,44 @@ class RootMeanSquaredError(MeanSquaredError):
 
     def outer_grad(self, mean):
         return 0.0 if mean <= 0 else 0.5 / float(np.sqrt(mean))
+
+    def _per_output(self, batch, params):
+        return params.get("rmse_per_output") and batch.target.ndim == 2
+
+    def update(self, batch, params):
+        sums = super().update(batch, params)
+        if self._per_output(batch, params):
+            sums["wlc"] = np.sum(batch.w()[:, None] * self.error(batch) ** 2, axis=0)
+        return sums
+
+    def update_grouped(self, batch, params, codes, size):
+        sums = super().update_grouped(batch, params, codes, size)
+        if self._per_output(batch, params):
+            sq = batch.w()[:, None] * self.error(batch) ** 2
+            sums["wlc"] = np.stack(
+                [np.bincount(codes, weights=sq[:, j], minlength=size) for j in range(sq.shape[1])],
+                axis=1,
+            )
+        return sums
+
+    def _column_means(self, sums):
+        if not sums["w"] > 0:  # as for any mean: an input error, not NaN
+            raise ZeroWeightError()
+        return np.asarray(sums["wlc"]) / sums["w"]
+
+    def compute(self, sums, params, reduction):
+        if "wlc" not in sums:
+            return super().compute(sums, params, reduction)
+        return float(np.mean(np.sqrt(self._column_means(sums))))
+
+    def grad(self, batch, sums, params, reduction):
+        if "wlc" not in sums:
+            return super().grad(batch, sums, params, reduction)
+        root = np.sqrt(self._column_means(sums))
+        scale = np.where(
+            root > 0, 1.0 / (root.size * sums["w"] * np.where(root > 0, root, 1.0)), 0.0
+        )
+        return (batch.w()[:, None] * self.error(batch) * scale,)
 
 
 @register_loss(
