@@ -93,8 +93,10 @@ def _prepare(
         if targets is not None:
             raise UsageError("give --loss with --targets (the task is inferred from a single file)")
         inference = infer_task(source, header, list(target), list(pred))
-        note(f"inferred task: {inference.task} ({inference.reason}); evaluating {inference.losses}")
         task, loss = inference.task, inference.losses
+        if convention:
+            loss = _defined_by(convention, loss, note)
+        note(f"inferred task: {inference.task} ({inference.reason}); evaluating {loss}")
         source.pending = None  # the inference read the first block; start again
         header = read_header(source)
     objectives = objectives_for(loss, params or {}, from_logits, convention)
@@ -132,6 +134,26 @@ def _prepare(
         table = TargetTable.load(target_source, target_header, wanted, key)
     text = text_columns_for(merged, selected)
     return Reading(source, header, selected, text, dropna, table, key), task
+
+
+def _defined_by(convention: str, losses: str, note: Note) -> str:
+    """The inferred task's default losses that the convention's library defines; the
+    others are left out with a note (a loss asked for with --loss is an error instead)."""
+    from losscli.conventions import lookup
+
+    kept, lacking = [], []
+    for name in losses.split(","):
+        try:
+            lookup(name, convention)
+            kept.append(name)
+        except UsageError:
+            lacking.append(name)
+    if lacking and kept:
+        from losscli.conventions import TITLES
+
+        library = normalize_library(convention)
+        note(f"--convention {library}: {TITLES[library]} defines no {', '.join(lacking)}: left out")
+    return ",".join(kept) or lacking[0]  # none defined: the first one's error
 
 
 def _describe_input(

@@ -380,3 +380,25 @@ def test_each_groups_value_is_the_convention_on_its_rows(loss, library, tmp_path
             target[rows], preds[rows], loss, weights=w[rows], convention=library, **params
         )
         assert result["value"] == pytest.approx(want, rel=1e-12)
+
+
+def test_an_inferred_tasks_defaults_keep_the_losses_the_library_defines(capsys):
+    from pathlib import Path
+
+    sample = Path(__file__).resolve().parents[1] / "sample_data" / "imbalanced.csv"
+    assert run(["eval", str(sample), "--convention", "torch"]) == 0
+    out, err = capsys.readouterr()
+    assert "--convention torch: PyTorch defines no brier: left out" in err
+    assert [line.split()[0] for line in out.splitlines()[1:]] == ["bce", "focal"]
+
+
+def test_convention_names_complete():
+    from losscli.completion import convention_completions
+
+    assert convention_completions("") == [
+        ("torch", "PyTorch"),
+        ("keras", "Keras"),
+        ("sklearn", "scikit-learn"),
+        ("optax", "optax"),
+    ]
+    assert convention_completions("s") == [("sklearn", "scikit-learn")]
