@@ -73,7 +73,7 @@ class _Binary(Elementwise):
         """c = w₁y + w₀(1 − y) per row (the mean over label columns), from class_weights."""
         if params.get("class_weights") is None:
             return None
-        w0, w1 = binary_class_weights(params, type(self).__name__)
+        w0, w1 = binary_class_weights(params, "bce")
         c = w1 * batch.target + w0 * (1.0 - batch.target)
         return c if c.ndim == 1 else c.mean(axis=1)
 
@@ -415,6 +415,11 @@ class Focal(_Binary):
 
     def columnwise(self, batch):
         return "labels" not in batch.aux
+
+    def row_class_weight(self, batch, params, labels_only=False):
+        if "labels" in batch.aux and params.get("class_weights") is not None:
+            return _label_weights(batch.aux["labels"], params, batch.aux["k"])
+        return super().row_class_weight(batch, params, labels_only)
 
     def _terms(self, batch, params):
         if "labels" in batch.aux and params.get("focal_form") == "keras":
