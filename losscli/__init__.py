@@ -6,6 +6,7 @@ The Python API::
     losscli.evaluate([3, 4], [2, 5], "mse")                 # 1.0
     losscli.gradient(y, p, "bce", from_logits=True)         # ∂J/∂z, z's shape
     losscli.evaluate(y, p, "0.7*mse + 0.3*huber", delta=0.5)
+    losscli.evaluate(y, z, "cross_entropy", from_logits=True, class_weights=w, convention="torch")
 """
 
 from __future__ import annotations

@@ -61,10 +61,20 @@ def make_batch(
     return batch
 
 
-def objective(loss: str | Loss, from_logits: bool = False, **params: Any) -> tuple[str, Objective]:
-    """Bind one loss spec (a name, alias, ``huber(delta=0.5)`` or ``0.7*mse+0.3*mae``)."""
+def objective(
+    loss: str | Loss,
+    from_logits: bool | None = None,
+    convention: str | None = None,
+    **params: Any,
+) -> tuple[str, Objective]:
+    """Bind one loss spec (a name, alias, ``huber(delta=0.5)`` or ``0.7*mse+0.3*mae``).
+
+    ``convention`` (torch, keras, sklearn, optax) reproduces that library's definition;
+    ``from_logits=None`` reads the predictions as the convention does (probabilities
+    without one).
+    """
     text = loss.name if isinstance(loss, Loss) else loss
-    bound = objectives_for(text, params, from_logits)
+    bound = objectives_for(text, params, from_logits, convention)
     if len(bound) != 1:
         raise UsageError(
             f"{text!r} names {len(bound)} losses; evaluate() takes one",
@@ -82,11 +92,17 @@ class Accumulator:
     """
 
     def __init__(
-        self, loss: str | Loss, *, reduction: str = "mean", from_logits: bool = False, **params: Any
+        self,
+        loss: str | Loss,
+        *,
+        reduction: str = "mean",
+        from_logits: bool | None = None,
+        convention: str | None = None,
+        **params: Any,
     ) -> None:
         if reduction not in ("mean", "sum"):
             raise UsageError(f"an accumulator reduces with mean or sum, not {reduction!r}")
-        self.label, self.objective = objective(loss, from_logits, **params)
+        self.label, self.objective = objective(loss, from_logits, convention, **params)
         self.objective.check_reduction(reduction)
         self.reduction = reduction
         self.sums = PartialSums()
@@ -135,8 +151,9 @@ def evaluate(
     *,
     weights: ArrayLike | None = None,
     reduction: str = "mean",
-    from_logits: bool = False,
+    from_logits: bool | None = None,
     var: ArrayLike | None = None,
+    convention: str | None = None,
     **params: Any,
 ) -> float | np.ndarray:
     """J for ``loss`` on the rows (``reduction='none'``: the per-row losses Lᵢ).
@@ -144,13 +161,17 @@ def evaluate(
     mean: J = Σ wᵢLᵢ / Σ wᵢ (1/n Σ Lᵢ without weights); sum: Σ wᵢLᵢ.
     ``y_pred`` is a tuple for losses with several inputs; ``var`` is
     gaussian_nll's variance. Parameters are keyword arguments (``delta=0.5``).
+    ``convention="torch"`` (or keras, sklearn, optax) gives that library's number
+    (its denominators, clipping, defaults); explicit parameters still win.
     """
     y_pred = _inputs(y_pred, var)
     if reduction == "none":
-        _, obj = objective(loss, from_logits, **params)
+        _, obj = objective(loss, from_logits, convention, **params)
         obj.check_reduction("none")
         return obj.rows(make_batch(y_true, y_pred, weights))
-    acc = Accumulator(loss, reduction=reduction, from_logits=from_logits, **params)
+    acc = Accumulator(
+        loss, reduction=reduction, from_logits=from_logits, convention=convention, **params
+    )
     return acc.update(y_true, y_pred, weights).value()
 
 
@@ -161,8 +182,9 @@ def gradient(
     *,
     weights: ArrayLike | None = None,
     reduction: str = "mean",
-    from_logits: bool = False,
+    from_logits: bool | None = None,
     var: ArrayLike | None = None,
+    convention: str | None = None,
     **params: Any,
 ) -> np.ndarray | tuple[np.ndarray, ...]:
     """∂J/∂ŷ with ŷ's shape (a tuple, one per input, for several inputs or ``var``).
@@ -172,12 +194,14 @@ def gradient(
     """
     y_pred = _inputs(y_pred, var)
     if reduction == "none":
-        _, obj = objective(loss, from_logits, **params)
+        _, obj = objective(loss, from_logits, convention, **params)
         obj.check_reduction("none")
         batch = make_batch(y_true, y_pred, weights)
         grads = obj.grad(batch, PartialSums(), "none")
         return grads if isinstance(y_pred, tuple) else grads[0]
-    acc = Accumulator(loss, reduction=reduction, from_logits=from_logits, **params)
+    acc = Accumulator(
+        loss, reduction=reduction, from_logits=from_logits, convention=convention, **params
+    )
     acc.update(y_true, y_pred, weights)
     return acc.gradient(y_true, y_pred, weights)
 
@@ -188,8 +212,9 @@ def partial_sums(
     loss: str | Loss,
     *,
     weights: ArrayLike | None = None,
+    convention: str | None = None,
     **params: Any,
 ) -> Mapping[str, Any]:
     """The additive statistics one batch contributes (for custom distributed merging)."""
-    _, obj = objective(loss, params.pop("from_logits", False), **params)
+    _, obj = objective(loss, params.pop("from_logits", None), convention, **params)
     return obj.update(make_batch(y_true, y_pred, weights))

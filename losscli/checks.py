@@ -45,6 +45,7 @@ COMMON_KEYS = {
     "group": str,
     "var": str,
     "from_logits": bool,
+    "convention": str,
     "dropna": bool,
     "input_format": str,
     "params": dict,
@@ -183,7 +184,10 @@ def validate(config: Config) -> None:
                 raise ConfigError(f"{where}: missing key {key!r}")
         try:
             objectives_for(
-                check["loss"], check.get("params") or {}, check.get("from_logits", False)
+                check["loss"],
+                check.get("params") or {},
+                check.get("from_logits"),
+                check.get("convention"),
             )
         except LossCliError as exc:
             raise ConfigError(f"{where}: key 'loss': {exc.message}", hint=exc.hint) from None
@@ -250,7 +254,8 @@ def _common(check: Mapping[str, Any]) -> dict[str, Any]:
         "weight": check.get("weight"),
         "group": check.get("group"),
         "var": check.get("var"),
-        "from_logits": check.get("from_logits", False),
+        "from_logits": check.get("from_logits"),
+        "convention": check.get("convention"),
         "dropna": check.get("dropna", False),
         "input_format": check.get("input_format"),
         "params": check.get("params") or {},

@@ -26,6 +26,7 @@ from losscli.options import (
     BetaOpt,
     ClassWeightsOpt,
     ConfidenceOpt,
+    ConventionOpt,
     DeltaOpt,
     DropnaOpt,
     Engine,
@@ -198,7 +199,8 @@ def eval_command(
         EvalFormat, typer.Option("--format", "-f", help="Output format.")
     ] = EvalFormat.table,
     output_file: OutputOpt = None,
-    from_logits: LogitsOpt = False,
+    from_logits: LogitsOpt = None,
+    convention: ConventionOpt = None,
     dropna: DropnaOpt = False,
     input_format: InputFormatOpt = None,
     targets: TargetsOpt = None,
@@ -224,6 +226,8 @@ def eval_command(
     """Evaluate losses on a predictions file.
 
     Example: losscli eval preds.csv --loss huber --delta 0.5
+
+    Example: losscli eval preds.csv --loss cross_entropy --class-weights 1,4 --convention torch
     """
     from losscli import files, report
 
@@ -239,6 +243,7 @@ def eval_command(
         targets=targets,
         key=key,
         params=params,
+        convention=convention,
         note=_note(quiet),
         engine=engine.value,
         scheduler=scheduler,
@@ -305,7 +310,8 @@ def grad_command(
     reduction: Annotated[
         GradReduction, typer.Option("--reduction", help="The J being differentiated: mean or sum.")
     ] = GradReduction.mean,
-    from_logits: LogitsOpt = False,
+    from_logits: LogitsOpt = None,
+    convention: ConventionOpt = None,
     with_loss: Annotated[bool, typer.Option("--with-loss", help="Add each row's loss Lᵢ.")] = False,
     output_file: OutputOpt = None,
     dropna: DropnaOpt = False,
@@ -353,6 +359,7 @@ def grad_command(
         targets=targets,
         key=key,
         params=params,
+        convention=convention,
         note=_note(quiet),
         engine=engine.value,
         scheduler=scheduler,
@@ -445,7 +452,8 @@ def compare_command(
         EvalFormat, typer.Option("--format", "-f", help="Output format.")
     ] = EvalFormat.table,
     output_file: OutputOpt = None,
-    from_logits: LogitsOpt = False,
+    from_logits: LogitsOpt = None,
+    convention: ConventionOpt = None,
     dropna: DropnaOpt = False,
     input_format: InputFormatOpt = None,
     quiet: QuietOpt = False,
@@ -496,6 +504,7 @@ def compare_command(
         dropna=dropna,
         input_format=input_format,
         params=params,
+        convention=convention,
         bootstrap_replicates=replicates,
         confidence=confidence,
         seed=seed,

@@ -20,6 +20,7 @@ from typing import Any
 from losscli import bootstrap
 from losscli._lazy import np
 from losscli._version import __version__
+from losscli.conventions import normalize_library
 from losscli.engine import (
     Reading,
     Selected,
@@ -322,10 +323,11 @@ def compare_files(
     group: str | None = None,
     key: str | None = None,
     reduction: str = "mean",
-    from_logits: bool = False,
+    from_logits: bool | None = None,
     dropna: bool = False,
     input_format: str | None = None,
     params: dict[str, Any] | None = None,
+    convention: str | None = None,
     bootstrap_replicates: int = 1000,
     confidence: float = 0.95,
     seed: int = 0,
@@ -373,6 +375,7 @@ def compare_files(
             key=None,
             note=lambda _: None,
             replay=False,
+            convention=convention,
         )
         if key is not None:
             if key not in reading.header.columns:
@@ -414,6 +417,7 @@ def compare_files(
         "key": key,
         "group": group,
         "reduction": reduction,
+        "convention": normalize_library(convention) if convention else None,
         "bootstrap": {
             "replicates": bootstrap_replicates,
             "confidence": confidence,

@@ -78,6 +78,13 @@ def task_completions(incomplete: str) -> list[Completion]:
     return [(name, text) for name, text in tasks if name.startswith(incomplete.lower())]
 
 
+def convention_completions(incomplete: str) -> list[Completion]:
+    """The libraries ``--convention`` reproduces."""
+    from losscli.conventions import LIBRARIES, TITLES
+
+    return [(lib, TITLES[lib]) for lib in LIBRARIES if lib.startswith(incomplete.lower())]
+
+
 def input_format_completions(incomplete: str) -> list[Completion]:
     from losscli import io
 

@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from losscli._version import __version__
+from losscli.conventions import normalize_library
 from losscli.engine import (
     Reading,
     Selected,
@@ -25,7 +26,7 @@ from losscli.engine import (
 )
 from losscli.errors import InputError, UsageError, ZeroWeightError
 from losscli.io import Header, Source, buffer_stdin, detect_format, read_header
-from losscli.objective import objectives_for
+from losscli.objective import conventions_of, objectives_for
 from losscli.registry import get_loss
 from losscli.sink import RowSink, check_writable
 from losscli.targets import TargetTable
@@ -69,6 +70,7 @@ def _prepare(
     key: str | None,
     note: Note,
     replay: bool,
+    convention: str | None = None,
 ) -> tuple[Reading, str | None]:
     """Open the input(s), pick the losses (or infer the task) and resolve their columns."""
     if key and not targets:
@@ -91,11 +93,16 @@ def _prepare(
         if targets is not None:
             raise UsageError("give --loss with --targets (the task is inferred from a single file)")
         inference = infer_task(source, header, list(target), list(pred))
-        note(f"inferred task: {inference.task} ({inference.reason}); evaluating {inference.losses}")
         task, loss = inference.task, inference.losses
+        if convention:
+            loss = _defined_by(convention, loss, note)
+        note(f"inferred task: {inference.task} ({inference.reason}); evaluating {loss}")
         source.pending = None  # the inference read the first block; start again
         header = read_header(source)
-    objectives = objectives_for(loss, params or {}, from_logits)
+    objectives = objectives_for(loss, params or {}, from_logits, convention)
+    for record in conventions_of(objectives):
+        extra = f"; {record.note}" if record.note and from_logits is None else ""
+        note(f"--convention {record.library}: {record.loss} as {record.function}{extra}")
     columns = header.columns
     if target_header is not None:
         # targets come from the targets file, predictions from the predictions file
@@ -129,6 +136,26 @@ def _prepare(
     return Reading(source, header, selected, text, dropna, table, key), task
 
 
+def _defined_by(convention: str, losses: str, note: Note) -> str:
+    """The inferred task's default losses that the convention's library defines; the
+    others are left out with a note (a loss asked for with --loss is an error instead)."""
+    from losscli.conventions import lookup
+
+    kept, lacking = [], []
+    for name in losses.split(","):
+        try:
+            lookup(name, convention)
+            kept.append(name)
+        except UsageError:
+            lacking.append(name)
+    if lacking and kept:
+        from losscli.conventions import TITLES
+
+        library = normalize_library(convention)
+        note(f"--convention {library}: {TITLES[library]} defines no {', '.join(lacking)}: left out")
+    return ",".join(kept) or lacking[0]  # none defined: the first one's error
+
+
 def _describe_input(
     source: Source,
     stats: Mapping[str, int],
@@ -146,7 +173,7 @@ def _describe_input(
         "predictions": [c for cols in plan.inputs for c in cols],
         "weight": plan.weight,
         "group": plan.group,
-        "from_logits": from_logits,
+        "from_logits": bool(from_logits),
     }
 
 
@@ -161,13 +188,14 @@ def evaluate_file(
     group: str | None = None,
     reduction: str = "mean",
     gradients: bool = False,
-    from_logits: bool = False,
+    from_logits: bool | None = None,
     dropna: bool = False,
     input_format: str | None = None,
     fail_above: Sequence[str] = (),
     targets: str | None = None,
     key: str | None = None,
     params: Mapping[str, Any] | None = None,
+    convention: str | None = None,
     note: Note = _quiet,
     per_class: bool = False,
     bootstrap: int = 0,
@@ -178,12 +206,18 @@ def evaluate_file(
 ) -> dict[str, Any]:
     """Evaluate ``loss`` (a spec such as ``'mse,huber(delta=0.5)'``; None infers the task).
 
-    Returns the ``losscli.eval/1`` document: input description, one result per
-    (loss, group) with the overall row first, and the ``--fail-above`` checks.
-    ``per_class`` adds each loss's class rows after each of its rows (``losscli.perclass``);
-    ``bootstrap`` (replicates, 0 for none) adds a percentile interval to every row.
-    ``engine='dask'`` runs the passes as Dask tasks over a Parquet dataset's
-    partitions (on the cluster at ``scheduler``, or on local threads).
+    <<<<<<< HEAD
+        Returns the ``losscli.eval/1`` document: input description, one result per
+        (loss, group) with the overall row first, and the ``--fail-above`` checks.
+        ``per_class`` adds each loss's class rows after each of its rows (``losscli.perclass``);
+        ``bootstrap`` (replicates, 0 for none) adds a percentile interval to every row.
+        ``engine='dask'`` runs the passes as Dask tasks over a Parquet dataset's
+        partitions (on the cluster at ``scheduler``, or on local threads).
+    =======
+        Returns the ``losscli.eval/1`` document: input description, the library
+        ``convention`` followed (or None), one result per (loss, group) with the overall
+        row first, and the ``--fail-above`` checks.
+    >>>>>>> conv
     """
     if reduction not in ("mean", "sum"):
         raise UsageError(
@@ -208,6 +242,7 @@ def evaluate_file(
         key=key,
         note=note,
         replay=gradients,
+        convention=convention,
     )
     source, selected = reading.source, reading.selected
     check_usable(selected, reduction)
@@ -273,6 +308,7 @@ def evaluate_file(
         "schema": "losscli.eval/1",
         "version": __version__,
         "input": _describe_input(source, stats, selected, task, from_logits),
+        "convention": normalize_library(convention) if convention else None,
         "results": results,
     }
     if per_class:
@@ -378,12 +414,13 @@ def write_rows(
     pred: Sequence[str] = (),
     var: str | None = None,
     weight: str | None = None,
-    from_logits: bool = False,
+    from_logits: bool | None = None,
     dropna: bool = False,
     input_format: str | None = None,
     targets: str | None = None,
     key: str | None = None,
     params: Mapping[str, Any] | None = None,
+    convention: str | None = None,
     note: Note = _quiet,
     engine: str = "local",
     scheduler: str | None = None,
@@ -413,6 +450,7 @@ def write_rows(
         key=key,
         note=note,
         replay=False,
+        convention=convention,
     )
     check_usable(reading.selected, "none")
     if distributed:
@@ -473,13 +511,14 @@ def write_gradients(
     var: str | None = None,
     weight: str | None = None,
     reduction: str = "mean",
-    from_logits: bool = False,
+    from_logits: bool | None = None,
     with_loss: bool = False,
     dropna: bool = False,
     input_format: str | None = None,
     targets: str | None = None,
     key: str | None = None,
     params: Mapping[str, Any] | None = None,
+    convention: str | None = None,
     note: Note = _quiet,
     engine: str = "local",
     scheduler: str | None = None,
@@ -498,7 +537,7 @@ def write_gradients(
     target_dir = _output_dataset(output) if distributed else None
     if output is not None and not distributed:
         check_writable(output)
-    if len(objectives_for(loss, params or {}, from_logits)) != 1:
+    if len(objectives_for(loss, params or {}, from_logits, convention)) != 1:
         raise UsageError(
             f"grad takes one loss, got {loss!r}",
             hint="run grad once per loss, or combine them: --loss '0.7*mse + 0.3*mae'",
@@ -519,6 +558,7 @@ def write_gradients(
         key=key,
         note=note,
         replay=True,
+        convention=convention,
     )
     check_usable(reading.selected, reduction)
     if with_loss:

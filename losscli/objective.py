@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from losscli._lazy import np
+from losscli.conventions import Convention, lookup
 from losscli.errors import UsageError
 from losscli.params import resolve
 from losscli.registry import Loss, get_loss
@@ -21,10 +22,11 @@ from losscli.streaming import Batch, PartialSums, check_reduction
 
 @dataclass
 class BoundLoss:
-    """A registered loss with its validated parameters."""
+    """A registered loss with its validated parameters (and kernel options of a convention)."""
 
     loss: Loss
     params: dict[str, Any]
+    convention: Convention | None = None
 
     @property
     def name(self) -> str:
@@ -77,7 +79,7 @@ class BoundLoss:
         return {
             k: (list(v) if isinstance(v, tuple) else v)
             for k, v in self.params.items()
-            if k != "from_logits"
+            if self.loss.param(k) is not None
         }
 
 
@@ -149,20 +151,38 @@ Objective = BoundLoss | Composite
 
 
 def bind_term(
-    name: str, inline: Mapping[str, Any], shared: Mapping[str, Any], from_logits: bool
+    name: str,
+    inline: Mapping[str, Any],
+    shared: Mapping[str, Any],
+    from_logits: bool | None,
+    convention: str | None = None,
 ) -> BoundLoss:
-    """Bind one loss: inline params win over shared ones; shared ones it lacks are skipped."""
+    """Bind one loss: inline params win over shared ones; shared ones it lacks are skipped.
+
+    With a ``convention`` (torch, keras, sklearn, optax) the library's parameter values
+    are the defaults that given parameters override, its kernel options are added, and
+    ``from_logits=None`` reads the columns as the library does by default.
+    """
     loss = get_loss(name)
+    record = lookup(loss.name, convention) if convention else None
     declared = {p.name for p in loss.params}
-    given = {k: v for k, v in shared.items() if k in declared}
+    given = dict(record.params) if record else {}
+    given.update({k: v for k, v in shared.items() if k in declared})
     given.update(inline)
     params = resolve(loss.params, given, loss.name)
+    if from_logits is None:
+        from_logits = bool(record and record.from_logits)
     params["from_logits"] = bool(from_logits and loss.logits)
-    return BoundLoss(loss, params)
+    if record is not None:
+        params.update(record.options)
+    return BoundLoss(loss, params, record)
 
 
 def bind(
-    spec: LossSpec, shared: Mapping[str, Any] | None = None, from_logits: bool = False
+    spec: LossSpec,
+    shared: Mapping[str, Any] | None = None,
+    from_logits: bool | None = None,
+    convention: str | None = None,
 ) -> Objective:
     """Turn a parsed spec into an objective (a composite when it has coefficients or terms).
 
@@ -170,23 +190,29 @@ def bind(
     mse + mae); each term validates the data for itself.
     """
     shared = shared or {}
-    bound = [(t.coef, bind_term(t.name, t.params, shared, from_logits)) for t in spec.terms]
+    bound = [
+        (t.coef, bind_term(t.name, t.params, shared, from_logits, convention)) for t in spec.terms
+    ]
     if not spec.is_composite:
         return bound[0][1]
     return Composite(bound)
 
 
 def objectives_for(
-    text: str, shared: Mapping[str, Any] | None = None, from_logits: bool = False
+    text: str,
+    shared: Mapping[str, Any] | None = None,
+    from_logits: bool | None = None,
+    convention: str | None = None,
 ) -> list[tuple[str, Objective]]:
     """Parse and bind a ``--loss`` text: [(label, objective), …].
 
     A shared parameter that no selected loss takes is a usage error, as is
-    ``from_logits`` when no selected loss reads logits.
+    ``from_logits`` when no selected loss reads logits. ``convention`` names a
+    library whose definitions every loss follows (``losscli.conventions``).
     """
     shared = dict(shared or {})
     specs = parse_specs(text)
-    out = [(s.label, bind(s, shared, from_logits)) for s in specs]
+    out = [(s.label, bind(s, shared, from_logits, convention)) for s in specs]
     names = [get_loss(t.name) for s in specs for t in s.terms]
     for key in shared:
         if not any(loss.param(key) for loss in names):
@@ -199,4 +225,13 @@ def objectives_for(
             "--from-logits given, but no selected loss reads logits",
             hint="logits apply to bce, focal, cross_entropy, kl_div, poisson, brier, dice, iou, tversky, perplexity",
         )
+    return out
+
+
+def conventions_of(objectives: list[tuple[str, Objective]]) -> list[Convention]:
+    """The distinct convention records the objectives were bound with, in order."""
+    out: list[Convention] = []
+    for _, obj in objectives:
+        terms = [t for _, t in obj.terms] if isinstance(obj, Composite) else [obj]
+        out += [t.convention for t in terms if t.convention and t.convention not in out]
     return out

@@ -143,7 +143,32 @@ VarOpt = Annotated[
     ),
 ]
 LogitsOpt = Annotated[
-    bool, typer.Option("--from-logits", help="Predictions are logits (scores), not probabilities.")
+    bool | None,
+    typer.Option(
+        "--from-logits/--no-from-logits",
+        help="Predictions are logits (scores), not probabilities; --no-from-logits overrides "
+        "a --convention that reads logits.",
+        show_default=False,
+    ),
+]
+
+
+def _complete_convention(incomplete: str) -> list[tuple[str, str]]:
+    from losscli import completion
+
+    return completion.convention_completions(incomplete)
+
+
+ConventionOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--convention",
+        metavar="LIB",
+        autocompletion=_complete_convention,
+        help="Reproduce a library's definition of every loss: torch, keras, sklearn or optax "
+        "(its denominators, clipping, smoothing, defaults, input space); explicit parameters "
+        "win. 'losscli explain NAME' lists the differences.",
+    ),
 ]
 DropnaOpt = Annotated[
     bool, typer.Option("--dropna", help="Drop rows with empty, NaN or infinite cells (reported).")

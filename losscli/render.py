@@ -118,6 +118,63 @@ def _guideline_lines(loss: Loss) -> list[str]:
     return lines
 
 
+CONVENTION_HEADING = "How each library defines it (--convention LIB)"
+CONVENTION_COLUMNS = ("library", "function", "differs from losscli's default", "source")
+SAME = "nothing: the same definition as losscli's default"
+
+
+def convention_records(loss: Loss) -> list[dict[str, Any]]:
+    """One entry per library of ``--convention``: its function and how it differs,
+    with the source; ``defined`` is False for a library that has no such loss."""
+    from losscli.conventions import LIBRARIES, TITLES, for_loss
+
+    by_library = {r.library: r for r in for_loss(loss.name)}
+    out = []
+    for library in LIBRARIES:
+        r = by_library.get(library)
+        out.append(
+            {
+                "library": library,
+                "title": TITLES[library],
+                "defined": r is not None,
+                "function": r.function if r else None,
+                "differs": (r.differs or SAME) if r else None,
+                "params": {k: json_value(v) for k, v in r.params.items()} if r else {},
+                "source": r.source if r else None,
+            }
+        )
+    return out
+
+
+def _convention_lines(loss: Loss) -> list[str]:
+    lines = ["", CONVENTION_HEADING]
+    for entry in convention_records(loss):
+        name = f"{entry['library']}:"
+        if not entry["defined"]:
+            lines.append(f"  {name} not defined (--convention {entry['library']} is an error)")
+            continue
+        lines += _wrapped(f"{name} {entry['function']}", hang="    ")
+        lines += _wrapped(f"differs: {entry['differs']}", indent="    ", hang="  ")
+        if entry["params"]:
+            sets = ", ".join(f"{k}={format_value(v)}" for k, v in entry["params"].items())
+            lines += _wrapped(f"sets: {sets}", indent="    ", hang="  ")
+        lines += _wrapped(f"source: {entry['source']}", indent="    ", hang="  ")
+    return lines
+
+
+def _convention_markdown(loss: Loss) -> list[str]:
+    rows = [
+        (
+            f"{e['library']}",
+            f"`{e['function']}`" if e["defined"] else "not defined",
+            e["differs"] or "-",
+            e["source"] or "-",
+        )
+        for e in convention_records(loss)
+    ]
+    return ["", f"## {CONVENTION_HEADING}", "", *markdown_table(CONVENTION_COLUMNS, rows)]
+
+
 def explain_record(loss: Loss) -> dict[str, Any]:
     """Everything ``explain`` shows, for ``explain --format json``.
 
@@ -137,6 +194,7 @@ def explain_record(loss: Loss) -> dict[str, Any]:
     }
     for _, field in EXPLAIN_SECTIONS:
         record[field] = getattr(loss.explain, field) if loss.explain else None
+    record["conventions"] = convention_records(loss)
     record["guidelines"] = guideline_record(loss)
     return record
 
@@ -177,12 +235,13 @@ def explain_lines(loss: Loss) -> list[str]:
     lines += [f"  {key:<{width}}  {value}" for key, value in facts]
     lines += ["", "Parameters", *_param_lines(loss.params)]
     if loss.explain is None:
-        return [*lines, "", "No explanation is registered for this loss.", *_guideline_lines(loss)]
+        lines += ["", "No explanation is registered for this loss."]
+        return lines + _convention_lines(loss) + _guideline_lines(loss)
     for heading, field in EXPLAIN_SECTIONS:
         text = getattr(loss.explain, field)
         if text:
             lines += ["", heading, *_wrapped(text)]
-    return lines + _guideline_lines(loss)
+    return lines + _convention_lines(loss) + _guideline_lines(loss)
 
 
 def explain_markdown(loss: Loss) -> list[str]:
@@ -205,13 +264,19 @@ def explain_markdown(loss: Loss) -> list[str]:
     else:
         lines.append("none")
     if loss.explain is None:
-        return [*lines, "", "No explanation is registered for this loss."]
+        return [
+            *lines,
+            "",
+            "No explanation is registered for this loss.",
+            *_convention_markdown(loss),
+        ]
     for heading, field in EXPLAIN_SECTIONS:
         text = getattr(loss.explain, field)
         if text:
             # Formulas read best as code: "|e|" and "*" would otherwise be Markdown syntax.
             body = f"`{text}`" if field in ("formula", "gradient") else text
             lines += ["", f"## {heading}", "", body]
+    lines += _convention_markdown(loss)
     record = guideline_record(loss)
     if record["tasks"]:
         lines += ["", "## Recommended for (guideline table)", ""]

@@ -190,6 +190,32 @@ class Elementwise(Kernel):
         mask = self.valid(batch, params)
         return batch.w() if mask is None else np.where(mask, batch.w(), 0.0)
 
+    def denominator(self, batch: Batch, params: Params) -> np.ndarray:
+        """Per-row dᵢ whose sum divides the mean: J = Σ wᵢLᵢ / Σ dᵢ.
+
+        dᵢ = wᵢ, the sample weight (0 for ignored rows), unless a library convention
+        sets the ``denominator`` option: ``count`` gives 1 per counted row (Keras
+        divides by n); ``class`` and ``label_class`` give wᵢ·cᵢ with cᵢ the row's class
+        weight from ``row_class_weight`` (PyTorch's Σ w_y, scikit-learn's sample weights).
+        """
+        mode = params.get("denominator")
+        if mode == "count":
+            mask = self.valid(batch, params)
+            return np.ones(len(batch)) if mask is None else mask.astype(np.float64)
+        w = self._row_weights(batch, params)
+        if mode in ("class", "label_class"):
+            c = self.row_class_weight(batch, params, labels_only=mode == "label_class")
+            if c is not None:
+                w = w * c
+        return w
+
+    def row_class_weight(
+        self, batch: Batch, params: Params, labels_only: bool = False
+    ) -> np.ndarray | None:
+        """The class weight of each row's label (None: the loss has no class weights).
+        ``labels_only``: None too when the targets are not integer labels."""
+        return None
+
     def rows(self, batch: Batch, params: Params) -> np.ndarray:
         values = self.loss(batch, params)
         if values.ndim == 2:
@@ -200,12 +226,18 @@ class Elementwise(Kernel):
     def update(self, batch: Batch, params: Params) -> PartialSums:
         mask = self.valid(batch, params)
         values = self.rows(batch, params)
-        if mask is None and batch.weights is None:  # unit weights: Σw is the row count
+        if (
+            mask is None
+            and batch.weights is None
+            and not params.get("denominator")
+            and type(self).denominator is Elementwise.denominator
+        ):  # unit weights and the default denominator: Σd is the row count
             n = len(batch)
             return PartialSums(wl=float(np.sum(values)), w=float(n), n=n)
         w = batch.w() if mask is None else np.where(mask, batch.w(), 0.0)
         n = len(batch) if mask is None else int(np.count_nonzero(mask))
-        return PartialSums(wl=float(np.sum(w * values)), w=float(np.sum(w)), n=n)
+        d = self.denominator(batch, params)
+        return PartialSums(wl=float(np.sum(w * values)), w=float(np.sum(d)), n=n)
 
     def update_grouped(
         self, batch: Batch, params: Params, codes: np.ndarray, size: int
@@ -216,7 +248,7 @@ class Elementwise(Kernel):
         counted = np.ones(len(batch)) if mask is None else mask.astype(np.float64)
         return PartialSums(
             wl=np.bincount(codes, weights=w * values, minlength=size),
-            w=np.bincount(codes, weights=w, minlength=size),
+            w=np.bincount(codes, weights=self.denominator(batch, params), minlength=size),
             n=np.bincount(codes, weights=counted, minlength=size).astype(np.int64),
         )
 

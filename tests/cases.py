@@ -18,7 +18,8 @@ class Case:
     y: np.ndarray | None
     preds: tuple[np.ndarray, ...]
     params: dict[str, Any] = field(default_factory=dict)
-    from_logits: bool = False
+    from_logits: bool | None = False
+    convention: str | None = None
 
     @property
     def y_pred(self):
@@ -287,6 +288,140 @@ CASES = {
     "triplet": [_triplet_distances, _triplet_embeddings],
     "margin_ranking": [_ranking],
     "cosine_embedding": [_cosine],
+}
+
+
+def _conv(convention, base, from_logits=False):
+    """``base``'s case under a library convention (from_logits None: the convention's)."""
+
+    def make(rng, n):
+        case = base(rng, n)
+        case.convention = convention
+        if from_logits is None:
+            case.from_logits = None
+        return case
+
+    return make
+
+
+def _kl_keras_zeros(logits):
+    def make(rng, n):
+        case = _kl(logits=logits, zeros=True)(rng, n)
+        return case
+
+    return make
+
+
+def _kl_log_input(rng, n):
+    t = _dirichlet(rng, n, 4)
+    z = rng.normal(0, 2, (n, 4))
+    logq = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+    return Case("kl_div", t, (logq,), {"log_input": True})
+
+
+def _msle_zeros(rng, n):
+    y = rng.uniform(0.1, 5, n)
+    y[::3] = 0.0
+    return Case("msle", y, (rng.uniform(0.2, 5, n),))
+
+
+def _renormalized(rng, n):
+    """Class probabilities whose rows sum to 1 ± 5e-4 (within losscli's 1e-3 check)."""
+    case = _multiclass("cross_entropy", class_weights=(1.0, 2.0, 0.5, 3.0))(rng, n)
+    p = case.preds[0]
+    case.preds = (p * rng.uniform(0.9995, 1.0005, (n, 1)),)
+    return case
+
+
+def _negative_scores(loss):
+    def make(rng, n):
+        return Case(loss, rng.integers(0, 4, n).astype(float), (rng.normal(-1, 1, (n, 4)),))
+
+    return make
+
+
+CONVENTION_CASES = {
+    "bce": [
+        _conv("torch", _binary("bce")),
+        _conv("torch", _binary("bce", pos_weight=2.5, class_weights=(1.0, 3.0))),
+        _conv("torch", _binary("bce", m=3, label_smoothing=0.1)),
+        _conv("sklearn", _binary("bce", class_weights=(1.0, 3.0))),
+        _conv("keras", _binary("bce", logits=True, label_smoothing=0.2)),
+        _conv("optax", _binary("bce", logits=True)),
+    ],
+    "weighted_bce": [
+        _conv("torch", _binary("weighted_bce", class_weights=(1.0, 5.0))),
+        _conv("sklearn", _binary("weighted_bce", class_weights=(1.0, 5.0))),
+        _conv("keras", _binary("weighted_bce", logits=True, class_weights=(0.5, 4.0))),
+    ],
+    "focal": [
+        _conv("torch", _binary("focal", logits=True)),
+        _conv("torch", _binary("focal", gamma=0.5)),
+        _conv("keras", _binary("focal")),
+        _conv("keras", _binary("focal", logits=True, alpha=0.3, gamma=3.0)),
+        _conv("keras", _binary("focal", m=3, gamma=0.5)),
+        _conv("keras", _multiclass("focal")),
+        _conv("keras", _multiclass("focal", logits=True, class_weights=(1.0, 2.0, 0.5, 3.0))),
+        _conv("keras", _multiclass("focal", gamma=0.5, alpha=0.5)),
+        _conv("optax", _binary("focal", logits=True, alpha=0.25)),
+    ],
+    "cross_entropy": [
+        _conv(
+            "torch", _multiclass("cross_entropy", logits=True, class_weights=(1.0, 2.0, 0.5, 3.0))
+        ),
+        _conv(
+            "torch",
+            _multiclass(
+                "cross_entropy",
+                logits=True,
+                class_weights=(1.0, 2.0, 0.5, 3.0),
+                label_smoothing=0.1,
+                ignore_index=-100,
+            ),
+        ),
+        _conv(
+            "torch",
+            _multiclass(
+                "cross_entropy", logits=True, target="soft", class_weights=(1.0, 2.0, 0.5, 3.0)
+            ),
+        ),
+        _conv("keras", _renormalized),
+        _conv("keras", _multiclass("cross_entropy", logits=True, label_smoothing=0.1)),
+        _conv(
+            "sklearn",
+            _multiclass("cross_entropy", target="onehot", class_weights=(1.0, 2.0, 0.5, 3.0)),
+        ),
+        _conv("optax", _multiclass("cross_entropy", logits=True)),
+    ],
+    "nll": [_conv("torch", _nll(class_weights=(1.0, 2.0, 0.5, 3.0), ignore_index=-1))],
+    "kl_div": [
+        _conv("torch", _kl()),
+        _conv("torch", _kl(logits=True, zeros=True)),
+        _conv("torch", _kl_log_input),
+        _conv("keras", _kl_keras_zeros(logits=False)),
+        _conv("keras", _kl_keras_zeros(logits=True)),
+        _conv("optax", _kl_log_input),
+    ],
+    "multi_hinge": [_conv("keras", _negative_scores("multi_hinge"))],
+    "msle": [_conv("keras", _msle_zeros)],
+    "mape": [_conv("sklearn", _mape)],
+    "poisson": [_conv("torch", _poisson_logits, from_logits=None), _conv("torch", _poisson)],
+    "tweedie": [_conv("sklearn", _reg("tweedie"))],
+    "hinge": [_conv("keras", _margin("hinge", pm1=False))],
+    "mse": [_conv("keras", _reg_multi("mse"))],
+    "rmse": [_conv("sklearn", _reg_multi("rmse")), _conv("sklearn", _reg("rmse"))],
+    "huber": [_conv("keras", _reg("huber", delta=0.5))],
+    "dice": [
+        _conv("keras", _overlap("dice", "masks", logits=True)),
+        _conv("keras", _overlap("dice", "labels")),
+        _conv("optax", _overlap("dice", "binary", logits=True), from_logits=None),
+        _conv("optax", _overlap("dice", "labels")),
+    ],
+    "tversky": [
+        _conv("keras", _overlap("tversky", "masks", alpha=0.7, beta=0.3)),
+        _conv("optax", _overlap("tversky", "labels", logits=True, alpha=0.3, beta=0.7)),
+    ],
+    "triplet": [_conv("torch", _triplet_embeddings), _conv("optax", _triplet_embeddings)],
 }
 
 

@@ -680,7 +680,8 @@ RESULT_KEYS = {"loss", "params", "reduction", "group", "n", "value"}
 
 def test_json_schema_keys(capsys):
     doc = eval_json(capsys, SAMPLES / "regression.csv", "--loss", "mse,huber", "--delta", "0.5")
-    assert set(doc) == {"schema", "version", "input", "results", "passed"}
+    assert set(doc) == {"schema", "version", "input", "convention", "results", "passed"}
+    assert doc["convention"] is None
     assert doc["schema"] == "losscli.eval/1"
     assert doc["version"] == losscli.__version__
     assert set(doc["input"]) == INPUT_KEYS
@@ -723,7 +724,7 @@ def test_json_schema_keys_with_gradients_and_checks(capsys):
     )
     assert code == 1 and "bce" in err  # the sum is far above 10: the check fails
     doc = json.loads(out)
-    assert set(doc) == {"schema", "version", "input", "results", "checks", "passed"}
+    assert set(doc) == {"schema", "version", "input", "convention", "results", "checks", "passed"}
     assert doc["input"]["from_logits"] is True and doc["input"]["predictions"] == ["logit"]
     (r,) = doc["results"]
     assert set(r) == RESULT_KEYS | {"gradient"}

@@ -39,6 +39,7 @@ TOP_KEYS = {
     "key",
     "group",
     "reduction",
+    "convention",
     "bootstrap",
     "rule",
     "results",

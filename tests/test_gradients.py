@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from cases import CASES, COMPOSITES
+from cases import CASES, COMPOSITES, CONVENTION_CASES
 
 import losscli
 from losscli.registry import get_loss
@@ -20,6 +20,11 @@ PARAMS = [
     for name in NAMES
     for i, make in enumerate(CASES.get(name, []))
 ] + [pytest.param(make, id=spec) for spec, make in COMPOSITES.items()]
+PARAMS += [
+    pytest.param(make, id=f"{name}-convention-{i}")
+    for name, makers in CONVENTION_CASES.items()
+    for i, make in enumerate(makers)
+]
 
 
 def finite_difference(f, inputs: tuple[np.ndarray, ...]) -> list[np.ndarray]:
@@ -41,7 +46,7 @@ def finite_difference(f, inputs: tuple[np.ndarray, ...]) -> list[np.ndarray]:
 def reductions_of(spec: str, params: dict) -> list[str]:
     from losscli.api import objective
 
-    _, obj = objective(spec, **params)
+    _, obj = objective(spec, **params)  # reductions do not depend on a convention
     out = []
     for r in ("mean", "sum"):
         try:
@@ -74,6 +79,7 @@ def test_gradient_matches_finite_differences(make, weighted):
                 weights=weights,
                 reduction=reduction,
                 from_logits=case.from_logits,
+                convention=case.convention,
                 **case.params,
             )
 
@@ -84,6 +90,7 @@ def test_gradient_matches_finite_differences(make, weighted):
             weights=weights,
             reduction=reduction,
             from_logits=case.from_logits,
+            convention=case.convention,
             **case.params,
         )
         analytic = analytic if isinstance(analytic, tuple) else (analytic,)

@@ -73,12 +73,31 @@ class _Binary(Elementwise):
         # one 0/1 column: by true class 0/1; m label columns: per label
         return "column" if targets > 1 else "label"
 
+    def row_class_weight(self, batch, params, labels_only=False):
+        """c = w₁y + w₀(1 − y) per row (the mean over label columns), from class_weights."""
+        if params.get("class_weights") is None:
+            return None
+        w0, w1 = binary_class_weights(params, "bce")
+        c = w1 * batch.target + w0 * (1.0 - batch.target)
+        return c if c.ndim == 1 else c.mean(axis=1)
+
+
+# PyTorch's BCELoss: each log is clamped at −100, and its backward divides by
+# max(p(1 − p), EPSILON) with ``constexpr float EPSILON = 1e-12`` (aten/src/ATen/native/
+# Loss.cpp): 1e-12 rounded to a C float, which is what float64 tensors see.
+TORCH_LOG_FLOOR = -100.0
+TORCH_BCE_EPSILON = 9.999999960041972e-13
+
 
 def bce_terms(y, x, params: Params, loss: str = "bce", grad: bool = True):
     """Per-element BCE and its derivative w.r.t. p (or z with from_logits); no
     derivative (None) when ``grad`` is False, as a value-only pass needs.
 
     L = −[w₁·pw·y log p + w₀(1 − y) log(1 − p)],  y ← y(1 − ls) + ls/2.
+    With the ``bce_clip="log100"`` option (PyTorch's BCELoss) p is not clipped:
+    L = −[a·max(log p, −100) + b·max(log(1 − p), −100)], a = w₁·pw·y, b = w₀(1 − y),
+    and the derivative is PyTorch's (p(a + b) − a)/max(p(1 − p), 1e-12), which is
+    −a/p + b/(1 − p) wherever p(1 − p) ≥ 1e-12.
     """
     ls = params.get("label_smoothing") or 0.0
     if ls:
@@ -88,7 +107,17 @@ def bce_terms(y, x, params: Params, loss: str = "bce", grad: bool = True):
     b = w0 * (1.0 - y)
     if params["from_logits"]:
         value = -(a * log_sigmoid(x) + b * log_sigmoid(-x))
-        return (value, -a * sigmoid(-x) + b * sigmoid(x)) if grad else (value, None)
+        if not grad:
+            return value, None
+        return value, -a * sigmoid(-x) + b * sigmoid(x)
+    if params.get("bce_clip") == "log100":
+        with np.errstate(divide="ignore"):
+            log_p = np.maximum(np.log(x), TORCH_LOG_FLOOR)
+            log_q = np.maximum(np.log(1.0 - x), TORCH_LOG_FLOOR)
+        value = -(a * log_p + b * log_q)
+        if not grad:
+            return value, None
+        return value, (x * (a + b) - a) / np.maximum(x * (1.0 - x), TORCH_BCE_EPSILON)
     p, inside = clip_probability(x, params["eps"])
     value = -(a * np.log(p) + b * np.log1p(-p))
     if not grad:
@@ -203,6 +232,34 @@ class Brier(_Binary):
         return (sigmoid_backward(g, p) if params["from_logits"] else g,)
 
 
+def _power(base: np.ndarray, exponent: float) -> np.ndarray:
+    """base^exponent for base ≥ 0, with 0^e = 0 for e > 0 (no inf for e < 0: the factor it
+    multiplies is 0 there, so 0 is the one-sided value SPEC §3 asks for at a kink)."""
+    if exponent == 0:
+        return np.ones_like(base)
+    with np.errstate(divide="ignore"):
+        return np.where(base > 0, np.abs(base) ** exponent, 0.0)
+
+
+def keras_binary_focal_terms(y, x, params: Params, at: np.ndarray, s: np.ndarray):
+    """Keras's binary focal loss and its derivative w.r.t. p (or z).
+
+    p = σ(z) for logits; bce = −[y log p̂ + (1 − y) log(1 − p̂)] with p̂ = clip(p, eps,
+    1 − eps); L = α_t (1 − p_t)^γ · bce with p_t from the unclipped p. So
+    ∂L/∂p = α_t[−γ s (1 − p_t)^(γ−1) bce + (1 − p_t)^γ ∂bce/∂p], ∂bce/∂p = 0 where
+    p is clipped; logits: ∂L/∂z = ∂L/∂p · p(1 − p).
+    """
+    gamma = params["gamma"]
+    p = sigmoid(x) if params["from_logits"] else x
+    pc, inside = clip_probability(p, params["eps"])
+    bce = -(y * np.log(pc) + (1.0 - y) * np.log1p(-pc))
+    dbce = np.where(inside, -y / pc + (1.0 - y) / (1.0 - pc), 0.0)
+    qt = np.where(y == 1, 1.0 - p, p)  # 1 − p_t, unclipped
+    value = at * _power(qt, gamma) * bce
+    grad = at * (-gamma * s * _power(qt, gamma - 1.0) * bce + _power(qt, gamma) * dbce)
+    return value, sigmoid_backward(grad, p) if params["from_logits"] else grad
+
+
 def binary_focal_terms(y, x, params: Params):
     """Per-element binary focal loss and its derivative w.r.t. p (or z).
 
@@ -215,6 +272,8 @@ def binary_focal_terms(y, x, params: Params):
     w0, w1 = binary_class_weights(params, "focal")
     at = at * np.where(y == 1, w1, w0)
     s = np.where(y == 1, 1.0, -1.0)
+    if params.get("focal_form") == "keras":
+        return keras_binary_focal_terms(y, x, params, at, s)
     if params["from_logits"]:
         log_pt = log_sigmoid(s * x)
         log_qt = log_sigmoid(-s * x)  # log(1 − p_t), stable
@@ -231,6 +290,44 @@ def binary_focal_terms(y, x, params: Params):
     return value, np.where(inside, s * dpt, 0.0)
 
 
+def _label_weights(labels, params: Params, k: int) -> np.ndarray:
+    """w_y per row from class_weights (ones when unset)."""
+    cw = params.get("class_weights")
+    if cw is not None and len(cw) != k:
+        raise ParamError(
+            "class_weights", ",".join(map(str, cw)), f"{k} numbers, one per class", "focal"
+        )
+    return np.ones(len(labels)) if cw is None else np.asarray(cw)[labels]
+
+
+def keras_categorical_focal_terms(labels, x, params: Params, k: int, alpha: float):
+    """Keras's categorical focal loss on p_y and its derivative w.r.t. p (or z).
+
+    q = p/Σp (p = softmax(z) for logits), q̂ = clip(q, eps, 1 − eps);
+    L = −α w_y (1 − q̂_y)^γ log q̂_y. With g = ∂L/∂q̂_y = α w_y[γ(1 − q̂)^(γ−1) log q̂ −
+    (1 − q̂)^γ/q̂] (0 where clipped): ∂L/∂p_j = (g δ_jy − g q_y)/Σp, then through softmax.
+    """
+    from losscli.numerics import softmax, softmax_backward
+
+    gamma = params["gamma"]
+    w = alpha * _label_weights(labels, params, k)
+    rows = np.arange(len(labels))
+    p = softmax(x) if params["from_logits"] else x
+    total = np.sum(p, axis=1)
+    q = p[rows, labels] / total
+    qc, inside = clip_probability(q, params["eps"])
+    log_q = np.log(qc)
+    value = -w * _power(1.0 - qc, gamma) * log_q
+    g = np.where(
+        inside,
+        w * (gamma * _power(1.0 - qc, gamma - 1.0) * log_q - _power(1.0 - qc, gamma) / qc),
+        0.0,
+    )
+    grad = -(g * q / total)[:, None] * np.ones_like(p)
+    grad[rows, labels] += g / total
+    return value, softmax_backward(grad, p) if params["from_logits"] else grad
+
+
 def softmax_focal_terms(labels, x, params: Params, k: int):
     """Per-row softmax focal loss on p_y and its derivative w.r.t. p (or z).
 
@@ -241,12 +338,7 @@ def softmax_focal_terms(labels, x, params: Params, k: int):
     from losscli.numerics import log_softmax, logsumexp, softmax
 
     gamma = params["gamma"]
-    cw = params.get("class_weights")
-    if cw is not None and len(cw) != k:
-        raise ParamError(
-            "class_weights", ",".join(map(str, cw)), f"{k} numbers, one per class", "focal"
-        )
-    w = np.ones(len(labels)) if cw is None else np.asarray(cw)[labels]
+    w = _label_weights(labels, params, k)
     rows = np.arange(len(labels))
     if params["from_logits"]:
         logp = log_softmax(x)
@@ -310,7 +402,15 @@ class Focal(_Binary):
         y, x = batch.target, batch.preds[0]
         if x.ndim == 2 and y.ndim == 1:
             k = x.shape[1]
-            if params["alpha"] is not None:
+            only = params.get("sigmoid_only")
+            if only:
+                raise InputError(
+                    f"focal on {k} class columns with integer labels: --convention follows {only}, "
+                    "which is binary (sigmoid) only",
+                    hint="keras defines a K-class focal (keras.losses.CategoricalFocalCrossentropy): "
+                    "--convention keras, or drop --convention for losscli's softmax focal",
+                )
+            if params["alpha"] is not None and params.get("focal_form") != "keras":
                 raise ParamError(
                     "alpha",
                     params["alpha"],
@@ -327,7 +427,18 @@ class Focal(_Binary):
     def columnwise(self, batch):
         return "labels" not in batch.aux
 
+    def row_class_weight(self, batch, params, labels_only=False):
+        if "labels" in batch.aux and params.get("class_weights") is not None:
+            return _label_weights(batch.aux["labels"], params, batch.aux["k"])
+        return super().row_class_weight(batch, params, labels_only)
+
     def _terms(self, batch, params):
+        if "labels" in batch.aux and params.get("focal_form") == "keras":
+            alpha = params["alpha"]
+            alpha = params.get("focal_categorical_alpha", 1.0) if alpha is None else alpha
+            return keras_categorical_focal_terms(
+                batch.aux["labels"], batch.preds[0], params, batch.aux["k"], alpha
+            )
         if "labels" in batch.aux:
             return softmax_focal_terms(batch.aux["labels"], batch.preds[0], params, batch.aux["k"])
         return binary_focal_terms(batch.target, batch.preds[0], params)

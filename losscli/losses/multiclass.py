@@ -8,7 +8,14 @@ from __future__ import annotations
 
 from losscli._lazy import np
 from losscli.errors import InputError, ParamError
-from losscli.numerics import clip_probability, log_softmax, logsumexp, one_hot, softmax
+from losscli.numerics import (
+    clip_probability,
+    log_softmax,
+    logsumexp,
+    one_hot,
+    softmax,
+    softmax_backward,
+)
 from losscli.params import CLASS_WEIGHTS, EPS, IGNORE_INDEX, LABEL_SMOOTHING, Param, non_negative
 from losscli.registry import Explain, register_loss
 from losscli.streaming import Batch, Elementwise, Params
@@ -18,6 +25,21 @@ from losscli.validate import (
     require_range,
     require_rows_sum_to_one,
 )
+
+
+def require_log_probabilities(x: np.ndarray, batch: Batch, hint: str) -> None:
+    """Every value ≤ 0 and every row's logsumexp within 1e-3 of 0."""
+    require_range(x, batch, "prediction", hi=1e-9, what="is a log-probability above 0", hint=hint)
+    lse = logsumexp(x)[:, 0]
+    require_range(
+        lse,
+        batch,
+        "prediction",
+        -1e-3,
+        1e-3,
+        what="log-probabilities do not normalise (logsumexp shown)",
+        hint=hint,
+    )
 
 
 def class_weight_vector(params: Params, k: int, loss: str) -> np.ndarray:
@@ -64,7 +86,7 @@ def prepare_multiclass(batch: Batch, params: Params, loss: str, *, soft: bool = 
     if not params.get("from_logits"):
         require_probabilities(x, batch)
         require_rows_sum_to_one(x, batch)
-    return batch.replace(target=t, mask=mask, aux={"k": k})
+    return batch.replace(target=t, mask=mask, aux={"k": k, "from_labels": y.ndim == 1})
 
 
 def ce_terms(t, x, params: Params, loss: str, grad: bool = True):
@@ -73,6 +95,9 @@ def ce_terms(t, x, params: Params, loss: str, grad: bool = True):
 
     L = −Σ_c w_c t'_c log p_c,  t' = t(1 − ls) + ls/K.
     Logits: ∂L/∂z_c = p_c Σ_k w_k t'_k − w_c t'_c.  Probabilities: ∂L/∂p_c = −w_c t'_c / p_c.
+    With the ``renormalize`` option (Keras) the rows are divided by their sum S first:
+    L = −Σ_c w_c t'_c log clip(p_c/S), and with g_c = −w_c t'_c/q_c (0 where clipped),
+    ∂L/∂p_j = (g_j − Σ_c g_c q_c)/S, q = p/S.
     """
     k = x.shape[1]
     ls = params.get("label_smoothing") or 0.0
@@ -85,9 +110,16 @@ def ce_terms(t, x, params: Params, loss: str, grad: bool = True):
         if not grad:
             return value, None
         return value, np.exp(logp) * np.sum(tw, axis=1, keepdims=True) - tw
-    p, inside = clip_probability(x, params["eps"])
+    total = np.sum(x, axis=1, keepdims=True) if params.get("renormalize") else 1.0
+    q = x / total
+    p, inside = clip_probability(q, params["eps"])
     value = -np.sum(tw * np.log(p), axis=1)
-    return (value, np.where(inside, -tw / p, 0.0)) if grad else (value, None)
+    if not grad:
+        return value, None
+    g = np.where(inside, -tw / p, 0.0)
+    if params.get("renormalize"):
+        g = (g - np.sum(g * q, axis=1, keepdims=True)) / total
+    return value, g
 
 
 CE_PARAMS = (EPS, LABEL_SMOOTHING, CLASS_WEIGHTS, IGNORE_INDEX)
@@ -130,6 +162,16 @@ class CrossEntropy(Elementwise):
 
     def breakdown(self, targets, predictions):
         return "label"
+
+    def row_class_weight(self, batch, params, labels_only=False):
+        """Σ_c w_c t_c per row (w_y for integer labels); with ``labels_only``, target
+        columns have none (PyTorch divides their mean by n)."""
+        if params.get("class_weights") is None:
+            return None
+        if labels_only and not batch.aux.get("from_labels"):
+            return None
+        k = batch.aux["k"]
+        return batch.target @ class_weight_vector(params, k, "cross_entropy")
 
     def loss(self, batch, params):
         return ce_terms(batch.target, batch.preds[0], params, "cross_entropy", grad=False)[0]
@@ -201,24 +243,17 @@ class NegativeLogLikelihood(Elementwise):
         if batch.target is None or batch.target.ndim != 1:
             raise InputError("nll needs one integer label column")
         hint = "nll takes log-probabilities; for probabilities or logits use cross_entropy"
-        require_range(
-            x, batch, "prediction", hi=1e-9, what="is a log-probability above 0", hint=hint
-        )
-        lse = logsumexp(x)[:, 0]
-        require_range(
-            lse,
-            batch,
-            "prediction",
-            -1e-3,
-            1e-3,
-            what="log-probabilities do not normalise (logsumexp shown)",
-            hint=hint,
-        )
+        require_log_probabilities(x, batch, hint)
         ignore = params.get("ignore_index")
         k = x.shape[1]
         labels = integer_labels(batch.target, k, batch, ignore_index=ignore)
         mask = None if ignore is None else batch.target != ignore
         return batch.replace(mask=mask, aux={"labels": labels, "k": k})
+
+    def row_class_weight(self, batch, params, labels_only=False):
+        if params.get("class_weights") is None:
+            return None
+        return class_weight_vector(params, batch.aux["k"], "nll")[batch.aux["labels"]]
 
     def loss(self, batch, params):
         labels = batch.aux["labels"]
@@ -233,26 +268,42 @@ class NegativeLogLikelihood(Elementwise):
         return (g,)
 
 
+LOG_INPUT = Param(
+    "log_input",
+    False,
+    kind="bool",
+    valid="true or false",
+    help="predictions are log-probabilities, used as they are (torch kl_div's input)",
+)
+
+
 @register_loss(
     "kl_div",
     aliases=("kl", "kullback_leibler"),
     inputs="distribution",
     tasks=("distribution",),
-    params=(EPS,),
+    params=(EPS, LOG_INPUT),
     logits=True,
     explain=Explain(
-        formula="Lᵢ = Σ_c t_c (log t_c − log p_c), 0·log 0 = 0; J averages over rows (the true KL)",
-        gradient="probabilities: ∂Lᵢ/∂p_c = −t_c/p_c;  logits: ∂Lᵢ/∂z_c = p_c Σ_k t_k − t_c",
+        formula="Lᵢ = Σ_c t_c (log t_c − log p_c), 0·log 0 = 0; J averages over rows (the true KL); "
+        "log p = log_softmax(z) with --from-logits, the column itself with log_input=true",
+        gradient="probabilities: ∂Lᵢ/∂p_c = −t_c/p_c;  logits: ∂Lᵢ/∂z_c = p_c Σ_k t_k − t_c;  "
+        "log_input: ∂Lᵢ/∂(log p_c) = −t_c",
         use_when="matching a predicted distribution to a target distribution (distillation, VAEs)",
         pitfalls="asymmetric: KL(t‖p) ≠ KL(p‖t); the target columns must be a distribution",
-        activation="softmax (or logits with --from-logits)",
+        activation="softmax (or logits with --from-logits; log_softmax with log_input=true)",
         differences="torch KLDivLoss takes log-probabilities and its default reduction 'mean' divides by "
         "n·K — not the KL; 'batchmean' (as here) is. Keras clips both arguments to [1e-7, 1]; optax "
         "kl_divergence takes log-predictions; torchmetrics KLDivergence(p, q) takes the data distribution first.",
     ),
 )
 class KLDivergence(Elementwise):
-    """Kullback–Leibler divergence KL(t ‖ p) per row."""
+    """Kullback–Leibler divergence KL(t ‖ p) per row.
+
+    Options of a library convention: ``kl_mean_over_classes`` divides the mean by n·K
+    (PyTorch's reduction 'mean'); ``kl_clip`` clips t and p to [eps, 1] and applies
+    softmax to logits (Keras): Lᵢ = Σ_c t̂_c log(t̂_c/p̂_c), ∂Lᵢ/∂p_c = −t̂_c/p̂_c (0 below eps).
+    """
 
     def prepare(self, batch, params):
         x = batch.preds[0]
@@ -264,24 +315,47 @@ class KLDivergence(Elementwise):
             )
         require_range(t, batch, "target", 0.0, 1.0, what="is not a probability in [0, 1]")
         require_rows_sum_to_one(t, batch, role="target")
-        if not params["from_logits"]:
+        if params.get("log_input"):
+            require_log_probabilities(
+                x, batch, "log_input=true reads log-probabilities; drop it for probabilities"
+            )
+        elif not params["from_logits"]:
             require_probabilities(x, batch)
             require_rows_sum_to_one(x, batch)
         return batch
 
+    def denominator(self, batch, params):
+        d = super().denominator(batch, params)
+        return d * batch.target.shape[1] if params.get("kl_mean_over_classes") else d
+
+    def _keras(self, batch, params):
+        p = softmax(batch.preds[0]) if params["from_logits"] else batch.preds[0]
+        t = np.clip(batch.target, params["eps"], 1.0)
+        return t, p, np.clip(p, params["eps"], 1.0)
+
     def loss(self, batch, params):
         t, x = batch.target, batch.preds[0]
-        logq = (
-            log_softmax(x)
-            if params["from_logits"]
-            else np.log(clip_probability(x, params["eps"])[0])
-        )
+        if params.get("kl_clip"):
+            t, _, p = self._keras(batch, params)
+            return np.sum(t * np.log(t / p), axis=1)
+        if params.get("log_input"):
+            logq = x
+        elif params["from_logits"]:
+            logq = log_softmax(x)
+        else:
+            logq = np.log(clip_probability(x, params["eps"])[0])
         with np.errstate(divide="ignore", invalid="ignore"):
             tlogt = np.where(t > 0, t * np.log(np.where(t > 0, t, 1.0)), 0.0)
         return np.sum(tlogt - t * logq, axis=1)
 
     def dloss(self, batch, params):
         t, x = batch.target, batch.preds[0]
+        if params.get("kl_clip"):
+            tc, p, pc = self._keras(batch, params)
+            g = np.where((p >= params["eps"]) & (p <= 1.0), -tc / pc, 0.0)
+            return (softmax_backward(g, p) if params["from_logits"] else g,)
+        if params.get("log_input"):
+            return (-t,)
         if params["from_logits"]:
             return (softmax(x) * np.sum(t, axis=1, keepdims=True) - t,)
         p, inside = clip_probability(x, params["eps"])
@@ -330,7 +404,8 @@ class MultiHinge(Elementwise):
         s, y = batch.preds[0], batch.aux["labels"]
         rows = np.arange(len(y))
         others = s.copy()
-        others[rows, y] = -np.inf
+        # Keras's categorical_hinge takes max_c (1 − t_c)·s_c: the true class counts as 0.
+        others[rows, y] = 0.0 if params.get("categorical_hinge") else -np.inf
         j = np.argmax(others, axis=1)
         return rows, y, j, params["margin"] + others[rows, j] - s[rows, y]
 
@@ -341,7 +416,7 @@ class MultiHinge(Elementwise):
         rows, y, j, m = self._parts(batch, params)
         active = (m > 0).astype(float)
         g = np.zeros_like(batch.preds[0])
-        g[rows, j] += active
+        g[rows, j] += active * (j != y)  # j = y: the constant 0 won Keras's max
         g[rows, y] -= active
         return (g,)
 

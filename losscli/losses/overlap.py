@@ -95,8 +95,16 @@ class _Overlap(Kernel):
             n=np.bincount(codes, minlength=size),
         )
 
+    def _totals(self, sums, params):
+        """TP, ΣY, ΣP per class; one pooled ratio over all classes with Keras's
+        ``class_average="micro"`` (its axis=None)."""
+        tp, sy, sp = sums["tp"], sums["sy"], sums["sp"]
+        if params.get("class_average") == "micro":
+            return tuple(np.sum(a, axis=-1, keepdims=True) for a in (tp, sy, sp))
+        return tp, sy, sp
+
     def compute(self, sums, params, reduction):
-        score = self.score(sums["tp"], sums["sy"], sums["sp"], params)
+        score = self.score(*self._totals(sums, params), params)
         return float(1.0 - np.mean(score))
 
     def breakdown(self, targets: int, predictions: int) -> str:
@@ -110,8 +118,9 @@ class _Overlap(Kernel):
 
     def grad(self, batch, sums, params, reduction):
         y, p = batch.target, batch.preds[0]
-        k = y.shape[1]
-        d_tp, d_sy, d_sp = self.partials(sums["tp"], sums["sy"], sums["sp"], params)
+        totals = self._totals(sums, params)
+        k = totals[0].shape[-1]
+        d_tp, d_sy, d_sp = self.partials(*totals, params)
         # ∂J/∂p_ic = −(1/K) wᵢ (∂score/∂TP · y_ic + ∂score/∂ΣP); ΣY does not depend on p.
         g = -(batch.w()[:, None] / k) * (d_tp * y + d_sp)
         activation = batch.aux["activation"]
@@ -120,6 +129,13 @@ class _Overlap(Kernel):
         elif activation == "softmax":
             g = softmax_backward(g, p)
         return (g[:, 0] if batch.aux["squeeze"] else g,)
+
+
+def smoothing(params: Params) -> tuple[float, float]:
+    """(numerator, denominator) smoothing terms: s = smooth (× ``smooth_scale``, 2 for
+    optax's dice_loss); Keras (``smooth_numerator=False``) has none in the numerator."""
+    s = params["smooth"] * params.get("smooth_scale", 1.0)
+    return (s if params.get("smooth_numerator", True) else 0.0), s
 
 
 @register_loss(
@@ -145,12 +161,12 @@ class Dice(_Overlap):
     """Soft Dice loss (1 − Dice coefficient) from global sums."""
 
     def score(self, tp, sy, sp, params):
-        s = params["smooth"]
-        return (2.0 * tp + s) / (sy + sp + s)
+        s_num, s = smoothing(params)
+        return (2.0 * tp + s_num) / (sy + sp + s)
 
     def partials(self, tp, sy, sp, params):
-        s = params["smooth"]
-        n, m = 2.0 * tp + s, sy + sp + s
+        s_num, s = smoothing(params)
+        n, m = 2.0 * tp + s_num, sy + sp + s
         return 2.0 / m, -n / m**2, -n / m**2
 
 
@@ -207,12 +223,14 @@ class Tversky(_Overlap):
     """Tversky loss (asymmetric Dice) from global sums."""
 
     def score(self, tp, sy, sp, params):
-        a, b, s = params["alpha"], params["beta"], params["smooth"]
-        return (tp + s) / (tp + a * (sp - tp) + b * (sy - tp) + s)
+        a, b = params["alpha"], params["beta"]
+        s_num, s = smoothing(params)
+        return (tp + s_num) / (tp + a * (sp - tp) + b * (sy - tp) + s)
 
     def partials(self, tp, sy, sp, params):
-        a, b, s = params["alpha"], params["beta"], params["smooth"]
-        n = tp + s
+        a, b = params["alpha"], params["beta"]
+        s_num, s = smoothing(params)
+        n = tp + s_num
         m = tp + a * (sp - tp) + b * (sy - tp) + s
         d_tp = 1.0 / m - n * (1.0 - a - b) / m**2
         return d_tp, -n * b / m**2, -n * a / m**2

@@ -7,7 +7,7 @@ terms (scikit-learn's ``multioutput='uniform_average'``).
 from __future__ import annotations
 
 from losscli._lazy import np
-from losscli.errors import InputError
+from losscli.errors import InputError, ZeroWeightError
 from losscli.params import BETA_L1, DELTA, EPS, POWER, QUANTILE, Param, positive
 from losscli.registry import Explain, register_loss
 from losscli.streaming import Batch, Elementwise, Params
@@ -91,7 +91,12 @@ class MeanSquaredError(_Real):
     ),
 )
 class RootMeanSquaredError(MeanSquaredError):
-    """Root mean squared error."""
+    """Root mean squared error.
+
+    With the ``rmse_per_output`` option (scikit-learn's multioutput='uniform_average')
+    m target columns give J = (1/m) Σ_c √M_c, M_c = Σ wᵢ e²_ic / Σ w, from per-column
+    sums ``wlc``; ∂J/∂ŷ_ic = wᵢ e_ic / (m Σw √M_c) (0 where M_c = 0).
+    """
 
     reductions = ("mean",)
     combines = "J²"
@@ -101,6 +106,44 @@ class RootMeanSquaredError(MeanSquaredError):
 
     def outer_grad(self, mean):
         return 0.0 if mean <= 0 else 0.5 / float(np.sqrt(mean))
+
+    def _per_output(self, batch, params):
+        return params.get("rmse_per_output") and batch.target.ndim == 2
+
+    def update(self, batch, params):
+        sums = super().update(batch, params)
+        if self._per_output(batch, params):
+            sums["wlc"] = np.sum(batch.w()[:, None] * self.error(batch) ** 2, axis=0)
+        return sums
+
+    def update_grouped(self, batch, params, codes, size):
+        sums = super().update_grouped(batch, params, codes, size)
+        if self._per_output(batch, params):
+            sq = batch.w()[:, None] * self.error(batch) ** 2
+            sums["wlc"] = np.stack(
+                [np.bincount(codes, weights=sq[:, j], minlength=size) for j in range(sq.shape[1])],
+                axis=1,
+            )
+        return sums
+
+    def _column_means(self, sums):
+        if not sums["w"] > 0:  # as for any mean: an input error, not NaN
+            raise ZeroWeightError()
+        return np.asarray(sums["wlc"]) / sums["w"]
+
+    def compute(self, sums, params, reduction):
+        if "wlc" not in sums:
+            return super().compute(sums, params, reduction)
+        return float(np.mean(np.sqrt(self._column_means(sums))))
+
+    def grad(self, batch, sums, params, reduction):
+        if "wlc" not in sums:
+            return super().grad(batch, sums, params, reduction)
+        root = np.sqrt(self._column_means(sums))
+        scale = np.where(
+            root > 0, 1.0 / (root.size * sums["w"] * np.where(root > 0, root, 1.0)), 0.0
+        )
+        return (batch.w()[:, None] * self.error(batch) * scale,)
 
 
 @register_loss(
@@ -237,12 +280,21 @@ class MeanSquaredLogError(_Real):
         require_range(batch.preds[0], batch, "prediction", 0.0, what="is negative", hint=hint)
         return batch
 
+    def _logs(self, batch, params):
+        """log1p of ŷ and y; Keras's ``log1p_floor`` f uses log(max(x, f) + 1)."""
+        floor = params.get("log1p_floor")
+        yhat, y = batch.preds[0], batch.target
+        if floor is None:
+            return np.log1p(yhat), np.log1p(y), np.ones_like(yhat)
+        return np.log1p(np.maximum(yhat, floor)), np.log1p(np.maximum(y, floor)), yhat >= floor
+
     def loss(self, batch, params):
-        return (np.log1p(batch.preds[0]) - np.log1p(batch.target)) ** 2
+        a, b, _ = self._logs(batch, params)
+        return (a - b) ** 2
 
     def dloss(self, batch, params):
-        yhat = batch.preds[0]
-        return (2.0 * (np.log1p(yhat) - np.log1p(batch.target)) / (1.0 + yhat),)
+        a, b, active = self._logs(batch, params)
+        return (np.where(active, 2.0 * (a - b) / (1.0 + batch.preds[0]), 0.0),)
 
 
 @register_loss(
@@ -264,13 +316,15 @@ class MeanSquaredLogError(_Real):
 class MeanAbsolutePercentageError(_Real):
     """Mean absolute percentage error (in percent)."""
 
+    def _scale(self, batch, params):
+        # 100 for percent; scikit-learn's convention (``mape_scale`` 1) is a fraction.
+        return params.get("mape_scale", 100.0) / np.maximum(np.abs(batch.target), params["eps"])
+
     def loss(self, batch, params):
-        return 100.0 * np.abs(self.error(batch)) / np.maximum(np.abs(batch.target), params["eps"])
+        return self._scale(batch, params) * np.abs(self.error(batch))
 
     def dloss(self, batch, params):
-        return (
-            100.0 * np.sign(self.error(batch)) / np.maximum(np.abs(batch.target), params["eps"]),
-        )
+        return (self._scale(batch, params) * np.sign(self.error(batch)),)
 
 
 @register_loss(
@@ -422,7 +476,10 @@ class GaussianNLL(Elementwise):
         mean, var = batch.preds
         v = np.maximum(var, params["eps"])
         e = mean - batch.target
-        dvar = np.where(var >= params["eps"], 0.5 * (1.0 / v - e * e / (v * v)), 0.0)
+        dvar = 0.5 * (1.0 / v - e * e / (v * v))
+        # PyTorch clamps under no_grad, so its gradient passes the clamp ("through_clamp").
+        if params.get("variance_grad") != "through_clamp":
+            dvar = np.where(var >= params["eps"], dvar, 0.0)
         return e / v, dvar
 
 

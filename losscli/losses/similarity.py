@@ -86,25 +86,34 @@ class Triplet(Elementwise):
             return batch
         raise InputError("triplet needs two distance columns or three embedding families")
 
-    def _distances(self, batch):
+    def _differences(self, batch, params):
+        """a − p and a − n; PyTorch's convention adds eps to every coordinate."""
+        a, p, n = batch.preds
+        eps = params.get("eps_in_difference", 0.0)
+        return a - p + eps, a - n + eps
+
+    def _distances(self, batch, params):
+        """d = ‖δ‖₂, or √(‖δ‖² + eps) with optax's ``eps_in_root``."""
         if len(batch.preds) == 2:
             return batch.preds
-        a, p, n = batch.preds
-        return np.linalg.norm(a - p, axis=1), np.linalg.norm(a - n, axis=1)
+        eps = params.get("eps_in_root", 0.0)
+        return tuple(
+            np.sqrt(np.sum(diff * diff, axis=1) + eps) for diff in self._differences(batch, params)
+        )
 
     def loss(self, batch, params):
-        dap, dan = self._distances(batch)
+        dap, dan = self._distances(batch, params)
         return np.maximum(0.0, dap - dan + params["margin"])
 
     def dloss(self, batch, params):
-        dap, dan = self._distances(batch)
+        dap, dan = self._distances(batch, params)
         active = (dap - dan + params["margin"] > 0).astype(float)
         if len(batch.preds) == 2:
             return active, -active
-        a, p, n = batch.preds
+        dp, dn = self._differences(batch, params)
         with np.errstate(divide="ignore", invalid="ignore"):
-            u = np.where(dap[:, None] > 0, (a - p) / dap[:, None], 0.0)
-            v = np.where(dan[:, None] > 0, (a - n) / dan[:, None], 0.0)
+            u = np.where(dap[:, None] > 0, dp / dap[:, None], 0.0)
+            v = np.where(dan[:, None] > 0, dn / dan[:, None], 0.0)
         act = active[:, None]
         return act * (u - v), -act * u, act * v
 

@@ -1,0 +1,577 @@
+"""How PyTorch, Keras, scikit-learn and optax define each loss, as data.
+
+One ``Convention`` per (loss, library) that the library defines: the library's own
+function, the parameter values and kernel options that reproduce its value and
+gradient, what differs from losscli's default, and where that is written in the
+library's code or docs. ``--convention LIB`` binds every selected loss through its
+record (explicit parameters still win); a loss the library lacks is a usage error
+that names the libraries that have it; ``losscli explain NAME`` prints the records.
+
+Kernel options (set only through a record, never user parameters) and what reads them:
+
+- ``denominator``: the mean's divisor, Σdᵢ over rows (``streaming.Elementwise``):
+  ``count`` — n rows (Keras ``sum_over_batch_size``); ``class`` — Σ sᵢ·c_{yᵢ}, each row's
+  sample weight times its class weight (scikit-learn, where class weights are passed
+  as sample weights); ``label_class`` — the same for integer labels, Σ sᵢ for target
+  columns (PyTorch ``weight=`` with class-index targets).
+- ``bce_clip="log100"``: log p and log(1 − p) clamped at −100 instead of clipping p,
+  with PyTorch's backward (p − y)/max(p(1 − p), 1e-12) (bce on probabilities).
+- ``rmse_per_output``: the mean of per-column RMSEs (scikit-learn's multioutput).
+- ``mape_scale``: 1 for a fraction instead of percent.  ``log1p_floor``: msle's
+  log(max(x, floor) + 1).
+- ``kl_mean_over_classes``: the mean divides by n·K (PyTorch ``reduction='mean'``).
+  ``kl_clip``: both distributions clipped to [eps, 1], softmax for logits (Keras).
+- ``focal_form="keras"``: Keras's focal losses (probability space, clipped; the binary
+  focal factor from the unclipped p; the categorical one multiplied by
+  ``focal_categorical_alpha``). ``sigmoid_only``: the function has no K-class form.
+- ``renormalize``: probability rows divided by their sum first (Keras cross-entropy).
+- ``categorical_hinge``: Keras's max over (1 − t)·s, which includes the true class's 0.
+- ``smooth_numerator=False``, ``class_average="micro"``, ``smooth_scale``: overlap ratios.
+- ``eps_in_difference`` / ``eps_in_root``: triplet distances ‖a − p + ε‖ / √(‖a − p‖² + ε).
+- ``variance_grad="through_clamp"``: gaussian_nll's variance gradient at max(v, eps).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from losscli.errors import UsageError
+
+LIBRARIES = ("torch", "keras", "sklearn", "optax")
+TITLES = {"torch": "PyTorch", "keras": "Keras", "sklearn": "scikit-learn", "optax": "optax"}
+SPELLINGS = {
+    "pytorch": "torch",
+    "torchvision": "torch",
+    "tf.keras": "keras",
+    "keras3": "keras",
+    "scikit-learn": "sklearn",
+    "scikit_learn": "sklearn",
+    "sk-learn": "sklearn",
+    "jax": "optax",
+}
+
+# Float64 machine epsilon: scikit-learn's clipping floor (log_loss) and MAPE floor.
+FLOAT64_EPS = 2.220446049250313e-16
+# keras.backend.epsilon(), the floor of every Keras clip.
+KERAS_EPSILON = 1e-7
+
+KERAS_MEAN = "keras-team/keras: keras/src/losses/loss.py (reduce_values)"
+KERAS_DIVIDES_BY_N = "with --weight the mean divides by n (reduction 'sum_over_batch_size'), not Σw"
+
+
+@dataclass(frozen=True)
+class Convention:
+    """One library's definition of one loss, and how losscli reproduces it."""
+
+    loss: str
+    library: str
+    function: str
+    differs: str = ""
+    source: str = ""
+    params: Mapping[str, Any] = field(default_factory=dict)
+    options: Mapping[str, Any] = field(default_factory=dict)
+    #: how the library reads the prediction columns by default (None: as --from-logits says)
+    from_logits: bool | None = None
+    #: printed to stderr when the convention reads the columns differently
+    note: str = ""
+
+    @property
+    def title(self) -> str:
+        return TITLES[self.library]
+
+
+def _keras(loss: str, function: str, differs: str = "", source: str = "", **kw: Any) -> Convention:
+    """A Keras loss: its sample-weighted mean divides by n unless the record says otherwise."""
+    options = {"denominator": "count", **kw.pop("options", {})}
+    text = "; ".join(t for t in (differs, KERAS_DIVIDES_BY_N) if t)
+    sources = "; ".join(s for s in (source, KERAS_MEAN) if s)
+    return Convention(loss, "keras", function, text, sources, options=options, **kw)
+
+
+_TORCH_LOSS = "pytorch/pytorch: aten/src/ATen/native/Loss.cpp"
+_TORCH_NLL = "pytorch/pytorch: aten/src/ATen/native/LossNLL.cpp"
+_TORCH_F = "pytorch/pytorch: torch/nn/functional.py"
+_KERAS = "keras-team/keras: keras/src/losses/losses.py"
+_KERAS_JAX = "keras-team/keras: keras/src/backend/jax/nn.py"
+_OPTAX_CLS = "google-deepmind/optax: optax/losses/_classification.py"
+_OPTAX_REG = "google-deepmind/optax: optax/losses/_regression.py"
+_OPTAX_SEG = "google-deepmind/optax: optax/losses/_segmentation.py"
+_SK_CLS = "scikit-learn/scikit-learn: sklearn/metrics/_classification.py"
+_SK_REG = "scikit-learn/scikit-learn: sklearn/metrics/_regression.py"
+_TORCH_DOC = "https://pytorch.org/docs/stable/generated/torch.nn.{}.html"
+
+_SKLEARN_CLASS_WEIGHTS = (
+    "no class weights: --class-weights act as sample weights (compute_sample_weight), "
+    "so the mean divides by Σ w_y instead of n"
+)
+_TORCH_LOGITS_ONLY = (
+    "takes logits; on probability columns losscli evaluates it at log p, with p clipped at eps"
+)
+
+RECORDS: tuple[Convention, ...] = (
+    # --- regression ---------------------------------------------------------------
+    Convention("mse", "torch", "torch.nn.functional.mse_loss", source=_TORCH_DOC.format("MSELoss")),
+    _keras("mse", "keras.losses.MeanSquaredError"),
+    Convention(
+        "mse",
+        "sklearn",
+        "sklearn.metrics.mean_squared_error",
+        source=f"{_SK_REG} (mean_squared_error)",
+    ),
+    Convention(
+        "mse",
+        "optax",
+        "optax.losses.squared_error",
+        source=f"{_OPTAX_REG} (squared_error, where l2_loss is ½e²)",
+    ),
+    Convention(
+        "rmse",
+        "keras",
+        "keras.metrics.RootMeanSquaredError",
+        source="keras-team/keras: keras/src/metrics/regression_metrics.py (RootMeanSquaredError: a "
+        "Mean metric, Σwx/Σw)",
+    ),
+    Convention(
+        "rmse",
+        "sklearn",
+        "sklearn.metrics.root_mean_squared_error",
+        "with several target columns the RMSE of each column is averaged "
+        "(multioutput='uniform_average'), not the root of the mean over all columns",
+        f"{_SK_REG} (root_mean_squared_error)",
+        options={"rmse_per_output": True},
+    ),
+    Convention("mae", "torch", "torch.nn.functional.l1_loss", source=_TORCH_DOC.format("L1Loss")),
+    _keras("mae", "keras.losses.MeanAbsoluteError"),
+    Convention(
+        "mae",
+        "sklearn",
+        "sklearn.metrics.mean_absolute_error",
+        source=f"{_SK_REG} (mean_absolute_error)",
+    ),
+    Convention(
+        "huber", "torch", "torch.nn.functional.huber_loss", source=_TORCH_DOC.format("HuberLoss")
+    ),
+    _keras("huber", "keras.losses.Huber", source=f"{_KERAS} (huber)"),
+    Convention("huber", "optax", "optax.losses.huber_loss", source=f"{_OPTAX_REG} (huber_loss)"),
+    Convention(
+        "smooth_l1",
+        "torch",
+        "torch.nn.functional.smooth_l1_loss",
+        "torch also accepts beta = 0 (plain L1); losscli requires beta > 0",
+        f"{_TORCH_LOSS} (smooth_l1_loss_out)",
+    ),
+    _keras("log_cosh", "keras.losses.LogCosh", source=f"{_KERAS} (log_cosh)"),
+    Convention("log_cosh", "optax", "optax.losses.log_cosh", source=f"{_OPTAX_REG} (log_cosh)"),
+    _keras(
+        "msle",
+        "keras.losses.MeanSquaredLogarithmicError",
+        "log(max(x, 1e-7) + 1) for both y and ŷ: y = 0 counts as 1e-7, and ŷ below 1e-7 gets "
+        "gradient 0",
+        f"{_KERAS} (mean_squared_logarithmic_error)",
+        options={"log1p_floor": KERAS_EPSILON},
+    ),
+    Convention(
+        "msle",
+        "sklearn",
+        "sklearn.metrics.mean_squared_log_error",
+        "sklearn accepts values above −1; losscli requires values ≥ 0",
+        f"{_SK_REG} (mean_squared_log_error)",
+    ),
+    _keras(
+        "mape",
+        "keras.losses.MeanAbsolutePercentageError",
+        source=f"{_KERAS} (mean_absolute_percentage_error: 100·|e|/max(|y|, 1e-7))",
+    ),
+    Convention(
+        "mape",
+        "sklearn",
+        "sklearn.metrics.mean_absolute_percentage_error",
+        "a fraction, not percent (÷100), with eps = float64 machine epsilon (2.22e-16) "
+        "instead of 1e-7",
+        f"{_SK_REG} (mean_absolute_percentage_error)",
+        params={"eps": FLOAT64_EPS},
+        options={"mape_scale": 1.0},
+    ),
+    Convention(
+        "quantile",
+        "sklearn",
+        "sklearn.metrics.mean_pinball_loss",
+        "sklearn names the quantile 'alpha' (default 0.5, as here)",
+        f"{_SK_REG} (mean_pinball_loss)",
+    ),
+    Convention(
+        "poisson",
+        "torch",
+        "torch.nn.functional.poisson_nll_loss",
+        "log_input=True by default: the predictions are log-rates, L = e^z − y·z; for rates "
+        "(log_input=False, --no-from-logits) L = ŷ − y·log(ŷ + 1e-8), eps 1e-8 instead of 1e-7",
+        f"{_TORCH_LOSS} (poisson_nll_loss)",
+        params={"eps": 1e-8},
+        from_logits=True,
+        note="predictions are read as log-rates (PyTorch's log_input=True); "
+        "add --no-from-logits for rates",
+    ),
+    _keras("poisson", "keras.losses.Poisson", source=f"{_KERAS} (poisson: ŷ − y·log(ŷ + 1e-7))"),
+    Convention(
+        "gaussian_nll",
+        "torch",
+        "torch.nn.functional.gaussian_nll_loss",
+        "the variance is clamped at eps under no_grad, so below eps the variance gradient is "
+        "½(1/eps − e²/eps²), not 0",
+        f"{_TORCH_F} (gaussian_nll_loss)",
+        options={"variance_grad": "through_clamp"},
+    ),
+    Convention(
+        "tweedie",
+        "sklearn",
+        "sklearn.metrics.mean_tweedie_deviance",
+        "power defaults to 0 (the squared error), not 1.5",
+        f"{_SK_REG} (mean_tweedie_deviance, _mean_tweedie_deviance)",
+        params={"power": 0.0},
+    ),
+    # --- binary classification -----------------------------------------------------
+    Convention(
+        "bce",
+        "torch",
+        "torch.nn.functional.binary_cross_entropy (probabilities), "
+        "binary_cross_entropy_with_logits (--from-logits)",
+        "on probabilities log p and log(1 − p) are clamped at −100 (each term at most 100) "
+        "instead of clipping p at 1e-7, and the gradient is (p − y)/max(p(1 − p), 1e-12) "
+        "even where the clamp is active; no label smoothing",
+        f"{_TORCH_LOSS} (binary_cross_entropy_out_cpu, binary_cross_entropy_backward_out_cpu)",
+        options={"bce_clip": "log100"},
+    ),
+    _keras(
+        "bce",
+        "keras.losses.BinaryCrossentropy",
+        "p clipped to [1e-7, 1 − 1e-7] and label smoothing toward ½, as here",
+        f"{_KERAS} (binary_crossentropy); {_KERAS_JAX} (binary_crossentropy)",
+    ),
+    Convention(
+        "bce",
+        "sklearn",
+        "sklearn.metrics.log_loss",
+        "p clipped at float64 machine epsilon (2.22e-16: at most 36.04 per row) instead of "
+        f"1e-7; {_SKLEARN_CLASS_WEIGHTS}; one label column",
+        f"{_SK_CLS} (log_loss, _log_loss)",
+        params={"eps": FLOAT64_EPS},
+        options={"denominator": "class"},
+    ),
+    Convention(
+        "bce",
+        "optax",
+        "optax.losses.sigmoid_binary_cross_entropy",
+        "takes logits; on probability columns losscli evaluates it at logit(p), with p clipped "
+        "at eps",
+        f"{_OPTAX_CLS} (sigmoid_binary_cross_entropy)",
+    ),
+    Convention(
+        "weighted_bce",
+        "torch",
+        "torch.nn.functional.binary_cross_entropy(weight=w_y per element), "
+        "binary_cross_entropy_with_logits (--from-logits)",
+        "the mean divides by n, as here; on probabilities log p and log(1 − p) are clamped at "
+        "−100 instead of clipping p, with the gradient w_y(p − y)/max(p(1 − p), 1e-12)",
+        f"{_TORCH_LOSS} (binary_cross_entropy_out_cpu, binary_cross_entropy_backward_out_cpu)",
+        options={"bce_clip": "log100"},
+    ),
+    _keras(
+        "weighted_bce",
+        "keras.losses.BinaryCrossentropy with Model.fit(class_weight=)",
+        "class weights become sample weights and the mean divides by n, as here",
+        f"{_KERAS} (binary_crossentropy)",
+    ),
+    Convention(
+        "weighted_bce",
+        "sklearn",
+        "sklearn.metrics.log_loss(sample_weight=w_y)",
+        f"{_SKLEARN_CLASS_WEIGHTS}; p clipped at float64 machine epsilon instead of 1e-7",
+        f"{_SK_CLS} (log_loss, _log_loss)",
+        params={"eps": FLOAT64_EPS},
+        options={"denominator": "class"},
+    ),
+    Convention(
+        "brier",
+        "sklearn",
+        "sklearn.metrics.brier_score_loss",
+        "one label column (for ≥ 3 classes sklearn sums over classes)",
+        f"{_SK_CLS} (brier_score_loss)",
+    ),
+    Convention(
+        "focal",
+        "torch",
+        "torchvision.ops.sigmoid_focal_loss",
+        "alpha = 0.25 by default (always on: α for positives, 1 − α for negatives); sigmoid "
+        "(binary, multilabel) only; takes logits (on probabilities losscli evaluates it at "
+        "logit(p), p clipped at eps)",
+        "pytorch/vision: torchvision/ops/focal_loss.py (sigmoid_focal_loss)",
+        params={"alpha": 0.25},
+        options={"sigmoid_only": "torchvision.ops.sigmoid_focal_loss"},
+    ),
+    _keras(
+        "focal",
+        "keras.losses.BinaryFocalCrossentropy, CategoricalFocalCrossentropy",
+        "binary: alpha only with apply_class_balancing=True (unset here, as losscli), the focal "
+        "factor (1 − p_t)^γ from the unclipped p while log p is clipped at 1e-7, and logits go "
+        "through sigmoid and that clip; K classes: every term multiplied by alpha = 0.25 (a "
+        "list with --class-weights: 0.25·w_c), p = softmax or p/Σp clipped to [1e-7, 1 − 1e-7]",
+        f"{_KERAS} (binary_focal_crossentropy, categorical_focal_crossentropy)",
+        options={"focal_form": "keras", "focal_categorical_alpha": 0.25},
+    ),
+    Convention(
+        "focal",
+        "optax",
+        "optax.losses.sigmoid_focal_loss",
+        "alpha = None by default, as here; sigmoid (binary, multilabel) only; takes logits (on "
+        "probabilities losscli evaluates it at logit(p), p clipped at eps)",
+        f"{_OPTAX_CLS} (sigmoid_focal_loss)",
+        options={"sigmoid_only": "optax.losses.sigmoid_focal_loss"},
+    ),
+    _keras(
+        "hinge",
+        "keras.losses.Hinge",
+        "maps {0, 1} to {−1, 1} when every label is 0 or 1, as here",
+        f"{_KERAS} (hinge, convert_binary_labels_to_hinge)",
+    ),
+    Convention(
+        "hinge",
+        "sklearn",
+        "sklearn.metrics.hinge_loss",
+        "the greater of two labels is +1, as here",
+        f"{_SK_CLS} (hinge_loss)",
+    ),
+    Convention(
+        "hinge",
+        "optax",
+        "optax.losses.hinge_loss",
+        "expects targets in {−1, 1}; losscli maps 0/1 targets first (the same as passing 2y − 1)",
+        f"{_OPTAX_CLS} (hinge_loss)",
+    ),
+    _keras("squared_hinge", "keras.losses.SquaredHinge", source=f"{_KERAS} (squared_hinge)"),
+    # --- multi-class -----------------------------------------------------------------
+    _keras(
+        "multi_hinge",
+        "keras.losses.CategoricalHinge",
+        "max(0, 1 + max_c (1 − t_c)·s_c − s_y): the max includes the true class's 0, so "
+        "scores [−3, −2, −5] with y = 1 give 3, not 0",
+        f"{_KERAS} (categorical_hinge)",
+        options={"categorical_hinge": True},
+    ),
+    Convention(
+        "multi_hinge",
+        "sklearn",
+        "sklearn.metrics.hinge_loss (multiclass)",
+        "Crammer–Singer with margin 1, as here",
+        f"{_SK_CLS} (hinge_loss)",
+    ),
+    Convention(
+        "multi_hinge",
+        "optax",
+        "optax.losses.multiclass_hinge_loss",
+        "margin 1, as here",
+        f"{_OPTAX_CLS} (multiclass_hinge_loss)",
+    ),
+    Convention(
+        "multi_margin",
+        "torch",
+        "torch.nn.functional.multi_margin_loss",
+        source=_TORCH_DOC.format("MultiMarginLoss"),
+    ),
+    Convention(
+        "cross_entropy",
+        "torch",
+        "torch.nn.functional.cross_entropy",
+        "with --class-weights and integer labels the mean divides by Σ w_y over the rows not "
+        "ignored (label smoothing included), not by n; target columns divide by n; "
+        + _TORCH_LOGITS_ONLY,
+        f"{_TORCH_NLL} (cross_entropy_loss_label_smoothing, cross_entropy_loss_prob_target); "
+        "https://pytorch.org/docs/stable/generated/torch.nn.CrossEntropyLoss.html",
+        options={"denominator": "label_class"},
+    ),
+    _keras(
+        "cross_entropy",
+        "keras.losses.CategoricalCrossentropy, SparseCategoricalCrossentropy",
+        "probability rows are divided by their sum before clipping to [1e-7, 1 − 1e-7] (so the "
+        "gradient has an extra Σt/Σp per row); class weights (fit(class_weight=)) divide by n",
+        f"{_KERAS} (categorical_crossentropy); {_KERAS_JAX} (categorical_crossentropy)",
+        options={"renormalize": True},
+    ),
+    Convention(
+        "cross_entropy",
+        "sklearn",
+        "sklearn.metrics.log_loss",
+        "p clipped at float64 machine epsilon instead of 1e-7; rows not summing to 1 are used "
+        f"as they are; {_SKLEARN_CLASS_WEIGHTS}",
+        f"{_SK_CLS} (log_loss, _log_loss)",
+        params={"eps": FLOAT64_EPS},
+        options={"denominator": "class"},
+    ),
+    Convention(
+        "cross_entropy",
+        "optax",
+        "optax.losses.softmax_cross_entropy, softmax_cross_entropy_with_integer_labels",
+        "per-example values averaged by the caller, as here; takes logits (on probability "
+        "columns losscli evaluates it at log p, p clipped at eps); label smoothing is "
+        "optax.smooth_labels, t(1 − ls) + ls/K as here",
+        f"{_OPTAX_CLS} (softmax_cross_entropy); google-deepmind/optax: optax/losses/_smoothing.py",
+    ),
+    Convention(
+        "nll",
+        "torch",
+        "torch.nn.functional.nll_loss",
+        "with --class-weights the mean divides by Σ w_y over the rows not ignored, not by n",
+        f"{_TORCH_DOC.format('NLLLoss')}; {_TORCH_NLL}",
+        options={"denominator": "label_class"},
+    ),
+    Convention(
+        "kl_div",
+        "torch",
+        "torch.nn.functional.kl_div",
+        "reduction 'mean' (the default) divides by n·K, the number of elements: not the KL "
+        "('batchmean', losscli's default, is); the input is log-probabilities (log_input=true "
+        "takes them as they are; --from-logits applies log_softmax)",
+        f"{_TORCH_LOSS} (_kl_div_non_log_target, kl_div_backward_cpu); {_TORCH_F} (kl_div)",
+        options={"kl_mean_over_classes": True},
+    ),
+    _keras(
+        "kl_div",
+        "keras.losses.KLDivergence",
+        "both distributions clipped to [1e-7, 1], so t = 0 adds 1e-7·log(1e-7/p) instead of 0; "
+        "takes probabilities (with --from-logits losscli applies softmax first)",
+        f"{_KERAS} (kl_divergence)",
+        options={"kl_clip": True},
+    ),
+    Convention(
+        "kl_div",
+        "optax",
+        "optax.losses.kl_divergence",
+        "takes log-predictions (log_input=true takes them as they are); 0·log 0 = 0 and the "
+        "per-example values are averaged by the caller, as here",
+        f"{_OPTAX_CLS} (kl_divergence)",
+    ),
+    # --- segmentation -----------------------------------------------------------------
+    Convention(
+        "dice",
+        "keras",
+        "keras.losses.Dice",
+        "J = 1 − 2Σyp/(Σy + Σp + 1e-7): no smoothing in the numerator (an empty mask scores 1, "
+        "not 0) and 1e-7 in the denominator; K classes are pooled into one ratio (axis=None), "
+        "not averaged",
+        f"{_KERAS} (dice)",
+        params={"smooth": KERAS_EPSILON},
+        options={"smooth_numerator": False, "class_average": "micro"},
+    ),
+    Convention(
+        "dice",
+        "optax",
+        "optax.losses.dice_loss",
+        "J = 1 − (I + s)/(I + ½FP + ½FN + s) with s = smooth = 1: losscli's form with 2s; "
+        "predictions are logits by default (apply_softmax=True); optax averages per sample "
+        "(--group IMAGE gives each image's value)",
+        f"{_OPTAX_SEG} (dice_loss)",
+        params={"smooth": 1.0},
+        options={"smooth_scale": 2.0},
+        from_logits=True,
+        note="predictions are read as logits (optax's apply_softmax=True); "
+        "add --no-from-logits for probabilities",
+    ),
+    Convention(
+        "tversky",
+        "keras",
+        "keras.losses.Tversky",
+        "J = 1 − TP/(TP + αFP + βFN + 1e-7): no smoothing in the numerator and 1e-7 in the "
+        "denominator; K classes are pooled into one ratio (axis=None), not averaged",
+        f"{_KERAS} (tversky)",
+        params={"smooth": KERAS_EPSILON},
+        options={"smooth_numerator": False, "class_average": "micro"},
+    ),
+    Convention(
+        "tversky",
+        "optax",
+        "optax.losses.dice_loss(alpha, beta)",
+        "smooth = 1 by default; predictions are logits by default (apply_softmax=True); optax "
+        "averages per sample (--group IMAGE gives each image's value)",
+        f"{_OPTAX_SEG} (dice_loss)",
+        params={"smooth": 1.0},
+        from_logits=True,
+        note="predictions are read as logits (optax's apply_softmax=True); "
+        "add --no-from-logits for probabilities",
+    ),
+    # --- similarity -------------------------------------------------------------------
+    Convention(
+        "triplet",
+        "torch",
+        "torch.nn.functional.triplet_margin_loss",
+        "on embeddings d = ‖a − p + 1e-6‖₂: eps is added to every coordinate of the "
+        "difference (a = p gives 1e-6·√D); distance columns are used as they are",
+        f"{_TORCH_LOSS} (triplet_margin_loss); pytorch/pytorch: aten/src/ATen/native/"
+        "Distance.cpp (pairwise_distance)",
+        options={"eps_in_difference": 1e-6},
+    ),
+    Convention(
+        "triplet",
+        "optax",
+        "optax.losses.triplet_margin_loss",
+        "on embeddings d = √(‖a − p‖² + 1e-6): eps inside the root; distance columns are "
+        "used as they are",
+        "google-deepmind/optax: optax/losses/_self_supervised.py (triplet_margin_loss)",
+        options={"eps_in_root": 1e-6},
+    ),
+    Convention(
+        "margin_ranking",
+        "torch",
+        "torch.nn.functional.margin_ranking_loss",
+        source=f"{_TORCH_LOSS} (margin_ranking_loss)",
+    ),
+    Convention(
+        "cosine_embedding",
+        "torch",
+        "torch.nn.functional.cosine_embedding_loss",
+        "1e-12 added to the squared norms, as here",
+        f"{_TORCH_LOSS} (cosine_embedding_loss)",
+    ),
+)
+
+_INDEX: dict[tuple[str, str], Convention] = {(r.loss, r.library): r for r in RECORDS}
+
+
+def normalize_library(name: str) -> str:
+    """``torch``, ``keras``, ``sklearn`` or ``optax`` for a spelling such as ``pytorch``."""
+    key = name.strip().lower()
+    key = SPELLINGS.get(key, key)
+    if key not in LIBRARIES:
+        raise UsageError(
+            f"unknown convention {name!r}",
+            hint=f"conventions: {', '.join(LIBRARIES)}",
+        )
+    return key
+
+
+def for_loss(loss: str) -> list[Convention]:
+    """The records of one loss, in the order of ``LIBRARIES``."""
+    return [_INDEX[(loss, lib)] for lib in LIBRARIES if (loss, lib) in _INDEX]
+
+
+def lookup(loss: str, library: str) -> Convention:
+    """The record of ``loss`` in ``library``; a usage error naming who has it otherwise."""
+    library = normalize_library(library)
+    record = _INDEX.get((loss, library))
+    if record is not None:
+        return record
+    others = for_loss(loss)
+    if others:
+        have = [f"{r.library} ({r.function})" for r in others]
+        names = have[0] if len(have) == 1 else ", ".join(have[:-1]) + " and " + have[-1]
+        verb = "defines" if len(have) == 1 else "define"
+        message = f"--convention {library}: {TITLES[library]} has no {loss}; {names} {verb} it"
+    else:
+        names = ", ".join(LIBRARIES)
+        message = (
+            f"--convention {library}: {TITLES[library]} has no {loss}; none of {names} defines it"
+        )
+    raise UsageError(
+        message,
+        hint=f"drop --convention for losscli's definition; 'losscli explain {loss}' compares them",
+    )
