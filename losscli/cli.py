@@ -165,7 +165,12 @@ def eval_command(
     group: GroupOpt = None,
     var: VarOpt = None,
     reduction: Annotated[
-        Reduction, typer.Option("--reduction", help="mean, sum, or none (one row per input row).")
+        Reduction,
+        typer.Option(
+            "--reduction",
+            help="mean, sum, none (one row per input row), or median, max, p95 of the per-row "
+            "losses (no --weight; keeps every row's loss in memory).",
+        ),
     ] = Reduction.mean,
     gradients: Annotated[
         bool, typer.Option("--gradients", help="Add the gradient's mean, max |·| and L2 norm.")
@@ -273,7 +278,10 @@ def grad_command(
     weight: WeightOpt = None,
     var: VarOpt = None,
     reduction: Annotated[
-        GradReduction, typer.Option("--reduction", help="The J being differentiated: mean or sum.")
+        GradReduction,
+        typer.Option(
+            "--reduction", help="The J being differentiated: mean, sum, median, max or p95."
+        ),
     ] = GradReduction.mean,
     from_logits: LogitsOpt = False,
     with_loss: Annotated[bool, typer.Option("--with-loss", help="Add each row's loss Lᵢ.")] = False,
@@ -366,7 +374,8 @@ def compare_command(
         ),
     ] = None,
     reduction: Annotated[
-        GradReduction, typer.Option("--reduction", help="mean or sum.")
+        GradReduction,
+        typer.Option("--reduction", help="mean, sum, or median, max, p95 of the per-row losses."),
     ] = GradReduction.mean,
     tolerance: Annotated[
         float | None,

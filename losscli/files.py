@@ -15,6 +15,7 @@ from losscli.engine import (
     Reading,
     Selected,
     accumulate,
+    bind_reduction,
     check_usable,
     gradient_pass,
     group_rows,
@@ -28,6 +29,7 @@ from losscli.io import Header, Source, buffer_stdin, detect_format, read_header
 from losscli.objective import objectives_for
 from losscli.registry import get_loss
 from losscli.sink import RowSink, check_writable
+from losscli.streaming import ROW_STATISTICS
 from losscli.targets import TargetTable
 from losscli.tasks import infer_task
 
@@ -175,9 +177,10 @@ def evaluate_file(
     Returns the ``losscli.eval/1`` document: input description, one result per
     (loss, group) with the overall row first, and the ``--fail-above`` checks.
     """
-    if reduction not in ("mean", "sum"):
+    if reduction not in ("mean", "sum", *ROW_STATISTICS):
         raise UsageError(
-            f"evaluate_file reduces with mean or sum, not {reduction!r} (see write_rows)"
+            f"evaluate_file reduces with mean, sum, median, max or p95, not {reduction!r} "
+            "(see write_rows)"
         )
     thresholds = parse_fail_above(fail_above)
     reading, task = _prepare(
@@ -199,6 +202,7 @@ def evaluate_file(
     )
     source, selected = reading.source, reading.selected
     check_usable(selected, reduction)
+    bind_reduction(selected, reduction)
     stats: dict[str, int] = {}
     sums = accumulate(reading, stats)
     _dropped_note(stats, note)
@@ -372,8 +376,8 @@ def write_gradients(
     Two passes: the first merges the partial sums (n, Σw, ratio totals), the second
     differentiates each row against them, so the output matches ``losscli.gradient``.
     """
-    if reduction not in ("mean", "sum"):
-        raise UsageError(f"grad reduces with mean or sum, not {reduction!r}")
+    if reduction not in ("mean", "sum", *ROW_STATISTICS):
+        raise UsageError(f"grad reduces with mean, sum, median, max or p95, not {reduction!r}")
     if output is not None:
         check_writable(output)
     if len(objectives_for(loss, params or {}, from_logits)) != 1:
@@ -402,6 +406,7 @@ def write_gradients(
     check_usable(reading.selected, reduction)
     if with_loss:
         check_usable(reading.selected, "none")
+    bind_reduction(reading.selected, reduction)
     stats: dict[str, int] = {}
     sums = accumulate(reading, stats)[0]
     names = [reading.key or "row", *(f"grad_{c}" for cols in sel.plan.inputs for c in cols)]

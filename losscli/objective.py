@@ -8,7 +8,7 @@ terms' sums side by side, its value Σ c_k J_k and its gradient Σ c_k ∂J_k.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from losscli._lazy import np
@@ -16,7 +16,7 @@ from losscli.errors import UsageError
 from losscli.params import resolve
 from losscli.registry import Loss, get_loss
 from losscli.spec import LossSpec, parse_specs
-from losscli.streaming import Batch, PartialSums, check_reduction
+from losscli.streaming import ROW_STATISTICS, Batch, PartialSums, check_reduction
 
 
 @dataclass
@@ -40,6 +40,16 @@ class BoundLoss:
 
     def check_reduction(self, reduction: str) -> None:
         check_reduction(self.loss.name, self.loss.kernel, reduction)
+
+    def for_reduction(self, reduction: str) -> BoundLoss:
+        """This loss as ``reduction`` needs it: median, max and p95 keep every Lᵢ
+        (``losscli.row_statistics``); the other reductions use the loss as it is."""
+        if reduction not in ROW_STATISTICS:
+            return self
+        from losscli.row_statistics import RowStatistic
+
+        kernel = RowStatistic(self.loss.kernel, reduction)
+        return BoundLoss(replace(self.loss, kernel=kernel), self.params)
 
     def prepare(self, batch: Batch) -> Batch:
         return self.loss.kernel.prepare(batch, self.params)
@@ -85,6 +95,10 @@ class Composite:
     def check_reduction(self, reduction: str) -> None:
         for _, term in self.terms:
             term.check_reduction(reduction)
+
+    def for_reduction(self, reduction: str) -> Composite:
+        """Each term reduced by itself: J = Σ c_k · median_k (linear, as for every reduction)."""
+        return Composite([(c, t.for_reduction(reduction)) for c, t in self.terms])
 
     def update(self, batch: Batch) -> PartialSums:
         return PartialSums({str(i): t.update(batch) for i, (_, t) in enumerate(self.terms)})
