@@ -14,7 +14,7 @@ from typing import Any
 from losscli._lazy import np
 from losscli.errors import UsageError
 from losscli.params import resolve
-from losscli.registry import Loss, get_loss
+from losscli.registry import Loss, all_losses, get_loss
 from losscli.spec import LossSpec, parse_specs
 from losscli.streaming import ROW_STATISTICS, Batch, PartialSums, check_reduction
 
@@ -180,6 +180,6 @@ def objectives_for(
     if from_logits and not any(loss.logits for loss in names):
         raise UsageError(
             "--from-logits given, but no selected loss reads logits",
-            hint="logits apply to bce, focal, cross_entropy, kl_div, poisson, brier, dice, iou, tversky, perplexity",
+            hint=f"logits apply to {', '.join(x.name for x in all_losses() if x.logits)}",
         )
     return out

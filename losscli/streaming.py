@@ -92,7 +92,8 @@ class PartialSums(dict):
 class Kernel:
     """The math of one loss. Subclasses implement the four methods below."""
 
-    #: J is a ratio of sums (Dice, IoU, Tversky): no per-row values, no ``none``.
+    #: J is a ratio of sums (Dice, IoU, Tversky) or a function of all rows' sorted errors
+    #: (Lovász): no per-row values, no ``none``.
     ratio: bool = False
     #: the reductions this loss supports.
     reductions: tuple[str, ...] = ("mean", "sum", "none")
