@@ -42,6 +42,15 @@ QUANTILE_OF = {"median": 0.5, "p95": 0.95, "max": 1.0}
 assert set(QUANTILE_OF) == set(ROW_STATISTICS)
 
 
+def not_collected(what: str) -> UsageError:
+    """A gradient asked for rows whose values the merged sums never saw."""
+    return UsageError(
+        f"a row's {what} is not among the values the merged sums collected",
+        hint="differentiate the rows that were given to update() (the gradient of a "
+        "statistic of all rows needs those rows)",
+    )
+
+
 def weights_refused(reduction: str) -> UsageError:
     return UsageError(
         f"--reduction {reduction} takes no sample weights (--weight)",
@@ -137,8 +146,8 @@ class RowStatistic(Kernel):
         where = np.searchsorted(distinct, values)
         found = where < len(distinct)
         found[found] = distinct[where[found]] == values[found]
-        if not np.all(found):  # the pass that merged the sums saw other values
-            raise RuntimeError("a row's loss is not among the collected values")
+        if not np.all(found):
+            raise not_collected("loss")
         per_row = coef[where]
         if mask is not None:
             full = np.zeros(len(batch))

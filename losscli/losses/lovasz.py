@@ -89,8 +89,10 @@ class Shares:
             at = np.searchsorted(distinct, errors[rows])
             ok = at < len(distinct)
             ok[ok] = distinct[at[ok]] == errors[rows][ok]
-            if not np.all(ok):  # the pass that merged the sums saw other values
-                raise RuntimeError("a row's error is not among the collected errors")
+            if not np.all(ok):
+                from losscli.row_statistics import not_collected
+
+                raise not_collected("error")
             out[rows] = w[rows] * per_weight[at]
         return out
 
