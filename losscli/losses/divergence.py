@@ -6,6 +6,8 @@ m = ½(t + p). In nats (natural log), so 0 ≤ JS ≤ log 2.
 
 from __future__ import annotations
 
+import math
+
 from losscli._lazy import np
 from losscli.errors import InputError
 from losscli.numerics import clip_probability, log_softmax, softmax_backward
@@ -14,7 +16,7 @@ from losscli.registry import Explain, register_loss
 from losscli.streaming import Batch, Elementwise, Params
 from losscli.validate import require_probabilities, require_range, require_rows_sum_to_one
 
-LOG2 = float(np.log(2.0))
+LOG2 = math.log(2.0)
 
 
 def js_terms(t: np.ndarray, x: np.ndarray, params: Params) -> tuple[np.ndarray, np.ndarray]:
