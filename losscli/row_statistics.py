@@ -42,15 +42,6 @@ QUANTILE_OF = {"median": 0.5, "p95": 0.95, "max": 1.0}
 assert set(QUANTILE_OF) == set(ROW_STATISTICS)
 
 
-def not_collected(what: str) -> UsageError:
-    """A gradient asked for rows whose values the merged sums never saw."""
-    return UsageError(
-        f"a row's {what} is not among the values the merged sums collected",
-        hint="differentiate the rows that were given to update() (the gradient of a "
-        "statistic of all rows needs those rows)",
-    )
-
-
 def weights_refused(reduction: str) -> UsageError:
     return UsageError(
         f"--reduction {reduction} takes no sample weights (--weight)",
@@ -73,16 +64,17 @@ def quantile(values: np.ndarray, q: float) -> float:
     return float(s[lo] + f * (s[hi] - s[lo]))
 
 
-def quantile_weights(values: np.ndarray, q: float) -> tuple[np.ndarray, np.ndarray]:
-    """(distinct values v, ∂J/∂Lᵢ for a row whose Lᵢ = v): ties share evenly."""
+def quantile_weights(values: np.ndarray, q: float) -> dict[float, float]:
+    """{v: ∂J/∂Lᵢ for a row whose Lᵢ = v} for the (at most two) values the quantile
+    interpolates; every other row gets 0. Rows tied at v share its weight evenly."""
     lo, hi, f = interpolation(len(values), q)
-    distinct, counts = np.unique(values, return_counts=True)
     s = np.partition(values, (lo, hi))
-    coef = np.zeros(len(distinct))
+    shares: dict[float, float] = {}
     for position, share in ((lo, 1.0 - f), (hi, f)):
         if share:
-            coef[np.searchsorted(distinct, s[position])] += share
-    return distinct, coef / counts
+            v = float(s[position])
+            shares[v] = shares.get(v, 0.0) + share
+    return {v: share / np.count_nonzero(values == v) for v, share in shares.items()}
 
 
 class RowStatistic(Kernel):
@@ -139,16 +131,13 @@ class RowStatistic(Kernel):
         self, batch: Batch, sums: Mapping[str, Any], params: Params, reduction: str
     ) -> tuple[np.ndarray, ...]:
         """∂J/∂input = (∂J/∂Lᵢ)·(∂Lᵢ/∂input); ∂Lᵢ/∂input is the kernel's ``none`` gradient."""
-        distinct, coef = memo(
+        shares = memo(
             sums, f"weights{self.q}", lambda: quantile_weights(self._values(sums), self.q)
         )
         values, mask = self._kept(batch, params)
-        where = np.searchsorted(distinct, values)
-        found = where < len(distinct)
-        found[found] = distinct[where[found]] == values[found]
-        if not np.all(found):
-            raise not_collected("loss")
-        per_row = coef[where]
+        per_row = np.zeros(len(values))
+        for v, share in shares.items():
+            per_row[values == v] = share
         if mask is not None:
             full = np.zeros(len(batch))
             full[mask] = per_row

@@ -146,16 +146,6 @@ def test_elementwise_losses_list_the_statistics_among_their_reductions():
     )
 
 
-def test_gradient_of_rows_the_accumulator_never_saw_is_a_usage_error():
-    y, p = data(20)
-    acc = losscli.Accumulator("mse", reduction="max").update(y[:10], p[:10])
-    with pytest.raises(losscli.UsageError, match="not among the values"):
-        acc.gradient(y[10:], p[10:])
-    lovasz = losscli.Accumulator("lovasz_hinge").update((y[:10] > 0) * 1.0, p[:10])
-    with pytest.raises(losscli.UsageError, match="not among the values"):
-        lovasz.gradient((y[10:] > 0) * 1.0, p[10:])
-
-
 def test_accumulators_merge_collected_values():
     y, p = data(300)
     a = losscli.Accumulator("huber", reduction="median").update(y[:120], p[:120])

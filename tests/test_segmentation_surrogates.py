@@ -301,6 +301,14 @@ def test_lovasz_per_group_is_per_image_and_the_overall_row_is_over_all_rows(caps
     np.testing.assert_array_equal(got, losscli.gradient(labels, scores, "lovasz_hinge"))
 
 
+def test_lovasz_gradient_of_rows_the_accumulator_never_saw_is_a_usage_error():
+    rng = rng_for(19)
+    y, p = rng.normal(size=20), rng.normal(size=20)
+    lovasz = losscli.Accumulator("lovasz_hinge").update((y[:10] > 0) * 1.0, p[:10])
+    with pytest.raises(losscli.UsageError, match="not among the errors"):
+        lovasz.gradient((y[10:] > 0) * 1.0, p[10:])
+
+
 def test_lovasz_explain_states_the_memory_cost(capsys):
     for name in ("lovasz_hinge", "lovasz_softmax"):
         code, out, _ = cli(capsys, "explain", name)

@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from losscli._lazy import np
-from losscli.errors import InputError, ZeroWeightError
+from losscli.errors import InputError, UsageError, ZeroWeightError
 from losscli.numerics import softmax, softmax_backward
 from losscli.registry import Explain, register_loss
 from losscli.streaming import Batch, Collected, Kernel, Params, PartialSums, collect_grouped, memo
@@ -86,13 +86,18 @@ class Shares:
             rows = fg == label
             if not rows.any():
                 continue
-            at = np.searchsorted(distinct, errors[rows])
+            wanted = errors[rows]
+            order = np.argsort(wanted, kind="stable")  # sorted needles: a cache-friendly search
+            at = np.empty(len(wanted), dtype=np.intp)
+            at[order] = np.searchsorted(distinct, wanted[order])
             ok = at < len(distinct)
-            ok[ok] = distinct[at[ok]] == errors[rows][ok]
+            ok[ok] = distinct[at[ok]] == wanted[ok]
             if not np.all(ok):
-                from losscli.row_statistics import not_collected
-
-                raise not_collected("error")
+                raise UsageError(
+                    "a row's error is not among the errors the merged sums collected",
+                    hint="differentiate the rows that were given to update() (the Lovász "
+                    "gradient of a row depends on its place among all rows)",
+                )
             out[rows] = w[rows] * per_weight[at]
         return out
 
