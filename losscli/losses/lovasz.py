@@ -138,7 +138,8 @@ def _weights(sums: Mapping[str, Any], n: int) -> np.ndarray:
     explain=Explain(
         formula="eᵢ = 1 − tᵢsᵢ (t = ±1, 0/1 targets: 0 → −1);  J = Σ_k max(e₍ₖ₎, 0)·(Δₖ − Δₖ₋₁), errors "
         "sorted decreasingly, Δₖ = 1 − IoU of the first k rows taken as mispredicted (the Lovász "
-        "extension of the Jaccard loss); over all rows, or per --group (e.g. per image)",
+        "extension of the Jaccard loss); over all rows, or per --group (e.g. per image); with "
+        "--weight a row counts w times (weighted intersection and union)",
         gradient="∂J/∂sᵢ = −tᵢ·(Δₖ − Δₖ₋₁) at the row's sorted position k when eᵢ > 0, else 0 "
         "(a subgradient; rows with equal error and label share their block's value)",
         use_when="binary segmentation trained for IoU directly, usually fine-tuning after BCE",
@@ -200,7 +201,8 @@ class LovaszHinge(_Lovasz):
     logits=True,
     explain=Explain(
         formula="per class c: e_ic = |[yᵢ = c] − p_ic|, Jc = Σ_k e₍ₖ₎·(Δₖ − Δₖ₋₁) over errors sorted "
-        "decreasingly; J = mean of Jc over the classes present in the targets ('present' classes)",
+        "decreasingly; J = mean of Jc over the classes present in the targets ('present' classes); "
+        "with --weight a row counts w times",
         gradient="∂J/∂p_ic = (1/C)·(Δₖ − Δₖ₋₁)·sign(p_ic − [yᵢ = c]) at the row's sorted position k in "
         "class c (C present classes; classes absent from the targets get 0); logits: through softmax",
         use_when="multi-class segmentation evaluated by mean IoU; fine-tuning after cross-entropy",
