@@ -299,8 +299,8 @@ def class_weights_from_sizes(sy: np.ndarray) -> np.ndarray:
         activation="softmax (class labels) or sigmoid",
         differences="Sudre et al. (2017). The weights are normalised so that s stays small relative to "
         "the sums (with s = 0 the value is Sudre's exactly); MONAI GeneralizedDiceLoss uses the raw "
-        "1/(ΣY)² with smooth_nr = smooth_dr = 1e-5, which dominates for large masks, and works per "
-        "image unless batch=True; torchmetrics GeneralizedDiceScore scores hard labels.",
+        "1/(ΣY)² with smooth_nr = smooth_dr = 1e-5, which can outweigh the sums of large masks, "
+        "and works per image unless batch=True; torchmetrics GeneralizedDiceScore scores hard labels.",
     ),
 )
 class GeneralizedDice(_Overlap):
