@@ -9,7 +9,7 @@ from losscli._lazy import np
 from losscli.errors import InputError, ParamError, UsageError
 from losscli.objective import Objective, objectives_for
 from losscli.registry import Loss
-from losscli.streaming import Batch, PartialSums
+from losscli.streaming import ROW_STATISTICS, Batch, PartialSums
 from losscli.validate import require_finite
 
 ArrayLike = Any
@@ -100,10 +100,13 @@ class Accumulator:
         convention: str | None = None,
         **params: Any,
     ) -> None:
-        if reduction not in ("mean", "sum"):
-            raise UsageError(f"an accumulator reduces with mean or sum, not {reduction!r}")
+        if reduction not in ("mean", "sum", *ROW_STATISTICS):
+            raise UsageError(
+                f"an accumulator reduces with mean, sum, median, max or p95, not {reduction!r}"
+            )
         self.label, self.objective = objective(loss, from_logits, convention, **params)
         self.objective.check_reduction(reduction)
+        self.objective = self.objective.for_reduction(reduction)
         self.reduction = reduction
         self.sums = PartialSums()
         self.rows_seen = 0
@@ -158,7 +161,8 @@ def evaluate(
 ) -> float | np.ndarray:
     """J for ``loss`` on the rows (``reduction='none'``: the per-row losses Lᵢ).
 
-    mean: J = Σ wᵢLᵢ / Σ wᵢ (1/n Σ Lᵢ without weights); sum: Σ wᵢLᵢ.
+    mean: J = Σ wᵢLᵢ / Σ wᵢ (1/n Σ Lᵢ without weights); sum: Σ wᵢLᵢ; median, max,
+    p95: that statistic of the Lᵢ (linear interpolation, as numpy.quantile; no weights).
     ``y_pred`` is a tuple for losses with several inputs; ``var`` is
     gaussian_nll's variance. Parameters are keyword arguments (``delta=0.5``).
     ``convention="torch"`` (or keras, sklearn, optax) gives that library's number

@@ -110,7 +110,8 @@ def replicate_values(
         if leaf.dtype == object:  # Collected values: each drawn unit's rows, repeated
             out = np.empty(counts.shape[0], dtype=object)
             for b, row in enumerate(counts):
-                out[b] = sum((leaf[u] for u in np.repeat(np.arange(len(row)), row)), Collected())
+                drawn = np.repeat(np.arange(len(row)), row).tolist()
+                out[b] = Collected(*(part for u in drawn for part in _parts(leaf[u])))
             return out
         flat = leaf.reshape(leaf.shape[0], -1).astype(np.float64)
         return (weights @ flat).reshape(weights.shape[0], *leaf.shape[1:])
@@ -123,6 +124,11 @@ def replicate_values(
         except LossCliError:  # e.g. a replicate whose weights sum to 0
             values[b] = np.nan
     return values
+
+
+def _parts(value: Any) -> tuple[np.ndarray, ...]:
+    """The arrays a unit's Collected holds (a unit without rows holds 0)."""
+    return value.parts if isinstance(value, Collected) else ()
 
 
 def interval(values: np.ndarray, confidence: float) -> tuple[float, float]:

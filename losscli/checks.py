@@ -216,8 +216,10 @@ def _check_values(check: Mapping[str, Any], where: str) -> None:
     """Values of the right type that are still invalid, named by their key."""
     from losscli.io import FORMATS
 
-    if check.get("reduction", "mean") not in ("mean", "sum"):
-        raise ConfigError(f'{where}: key \'reduction\' must be "mean" or "sum"')
+    if check.get("reduction", "mean") not in ("mean", "sum", "median", "max", "p95"):
+        raise ConfigError(
+            f'{where}: key \'reduction\' must be "mean", "sum", "median", "max" or "p95"'
+        )
     if check.get("bootstrap", 0) < 0:
         raise ConfigError(f"{where}: key 'bootstrap' must be 0 (none) or more replicates")
     if not 0.0 < check.get("confidence", 0.95) < 1.0:

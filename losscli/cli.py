@@ -178,7 +178,12 @@ def eval_command(
     group: GroupOpt = None,
     var: VarOpt = None,
     reduction: Annotated[
-        Reduction, typer.Option("--reduction", help="mean, sum, or none (one row per input row).")
+        Reduction,
+        typer.Option(
+            "--reduction",
+            help="mean, sum, none (one row per input row), or median, max, p95 of the per-row "
+            "losses (no --weight; keeps every row's loss in memory).",
+        ),
     ] = Reduction.mean,
     gradients: Annotated[
         bool, typer.Option("--gradients", help="Add the gradient's mean, max |·| and L2 norm.")
@@ -308,7 +313,10 @@ def grad_command(
     weight: WeightOpt = None,
     var: VarOpt = None,
     reduction: Annotated[
-        GradReduction, typer.Option("--reduction", help="The J being differentiated: mean or sum.")
+        GradReduction,
+        typer.Option(
+            "--reduction", help="The J being differentiated: mean, sum, median, max or p95."
+        ),
     ] = GradReduction.mean,
     from_logits: LogitsOpt = None,
     convention: ConventionOpt = None,
@@ -407,7 +415,8 @@ def compare_command(
         ),
     ] = None,
     reduction: Annotated[
-        GradReduction, typer.Option("--reduction", help="mean or sum.")
+        GradReduction,
+        typer.Option("--reduction", help="mean, sum, or median, max, p95 of the per-row losses."),
     ] = GradReduction.mean,
     tolerance: Annotated[
         float | None,

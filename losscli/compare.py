@@ -26,13 +26,14 @@ from losscli.engine import (
     Selected,
     _group_slices,
     _natural_key,
+    bind_reduction,
     build_batch,
     frames,
     located,
 )
 from losscli.errors import InputError, UsageError, ZeroWeightError
 from losscli.io import Source
-from losscli.streaming import PartialSums
+from losscli.streaming import ROW_STATISTICS, PartialSums
 
 SCHEMA = "losscli.compare/1"
 
@@ -343,8 +344,8 @@ def compare_files(
     """
     from losscli.files import _dask, _prepare
 
-    if reduction not in ("mean", "sum"):
-        raise UsageError(f"compare reduces with mean or sum, not {reduction!r}")
+    if reduction not in ("mean", "sum", *ROW_STATISTICS):
+        raise UsageError(f"compare reduces with mean, sum, median, max or p95, not {reduction!r}")
     if bootstrap_replicates < 0:
         raise UsageError(f"--bootstrap {bootstrap_replicates}: give 0 (none) or more replicates")
     if not 0.0 < confidence < 1.0:
@@ -387,6 +388,7 @@ def compare_files(
             reading.text_columns = {*reading.text_columns, key}
         for sel in reading.selected:
             sel.objective.check_reduction(reduction)
+        bind_reduction(reading.selected, reduction)
         readings.append(reading)
     options = {"key": key, "group": group, "resample": bootstrap_replicates > 0}
     if distributed:

@@ -17,7 +17,7 @@ from losscli.columns import ColumnPlan, resolve_columns
 from losscli.errors import InputError, ZeroWeightError
 from losscli.io import Header, Source, float_column, read_batches, read_header, text_column
 from losscli.objective import Objective
-from losscli.streaming import Batch, PartialSums, map_leaves, take_group
+from losscli.streaming import ROW_STATISTICS, Batch, PartialSums, map_leaves, take_group
 
 
 @dataclass
@@ -544,6 +544,18 @@ def check_usable(selected: Sequence[Selected], reduction: str) -> None:
     """Refuse a reduction that a selected loss does not define."""
     for sel in selected:
         sel.objective.check_reduction(reduction)
+
+
+def bind_reduction(selected: Sequence[Selected], reduction: str) -> None:
+    """Give each loss what ``reduction`` needs (median, max and p95 keep every Lᵢ)."""
+    if reduction in ROW_STATISTICS:
+        weighted = next((s.plan.weight for s in selected if s.plan.weight), None)
+        if weighted:
+            from losscli.row_statistics import weights_refused
+
+            raise weights_refused(reduction)
+    for sel in selected:
+        sel.objective = sel.objective.for_reduction(reduction)
 
 
 def group_rows(sel: Selected, acc: GroupedSums) -> list[tuple[str, PartialSums, int]]:

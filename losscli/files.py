@@ -16,6 +16,7 @@ from losscli.engine import (
     Reading,
     Selected,
     accumulate,
+    bind_reduction,
     check_usable,
     gradient_pass,
     group_rows,
@@ -29,6 +30,7 @@ from losscli.io import Header, Source, buffer_stdin, detect_format, read_header
 from losscli.objective import conventions_of, objectives_for
 from losscli.registry import get_loss
 from losscli.sink import RowSink, check_writable
+from losscli.streaming import ROW_STATISTICS
 from losscli.targets import TargetTable
 from losscli.tasks import infer_task
 
@@ -206,22 +208,18 @@ def evaluate_file(
 ) -> dict[str, Any]:
     """Evaluate ``loss`` (a spec such as ``'mse,huber(delta=0.5)'``; None infers the task).
 
-    <<<<<<< HEAD
-        Returns the ``losscli.eval/1`` document: input description, one result per
-        (loss, group) with the overall row first, and the ``--fail-above`` checks.
-        ``per_class`` adds each loss's class rows after each of its rows (``losscli.perclass``);
-        ``bootstrap`` (replicates, 0 for none) adds a percentile interval to every row.
-        ``engine='dask'`` runs the passes as Dask tasks over a Parquet dataset's
-        partitions (on the cluster at ``scheduler``, or on local threads).
-    =======
-        Returns the ``losscli.eval/1`` document: input description, the library
-        ``convention`` followed (or None), one result per (loss, group) with the overall
-        row first, and the ``--fail-above`` checks.
-    >>>>>>> conv
+    Returns the ``losscli.eval/1`` document: input description, the library
+    ``convention`` followed (or None), one result per (loss, group) with the overall
+    row first, and the ``--fail-above`` checks. ``per_class`` adds each loss's class
+    rows after each of its rows (``losscli.perclass``); ``bootstrap`` (replicates, 0 for
+    none) adds a percentile interval to every row. ``engine='dask'`` runs the passes as
+    Dask tasks over a Parquet dataset's partitions (on the cluster at ``scheduler``, or
+    on local threads).
     """
-    if reduction not in ("mean", "sum"):
+    if reduction not in ("mean", "sum", *ROW_STATISTICS):
         raise UsageError(
-            f"evaluate_file reduces with mean or sum, not {reduction!r} (see write_rows)"
+            f"evaluate_file reduces with mean, sum, median, max or p95, not {reduction!r} "
+            "(see write_rows)"
         )
     resampling = _resampling(bootstrap, confidence, seed)
     thresholds = parse_fail_above(fail_above)
@@ -246,6 +244,7 @@ def evaluate_file(
     )
     source, selected = reading.source, reading.selected
     check_usable(selected, reduction)
+    bind_reduction(selected, reduction)
     if distributed:
         if per_class or resampling:
             raise UsageError(
@@ -531,8 +530,8 @@ def write_gradients(
     With ``engine='dask'``, ``output`` is a directory that receives one Parquet file
     per partition. Returns the number of input rows.
     """
-    if reduction not in ("mean", "sum"):
-        raise UsageError(f"grad reduces with mean or sum, not {reduction!r}")
+    if reduction not in ("mean", "sum", *ROW_STATISTICS):
+        raise UsageError(f"grad reduces with mean, sum, median, max or p95, not {reduction!r}")
     distributed = _dask(engine, scheduler, path, targets)
     target_dir = _output_dataset(output) if distributed else None
     if output is not None and not distributed:
@@ -563,6 +562,7 @@ def write_gradients(
     check_usable(reading.selected, reduction)
     if with_loss:
         check_usable(reading.selected, "none")
+    bind_reduction(reading.selected, reduction)
     if distributed:
         from losscli import dask_engine
 

@@ -8,16 +8,16 @@ terms' sums side by side, its value Σ c_k J_k and its gradient Σ c_k ∂J_k.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from losscli._lazy import np
 from losscli.conventions import Convention, lookup
 from losscli.errors import UsageError
 from losscli.params import resolve
-from losscli.registry import Loss, get_loss
+from losscli.registry import Loss, all_losses, get_loss
 from losscli.spec import LossSpec, parse_specs
-from losscli.streaming import Batch, PartialSums, check_reduction
+from losscli.streaming import ROW_STATISTICS, Batch, PartialSums, check_reduction
 
 
 @dataclass
@@ -42,6 +42,16 @@ class BoundLoss:
 
     def check_reduction(self, reduction: str) -> None:
         check_reduction(self.loss.name, self.loss.kernel, reduction)
+
+    def for_reduction(self, reduction: str) -> BoundLoss:
+        """This loss as ``reduction`` needs it: median, max and p95 keep every Lᵢ
+        (``losscli.row_statistics``); the other reductions use the loss as it is."""
+        if reduction not in ROW_STATISTICS:
+            return self
+        from losscli.row_statistics import RowStatistic
+
+        kernel = RowStatistic(self.loss.kernel, reduction)
+        return BoundLoss(replace(self.loss, kernel=kernel), self.params)
 
     def prepare(self, batch: Batch) -> Batch:
         return self.loss.kernel.prepare(batch, self.params)
@@ -100,6 +110,10 @@ class Composite:
     def check_reduction(self, reduction: str) -> None:
         for _, term in self.terms:
             term.check_reduction(reduction)
+
+    def for_reduction(self, reduction: str) -> Composite:
+        """Each term reduced by itself: J = Σ c_k · median_k (linear, as for every reduction)."""
+        return Composite([(c, t.for_reduction(reduction)) for c, t in self.terms])
 
     def update(self, batch: Batch) -> PartialSums:
         return PartialSums({str(i): t.update(batch) for i, (_, t) in enumerate(self.terms)})
@@ -223,7 +237,7 @@ def objectives_for(
     if from_logits and not any(loss.logits for loss in names):
         raise UsageError(
             "--from-logits given, but no selected loss reads logits",
-            hint="logits apply to bce, focal, cross_entropy, kl_div, poisson, brier, dice, iou, tversky, perplexity",
+            hint=f"logits apply to {', '.join(x.name for x in all_losses() if x.logits)}",
         )
     return out
 

@@ -27,11 +27,17 @@ class Reduction(str, Enum):
     mean = "mean"
     sum = "sum"
     none = "none"
+    median = "median"
+    max = "max"
+    p95 = "p95"
 
 
 class GradReduction(str, Enum):
     mean = "mean"
     sum = "sum"
+    median = "median"
+    max = "max"
+    p95 = "p95"
 
 
 class Engine(str, Enum):

@@ -71,7 +71,9 @@ IMAGE_FORMATS = (".png", ".svg")
 PLOT_EXTRA = "pip install 'losscli[plot]'"
 
 # Regression losses defined only for positive values: plotted over ŷ with y = 1.
-POSITIVE_REAL = frozenset({"msle", "mape", "poisson", "tweedie"})
+POSITIVE_REAL = frozenset(
+    {"msle", "mape", "poisson", "tweedie", "poisson_deviance", "gamma_deviance"}
+)
 
 
 @dataclass(frozen=True)
@@ -246,7 +248,9 @@ def _slice_for(label: str, obj: Objective, positive: bool) -> _Slice:
     kind = kinds[0]
     if obj.ratio:
         raise _cannot_draw(
-            label, "it is a ratio of sums over all rows, with no curve over one prediction"
+            label,
+            "it is computed from all rows together (a ratio of sums or a sort of the errors), "
+            "with no curve over one prediction",
         )
     logits = any(t.params.get("from_logits") for t in terms)
     if kind == "real":

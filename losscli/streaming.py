@@ -94,7 +94,8 @@ class PartialSums(dict):
 class Kernel:
     """The math of one loss. Subclasses implement the four methods below."""
 
-    #: J is a ratio of sums (Dice, IoU, Tversky): no per-row values, no ``none``.
+    #: J is a ratio of sums (Dice, IoU, Tversky) or a function of all rows' sorted errors
+    #: (Lovász): no per-row values, no ``none``.
     ratio: bool = False
     #: the reductions this loss supports.
     reductions: tuple[str, ...] = ("mean", "sum", "none")
@@ -377,12 +378,41 @@ def _weighted_mean(sums: Mapping[str, Any]) -> float:
     return float(sums["wl"] / sums["w"])
 
 
+#: Reductions that are statistics of the per-row losses Lᵢ (``losscli.row_statistics``):
+#: every loss with per-row values (``none``) has them.
+ROW_STATISTICS = ("median", "max", "p95")
+REDUCTIONS = ("mean", "sum", "none", *ROW_STATISTICS)
+
+
+def supported_reductions(kernel: Kernel) -> tuple[str, ...]:
+    """The reductions a loss defines: its own, plus the row statistics when it has rows."""
+    extra = ROW_STATISTICS if "none" in kernel.reductions else ()
+    return (*kernel.reductions, *(r for r in extra if r not in kernel.reductions))
+
+
 def check_reduction(name: str, kernel: Kernel, reduction: str) -> None:
     """Refuse a reduction the loss does not define, naming the ones it has."""
-    if reduction not in ("mean", "sum", "none"):
-        raise UsageError(f"unknown reduction {reduction!r}: use mean, sum or none")
-    if reduction not in kernel.reductions:
+    if reduction not in REDUCTIONS:
+        raise UsageError(
+            f"unknown reduction {reduction!r}: use {', '.join(REDUCTIONS[:-1])} or {REDUCTIONS[-1]}"
+        )
+    supported = supported_reductions(kernel)
+    if reduction not in supported:
         raise UsageError(
             f"{name} has no reduction {reduction!r}",
-            hint=f"{name} supports: {', '.join(kernel.reductions)}",
+            hint=f"{name} supports: {', '.join(supported)}",
         )
+
+
+def memo(sums: Mapping[str, Any], name: str, fn: Any) -> Any:
+    """``fn()``, computed once per merged-sums object (a sort of collected values is
+    needed by every batch of the gradient pass, and the sums do not change there)."""
+    cache = getattr(sums, "_memo", None)
+    if cache is None:
+        try:
+            cache = sums._memo = {}  # type: ignore[union-attr]
+        except AttributeError:  # a plain mapping: nowhere to keep it
+            return fn()
+    if name not in cache:
+        cache[name] = fn()
+    return cache[name]

@@ -68,13 +68,37 @@ def _poisson_logits(rng, n):
     )
 
 
-def _gaussian(rng, n):
+def _poisson_full(logits):
+    def make(rng, n):
+        y = rng.poisson(3, n).astype(float)
+        y[:3] = [0.0, 1.0, 1.5]  # the Stirling term is 0 up to y = 1
+        x = rng.normal(0, 1, n) if logits else rng.uniform(0.5, 5, n)
+        return Case("poisson", y, (x,), {"full": True}, logits)
+
+    return make
+
+
+def _gaussian(rng, n, **params):
     y = rng.normal(0, 1, n)
     var = rng.uniform(0.2, 2, n)
     mean = y + rng.normal(0, 1, n)
     var[::5] = 1e-8  # below eps: clamped, zero variance gradient
     mean[::5] = y[::5] + 1e-4  # keeps e²/eps small, so J (and the FD round-off) stays O(1)
-    return Case("gaussian_nll", y, (mean, var))
+    return Case("gaussian_nll", y, (mean, var), params)
+
+
+def _gaussian_full(rng, n):
+    return _gaussian(rng, n, full=True)
+
+
+def _deviance(loss, zeros):
+    def make(rng, n):
+        y = rng.uniform(0.1, 5, n)
+        if zeros:
+            y[::4] = 0.0
+        return Case(loss, y, (rng.uniform(0.2, 5, n),))
+
+    return make
 
 
 def _tweedie(power, zeros):
@@ -141,14 +165,16 @@ def _nll(**params):
     return make
 
 
-def _kl(logits=False, zeros=False):
+def _kl(logits=False, zeros=False, loss="kl_div", log_target=False):
     def make(rng, n):
         t = _dirichlet(rng, n, 4)
         if zeros:
             t[::3, 0] = 0.0
             t = t / t.sum(axis=1, keepdims=True)
         x = rng.normal(0, 2, (n, 4)) if logits else _dirichlet(rng, n, 4)
-        return Case("kl_div", t, (x,), {}, logits)
+        if log_target:
+            return Case(loss, np.log(t), (x,), {"log_target": True}, logits)
+        return Case(loss, t, (x,), {}, logits)
 
     return make
 
@@ -185,9 +211,36 @@ def _triplet_distances(rng, n):
     return Case("triplet", None, (rng.uniform(0.1, 2, n), rng.uniform(0.1, 2, n)), {"margin": 0.5})
 
 
-def _triplet_embeddings(rng, n):
+def _triplet_embeddings(rng, n, **params):
     a = rng.normal(0, 1, (n, 4))
-    return Case("triplet", None, (a, a + rng.normal(0, 0.5, (n, 4)), rng.normal(0, 1, (n, 4))))
+    return Case(
+        "triplet", None, (a, a + rng.normal(0, 0.5, (n, 4)), rng.normal(0, 1, (n, 4))), params
+    )
+
+
+def _triplet_norm(**params):
+    def make(rng, n):
+        case = _triplet_embeddings(rng, n, **params)
+        a, pos, neg = case.preds
+        if params.get("swap"):  # about half the rows take d(p, n) as the negative distance
+            neg[::2] = pos[::2] + rng.normal(0, 0.3, (len(neg[::2]), 4))
+        return case
+
+    return make
+
+
+def _lovasz_hinge(rng, n):
+    y = rng.integers(0, 2, n).astype(float)
+    return Case("lovasz_hinge", y, (rng.normal(0, 1.5, n),))
+
+
+def _lovasz_softmax(logits=False, k=3):
+    def make(rng, n):
+        y = rng.integers(0, k - 1, n).astype(float)  # the last class is absent: not 'present'
+        x = rng.normal(0, 2, (n, k)) if logits else _dirichlet(rng, n, k)
+        return Case("lovasz_softmax", y, (x,), {}, logits)
+
+    return make
 
 
 def _ranking(rng, n):
@@ -212,8 +265,8 @@ CASES = {
     "msle": [_positive_reg("msle")],
     "mape": [_mape],
     "quantile": [_reg("quantile"), _reg("quantile", quantile=0.9), _reg("quantile", quantile=0.1)],
-    "poisson": [_poisson, _poisson_logits],
-    "gaussian_nll": [_gaussian],
+    "poisson": [_poisson, _poisson_logits, _poisson_full(False), _poisson_full(True)],
+    "gaussian_nll": [_gaussian, _gaussian_full],
     "tweedie": [
         _tweedie(0.0, False),
         _tweedie(1.0, True),
@@ -222,6 +275,8 @@ CASES = {
         _tweedie(3.0, False),
         _tweedie(-1.0, False),
     ],
+    "poisson_deviance": [_deviance("poisson_deviance", True)],
+    "gamma_deviance": [_deviance("gamma_deviance", False)],
     "bce": [
         _binary("bce"),
         _binary("bce", logits=True),
@@ -264,7 +319,34 @@ CASES = {
     ],
     "perplexity": [_multiclass("perplexity"), _multiclass("perplexity", logits=True)],
     "nll": [_nll(), _nll(class_weights=(1.0, 2.0, 0.5, 3.0)), _nll(ignore_index=-1)],
-    "kl_div": [_kl(), _kl(logits=True), _kl(zeros=True), _kl(logits=True, zeros=True)],
+    "kl_div": [
+        _kl(),
+        _kl(logits=True),
+        _kl(zeros=True),
+        _kl(logits=True, zeros=True),
+        _kl(log_target=True),
+        _kl(logits=True, log_target=True),
+    ],
+    "js_div": [
+        _kl(loss="js_div"),
+        _kl(loss="js_div", logits=True),
+        _kl(loss="js_div", zeros=True),
+        _kl(loss="js_div", logits=True, zeros=True),
+    ],
+    "poly1_cross_entropy": [
+        _multiclass("poly1_cross_entropy"),
+        _multiclass("poly1_cross_entropy", logits=True),
+        _multiclass("poly1_cross_entropy", logits=True, target="soft", epsilon=-0.5),
+        _multiclass("poly1_cross_entropy", epsilon=1.0, label_smoothing=0.1),
+        _multiclass("poly1_cross_entropy", logits=True, ignore_index=-100),
+    ],
+    "generalized_cross_entropy": [
+        _multiclass("generalized_cross_entropy"),
+        _multiclass("generalized_cross_entropy", logits=True),
+        _multiclass("generalized_cross_entropy", logits=True, target="soft", q=0.3),
+        _multiclass("generalized_cross_entropy", target="onehot", q=1.0),
+        _multiclass("generalized_cross_entropy", logits=True, ignore_index=-1),
+    ],
     "multi_hinge": [_scores("multi_hinge"), _scores("multi_hinge", margin=0.5)],
     "multi_margin": [_scores("multi_margin"), _scores("multi_margin", margin=2.0)],
     "dice": [
@@ -284,8 +366,30 @@ CASES = {
         _overlap("tversky", "labels", logits=True),
         _overlap("tversky", "masks", alpha=0.7, beta=0.3, smooth=0.5),
     ],
+    "focal_tversky": [
+        _overlap("focal_tversky", "binary"),
+        _overlap("focal_tversky", "labels", logits=True),
+        _overlap("focal_tversky", "masks", gamma=2.0, alpha=0.5, beta=0.5),
+        _overlap("focal_tversky", "binary", logits=True, gamma=1.0),
+    ],
+    "generalized_dice": [
+        _overlap("generalized_dice", "binary"),
+        _overlap("generalized_dice", "binary", logits=True),
+        _overlap("generalized_dice", "labels"),
+        _overlap("generalized_dice", "labels", logits=True, smooth=0.0),
+        _overlap("generalized_dice", "masks", logits=True),
+    ],
+    "lovasz_hinge": [_lovasz_hinge],
+    "lovasz_softmax": [_lovasz_softmax(), _lovasz_softmax(logits=True), _lovasz_softmax(k=4)],
     "contrastive": [_contrastive],
-    "triplet": [_triplet_distances, _triplet_embeddings],
+    "triplet": [
+        _triplet_distances,
+        _triplet_embeddings,
+        _triplet_norm(p=1.0),
+        _triplet_norm(p=3.0),
+        _triplet_norm(swap=True),
+        _triplet_norm(p=1.5, swap=True),
+    ],
     "margin_ranking": [_ranking],
     "cosine_embedding": [_cosine],
 }
@@ -441,6 +545,9 @@ COMPOSITES = {
     "0.5*rmse+2*mae": _composite("0.5*rmse+2*mae", _reg_multi("mse")),
     "cross_entropy+0.1*multi_margin": _composite(
         "cross_entropy+0.1*multi_margin", _multiclass("cross_entropy", logits=True)
+    ),
+    "0.5*cross_entropy+lovasz_softmax": _composite(
+        "0.5*cross_entropy+lovasz_softmax", _lovasz_softmax(logits=True)
     ),
 }
 

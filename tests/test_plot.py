@@ -268,6 +268,9 @@ FD_CASES = [
     ),
     ("msle,mape,poisson,tweedie,tweedie(power=3),mse", {}, False, (0.2, 4), [1]),
     ("poisson", {}, True, (-3, 3), []),
+    ("poisson_deviance,gamma_deviance,poisson(full=true)", {}, False, (0.2, 4), []),
+    ("poly1_cross_entropy,generalized_cross_entropy", {}, True, (-4, 4), []),
+    ("poly1(epsilon=-0.5),gce(q=0.3)", {}, False, (0.05, 0.95), []),
     ("gaussian_nll", {}, False, (-3, 3), []),
     (
         "bce,focal(gamma=2),brier,weighted_bce(class_weights=[1,3])",
@@ -335,7 +338,9 @@ def test_bad_range_is_a_usage_error(capsys, args, fragment):
     assert fragment in line
 
 
-@pytest.mark.parametrize("loss", ["dice", "iou", "kl_div", "mse+dice"])
+@pytest.mark.parametrize(
+    "loss", ["dice", "iou", "kl_div", "mse+dice", "lovasz_hinge", "generalized_dice", "js_div"]
+)
 def test_a_loss_without_a_curve_is_a_usage_error_listing_what_plot_draws(capsys, loss):
     code, out, err = cli(capsys, "plot", "--loss", loss)
     line = assert_usage_error(code, out, err)

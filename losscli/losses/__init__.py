@@ -6,5 +6,8 @@ Registration order is listing order (SPEC §3's table), so the imports are not s
 from losscli.losses import regression  # isort: skip  # noqa: F401
 from losscli.losses import binary  # isort: skip  # noqa: F401
 from losscli.losses import multiclass  # isort: skip  # noqa: F401
+from losscli.losses import divergence  # isort: skip  # noqa: F401
+from losscli.losses import noisy_labels  # isort: skip  # noqa: F401
 from losscli.losses import overlap  # isort: skip  # noqa: F401
+from losscli.losses import lovasz  # isort: skip  # noqa: F401
 from losscli.losses import similarity  # isort: skip  # noqa: F401

@@ -277,24 +277,37 @@ LOG_INPUT = Param(
 )
 
 
+LOG_TARGET = Param(
+    "log_target",
+    False,
+    kind="bool",
+    valid="true or false",
+    help="the target columns hold log-probabilities (torch's log_target=True)",
+)
+
+
 @register_loss(
     "kl_div",
     aliases=("kl", "kullback_leibler"),
     inputs="distribution",
     tasks=("distribution",),
-    params=(EPS, LOG_INPUT),
+    params=(EPS, LOG_INPUT, LOG_TARGET),
     logits=True,
     explain=Explain(
         formula="Lᵢ = Σ_c t_c (log t_c − log p_c), 0·log 0 = 0; J averages over rows (the true KL); "
-        "log p = log_softmax(z) with --from-logits, the column itself with log_input=true",
+        "log p = log_softmax(z) with --from-logits, the column itself with log_input=true; "
+        "log_target=true: the target columns hold ℓ = log t, Lᵢ = Σ_c e^ℓ_c (ℓ_c − log p_c)",
         gradient="probabilities: ∂Lᵢ/∂p_c = −t_c/p_c;  logits: ∂Lᵢ/∂z_c = p_c Σ_k t_k − t_c;  "
         "log_input: ∂Lᵢ/∂(log p_c) = −t_c",
         use_when="matching a predicted distribution to a target distribution (distillation, VAEs)",
-        pitfalls="asymmetric: KL(t‖p) ≠ KL(p‖t); the target columns must be a distribution",
+        pitfalls="asymmetric: KL(t‖p) ≠ KL(p‖t); the target columns must be a distribution (with "
+        "log_target=true: log-probabilities ≤ 0 whose exponentials sum to 1; a zero probability needs a "
+        "very negative number, since files cannot hold −inf)",
         activation="softmax (or logits with --from-logits; log_softmax with log_input=true)",
         differences="torch KLDivLoss takes log-probabilities and its default reduction 'mean' divides by "
         "n·K — not the KL; 'batchmean' (as here) is. Keras clips both arguments to [1e-7, 1]; optax "
-        "kl_divergence takes log-predictions; torchmetrics KLDivergence(p, q) takes the data distribution first.",
+        "kl_divergence takes log-predictions; torchmetrics KLDivergence(p, q) takes the data distribution first. "
+        "log_target=true matches torch kl_div(log_target=True) and optax kl_divergence_with_log_targets.",
     ),
 )
 class KLDivergence(Elementwise):
@@ -313,6 +326,9 @@ class KLDivergence(Elementwise):
                 "kl_div needs K target-distribution columns and K prediction columns",
                 hint="for integer labels use cross_entropy",
             )
+        if params.get("log_target"):
+            t = log_target_distribution(t, batch)
+            batch = batch.replace(target=t, aux={**batch.aux, "log_target": batch.target})
         require_range(t, batch, "target", 0.0, 1.0, what="is not a probability in [0, 1]")
         require_rows_sum_to_one(t, batch, role="target")
         if params.get("log_input"):
@@ -344,8 +360,11 @@ class KLDivergence(Elementwise):
             logq = log_softmax(x)
         else:
             logq = np.log(clip_probability(x, params["eps"])[0])
-        with np.errstate(divide="ignore", invalid="ignore"):
-            tlogt = np.where(t > 0, t * np.log(np.where(t > 0, t, 1.0)), 0.0)
+        if "log_target" in batch.aux:  # t log t = e^ℓ ℓ, exact even where e^ℓ underflows
+            tlogt = t * batch.aux["log_target"]
+        else:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                tlogt = np.where(t > 0, t * np.log(np.where(t > 0, t, 1.0)), 0.0)
         return np.sum(tlogt - t * logq, axis=1)
 
     def dloss(self, batch, params):
@@ -360,6 +379,19 @@ class KLDivergence(Elementwise):
             return (softmax(x) * np.sum(t, axis=1, keepdims=True) - t,)
         p, inside = clip_probability(x, params["eps"])
         return (np.where(inside, -t / p, 0.0),)
+
+
+def log_target_distribution(log_t: np.ndarray, batch: Batch) -> np.ndarray:
+    """Probabilities e^ℓ from log-probability target columns ℓ (checked to be ≤ 0)."""
+    require_range(
+        log_t,
+        batch,
+        "target",
+        hi=1e-9,
+        what="is a log-probability above 0",
+        hint="log_target=true reads log-probabilities; for probabilities leave it false",
+    )
+    return np.exp(log_t)
 
 
 MARGIN_MULTI = Param("margin", 1.0, check=non_negative, valid=">= 0", help="margin")

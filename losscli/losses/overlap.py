@@ -11,7 +11,7 @@ from __future__ import annotations
 from losscli._lazy import np
 from losscli.errors import InputError
 from losscli.numerics import one_hot, sigmoid, sigmoid_backward, softmax, softmax_backward
-from losscli.params import SMOOTH, Param, non_negative
+from losscli.params import SMOOTH, Param, non_negative, positive
 from losscli.registry import Explain, register_loss
 from losscli.streaming import Batch, Kernel, Params, PartialSums
 from losscli.validate import (
@@ -103,9 +103,17 @@ class _Overlap(Kernel):
             return tuple(np.sum(a, axis=-1, keepdims=True) for a in (tp, sy, sp))
         return tp, sy, sp
 
+    def class_loss(self, score, params):
+        """Each class's loss from its score (J is their mean over classes)."""
+        return 1.0 - score
+
+    def class_loss_grad(self, score, params):
+        """∂ class_loss / ∂ score."""
+        return -1.0
+
     def compute(self, sums, params, reduction):
         score = self.score(*self._totals(sums, params), params)
-        return float(1.0 - np.mean(score))
+        return float(np.mean(self.class_loss(score, params)))
 
     def breakdown(self, targets: int, predictions: int) -> str:
         return "overlap"
@@ -121,8 +129,10 @@ class _Overlap(Kernel):
         totals = self._totals(sums, params)
         k = totals[0].shape[-1]
         d_tp, d_sy, d_sp = self.partials(*totals, params)
-        # ∂J/∂p_ic = −(1/K) wᵢ (∂score/∂TP · y_ic + ∂score/∂ΣP); ΣY does not depend on p.
-        g = -(batch.w()[:, None] / k) * (d_tp * y + d_sp)
+        outer = self.class_loss_grad(self.score(*totals, params), params)
+        # ∂J/∂p_ic = (1/K) wᵢ ∂loss_c/∂score_c (∂score/∂TP · y_ic + ∂score/∂ΣP); ΣY does not
+        # depend on p.
+        g = (batch.w()[:, None] / k) * outer * (d_tp * y + d_sp)
         activation = batch.aux["activation"]
         if activation == "sigmoid":
             g = sigmoid_backward(g, p)
@@ -234,3 +244,124 @@ class Tversky(_Overlap):
         m = tp + a * (sp - tp) + b * (sy - tp) + s
         d_tp = 1.0 / m - n * (1.0 - a - b) / m**2
         return d_tp, -n * b / m**2, -n * a / m**2
+
+
+GAMMA_FT = Param(
+    "gamma",
+    0.75,
+    check=positive,
+    valid="> 0",
+    help="focal Tversky exponent γ: J = mean_c (1 − TI_c)^γ",
+)
+
+
+@register_loss(
+    "focal_tversky",
+    inputs="overlap",
+    tasks=SEGMENTATION,
+    params=(
+        Param("alpha", 0.3, check=non_negative, valid=">= 0", help="weight of false positives α"),
+        Param("beta", 0.7, check=non_negative, valid=">= 0", help="weight of false negatives β"),
+        GAMMA_FT,
+        SMOOTH,
+    ),
+    logits=True,
+    explain=Explain(
+        formula="J = mean_c (1 − TI_c)^γ, TI = (TP + s)/(TP + α·FP + β·FN + s) (the Tversky index, "
+        "α on false positives, β on false negatives)",
+        gradient="∂J/∂pᵢ = −(γ/K)·(1 − TI)^(γ−1)·∂TI/∂pᵢ, ∂TI/∂pᵢ = wᵢ(yᵢ·M − N·(yᵢ + α(1 − yᵢ) − β yᵢ))/M² "
+        "(as tversky); 0 for a class with TI = 1",
+        use_when="small structures (lesions): γ < 1 keeps a strong gradient on classes that are "
+        "already mostly right but not perfect, β > α penalises missed foreground",
+        pitfalls="the exponent is γ here; Abraham & Khan write (1 − TI)^(1/γ) with γ = 4/3, i.e. "
+        "γ = 0.75 here (the default); with α = β = 0.5 and γ = 1 it is Dice",
+        activation="sigmoid or softmax",
+        differences="Abraham & Khan (2019) weight false negatives by their α = 0.7 and false positives by "
+        "β = 0.3 — α and β are swapped here, as in tversky, Keras and optax (defaults α = 0.3, β = 0.7 are "
+        "the paper's); they sum over classes, losscli averages. SMP TverskyLoss(gamma) also raises to γ "
+        "(default 1).",
+    ),
+)
+class FocalTversky(Tversky):
+    """Focal Tversky loss: the Tversky loss of each class raised to γ."""
+
+    def class_loss(self, score, params):
+        return np.maximum(1.0 - score, 0.0) ** params["gamma"]
+
+    def class_loss_grad(self, score, params):
+        base = np.maximum(1.0 - score, 0.0)
+        gamma = params["gamma"]
+        with np.errstate(divide="ignore"):
+            slope = np.where(base > 0, gamma * base ** (gamma - 1.0), 0.0)
+        return -slope
+
+
+def class_weights_from_sizes(sy: np.ndarray) -> np.ndarray:
+    """Sudre's w_c = 1/(ΣY_c)², normalised to sum to 1; an empty class gets the largest
+    weight of the others (MONAI's rule), all classes empty: equal weights."""
+    with np.errstate(divide="ignore"):
+        raw = 1.0 / (sy * sy)
+    finite = np.isfinite(raw)
+    fill = np.max(raw[finite]) if finite.any() else 1.0
+    raw = np.where(finite, raw, fill)
+    return raw / np.sum(raw)
+
+
+@register_loss(
+    "generalized_dice",
+    aliases=("generalised_dice", "gdl"),
+    inputs="overlap",
+    tasks=SEGMENTATION,
+    params=(SMOOTH,),
+    logits=True,
+    explain=Explain(
+        formula="J = 1 − (2·Σ_c w_c·TP_c + s)/(Σ_c w_c·(ΣY_c + ΣP_c) + s), TP_c = Σᵢ y_ic p_ic, "
+        "w_c ∝ 1/(ΣY_c)² normalised to Σ_c w_c = 1; a single probability column is two classes "
+        "(background 1 − p, foreground p)",
+        gradient="∂J/∂p_ic = −wᵢ·w_c·(2y_ic·M − N)/M², N = 2Σ w·TP + s, M = Σ w·(ΣY + ΣP) + s "
+        "(the weights depend on the targets only)",
+        use_when="multi-class segmentation with very unequal class sizes: each class counts about "
+        "equally, whatever its number of pixels",
+        pitfalls="a ratio of sums (per file, or per --group); a class absent from the targets takes "
+        "the largest weight of the others (its false positives still count)",
+        activation="softmax (class labels) or sigmoid",
+        differences="Sudre et al. (2017). The weights are normalised so that s stays small relative to "
+        "the sums (with s = 0 the value is Sudre's exactly); MONAI GeneralizedDiceLoss uses the raw "
+        "1/(ΣY)² with smooth_nr = smooth_dr = 1e-5, which can outweigh the sums of large masks, "
+        "and works per image unless batch=True; torchmetrics GeneralizedDiceScore scores hard labels.",
+    ),
+)
+class GeneralizedDice(_Overlap):
+    """Generalized Dice loss (Sudre et al.): class-weighted Dice from global sums."""
+
+    def prepare(self, batch, params):
+        batch = super().prepare(batch, params)
+        if not batch.aux["squeeze"]:
+            return batch
+        y, p = batch.target, batch.preds[0]
+        return batch.replace(target=np.hstack([1.0 - y, y]), preds=(np.hstack([1.0 - p, p]),))
+
+    def _parts(self, sums, params):
+        w = class_weights_from_sizes(np.asarray(sums["sy"], dtype=np.float64))
+        s = params["smooth"]
+        n = 2.0 * np.sum(w * sums["tp"]) + s
+        m = np.sum(w * (sums["sy"] + sums["sp"])) + s
+        return w, n, m
+
+    def compute(self, sums, params, reduction):
+        _, n, m = self._parts(sums, params)
+        return float(1.0 - n / m)
+
+    def grad(self, batch, sums, params, reduction):
+        y, p = batch.target, batch.preds[0]
+        w, n, m = self._parts(sums, params)
+        g = -batch.w()[:, None] * w * (2.0 * y * m - n) / m**2
+        activation = batch.aux["activation"]
+        if batch.aux["squeeze"]:  # two classes made of one column: ∂/∂p = g_fg − g_bg
+            g = (g[:, 1] - g[:, 0])[:, None]
+            p = p[:, 1:]
+        if activation == "sigmoid":
+            g = sigmoid_backward(g, p)
+        elif activation == "softmax":
+            g = softmax_backward(g, p)
+        return (g[:, 0] if batch.aux["squeeze"] else g,)

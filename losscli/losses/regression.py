@@ -356,27 +356,44 @@ class Quantile(_Real):
         return (np.where(u > 0, -q, np.where(u < 0, 1.0 - q, 0.0)),)
 
 
+def stirling(y: np.ndarray) -> np.ndarray:
+    """y·log y − y + ½·log(2πy) for y > 1, else 0: torch's ``full`` approximation of log(y!)."""
+    big = np.where(y > 1, y, 2.0)
+    return np.where(y > 1, big * np.log(big) - big + 0.5 * np.log(2.0 * np.pi * big), 0.0)
+
+
+FULL_POISSON = Param(
+    "full",
+    False,
+    kind="bool",
+    valid="true or false",
+    help="add the Stirling term of log(y!) (torch's full=True)",
+)
+
+
 @register_loss(
     "poisson",
     aliases=("poisson_nll",),
     inputs="real",
     tasks=("counts",),
-    params=(EPS,),
+    params=(EPS, FULL_POISSON),
     logits=True,
     explain=Explain(
-        formula="Lᵢ = ŷ − y·log(ŷ + eps)  (rate ŷ > 0);  with --from-logits, z = log-rate: Lᵢ = e^z − y·z",
-        gradient="∂Lᵢ/∂ŷᵢ = 1 − y/(ŷ + eps);  logits: ∂Lᵢ/∂zᵢ = e^z − y",
+        formula="Lᵢ = ŷ − y·log(ŷ + eps)  (rate ŷ > 0);  with --from-logits, z = log-rate: Lᵢ = e^z − y·z; "
+        "full=true adds the Stirling approximation of log(y!): y·log y − y + ½·log(2πy) for y > 1 (0 for y ≤ 1)",
+        gradient="∂Lᵢ/∂ŷᵢ = 1 − y/(ŷ + eps);  logits: ∂Lᵢ/∂zᵢ = e^z − y  (the full term does not depend on ŷ)",
         use_when="count targets (events, clicks) modelled by a Poisson rate",
-        pitfalls="the rate must be positive (exp or softplus output); this is the NLL without the "
-        "log(y!) term, so it can be negative; a log-rate above ~709 overflows",
+        pitfalls="the rate must be positive (exp or softplus output); without full=true this is the NLL "
+        "without the log(y!) term, so it can be negative; a log-rate above ~709 overflows",
         activation="exp (log-rate, use --from-logits) or softplus",
         differences="torch PoissonNLLLoss defaults to log_input=True (a log-rate, as --from-logits) with eps "
-        "1e-8 and no Stirling term unless full=True; Keras Poisson is ŷ − y·log(ŷ + 1e-7) (as here); "
-        "sklearn mean_poisson_deviance is 2(y·log(y/ŷ) − y + ŷ), a different number.",
+        "1e-8; its full=True adds the same Stirling term, masked to 0 for y ≤ 1, as full=true here; "
+        "Keras Poisson is ŷ − y·log(ŷ + 1e-7) (as here); sklearn mean_poisson_deviance is "
+        "2(y·log(y/ŷ) − y + ŷ), a different number (see poisson_deviance).",
     ),
 )
 class Poisson(_Real):
-    """Poisson negative log-likelihood (without the constant log y! term)."""
+    """Poisson negative log-likelihood (log y! only with full=true, by Stirling's formula)."""
 
     def prepare(self, batch, params):
         batch = super().prepare(batch, params)
@@ -413,8 +430,10 @@ class Poisson(_Real):
     def loss(self, batch, params):
         y, yhat = batch.target, batch.preds[0]
         if params["from_logits"]:
-            return np.exp(yhat) - y * yhat
-        return yhat - y * np.log(yhat + params["eps"])
+            value = np.exp(yhat) - y * yhat
+        else:
+            value = yhat - y * np.log(yhat + params["eps"])
+        return value + stirling(y) if params.get("full") else value
 
     def dloss(self, batch, params):
         y, yhat = batch.target, batch.preds[0]
@@ -424,22 +443,32 @@ class Poisson(_Real):
 
 
 GAUSSIAN_EPS = Param("eps", 1e-6, check=positive, valid="> 0", help="variance floor")
+FULL_GAUSSIAN = Param(
+    "full",
+    False,
+    kind="bool",
+    valid="true or false",
+    help="add the constant ½·log 2π (torch's full=True)",
+)
 
 
 @register_loss(
     "gaussian_nll",
     inputs="gaussian",
     tasks=("regression", "distribution"),
-    params=(GAUSSIAN_EPS,),
+    params=(GAUSSIAN_EPS, FULL_GAUSSIAN),
     explain=Explain(
-        formula="Lᵢ = ½(log v′ + e²/v′),  v′ = max(v, eps), e = ŷ − y",
+        formula="Lᵢ = ½(log v′ + e²/v′),  v′ = max(v, eps), e = ŷ − y;  full=true adds ½·log 2π "
+        "(the exact Gaussian negative log-likelihood)",
         gradient="∂Lᵢ/∂ŷᵢ = e/v′;  ∂Lᵢ/∂vᵢ = ½(1/v − e²/v²) for v ≥ eps, 0 below eps",
         use_when="the model predicts a mean and a variance (heteroscedastic regression)",
-        pitfalls="without the constant ½log 2π; a variance collapsing towards 0 makes the loss "
-        "unbounded below; the variance column must be non-negative",
+        pitfalls="without the constant ½log 2π unless full=true (needed to compare NLLs across "
+        "distributions); a variance collapsing towards 0 makes the loss unbounded below; the variance "
+        "column must be non-negative",
         activation="linear for the mean, softplus or exp for the variance",
-        differences="torch GaussianNLLLoss(full=False, eps=1e-6) agrees in value; it clamps the variance "
-        "under no_grad so its gradient below eps is not zeroed (losscli returns 0 there).",
+        differences="torch GaussianNLLLoss(full, eps=1e-6) agrees in value (full=True adds the same "
+        "½·log 2π); it clamps the variance under no_grad so its gradient below eps is not zeroed "
+        "(losscli returns 0 there).",
     ),
 )
 class GaussianNLL(Elementwise):
@@ -470,7 +499,8 @@ class GaussianNLL(Elementwise):
     def loss(self, batch, params):
         mean, var = batch.preds
         v = np.maximum(var, params["eps"])
-        return 0.5 * (np.log(v) + (mean - batch.target) ** 2 / v)
+        value = 0.5 * (np.log(v) + (mean - batch.target) ** 2 / v)
+        return value + 0.5 * np.log(2.0 * np.pi) if params.get("full") else value
 
     def dloss(self, batch, params):
         mean, var = batch.preds
@@ -503,6 +533,9 @@ class GaussianNLL(Elementwise):
 class Tweedie(_Real):
     """Tweedie unit deviance (scikit-learn's mean_tweedie_deviance)."""
 
+    def who(self, p: float) -> str:
+        return f"tweedie with power {p}"
+
     def prepare(self, batch, params):
         batch = super().prepare(batch, params)
         p = params["power"]
@@ -515,7 +548,7 @@ class Tweedie(_Real):
                 0.0,
                 lo_open=True,
                 what="is not positive",
-                hint=f"tweedie with power {p} needs predictions > 0",
+                hint=f"{self.who(p)} needs predictions > 0",
             )
         if 1 <= p < 2:
             require_range(
@@ -524,7 +557,7 @@ class Tweedie(_Real):
                 "target",
                 0.0,
                 what="is negative",
-                hint=f"tweedie with power {p} needs targets >= 0",
+                hint=f"{self.who(p)} needs targets >= 0",
             )
         elif p >= 2:
             require_range(
@@ -534,7 +567,7 @@ class Tweedie(_Real):
                 0.0,
                 lo_open=True,
                 what="is not positive",
-                hint=f"tweedie with power {p} needs targets > 0",
+                hint=f"{self.who(p)} needs targets > 0",
             )
         return batch
 
@@ -559,3 +592,72 @@ class Tweedie(_Real):
         p = params["power"]
         y, yhat = batch.target, batch.preds[0]
         return (2.0 * yhat ** (-p) * (yhat - y),)
+
+
+class _FixedPowerDeviance(Tweedie):
+    """The Tweedie deviance at one power, under the name scikit-learn gives it."""
+
+    name = ""
+    power = 0.0
+
+    def who(self, p: float) -> str:
+        return self.name
+
+    def _at_power(self, params: Params) -> dict:
+        return {**params, "power": self.power}
+
+    def prepare(self, batch, params):
+        return super().prepare(batch, self._at_power(params))
+
+    def loss(self, batch, params):
+        return super().loss(batch, self._at_power(params))
+
+    def dloss(self, batch, params):
+        return super().dloss(batch, self._at_power(params))
+
+
+@register_loss(
+    "poisson_deviance",
+    aliases=("mean_poisson_deviance",),
+    inputs="real",
+    tasks=("counts", "regression"),
+    explain=Explain(
+        formula="Lᵢ = 2(y·log(y/ŷ) − y + ŷ), y·log(y/ŷ) = 0 at y = 0  (the Tweedie deviance at power 1)",
+        gradient="∂Lᵢ/∂ŷᵢ = 2(1 − y/ŷ)",
+        use_when="count targets scored as scikit-learn scores them: 0 for a perfect fit, comparable "
+        "across models of the same data",
+        pitfalls="not the Poisson NLL (poisson): the deviance is 2·(NLL − NLL of the saturated model), "
+        "so its gradient is twice poisson's and its minimum is 0; needs y ≥ 0 and ŷ > 0",
+        activation="exp (log link) or softplus",
+        differences="sklearn mean_poisson_deviance and torchmetrics TweedieDevianceScore(power=1) agree; "
+        "torch PoissonNLLLoss and Keras Poisson are the NLL (see poisson).",
+    ),
+)
+class PoissonDeviance(_FixedPowerDeviance):
+    """Poisson deviance (scikit-learn's mean_poisson_deviance)."""
+
+    name = "poisson_deviance"
+    power = 1.0
+
+
+@register_loss(
+    "gamma_deviance",
+    aliases=("mean_gamma_deviance",),
+    inputs="real",
+    tasks=("regression",),
+    explain=Explain(
+        formula="Lᵢ = 2(log(ŷ/y) + y/ŷ − 1)  (the Tweedie deviance at power 2)",
+        gradient="∂Lᵢ/∂ŷᵢ = 2(ŷ − y)/ŷ²",
+        use_when="positive, right-skewed targets whose spread grows with the mean (durations, costs, "
+        "claim sizes): relative errors matter, the scale does not",
+        pitfalls="needs y > 0 and ŷ > 0 (a zero target is an error); invariant to rescaling y and ŷ "
+        "together",
+        activation="exp (log link) or softplus",
+        differences="sklearn mean_gamma_deviance and torchmetrics TweedieDevianceScore(power=2) agree.",
+    ),
+)
+class GammaDeviance(_FixedPowerDeviance):
+    """Gamma deviance (scikit-learn's mean_gamma_deviance)."""
+
+    name = "gamma_deviance"
+    power = 2.0

@@ -3,7 +3,7 @@ r"""Similarity and ranking losses: contrastive, triplet, margin ranking, cosine 
 from __future__ import annotations
 
 from losscli._lazy import np
-from losscli.errors import InputError
+from losscli.errors import InputError, ParamError
 from losscli.params import Param, non_negative
 from losscli.registry import Explain, register_loss
 from losscli.streaming import Batch, Elementwise
@@ -50,21 +50,56 @@ class Contrastive(Elementwise):
         return (y * d - (1.0 - y) * np.maximum(0.0, params["margin"] - d),)
 
 
+def _at_least_one(v: float) -> bool:
+    return v >= 1.0
+
+
+P_NORM = Param("p", 2.0, check=_at_least_one, valid=">= 1", help="norm of the embedding distance")
+SWAP = Param(
+    "swap",
+    False,
+    kind="bool",
+    valid="true or false",
+    help="use min(d_an, d_pn) as the negative distance (torch's swap)",
+)
+
+
+def p_distance(u: np.ndarray, p: float) -> np.ndarray:
+    """‖u‖_p per row (exact: no eps)."""
+    if p == 2.0:
+        return np.linalg.norm(u, axis=1)
+    return np.sum(np.abs(u) ** p, axis=1) ** (1.0 / p)
+
+
+def p_distance_grad(u: np.ndarray, d: np.ndarray, p: float) -> np.ndarray:
+    """∂‖u‖_p/∂u = sign(u)·|u|^(p−1) / ‖u‖_p^(p−1); 0 where ‖u‖ = 0."""
+    safe = np.where(d > 0, d, 1.0)[:, None]
+    if p == 2.0:
+        g = u / safe
+    else:
+        g = np.sign(u) * (np.abs(u) / safe) ** (p - 1.0)
+    return np.where(d[:, None] > 0, g, 0.0)
+
+
 @register_loss(
     "triplet",
     aliases=("triplet_margin",),
     inputs="triplet",
     tasks=SIMILARITY,
-    params=(_margin(1.0),),
+    params=(_margin(1.0), P_NORM, SWAP),
     explain=Explain(
-        formula="Lᵢ = max(0, d_ap − d_an + m); embeddings: d = ‖a − b‖₂ (exact, no eps)",
+        formula="Lᵢ = max(0, d_ap − d_an + m); embeddings: d = ‖a − b‖_p (exact, no eps; p = 2 by "
+        "default); swap=true: d_an ← min(‖a − n‖_p, ‖p − n‖_p) (Balntas et al. 2016)",
         gradient="distances: ∂/∂d_ap = 1, ∂/∂d_an = −1 when active; embeddings: ∂/∂a = u − v, "
-        "∂/∂p = −u, ∂/∂n = v with u = (a − p)/d_ap, v = (a − n)/d_an (0 where d = 0)",
+        "∂/∂p = −u, ∂/∂n = v with u = ∂‖a − p‖_p/∂a, v = ∂‖a − n‖_p/∂a, "
+        "∂‖x‖_p/∂x = sign(x)|x|^(p−1)/‖x‖_p^(p−1) (0 where d = 0); with swap the negative term "
+        "differentiates the smaller distance (half each on a tie, as torch.min)",
         use_when="metric learning from anchor / positive / negative triplets",
         pitfalls="easy triplets give 0 loss and no gradient; mine hard negatives",
         activation="embeddings (often L2-normalised)",
-        differences="torch TripletMarginLoss adds eps = 1e-6 to every coordinate of a − p (d = eps·√D at "
-        "a = p); optax adds eps inside the root; PML normalises embeddings and averages non-zero losses.",
+        differences="torch TripletMarginLoss(margin, p, swap) agrees with eps=0; its default eps = 1e-6 "
+        "is added to every coordinate of a − p (d = eps·√D at a = p); optax adds eps inside the root; "
+        "PML normalises embeddings and averages non-zero losses. p and swap need embedding columns.",
     ),
 )
 class Triplet(Elementwise):
@@ -76,6 +111,17 @@ class Triplet(Elementwise):
                 if batch.preds[i].ndim != 1:
                     raise InputError("triplet distances must be one column each")
                 require_range(batch.preds[i], batch, role, 0.0, what="is a negative distance")
+            for name, value, plain in (
+                ("p", params.get("p"), 2.0),
+                ("swap", params.get("swap"), False),
+            ):
+                if value not in (None, plain):
+                    raise ParamError(
+                        name,
+                        value,
+                        f"left at {plain} with distance columns (it needs embeddings)",
+                        "triplet",
+                    )
             return batch
         if len(batch.preds) == 3:
             a, p, n = batch.preds
@@ -92,30 +138,52 @@ class Triplet(Elementwise):
         eps = params.get("eps_in_difference", 0.0)
         return a - p + eps, a - n + eps
 
+    def _norm(self, diff, params):
+        """‖δ‖_p per row, or √(‖δ‖² + eps) with optax's ``eps_in_root``."""
+        eps = params.get("eps_in_root", 0.0)
+        if eps:
+            return np.sqrt(np.sum(diff * diff, axis=1) + eps)
+        return p_distance(diff, params.get("p") or 2.0)
+
+    def _swap_difference(self, batch, params):
+        """p − n (plus PyTorch's eps per coordinate), for swap=true."""
+        _, p, n = batch.preds
+        return p - n + params.get("eps_in_difference", 0.0)
+
     def _distances(self, batch, params):
-        """d = ‖δ‖₂, or √(‖δ‖² + eps) with optax's ``eps_in_root``."""
+        """d_ap and the negative distance d_an (min(d_an, d_pn) with swap)."""
         if len(batch.preds) == 2:
             return batch.preds
-        eps = params.get("eps_in_root", 0.0)
-        return tuple(
-            np.sqrt(np.sum(diff * diff, axis=1) + eps) for diff in self._differences(batch, params)
-        )
+        dp, dn = self._differences(batch, params)
+        dap, dan = self._norm(dp, params), self._norm(dn, params)
+        if params.get("swap"):
+            dan = np.minimum(dan, self._norm(self._swap_difference(batch, params), params))
+        return dap, dan
 
     def loss(self, batch, params):
         dap, dan = self._distances(batch, params)
         return np.maximum(0.0, dap - dan + params["margin"])
 
     def dloss(self, batch, params):
-        dap, dan = self._distances(batch, params)
-        active = (dap - dan + params["margin"] > 0).astype(float)
+        dap, dneg = self._distances(batch, params)
+        active = (dap - dneg + params["margin"] > 0).astype(float)
         if len(batch.preds) == 2:
             return active, -active
+        # ∂‖δ‖/∂δ; with eps in the root (p = 2) it is δ/d, d including the eps
+        norm = 2.0 if params.get("eps_in_root") else (params.get("p") or 2.0)
         dp, dn = self._differences(batch, params)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            u = np.where(dap[:, None] > 0, dp / dap[:, None], 0.0)
-            v = np.where(dan[:, None] > 0, dn / dan[:, None], 0.0)
+        u = p_distance_grad(dp, dap, norm)
+        dan = self._norm(dn, params)
+        v = p_distance_grad(dn, dan, norm)
         act = active[:, None]
-        return act * (u - v), -act * u, act * v
+        if not params.get("swap"):
+            return act * (u - v), -act * u, act * v
+        dpn = self._norm(self._swap_difference(batch, params), params)
+        w = p_distance_grad(self._swap_difference(batch, params), dpn, norm)
+        # torch.min: the gradient goes to the smaller distance, half to each on a tie
+        c_an = np.where(dan < dpn, 1.0, np.where(dan == dpn, 0.5, 0.0))[:, None]
+        c_pn = 1.0 - c_an
+        return act * (u - c_an * v), -act * (u + c_pn * w), act * (c_an * v + c_pn * w)
 
 
 def _pm1_target(batch: Batch, loss: str) -> Batch:
