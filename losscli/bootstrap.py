@@ -23,7 +23,7 @@ from typing import Any
 
 from losscli._lazy import np
 from losscli.errors import LossCliError
-from losscli.streaming import Collected, PartialSums, map_leaves, take_group
+from losscli.streaming import PartialSums, map_leaves, take_group
 
 UNITS = 4096
 
@@ -99,10 +99,18 @@ def replicate_values(
 
     def resample(leaf: np.ndarray) -> np.ndarray:
         leaf = np.asarray(leaf)[occupied]
-        if leaf.dtype == object:  # Collected values: each drawn unit's rows, repeated
+        if leaf.dtype == object:  # Collected values or another mergeable statistic:
+            # each drawn unit's leaf, repeated (at once when the leaf type has a resampler;
+            # else summed from 0, which every leaf absorbs)
+            kinds = {type(x) for x in leaf if not isinstance(x, int)}
+            resampler = getattr(kinds.pop(), "resampler", None) if len(kinds) == 1 else None
+            draw = resampler(leaf) if resampler is not None else None
             out = np.empty(counts.shape[0], dtype=object)
             for b, row in enumerate(counts):
-                out[b] = sum((leaf[u] for u in np.repeat(np.arange(len(row)), row)), Collected())
+                if draw is not None:
+                    out[b] = draw(row)
+                else:
+                    out[b] = sum((leaf[u] for u in np.repeat(np.arange(len(row)), row)), 0)
             return out
         flat = leaf.reshape(leaf.shape[0], -1).astype(np.float64)
         return (weights @ flat).reshape(weights.shape[0], *leaf.shape[1:])

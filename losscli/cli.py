@@ -178,6 +178,14 @@ def eval_command(
             help="Exit 1 when a loss is above VALUE (repeatable).",
         ),
     ] = None,
+    fail_below: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--fail-below",
+            metavar="[METRIC=]VALUE",
+            help="Exit 1 when a higher-is-better metric (d2_*) is below VALUE (repeatable).",
+        ),
+    ] = None,
     fmt: Annotated[
         EvalFormat, typer.Option("--format", "-f", help="Output format.")
     ] = EvalFormat.table,
@@ -224,9 +232,10 @@ def eval_command(
         note=_note(quiet),
     )
     if reduction is Reduction.none:
-        if gradients or fail_above or group:
+        if gradients or fail_above or fail_below or group:
             raise UsageError(
-                "--reduction none writes per-row losses; it takes no --gradients, --fail-above or --group"
+                "--reduction none writes per-row losses; it takes no --gradients, --fail-above, "
+                "--fail-below or --group"
             )
         files.write_rows(file, loss, output_file, **common)
         return
@@ -237,6 +246,7 @@ def eval_command(
         reduction=reduction.value,
         gradients=gradients,
         fail_above=fail_above or (),
+        fail_below=fail_below or (),
         **common,
     )
     if output_file is not None:
@@ -250,8 +260,7 @@ def eval_command(
     else:
         sys.stdout.write(report.render(doc, fmt.value))
     if not doc["passed"]:
-        failed = [c["loss"] for c in doc["checks"] if not c["passed"]]
-        print(f"check failed: {', '.join(failed)} above threshold", file=sys.stderr)
+        print(f"check failed: {report.failed_summary(doc)}", file=sys.stderr)
         raise typer.Exit(int(ExitCode.CHECK_FAILED))
 
 
@@ -433,9 +442,9 @@ def compare_command(
 
     Both files are scored against the same targets (rows paired by order or --key).
     Each loss and group gets the baseline and candidate values, their difference, the
-    relative difference and a paired bootstrap interval of the difference. Every
-    registered loss is lower-is-better: a difference above the tolerance is a
-    regression, and any regression exits 1.
+    relative difference and a paired bootstrap interval of the difference. Losses
+    are lower-is-better: a rise above the tolerance is a regression; for
+    higher-is-better metrics (d2_*) a fall is. Any regression exits 1.
 
     Example: losscli compare base.csv new.csv --loss mse,huber --rel-tolerance 0.02
     """

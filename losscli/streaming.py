@@ -255,6 +255,25 @@ class Collected:
             return np.empty(0)
         return self.parts[0] if len(self.parts) == 1 else np.concatenate(self.parts)
 
+    @staticmethod
+    def resampler(units: np.ndarray) -> Any:
+        """``draw(counts)``: the values of the ``units`` (an object array of Collected, 0 for
+        none) with unit u repeated counts[u] times, in unit order; one gather per draw."""
+        arrays = [u.array() for u in units if isinstance(u, Collected) and len(u)]
+        index = [i for i, u in enumerate(units) if isinstance(u, Collected) and len(u)]
+        lengths = np.array([len(a) for a in arrays], dtype=np.intp)
+        values = np.concatenate(arrays) if arrays else np.empty(0)
+        starts = np.cumsum(lengths) - lengths
+
+        def draw(counts: np.ndarray) -> Collected:
+            reps = np.repeat(np.arange(len(arrays)), np.asarray(counts)[index])
+            sizes = lengths[reps]
+            # row j of drawn unit r sits at starts[r] + j: one arange shifted per unit
+            shift = np.repeat(starts[reps] - (np.cumsum(sizes) - sizes), sizes)
+            return Collected(values[shift + np.arange(int(sizes.sum()))])
+
+        return draw
+
     def __repr__(self) -> str:
         return f"Collected({len(self)} values)"
 

@@ -8,3 +8,5 @@ from losscli.losses import binary  # isort: skip  # noqa: F401
 from losscli.losses import multiclass  # isort: skip  # noqa: F401
 from losscli.losses import overlap  # isort: skip  # noqa: F401
 from losscli.losses import similarity  # isort: skip  # noqa: F401
+from losscli.losses import skill  # isort: skip  # noqa: F401
+from losscli.losses import calibration  # isort: skip  # noqa: F401
