@@ -508,7 +508,7 @@ def check_command(
 ) -> None:
     """Run the model checks declared in losscli.toml; exit 1 if any fails.
 
-    Each [[check]] scores a file against thresholds (fail_above) or compares a
+    Each [[check]] scores a file against thresholds (fail_above, fail_below) or compares a
     candidate with a baseline (max_regression, max_rel_regression). One summary
     is printed: a table, Markdown for $GITHUB_STEP_SUMMARY, or JSON.
 
@@ -597,18 +597,24 @@ def losses_command(
     task: TaskOpt = None,
     fmt: Annotated[ListFormat, typer.Option("--format", help="Output format.")] = ListFormat.table,
 ) -> None:
-    """List the registered losses.
+    """List the registered losses, then the metrics (skill scores, calibration).
 
     One row per loss: name, aliases, tasks, inputs, parameters with their defaults.
+    Metrics follow in their own table, with which way is better.
 
     Example: losscli losses --task imbalanced
     """
     losses = [registry.get_loss(name) for name in registry.available_losses(task)]
     if fmt is ListFormat.json:
         output.write_json([render.loss_record(loss) for loss in losses])
-    else:
-        rows = [render.loss_row(loss) for loss in losses]
-        output.write_table(render.LOSS_COLUMNS, rows, markdown=fmt is ListFormat.markdown)
+        return
+    markdown = fmt is ListFormat.markdown
+    for title, cols, rows in render.loss_sections(losses):
+        if title is not None:
+            output.write_lines(["", f"## {title}" if markdown else title, *([""] * markdown)])
+        output.write_table(cols, rows, markdown=markdown)
+        if title is not None:
+            output.write_lines(["", render.METRICS_NOTE])
 
 
 @app.command("explain")
