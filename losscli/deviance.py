@@ -31,32 +31,43 @@ def tweedie_unit_deviance(y: np.ndarray, mu: np.ndarray, power: float) -> np.nda
     """d_p(y, μ), scikit-learn's ``mean_tweedie_deviance`` per row; 0 where y = μ.
 
     p = 0: (y − μ)²; p = 1: 2(y log(y/μ) − y + μ); p = 2: 2(log(μ/y) + y/μ − 1);
-    else 2(y₊^{2−p}/((1−p)(2−p)) − y μ^{1−p}/(1−p) + μ^{2−p}/(2−p)). For p < 0 a
-    non-positive μ (possible for a part's mean, never for a valid prediction) uses
-    the Bregman form with φ = φ' = 0 below 0.
+    else 2(y₊^{2−p}/((1−p)(2−p)) − y μ^{1−p}/(1−p) + μ^{2−p}/(2−p)).
+
+    For y, μ > 0 it is evaluated in r = (y − μ)/μ, e.g. p = 1: 2μ((1 + r) log1p(r) − r),
+    else 2μ^{2−p}(expm1((2−p) log1p(r)) − (2−p) r)/((1−p)(2−p)), whose rounding error is
+    relative to |y − μ| instead of to y: merging the means of large parts stays exact
+    when they differ in the last digits. For p < 0 a non-positive μ (possible for a
+    part's mean, never for a valid prediction) uses the Bregman form with φ = φ' = 0 below 0.
     """
     y = np.asarray(y, dtype=np.float64)
     mu = np.asarray(mu, dtype=np.float64)
     p = power
+    if p == 0:
+        return (y - mu) ** 2
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        if p == 0:
-            dev = (y - mu) ** 2
-        elif p == 1:
+        inside = (y > 0) & (mu > 0)
+        b = np.where(inside, mu, 1.0)
+        r = (np.where(inside, y, 1.0) - b) / b
+        log1p = np.log1p(r)
+        if p == 1:
+            near = 2.0 * b * ((1.0 + r) * log1p - r)
             ylogy = np.where(y > 0, y * np.log(np.where(y > 0, y, 1.0) / mu), 0.0)
-            dev = 2.0 * (ylogy - y + mu)
+            far = 2.0 * (ylogy - y + mu)
         elif p == 2:
-            dev = 2.0 * (np.log(mu / y) + y / mu - 1.0)
+            near = 2.0 * (r - log1p)
+            far = 2.0 * (np.log(mu / y) + y / mu - 1.0)
         else:
+            c = 2.0 - p
+            near = 2.0 * b**c * (np.expm1(c * log1p) - c * r) / ((1.0 - p) * c)
             m = np.maximum(mu, 0.0)
-            dev = 2.0 * (
-                np.maximum(y, 0.0) ** (2.0 - p) / ((1.0 - p) * (2.0 - p))
+            far = 2.0 * (
+                np.maximum(y, 0.0) ** c / ((1.0 - p) * c)
                 - y * m ** (1.0 - p) / (1.0 - p)
-                + m ** (2.0 - p) / (2.0 - p)
+                + m**c / c
             )
             if p < 0:  # φ(μ) = φ'(μ) = 0 for μ ≤ 0
-                dev = np.where(
-                    mu > 0, dev, 2.0 * np.maximum(y, 0.0) ** (2.0 - p) / ((1.0 - p) * (2.0 - p))
-                )
+                far = np.where(mu > 0, far, 2.0 * np.maximum(y, 0.0) ** c / ((1.0 - p) * c))
+        dev = np.where(inside, near, far)
     return np.where(y == mu, 0.0, dev)
 
 
