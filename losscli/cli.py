@@ -24,6 +24,7 @@ from losscli.errors import ExitCode, LossCliError, UsageError
 from losscli.options import (
     AlphaOpt,
     BetaOpt,
+    BinsOpt,
     ClassWeightsOpt,
     DeltaOpt,
     DropnaOpt,
@@ -209,6 +210,7 @@ def eval_command(
     label_smoothing: LabelSmoothingOpt = None,
     power: PowerOpt = None,
     ignore_index: IgnoreIndexOpt = None,
+    bins: BinsOpt = None,
     param: ParamOpt = None,
 ) -> None:
     """Evaluate losses on a predictions file.
@@ -305,6 +307,7 @@ def grad_command(
     label_smoothing: LabelSmoothingOpt = None,
     power: PowerOpt = None,
     ignore_index: IgnoreIndexOpt = None,
+    bins: BinsOpt = None,
     param: ParamOpt = None,
 ) -> None:
     """Per-row gradients ∂J/∂ŷ, one column per prediction column.
@@ -436,6 +439,7 @@ def compare_command(
     label_smoothing: LabelSmoothingOpt = None,
     power: PowerOpt = None,
     ignore_index: IgnoreIndexOpt = None,
+    bins: BinsOpt = None,
     param: ParamOpt = None,
 ) -> None:
     """Compare a candidate model's predictions with a baseline's; exit 1 on a regression.

@@ -52,10 +52,12 @@ def test_eval_schema(capsys):
         "eval",
         SAMPLES / "regression.csv",
         "--loss",
-        "mse",
+        "mse,d2_tweedie(power=0)",
         "--gradients",
         "--fail-above",
         "9",
+        "--fail-below",
+        "0.1",
     )
     for doc, complete in ((plain, False), (full, True)):
         assert doc["schema"] == "losscli.eval/1"
@@ -63,7 +65,10 @@ def test_eval_schema(capsys):
         assert_keys(doc["input"], spec["input"], "input", True)
         assert_keys(doc["results"][0], spec["results[]"], "results[]", complete)
     assert_keys(full["results"][0]["gradient"], spec["results[].gradient"], "gradient", True)
-    assert_keys(full["checks"][0], spec["checks[]"], "checks[]", True)
+    always, optional = spec["checks[]"]
+    assert optional == {"fail_above", "fail_below"}
+    for check, threshold in zip(full["checks"], ("fail_above", "fail_below"), strict=True):
+        assert set(check) == always | {threshold}
 
 
 def test_compare_schema(capsys):
