@@ -232,6 +232,22 @@ def test_constant_targets_follow_sklearns_force_finite():
     assert np.all(g == 0)  # the score is the constant 0 there
 
 
+@pytest.mark.parametrize("power", [0.0, 1.0, 1.5, 2.0, -1.0])
+def test_targets_constant_up_to_rounding_are_constant(power):
+    # 0.1 summed 30 times is not 30 × 0.1: the mean is off by rounding, not by data
+    y = np.full(30, 0.1)
+    assert losscli.evaluate(y, y + 0.05, "d2_tweedie", power=power) == 0.0
+    assert losscli.evaluate(y, y.copy(), "d2_tweedie", power=power) == 1.0
+
+
+def test_a_single_class_has_a_null_deviance_of_zero():
+    y = np.ones(5)
+    p = np.array([0.9, 0.8, 0.7, 0.95, 0.6])
+    assert losscli.evaluate(y, p, "d2_log_loss") == 0.0
+    assert losscli.evaluate(y, p, "d2_brier") == 0.0
+    assert losscli.evaluate([0, 0, 0], np.array([[0.9, 0.1]] * 3), "d2_log_loss") == 0.0
+
+
 def test_d2_tweedie_null_deviance_streams_without_cancellation():
     # targets 1e8 ± 1: Σwy² − (Σwy)²/Σw would lose every digit; the mergeable
     # (Σw, ȳ, Σ w d(y, ȳ)) statistic keeps sklearn's accuracy over 1000 chunks

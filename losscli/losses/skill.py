@@ -150,7 +150,9 @@ class D2Tweedie(SkillScore):
         return self.deviance.prepare(batch, params)
 
     def terms(self, batch, params):
-        return self.deviance.loss(batch, params), self.deviance.dloss(batch, params)[0]
+        # the unit deviance evaluated in (y − ŷ)/ŷ: exactly 0 at ŷ = y, accurate near it
+        value = tweedie_unit_deviance(batch.target, batch.preds[0], params["power"])
+        return value, self.deviance.dloss(batch, params)[0]
 
     def null_update(self, batch, params, codes, size):
         p = params["power"]
@@ -174,7 +176,11 @@ class D2Tweedie(SkillScore):
                 f"but the (weighted) mean is {float(mean[np.argmax(mean <= 0)]):.6g}",
                 hint="a Tweedie power below 0 models positive means; use power 0 (R²) for this target",
             )
-        return np.atleast_1d(leaf.dev) / leaf.weight
+        null = np.atleast_1d(leaf.dev) / leaf.weight
+        # Targets that differ from their mean by no more than its rounding are constant:
+        # their null deviance is 0 (force_finite applies), not a speck of rounding error.
+        rounding = tweedie_unit_deviance(mean * (1.0 + 8 * np.finfo(np.float64).eps), mean, p)
+        return np.where(null <= rounding, 0.0, null)
 
 
 class _PinballScore(SkillScore):
@@ -314,14 +320,16 @@ class _ClassScore(SkillScore):
     better="higher",
     explain=Explain(
         formula="D² = 1 − Σ wᵢ CE(tᵢ, pᵢ) / Σ wᵢ CE(tᵢ, p̄),  CE(t, p) = −Σ_c t_c log p_c (binary: "
-        "−[y log p + (1 − y) log(1 − p)]), p̄_c = Σ w t_c / Σ w the class shares; p clipped to "
-        "[eps, 1 − eps]",
+        "−[y log p + (1 − y) log(1 − p)]), p̄_c = Σ w t_c / Σ w the class shares (so the null "
+        "deviance is the entropy −Σ p̄_c log p̄_c); the model's p clipped to [eps, 1 − eps]",
         gradient="∂D²/∂x = −wᵢ ∂CEᵢ/∂x / (Σ w CE(t, p̄)) with ∂CE/∂p_c = −t_c/p_c, or p − t w.r.t. logits",
         pitfalls="not a loss to minimise (higher is better); a class absent from the rows scored "
         "contributes nothing to the null model; " + FORCE_FINITE,
         differences="sklearn d2_log_loss_score agrees (1e-9) with labels= listing every class (losscli "
         "takes the classes from the K prediction columns); sklearn clips p at float64 eps, losscli at "
-        "eps = 1e-7 (as bce). With --from-logits the logits go through log-sigmoid/log-softmax.",
+        "eps = 1e-7 (as bce), and sklearn also clips the class shares, so for targets of a single "
+        "class its null deviance is a rounding speck instead of 0. With --from-logits the logits go "
+        "through log-sigmoid/log-softmax.",
         properties="≤ 1; 0 for the constant class-share prediction; McFadden's pseudo-R² for a "
         "model with an intercept",
         **_scores_text("a probabilistic classifier (log loss)"),
@@ -339,9 +347,8 @@ class D2LogLoss(_ClassScore):
 
     def null_deviance(self, sums, params):
         s = self.shares(sums)
-        eps = params["eps"]
-        logs = np.log(np.clip(s, eps, 1.0 - eps))
-        return -np.sum(np.where(s > 0, s * logs, 0.0))
+        # −Σ p̄_c log p̄_c over the classes present (p̄_c > 0): 0 for a single class
+        return -np.sum(np.where(s > 0, s * np.log(np.where(s > 0, s, 1.0)), 0.0))
 
 
 @register_loss(
