@@ -225,8 +225,8 @@ class Collected:
 
     A leaf of ``PartialSums`` like any other: merging concatenates instead of adding,
     so it survives batches, groups and workers. Memory grows with the rows it keeps
-    (8 bytes per float64 value), so only the statistics that need every value use it
-    (quantiles: the null model of ``d2_pinball``, equal-mass calibration bins).
+    (8 bytes per float64 value), so only the losses and reductions that need every
+    value (``--reduction median``, Lovász, d2_pinball's quantile, equal-mass bins) use it.
     """
 
     __slots__ = ("parts",)
