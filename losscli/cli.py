@@ -184,7 +184,8 @@ def eval_command(
         typer.Option(
             "--fail-below",
             metavar="[METRIC=]VALUE",
-            help="Exit 1 when a higher-is-better metric (d2_*) is below VALUE (repeatable).",
+            help="Exit 1 when a higher-is-better metric (d2_*, brier_resolution) is below VALUE "
+            "(repeatable).",
         ),
     ] = None,
     fmt: Annotated[
