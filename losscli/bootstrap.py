@@ -23,7 +23,7 @@ from typing import Any
 
 from losscli._lazy import np
 from losscli.errors import LossCliError
-from losscli.streaming import Collected, PartialSums, map_leaves, take_group
+from losscli.streaming import PartialSums, map_leaves, take_group
 
 UNITS = 4096
 
@@ -107,11 +107,18 @@ def replicate_values(
 
     def resample(leaf: np.ndarray) -> np.ndarray:
         leaf = np.asarray(leaf)[occupied]
-        if leaf.dtype == object:  # Collected values: each drawn unit's rows, repeated
+        if leaf.dtype == object:  # Collected values or another mergeable statistic:
+            # each drawn unit's leaf, repeated (at once when the leaf type has a resampler;
+            # else summed from 0, which every leaf absorbs)
+            kinds = {type(x) for x in leaf if not isinstance(x, int)}
+            resampler = getattr(kinds.pop(), "resampler", None) if len(kinds) == 1 else None
+            draw = resampler(leaf) if resampler is not None else None
             out = np.empty(counts.shape[0], dtype=object)
             for b, row in enumerate(counts):
-                drawn = np.repeat(np.arange(len(row)), row).tolist()
-                out[b] = Collected(*(part for u in drawn for part in _parts(leaf[u])))
+                if draw is not None:
+                    out[b] = draw(row)
+                else:
+                    out[b] = sum((leaf[u] for u in np.repeat(np.arange(len(row)), row)), 0)
             return out
         flat = leaf.reshape(leaf.shape[0], -1).astype(np.float64)
         return (weights @ flat).reshape(weights.shape[0], *leaf.shape[1:])
@@ -124,11 +131,6 @@ def replicate_values(
         except LossCliError:  # e.g. a replicate whose weights sum to 0
             values[b] = np.nan
     return values
-
-
-def _parts(value: Any) -> tuple[np.ndarray, ...]:
-    """The arrays a unit's Collected holds (a unit without rows holds 0)."""
-    return value.parts if isinstance(value, Collected) else ()
 
 
 def interval(values: np.ndarray, confidence: float) -> tuple[float, float]:

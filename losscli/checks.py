@@ -10,6 +10,7 @@ against thresholds, or compares a baseline with a candidate::
     loss = "huber(delta=0.5),mse"
     group = "segment"                   # thresholds then apply to every group too
     fail_above = { huber = 0.5 }        # or one number for every loss
+    # fail_below = { d2_tweedie = 0.3 } # higher-is-better metrics (D², resolution)
 
     [[check]]
     name = "no regression"
@@ -52,7 +53,14 @@ COMMON_KEYS = {
     "reduction": str,
     "per_group": bool,
 }
-EVAL_KEYS = {**COMMON_KEYS, "file": str, "fail_above": (int, float, dict)}
+EVAL_KEYS = {
+    **COMMON_KEYS,
+    "file": str,
+    "fail_above": (int, float, dict),
+    "fail_below": (int, float, dict),
+}
+# Threshold key → the direction of the losses it gates (see ``Loss.better``).
+THRESHOLDS = {"fail_above": "lower", "fail_below": "higher"}
 COMPARE_KEYS = {
     **COMMON_KEYS,
     "baseline": str,
@@ -197,19 +205,55 @@ def validate(config: Config) -> None:
                     f"{where}: key {key!r}: no such file {check[key]!r}",
                     hint=f"paths are relative to {config.path.parent or Path('.')}",
                 )
-        fail_above = check.get("fail_above")
-        if isinstance(fail_above, dict):
-            labels = [
-                label for label, _ in objectives_for(check["loss"], check.get("params") or {})
-            ]
-            for name, value in fail_above.items():
-                if not isinstance(value, (int, float)) or isinstance(value, bool):
-                    raise ConfigError(f"{where}: fail_above.{name} must be a number")
-                if not any(_limit({name: 0.0}, label) is not None for label in labels):
-                    raise ConfigError(
-                        f"{where}: key 'fail_above.{name}' names no loss of this check",
-                        hint=f"the check's losses: {', '.join(labels)}",
-                    )
+        directions = _directions(check)
+        for key, direction in THRESHOLDS.items():
+            _check_thresholds(check.get(key), key, direction, directions, where)
+
+
+def _directions(check: Mapping[str, Any]) -> dict[str, str | None]:
+    """Each loss label of a check → which way is better ("lower", "higher" or None)."""
+    from losscli.objective import BoundLoss, objectives_for
+
+    return {
+        label: obj.loss.better if isinstance(obj, BoundLoss) else "lower"
+        for label, obj in objectives_for(check["loss"], check.get("params") or {})
+    }
+
+
+def _check_thresholds(
+    limits: Any, key: str, direction: str, directions: Mapping[str, str | None], where: str
+) -> None:
+    """A threshold must name losses of the check whose direction it gates."""
+    if limits is None:
+        return
+    other = {"fail_above": "fail_below", "fail_below": "fail_above"}[key]
+    if not isinstance(limits, dict):
+        if direction not in directions.values():
+            flip = "higher" if direction == "lower" else "lower"
+            raise ConfigError(
+                f"{where}: key {key!r} gates {direction}-is-better losses, and the check has none",
+                hint=f"its losses: {', '.join(directions)}; {other} gates {flip}-is-better ones",
+            )
+        return
+    for name, value in limits.items():
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            raise ConfigError(f"{where}: {key}.{name} must be a number")
+        named = [label for label in directions if _limit({name: 0.0}, label) is not None]
+        if not named:
+            raise ConfigError(
+                f"{where}: key '{key}.{name}' names no loss of this check",
+                hint=f"the check's losses: {', '.join(directions)}",
+            )
+        for label in named:
+            if directions[label] != direction:
+                way = directions[label]
+                raise ConfigError(
+                    f"{where}: key '{key}.{name}': {label} is "
+                    + (
+                        "neither higher- nor lower-is-better" if way is None else f"{way}-is-better"
+                    ),
+                    hint="it takes no threshold" if way is None else f"use {other}.{name}",
+                )
 
 
 def _check_values(check: Mapping[str, Any], where: str) -> None:
@@ -232,10 +276,13 @@ def _check_values(check: Mapping[str, Any], where: str) -> None:
         raise ConfigError(
             f"{where}: key 'input_format' is {fmt!r}", hint=f"formats: {', '.join(FORMATS)}"
         )
-    limits = check.get("fail_above")
-    values = limits.values() if isinstance(limits, dict) else [limits] if limits is not None else []
-    if any(isinstance(v, float) and v != v for v in values):
-        raise ConfigError(f"{where}: key 'fail_above' holds NaN")
+    for key in THRESHOLDS:
+        limits = check.get(key)
+        values = (
+            limits.values() if isinstance(limits, dict) else [limits] if limits is not None else []
+        )
+        if any(isinstance(v, float) and v != v for v in values):
+            raise ConfigError(f"{where}: key {key!r} holds NaN")
 
 
 def _resolve(config: Config, path: str) -> Path:
@@ -271,13 +318,19 @@ def _run_eval(config: Config, check: Mapping[str, Any]) -> tuple[list[dict[str, 
     doc = evaluate_file(
         str(path), check["loss"], reduction=check.get("reduction", "mean"), **_common(check)
     )
-    limits = check.get("fail_above")
+    directions = _directions(check)
     per_group = check.get("per_group", True)
     rows = []
     for r in doc["results"]:
         if r["group"] is not None and not per_group:
             continue
-        limit = _limit(limits, r["loss"])
+        limit, rule, passed = None, None, True
+        for key, direction in THRESHOLDS.items():
+            found = _limit(check.get(key), r["loss"])
+            if found is not None and directions.get(r["loss"]) == direction:
+                limit = found
+                rule = f"<= {limit:g}" if key == "fail_above" else f">= {limit:g}"
+                passed = r["value"] <= limit if key == "fail_above" else r["value"] >= limit
         rows.append(
             {
                 "loss": r["loss"],
@@ -288,8 +341,8 @@ def _run_eval(config: Config, check: Mapping[str, Any]) -> tuple[list[dict[str, 
                 "ci_low": None,
                 "ci_high": None,
                 "limit": limit,
-                "rule": None if limit is None else f"<= {limit:g}",
-                "passed": limit is None or r["value"] <= limit,
+                "rule": rule,
+                "passed": bool(passed),
             }
         )
     return rows, str(path)

@@ -24,6 +24,7 @@ from losscli.errors import ExitCode, LossCliError, UsageError
 from losscli.options import (
     AlphaOpt,
     BetaOpt,
+    BinsOpt,
     ClassWeightsOpt,
     ConfidenceOpt,
     ConventionOpt,
@@ -200,6 +201,15 @@ def eval_command(
     replicates: EvalBootstrapOpt = 0,
     confidence: ConfidenceOpt = None,
     seed: SeedOpt = None,
+    fail_below: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--fail-below",
+            metavar="[METRIC=]VALUE",
+            help="Exit 1 when a higher-is-better metric (d2_*, brier_resolution) is below VALUE "
+            "(repeatable).",
+        ),
+    ] = None,
     fmt: Annotated[
         EvalFormat, typer.Option("--format", "-f", help="Output format.")
     ] = EvalFormat.table,
@@ -226,6 +236,7 @@ def eval_command(
     label_smoothing: LabelSmoothingOpt = None,
     power: PowerOpt = None,
     ignore_index: IgnoreIndexOpt = None,
+    bins: BinsOpt = None,
     param: ParamOpt = None,
 ) -> None:
     """Evaluate losses on a predictions file.
@@ -256,9 +267,10 @@ def eval_command(
     if not replicates and (confidence is not None or seed is not None):
         raise UsageError("--confidence and --seed shape the bootstrap: add --bootstrap N")
     if reduction is Reduction.none:
-        if gradients or fail_above or group:
+        if gradients or fail_above or fail_below or group:
             raise UsageError(
-                "--reduction none writes per-row losses; it takes no --gradients, --fail-above or --group"
+                "--reduction none writes per-row losses; it takes no --gradients, --fail-above, "
+                "--fail-below or --group"
             )
         if per_class or replicates:
             raise UsageError(
@@ -277,6 +289,7 @@ def eval_command(
         bootstrap=replicates,
         confidence=0.95 if confidence is None else confidence,
         seed=0 if seed is None else seed,
+        fail_below=fail_below or (),
         **common,
     )
     if output_file is not None:
@@ -290,8 +303,7 @@ def eval_command(
     else:
         sys.stdout.write(report.render(doc, fmt.value))
     if not doc["passed"]:
-        failed = [c["loss"] for c in doc["checks"] if not c["passed"]]
-        print(f"check failed: {', '.join(failed)} above threshold", file=sys.stderr)
+        print(f"check failed: {report.failed_summary(doc)}", file=sys.stderr)
         raise typer.Exit(int(ExitCode.CHECK_FAILED))
 
 
@@ -342,6 +354,7 @@ def grad_command(
     label_smoothing: LabelSmoothingOpt = None,
     power: PowerOpt = None,
     ignore_index: IgnoreIndexOpt = None,
+    bins: BinsOpt = None,
     param: ParamOpt = None,
 ) -> None:
     """Per-row gradients ∂J/∂ŷ, one column per prediction column.
@@ -481,15 +494,16 @@ def compare_command(
     label_smoothing: LabelSmoothingOpt = None,
     power: PowerOpt = None,
     ignore_index: IgnoreIndexOpt = None,
+    bins: BinsOpt = None,
     param: ParamOpt = None,
 ) -> None:
     """Compare a candidate model's predictions with a baseline's; exit 1 on a regression.
 
     Both files are scored against the same targets (rows paired by order or --key).
     Each loss and group gets the baseline and candidate values, their difference, the
-    relative difference and a paired bootstrap interval of the difference. Every
-    registered loss is lower-is-better: a difference above the tolerance is a
-    regression, and any regression exits 1.
+    relative difference and a paired bootstrap interval of the difference. Losses
+    are lower-is-better: a rise above the tolerance is a regression; for
+    higher-is-better metrics (d2_*) a fall is. Any regression exits 1.
 
     Example: losscli compare base.csv new.csv --loss mse,huber --rel-tolerance 0.02
     """
@@ -558,7 +572,7 @@ def check_command(
 ) -> None:
     """Run the model checks declared in losscli.toml; exit 1 if any fails.
 
-    Each [[check]] scores a file against thresholds (fail_above) or compares a
+    Each [[check]] scores a file against thresholds (fail_above, fail_below) or compares a
     candidate with a baseline (max_regression, max_rel_regression). One summary
     is printed: a table, Markdown for $GITHUB_STEP_SUMMARY, or JSON.
 
@@ -652,18 +666,24 @@ def losses_command(
     task: TaskOpt = None,
     fmt: Annotated[ListFormat, typer.Option("--format", help="Output format.")] = ListFormat.table,
 ) -> None:
-    """List the registered losses.
+    """List the registered losses, then the metrics (skill scores, calibration).
 
     One row per loss: name, aliases, tasks, inputs, parameters with their defaults.
+    Metrics follow in their own table, with which way is better.
 
     Example: losscli losses --task imbalanced
     """
     losses = [registry.get_loss(name) for name in registry.available_losses(task)]
     if fmt is ListFormat.json:
         output.write_json([render.loss_record(loss) for loss in losses])
-    else:
-        rows = [render.loss_row(loss) for loss in losses]
-        output.write_table(render.LOSS_COLUMNS, rows, markdown=fmt is ListFormat.markdown)
+        return
+    markdown = fmt is ListFormat.markdown
+    for title, cols, rows in render.loss_sections(losses):
+        if title is not None:
+            output.write_lines(["", f"## {title}" if markdown else title, *([""] * markdown)])
+        output.write_table(cols, rows, markdown=markdown)
+        if title is not None:
+            output.write_lines(["", render.METRICS_NOTE])
 
 
 @app.command("explain")

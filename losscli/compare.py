@@ -3,12 +3,14 @@
 Both prediction files are scored against their targets in one streaming pass
 each; the targets must be the same (rows aligned by order, or by ``--key``).
 For every loss and ``--group`` value the result holds the baseline and
-candidate values, the difference d = candidate − baseline (every registered
-loss is lower-is-better, so d > 0 is worse), the relative difference
+candidate values, the difference d = candidate − baseline, the relative difference
 d / |baseline|, and a paired percentile bootstrap interval of d
-(``losscli.bootstrap``). A regression is a worsening beyond the allowance:
-d > max(--tolerance, --rel-tolerance · |baseline|) (0 when neither is given),
-and with ``--require-significant`` also an interval that lies above 0.
+(``losscli.bootstrap``). Losses are lower-is-better, so the worsening is d; for
+higher-is-better metrics (D², resolution) it is −d; a metric that describes the
+targets only (Brier uncertainty) never regresses. A regression is a worsening
+beyond the allowance: worsening > max(--tolerance, --rel-tolerance · |baseline|)
+(0 when neither is given), and with ``--require-significant`` also an interval
+that excludes 0 on the worse side.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from losscli.engine import (
     located,
 )
 from losscli.errors import InputError, UsageError, ZeroWeightError
+from losscli.files import better
 from losscli.io import Source
 from losscli.streaming import ROW_STATISTICS, PartialSums
 
@@ -284,6 +287,7 @@ def results(
                     [seed, i + 1],
                 )
             )
+        direction = better(sel)
         for name, sb, sc, n, ub, uc, group_seed in rows:
             vb = _value(sel, sb, reduction, base, name)
             vc = _value(sel, sc, reduction, cand, name)
@@ -293,7 +297,7 @@ def results(
                 "params": sel.objective.user_params(),
                 "group": name,
                 "n": int(n),
-                "better": "lower",
+                "better": direction,
                 "baseline": vb,
                 "candidate": vc,
                 "difference": diff,
@@ -304,9 +308,11 @@ def results(
             if replicates and ub is not None:
                 lo, hi = _interval(sel, ub, uc, reduction, replicates, confidence, group_seed)
                 result["ci_low"], result["ci_high"] = lo, hi
-            worse = diff > rule.allowance(vb)
+            sign = {"lower": 1.0, "higher": -1.0}.get(direction, 0.0)
+            worse = sign != 0 and sign * diff > rule.allowance(vb)
             if rule.require_significant:
-                worse = worse and result["ci_low"] is not None and result["ci_low"] > 0
+                lo, hi = result["ci_low"], result["ci_high"]
+                worse = worse and lo is not None and (lo > 0 if sign > 0 else hi < 0)
             result["regression"] = bool(worse)
             out.append(result)
     return out

@@ -41,9 +41,13 @@ def _rel(value: float | None) -> str:
 def verdict(result: Mapping[str, Any]) -> str:
     if result["regression"]:
         return "REGRESSION"
-    if result["difference"] < 0:
+    sign = {"lower": 1.0, "higher": -1.0}.get(result["better"])
+    if sign is None:  # a metric of the targets alone: no direction
+        return "ok" if result["difference"] == 0 else "-"
+    worsening = sign * result["difference"]
+    if worsening < 0:
         return "better"
-    return "ok" if result["difference"] == 0 else "within tolerance"
+    return "ok" if worsening == 0 else "within tolerance"
 
 
 def _interval(result: Mapping[str, Any]) -> str:

@@ -36,11 +36,15 @@ def loss_completions(incomplete: str) -> list[Completion]:
             return []
         loss = next((x for x in losses if open_loss in (x.name, *x.aliases)), None)
         params = loss.params if loss is not None else ()
+        if loss is None and open_loss in registry.BUNDLES:  # the parameters of its metrics
+            members = [registry.get_loss(m) for m in registry.BUNDLES[open_loss]]
+            params = tuple({p.name: p for m in members for p in m.params}.values())
         return [
             (f"{prefix}{p.name}=", p.help) for p in params if p.name.startswith(fragment.lower())
         ]
     names = [(loss.name, loss.summary) for loss in losses]
     names += [(alias, f"alias of {loss.name}") for loss in losses for alias in loss.aliases]
+    names += [(name, ", ".join(members)) for name, members in registry.BUNDLES.items()]
     return [(prefix + name, text) for name, text in names if name.startswith(fragment.lower())]
 
 

@@ -41,7 +41,9 @@ def _quiet(_: str) -> None:
     pass
 
 
-def parse_fail_above(items: Sequence[str]) -> list[tuple[str | None, float]]:
+def parse_fail_above(
+    items: Sequence[str], flag: str = "--fail-above"
+) -> list[tuple[str | None, float]]:
     """``huber=0.3`` or ``0.3`` (every loss) → [(loss or None, threshold)]."""
     out = []
     for item in items:
@@ -49,9 +51,8 @@ def parse_fail_above(items: Sequence[str]) -> list[tuple[str | None, float]]:
         try:
             out.append((name.strip() or None, float(value)))
         except ValueError:
-            raise UsageError(
-                f"--fail-above {item!r}: expected [LOSS=]VALUE, e.g. huber=0.3"
-            ) from None
+            example = "huber=0.3" if flag == "--fail-above" else "d2_tweedie=0.2"
+            raise UsageError(f"{flag} {item!r}: expected [LOSS=]VALUE, e.g. {example}") from None
     return out
 
 
@@ -205,12 +206,14 @@ def evaluate_file(
     seed: int = 0,
     engine: str = "local",
     scheduler: str | None = None,
+    fail_below: Sequence[str] = (),
 ) -> dict[str, Any]:
     """Evaluate ``loss`` (a spec such as ``'mse,huber(delta=0.5)'``; None infers the task).
 
     Returns the ``losscli.eval/1`` document: input description, the library
     ``convention`` followed (or None), one result per (loss, group) with the overall
-    row first, and the ``--fail-above`` checks. ``per_class`` adds each loss's class
+    row first, and the checks: ``fail_above`` gates lower-is-better losses and metrics,
+    ``fail_below`` higher-is-better ones (D²). ``per_class`` adds each loss's class
     rows after each of its rows (``losscli.perclass``); ``bootstrap`` (replicates, 0 for
     none) adds a percentile interval to every row. ``engine='dask'`` runs the passes as
     Dask tasks over a Parquet dataset's partitions (on the cluster at ``scheduler``, or
@@ -222,7 +225,8 @@ def evaluate_file(
             "(see write_rows)"
         )
     resampling = _resampling(bootstrap, confidence, seed)
-    thresholds = parse_fail_above(fail_above)
+    thresholds = [("fail_above", *t) for t in parse_fail_above(fail_above)]
+    thresholds += [("fail_below", *t) for t in parse_fail_above(fail_below, "--fail-below")]
     distributed = _dask(engine, scheduler, path, targets)
     reading, task = _prepare(
         path,
@@ -335,28 +339,67 @@ def _matches(name: str, sel: Selected) -> bool:
         return False
 
 
+def better(sel: Selected) -> str | None:
+    """Which way is better for a selected loss: "lower", "higher" or None (see ``Loss.better``).
+
+    Composites combine losses only, so they are lower-is-better.
+    """
+    from losscli.objective import BoundLoss
+
+    return sel.objective.loss.better if isinstance(sel.objective, BoundLoss) else "lower"
+
+
+# The threshold flag for each direction, and the direction each flag gates.
+_FLAGS = {"fail_above": ("--fail-above", "lower"), "fail_below": ("--fail-below", "higher")}
+
+
+def _gated(kind: str, name: str | None, limit: float, selected: Sequence[Selected]) -> list:
+    """The selected losses a threshold applies to; a named one of the wrong direction is an error.
+
+    An unnamed threshold applies to every selected loss of its direction.
+    """
+    flag, direction = _FLAGS[kind]
+    if name is None:
+        targets = [s for s in selected if better(s) == direction]
+        if not targets:
+            other = "--fail-below" if direction == "lower" else "--fail-above"
+            raise UsageError(
+                f"{flag} {limit:g}: no selected loss is {direction}-is-better",
+                hint=f"{', '.join(s.label for s in selected)}: gate them with {other}",
+            )
+        return targets
+    targets = [s for s in selected if _matches(name, s)]
+    if not targets:
+        raise UsageError(
+            f"{flag} {name}={limit:g}: {name!r} is not one of the selected losses",
+            hint=f"selected: {', '.join(s.label for s in selected)}",
+        )
+    for sel in targets:
+        way = better(sel)
+        if way is None:
+            raise UsageError(
+                f"{flag} {name}={limit:g}: {sel.label} describes the targets, not the model; "
+                "neither higher nor lower is better, so it takes no threshold"
+            )
+        if way != direction:
+            other = "--fail-below" if way == "higher" else "--fail-above"
+            raise UsageError(
+                f"{flag} {name}={limit:g}: {sel.label} is {way}-is-better",
+                hint=f"gate it with {other} {name}={limit:g}",
+            )
+    return targets
+
+
 def _checks(
     thresholds, selected: Sequence[Selected], results: Sequence[Mapping[str, Any]]
 ) -> list[dict[str, Any]]:
     checks = []
     overall = {r["loss"]: r for r in results if r["group"] is None and r.get("class") is None}
-    for name, limit in thresholds:
-        targets = [s for s in selected if name is None or _matches(name, s)]
-        if not targets:
-            raise UsageError(
-                f"--fail-above {name}={limit}: {name!r} is not one of the selected losses",
-                hint=f"selected: {', '.join(s.label for s in selected)}",
-            )
-        for sel in targets:
+    for kind, name, limit in thresholds:
+        for sel in _gated(kind, name, limit, selected):
             value = overall[sel.label]["value"]
-            checks.append(
-                {
-                    "loss": sel.label,
-                    "fail_above": limit,
-                    "value": value,
-                    "passed": bool(value <= limit),
-                }
-            )
+            passed = value <= limit if kind == "fail_above" else value >= limit
+            checks.append({"loss": sel.label, kind: limit, "value": value, "passed": bool(passed)})
     return checks
 
 

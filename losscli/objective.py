@@ -209,7 +209,46 @@ def bind(
     ]
     if not spec.is_composite:
         return bound[0][1]
+    metrics = [t.name for _, t in bound if t.loss.kind != "loss"]
+    if metrics:
+        raise UsageError(
+            f"{metrics[0]} is a metric, not a loss: it cannot be part of the combination {spec.label!r}",
+            hint="select metrics on their own, e.g. --loss 'mse,d2_tweedie'",
+        )
     return Composite(bound)
+
+
+def expand_bundles(specs: list[LossSpec]) -> list[LossSpec]:
+    """Replace a bundle name (``brier_decomposition(bins=10)``) by its metrics, each with the
+    inline parameters it takes (``brier_reliability(bins=10)``, …, ``brier_uncertainty``)."""
+    from losscli.errors import ParamError
+    from losscli.registry import bundle_members
+    from losscli.spec import Term
+
+    out = []
+    for spec in specs:
+        bundled = [t for t in spec.terms if bundle_members(t.name)]
+        if not bundled:
+            out.append(spec)
+            continue
+        name = bundled[0].name
+        if spec.is_composite:
+            raise UsageError(
+                f"{name} stands for several metrics; it cannot be part of the combination {spec.label!r}"
+            )
+        members = [get_loss(m) for m in bundle_members(name)]
+        inline = spec.terms[0].params
+        declared = {p.name for m in members for p in m.params}
+        for key, value in inline.items():
+            if key not in declared:
+                raise ParamError(key, value, f"one of {', '.join(sorted(declared))}", name)
+        for member in members:
+            own = {k: v for k, v in inline.items() if member.param(k)}
+            text = member.name + (
+                f"({','.join(f'{k}={v}' for k, v in own.items())})" if own else ""
+            )
+            out.append(LossSpec(text, [Term(member.name, 1.0, own)]))
+    return out
 
 
 def objectives_for(
@@ -225,7 +264,7 @@ def objectives_for(
     library whose definitions every loss follows (``losscli.conventions``).
     """
     shared = dict(shared or {})
-    specs = parse_specs(text)
+    specs = expand_bundles(parse_specs(text))
     out = [(s.label, bind(s, shared, from_logits, convention)) for s in specs]
     names = [get_loss(t.name) for s in specs for t in s.terms]
     for key in shared:

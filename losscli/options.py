@@ -276,6 +276,12 @@ IgnoreIndexOpt = Annotated[
     int | None,
     typer.Option("--ignore-index", metavar="LABEL", help="Label whose rows are skipped."),
 ]
+BinsOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--bins", metavar="N", help="Probability bins of ece and the Brier decomposition (15)."
+    ),
+]
 ParamOpt = Annotated[
     list[str] | None,
     typer.Option(
@@ -298,6 +304,7 @@ PARAM_FLAGS = (
     "label_smoothing",
     "power",
     "ignore_index",
+    "bins",
 )
 
 

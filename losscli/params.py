@@ -11,6 +11,8 @@ from losscli.errors import ParamError
 
 # A parameter's kind decides how text such as "0.5", "1,5" or "none" is read.
 FLOAT, INT, FLOATS, BOOL = "float", "int", "floats", "bool"
+# One word out of a fixed set (``choices``), e.g. binning=width|mass.
+CHOICE = "choice"
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,7 @@ class Param:
     valid: str = "a number"
     help: str = ""
     required: bool = False
+    choices: tuple[str, ...] = ()
 
     def parse(self, text: str) -> Any:
         """Read a value from command-line text (``0.5``, ``1,5``, ``none``, ``true``)."""
@@ -44,6 +47,10 @@ class Param:
                 return int(value)
             if self.kind == FLOATS:
                 return tuple(float(part) for part in raw.strip("[]()").split(",") if part.strip())
+            if self.kind == CHOICE:
+                if raw.lower() not in self.choices:
+                    raise ValueError
+                return raw.lower()
             if self.kind == BOOL:
                 if raw.lower() in ("1", "true", "yes", "on"):
                     return True
@@ -78,6 +85,11 @@ class Param:
             elif self.kind == FLOATS:
                 value = tuple(float(v) for v in value)
                 ok = len(value) > 0 and all(math.isfinite(v) for v in value)
+            elif self.kind == CHOICE:
+                if not isinstance(value, str) or value.lower() not in self.choices:
+                    raise TypeError
+                value = value.lower()
+                ok = True
             else:
                 if not isinstance(value, bool):
                     raise TypeError

@@ -246,6 +246,10 @@ def _slice_for(label: str, obj: Objective, positive: bool) -> _Slice:
     if len(kinds) > 1:
         raise _cannot_draw(label, f"its terms read different inputs ({', '.join(kinds)})")
     kind = kinds[0]
+    if any(t.loss.kind != "loss" for t in terms):
+        raise _cannot_draw(
+            label, "it is a metric of all rows together (a skill score or a calibration measure)"
+        )
     if obj.ratio:
         raise _cannot_draw(
             label,

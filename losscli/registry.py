@@ -96,9 +96,22 @@ class Explain:
     properties: str = ""
 
 
+# What a registered entry is: a loss to minimise, or an evaluation metric (a skill
+# score or a calibration measure) that is reported beside the losses.
+KINDS = ("loss", "metric")
+# Which way is better: "lower" (every loss), "higher" (skill scores such as D²),
+# or None for a quantity that describes the data, not the model (Brier uncertainty).
+DIRECTIONS = ("lower", "higher", None)
+
+
 @dataclass(frozen=True)
 class Loss:
-    """A registered loss: its identity, inputs, parameters, math and explanation."""
+    """A registered loss or metric: identity, inputs, parameters, math and explanation.
+
+    ``kind`` is "loss" or "metric"; ``better`` says which way is better ("lower",
+    "higher", or None when the value does not rank models). ``--fail-above`` gates
+    lower-is-better entries, ``--fail-below`` higher-is-better ones.
+    """
 
     name: str
     kernel: Kernel
@@ -110,6 +123,8 @@ class Loss:
     explain: Explain | None = None
     summary: str = ""
     source: str = "losscli"
+    kind: str = "loss"
+    better: str | None = "lower"
 
     @property
     def ratio(self) -> bool:
@@ -118,6 +133,11 @@ class Loss:
     def param(self, name: str) -> Param | None:
         return next((p for p in self.params if p.name == name), None)
 
+
+# Names that stand for several metrics, one result row each (``--loss brier_decomposition``).
+BUNDLES = {
+    "brier_decomposition": ("brier", "brier_reliability", "brier_resolution", "brier_uncertainty"),
+}
 
 _REGISTRY: dict[str, Loss] = {}
 _ALIASES: dict[str, str] = {}
@@ -132,6 +152,8 @@ def add_loss(loss: Loss, *, replace: bool = False) -> Loss:
     """Put a Loss into the registry (names and aliases must be unused)."""
     if loss.inputs not in INPUT_KINDS:
         raise ValueError(f"{loss.name}: unknown input kind {loss.inputs!r}")
+    if loss.kind not in KINDS or loss.better not in DIRECTIONS:
+        raise ValueError(f"{loss.name}: kind must be one of {KINDS}, better one of {DIRECTIONS}")
     unknown = [t for t in loss.tasks if t not in TASKS]
     if unknown:
         raise ValueError(f"{loss.name}: unknown task(s) {unknown}")
@@ -156,6 +178,8 @@ def register_loss(
     logits: bool = False,
     explain: Explain | None = None,
     summary: str = "",
+    kind: str = "loss",
+    better: str | None = "lower",
 ) -> Callable[[type[Kernel]], type[Kernel]]:
     """Class decorator: register the decorated Kernel subclass under ``name``.
 
@@ -176,6 +200,8 @@ def register_loss(
                 explain=explain,
                 summary=summary or next(iter((kernel_cls.__doc__ or "").strip().splitlines()), ""),
                 source=kernel_cls.__module__.split(".")[0],
+                kind=kind,
+                better=better,
             )
         )
         return kernel_cls
@@ -261,12 +287,22 @@ def get_loss(name: str) -> Loss:
     key = _ALIASES.get(key, key)
     if key in _REGISTRY:
         return _REGISTRY[key]
-    known = sorted([*_REGISTRY, *_ALIASES])
+    if key in BUNDLES:
+        raise UsageError(
+            f"{name!r} is not one loss but several: {', '.join(BUNDLES[key])}",
+            hint=f"select it with --loss {key} (one result per metric), or explain each one",
+        )
+    known = sorted([*_REGISTRY, *_ALIASES, *BUNDLES])
     import difflib
 
     close = difflib.get_close_matches(key, known, n=3, cutoff=0.6)
     hint = f"did you mean {' or '.join(close)}?" if close else "run 'losscli losses' to list them"
     raise UsageError(f"unknown loss {name!r}", hint=hint)
+
+
+def bundle_members(name: str) -> tuple[str, ...] | None:
+    """The metrics a bundle name stands for (``brier_decomposition``), None for other names."""
+    return BUNDLES.get(_key(name))
 
 
 def normalize_task(task: str) -> str:

@@ -13,9 +13,16 @@ from typing import Any
 from losscli.guidelines import activations_of, guides_mentioning, pitfalls_of
 from losscli.output import markdown_table
 from losscli.params import Param
-from losscli.registry import INPUT_KINDS, Loss
+from losscli.registry import BUNDLES, INPUT_KINDS, Loss
 
 LOSS_COLUMNS = ("name", "aliases", "tasks", "inputs", "params", "summary")
+# Metrics (skill scores, calibration) are listed after the losses, with their direction.
+METRIC_COLUMNS = ("name", "better", "aliases", "tasks", "inputs", "params", "summary")
+METRICS_TITLE = "Metrics: skill scores and calibration (reported, not minimised)"
+METRICS_NOTE = (
+    "--fail-above gates the lower-is-better ones, --fail-below the higher-is-better ones; "
+    + "; ".join(f"{name} selects {', '.join(members)}" for name, members in BUNDLES.items())
+)
 
 # (heading, Explain field), in the order ``explain`` prints them.
 EXPLAIN_SECTIONS = (
@@ -71,13 +78,21 @@ def loss_record(loss: Loss) -> dict[str, Any]:
         "params": [param_record(p) for p in loss.params],
         "logits": loss.logits,
         "summary": loss.summary,
+        "kind": loss.kind,
+        "better": loss.better,
     }
 
 
+def better_text(loss: Loss) -> str:
+    """``higher``, ``lower``, or ``neither`` for a value that does not rank models."""
+    return loss.better or "neither"
+
+
 def loss_row(loss: Loss) -> tuple[str, ...]:
-    """One loss as a table row, in the order of ``LOSS_COLUMNS``."""
+    """One loss as a table row, in the order of ``LOSS_COLUMNS`` (``METRIC_COLUMNS`` for a
+    metric, which adds which way is better)."""
     params = ", ".join(f"{p.name}={param_default(p)}" for p in loss.params)
-    return (
+    row = (
         loss.name,
         ", ".join(loss.aliases) or EMPTY,
         ", ".join(loss.tasks),
@@ -85,6 +100,17 @@ def loss_row(loss: Loss) -> tuple[str, ...]:
         params or EMPTY,
         loss.summary,
     )
+    return row if loss.kind == "loss" else (row[0], better_text(loss), *row[1:])
+
+
+def loss_sections(losses: list[Loss]) -> list[tuple[str | None, tuple[str, ...], list]]:
+    """(title, columns, rows) per table of ``losses``: the losses, then the metrics."""
+    plain = [loss_row(x) for x in losses if x.kind == "loss"]
+    metrics = [loss_row(x) for x in losses if x.kind != "loss"]
+    out: list[tuple[str | None, tuple[str, ...], list]] = [(None, LOSS_COLUMNS, plain)]
+    if metrics:
+        out.append((METRICS_TITLE, METRIC_COLUMNS, metrics))
+    return out
 
 
 def guideline_record(loss: Loss) -> dict[str, Any]:
@@ -191,6 +217,8 @@ def explain_record(loss: Loss) -> dict[str, Any]:
         "params": [{**param_record(p), "help": p.help} for p in loss.params],
         "logits": loss.logits,
         "source": loss.source,
+        "kind": loss.kind,
+        "better": loss.better,
     }
     for _, field in EXPLAIN_SECTIONS:
         record[field] = getattr(loss.explain, field) if loss.explain else None
@@ -220,6 +248,13 @@ def _param_lines(params: tuple[Param, ...]) -> list[str]:
     return [f"  {a:<{first}}  {b:<{second}}  {c}".rstrip() for a, b, c in cells]
 
 
+def _kind_text(loss: Loss) -> str:
+    if loss.better is None:
+        return "metric; describes the targets, neither higher nor lower is better"
+    flag = "--fail-below" if loss.better == "higher" else "--fail-above"
+    return f"metric, {loss.better} is better (gate it with {flag})"
+
+
 def explain_lines(loss: Loss) -> list[str]:
     """``explain`` as plain text: identity, inputs, parameters, then one section per topic."""
     lines = [f"{loss.name} — {loss.summary}" if loss.summary else loss.name, ""]
@@ -229,6 +264,8 @@ def explain_lines(loss: Loss) -> list[str]:
         ("inputs", INPUT_KINDS.get(loss.inputs, loss.inputs)),
         ("logits", "accepted with --from-logits" if loss.logits else "no"),
     ]
+    if loss.kind != "loss":
+        facts.append(("kind", _kind_text(loss)))
     if loss.source != "losscli":
         facts.append(("from", loss.source))
     width = max(len(key) for key, _ in facts)
@@ -254,6 +291,7 @@ def explain_markdown(loss: Loss) -> list[str]:
         f"- **tasks:** {', '.join(loss.tasks)}",
         f"- **inputs:** {INPUT_KINDS.get(loss.inputs, loss.inputs)}",
         f"- **logits:** {'accepted with `--from-logits`' if loss.logits else 'no'}",
+        *([f"- **kind:** {_kind_text(loss)}"] if loss.kind != "loss" else []),
         "",
         "## Parameters",
         "",

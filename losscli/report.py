@@ -117,13 +117,29 @@ def note_lines(doc: Mapping[str, Any]) -> list[str]:
     return lines
 
 
+def _bound(check: Mapping[str, Any], ascii_sign: bool = True) -> str:
+    """``<= 0.3`` for a --fail-above check, ``>= 0.3`` for a --fail-below one."""
+    if "fail_below" in check:
+        return f"{'>=' if ascii_sign else '≥'} {check['fail_below']:g}"
+    return f"{'<=' if ascii_sign else '≤'} {check['fail_above']:g}"
+
+
+def failed_summary(doc: Mapping[str, Any]) -> str:
+    """``huber, mse above threshold; d2_tweedie below threshold`` for the failed checks."""
+    failed = [c for c in doc.get("checks", []) if not c["passed"]]
+    parts = []
+    for key, word in (("fail_above", "above"), ("fail_below", "below")):
+        names = list(dict.fromkeys(c["loss"] for c in failed if key in c))
+        if names:
+            parts.append(f"{', '.join(names)} {word} threshold")
+    return "; ".join(parts)
+
+
 def check_lines(doc: Mapping[str, Any]) -> list[str]:
     lines = []
     for c in doc.get("checks", []):
         verdict = "passed" if c["passed"] else "FAILED"
-        lines.append(
-            f"check {c['loss']} <= {c['fail_above']:g}: {verdict} (value {_number(c['value'])})"
-        )
+        lines.append(f"check {c['loss']} {_bound(c)}: {verdict} (value {_number(c['value'])})")
     return lines
 
 
@@ -137,9 +153,7 @@ def markdown(doc: Mapping[str, Any]) -> str:
         lines += ["", "| check | threshold | value | result |", "|---|---|---|---|"]
         for c in checks:
             result = "✅ passed" if c["passed"] else "❌ failed"
-            lines.append(
-                f"| {c['loss']} | ≤ {c['fail_above']:g} | {_number(c['value'])} | {result} |"
-            )
+            lines.append(f"| {c['loss']} | {_bound(c, False)} | {_number(c['value'])} | {result} |")
     return "\n".join(lines) + "\n"
 
 

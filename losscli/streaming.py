@@ -286,7 +286,7 @@ class Collected:
     A leaf of ``PartialSums`` like any other: merging concatenates instead of adding,
     so it survives batches, groups and workers. Memory grows with the rows it keeps
     (8 bytes per float64 value), so only the losses and reductions that need every
-    value (``--reduction median``, Lovász) use it.
+    value (``--reduction median``, Lovász, d2_pinball's quantile, equal-mass bins) use it.
     """
 
     __slots__ = ("parts",)
@@ -313,7 +313,28 @@ class Collected:
         """All kept values in the order they were read."""
         if not self.parts:
             return np.empty(0)
-        return self.parts[0] if len(self.parts) == 1 else np.concatenate(self.parts)
+        if len(self.parts) > 1:  # keep the one array instead of the pieces: half the memory
+            self.parts = (np.concatenate(self.parts),)
+        return self.parts[0]
+
+    @staticmethod
+    def resampler(units: np.ndarray) -> Any:
+        """``draw(counts)``: the values of the ``units`` (an object array of Collected, 0 for
+        none) with unit u repeated counts[u] times, in unit order; one gather per draw."""
+        arrays = [u.array() for u in units if isinstance(u, Collected) and len(u)]
+        index = [i for i, u in enumerate(units) if isinstance(u, Collected) and len(u)]
+        lengths = np.array([len(a) for a in arrays], dtype=np.intp)
+        values = np.concatenate(arrays) if arrays else np.empty(0)
+        starts = np.cumsum(lengths) - lengths
+
+        def draw(counts: np.ndarray) -> Collected:
+            reps = np.repeat(np.arange(len(arrays)), np.asarray(counts)[index])
+            sizes = lengths[reps]
+            # row j of drawn unit r sits at starts[r] + j: one arange shifted per unit
+            shift = np.repeat(starts[reps] - (np.cumsum(sizes) - sizes), sizes)
+            return Collected(values[shift + np.arange(int(sizes.sum()))])
+
+        return draw
 
     def __repr__(self) -> str:
         return f"Collected({len(self)} values)"

@@ -420,17 +420,24 @@ def root_page(root: Command, commands: list[Command], version: str) -> str:
         "case-insensitive; parameters are given inline, as in huber(delta=0.5), "
         "or as the flags of the same name."
     )
-    for loss in registry.all_losses():
-        if loss.source != PROG:
-            continue
-        body = [loss.summary]
-        if loss.aliases:
-            body.append("Aliases: " + ", ".join(loss.aliases) + ".")
-        if loss.params:
-            params = ", ".join(f"{p.name}={render.param_default(p)}" for p in loss.params)
-            body.append(f"Parameters: {params}.")
-        body.append("Tasks: " + ", ".join(loss.tasks) + ".")
-        page.item(bold(loss.name), *body)
+    builtin = [loss for loss in registry.all_losses() if loss.source == PROG]
+    for loss in builtin:
+        if loss.kind == "loss":
+            page.item(bold(loss.name), *loss_body(loss))
+    page.section("METRICS")
+    page.paragraph(
+        "Skill scores (D\u00b2, higher is better) and calibration measures of binary "
+        "probabilities, selected with --loss like losses and reported beside them. "
+        "--fail-above gates the lower-is-better ones, --fail-below the higher-is-better "
+        "ones. "
+        + " ".join(
+            f"{name} selects {', '.join(members)}." for name, members in registry.BUNDLES.items()
+        )
+    )
+    for loss in builtin:
+        if loss.kind != "loss":
+            better = f"Better: {render.better_text(loss)}."
+            page.item(bold(loss.name), *loss_body(loss), better)
     page.section("TASKS")
     page.paragraph("The tasks that --task accepts, each with the other spellings it understands.")
     for task in registry.TASKS:
@@ -443,6 +450,20 @@ def root_page(root: Command, commands: list[Command], version: str) -> str:
     ]
     common_sections(page, examples, [c.page for c in commands])
     return page.text()
+
+
+def loss_body(loss) -> list[str]:
+    """Summary, aliases, parameters and tasks of a registered loss or metric."""
+    from losscli import render
+
+    body = [loss.summary]
+    if loss.aliases:
+        body.append("Aliases: " + ", ".join(loss.aliases) + ".")
+    if loss.params:
+        params = ", ".join(f"{p.name}={render.param_default(p)}" for p in loss.params)
+        body.append(f"Parameters: {params}.")
+    body.append("Tasks: " + ", ".join(loss.tasks) + ".")
+    return body
 
 
 def summary_sentence(cmd: Command) -> str:

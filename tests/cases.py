@@ -111,6 +111,15 @@ def _tweedie(power, zeros):
     return make
 
 
+def _tweedie_score(power, zeros):
+    def make(rng, n):
+        case = _tweedie(power, zeros)(rng, n)
+        case.loss = "d2_tweedie"
+        return case
+
+    return make
+
+
 def _binary(loss, logits=False, m=None, **params):
     def make(rng, n):
         shape = (n,) if m is None else (n, m)
@@ -381,6 +390,49 @@ CASES = {
     ],
     "lovasz_hinge": [_lovasz_hinge],
     "lovasz_softmax": [_lovasz_softmax(), _lovasz_softmax(logits=True), _lovasz_softmax(k=4)],
+    "d2_tweedie": [
+        _reg("d2_tweedie", power=0.0),
+        _reg_multi("d2_tweedie", power=0.0),
+        _tweedie_score(1.0, True),
+        _tweedie_score(1.5, True),
+        _tweedie_score(2.0, False),
+        _tweedie_score(3.0, False),
+        _tweedie_score(-1.0, False),
+    ],
+    "d2_pinball": [
+        _reg("d2_pinball"),
+        _reg("d2_pinball", quantile=0.9),
+        _reg_multi("d2_pinball", quantile=0.2),
+    ],
+    "d2_absolute_error": [_reg("d2_absolute_error"), _reg_multi("d2_absolute_error")],
+    "d2_log_loss": [
+        _binary("d2_log_loss"),
+        _binary("d2_log_loss", logits=True),
+        _multiclass("d2_log_loss"),
+        _multiclass("d2_log_loss", logits=True),
+    ],
+    "d2_brier": [
+        _binary("d2_brier"),
+        _binary("d2_brier", logits=True),
+        _multiclass("d2_brier"),
+        _multiclass("d2_brier", logits=True),
+    ],
+    "ece": [
+        _binary("ece"),
+        _binary("ece", logits=True, bins=5),
+        _binary("ece", binning="mass", bins=4),
+        _binary("ece", logits=True, binning="mass"),
+    ],
+    "brier_reliability": [
+        _binary("brier_reliability"),
+        _binary("brier_reliability", logits=True, binning="mass", bins=3),
+    ],
+    "brier_resolution": [
+        _binary("brier_resolution", bins=4),
+        _binary("brier_resolution", logits=True, binning="mass", bins=3),
+        _binary("brier_resolution", generalized=False),
+    ],
+    "brier_uncertainty": [_binary("brier_uncertainty"), _binary("brier_uncertainty", logits=True)],
     "contrastive": [_contrastive],
     "triplet": [
         _triplet_distances,

@@ -44,8 +44,15 @@ def run_module(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def plain_names(stdout: str) -> list[str]:
-    """The first column of a plain table, without its header."""
-    return [line.split()[0] for line in stdout.splitlines()[1:] if line.strip()]
+    """The first column of the plain tables (losses, then metrics), without headers,
+    titles and notes: the lines after each ``name …`` header up to a blank line."""
+    names: list[str] = []
+    for block in stdout.split("\n\n"):
+        lines = block.splitlines()
+        header = next((i for i, line in enumerate(lines) if line.split()[:1] == ["name"]), None)
+        if header is not None:
+            names += [line.split()[0] for line in lines[header + 1 :] if line.strip()]
+    return names
 
 
 # --version and help
@@ -87,8 +94,19 @@ def test_losses_json_lists_every_registered_loss_with_its_params() -> None:
     records = json.loads(result.stdout)
     assert [r["name"] for r in records] == available_losses()
     for record in records:
-        assert set(record) == {"name", "aliases", "tasks", "inputs", "params", "logits", "summary"}
+        assert set(record) == {
+            "name",
+            "aliases",
+            "tasks",
+            "inputs",
+            "params",
+            "logits",
+            "summary",
+            "kind",
+            "better",
+        }
         loss = get_loss(record["name"])
+        assert record["kind"] == loss.kind and record["better"] == loss.better
         assert record["aliases"] == list(loss.aliases)
         assert record["tasks"] == list(loss.tasks)
         assert record["inputs"] == loss.inputs
@@ -142,7 +160,10 @@ def test_losses_markdown_is_a_table_with_every_loss() -> None:
     lines = result.stdout.splitlines()
     assert lines[0] == "| name | aliases | tasks | inputs | params | summary |"
     assert lines[1] == "|---|---|---|---|---|---|"
-    assert [line.split("|")[1].strip() for line in lines[2:]] == available_losses()
+    rows = [line for line in lines if line.startswith("| ") and not line.startswith("| name ")]
+    assert [line.split("|")[1].strip() for line in rows] == available_losses()
+    metrics = lines.index("## " + render.METRICS_TITLE)
+    assert lines[metrics + 2] == "| name | better | aliases | tasks | inputs | params | summary |"
 
 
 def test_losses_table_on_a_terminal_is_drawn_with_rich(

@@ -72,6 +72,21 @@ def test_eval_schema(capsys):
     class_row = full["results"][1]
     assert class_row["class"] == "cat"
     assert_keys(class_row, spec["results[]"], "results[] (a class row)", False)
+    gated = run_json(
+        capsys,
+        "eval",
+        SAMPLES / "regression.csv",
+        "--loss",
+        "mse,d2_tweedie(power=0)",
+        "--fail-above",
+        "9",
+        "--fail-below",
+        "0.1",
+    )
+    always, optional = spec["checks[]"]
+    assert optional == {"fail_above", "fail_below"}
+    for check, threshold in zip(gated["checks"], ("fail_above", "fail_below"), strict=True):
+        assert set(check) == always | {threshold}
 
 
 def test_compare_schema(capsys):

@@ -11,3 +11,5 @@ from losscli.losses import noisy_labels  # isort: skip  # noqa: F401
 from losscli.losses import overlap  # isort: skip  # noqa: F401
 from losscli.losses import lovasz  # isort: skip  # noqa: F401
 from losscli.losses import similarity  # isort: skip  # noqa: F401
+from losscli.losses import skill  # isort: skip  # noqa: F401
+from losscli.losses import calibration  # isort: skip  # noqa: F401
