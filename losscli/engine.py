@@ -15,7 +15,15 @@ from typing import Any
 from losscli._lazy import np
 from losscli.columns import ColumnPlan, resolve_columns
 from losscli.errors import InputError, ZeroWeightError
-from losscli.io import Header, Source, float_column, read_batches, read_header, text_column
+from losscli.io import (
+    Header,
+    Source,
+    float_column,
+    read_batches,
+    read_header,
+    split_lines,
+    text_column,
+)
 from losscli.objective import Objective
 from losscli.streaming import ROW_STATISTICS, Batch, PartialSums, map_leaves, take_group
 
@@ -446,7 +454,62 @@ def _add_groups(acc: GroupedSums, sel: Selected, batch: Batch, frame: Frame) -> 
 
 
 def accumulate(reading: Reading, stats: dict[str, int]) -> list[GroupedSums]:
-    """Pass 1: every loss (and group) adds each batch to its partial sums."""
+    """Pass 1: every loss (and group) adds each batch to its partial sums.
+
+    A large plain CSV file is cut into line ranges parsed in parallel threads
+    (``io.split_lines``), each range summed on its own and the sums merged in file
+    order, so the result does not depend on thread timing. Any error there is
+    stated by a serial rerun, which names the exact row.
+    """
+    ranges = None
+    if reading.targets is None and reading.key is None:
+        ranges = split_lines(reading.source, _parallel_parts())
+    if ranges:
+        try:
+            return _accumulate_ranges(reading, stats, ranges)
+        except InputError:  # restated (or, for quoted fields, avoided) by the serial read
+            stats.clear()
+            reading.reopen()
+    return _accumulate_serial(reading, stats)
+
+
+def _parallel_parts() -> int:
+    import os
+
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cpus = os.cpu_count() or 1
+    return min(cpus, 2)
+
+
+def _accumulate_ranges(
+    reading: Reading, stats: dict[str, int], ranges: Sequence[Source]
+) -> list[GroupedSums]:
+    from concurrent.futures import ThreadPoolExecutor
+    from dataclasses import replace
+
+    pending = reading.source.pending  # the header's open stream is not needed here
+    if pending is not None and hasattr(pending[1], "close"):
+        pending[1].close()
+    reading.source.pending = None
+    parts = [replace(reading, source=r) for r in ranges]
+    part_stats: list[dict[str, int]] = [{} for _ in parts]
+    with ThreadPoolExecutor(len(parts), thread_name_prefix="losscli-range") as pool:
+        futures = [pool.submit(_accumulate_serial, p, st) for p, st in zip(parts, part_stats)]
+        results = [f.result() for f in futures]
+    if ranges[0].watch.quoted:  # a quoted field may span the cut: read the file whole
+        raise InputError("quoted fields: the file is read serially")
+    for st in part_stats:
+        for k, v in st.items():
+            stats[k] = stats.get(k, 0) + v
+    merged = results[0]
+    for part in results[1:]:
+        merged = [a.merge(b) for a, b in zip(merged, part)]
+    return merged
+
+
+def _accumulate_serial(reading: Reading, stats: dict[str, int]) -> list[GroupedSums]:
     source, selected = reading.source, reading.selected
     sums = [GroupedSums() for _ in selected]
     for frame in frames(reading, stats):

@@ -24,6 +24,7 @@ from losscli._lazy import np
 from losscli.errors import InputError, UsageError
 
 CSV_BLOCK = 1 << 20  # larger blocks raise memory for no speed
+CSV_RANGE_BLOCK = 1 << 18  # each of the parallel range readers (split_lines) holds less
 PARQUET_BATCH = 1 << 16
 PARQUET_READ_BUFFER = 1 << 20  # bytes read at a time from a Parquet column chunk
 SNIFF_BYTES = 1 << 20
@@ -47,6 +48,9 @@ class Source:
     row0: int = 0
     filesystem: Any = None
     files: list[str] | None = None
+    # CSV/TSV only: a slice of whole lines (split_lines) and the watch its ranges share.
+    byte_range: tuple[int, int] | None = None  # a slice of lines of a CSV file (split_lines)
+    watch: Any = None  # the RangeWatch shared by the ranges of one file
 
     @property
     def name(self) -> str:
@@ -323,6 +327,13 @@ def read_batches(
         yield from progress.track(batches, source.name, total=header.rows_hint)
     elif source.fmt == "jsonl":
         yield from progress.track(_jsonl_batches(source, columns, text_columns), source.name)
+    elif source.byte_range is not None:
+        start, end = source.byte_range
+        with _RangeFile(source.path, start, end, source.watch) as stream:
+            batches = _csv_batches(source, header, columns, text_columns, stream)
+            yield from progress.track(
+                batches, source.name, total=end - start, unit="bytes", position=stream.tell
+            )
     elif progress.enabled() and source.path != "-" and source.compression is None:
         import pyarrow as pa
 
@@ -334,6 +345,94 @@ def read_batches(
             )
     else:
         yield from progress.track(_csv_batches(source, header, columns, text_columns), source.name)
+
+
+class _RangeFile(io.RawIOBase):
+    """Bytes ``start``..``end`` of a file, read with pread (the GIL is released meanwhile)."""
+
+    def __init__(self, path: str, start: int, end: int, watch: Any = None) -> None:
+        self._fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+        self._start, self._pos, self._end = start, start, end
+        self._watch = watch
+        self._header = start == 0  # the header line may quote its names
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        n = min(len(buffer), self._end - self._pos)
+        if n <= 0:
+            return 0
+        chunk = os.pread(self._fd, n, self._pos)
+        if self._watch is not None:
+            body = chunk
+            if self._header:
+                body = chunk[chunk.find(b"\n") + 1 :] if b"\n" in chunk else b""
+                self._header = b"\n" not in chunk
+            if b'"' in body:  # a quoted field may hold a newline: the cut is unsafe
+                self._watch.quoted = True
+                return 0  # stop here; the caller reads the file again, whole
+        buffer[: len(chunk)] = chunk
+        self._pos += len(chunk)
+        return len(chunk)
+
+    def tell(self) -> int:
+        return self._pos - self._start
+
+    def close(self) -> None:
+        if not self.closed:
+            os.close(self._fd)
+        super().close()
+
+
+#: files at least this large are parsed in parallel byte ranges (split_lines)
+PARALLEL_MIN_BYTES = 64 << 20
+
+
+class RangeWatch:
+    """Set when a range reader met a quote character: the ranges must be read again."""
+
+    quoted = False
+
+
+def split_lines(source: Source, parts: int) -> list[Source] | None:
+    """The file cut into ``parts`` ranges of whole lines, or None when it cannot be.
+
+    Each range is parsed by its own reader in its own thread. A cut after a newline
+    is a row boundary unless the newline sits inside a quoted field, so the readers
+    watch for quote characters (past the header line): one quote anywhere and the
+    ranges' results are dropped for a serial read (``RangeWatch`` on the sources).
+    Only plain CSV/TSV files of at least ``PARALLEL_MIN_BYTES`` are cut.
+    """
+    if (
+        parts < 2
+        or source.fmt not in ("csv", "tsv")
+        or source.path == "-"
+        or source.compression is not None
+        or not hasattr(os, "pread")
+    ):
+        return None
+    try:
+        size = os.path.getsize(source.path)
+        if size < PARALLEL_MIN_BYTES:
+            return None
+        cuts = [0]
+        with open(source.path, "rb") as f:
+            for i in range(1, parts):
+                f.seek(size * i // parts)
+                f.readline()  # to the end of the line the cut falls in
+                at = f.tell()
+                if at <= cuts[-1] or at >= size:
+                    return None
+                cuts.append(at)
+    except OSError:
+        return None
+    cuts.append(size)
+    watch = RangeWatch()
+    return [
+        Source(source.path, source.fmt, byte_range=(a, b), watch=watch)
+        for a, b in zip(cuts, cuts[1:])
+    ]
 
 
 def _take_stream(source: Source) -> tuple[bytes, Any]:
@@ -352,19 +451,25 @@ def _csv_batches(
         c: (pa.dictionary(pa.int32(), pa.string()) if c in text_columns else pa.float64())
         for c in columns
     }
-    head, stream = _take_stream(source)
-    if source.path != "-" and source.compression is None:
-        if hasattr(stream, "close"):
-            stream.close()
-        data: Any = source.path if raw is None else raw
+    skip = 1  # our cleaned names replace the header line, which is skipped
+    if source.byte_range is not None:  # lines from the middle of the file: no header
+        data: Any = io.BufferedReader(raw, buffer_size=CSV_RANGE_BLOCK)
+        skip = 1 if source.byte_range[0] == 0 else 0
     else:
-        data = io.BufferedReader(_Prefixed(head, stream), buffer_size=CSV_BLOCK)
+        head, stream = _take_stream(source)
+        if source.path != "-" and source.compression is None:
+            if hasattr(stream, "close"):
+                stream.close()
+            data = source.path if raw is None else raw
+        else:
+            data = io.BufferedReader(_Prefixed(head, stream), buffer_size=CSV_BLOCK)
     try:
         reader = pcsv.open_csv(
             data,
-            # our cleaned names replace the header line, which is skipped
             read_options=pcsv.ReadOptions(
-                block_size=CSV_BLOCK, column_names=header.columns, skip_rows=1
+                block_size=CSV_RANGE_BLOCK if source.byte_range else CSV_BLOCK,
+                column_names=header.columns,
+                skip_rows=skip,
             ),
             parse_options=pcsv.ParseOptions(delimiter=_delimiter(source)),
             convert_options=pcsv.ConvertOptions(
