@@ -14,7 +14,7 @@ import csv
 import io
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,8 +25,9 @@ from losscli.errors import InputError, UsageError
 
 CSV_BLOCK = 1 << 20  # larger blocks raise memory for no speed
 CSV_RANGE_BLOCK = 1 << 18  # each of the parallel range readers (split_lines) holds less
-PARQUET_BATCH = 1 << 16
-PARQUET_READ_BUFFER = 1 << 20  # bytes read at a time from a Parquet column chunk
+PARQUET_BATCH = 1 << 16  # rows per batch at most
+PARQUET_BATCH_BYTES = 1 << 20  # ... and about this many bytes of float64 per batch
+PARQUET_READ_BUFFER = 1 << 16  # bytes read at a time from a Parquet column chunk
 SNIFF_BYTES = 1 << 20
 FORMATS = ("csv", "tsv", "parquet", "jsonl")
 COMPRESSION = {".gz": "gzip", ".bz2": "bz2", ".zst": "zstd", ".zstd": "zstd"}
@@ -260,17 +261,25 @@ def parquet_files(source: Source) -> list[str]:
     return source.files
 
 
-def parquet_file(source: Source, path: str) -> Any:
-    """One Parquet file of the source, opened for reading (metadata read, data not yet)."""
+def parquet_file(source: Source, path: str, dictionary: Sequence[str] = ()) -> Any:
+    """One Parquet file of the source, opened for reading (metadata read, data not yet).
+
+    String columns named in ``dictionary`` are read as dictionary arrays, as the text
+    columns need them (encoding them afterwards would import pyarrow.compute).
+    """
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    kept = list(dictionary) or None
     try:
         if source.path == "-":
-            return pq.ParquetFile(pa.BufferReader(buffer_stdin(source).data), pre_buffer=False)
+            data = pa.BufferReader(buffer_stdin(source).data)
+            return pq.ParquetFile(data, pre_buffer=False, read_dictionary=kept)
         where = path if source.filesystem is None else source.filesystem.open(path, "rb")
         # Buffered reads stream a column chunk instead of holding all of it in memory.
-        return pq.ParquetFile(where, pre_buffer=False, buffer_size=PARQUET_READ_BUFFER)
+        return pq.ParquetFile(
+            where, pre_buffer=False, buffer_size=PARQUET_READ_BUFFER, read_dictionary=kept
+        )
     except Exception as exc:
         raise InputError(
             f"{path if path != '-' else '<stdin>'}: not a readable Parquet file ({exc})"
@@ -323,7 +332,8 @@ def read_batches(
     from losscli import progress
 
     if source.fmt == "parquet":
-        batches = _parquet_batches(source, columns)
+        text = [c for c in columns if c in text_columns and c in header.text_columns]
+        batches = _parquet_batches(source, columns, text)
         yield from progress.track(batches, source.name, total=header.rows_hint)
     elif source.fmt == "jsonl":
         yield from progress.track(_jsonl_batches(source, columns, text_columns), source.name)
@@ -557,10 +567,21 @@ def _find_non_numeric(
     return None
 
 
-def _parquet_batches(source: Source, columns: list[str]) -> Iterator[Any]:
+def parquet_batch_rows(columns: int) -> int:
+    """Rows per Parquet batch: ``PARQUET_BATCH_BYTES`` of float64 over the columns read,
+    a power of two between 4096 and ``PARQUET_BATCH`` (64Ki rows of 2 columns, 8Ki of 11).
+
+    Wide files (K class columns) then hold a few MiB per batch, not tens, in the reader
+    and in the loss's n×K intermediates.
+    """
+    rows = PARQUET_BATCH_BYTES // (8 * max(columns, 1))
+    return max(min(4096, PARQUET_BATCH), min(PARQUET_BATCH, 1 << (rows.bit_length() - 1)))
+
+
+def _parquet_batches(source: Source, columns: list[str], text: Sequence[str] = ()) -> Iterator[Any]:
     pieces = source.pieces or tuple((path, None) for path in parquet_files(source))
     for path, row_groups in pieces:
-        pf = parquet_file(source, path)
+        pf = parquet_file(source, path, text)
         missing = [c for c in columns if c not in pf.schema_arrow.names]
         if missing:
             raise InputError(
@@ -568,7 +589,7 @@ def _parquet_batches(source: Source, columns: list[str]) -> Iterator[Any]:
             )
         try:
             yield from pf.iter_batches(
-                batch_size=PARQUET_BATCH, columns=columns, row_groups=row_groups
+                batch_size=parquet_batch_rows(len(columns)), columns=columns, row_groups=row_groups
             )
         finally:
             pf.close(force=source.filesystem is not None)  # the fsspec file is ours to close
@@ -613,15 +634,30 @@ def float_column(arr: Any) -> tuple[np.ndarray, np.ndarray | None]:
 
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks()
-    if not pa.types.is_float64(arr.type):
-        if pa.types.is_dictionary(arr.type) or pa.types.is_string(arr.type):
-            raise InputError("a text column was given where numbers are needed")
-        arr = arr.cast(pa.float64())
+    valid = _validity(arr)
+    nulls = None if valid is None else ~valid
+    if pa.types.is_float64(arr.type):
+        values = np.frombuffer(
+            arr.buffers()[1], dtype=np.float64, count=len(arr), offset=arr.offset * 8
+        )
+        return values, nulls
+    if pa.types.is_dictionary(arr.type) or pa.types.is_string(arr.type):
+        raise InputError("a text column was given where numbers are needed")
+    if pa.types.is_integer(arr.type) or pa.types.is_float32(arr.type):
+        # Widened by numpy: Array.cast would import pyarrow.compute (~30 ms at start-up).
+        kind = (
+            "f" if pa.types.is_float32(arr.type) else "iu"[pa.types.is_unsigned_integer(arr.type)]
+        )
+        dtype = np.dtype(f"{kind}{arr.type.bit_width // 8}")
+        raw = np.frombuffer(
+            arr.buffers()[1], dtype=dtype, count=len(arr), offset=arr.offset * dtype.itemsize
+        )
+        return raw.astype(np.float64), nulls
+    arr = arr.cast(pa.float64())
     values = np.frombuffer(
         arr.buffers()[1], dtype=np.float64, count=len(arr), offset=arr.offset * 8
     )
-    valid = _validity(arr)
-    return values, None if valid is None else ~valid
+    return values, nulls
 
 
 def text_column(arr: Any) -> tuple[np.ndarray, list[str], np.ndarray | None]:

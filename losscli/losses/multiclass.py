@@ -70,6 +70,7 @@ def prepare_multiclass(batch: Batch, params: Params, loss: str, *, soft: bool = 
     k = x.shape[1]
     y = batch.target
     mask = None
+    labels = None
     if y.ndim == 1:
         ignore = params.get("ignore_index")
         labels = integer_labels(y, k, batch, ignore_index=ignore)
@@ -86,7 +87,10 @@ def prepare_multiclass(batch: Batch, params: Params, loss: str, *, soft: bool = 
     if not params.get("from_logits"):
         require_probabilities(x, batch)
         require_rows_sum_to_one(x, batch)
-    return batch.replace(target=t, mask=mask, aux={"k": k, "from_labels": y.ndim == 1})
+    aux = {"k": k, "from_labels": y.ndim == 1}
+    if labels is not None:
+        aux["labels"] = labels
+    return batch.replace(target=t, mask=mask, aux=aux)
 
 
 def ce_terms(t, x, params: Params, loss: str, grad: bool = True):
@@ -120,6 +124,21 @@ def ce_terms(t, x, params: Params, loss: str, grad: bool = True):
     if params.get("renormalize"):
         g = (g - np.sum(g * q, axis=1, keepdims=True)) / total
     return value, g
+
+
+def _label_ce(x, labels, params: Params):
+    """−w_y log p_y from integer labels, reading one column per row: the value of
+    ``ce_terms`` on one-hot targets (its other terms are 0·log p_c = 0), without
+    the n×K products."""
+    rows = np.arange(len(labels))
+    if params["from_logits"]:
+        logp = x[rows, labels] - logsumexp(x)[:, 0]
+    else:
+        eps = params["eps"]
+        logp = np.log(np.clip(x[rows, labels], eps, 1.0 - eps))
+    if params.get("class_weights") is None:
+        return -logp
+    return -class_weight_vector(params, x.shape[1], "cross_entropy")[labels] * logp
 
 
 CE_PARAMS = (EPS, LABEL_SMOOTHING, CLASS_WEIGHTS, IGNORE_INDEX)
@@ -174,6 +193,13 @@ class CrossEntropy(Elementwise):
         return batch.target @ class_weight_vector(params, k, "cross_entropy")
 
     def loss(self, batch, params):
+        labels = batch.aux.get("labels")
+        if (
+            labels is not None
+            and not params.get("label_smoothing")
+            and not params.get("renormalize")
+        ):
+            return _label_ce(batch.preds[0], labels, params)
         return ce_terms(batch.target, batch.preds[0], params, "cross_entropy", grad=False)[0]
 
     def dloss(self, batch, params):
