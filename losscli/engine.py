@@ -22,6 +22,7 @@ from losscli.io import (
     read_batches,
     read_header,
     split_lines,
+    split_row_groups,
     text_column,
 )
 from losscli.objective import Objective
@@ -456,14 +457,16 @@ def _add_groups(acc: GroupedSums, sel: Selected, batch: Batch, frame: Frame) -> 
 def accumulate(reading: Reading, stats: dict[str, int]) -> list[GroupedSums]:
     """Pass 1: every loss (and group) adds each batch to its partial sums.
 
-    A large plain CSV file is cut into line ranges parsed in parallel threads
-    (``io.split_lines``), each range summed on its own and the sums merged in file
-    order, so the result does not depend on thread timing. Any error there is
-    stated by a serial rerun, which names the exact row.
+    A large plain CSV file is cut into line ranges (``io.split_lines``), a large
+    Parquet input into runs of row groups (``io.split_row_groups``), read in parallel
+    threads; each part is summed on its own and the sums merged in file order, so the
+    result does not depend on thread timing. Any error there is stated by a serial
+    rerun, which names the exact row.
     """
     ranges = None
     if reading.targets is None and reading.key is None:
-        ranges = split_lines(reading.source, _parallel_parts())
+        parts = _parallel_parts()
+        ranges = split_lines(reading.source, parts) or split_row_groups(reading.source, parts)
     if ranges:
         try:
             return _accumulate_ranges(reading, stats, ranges)
@@ -498,7 +501,8 @@ def _accumulate_ranges(
     with ThreadPoolExecutor(len(parts), thread_name_prefix="losscli-range") as pool:
         futures = [pool.submit(_accumulate_serial, p, st) for p, st in zip(parts, part_stats)]
         results = [f.result() for f in futures]
-    if ranges[0].watch.quoted:  # a quoted field may span the cut: read the file whole
+    if ranges[0].watch is not None and ranges[0].watch.quoted:
+        # a quoted field may span the cut: read the file whole
         raise InputError("quoted fields: the file is read serially")
     for st in part_stats:
         for k, v in st.items():

@@ -24,7 +24,10 @@ from losscli._lazy import np
 from losscli.errors import InputError, UsageError
 
 CSV_BLOCK = 1 << 20  # larger blocks raise memory for no speed
-CSV_RANGE_BLOCK = 1 << 18  # each of the parallel range readers (split_lines) holds less
+# Each of the parallel range readers (split_lines) parses blocks of about this many rows,
+# between these sizes: small blocks hold little memory, too small ones cost per batch.
+CSV_RANGE_ROWS = 8192
+CSV_RANGE_BLOCK = (1 << 17, 1 << 19)
 PARQUET_BATCH = 1 << 16  # rows per batch at most
 PARQUET_BATCH_BYTES = 1 << 20  # ... and about this many bytes of float64 per batch
 PARQUET_READ_BUFFER = 1 << 16  # bytes read at a time from a Parquet column chunk
@@ -51,6 +54,7 @@ class Source:
     files: list[str] | None = None
     # CSV/TSV only: a slice of whole lines (split_lines) and the watch its ranges share.
     byte_range: tuple[int, int] | None = None  # a slice of lines of a CSV file (split_lines)
+    block_size: int = 0  # the range readers' block size
     watch: Any = None  # the RangeWatch shared by the ranges of one file
 
     @property
@@ -322,6 +326,51 @@ def _jsonl_header(source: Source) -> Header:
     return Header(list(record), text)
 
 
+def prefetch(batches: Iterator[Any], depth: int = 2) -> Iterator[Any]:
+    """``batches`` read ahead by a thread: Arrow decodes the next batches (without the
+    GIL) while the caller computes on this one. Same batches, same order; errors are
+    raised where they occur in the sequence; at most ``depth`` batches wait.
+    """
+    import queue
+    import threading
+
+    ready: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    end = object()
+
+    def put(item: Any) -> bool:
+        while not stop.is_set():
+            try:
+                ready.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def read() -> None:
+        try:
+            for batch in batches:
+                if not put((batch, None)):
+                    return
+            put((end, None))
+        except BaseException as exc:  # handed to the consumer, raised there
+            put((None, exc))
+
+    reader = threading.Thread(target=read, name="losscli-prefetch", daemon=True)
+    reader.start()
+    try:
+        while True:
+            batch, exc = ready.get()
+            if exc is not None:
+                raise exc
+            if batch is end:
+                return
+            yield batch
+    finally:
+        stop.set()
+        reader.join()
+
+
 def read_batches(
     source: Source, header: Header, columns: list[str], text_columns: set[str]
 ) -> Iterator[Any]:
@@ -333,8 +382,9 @@ def read_batches(
 
     if source.fmt == "parquet":
         text = [c for c in columns if c in text_columns and c in header.text_columns]
-        batches = _parquet_batches(source, columns, text)
-        yield from progress.track(batches, source.name, total=header.rows_hint)
+        batches = prefetch(_parquet_batches(source, columns, text))
+        total = header.rows_hint if source.pieces is None else None  # a part: rows only
+        yield from progress.track(batches, source.name, total=total)
     elif source.fmt == "jsonl":
         yield from progress.track(_jsonl_batches(source, columns, text_columns), source.name)
     elif source.byte_range is not None:
@@ -428,6 +478,8 @@ def split_lines(source: Source, parts: int) -> list[Source] | None:
             return None
         cuts = [0]
         with open(source.path, "rb") as f:
+            head = f.read(1 << 16)
+            per_row = len(head) / max(head.count(b"\n"), 1)
             for i in range(1, parts):
                 f.seek(size * i // parts)
                 f.readline()  # to the end of the line the cut falls in
@@ -439,10 +491,61 @@ def split_lines(source: Source, parts: int) -> list[Source] | None:
         return None
     cuts.append(size)
     watch = RangeWatch()
+    lo, hi = CSV_RANGE_BLOCK
+    block = min(hi, max(lo, 1 << int(CSV_RANGE_ROWS * per_row).bit_length() - 1))
     return [
-        Source(source.path, source.fmt, byte_range=(a, b), watch=watch)
+        Source(source.path, source.fmt, byte_range=(a, b), watch=watch, block_size=block)
         for a, b in zip(cuts, cuts[1:])
     ]
+
+
+#: Parquet inputs with at least this many rows are read in parallel runs of row groups
+PARALLEL_MIN_ROWS = 1 << 20
+
+
+def split_row_groups(source: Source, parts: int) -> list[Source] | None:
+    """A local Parquet file (or directory) cut into ``parts`` runs of whole row groups
+    with about equal rows, each numbered from its first row; None when it cannot be
+    (fewer row groups than parts, under ``PARALLEL_MIN_ROWS`` rows, stdin, a URL, or a
+    source that is already a dataset partition).
+    """
+    if parts < 2 or source.fmt != "parquet" or source.path == "-" or source.pieces is not None:
+        return None
+    files = parquet_files(source)
+    if source.filesystem is not None:
+        return None
+    groups: list[tuple[str, int, int]] = []  # (file, row group, rows)
+    for path in files:
+        pf = parquet_file(source, path)
+        meta = pf.metadata
+        groups += [(path, i, meta.row_group(i).num_rows) for i in range(meta.num_row_groups)]
+        pf.close()
+    total = sum(rows for _, _, rows in groups)
+    if len(groups) < parts or total < PARALLEL_MIN_ROWS:
+        return None
+    out, start, row0 = [], 0, 0
+    for k in range(parts):
+        end, rows = start, 0
+        goal = (total - row0) / (parts - k)
+        while end < len(groups) - (parts - k - 1) and (rows < goal or end == start):
+            rows += groups[end][2]
+            end += 1
+        if k == parts - 1:
+            end, rows = len(groups), sum(g[2] for g in groups[start:])
+        pieces: dict[str, list[int]] = {}
+        for path, i, _ in groups[start:end]:
+            pieces.setdefault(path, []).append(i)
+        out.append(
+            Source(
+                source.path,
+                source.fmt,
+                pieces=tuple((path, tuple(rgs)) for path, rgs in pieces.items()),
+                row0=row0,
+                files=source.files,
+            )
+        )
+        start, row0 = end, row0 + rows
+    return out
 
 
 def _take_stream(source: Source) -> tuple[bytes, Any]:
@@ -463,7 +566,7 @@ def _csv_batches(
     }
     skip = 1  # our cleaned names replace the header line, which is skipped
     if source.byte_range is not None:  # lines from the middle of the file: no header
-        data: Any = io.BufferedReader(raw, buffer_size=CSV_RANGE_BLOCK)
+        data: Any = io.BufferedReader(raw, buffer_size=source.block_size)
         skip = 1 if source.byte_range[0] == 0 else 0
     else:
         head, stream = _take_stream(source)
@@ -477,9 +580,10 @@ def _csv_batches(
         reader = pcsv.open_csv(
             data,
             read_options=pcsv.ReadOptions(
-                block_size=CSV_RANGE_BLOCK if source.byte_range else CSV_BLOCK,
+                block_size=source.block_size if source.byte_range else CSV_BLOCK,
                 column_names=header.columns,
                 skip_rows=skip,
+                use_threads=source.byte_range is None,  # each range has a thread already
             ),
             parse_options=pcsv.ParseOptions(delimiter=_delimiter(source)),
             convert_options=pcsv.ConvertOptions(

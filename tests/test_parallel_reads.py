@@ -142,3 +142,125 @@ def test_tsv_files_are_cut_too(capsys, ranges, tmp_path):
     assert [r["value"] for r in got["results"]] == pytest.approx(
         [r["value"] for r in serial["results"]], rel=1e-12
     )
+
+
+# ---- Parquet: runs of row groups -------------------------------------------------------
+
+
+@pytest.fixture
+def row_group_parts(monkeypatch):
+    made: list[list] = []
+    split = losscli.io.split_row_groups
+
+    def recording(source, parts):
+        out = split(source, parts)
+        if out:
+            made.append([(s.pieces, s.row0) for s in out])
+        return out
+
+    monkeypatch.setattr(losscli.io, "PARALLEL_MIN_ROWS", 1)
+    monkeypatch.setattr(losscli.engine, "split_row_groups", recording)
+    monkeypatch.setattr(losscli.engine, "_parallel_parts", lambda: 2)
+    return made
+
+
+def _parquet_copy(tmp_path: Path, sample: str, row_group_size: int) -> Path:
+    import pyarrow.csv as pcsv
+    import pyarrow.parquet as pq
+
+    out = tmp_path / (Path(sample).stem + ".parquet")
+    pq.write_table(pcsv.read_csv(SAMPLES / sample), out, row_group_size=row_group_size)
+    return out
+
+
+@pytest.mark.parametrize(
+    "sample, args",
+    [
+        ("regression.csv", ["--loss", "mse,rmse,huber", "--group", "segment", "--gradients"]),
+        ("regression.csv", ["--loss", "mae", "--weight", "weight"]),
+        ("multiclass.csv", ["--loss", "cross_entropy,focal"]),
+        ("segmentation.csv", ["--loss", "dice", "--group", "image_id"]),
+    ],
+    ids=["groups", "weights", "multiclass", "dice"],
+)
+def test_row_group_runs_give_the_serial_results(capsys, monkeypatch, tmp_path, sample, args):
+    path = _parquet_copy(tmp_path, sample, 300)
+    serial = eval_json(capsys, path, *args)
+    made: list = []
+    split = losscli.io.split_row_groups
+    monkeypatch.setattr(losscli.io, "PARALLEL_MIN_ROWS", 1)
+    monkeypatch.setattr(losscli.engine, "_parallel_parts", lambda: 2)
+    monkeypatch.setattr(
+        losscli.engine, "split_row_groups", lambda s, p: made.append(1) or split(s, p)
+    )
+    parallel = eval_json(capsys, path, *args)
+    assert made
+    assert parallel["input"] == serial["input"]
+    for a, b in zip(parallel["results"], serial["results"], strict=True):
+        assert (a["loss"], a["group"], a["n"]) == (b["loss"], b["group"], b["n"])
+        assert a["value"] == pytest.approx(b["value"], rel=1e-12)
+
+
+def test_row_group_runs_split_rows_evenly_and_number_them(tmp_path):
+    path = _parquet_copy(tmp_path, "regression.csv", 300)  # 2000 rows: 6 groups of 300, 200
+    source = losscli.io.detect_format(str(path))
+    old = losscli.io.PARALLEL_MIN_ROWS
+    losscli.io.PARALLEL_MIN_ROWS = 1
+    try:
+        parts = losscli.io.split_row_groups(source, 2)
+        assert losscli.io.split_row_groups(source, 8) is None  # 7 row groups only
+    finally:
+        losscli.io.PARALLEL_MIN_ROWS = old
+    assert [p.pieces for p in parts] == [((str(path), (0, 1, 2, 3)),), ((str(path), (4, 5, 6)),)]
+    assert [p.row0 for p in parts] == [0, 1200]
+    assert losscli.io.split_row_groups(source, 2) is None  # 2000 rows: under the threshold
+
+
+def test_an_error_in_a_later_run_of_row_groups_names_the_exact_row(
+    capsys, row_group_parts, tmp_path
+):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    y = np.arange(3000, dtype=float)
+    p = y + 0.5
+    p[2345] = np.nan
+    path = tmp_path / "bad.parquet"
+    pq.write_table(pa.table({"y_true": y, "y_pred": p}), path, row_group_size=500)
+    code = run(["eval", str(path), "--loss", "mse"])
+    _, err = capsys.readouterr()
+    assert code == 2 and row_group_parts
+    assert err.splitlines()[0] == (
+        f"error: {path}: column 'y_pred' has 1 empty, NaN or infinite cell(s), first at row(s) 2345"
+    )
+
+
+# ---- prefetch: Parquet batches read ahead by a thread -------------------------------------
+
+
+def test_prefetch_yields_the_same_items_in_order_and_raises_where_the_source_did():
+    from losscli.io import prefetch
+
+    assert list(prefetch(iter(range(100)), depth=2)) == list(range(100))
+
+    def failing():
+        yield 1
+        yield 2
+        raise ValueError("broken at the third")
+
+    got = []
+    with pytest.raises(ValueError, match="third"):
+        for item in prefetch(failing()):
+            got.append(item)
+    assert got == [1, 2]
+
+
+def test_prefetch_stops_its_thread_when_the_reader_stops_early():
+    import threading
+
+    from losscli.io import prefetch
+
+    batches = prefetch(iter(range(10_000)), depth=2)
+    assert next(batches) == 0
+    batches.close()
+    assert not any(t.name == "losscli-prefetch" for t in threading.enumerate())
