@@ -583,7 +583,7 @@ def _csv_batches(
                 block_size=source.block_size if source.byte_range else CSV_BLOCK,
                 column_names=header.columns,
                 skip_rows=skip,
-                use_threads=source.byte_range is None,  # each range has a thread already
+                use_threads=True,  # ranges too: Arrow's threads parse while Python computes
             ),
             parse_options=pcsv.ParseOptions(delimiter=_delimiter(source)),
             convert_options=pcsv.ConvertOptions(
