@@ -272,22 +272,77 @@ def parquet_file(source: Source, path: str, dictionary: Sequence[str] = ()) -> A
     columns need them (encoding them afterwards would import pyarrow.compute).
     """
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
     kept = list(dictionary) or None
     try:
         if source.path == "-":
-            data = pa.BufferReader(buffer_stdin(source).data)
-            return pq.ParquetFile(data, pre_buffer=False, read_dictionary=kept)
+            return _open_parquet(pa.BufferReader(buffer_stdin(source).data), kept, 0)
         where = path if source.filesystem is None else source.filesystem.open(path, "rb")
         # Buffered reads stream a column chunk instead of holding all of it in memory.
-        return pq.ParquetFile(
-            where, pre_buffer=False, buffer_size=PARQUET_READ_BUFFER, read_dictionary=kept
-        )
+        return _open_parquet(where, kept, PARQUET_READ_BUFFER)
     except Exception as exc:
         raise InputError(
             f"{path if path != '-' else '<stdin>'}: not a readable Parquet file ({exc})"
         ) from None
+
+
+def _open_parquet(where: Any, dictionary: list[str] | None, buffer_size: int) -> Any:
+    """A ``LeanParquetFile``, or pyarrow's ``ParquetFile`` if its reader has changed."""
+    try:
+        return LeanParquetFile(where, dictionary, buffer_size)
+    except (ImportError, AttributeError, TypeError):
+        import pyarrow.parquet as pq
+
+        return pq.ParquetFile(
+            where, pre_buffer=False, buffer_size=buffer_size, read_dictionary=dictionary
+        )
+
+
+class LeanParquetFile:
+    """The part of ``pyarrow.parquet.ParquetFile`` that reading needs, on its reader.
+
+    ``import pyarrow.parquet`` also imports ``pyarrow.fs`` and its cloud filesystems
+    (about 30 ms warm, far more when their libraries are not in the page cache);
+    the reader underneath, ``pyarrow._parquet.ParquetReader``, needs none of that
+    for a local path, stdin's bytes or an open file. Flat columns only, as the CLI
+    reads; ``iter_batches`` and ``close`` mirror ``ParquetFile``'s.
+    """
+
+    def __init__(self, where: Any, dictionary: list[str] | None, buffer_size: int) -> None:
+        from pyarrow._parquet import ParquetReader
+
+        self._close_source = not hasattr(where, "read")
+        self.reader = ParquetReader()
+        self.reader.open(
+            where,
+            use_memory_map=False,
+            buffer_size=buffer_size,
+            pre_buffer=False,
+            read_dictionary=dictionary,
+        )
+        self._index = {path[0]: i for i, path in enumerate(self.reader.column_paths)}
+
+    @property
+    def metadata(self) -> Any:
+        return self.reader.metadata
+
+    @property
+    def schema_arrow(self) -> Any:
+        return self.reader.schema_arrow
+
+    def iter_batches(
+        self, batch_size: int, columns: Sequence[str], row_groups: Sequence[int] | None = None
+    ) -> Iterator[Any]:
+        if row_groups is None:
+            row_groups = range(self.reader.num_row_groups)
+        indices = [self._index[c] for c in columns]
+        return self.reader.iter_batches(
+            batch_size, row_groups=row_groups, column_indices=indices, use_threads=True
+        )
+
+    def close(self, force: bool = False) -> None:
+        if self._close_source or force:
+            self.reader.close()
 
 
 def _parquet_header(source: Source) -> Header:

@@ -93,12 +93,13 @@ class RowSink:
         self._file: Any = None
 
     def _open(self, batch: Any) -> None:
-        import pyarrow.csv as pcsv
-        import pyarrow.parquet as pq
-
         if self.fmt == "parquet":
+            import pyarrow.parquet as pq
+
             self._writer = pq.ParquetWriter(self._tmp, batch.schema)
             return
+        import pyarrow.csv as pcsv
+
         self._file = open(self._tmp, "wb") if self._tmp else sys.stdout.buffer  # noqa: SIM115
         self._file.write((",".join(self.columns) + "\n").encode())
         self._writer = pcsv.CSVWriter(

@@ -1,4 +1,5 @@
-"""The eval and grad paths never import pandas (about 0.5 s) nor pyarrow.compute (~30 ms).
+"""The eval and grad paths never import pandas (about 0.5 s), pyarrow.compute (~30 ms) or
+pyarrow.fs with its cloud filesystems (~30 ms, which ``import pyarrow.parquet`` costs).
 
 pyarrow's ``Array.to_numpy()``, ``pa.array()`` and ``pq.read_table`` import pandas, and
 ``Array.cast`` imports pyarrow.compute; the readers take numbers through the arrays'
@@ -24,7 +25,8 @@ out, sys.stdout = sys.stdout, io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
 code = run(sys.argv[1:])
 sys.stdout = out
 print(json.dumps({"code": code, "loaded": sorted(
-    m for m in ("pandas", "pyarrow.compute", "pyarrow.dataset") if m in sys.modules)}))
+    m for m in ("pandas", "pyarrow.compute", "pyarrow.dataset", "pyarrow.fs")
+    if m in sys.modules)}))
 """
 
 
@@ -67,3 +69,26 @@ def test_integer_and_float32_columns_widen_to_float64_with_their_nulls(type_name
     assert got.dtype == np.float64
     assert nulls.tolist() == [True, False, False, False]
     assert got[1:].tolist() == [0.0, 100.0, 3.0]
+
+
+def test_parquet_reads_the_same_through_pyarrows_own_parquetfile(monkeypatch, tmp_path):
+    """Should pyarrow's reader change, ParquetFile takes over with the same batches."""
+    import pyarrow.parquet as pq
+
+    import losscli.io
+    from losscli import evaluate_file
+
+    path = SAMPLES / "multiclass.parquet"
+    lean = evaluate_file(str(path), "cross_entropy,focal", group=None)
+    assert isinstance(
+        losscli.io.parquet_file(losscli.io.detect_format(str(path)), str(path)),
+        losscli.io.LeanParquetFile,
+    )
+
+    def changed(*args, **kwargs):
+        raise AttributeError("ParquetReader has no attribute 'open'")
+
+    monkeypatch.setattr(losscli.io.LeanParquetFile, "__init__", changed)
+    source = losscli.io.detect_format(str(path))
+    assert isinstance(losscli.io.parquet_file(source, str(path)), pq.ParquetFile)
+    assert evaluate_file(str(path), "cross_entropy,focal", group=None) == lean
