@@ -287,6 +287,12 @@ def _numeric_labels(values: np.ndarray, classes: list[str] | None) -> np.ndarray
     )
 
 
+def columns_matrix(columns: Sequence[np.ndarray]) -> np.ndarray:
+    """An n×K matrix of K columns, stored column by column (Fortran order): one copy,
+    and the sums over a row's K values (softmax, row checks) run over whole columns."""
+    return np.vstack(columns).T
+
+
 def build_batch(frame: Frame, sel: Selected, source: str) -> Batch:
     """The Batch one loss reads from a frame."""
     plan = sel.plan
@@ -300,11 +306,11 @@ def build_batch(frame: Frame, sel: Selected, source: str) -> Batch:
                 cols.append(_numeric_labels(frame.numbers[c], plan.classes))
             else:
                 cols.append(frame.numbers[c])
-        target = cols[0] if len(cols) == 1 else np.column_stack(cols)
+        target = cols[0] if len(cols) == 1 else columns_matrix(cols)
     preds = tuple(
         frame.numbers[cols[0]]
         if len(cols) == 1
-        else np.column_stack([frame.numbers[c] for c in cols])
+        else columns_matrix([frame.numbers[c] for c in cols])
         for cols in plan.inputs
     )
     weights = None
