@@ -95,6 +95,16 @@ def require_range(
     hint: str | None = None,
 ) -> None:
     """Values must lie in [lo, hi] (or (lo, hi] with ``lo_open``)."""
+    if values.size and (lo is None or hi is None or lo < hi):
+        # The common case in two reductions, no temporaries: the extremes are inside.
+        inside = True
+        if lo is not None:
+            low = np.min(values)
+            inside = bool(low > lo if lo_open else low >= lo)
+        if inside and hi is not None:
+            inside = bool(np.max(values) <= hi)
+        if inside:
+            return
     bad = np.zeros(values.shape, dtype=bool)
     if lo is not None:
         bad |= values <= lo if lo_open else values < lo
