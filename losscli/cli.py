@@ -19,7 +19,7 @@ import typer
 from typer.core import TyperGroup
 from typer.main import get_command
 
-from losscli import __version__, output, registry, render
+from losscli import __version__, output, registry
 from losscli.errors import ExitCode, LossCliError, UsageError
 from losscli.options import (
     AlphaOpt,
@@ -673,6 +673,8 @@ def losses_command(
 
     Example: losscli losses --task imbalanced
     """
+    from losscli import render
+
     losses = [registry.get_loss(name) for name in registry.available_losses(task)]
     if fmt is ListFormat.json:
         output.write_json([render.loss_record(loss) for loss in losses])
@@ -703,6 +705,8 @@ def explain_command(
 
     Example: losscli explain huber --format markdown
     """
+    from losscli import render
+
     loss = registry.get_loss(name)
     if fmt is ExplainFormat.json:
         output.write_json(render.explain_record(loss))

@@ -31,8 +31,6 @@ from losscli.objective import conventions_of, objectives_for
 from losscli.registry import get_loss
 from losscli.sink import RowSink, check_writable
 from losscli.streaming import ROW_STATISTICS
-from losscli.targets import TargetTable
-from losscli.tasks import infer_task
 
 Note = Callable[[str], None]
 
@@ -95,6 +93,8 @@ def _prepare(
     if loss is None:
         if targets is not None:
             raise UsageError("give --loss with --targets (the task is inferred from a single file)")
+        from losscli.tasks import infer_task  # only without --loss
+
         inference = infer_task(source, header, list(target), list(pred))
         task, loss = inference.task, inference.losses
         if convention:
@@ -134,6 +134,8 @@ def _prepare(
         strays = [c for c in wanted if c not in target_header.columns]
         if strays:
             raise InputError(f"{target_source.name}: no target column {strays[0]!r}")
+        from losscli.targets import TargetTable
+
         table = TargetTable.load(target_source, target_header, wanted, key)
     text = text_columns_for(merged, selected)
     return Reading(source, header, selected, text, dropna, table, key), task
@@ -412,13 +414,15 @@ def _split(sel: Selected, reduction: str) -> Any:
 
 def _resampling(replicates: int, confidence: float, seed: int) -> Any:
     """The bootstrap settings, or None for no intervals; invalid ones are usage errors."""
-    from losscli.breakdown import Resampling
-
     if replicates < 0:
         raise UsageError(f"--bootstrap {replicates}: give 0 (no intervals) or more replicates")
     if not 0.0 < confidence < 1.0:
         raise UsageError(f"--confidence {confidence}: must be in (0, 1), e.g. 0.95")
-    return Resampling(replicates, confidence, seed) if replicates else None
+    if not replicates:
+        return None
+    from losscli.breakdown import Resampling
+
+    return Resampling(replicates, confidence, seed)
 
 
 def _dask(engine: str, scheduler: str | None, path: str, targets: str | None) -> bool:
