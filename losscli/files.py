@@ -13,7 +13,6 @@ from typing import Any
 from losscli._version import __version__
 from losscli.conventions import normalize_library
 from losscli.engine import (
-    GroupedSums,
     Reading,
     Selected,
     accumulate,
@@ -31,7 +30,7 @@ from losscli.io import Header, Source, buffer_stdin, detect_format, read_header
 from losscli.objective import conventions_of, objectives_for
 from losscli.registry import get_loss
 from losscli.sink import RowSink, check_writable
-from losscli.streaming import ROW_STATISTICS, PartialSums
+from losscli.streaming import ROW_STATISTICS
 
 Note = Callable[[str], None]
 
@@ -620,102 +619,12 @@ def write_gradients(
         _dropped_note(stats, note)
         return stats.get("rows", 0)
     stats: dict[str, int] = {}
-    counted = _counted_sums(reading, reduction, dropna) if output is not None else None
-    if counted is not None:
-        try:  # one pass: n from the file's line count, checked against the rows read
-            with RowSink(output, gradient_names(reading, with_loss)) as sink:
-                for frame, (batch,) in row_frames(reading, stats):
-                    columns = gradient_columns(reading, frame, batch, counted, reduction, with_loss)
-                    sink.write(columns)
-                if stats.get("rows") != counted.n:
-                    raise _Miscounted
-            return stats.get("rows", 0)
-        except _Miscounted:  # the output was never put in place; take the two passes
-            stats = {}
-            reading.reopen()
     sums = accumulate(reading, stats)[0]
     with RowSink(output, gradient_names(reading, with_loss)) as sink:
         for frame, (batch,) in row_frames(reading.reopen(), {}):
             sink.write(gradient_columns(reading, frame, batch, sums, reduction, with_loss))
     _dropped_note(stats, note)
     return stats.get("rows", 0)
-
-
-class _Miscounted(Exception):
-    """The line count did not match the rows read (blank lines, quoted newlines)."""
-
-
-def _counted_sums(reading: Reading, reduction: str, dropna: bool) -> Any:
-    """Sums for ``grad`` from a line count instead of a first pass, or None.
-
-    ∂J/∂ŷᵢ of a plain mean J = (1/n) Σ Lᵢ needs n alone, which a CSV file's newlines
-    give far faster than parsing it. Only for such losses (per-row losses without an
-    outer function, class denominators, masks, weights or a library convention), only
-    for a plain CSV file without quotes, and only when the output goes to a file: the
-    rows read are checked against the count, and a mismatch redoes it in two passes.
-    """
-    from losscli.objective import BoundLoss, Composite
-    from losscli.streaming import Elementwise
-
-    source = reading.source
-    if (
-        reduction != "mean"
-        or dropna
-        or reading.targets is not None
-        or reading.key
-        or source.fmt not in ("csv", "tsv")
-        or source.path == "-"
-        or source.compression is not None
-    ):
-        return None
-    (sel,) = reading.selected
-    if sel.plan.weight:
-        return None
-    objective = sel.objective
-    terms = [t for _, t in objective.terms] if isinstance(objective, Composite) else [objective]
-    for term in terms:
-        kernel = getattr(getattr(term, "loss", None), "kernel", None)
-        if not (
-            isinstance(term, BoundLoss)
-            and term.convention is None
-            and isinstance(kernel, Elementwise)
-            and all(
-                getattr(type(kernel), name) is getattr(Elementwise, name)
-                for name in ("outer", "outer_grad", "denominator", "valid", "update")
-            )
-            and term.params.get("ignore_index") is None
-        ):
-            return None
-    rows = _count_lines(source.path)
-    if not rows:
-        return None
-    single = {"wl": 0.0, "w": float(rows), "n": rows}  # wl is not needed by these gradients
-    overall = PartialSums(
-        {str(i): PartialSums(single) for i in range(len(terms))}
-        if isinstance(objective, Composite)
-        else single
-    )
-    return GroupedSums(overall=overall, n=rows)
-
-
-def _count_lines(path: str) -> int | None:
-    """Data rows of a CSV file: its lines after the header. None when that count might
-    differ from the rows read: a quote (a field may hold a newline), a blank line (the
-    reader skips it), or no data at all."""
-    rows = 0
-    last = b"\n"  # the header's line end
-    with open(path, "rb") as f:
-        if not f.readline().strip():
-            return None
-        while chunk := f.read(1 << 20):
-            joined = last + chunk
-            if b'"' in chunk or b"\n\n" in joined or b"\n\r\n" in joined:
-                return None
-            rows += chunk.count(b"\n")
-            last = chunk[-2:]
-    if not last.endswith(b"\n"):
-        rows += 1  # a last line without its line end
-    return rows or None
 
 
 def gradient_names(reading: Reading, with_loss: bool) -> list[str]:
