@@ -27,7 +27,7 @@ CSV_BLOCK = 1 << 20  # larger blocks raise memory for no speed
 # Each of the parallel range readers (split_lines) parses blocks of about this many rows,
 # between these sizes: small blocks hold little memory, too small ones cost per batch.
 CSV_RANGE_ROWS = 8192
-CSV_RANGE_BLOCK = (1 << 17, 1 << 18)
+CSV_RANGE_BLOCK = (1 << 17, 1 << 19)
 PARQUET_BATCH = 1 << 16  # rows per batch at most
 PARQUET_BATCH_BYTES = 1 << 20  # ... and about this many bytes of float64 per batch
 PARQUET_READ_BUFFER = 1 << 16  # bytes read at a time from a Parquet column chunk
