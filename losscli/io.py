@@ -56,6 +56,7 @@ class Source:
     byte_range: tuple[int, int] | None = None  # a slice of lines of a CSV file (split_lines)
     block_size: int = 0  # the range readers' block size
     watch: Any = None  # the RangeWatch shared by the ranges of one file
+    part: str = ""  # "1/2": which of the parallel parts this is (for the progress bar)
 
     @property
     def name(self) -> str:
@@ -435,19 +436,22 @@ def read_batches(
     """
     from losscli import progress
 
+    label = Path(source.name).name or source.name  # the file name; the path is known
+    if source.part:
+        label += f" ({source.part})"
     if source.fmt == "parquet":
         text = [c for c in columns if c in text_columns and c in header.text_columns]
         batches = prefetch(_parquet_batches(source, columns, text))
         total = header.rows_hint if source.pieces is None else None  # a part: rows only
-        yield from progress.track(batches, source.name, total=total)
+        yield from progress.track(batches, label, total=total)
     elif source.fmt == "jsonl":
-        yield from progress.track(_jsonl_batches(source, columns, text_columns), source.name)
+        yield from progress.track(_jsonl_batches(source, columns, text_columns), label)
     elif source.byte_range is not None:
         start, end = source.byte_range
         with _RangeFile(source.path, start, end, source.watch) as stream:
             batches = _csv_batches(source, header, columns, text_columns, stream)
             yield from progress.track(
-                batches, source.name, total=end - start, unit="bytes", position=stream.tell
+                batches, label, total=end - start, unit="bytes", position=stream.tell
             )
     elif progress.enabled() and source.path != "-" and source.compression is None:
         import pyarrow as pa
@@ -455,11 +459,9 @@ def read_batches(
         with pa.OSFile(source.path) as raw:  # its position is the bytes parsed so far
             batches = _csv_batches(source, header, columns, text_columns, raw)
             size = os.path.getsize(source.path)
-            yield from progress.track(
-                batches, source.name, total=size, unit="bytes", position=raw.tell
-            )
+            yield from progress.track(batches, label, total=size, unit="bytes", position=raw.tell)
     else:
-        yield from progress.track(_csv_batches(source, header, columns, text_columns), source.name)
+        yield from progress.track(_csv_batches(source, header, columns, text_columns), label)
 
 
 class _RangeFile(io.RawIOBase):
@@ -549,8 +551,15 @@ def split_lines(source: Source, parts: int) -> list[Source] | None:
     lo, hi = CSV_RANGE_BLOCK
     block = min(hi, max(lo, 1 << int(CSV_RANGE_ROWS * per_row).bit_length() - 1))
     return [
-        Source(source.path, source.fmt, byte_range=(a, b), watch=watch, block_size=block)
-        for a, b in zip(cuts, cuts[1:])
+        Source(
+            source.path,
+            source.fmt,
+            byte_range=(a, b),
+            watch=watch,
+            block_size=block,
+            part=f"{i}/{parts}",
+        )
+        for i, (a, b) in enumerate(zip(cuts, cuts[1:]), start=1)
     ]
 
 
@@ -597,6 +606,7 @@ def split_row_groups(source: Source, parts: int) -> list[Source] | None:
                 pieces=tuple((path, tuple(rgs)) for path, rgs in pieces.items()),
                 row0=row0,
                 files=source.files,
+                part=f"{k + 1}/{parts}",
             )
         )
         start, row0 = end, row0 + rows

@@ -129,8 +129,7 @@ def _add_task(label: str, total: int | None, unit: str) -> Any:
         )
         _display.start()
     _active += 1
-    name = label.replace("\\", "/").rsplit("/", 1)[-1]  # the file name; the path is known
-    return _display.add_task(name, total=total, unit=unit)
+    return _display.add_task(label, total=total, unit=unit)
 
 
 def _remove_task(task: Any) -> None:

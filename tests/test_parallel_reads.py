@@ -264,3 +264,16 @@ def test_prefetch_stops_its_thread_when_the_reader_stops_early():
     assert next(batches) == 0
     batches.close()
     assert not any(t.name == "losscli-prefetch" for t in threading.enumerate())
+
+
+def test_each_part_is_named_for_the_progress_bar(tmp_path):
+    path = tmp_path / "p.csv"
+    path.write_text("y_true,y_pred\n" + "\n".join(f"{i},{i}" for i in range(1000)) + "\n")
+    old = losscli.io.PARALLEL_MIN_BYTES
+    losscli.io.PARALLEL_MIN_BYTES = 1
+    try:
+        parts = losscli.io.split_lines(losscli.io.detect_format(str(path)), 3)
+    finally:
+        losscli.io.PARALLEL_MIN_BYTES = old
+    assert [p.part for p in parts] == ["1/3", "2/3", "3/3"]
+    assert all(p.name == str(path) for p in parts)  # errors still name the file itself
