@@ -472,14 +472,20 @@ def accumulate(reading: Reading, stats: dict[str, int]) -> list[GroupedSums]:
     ranges = None
     if reading.targets is None and reading.key is None:
         parts = _parallel_parts()
-        ranges = split_lines(reading.source, parts) or split_row_groups(reading.source, parts)
+        ranges = split_lines(reading.source, parts) or split_row_groups(
+            reading.source, parts, reading.header.rows_hint
+        )
     if ranges:
         try:
             return _accumulate_ranges(reading, stats, ranges)
-        except InputError:  # restated (or, for quoted fields, avoided) by the serial read
+        except (InputError, _ReadWhole):  # an error is restated with its exact row
             stats.clear()
             reading.reopen()
     return _accumulate_serial(reading, stats)
+
+
+class _ReadWhole(Exception):
+    """The parts' sums are void: the file must be read by one reader."""
 
 
 def _parallel_parts() -> int:
@@ -508,8 +514,7 @@ def _accumulate_ranges(
         futures = [pool.submit(_accumulate_serial, p, st) for p, st in zip(parts, part_stats)]
         results = [f.result() for f in futures]
     if ranges[0].watch is not None and ranges[0].watch.quoted:
-        # a quoted field may span the cut: read the file whole
-        raise InputError("quoted fields: the file is read serially")
+        raise _ReadWhole  # a quoted field may span a cut
     for st in part_stats:
         for k, v in st.items():
             stats[k] = stats.get(k, 0) + v

@@ -567,13 +567,16 @@ def split_lines(source: Source, parts: int) -> list[Source] | None:
 PARALLEL_MIN_ROWS = 1 << 20
 
 
-def split_row_groups(source: Source, parts: int) -> list[Source] | None:
+def split_row_groups(source: Source, parts: int, rows: int | None = None) -> list[Source] | None:
     """A local Parquet file (or directory) cut into ``parts`` runs of whole row groups
     with about equal rows, each numbered from its first row; None when it cannot be
     (fewer row groups than parts, under ``PARALLEL_MIN_ROWS`` rows, stdin, a URL, or a
-    source that is already a dataset partition).
+    source that is already a dataset partition). ``rows``, the header's count when
+    known, spares opening the files of a small input again.
     """
     if parts < 2 or source.fmt != "parquet" or source.path == "-" or source.pieces is not None:
+        return None
+    if rows is not None and rows < PARALLEL_MIN_ROWS:
         return None
     files = parquet_files(source)
     if source.filesystem is not None:

@@ -152,8 +152,8 @@ def row_group_parts(monkeypatch):
     made: list[list] = []
     split = losscli.io.split_row_groups
 
-    def recording(source, parts):
-        out = split(source, parts)
+    def recording(*args):
+        out = split(*args)
         if out:
             made.append([(s.pieces, s.row0) for s in out])
         return out
@@ -190,9 +190,7 @@ def test_row_group_runs_give_the_serial_results(capsys, monkeypatch, tmp_path, s
     split = losscli.io.split_row_groups
     monkeypatch.setattr(losscli.io, "PARALLEL_MIN_ROWS", 1)
     monkeypatch.setattr(losscli.engine, "_parallel_parts", lambda: 2)
-    monkeypatch.setattr(
-        losscli.engine, "split_row_groups", lambda s, p: made.append(1) or split(s, p)
-    )
+    monkeypatch.setattr(losscli.engine, "split_row_groups", lambda *a: made.append(1) or split(*a))
     parallel = eval_json(capsys, path, *args)
     assert made
     assert parallel["input"] == serial["input"]
