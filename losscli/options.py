@@ -188,8 +188,22 @@ InputFormatOpt = Annotated[
         help="csv, tsv, parquet or jsonl (default: by extension).",
     ),
 ]
+
+
+def _dash_is_stdout(value: str | None) -> str | None:
+    # ``-o -`` is stdout, as for the input ``-`` and in other Unix filters.
+    return None if value == "-" else value
+
+
 OutputOpt = Annotated[
-    str | None, typer.Option("--output", "-o", metavar="FILE", help="Write to FILE (atomically).")
+    str | None,
+    typer.Option(
+        "--output",
+        "-o",
+        metavar="FILE",
+        help="Write to FILE (atomically); - is stdout.",
+        callback=_dash_is_stdout,
+    ),
 ]
 TargetsOpt = Annotated[
     str | None,

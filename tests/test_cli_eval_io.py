@@ -982,3 +982,18 @@ def test_the_cli_reads_with_arrows_jemalloc_pool_unless_the_user_chose_one(user_
         timeout=60,
     )
     assert f"POOL={expected}" in proc.stderr, proc.stderr
+
+
+def test_output_dash_is_stdout(tmp_path: Path) -> None:
+    data = tmp_path / "small.csv"
+    data.write_text("y_true,y_pred\n1,2\n3,5\n")
+    proc = subprocess.run(
+        [sys.executable, "-m", "losscli", "grad", str(data), "--loss", "mse", "-o", "-"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines() == ["row,grad_y_pred", "0,1", "1,2"]
+    assert not (tmp_path / "-").exists()
