@@ -870,13 +870,9 @@ def _internal_error(exc: Exception) -> int:
 
 
 def _discard_stdout() -> None:
-    # As the Python docs advise for SIGPIPE: point stdout at devnull so that the
-    # interpreter's final flush does not raise BrokenPipeError a second time.
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    except (OSError, ValueError):  # stdout is not a real file (captured in tests)
-        pass
+    from losscli.process_exit import discard
+
+    discard(sys.stdout)
 
 
 def run(argv: Sequence[str] | None = None) -> int:
@@ -943,7 +939,20 @@ def _arrow_memory_pool() -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> NoReturn:
-    """The ``losscli`` console script: run the command line and exit with its status."""
+    """Run the command line and exit with its status (``SystemExit``, as Click does)."""
     _arrow_memory_pool()
     _click_completion_spelling()
     sys.exit(int(run(argv)))
+
+
+def console() -> NoReturn:
+    """The ``losscli`` console script and ``python -m losscli``: ``main`` for a whole process.
+
+    The process ends without the interpreter's teardown once the output is flushed
+    (see ``losscli.process_exit``).
+    """
+    from losscli.process_exit import end_process
+
+    _arrow_memory_pool()
+    _click_completion_spelling()
+    end_process(int(run(None)))
