@@ -26,8 +26,9 @@ from losscli.errors import InputError, UsageError
 CSV_BLOCK = 1 << 20  # larger blocks raise memory for no speed
 # Each of the parallel range readers (split_lines) parses blocks of about this many rows,
 # between these sizes: small blocks hold little memory, too small ones cost per batch.
-CSV_RANGE_ROWS = 8192
-CSV_RANGE_BLOCK = (1 << 17, 1 << 19)
+CSV_RANGE_ROWS = 16384
+CSV_RANGE_BLOCK = (1 << 17, 1 << 20)
+CSV_READ_LEAD = 8  # blocks read ahead of the batches taken (ReadLead)
 PARQUET_BATCH = 1 << 16  # rows per batch at most
 PARQUET_BATCH_BYTES = 1 << 20  # ... and about this many bytes of float64 per batch
 PARQUET_READ_BUFFER = 1 << 16  # bytes read at a time from a Parquet column chunk
@@ -448,8 +449,9 @@ def read_batches(
         yield from progress.track(_jsonl_batches(source, columns, text_columns), label)
     elif source.byte_range is not None:
         start, end = source.byte_range
-        with _RangeFile(source.path, start, end, source.watch) as stream:
-            batches = _csv_batches(source, header, columns, text_columns, stream)
+        lead = ReadLead(CSV_READ_LEAD)
+        with _RangeFile(source.path, start, end, source.watch, lead) as stream:
+            batches = lead.count(_csv_batches(source, header, columns, text_columns, stream))
             yield from progress.track(
                 batches, label, total=end - start, unit="bytes", position=stream.tell
             )
@@ -464,22 +466,69 @@ def read_batches(
         yield from progress.track(_csv_batches(source, header, columns, text_columns), label)
 
 
+class ReadLead:
+    """Keeps Arrow's CSV reader at most ``lead`` blocks ahead of the batches taken from it.
+
+    Arrow's streaming CSV reader reads up to 32 blocks ahead of its parser on a
+    background thread, so two range readers of 512 KiB blocks hold 32 MiB of text
+    that nobody is parsing yet. The file object waits in ``before_read`` until the
+    consumer has taken enough batches (``taken``): one batch per block, and Arrow
+    needs the next block to finish a batch, so a lead of a few blocks never stalls
+    it. Should a wait ever last ``patience`` seconds, the limit is dropped for good.
+    """
+
+    def __init__(self, lead: int, patience: float = 0.5) -> None:
+        import threading
+
+        self.lead, self.patience = lead, patience
+        self._reads = self._taken = 0
+        self._moved = threading.Condition()
+
+    def before_read(self) -> None:
+        with self._moved:
+            if self.lead and self._reads - self._taken >= self.lead:
+                room = self._moved.wait_for(
+                    lambda: self._reads - self._taken < self.lead, timeout=self.patience
+                )
+                if not room:
+                    self.lead = 0  # something else holds the parser: stop limiting
+            self._reads += 1
+
+    def taken(self) -> None:
+        with self._moved:
+            self._taken += 1
+            self._moved.notify_all()
+
+    def count(self, batches: Iterator[Any]) -> Iterator[Any]:
+        """``batches``, each counted as taken when it is handed on."""
+        for batch in batches:
+            self.taken()
+            yield batch
+
+
 class _RangeFile(io.RawIOBase):
     """Bytes ``start``..``end`` of a file, read with pread (the GIL is released meanwhile)."""
 
-    def __init__(self, path: str, start: int, end: int, watch: Any = None) -> None:
+    def __init__(
+        self, path: str, start: int, end: int, watch: Any = None, lead: ReadLead | None = None
+    ) -> None:
         self._fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
         self._start, self._pos, self._end = start, start, end
         self._watch = watch
+        self._lead = lead
         self._header = start == 0  # the header line may quote its names
 
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer: Any) -> int:
-        n = min(len(buffer), self._end - self._pos)
+    def read(self, size: int | None = -1) -> bytes:
+        """Up to ``size`` bytes, as one new ``bytes`` (Arrow keeps it as the block)."""
+        left = self._end - self._pos
+        n = left if size is None or size < 0 else min(size, left)
         if n <= 0:
-            return 0
+            return b""
+        if self._lead is not None:
+            self._lead.before_read()
         chunk = os.pread(self._fd, n, self._pos)
         if self._watch is not None:
             body = chunk
@@ -488,9 +537,13 @@ class _RangeFile(io.RawIOBase):
                 self._header = b"\n" not in chunk
             if b'"' in body:  # a quoted field may hold a newline: the cut is unsafe
                 self._watch.quoted = True
-                return 0  # stop here; the caller reads the file again, whole
-        buffer[: len(chunk)] = chunk
+                return b""  # stop here; the caller reads the file again, whole
         self._pos += len(chunk)
+        return chunk
+
+    def readinto(self, buffer: Any) -> int:
+        chunk = self.read(len(buffer))
+        buffer[: len(chunk)] = chunk
         return len(chunk)
 
     def tell(self) -> int:
@@ -634,7 +687,7 @@ def _csv_batches(
     }
     skip = 1  # our cleaned names replace the header line, which is skipped
     if source.byte_range is not None:  # lines from the middle of the file: no header
-        data: Any = io.BufferedReader(raw, buffer_size=source.block_size)
+        data: Any = raw  # its reads hand Arrow each block without a copy
         skip = 1 if source.byte_range[0] == 0 else 0
     else:
         head, stream = _take_stream(source)

@@ -275,3 +275,75 @@ def test_each_part_is_named_for_the_progress_bar(tmp_path):
         losscli.io.PARALLEL_MIN_BYTES = old
     assert [p.part for p in parts] == ["1/3", "2/3", "3/3"]
     assert all(p.name == str(path) for p in parts)  # errors still name the file itself
+
+
+def test_range_readers_stay_a_few_blocks_ahead_of_the_batches_taken(
+    capsys, ranges, monkeypatch, tmp_path
+):
+    # Arrow's CSV reader would read up to 32 blocks ahead of its parser; each range
+    # reader holds it to CSV_READ_LEAD blocks, and never stalls it (the limit holds).
+    rng = np.random.default_rng(3)
+    y, p = rng.normal(size=60_000), rng.normal(size=60_000)
+    path = tmp_path / "long.csv"
+    path.write_text("y_true,y_pred\n" + "".join(f"{a:.6f},{b:.6f}\n" for a, b in zip(y, p)))
+    serial = eval_json(capsys, path, "--loss", "mse,mae")
+    leads: list = []
+
+    class Recording(losscli.io.ReadLead):
+        def __init__(self, lead: int, patience: float = 0.5) -> None:
+            super().__init__(lead, patience)
+            self.ahead = 0
+            leads.append(self)
+
+        def before_read(self) -> None:
+            super().before_read()
+            self.ahead = max(self.ahead, self._reads - self._taken)
+
+    monkeypatch.setattr(losscli.io, "ReadLead", Recording)
+    monkeypatch.setattr(losscli.io, "CSV_RANGE_BLOCK", (1 << 12, 1 << 12))  # ~200 rows a block
+    made = ranges(2)
+    parallel = eval_json(capsys, path, "--loss", "mse,mae")
+    assert len(made) == 1 and len(leads) == 2
+    assert all(lead._reads > 40 for lead in leads)  # many blocks each
+    assert all(lead.lead == losscli.io.CSV_READ_LEAD for lead in leads)  # never dropped
+    assert max(lead.ahead for lead in leads) <= losscli.io.CSV_READ_LEAD
+    for a, b in zip(parallel["results"], serial["results"]):
+        assert a["n"] == b["n"] == 60_000
+        assert a["value"] == pytest.approx(b["value"], rel=1e-12)
+    expected_mse = float(np.mean((np.round(p, 6) - np.round(y, 6)) ** 2))
+    assert parallel["results"][0]["value"] == pytest.approx(expected_mse, rel=1e-9)
+
+
+def test_read_lead_waits_for_a_taken_batch():
+    import threading
+    import time
+
+    lead = losscli.io.ReadLead(1, patience=5.0)
+    lead.before_read()
+    done = threading.Event()
+
+    def second_read() -> None:
+        lead.before_read()  # one block ahead already: waits for taken()
+        done.set()
+
+    reader = threading.Thread(target=second_read)
+    reader.start()
+    time.sleep(0.05)
+    assert not done.is_set()
+    lead.taken()
+    reader.join(timeout=5)
+    assert done.is_set() and lead.lead == 1
+
+
+def test_read_lead_lets_go_for_good_once_a_wait_runs_out():
+    import time
+
+    lead = losscli.io.ReadLead(1, patience=0.05)
+    lead.before_read()
+    start = time.perf_counter()
+    lead.before_read()  # nobody takes a batch: after 0.05 s the limit is dropped
+    assert time.perf_counter() - start >= 0.04
+    assert lead.lead == 0
+    start = time.perf_counter()
+    lead.before_read()
+    assert time.perf_counter() - start < 0.04
