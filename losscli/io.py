@@ -455,13 +455,14 @@ def read_batches(
             yield from progress.track(
                 batches, label, total=end - start, unit="bytes", position=stream.tell
             )
-    elif progress.enabled() and source.path != "-" and source.compression is None:
-        import pyarrow as pa
-
-        with pa.OSFile(source.path) as raw:  # its position is the bytes parsed so far
-            batches = _csv_batches(source, header, columns, text_columns, raw)
-            size = os.path.getsize(source.path)
-            yield from progress.track(batches, label, total=size, unit="bytes", position=raw.tell)
+    elif source.path != "-" and source.compression is None and os.path.isfile(source.path):
+        size = os.path.getsize(source.path)
+        lead = ReadLead(CSV_READ_LEAD)
+        with _RangeFile(source.path, 0, size, lead=lead) as stream:
+            batches = lead.count(_csv_batches(source, header, columns, text_columns, stream))
+            yield from progress.track(
+                batches, label, total=size, unit="bytes", position=stream.tell
+            )
     else:
         yield from progress.track(_csv_batches(source, header, columns, text_columns), label)
 

@@ -314,6 +314,34 @@ def test_range_readers_stay_a_few_blocks_ahead_of_the_batches_taken(
     assert parallel["results"][0]["value"] == pytest.approx(expected_mse, rel=1e-9)
 
 
+def test_a_serial_read_of_a_file_stays_a_few_blocks_ahead_too(capsys, monkeypatch, tmp_path):
+    rng = np.random.default_rng(4)
+    y, p = rng.normal(size=30_000), rng.normal(size=30_000)
+    path = tmp_path / "serial.csv"
+    path.write_text("y_true,y_pred\n" + "".join(f"{a:.6f},{b:.6f}\n" for a, b in zip(y, p)))
+    leads: list = []
+
+    class Recording(losscli.io.ReadLead):
+        def __init__(self, lead: int, patience: float = 0.5) -> None:
+            super().__init__(lead, patience)
+            self.ahead = 0
+            leads.append(self)
+
+        def before_read(self) -> None:
+            super().before_read()
+            self.ahead = max(self.ahead, self._reads - self._taken)
+
+    monkeypatch.setattr(losscli.io, "ReadLead", Recording)
+    monkeypatch.setattr(losscli.io, "CSV_BLOCK", 1 << 12)
+    got = eval_json(capsys, path, "--loss", "mse")
+    assert len(leads) == 1 and leads[0]._reads > 40
+    assert leads[0].lead == losscli.io.CSV_READ_LEAD
+    assert leads[0].ahead <= losscli.io.CSV_READ_LEAD
+    expected = float(np.mean((np.round(p, 6) - np.round(y, 6)) ** 2))
+    assert got["results"][0]["value"] == pytest.approx(expected, rel=1e-9)
+    assert got["results"][0]["n"] == 30_000
+
+
 def test_read_lead_waits_for_a_taken_batch():
     import threading
     import time
