@@ -96,3 +96,36 @@ def test_perplexity_that_overflows_float64_is_an_input_error():
     with pytest.raises(losscli.InputError, match="perplexity overflows"):
         losscli.evaluate([1, 0], z, "perplexity", from_logits=True)
     assert losscli.evaluate([1, 0], z, "cross_entropy", from_logits=True) == pytest.approx(2e4)
+
+
+def test_cross_entropy_values_from_labels_build_no_one_hot_rows(monkeypatch):
+    # The value reads p_y per row; only the gradient needs the n×K one-hot target.
+    import losscli
+    import losscli.losses.multiclass as multiclass
+
+    rng = np.random.default_rng(5)
+    p = rng.dirichlet(np.ones(4), size=50)
+    y = rng.integers(0, 4, size=50)
+    w = [0.5, 1.0, 2.0, 1.5]
+    expected = -np.log(p[np.arange(50), y])
+    real_one_hot = multiclass.one_hot
+
+    def refused(*args):
+        raise AssertionError("one-hot rows built for a value")
+
+    monkeypatch.setattr(multiclass, "one_hot", refused)
+    assert losscli.evaluate(y, p, "cross_entropy") == pytest.approx(expected.mean(), rel=1e-12)
+    weighted = np.asarray(w)[y] * expected
+    got = losscli.evaluate(y, p, "cross_entropy", class_weights=w)
+    assert got == pytest.approx(weighted.mean(), rel=1e-12)
+    torch_mean = weighted.sum() / np.asarray(w)[y].sum()  # PyTorch divides by Σ w_y
+    got = losscli.evaluate(
+        y, p, "cross_entropy", class_weights=w, convention="torch", from_logits=False
+    )
+    assert got == pytest.approx(torch_mean, rel=1e-12)
+    with pytest.raises(AssertionError, match="one-hot rows"):
+        losscli.gradient(y, p, "cross_entropy")
+    monkeypatch.setattr(multiclass, "one_hot", real_one_hot)
+    g = losscli.gradient(y, p, "cross_entropy")
+    t = np.eye(4)[y]
+    np.testing.assert_allclose(g, -t / p / 50, rtol=1e-12)

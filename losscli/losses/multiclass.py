@@ -53,11 +53,14 @@ def class_weight_vector(params: Params, k: int, loss: str) -> np.ndarray:
     return np.asarray(cw, dtype=float)
 
 
-def prepare_multiclass(batch: Batch, params: Params, loss: str, *, soft: bool = True) -> Batch:
+def prepare_multiclass(
+    batch: Batch, params: Params, loss: str, *, soft: bool = True, dense: bool = True
+) -> Batch:
     """Validate K prediction columns and turn the target into an (n, K) matrix.
 
-    Integer labels become one-hot rows (``ignore_index`` rows masked out);
-    K target columns are taken as they are (one-hot or soft).
+    Integer labels become one-hot rows (``ignore_index`` rows masked out), or, with
+    ``dense=False``, stay in ``aux["labels"]`` alone with the target None (see
+    ``target_matrix``); K target columns are taken as they are (one-hot or soft).
     """
     if batch.target is None:
         raise InputError(f"{loss} needs a target")
@@ -74,7 +77,7 @@ def prepare_multiclass(batch: Batch, params: Params, loss: str, *, soft: bool = 
     if y.ndim == 1:
         ignore = params.get("ignore_index")
         labels = integer_labels(y, k, batch, ignore_index=ignore)
-        t = one_hot(labels, k)
+        t = one_hot(labels, k) if dense else None
         if ignore is not None:
             mask = y != ignore
     elif soft and y.shape == x.shape:
@@ -91,6 +94,13 @@ def prepare_multiclass(batch: Batch, params: Params, loss: str, *, soft: bool = 
     if labels is not None:
         aux["labels"] = labels
     return batch.replace(target=t, mask=mask, aux=aux)
+
+
+def target_matrix(batch: Batch) -> np.ndarray:
+    """The (n, K) target of a prepared batch, made from its labels if it was left out."""
+    if batch.target is not None:
+        return batch.target
+    return one_hot(batch.aux["labels"], batch.aux["k"])
 
 
 def ce_terms(t, x, params: Params, loss: str, grad: bool = True):
@@ -177,7 +187,10 @@ class CrossEntropy(Elementwise):
     """Categorical cross-entropy over K classes (labels or K target columns)."""
 
     def prepare(self, batch, params):
-        return prepare_multiclass(batch, params, "cross_entropy")
+        # The value from integer labels reads p_y alone (``_label_ce``): the n×K one-hot
+        # rows are made only when something needs them (the gradient, label smoothing).
+        dense = bool(params.get("label_smoothing") or params.get("renormalize"))
+        return prepare_multiclass(batch, params, "cross_entropy", dense=dense)
 
     def breakdown(self, targets, predictions):
         return "label"
@@ -189,8 +202,10 @@ class CrossEntropy(Elementwise):
             return None
         if labels_only and not batch.aux.get("from_labels"):
             return None
-        k = batch.aux["k"]
-        return batch.target @ class_weight_vector(params, k, "cross_entropy")
+        weights = class_weight_vector(params, batch.aux["k"], "cross_entropy")
+        if batch.target is None:  # labels only: w_y
+            return weights[batch.aux["labels"]]
+        return batch.target @ weights
 
     def loss(self, batch, params):
         labels = batch.aux.get("labels")
@@ -200,10 +215,12 @@ class CrossEntropy(Elementwise):
             and not params.get("renormalize")
         ):
             return _label_ce(batch.preds[0], labels, params)
-        return ce_terms(batch.target, batch.preds[0], params, "cross_entropy", grad=False)[0]
+        return ce_terms(target_matrix(batch), batch.preds[0], params, "cross_entropy", grad=False)[
+            0
+        ]
 
     def dloss(self, batch, params):
-        return (ce_terms(batch.target, batch.preds[0], params, "cross_entropy")[1],)
+        return (ce_terms(target_matrix(batch), batch.preds[0], params, "cross_entropy")[1],)
 
 
 @register_loss(
