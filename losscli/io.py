@@ -27,7 +27,7 @@ CSV_BLOCK = 1 << 20  # larger blocks raise memory for no speed
 # Each of the parallel range readers (split_lines) parses blocks of about this many rows,
 # between these sizes: small blocks hold little memory, too small ones cost per batch.
 CSV_RANGE_ROWS = 16384
-CSV_RANGE_BLOCK = (1 << 17, 3 << 18)
+CSV_RANGE_BLOCK = (1 << 17, 1 << 20)
 CSV_READ_LEAD = 8  # blocks read ahead of the batches taken (ReadLead)
 PARQUET_BATCH = 1 << 16  # rows per batch at most
 PARQUET_BATCH_BYTES = 1 << 20  # ... and about this many bytes of float64 per batch
