@@ -52,6 +52,12 @@ ENVIRONMENT = (
         "LOSSCLI_PROGRESS_DELAY",
         "Seconds of reading before the progress bar appears (default 1).",
     ),
+    (
+        "LOSSCLI_FULL_EXIT",
+        "When set, the process ends through the interpreter's ordinary shutdown. By "
+        "default it ends at once after its output is flushed and atexit handlers have "
+        "run, which skips about 30 ms of module teardown.",
+    ),
 )
 
 FILES = (
