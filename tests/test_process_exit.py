@@ -15,6 +15,7 @@ import pytest
 from losscli import process_exit
 
 ROOT = Path(__file__).resolve().parents[1]
+REAL_ENUMERATE = threading.enumerate
 
 
 class Ended(Exception):
@@ -34,6 +35,8 @@ def exits(monkeypatch: pytest.MonkeyPatch) -> dict[str, list]:
     monkeypatch.setattr(process_exit.atexit, "_run_exitfuncs", lambda: seen["atexit"].append(1))
     monkeypatch.delenv("LOSSCLI_FULL_EXIT", raising=False)
     monkeypatch.delitem(sys.modules, "distributed", raising=False)
+    # Other tests in this process may leave worker threads behind (Dask's, for one).
+    monkeypatch.setattr(process_exit.threading, "enumerate", lambda: [threading.main_thread()])
     return seen
 
 
@@ -43,7 +46,8 @@ def test_end_process_runs_atexit_handlers_then_ends_at_once(exits) -> None:
     assert exits == {"os_exit": [3], "atexit": [1]}
 
 
-def test_a_live_worker_thread_gets_the_ordinary_exit(exits) -> None:
+def test_a_live_worker_thread_gets_the_ordinary_exit(exits, monkeypatch) -> None:
+    monkeypatch.setattr(process_exit.threading, "enumerate", REAL_ENUMERATE)
     release = threading.Event()
     worker = threading.Thread(target=release.wait)
     worker.start()
