@@ -277,67 +277,67 @@ def test_each_part_is_named_for_the_progress_bar(tmp_path):
     assert all(p.name == str(path) for p in parts)  # errors still name the file itself
 
 
+@pytest.fixture
+def read_leads(monkeypatch) -> list:
+    """Every ReadLead made, each recording the most blocks it let Arrow read ahead."""
+    leads: list = []
+
+    class Recording(losscli.io.ReadLead):
+        def __init__(self, lead: int, patience: float = 0.5) -> None:
+            super().__init__(lead, patience)
+            self.ahead = 0
+            leads.append(self)
+
+        def before_read(self) -> None:
+            super().before_read()
+            self.ahead = max(self.ahead, self._reads - self._taken)
+
+    monkeypatch.setattr(losscli.io, "ReadLead", Recording)
+    return leads
+
+
+def write_pairs(path: Path, rows: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """A y_true,y_pred CSV of ``rows`` normal pairs at 6 decimals; the rounded values."""
+    rng = np.random.default_rng(seed)
+    y, p = rng.normal(size=rows), rng.normal(size=rows)
+    path.write_text("y_true,y_pred\n" + "".join(f"{a:.6f},{b:.6f}\n" for a, b in zip(y, p)))
+    return np.round(y, 6), np.round(p, 6)
+
+
 def test_range_readers_stay_a_few_blocks_ahead_of_the_batches_taken(
-    capsys, ranges, monkeypatch, tmp_path
+    capsys, ranges, monkeypatch, tmp_path, read_leads
 ):
     # Arrow's CSV reader would read up to 32 blocks ahead of its parser; each range
     # reader holds it to CSV_READ_LEAD blocks, and never stalls it (the limit holds).
-    rng = np.random.default_rng(3)
-    y, p = rng.normal(size=60_000), rng.normal(size=60_000)
     path = tmp_path / "long.csv"
-    path.write_text("y_true,y_pred\n" + "".join(f"{a:.6f},{b:.6f}\n" for a, b in zip(y, p)))
+    y, p = write_pairs(path, 60_000, seed=3)
     serial = eval_json(capsys, path, "--loss", "mse,mae")
-    leads: list = []
-
-    class Recording(losscli.io.ReadLead):
-        def __init__(self, lead: int, patience: float = 0.5) -> None:
-            super().__init__(lead, patience)
-            self.ahead = 0
-            leads.append(self)
-
-        def before_read(self) -> None:
-            super().before_read()
-            self.ahead = max(self.ahead, self._reads - self._taken)
-
-    monkeypatch.setattr(losscli.io, "ReadLead", Recording)
+    read_leads.clear()  # the serial read's; the ranges' come next
     monkeypatch.setattr(losscli.io, "CSV_RANGE_BLOCK", (1 << 12, 1 << 12))  # ~200 rows a block
     made = ranges(2)
     parallel = eval_json(capsys, path, "--loss", "mse,mae")
-    assert len(made) == 1 and len(leads) == 2
-    assert all(lead._reads > 40 for lead in leads)  # many blocks each
-    assert all(lead.lead == losscli.io.CSV_READ_LEAD for lead in leads)  # never dropped
-    assert max(lead.ahead for lead in leads) <= losscli.io.CSV_READ_LEAD
+    assert len(made) == 1 and len(read_leads) == 2
+    assert all(lead._reads > 40 for lead in read_leads)  # many blocks each
+    assert all(lead.lead == losscli.io.CSV_READ_LEAD for lead in read_leads)  # never dropped
+    assert max(lead.ahead for lead in read_leads) <= losscli.io.CSV_READ_LEAD
     for a, b in zip(parallel["results"], serial["results"]):
         assert a["n"] == b["n"] == 60_000
         assert a["value"] == pytest.approx(b["value"], rel=1e-12)
-    expected_mse = float(np.mean((np.round(p, 6) - np.round(y, 6)) ** 2))
+    expected_mse = float(np.mean((p - y) ** 2))
     assert parallel["results"][0]["value"] == pytest.approx(expected_mse, rel=1e-9)
 
 
-def test_a_serial_read_of_a_file_stays_a_few_blocks_ahead_too(capsys, monkeypatch, tmp_path):
-    rng = np.random.default_rng(4)
-    y, p = rng.normal(size=30_000), rng.normal(size=30_000)
+def test_a_serial_read_of_a_file_stays_a_few_blocks_ahead_too(
+    capsys, monkeypatch, tmp_path, read_leads
+):
     path = tmp_path / "serial.csv"
-    path.write_text("y_true,y_pred\n" + "".join(f"{a:.6f},{b:.6f}\n" for a, b in zip(y, p)))
-    leads: list = []
-
-    class Recording(losscli.io.ReadLead):
-        def __init__(self, lead: int, patience: float = 0.5) -> None:
-            super().__init__(lead, patience)
-            self.ahead = 0
-            leads.append(self)
-
-        def before_read(self) -> None:
-            super().before_read()
-            self.ahead = max(self.ahead, self._reads - self._taken)
-
-    monkeypatch.setattr(losscli.io, "ReadLead", Recording)
+    y, p = write_pairs(path, 30_000, seed=4)
     monkeypatch.setattr(losscli.io, "CSV_BLOCK", 1 << 12)
     got = eval_json(capsys, path, "--loss", "mse")
-    assert len(leads) == 1 and leads[0]._reads > 40
-    assert leads[0].lead == losscli.io.CSV_READ_LEAD
-    assert leads[0].ahead <= losscli.io.CSV_READ_LEAD
-    expected = float(np.mean((np.round(p, 6) - np.round(y, 6)) ** 2))
+    assert len(read_leads) == 1 and read_leads[0]._reads > 40
+    assert read_leads[0].lead == losscli.io.CSV_READ_LEAD
+    assert read_leads[0].ahead <= losscli.io.CSV_READ_LEAD
+    expected = float(np.mean((p - y) ** 2))
     assert got["results"][0]["value"] == pytest.approx(expected, rel=1e-9)
     assert got["results"][0]["n"] == 30_000
 
