@@ -438,13 +438,14 @@ def read_batches(
     from losscli import progress
 
     label = Path(source.name).name or source.name  # the file name; the path is known
-    if source.part:
-        label += f" ({source.part})"
+    # The parallel parts of one file (split_lines, split_row_groups) share its one bar.
+    whole = (source.path, source.part.partition("/")[2]) if source.part else None
     if source.fmt == "parquet":
         text = [c for c in columns if c in text_columns and c in header.text_columns]
         batches = prefetch(_parquet_batches(source, columns, text))
-        total = header.rows_hint if source.pieces is None else None  # a part: rows only
-        yield from progress.track(batches, label, total=total)
+        # the whole input's rows; a partition of a dataset otherwise counts rows only
+        total = header.rows_hint if source.pieces is None or whole else None
+        yield from progress.track(batches, label, total=total, whole=whole)
     elif source.fmt == "jsonl":
         yield from progress.track(_jsonl_batches(source, columns, text_columns), label)
     elif source.byte_range is not None:
@@ -452,8 +453,9 @@ def read_batches(
         lead = ReadLead(CSV_READ_LEAD)
         with _RangeFile(source.path, start, end, source.watch, lead) as stream:
             batches = lead.count(_csv_batches(source, header, columns, text_columns, stream))
+            total = os.path.getsize(source.path) if whole else end - start
             yield from progress.track(
-                batches, label, total=end - start, unit="bytes", position=stream.tell
+                batches, label, total=total, unit="bytes", position=stream.tell, whole=whole
             )
     elif source.path != "-" and source.compression is None and os.path.isfile(source.path):
         size = os.path.getsize(source.path)

@@ -1,26 +1,52 @@
 """A progress bar on stderr for reads that take more than about a second.
 
 Shown only when stderr is a terminal, ``CI`` is unset and ``--quiet`` was not given;
-never on stdout. Each pass over an input is one task of a single Rich display:
+never on stdout. Each pass over an input is one bar of a single Rich display:
 bytes read for an uncompressed CSV/TSV/JSON Lines file (its size is known), rows
 read against the row count in the metadata for Parquet, rows and rate otherwise.
-Rich is imported only once a bar is due, so short runs pay nothing for it.
+A file read in parallel parts (each by a thread of its own) has one bar, for the
+bytes (or rows) read over all its parts. Rich is imported only once a bar is due,
+so short runs pay nothing for it.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Hashable, Iterator
 from typing import Any
 
 #: seconds of reading before a bar appears (``LOSSCLI_PROGRESS_DELAY`` overrides it)
 DELAY = 1.0
 
 _enabled = False
+# Reader threads (the parallel parts of one file) track batches at the same time: the
+# display, the bars and the count of shown tasks change only under this lock.
+_lock = threading.RLock()
 _display: Any = None  # the one rich.progress.Progress while any bar is shown
 _active = 0
+_bars: dict[Hashable, _Bar] = {}  # the bars of the passes being read, by key
+
+
+class _Bar:
+    """One input's bar: the sum of what each of its readers has read so far."""
+
+    def __init__(self, label: str, total: int | None, unit: str) -> None:
+        self.label, self.total, self.unit = label, total, unit
+        self.start = time.monotonic()
+        self.task: Any = None  # the display's task, once reading has lasted DELAY
+        self.readers = 0
+        self.done: dict[object, int] = {}  # each reader's bytes (or rows) read
+
+    def advance(self, reader: object, done: int, delay: float) -> None:
+        with _lock:
+            self.done[reader] = done
+            if self.task is None and time.monotonic() - self.start >= delay:
+                self.task = _add_task(self.label, self.total, self.unit)
+            if self.task is not None:
+                _display.update(self.task, completed=sum(self.done.values()))
 
 
 def enable(quiet: bool) -> None:
@@ -53,36 +79,48 @@ def track(
     total: int | None = None,
     unit: str = "rows",
     position: Callable[[], int] | None = None,
+    whole: Hashable | None = None,
 ) -> Iterator[Any]:
     """Yield ``batches`` unchanged, advancing a bar once reading has lasted ``DELAY``.
 
     ``position`` (bytes consumed so far) advances a byte bar against ``total``; without
     it the bar counts the batches' rows (``num_rows``) against ``total`` rows, if known.
+    The parts of one input, each read by a thread of its own, pass the same ``whole``
+    key and the whole input's ``total``: they share one bar, which shows the sum of
+    what every part has read. The bar moves once per batch, never per row; it is safe
+    to call from any thread.
     """
     if not _enabled:
         yield from batches
         return
-    start = time.monotonic()
     delay = _delay()
-    task = None
+    reader = object()  # this pass's (or part's) own count in the bar
+    key = whole if whole is not None else object()
+    with _lock:
+        bar = _bars.get(key)
+        if bar is None:
+            bar = _bars[key] = _Bar(label, total, unit)
+        bar.readers += 1
     rows = 0
     try:
         for batch in batches:
             rows += batch.num_rows
-            done = position() if position is not None else rows
-            if task is None and time.monotonic() - start >= delay:
-                task = _add_task(label, total, unit)
-            if task is not None:
-                _display.update(task, completed=done)
+            bar.advance(reader, position() if position is not None else rows, delay)
             yield batch
-        if task is not None and total is not None:
-            _display.update(task, completed=total)
+        with _lock:
+            if bar.task is not None and total is not None and bar.readers == 1:
+                _display.update(bar.task, completed=total)  # the last reader is done
     finally:
-        if task is not None:
-            _remove_task(task)
+        with _lock:
+            bar.readers -= 1
+            if bar.readers == 0:
+                del _bars[key]
+                if bar.task is not None:
+                    _remove_task(bar.task)
 
 
 def _add_task(label: str, total: int | None, unit: str) -> Any:
+    """A task on the display, started if need be (the caller holds ``_lock``)."""
     global _display, _active
     if _display is None:
         from rich.console import Console
@@ -133,6 +171,7 @@ def _add_task(label: str, total: int | None, unit: str) -> Any:
 
 
 def _remove_task(task: Any) -> None:
+    """Drop a task; the display stops with its last (the caller holds ``_lock``)."""
     global _display, _active
     _display.remove_task(task)
     _active -= 1
@@ -143,7 +182,8 @@ def _remove_task(task: Any) -> None:
 
 def note(message: str) -> None:
     """Print a note on stderr without tearing a bar that is being drawn."""
-    if _display is not None:
-        _display.console.print(message, markup=False, highlight=False)
-    else:
-        print(message, file=sys.stderr)
+    with _lock:
+        if _display is not None:
+            _display.console.print(message, markup=False, highlight=False)
+            return
+    print(message, file=sys.stderr)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -38,11 +39,13 @@ def _env(**extra: str) -> dict[str, str]:
     return env
 
 
-def _run_on_terminal(args: list[str], env: dict[str, str]) -> tuple[int, str, str]:
+def _run_on_terminal(
+    args: list[str], env: dict[str, str], launcher: tuple[str, ...] = ("-m", "losscli")
+) -> tuple[int, str, str]:
     """Run losscli with stderr on a pseudo-terminal and stdout on a pipe."""
     master, slave = pty.openpty()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "losscli", *args], stdout=subprocess.PIPE, stderr=slave, env=env
+        [sys.executable, *launcher, *args], stdout=subprocess.PIPE, stderr=slave, env=env
     )
     os.close(slave)
     chunks = []
@@ -121,3 +124,79 @@ def test_short_runs_show_no_bar_by_default(big_csv: Path) -> None:
     code, _, err = _run_on_terminal(["eval", "sample_data/regression.csv", "--loss", "mse"], env)
     assert code == 0
     assert err == ""
+
+
+# A 64 MiB file is cut into parts read by threads of their own (two on a machine with two
+# cores or more); the launcher pins that count so that the test does not hang on the CPU.
+TWO_READERS = (
+    "import losscli.engine as e; e._parallel_parts = lambda: 2; "
+    "from losscli.cli import console; console()"
+)
+
+
+@pytest.fixture(scope="session")
+def csv_64mib(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A plain CSV just over 64 MiB (the size at which a file is read in parallel parts)."""
+    import io
+
+    from losscli.io import PARALLEL_MIN_BYTES
+
+    rng = np.random.default_rng(1)
+    y = rng.normal(size=20_000)
+    block = io.StringIO()
+    np.savetxt(block, np.column_stack([y, y + rng.normal(size=y.size)]), "%.6f", ",")
+    body = block.getvalue().encode()
+    path = tmp_path_factory.mktemp("parallel") / "big.csv"
+    with open(path, "wb") as f:
+        f.write(b"y_true,y_pred\n")
+        for _ in range(PARALLEL_MIN_BYTES // len(body) + 1):
+            f.write(body)
+    return path
+
+
+def _run_with_two_readers(args: list[str], env: dict[str, str]) -> tuple[int, str, str]:
+    return _run_on_terminal(args, env, launcher=("-c", TWO_READERS))
+
+
+def test_a_file_read_in_parallel_parts_has_one_bar_and_never_crashes(csv_64mib: Path) -> None:
+    size_mb = f"/{os.path.getsize(csv_64mib) / 1e6:.1f} MB"
+    rows = csv_64mib.read_bytes().count(b"\n") - 1
+    for _ in range(10):  # the race between the readers' bars hit about one run in ten
+        code, out, err = _run_with_two_readers(
+            ["eval", str(csv_64mib), "--loss", "mse", "--format", "json"], _env()
+        )
+        text = ANSI.sub("", err)
+        assert "Traceback" not in text and "error" not in text
+        assert code == 0, text
+        assert "(1/2)" not in text and "(2/2)" not in text  # one bar for the file ...
+        assert text.count(size_mb) >= 1  # ... of all its bytes
+        assert {m for m in re.findall(r"/(\d+\.\d) MB", text)} == {size_mb[1:-3]}
+        assert json.loads(out)["results"][0]["n"] == rows
+
+
+def test_parquet_read_in_parallel_parts_has_one_bar_of_all_rows(
+    tmp_path: Path, csv_64mib: Path
+) -> None:
+    import pyarrow.csv as pcsv
+    import pyarrow.parquet as pq
+
+    table = pcsv.read_csv(csv_64mib)
+    path = tmp_path / "big.parquet"
+    pq.write_table(table, path, row_group_size=1 << 18)
+    code, _, err = _run_with_two_readers(["eval", str(path), "--loss", "mse"], _env())
+    text = ANSI.sub("", err)
+    assert code == 0, text
+    assert "(1/2)" not in text and "(2/2)" not in text
+    assert f"/{table.num_rows:,} rows" in text
+
+
+def test_no_bar_and_no_noise_when_parallel_parts_are_piped(csv_64mib: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-c", TWO_READERS, "eval", str(csv_64mib), "--loss", "mse"],
+        capture_output=True,
+        text=True,
+        env=_env(),
+    )
+    assert proc.returncode == 0
+    assert proc.stderr == ""
+    assert "mse" in proc.stdout
