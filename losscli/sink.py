@@ -3,6 +3,8 @@
 Numbers are written at full precision (shortest round-trip repr). A file is
 written to a temporary name beside the target and renamed into place only when
 complete, so a failed or interrupted run never leaves a partial or clobbered file.
+Every file written gets the mode a shell's ``>`` would give it: a new file what the
+umask allows (0644 under umask 022), a replaced file the mode it had (``temporary``).
 Batches are formatted and written by a thread of their own (``BackgroundWriter``)
 while the next ones are read and computed.
 """
@@ -10,8 +12,8 @@ while the next ones are read and computed.
 from __future__ import annotations
 
 import os
+import stat
 import sys
-import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -30,6 +32,36 @@ def check_writable(path: str) -> None:
         raise InputError(f"cannot write -o {path}: no such directory {str(parent)!r}")
     if not os.access(parent, os.W_OK) or (target.exists() and not os.access(target, os.W_OK)):
         raise InputError(f"cannot write -o {path}: permission denied")
+
+
+def temporary(path: str) -> tuple[int, str]:
+    """A new, open temporary file beside ``path`` (its descriptor and name) to be renamed
+    over it, with the mode ``path`` will then have: that of the file it replaces, or what
+    the umask gives a new file. (``tempfile.mkstemp`` would make every output 0600.)
+    """
+    import secrets
+
+    target = Path(path)
+    try:
+        mode: int | None = stat.S_IMODE(os.stat(path).st_mode) & 0o777
+    except OSError:
+        mode = None  # a new file
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    while True:
+        tmp = str(target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp"))
+        try:
+            fd = os.open(tmp, flags, 0o666)  # the umask applies, as for any new file
+            break
+        except FileExistsError:
+            continue
+    if mode is not None:
+        try:
+            os.chmod(tmp, mode)
+        except OSError:
+            os.close(fd)
+            os.unlink(tmp)
+            raise
+    return fd, tmp
 
 
 def output_format(path: str | None) -> str:
@@ -133,11 +165,8 @@ class RowSink:
         self._writer: Any = None
         if path is not None:
             check_writable(path)
-            directory = str(Path(path).parent) or "."
-            fd, self._tmp = tempfile.mkstemp(
-                prefix=f".{Path(path).name}.", suffix=".tmp", dir=directory
-            )
-            os.close(fd)
+            fd, self._tmp = temporary(path)
+            os.close(fd)  # Arrow opens it again by name
         self._file: Any = None
         self._background: BackgroundWriter | None = None
 
@@ -218,8 +247,7 @@ class RowSink:
 def write_text_atomic(path: str, text: str) -> None:
     """Write ``text`` to ``path`` through a temporary file and a rename."""
     check_writable(path)
-    directory = str(Path(path).parent) or "."
-    fd, tmp = tempfile.mkstemp(prefix=f".{Path(path).name}.", suffix=".tmp", dir=directory)
+    fd, tmp = temporary(path)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
@@ -233,8 +261,7 @@ def write_text_atomic(path: str, text: str) -> None:
 def write_bytes_atomic(path: str, data: bytes) -> None:
     """Write ``data`` to ``path`` through a temporary file and a rename (images from ``plot``)."""
     check_writable(path)
-    directory = str(Path(path).parent) or "."
-    fd, tmp = tempfile.mkstemp(prefix=f".{Path(path).name}.", suffix=".tmp", dir=directory)
+    fd, tmp = temporary(path)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
