@@ -129,12 +129,13 @@ class BackgroundWriter:
         self._thread.start()
 
     def _run(self, write: Callable[[Any], None]) -> None:
+        failed = False
         while (item := self._queue.get()) is not None:
-            if self._error is None:  # after an error, drain so that put never blocks
+            if not failed:  # after an error nothing more is written; drain so put never blocks
                 try:
                     write(item)
                 except BaseException as exc:  # handed to the caller's thread
-                    self._error = exc
+                    self._error, failed = exc, True
 
     def put(self, item: Any) -> None:
         self._raise()
@@ -149,9 +150,9 @@ class BackgroundWriter:
             self._raise()
 
     def _raise(self) -> None:
+        # The error stays: every later put raises it too (the writer thread only sets it).
         if self._error is not None:
-            error, self._error = self._error, None
-            raise error
+            raise self._error
 
 
 class RowSink:

@@ -57,6 +57,29 @@ def test_a_write_error_is_raised_in_the_callers_thread() -> None:
     writer.finish(raise_error=False)  # the thread is gone; nothing more is raised
 
 
+def test_nothing_is_written_after_a_write_error_even_once_it_was_raised() -> None:
+    written: list[int] = []
+    release = threading.Event()
+
+    def write(item: int) -> None:
+        if item == 0:
+            release.wait(5)
+            raise OSError(28, "No space left on device")
+        written.append(item)
+
+    writer = BackgroundWriter(write, depth=2)
+    writer.put(0)  # the thread fails on it once released
+    writer.put(1)
+    writer.put(2)  # both wait behind the failing item
+    release.set()
+    time.sleep(0.2)  # the thread fails on 0 and drains 1 and 2 without writing them
+    for item in (3, 4):  # a caller that goes on after the error: each put raises it
+        with pytest.raises(OSError, match="No space left"):
+            writer.put(item)
+    writer.finish(raise_error=False)
+    assert written == []
+
+
 @pytest.mark.parametrize("suffix", ["csv", "parquet"])
 def test_rowsink_writes_many_batches_in_order(tmp_path: Path, suffix: str) -> None:
     out = tmp_path / f"g.{suffix}"
