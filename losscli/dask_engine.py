@@ -338,6 +338,10 @@ class DatasetOutput:
         old = None
         if self.fs.exists(self.root):
             old = f"{self.tmp}.old"
+            if not dataset.is_url(self.path):  # a replaced directory keeps its mode
+                import os
+
+                os.chmod(self.tmp, os.stat(self.root).st_mode & 0o777)
             self.fs.mv(self.root, old, recursive=True)
         self.fs.mv(self.tmp, self.root, recursive=True)
         if old is not None:

@@ -101,3 +101,25 @@ def test_plot_images_follow_the_umask(tmp_path: Path) -> None:
     cmd = shlex.join([sys.executable, "-m", "losscli", "plot", "--loss", "mse", "-o", str(out)])
     subprocess.run(["sh", "-c", f"umask 022 && exec {cmd}"], check=True, capture_output=True)
     assert oct(stat.S_IMODE(out.stat().st_mode)) == oct(0o644)
+
+
+def test_a_dask_output_dataset_follows_the_umask_and_a_replaced_one_keeps_its_mode(
+    tmp_path: Path,
+) -> None:
+    pytest.importorskip("dask")
+    pytest.importorskip("distributed")
+    import pyarrow.csv as pcsv
+    import pyarrow.parquet as pq
+
+    data = tmp_path / "preds.parquet"
+    pq.write_table(pcsv.read_csv(REG), data)
+    out = tmp_path / "grads"
+    args = ["grad", str(data), "--loss", "mse", "--engine", "dask", "-o", str(out), "-q"]
+    cmd = shlex.join([sys.executable, "-m", "losscli", *args])
+    subprocess.run(["sh", "-c", f"umask 027 && exec {cmd}"], check=True, capture_output=True)
+    parts = list(out.iterdir())
+    assert parts and {oct(stat.S_IMODE(p.stat().st_mode)) for p in parts} == {oct(0o640)}
+    assert oct(stat.S_IMODE(out.stat().st_mode)) == oct(0o750)
+    os.chmod(out, 0o755)  # shared with others: a new run keeps it so
+    subprocess.run(["sh", "-c", f"umask 077 && exec {cmd}"], check=True, capture_output=True)
+    assert oct(stat.S_IMODE(out.stat().st_mode)) == oct(0o755)
