@@ -450,12 +450,16 @@ def compare_command(
         ),
     ] = None,
     require_significant: Annotated[
-        bool,
+        bool | None,
         typer.Option(
-            "--require-significant",
-            help="Only a worsening whose bootstrap interval lies above 0 is a regression.",
+            "--require-significant/--no-require-significant",
+            help="A worsening beyond the tolerance is a regression only when its paired "
+            "interval lies wholly on the worse side; else it is within noise and passes "
+            "(the default when there is an interval). --no-require-significant: any "
+            "worsening beyond the tolerance is a regression.",
+            show_default=False,
         ),
-    ] = False,
+    ] = None,
     replicates: Annotated[
         int,
         typer.Option(
@@ -503,7 +507,10 @@ def compare_command(
     Each loss and group gets the baseline and candidate values, their difference, the
     relative difference and a paired bootstrap interval of the difference. Losses
     are lower-is-better: a rise above the tolerance is a regression; for
-    higher-is-better metrics (d2_*) a fall is. Any regression exits 1.
+    higher-is-better metrics (d2_*) a fall is. By default the rise (or fall) must also be
+    significant, its interval wholly on the worse side of 0; one whose interval reaches
+    0 is within noise and passes (--no-require-significant: it fails). Any regression
+    exits 1.
 
     Example: losscli compare base.csv new.csv --loss mse,huber --rel-tolerance 0.02
     """
@@ -537,18 +544,27 @@ def compare_command(
         engine=engine.value,
         scheduler=scheduler,
     )
+    if replicates == 0 and require_significant is None:
+        _note(quiet)(
+            "--bootstrap 0 gives no interval, so significance is not required: "
+            "any worsening beyond the tolerance is a regression"
+        )
     text = compare_output.render(doc, fmt.value)
+    summary = compare_output.summary(doc)
     if output_file is not None:
         from losscli.sink import write_text_atomic
 
         write_text_atomic(output_file, text)
     elif fmt is EvalFormat.table and output.stdout_is_terminal():
         output.write_table(compare_output.columns(doc), compare_output.rows(doc))
-        output.write_lines(["", compare_output.summary(doc)])
+        output.write_lines(["", summary])
     else:
         sys.stdout.write(text)
+    # The verdict line once: stdout holds it in a table or Markdown; else it goes to stderr.
+    on_stdout = output_file is None and fmt in (EvalFormat.table, EvalFormat.markdown)
+    if not doc["passed"] and not on_stdout:
+        print(summary, file=sys.stderr)
     if not doc["passed"]:
-        print(compare_output.summary(doc), file=sys.stderr)
         raise typer.Exit(int(ExitCode.CHECK_FAILED))
 
 
@@ -592,8 +608,11 @@ def check_command(
         output.write_lines(["", checks.summary_line(doc)])
     else:
         sys.stdout.write(text)
-    if not doc["passed"]:
+    # The verdict line once: stdout holds it in a table or Markdown; else it goes to stderr.
+    on_stdout = output_file is None and fmt is not ReportFormat.json
+    if not doc["passed"] and not on_stdout:
         print(f"check failed: {checks.summary_line(doc)}", file=sys.stderr)
+    if not doc["passed"]:
         raise typer.Exit(int(ExitCode.CHECK_FAILED))
 
 
