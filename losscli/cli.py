@@ -592,6 +592,16 @@ def check_command(
     candidate with a baseline (max_regression, max_rel_regression). One summary
     is printed: a table, Markdown for $GITHUB_STEP_SUMMARY, or JSON.
 
+    Keys of a file check: name, file, loss, fail_above, fail_below (one of them is
+    required), target, pred, weight, group, var, from_logits, convention, dropna,
+    input_format, params, reduction, per_group. A compare check has baseline, candidate,
+    key, max_regression, max_rel_regression, require_significant, bootstrap, confidence
+    and seed instead of file, fail_above and fail_below. A worsening beyond the tolerance
+    fails a compare check only when significant (its paired interval wholly on the worse
+    side; require_significant = false: any such worsening fails). An unknown key, a wrong
+    type, an empty value or a file check without a rule is an error (exit 2) naming the
+    file, the check ([[check]] #2, counted from 1) and the key.
+
     Example: losscli check --format markdown >> "$GITHUB_STEP_SUMMARY"
     """
     from losscli import checks, progress
