@@ -226,7 +226,8 @@ _FLAG_KEYS = {
     "--fail-below": "fail_below",
 }
 _BOOL_FLAGS = {"--dropna", "--from-logits", "--require-significant"}
-_WORD_FLAGS = {"--reduction", "--convention", "--input-format"}  # values: lower-case words
+_WORD_FLAGS = {"--reduction", "--convention", "--input-format", "--loss"}  # lower-case values
+_NUMBER_FLAGS = {"--bootstrap", "--confidence", "--seed", "--tolerance", "--rel-tolerance"}
 _FLAG = re.compile(
     r"(?<![\w-])(--[a-z][a-z-]*)"
     r"(?: ('[^']*'|[A-Z][A-Z0-9_]*\b|-?[0-9][0-9.e+-]*|[a-z][a-z0-9_]*(?=$|[ ,;:)])))?"
@@ -251,7 +252,7 @@ def toml_terms(text: str | None) -> str | None:
             return f"{key} = true" + (f" {value}" if value else "")
         if value is None or (value[0].islower() and flag not in _WORD_FLAGS):
             return f"key {key!r}" + (f" {value}" if value else "")
-        if value[0] == "'" or value[0].isalpha():
+        if flag not in _NUMBER_FLAGS and (value[0] == "'" or value[0].isalpha()):
             return f"{key} = {json.dumps(value.strip(chr(39)))}"
         return f"{key} = {value}"
 

@@ -236,3 +236,14 @@ def test_a_losscli_toml_with_a_stray_table_names_it(capsys, tmp_path):
     got, hint = config_error(capsys, tmp_path, "[tool]\nx = 1\n\n" + file_check("fail_above = 5"))
     assert got == "unknown key 'tool'"
     assert hint == "declare checks as [[check]] tables"
+
+
+def test_a_misaligned_compare_check_hints_at_the_key_key(capsys, tmp_path):
+    short = tmp_path / "short.csv"
+    short.write_text("".join(WORSE.read_text().splitlines(keepends=True)[:1001]))
+    text = "\n".join(
+        ["[[check]]", f"baseline = {q(REGRESSION)}", f"candidate = {q(short)}", 'loss = "mse"']
+    )
+    got, hint = config_error(capsys, tmp_path, text + "\n")
+    assert got.startswith("[[check]] #1: ") and "1000 fewer in the candidate" in got
+    assert hint == 'compare pairs rows by their order; pair them by an id column with key = "COL"'
