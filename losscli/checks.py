@@ -410,6 +410,12 @@ def _check_values(check: Mapping[str, Any], where: str) -> None:
         raise ConfigError(f"{where}: key 'confidence' must be in (0, 1), e.g. 0.95")
     if check.get("seed", 0) < 0:
         raise ConfigError(f"{where}: key 'seed' must be 0 or more")
+    if check.get("bootstrap") == 0 and ("confidence" in check or "seed" in check):
+        key = "confidence" if "confidence" in check else "seed"
+        raise ConfigError(
+            f"{where}: key {key!r} shapes the bootstrap interval, and 'bootstrap' is 0",
+            hint=f"leave out {key}, or give bootstrap = 1000 (the default)",
+        )
     if check.get("require_significant") is True and check.get("bootstrap") == 0:
         raise ConfigError(
             f"{where}: key 'require_significant' needs an interval, and 'bootstrap' is 0",

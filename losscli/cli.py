@@ -469,11 +469,23 @@ def compare_command(
         ),
     ] = 1000,
     confidence: Annotated[
-        float, typer.Option("--confidence", metavar="C", help="Interval coverage, e.g. 0.95.")
-    ] = 0.95,
+        float | None,
+        typer.Option(
+            "--confidence",
+            metavar="C",
+            help="Interval coverage (default 0.95).",
+            show_default=False,
+        ),
+    ] = None,
     seed: Annotated[
-        int, typer.Option("--seed", metavar="S", help="Seed of the bootstrap draws.")
-    ] = 0,
+        int | None,
+        typer.Option(
+            "--seed",
+            metavar="S",
+            help="Seed of the bootstrap draws (default 0).",
+            show_default=False,
+        ),
+    ] = None,
     fmt: Annotated[
         EvalFormat, typer.Option("--format", "-f", help="Output format.")
     ] = EvalFormat.table,
@@ -519,6 +531,11 @@ def compare_command(
 
     progress.enable(quiet)
     params = shared_params(locals(), param)
+    if not replicates and (confidence is not None or seed is not None):
+        raise UsageError(
+            "--confidence and --seed shape the bootstrap interval, and --bootstrap 0 computes none",
+            hint="drop them, or give --bootstrap N",
+        )
     doc = compare_files(
         baseline,
         candidate,
@@ -536,8 +553,8 @@ def compare_command(
         params=params,
         convention=convention,
         bootstrap_replicates=replicates,
-        confidence=confidence,
-        seed=seed,
+        confidence=0.95 if confidence is None else confidence,
+        seed=0 if seed is None else seed,
         tolerance=tolerance,
         rel_tolerance=rel_tolerance,
         require_significant=require_significant,

@@ -247,3 +247,11 @@ def test_a_misaligned_compare_check_hints_at_the_key_key(capsys, tmp_path):
     got, hint = config_error(capsys, tmp_path, text + "\n")
     assert got.startswith("[[check]] #1: ") and "1000 fewer in the candidate" in got
     assert hint == 'compare pairs rows by their order; pair them by an id column with key = "COL"'
+
+
+def test_confidence_with_bootstrap_0_is_an_error_not_ignored(capsys, tmp_path):
+    got, hint = config_error(capsys, tmp_path, compare_check("bootstrap = 0", "confidence = 0.9"))
+    assert (
+        got == "[[check]] #1: key 'confidence' shapes the bootstrap interval, and 'bootstrap' is 0"
+    )
+    assert hint == "leave out confidence, or give bootstrap = 1000 (the default)"

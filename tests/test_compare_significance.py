@@ -311,3 +311,17 @@ def test_a_compare_check_fails_a_real_regression_by_default(capsys, files, tmp_p
     assert err.splitlines() == ["check failed: 1 of 1 checks failed: pair"]
     (r,) = json.loads(out)["checks"][0]["results"]
     assert r["passed"] is False and r["reason"].endswith("lies above 0)")
+
+
+def test_confidence_or_seed_with_bootstrap_0_is_a_usage_error_not_ignored(capsys, files):
+    for option in (("--confidence", "0.9"), ("--seed", "3")):
+        code, out, err = cli(
+            capsys, "compare", files["base"], files["noise"], "--loss", "mse", "--bootstrap", "0",
+            *option,
+        )  # fmt: skip
+        assert code == 2 and out == ""
+        assert err.splitlines() == [
+            "error: --confidence and --seed shape the bootstrap interval, and --bootstrap 0 "
+            "computes none",
+            "hint: drop them, or give --bootstrap N",
+        ]
