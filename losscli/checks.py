@@ -410,6 +410,11 @@ def _check_values(check: Mapping[str, Any], where: str) -> None:
         raise ConfigError(f"{where}: key 'confidence' must be in (0, 1), e.g. 0.95")
     if check.get("seed", 0) < 0:
         raise ConfigError(f"{where}: key 'seed' must be 0 or more")
+    if "per_group" in check and "group" not in check:
+        raise ConfigError(
+            f"{where}: key 'per_group' needs key 'group': without it there are no group rows",
+            hint='add group = "COL", or leave out per_group',
+        )
     if check.get("bootstrap") == 0 and ("confidence" in check or "seed" in check):
         key = "confidence" if "confidence" in check else "seed"
         raise ConfigError(

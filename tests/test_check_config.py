@@ -255,3 +255,11 @@ def test_confidence_with_bootstrap_0_is_an_error_not_ignored(capsys, tmp_path):
         got == "[[check]] #1: key 'confidence' shapes the bootstrap interval, and 'bootstrap' is 0"
     )
     assert hint == "leave out confidence, or give bootstrap = 1000 (the default)"
+
+
+def test_per_group_without_group_is_an_error_not_ignored(capsys, tmp_path):
+    got, hint = config_error(capsys, tmp_path, file_check("fail_above = 5", "per_group = false"))
+    assert got == (
+        "[[check]] #1: key 'per_group' needs key 'group': without it there are no group rows"
+    )
+    assert hint == 'add group = "COL", or leave out per_group'
