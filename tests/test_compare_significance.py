@@ -92,7 +92,8 @@ def test_a_noise_level_worsening_beyond_the_tolerance_passes_within_noise(capsys
     header, row = out.splitlines()[:2]
     assert row.split()[-2:] == ["within", "noise"]
     expected = (
-        f"passed: {files['noise']} is no worse than {files['base']}: mse +0.29%, within noise"
+        f"passed: {files['noise']} is no worse than {files['base']}: "
+        f"mse {ref['relative']:+.2%}, within noise"
     )
     assert out.splitlines()[-1] == expected
     assert out.count("passed:") == 1
@@ -129,7 +130,11 @@ def test_no_require_significant_fails_the_same_noise(capsys, files):
     (r,) = doc["results"]
     assert (r["significant"], r["regression"]) == (False, True)
     assert doc["rule"]["require_significant"] is False
-    assert r["reason"].startswith("+0.29%, beyond the tolerance (not significant: 95% interval")
+    ref = reference(files, "noise", "mse")
+    assert r["reason"] == (
+        f"{ref['relative']:+.2%}, beyond the tolerance "
+        f"(not significant: 95% interval [{ref['lo']:+.4g}, {ref['hi']:+.4g}] includes 0)"
+    )
 
 
 def test_a_real_regression_fails_by_default(capsys, files):
@@ -192,7 +197,8 @@ def test_bootstrap_0_has_no_interval_and_keeps_the_strict_rule_with_a_note(capsy
     assert doc["rule"]["require_significant"] is False
     (r,) = doc["results"]
     assert r["significant"] is None and r["regression"] is True
-    assert r["reason"] == "+0.29%, worse (no interval: the point difference decides)"
+    relative = reference(files, "noise", "mse")["relative"]
+    assert r["reason"] == f"{relative:+.2%}, worse (no interval: the point difference decides)"
     assert err.splitlines()[0] == (
         "note: --bootstrap 0 gives no interval, so significance is not required: "
         "any worsening beyond the tolerance is a regression"
