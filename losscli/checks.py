@@ -18,14 +18,23 @@ against thresholds, or compares a baseline with a candidate::
     candidate = "new.csv"
     loss = "mse"
     max_regression = 0.01               # absolute; max_rel_regression = 0.02 for relative
+    # require_significant = false       # fail on any worsening beyond the tolerance
+
+A worsening beyond the tolerance fails a compare check only when it is significant
+(its paired bootstrap interval lies wholly on the worse side), as in ``losscli
+compare``. A file check needs a rule (``fail_above`` or ``fail_below``).
 
 Paths are relative to the configuration file. A configuration error (unknown key,
-unknown loss, missing file) is exit 2 naming the file and the key; only a failed
-check exits 1.
+unknown loss, missing file, a check without a rule) is exit 2 naming the file, the
+check (counted from 1, as ``[[check]] #2``) and the TOML key; only a failed check
+exits 1.
 """
 
 from __future__ import annotations
 
+import difflib
+import json
+import re
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -107,7 +116,7 @@ def find_config(explicit: str | None) -> Config:
     if explicit is not None:
         path = Path(explicit)
         data = _load_toml(path)
-        if path.name == "pyproject.toml" or "tool" in data:
+        if path.name == "pyproject.toml" or ("tool" in data and "check" not in data):
             return _from_pyproject(path, data)
         return _from_losscli_toml(path, data)
     if Path("losscli.toml").is_file():
@@ -158,38 +167,149 @@ def _label(check: Mapping[str, Any], index: int) -> str:
     return str(check.get("name") or f"check {index + 1}")
 
 
+def _where(config: Config, index: int, check: Mapping[str, Any]) -> str:
+    """Where a check is, counted from 1 as its default name is: "f.toml: [[check]] #2 (name)"."""
+    name = check.get("name")
+    named = f" ({name})" if isinstance(name, str) and name.strip() else ""
+    return f"{config.path}: [[{config.prefix}]] #{index + 1}{named}"
+
+
+_TYPE_NAMES = {
+    str: "a string",
+    list: "a list of column names",
+    bool: "true or false",
+    int: "an integer",
+    float: "a number",
+    dict: "a table",
+}
+
+
+def _expected(types: tuple[type, ...]) -> str:
+    if types == (int, float):
+        return "a number"
+    if types == (int, float, dict):
+        return "a number, or a table of numbers by loss ({ mse = 0.5 })"
+    if types == (str, list):
+        return "a column name or a list of column names"
+    return " or ".join(_TYPE_NAMES[t] for t in types)
+
+
+def _toml_type(value: Any) -> str:
+    for kind, name in ((bool, "a boolean"), (int, "an integer"), (float, "a number")):
+        if isinstance(value, kind):
+            return name
+    return {str: "a string", list: "an array", dict: "a table"}.get(type(value), "a date or time")
+
+
+# The CLI flags that messages and hints name, as the TOML keys of a check: an error met
+# while running a check names the key to set in the configuration file, not the flag.
+_FLAG_KEYS = {
+    "--pred": "pred",
+    "--target": "target",
+    "--weight": "weight",
+    "--group": "group",
+    "--var": "var",
+    "--key": "key",
+    "--loss": "loss",
+    "--convention": "convention",
+    "--input-format": "input_format",
+    "--reduction": "reduction",
+    "--dropna": "dropna",
+    "--from-logits": "from_logits",
+    "--bootstrap": "bootstrap",
+    "--confidence": "confidence",
+    "--seed": "seed",
+    "--tolerance": "max_regression",
+    "--rel-tolerance": "max_rel_regression",
+    "--require-significant": "require_significant",
+    "--fail-above": "fail_above",
+    "--fail-below": "fail_below",
+}
+_BOOL_FLAGS = {"--dropna", "--from-logits", "--require-significant"}
+_WORD_FLAGS = {"--reduction", "--convention", "--input-format", "--loss"}  # lower-case values
+_NUMBER_FLAGS = {"--bootstrap", "--confidence", "--seed", "--tolerance", "--rel-tolerance"}
+_FLAG = re.compile(
+    r"(?<![\w-])(--[a-z][a-z-]*)"
+    r"(?: ('[^']*'|[A-Z][A-Z0-9_]*\b|-?[0-9][0-9.e+-]*|[a-z][a-z0-9_]*(?=$|[ ,;:)])))?"
+)
+
+
+def toml_terms(text: str | None) -> str | None:
+    """A message or hint with CLI flags said as configuration keys.
+
+    ``--pred COL`` → ``pred = "COL"``, ``--pred 'p_*'`` → ``pred = "p_*"``, ``--dropna`` →
+    ``dropna = true``, a bare ``--pred`` → ``key 'pred'``; other flags stay.
+    """
+    if text is None:
+        return None
+
+    def swap(match: re.Match) -> str:
+        flag, value = match.group(1), match.group(2)
+        key = _FLAG_KEYS.get(flag)
+        if key is None:
+            return match.group(0)
+        if flag in _BOOL_FLAGS:
+            return f"{key} = true" + (f" {value}" if value else "")
+        if value is None or (value[0].islower() and flag not in _WORD_FLAGS):
+            return f"key {key!r}" + (f" {value}" if value else "")
+        if flag not in _NUMBER_FLAGS and (value[0] == "'" or value[0].isalpha()):
+            return f"{key} = {json.dumps(value.strip(chr(39)))}"
+        return f"{key} = {value}"
+
+    return _FLAG.sub(swap, text)
+
+
 def validate(config: Config) -> None:
-    """Every check's keys, types, loss names and files, before anything runs."""
+    """Every check's keys, types, loss names, files and rule, before anything runs."""
     from losscli.objective import objectives_for
 
+    names: dict[str, int] = {}
     for i, check in enumerate(config.checks):
-        where = f"{config.path}: {config.prefix}[{i}] ({_label(check, i)})"
+        where = _where(config, i, check)
         compare = "baseline" in check or "candidate" in check
         allowed = COMPARE_KEYS if compare else EVAL_KEYS
+        kind = "compare check (baseline, candidate)" if compare else "file check"
         for key, value in check.items():
             if key not in allowed:
                 other = EVAL_KEYS if compare else COMPARE_KEYS
-                why = (
-                    f" (it belongs to a {'file' if compare else 'baseline/candidate'} check)"
-                    if key in other
-                    else ""
-                )
+                if key in other:
+                    why = f" (it belongs to a {'file' if compare else 'baseline/candidate'} check)"
+                else:
+                    close = difflib.get_close_matches(key, list(allowed), n=1)
+                    why = f" (did you mean {close[0]!r}?)" if close else ""
                 raise ConfigError(
                     f"{where}: unknown key {key!r}{why}",
-                    hint=f"keys: {', '.join(sorted(allowed))}",
+                    hint=f"the keys of a {kind}: {', '.join(sorted(allowed))}",
                 )
             types = allowed[key] if isinstance(allowed[key], tuple) else (allowed[key],)
             if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
-                raise ConfigError(f"{where}: key {key!r} has the wrong type ({value!r})")
+                raise ConfigError(
+                    f"{where}: key {key!r} has the wrong type: {_toml_type(value)} "
+                    f"({value!r}), it takes {_expected(types)}"
+                )
             if isinstance(value, list) and not all(isinstance(v, str) for v in value):
                 raise ConfigError(f"{where}: key {key!r} must list column names as strings")
             if isinstance(value, float) and value != value:
                 raise ConfigError(f"{where}: key {key!r} is NaN")
+            if (isinstance(value, str) and not value.strip()) or value in ([], {}):
+                raise ConfigError(
+                    f"{where}: key {key!r} is empty", hint="give it a value, or leave the key out"
+                )
+            if isinstance(value, list) and not all(v.strip() for v in value):
+                raise ConfigError(f"{where}: key {key!r} lists an empty column name")
         _check_values(check, where)
         needed = ("baseline", "candidate", "loss") if compare else ("file", "loss")
         for key in needed:
             if key not in check:
                 raise ConfigError(f"{where}: missing key {key!r}")
+        name = _label(check, i)
+        if name in names:
+            raise ConfigError(
+                f"{where}: {'[[' + config.prefix + ']]'} #{names[name] + 1} has the same name "
+                f"{name!r}",
+                hint="give every check its own name: the summary and the JSON name checks by it",
+            )
+        names[name] = i
         try:
             objectives_for(
                 check["loss"],
@@ -198,7 +318,9 @@ def validate(config: Config) -> None:
                 check.get("convention"),
             )
         except LossCliError as exc:
-            raise ConfigError(f"{where}: key 'loss': {exc.message}", hint=exc.hint) from None
+            raise ConfigError(
+                f"{where}: key 'loss': {toml_terms(exc.message)}", hint=toml_terms(exc.hint)
+            ) from None
         for key in ("file", "baseline", "candidate"):
             if key in check and not _resolve(config, check[key]).exists():
                 raise ConfigError(
@@ -208,6 +330,24 @@ def validate(config: Config) -> None:
         directions = _directions(check)
         for key, direction in THRESHOLDS.items():
             _check_thresholds(check.get(key), key, direction, directions, where)
+        if not compare and not any(key in check for key in THRESHOLDS):
+            lower = next((k for k, d in directions.items() if d == "lower"), None)
+            example = (
+                f"fail_above = {{ {_bare(lower)} = VALUE }}"
+                if lower
+                else f"fail_below = {{ {_bare(next(iter(directions)))} = VALUE }}"
+            )
+            raise ConfigError(
+                f"{where}: the check has no rule, so it could never fail",
+                hint=f"add {example} (fail_above gates losses, fail_below "
+                "higher-is-better metrics such as D²)",
+            )
+
+
+def _bare(label: str) -> str:
+    """A loss label as a TOML key of fail_above: bare if it can be, else quoted."""
+    name = label.split("(")[0].strip()
+    return name if re.fullmatch(r"[A-Za-z0-9_-]+", name) else json.dumps(label)
 
 
 def _directions(check: Mapping[str, Any]) -> dict[str, str | None]:
@@ -268,6 +408,24 @@ def _check_values(check: Mapping[str, Any], where: str) -> None:
         raise ConfigError(f"{where}: key 'bootstrap' must be 0 (none) or more replicates")
     if not 0.0 < check.get("confidence", 0.95) < 1.0:
         raise ConfigError(f"{where}: key 'confidence' must be in (0, 1), e.g. 0.95")
+    if check.get("seed", 0) < 0:
+        raise ConfigError(f"{where}: key 'seed' must be 0 or more")
+    if "per_group" in check and "group" not in check:
+        raise ConfigError(
+            f"{where}: key 'per_group' needs key 'group': without it there are no group rows",
+            hint='add group = "COL", or leave out per_group',
+        )
+    if check.get("bootstrap") == 0 and ("confidence" in check or "seed" in check):
+        key = "confidence" if "confidence" in check else "seed"
+        raise ConfigError(
+            f"{where}: key {key!r} shapes the bootstrap interval, and 'bootstrap' is 0",
+            hint=f"leave out {key}, or give bootstrap = 1000 (the default)",
+        )
+    if check.get("require_significant") is True and check.get("bootstrap") == 0:
+        raise ConfigError(
+            f"{where}: key 'require_significant' needs an interval, and 'bootstrap' is 0",
+            hint="give bootstrap = 1000 (the default), or require_significant = false",
+        )
     for key in ("max_regression", "max_rel_regression"):
         if check.get(key, 0) < 0:
             raise ConfigError(f"{where}: key {key!r} must be >= 0")
@@ -343,6 +501,7 @@ def _run_eval(config: Config, check: Mapping[str, Any]) -> tuple[list[dict[str, 
                 "limit": limit,
                 "rule": rule,
                 "passed": bool(passed),
+                "reason": None,
             }
         )
     return rows, str(path)
@@ -387,20 +546,23 @@ def _run_compare(config: Config, check: Mapping[str, Any]) -> tuple[list[dict[st
         seed=check.get("seed", 0),
         tolerance=check.get("max_regression"),
         rel_tolerance=check.get("max_rel_regression"),
-        require_significant=check.get("require_significant", False),
+        require_significant=check.get("require_significant"),
         **_common(check),
     )
     per_group = check.get("per_group", True)
+    rule = doc["rule"]
+    parts = []
+    if rule["tolerance"] is not None:
+        parts.append(f"Δ <= {rule['tolerance']:g}")
+    if rule["rel_tolerance"] is not None:
+        parts.append(f"Δ <= {rule['rel_tolerance']:g}·|baseline|")
+    text = " or ".join(parts) or "Δ <= 0"
+    if rule["require_significant"]:
+        text += " or not significant"
     rows = []
     for r in doc["results"]:
         if r["group"] is not None and not per_group:
             continue
-        rule = doc["rule"]
-        parts = []
-        if rule["tolerance"] is not None:
-            parts.append(f"Δ <= {rule['tolerance']:g}")
-        if rule["rel_tolerance"] is not None:
-            parts.append(f"Δ <= {rule['rel_tolerance']:g}·|baseline|")
         rows.append(
             {
                 "loss": r["loss"],
@@ -411,8 +573,9 @@ def _run_compare(config: Config, check: Mapping[str, Any]) -> tuple[list[dict[st
                 "ci_low": r["ci_low"],
                 "ci_high": r["ci_high"],
                 "limit": None,
-                "rule": " or ".join(parts) or "Δ <= 0",
+                "rule": text,
                 "passed": not r["regression"],
+                "reason": r["reason"],
             }
         )
     return rows, f"{base} → {cand}"
@@ -428,7 +591,8 @@ def run_checks(config: Config, note: Callable[[str], None] = lambda _: None) -> 
         try:
             rows, subject = (_run_compare if compare else _run_eval)(config, check)
         except LossCliError as exc:
-            exc.message = f"{config.path}: {config.prefix}[{i}] ({name}): {exc.message}"
+            exc.message = f"{_where(config, i, check)}: {toml_terms(exc.message)}"
+            exc.hint = toml_terms(exc.hint)
             raise
         out.append(
             {
@@ -464,10 +628,17 @@ def summary_rows(doc: Mapping[str, Any]) -> list[list[str]]:
                     _g(r["value"]),
                     _g(r.get("baseline")),
                     r["rule"] or "-",
-                    "passed" if r["passed"] else "FAILED",
+                    _result(r),
                 ]
             )
     return rows
+
+
+def _result(row: Mapping[str, Any]) -> str:
+    """passed, FAILED, or "passed (within noise)" for a worsening that is not significant."""
+    if not row["passed"]:
+        return "FAILED"
+    return "passed (within noise)" if ", within noise" in (row.get("reason") or "") else "passed"
 
 
 SUMMARY_COLUMNS = ["check", "loss", "group", "value", "baseline", "rule", "result"]
@@ -491,7 +662,7 @@ def render(doc: Mapping[str, Any], fmt: str) -> str:
     rows = summary_rows(doc)
     if fmt == "markdown":
         icon = "✅" if doc["passed"] else "❌"
-        rows = [[*r[:-1], "✅ passed" if r[-1] == "passed" else "❌ failed"] for r in rows]
+        rows = [[*r[:-1], ("❌ failed" if r[-1] == "FAILED" else f"✅ {r[-1]}")] for r in rows]
         lines = [
             f"### {icon} losscli check: {summary_line(doc)}",
             "",

@@ -450,12 +450,16 @@ def compare_command(
         ),
     ] = None,
     require_significant: Annotated[
-        bool,
+        bool | None,
         typer.Option(
-            "--require-significant",
-            help="Only a worsening whose bootstrap interval lies above 0 is a regression.",
+            "--require-significant/--no-require-significant",
+            help="A worsening beyond the tolerance is a regression only when its paired "
+            "interval lies wholly on the worse side; else it is within noise and passes "
+            "(the default when there is an interval). --no-require-significant: any "
+            "worsening beyond the tolerance is a regression.",
+            show_default=False,
         ),
-    ] = False,
+    ] = None,
     replicates: Annotated[
         int,
         typer.Option(
@@ -465,11 +469,23 @@ def compare_command(
         ),
     ] = 1000,
     confidence: Annotated[
-        float, typer.Option("--confidence", metavar="C", help="Interval coverage, e.g. 0.95.")
-    ] = 0.95,
+        float | None,
+        typer.Option(
+            "--confidence",
+            metavar="C",
+            help="Interval coverage (default 0.95).",
+            show_default=False,
+        ),
+    ] = None,
     seed: Annotated[
-        int, typer.Option("--seed", metavar="S", help="Seed of the bootstrap draws.")
-    ] = 0,
+        int | None,
+        typer.Option(
+            "--seed",
+            metavar="S",
+            help="Seed of the bootstrap draws (default 0).",
+            show_default=False,
+        ),
+    ] = None,
     fmt: Annotated[
         EvalFormat, typer.Option("--format", "-f", help="Output format.")
     ] = EvalFormat.table,
@@ -503,7 +519,10 @@ def compare_command(
     Each loss and group gets the baseline and candidate values, their difference, the
     relative difference and a paired bootstrap interval of the difference. Losses
     are lower-is-better: a rise above the tolerance is a regression; for
-    higher-is-better metrics (d2_*) a fall is. Any regression exits 1.
+    higher-is-better metrics (d2_*) a fall is. By default the rise (or fall) must also be
+    significant, its interval wholly on the worse side of 0; one whose interval reaches
+    0 is within noise and passes (--no-require-significant: it fails). Any regression
+    exits 1.
 
     Example: losscli compare base.csv new.csv --loss mse,huber --rel-tolerance 0.02
     """
@@ -512,6 +531,11 @@ def compare_command(
 
     progress.enable(quiet)
     params = shared_params(locals(), param)
+    if not replicates and (confidence is not None or seed is not None):
+        raise UsageError(
+            "--confidence and --seed shape the bootstrap interval, and --bootstrap 0 computes none",
+            hint="drop them, or give --bootstrap N",
+        )
     doc = compare_files(
         baseline,
         candidate,
@@ -529,26 +553,35 @@ def compare_command(
         params=params,
         convention=convention,
         bootstrap_replicates=replicates,
-        confidence=confidence,
-        seed=seed,
+        confidence=0.95 if confidence is None else confidence,
+        seed=0 if seed is None else seed,
         tolerance=tolerance,
         rel_tolerance=rel_tolerance,
         require_significant=require_significant,
         engine=engine.value,
         scheduler=scheduler,
     )
+    if replicates == 0 and require_significant is None:
+        _note(quiet)(
+            "--bootstrap 0 gives no interval, so significance is not required: "
+            "any worsening beyond the tolerance is a regression"
+        )
     text = compare_output.render(doc, fmt.value)
+    summary = compare_output.summary(doc)
     if output_file is not None:
         from losscli.sink import write_text_atomic
 
         write_text_atomic(output_file, text)
     elif fmt is EvalFormat.table and output.stdout_is_terminal():
         output.write_table(compare_output.columns(doc), compare_output.rows(doc))
-        output.write_lines(["", compare_output.summary(doc)])
+        output.write_lines(["", summary])
     else:
         sys.stdout.write(text)
+    # The verdict line once: stdout holds it in a table or Markdown; else it goes to stderr.
+    on_stdout = output_file is None and fmt in (EvalFormat.table, EvalFormat.markdown)
+    if not doc["passed"] and not on_stdout:
+        print(summary, file=sys.stderr)
     if not doc["passed"]:
-        print(compare_output.summary(doc), file=sys.stderr)
         raise typer.Exit(int(ExitCode.CHECK_FAILED))
 
 
@@ -576,6 +609,16 @@ def check_command(
     candidate with a baseline (max_regression, max_rel_regression). One summary
     is printed: a table, Markdown for $GITHUB_STEP_SUMMARY, or JSON.
 
+    Keys of a file check: name, file, loss, fail_above, fail_below (one of them is
+    required), target, pred, weight, group, var, from_logits, convention, dropna,
+    input_format, params, reduction, per_group. A compare check has baseline, candidate,
+    key, max_regression, max_rel_regression, require_significant, bootstrap, confidence
+    and seed instead of file, fail_above and fail_below. A worsening beyond the tolerance
+    fails a compare check only when significant (its paired interval wholly on the worse
+    side; require_significant = false: any such worsening fails). An unknown key, a wrong
+    type, an empty value or a file check without a rule is an error (exit 2) naming the
+    file, the check ([[check]] #2, counted from 1) and the key.
+
     Example: losscli check --format markdown >> "$GITHUB_STEP_SUMMARY"
     """
     from losscli import checks, progress
@@ -592,8 +635,11 @@ def check_command(
         output.write_lines(["", checks.summary_line(doc)])
     else:
         sys.stdout.write(text)
-    if not doc["passed"]:
+    # The verdict line once: stdout holds it in a table or Markdown; else it goes to stderr.
+    on_stdout = output_file is None and fmt is not ReportFormat.json
+    if not doc["passed"] and not on_stdout:
         print(f"check failed: {checks.summary_line(doc)}", file=sys.stderr)
+    if not doc["passed"]:
         raise typer.Exit(int(ExitCode.CHECK_FAILED))
 
 

@@ -9,12 +9,17 @@ d / |baseline|, and a paired percentile bootstrap interval of d
 higher-is-better metrics (D², resolution) it is −d; a metric that describes the
 targets only (Brier uncertainty) never regresses. A regression is a worsening
 beyond the allowance: worsening > max(--tolerance, --rel-tolerance · |baseline|)
-(0 when neither is given), and with ``--require-significant`` also an interval
-that excludes 0 on the worse side.
+(0 when neither is given) that is also significant: its paired interval lies wholly
+on the worse side of 0 (above 0 for a loss, below 0 for a higher-is-better metric).
+A worsening beyond the allowance whose interval reaches 0 is "within noise" and
+passes. ``--no-require-significant`` drops the significance condition, and so does
+``--bootstrap 0`` (no interval, so the point difference alone decides). Every result
+says why it got its verdict (``reason``).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -213,7 +218,7 @@ class Rule:
 
     tolerance: float | None = None
     rel_tolerance: float | None = None
-    require_significant: bool = False
+    require_significant: bool = True
 
     def allowance(self, baseline: float) -> float:
         """max(ABS, FRAC·|baseline|): the worsening that is still tolerated."""
@@ -309,13 +314,49 @@ def results(
                 lo, hi = _interval(sel, ub, uc, reduction, replicates, confidence, group_seed)
                 result["ci_low"], result["ci_high"] = lo, hi
             sign = {"lower": 1.0, "higher": -1.0}.get(direction, 0.0)
-            worse = sign != 0 and sign * diff > rule.allowance(vb)
-            if rule.require_significant:
-                lo, hi = result["ci_low"], result["ci_high"]
-                worse = worse and lo is not None and (lo > 0 if sign > 0 else hi < 0)
+            lo, hi = result["ci_low"], result["ci_high"]
+            if lo is not None and not (math.isfinite(lo) and math.isfinite(hi)):
+                lo = hi = result["ci_low"] = result["ci_high"] = None  # no replicate computed
+            # significant: the interval lies wholly on the worse side (None: no interval,
+            # or no worse side for a metric of the targets alone)
+            significant = None if lo is None or sign == 0 else bool(lo > 0 if sign > 0 else hi < 0)
+            allowance = rule.allowance(vb)
+            beyond = sign != 0 and sign * diff > allowance
+            worse = beyond and (not rule.require_significant or significant is not False)
+            result["significant"] = significant
             result["regression"] = bool(worse)
+            result["reason"] = _reason(result, sign, allowance, rule, confidence)
             out.append(result)
     return out
+
+
+def _reason(
+    result: dict[str, Any], sign: float, allowance: float, rule: Rule, confidence: float
+) -> str:
+    """Why a result got its verdict, in words: "+0.04%, within noise (…)"."""
+    diff, rel = result["difference"], result["relative_difference"]
+    change = f"{rel:+.2%}" if rel is not None else f"{diff:+.6g}"
+    if diff == 0:
+        return "no change"
+    if sign == 0:
+        return f"{change}, a metric of the targets alone: never a regression"
+    worsening = sign * diff
+    if worsening < 0:
+        return f"{change}, better"
+    if worsening <= allowance:
+        return f"{change}, within tolerance (up to {allowance:.4g})"
+    lo, hi = result["ci_low"], result["ci_high"]
+    side = "above" if sign > 0 else "below"
+    interval = None if lo is None else f"{confidence:.0%} interval [{lo:+.4g}, {hi:+.4g}]"
+    beyond = "beyond the tolerance" if allowance > 0 else "worse"
+    if interval is None:
+        return f"{change}, {beyond} (no interval: the point difference decides)"
+    if result["significant"]:
+        return f"{change}, {beyond} and significant ({interval} lies {side} 0)"
+    where = "includes 0" if lo <= 0 <= hi else f"lies {'below' if sign > 0 else 'above'} 0"
+    if rule.require_significant:
+        return f"{change}, within noise ({interval} {where})"
+    return f"{change}, {beyond} (not significant: {interval} {where})"
 
 
 def compare_files(
@@ -340,12 +381,15 @@ def compare_files(
     seed: int = 0,
     tolerance: float | None = None,
     rel_tolerance: float | None = None,
-    require_significant: bool = False,
+    require_significant: bool | None = None,
     engine: str = "local",
     scheduler: str | None = None,
 ) -> dict[str, Any]:
     """Score both files and compare them: the ``losscli.compare/1`` document.
 
+    ``require_significant`` (default: when there is an interval, i.e. with bootstrap
+    replicates) counts a worsening beyond the tolerance as a regression only when its
+    paired interval lies wholly on the worse side; ``False`` counts every such worsening.
     ``engine='dask'`` scores each Parquet dataset as Dask tasks over its partitions.
     """
     from losscli.files import _dask, _prepare
@@ -356,11 +400,15 @@ def compare_files(
         raise UsageError(f"--bootstrap {bootstrap_replicates}: give 0 (none) or more replicates")
     if not 0.0 < confidence < 1.0:
         raise UsageError(f"--confidence {confidence}: must be in (0, 1), e.g. 0.95")
+    if seed < 0:
+        raise UsageError(f"--seed {seed}: must be 0 or more")
     for flag, value in (("--tolerance", tolerance), ("--rel-tolerance", rel_tolerance)):
         if value is not None and not value >= 0:
             raise UsageError(f"{flag} {value}: must be >= 0")
     if require_significant and not bootstrap_replicates:
         raise UsageError("--require-significant needs a bootstrap interval (--bootstrap N > 0)")
+    if require_significant is None:
+        require_significant = bootstrap_replicates > 0
     distributed = _dask(engine, scheduler, baseline, None)
     if distributed:
         _dask(engine, scheduler, candidate, None)

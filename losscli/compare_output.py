@@ -47,7 +47,10 @@ def verdict(result: Mapping[str, Any]) -> str:
     worsening = sign * result["difference"]
     if worsening < 0:
         return "better"
-    return "ok" if worsening == 0 else "within tolerance"
+    if worsening == 0:
+        return "ok"
+    # a worsening beyond the tolerance that passed: its interval reaches 0
+    return "within noise" if ", within noise" in result.get("reason", "") else "within tolerance"
 
 
 def _interval(result: Mapping[str, Any]) -> str:
@@ -81,14 +84,24 @@ def columns(doc: Mapping[str, Any]) -> list[str]:
     return cols
 
 
-def summary(doc: Mapping[str, Any]) -> str:
-    """One line: what was compared and whether the candidate regressed."""
+def _name(result: Mapping[str, Any]) -> str:
+    return result["loss"] if result["group"] is None else f"{result['loss']} [{result['group']}]"
+
+
+def summary(doc: Mapping[str, Any], shown: int = 2) -> str:
+    """One line: what was compared, whether the candidate regressed, and why a worse
+    value still passed ("mse +0.04%, within noise (…)")."""
     if doc["passed"]:
-        return f"passed: {doc['candidate']['path']} is no worse than {doc['baseline']['path']}"
-    worse = ", ".join(
-        r["loss"] if r["group"] is None else f"{r['loss']} [{r['group']}]"
-        for r in doc["regressions"]
-    )
+        line = f"passed: {doc['candidate']['path']} is no worse than {doc['baseline']['path']}"
+        why = [  # the reason without its details: "mse +0.04%, within noise"
+            f"{_name(r)} {r['reason'].split(' (')[0]}"
+            for r in doc["results"]
+            if verdict(r) in ("within noise", "within tolerance")
+        ]
+        if len(why) > shown:
+            why = [*why[:shown], f"{len(why) - shown} more within noise or tolerance"]
+        return f"{line}: {'; '.join(why)}" if why else line
+    worse = ", ".join(_name(r) for r in doc["regressions"])
     return (
         f"regression: {doc['candidate']['path']} is worse than {doc['baseline']['path']} on {worse}"
     )
@@ -134,6 +147,8 @@ def csv_text(doc: Mapping[str, Any]) -> str:
         "ci_low",
         "ci_high",
         "regression",
+        "significant",
+        "reason",
     ]
     writer.writerow(header)
     for r in doc["results"]:
@@ -153,6 +168,8 @@ def csv_text(doc: Mapping[str, Any]) -> str:
                 "" if r["ci_low"] is None else repr(r["ci_low"]),
                 "" if r["ci_high"] is None else repr(r["ci_high"]),
                 "true" if r["regression"] else "false",
+                "" if r["significant"] is None else str(r["significant"]).lower(),
+                r["reason"],
             ]
         )
     return buf.getvalue()

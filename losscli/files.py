@@ -418,6 +418,8 @@ def _resampling(replicates: int, confidence: float, seed: int) -> Any:
         raise UsageError(f"--bootstrap {replicates}: give 0 (no intervals) or more replicates")
     if not 0.0 < confidence < 1.0:
         raise UsageError(f"--confidence {confidence}: must be in (0, 1), e.g. 0.95")
+    if seed < 0:
+        raise UsageError(f"--seed {seed}: must be 0 or more")
     if not replicates:
         return None
     from losscli.breakdown import Resampling
