@@ -471,6 +471,8 @@ def summary_rows(doc: Mapping[str, Any]) -> list[list[str]]:
 
 
 SUMMARY_COLUMNS = ["check", "loss", "group", "value", "baseline", "rule", "result"]
+# Columns whose cells may wrap between words on a narrow terminal; values and results never do.
+SUMMARY_TEXT_COLUMNS = ("check", "group", "rule")
 
 
 def summary_line(doc: Mapping[str, Any]) -> str:

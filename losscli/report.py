@@ -64,6 +64,10 @@ def _interval_heading(doc: Mapping[str, Any]) -> str:
     return f"{doc['bootstrap']['confidence'] * 100:g}% interval"
 
 
+# Columns whose cells may wrap between words on a narrow terminal; numbers never wrap.
+TEXT_COLUMNS = ("params", "group", "class")
+
+
 def columns(doc: Mapping[str, Any]) -> list[str]:
     cols = ["loss", "params", "group", "n", "value"]
     if "per_class" in doc:
