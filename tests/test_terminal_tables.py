@@ -138,7 +138,7 @@ def test_every_token_printed_wide_is_printed_whole_on_a_narrow_terminal(wide, na
     assert not missing, f"broken or lost at {columns} columns: {missing[:20]}\n{narrow}"
     # Nothing is left for the terminal itself to break: every line fits, apart from a
     # command to copy (recommend's "try:" lines) and one piece too long for any line
-    # (a path, "2. weighted_bce(class_weights=[0.5556,5])").
+    # (a path, "2. weighted_bce(class_weights=[0.5266,9.901])").
     too_wide = [
         line
         for line in narrow.splitlines()
