@@ -73,9 +73,6 @@ def fit_to_terminal(lines: Iterable[str], *, whole: tuple[str, ...] = ()) -> lis
 def write_notes(lines: Iterable[str]) -> None:
     """Sentences after a table: on a terminal each is wrapped between words to its width
     (continuation lines indented), piped or redirected each stays one line."""
-    if not stdout_is_terminal():
-        write_lines(lines)
-        return
     write_lines(fit_to_terminal(lines))
 
 
