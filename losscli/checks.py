@@ -642,6 +642,8 @@ def _result(row: Mapping[str, Any]) -> str:
 
 
 SUMMARY_COLUMNS = ["check", "loss", "group", "value", "baseline", "rule", "result"]
+# Columns whose cells may wrap between words on a narrow terminal; values and results never do.
+SUMMARY_TEXT_COLUMNS = ("check", "group", "rule")
 
 
 def summary_line(doc: Mapping[str, Any]) -> str:

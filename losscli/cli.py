@@ -298,8 +298,8 @@ def eval_command(
         write_text_atomic(output_file, report.render(doc, fmt.value))
     elif fmt is EvalFormat.table and output.stdout_is_terminal():
         cols, rows, checks = report.table_cells(doc)
-        output.write_table(cols, rows)
-        output.write_lines(checks)
+        output.write_table(cols, rows, text_columns=report.TEXT_COLUMNS)
+        output.write_notes(checks)
     else:
         sys.stdout.write(report.render(doc, fmt.value))
     if not doc["passed"]:
@@ -573,8 +573,12 @@ def compare_command(
 
         write_text_atomic(output_file, text)
     elif fmt is EvalFormat.table and output.stdout_is_terminal():
-        output.write_table(compare_output.columns(doc), compare_output.rows(doc))
-        output.write_lines(["", summary])
+        output.write_table(
+            compare_output.columns(doc),
+            compare_output.rows(doc),
+            text_columns=compare_output.TEXT_COLUMNS,
+        )
+        output.write_notes(["", summary])
     else:
         sys.stdout.write(text)
     # The verdict line once: stdout holds it in a table or Markdown; else it goes to stderr.
@@ -631,8 +635,12 @@ def check_command(
 
         write_text_atomic(output_file, text)
     elif fmt is ReportFormat.table and output.stdout_is_terminal():
-        output.write_table(checks.SUMMARY_COLUMNS, checks.summary_rows(doc))
-        output.write_lines(["", checks.summary_line(doc)])
+        output.write_table(
+            checks.SUMMARY_COLUMNS,
+            checks.summary_rows(doc),
+            text_columns=checks.SUMMARY_TEXT_COLUMNS,
+        )
+        output.write_notes(["", checks.summary_line(doc)])
     else:
         sys.stdout.write(text)
     # The verdict line once: stdout holds it in a table or Markdown; else it goes to stderr.
@@ -704,7 +712,9 @@ def recommend_command(
     elif fmt is ReportFormat.markdown:
         output.write_lines(recommend_output.markdown_lines(doc))
     else:
-        output.write_lines(recommend_output.text_lines(doc))
+        output.write_lines(
+            output.fit_to_terminal(recommend_output.text_lines(doc), whole=("try:",))
+        )
 
 
 @app.command("losses")
@@ -727,11 +737,13 @@ def losses_command(
         return
     markdown = fmt is ListFormat.markdown
     for title, cols, rows in render.loss_sections(losses):
+        if title is not None and markdown:
+            output.write_lines(["", f"## {title}", ""])
+        elif title is not None:
+            output.write_notes(["", title])
+        output.write_table(cols, rows, markdown=markdown, text_columns=render.TEXT_COLUMNS)
         if title is not None:
-            output.write_lines(["", f"## {title}" if markdown else title, *([""] * markdown)])
-        output.write_table(cols, rows, markdown=markdown)
-        if title is not None:
-            output.write_lines(["", render.METRICS_NOTE])
+            output.write_notes(["", render.METRICS_NOTE])
 
 
 @app.command("explain")
@@ -759,7 +771,7 @@ def explain_command(
     elif fmt is ExplainFormat.markdown:
         output.write_lines(render.explain_markdown(loss))
     else:
-        output.write_lines(render.explain_lines(loss))
+        output.write_lines(output.fit_to_terminal(render.explain_lines(loss)))
 
 
 @app.command("plot")

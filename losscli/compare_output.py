@@ -29,6 +29,10 @@ COLUMNS = [
     "verdict",
 ]
 
+# Columns whose cells may wrap between words on a narrow terminal; numbers and the
+# verdict never wrap.
+TEXT_COLUMNS = ("params", "group")
+
 
 def _g(value: float | None) -> str:
     return "-" if value is None else f"{value:.6g}"

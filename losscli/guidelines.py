@@ -386,9 +386,11 @@ TASK_GUIDES = (
                 "weighted_bce",
                 "BCE with the classes weighted by n / (K·n_c), so mistakes on the rare "
                 "class cost more",
-                spec="weighted_bce(class_weights=[0.5556,5])",
-                params="class_weights: n / (2·n_c) per class (here for 10% positives); or "
-                "pos_weight = n₀ / n₁",
+                # w0,w1 are placeholders: the weights depend on the data's class counts
+                # (``losscli recommend FILE`` puts in the file's).
+                spec="weighted_bce(class_weights=[w0,w1])",
+                params="class_weights: w_c = n / (2·n_c) for class c, with n rows of which n_c "
+                "are of class c (losscli recommend FILE computes them); or pos_weight = n₀ / n₁",
                 seed="Weighted BCE",
             ),
             Pick(

@@ -415,6 +415,15 @@ def _advise_imbalanced(ev: Any) -> list[Advice]:
     if ev.task == "imbalanced" and k == 2:
         positive = ev.shares[1]
         alpha = 1.0 - positive
+        weighted = _advice_from(
+            "imbalanced", "weighted_bce", [rare, weight_evidence], {"class_weights": weights}
+        )
+        # The file's own numbers, not the guideline's formula alone.
+        n0, n1 = ev.class_counts
+        weighted.params = (
+            f"class_weights: w_c = n / (2·n_c), here {weight_text} for {_share(positive)} "
+            f"positives; or pos_weight = n₀ / n₁ = {n0}/{n1} = {_num(n0 / n1)}"
+        )
         return [
             _advice_from(
                 "imbalanced",
@@ -422,9 +431,7 @@ def _advise_imbalanced(ev: Any) -> list[Advice]:
                 [rare, f"α = 1 − positive share = 1 − {positive:.4g} = {alpha:.4g}"],
                 {"gamma": 2.0, "alpha": alpha},
             ),
-            _advice_from(
-                "imbalanced", "weighted_bce", [rare, weight_evidence], {"class_weights": weights}
-            ),
+            weighted,
             _advice_from("binary", "bce", ["unweighted baseline beside the weighted losses"]),
             _advice_from("imbalanced", "brier"),
         ]

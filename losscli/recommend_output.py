@@ -10,7 +10,7 @@ from __future__ import annotations
 import textwrap
 from typing import Any
 
-from losscli.output import markdown_cell
+from losscli.output import markdown_cell, text_width
 
 WIDTH = 88
 
@@ -18,7 +18,7 @@ WIDTH = 88
 def _wrap(text: str, indent: str) -> list[str]:
     return textwrap.wrap(
         text,
-        width=WIDTH,
+        width=text_width(WIDTH),
         initial_indent=indent,
         subsequent_indent=indent + "  ",
         break_long_words=False,
@@ -40,7 +40,7 @@ def _heading(doc: dict[str, Any]) -> str:
 
 
 def text_lines(doc: dict[str, Any]) -> list[str]:
-    """The report as plain text lines (fixed width, the same on every terminal)."""
+    """The report as plain text lines (a fixed width, or a narrower terminal's)."""
     lines = [_heading(doc), f"  target:     {doc['target']}"]
     lines.append(f"  activation: {doc['activation']}")
     if doc["findings"]:

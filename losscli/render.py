@@ -11,13 +11,15 @@ import textwrap
 from typing import Any
 
 from losscli.guidelines import activations_of, guides_mentioning, pitfalls_of
-from losscli.output import markdown_table
+from losscli.output import markdown_table, text_width
 from losscli.params import Param
 from losscli.registry import BUNDLES, INPUT_KINDS, Loss
 
 LOSS_COLUMNS = ("name", "aliases", "tasks", "inputs", "params", "summary")
 # Metrics (skill scores, calibration) are listed after the losses, with their direction.
 METRIC_COLUMNS = ("name", "better", "aliases", "tasks", "inputs", "params", "summary")
+# Columns whose cells may wrap between words on a narrow terminal (names and numbers never do).
+TEXT_COLUMNS = ("aliases", "tasks", "params", "summary")
 METRICS_TITLE = "Metrics: skill scores and calibration (reported, not minimised)"
 METRICS_NOTE = (
     "--fail-above gates the lower-is-better ones, --fail-below the higher-is-better ones; "
@@ -35,7 +37,8 @@ EXPLAIN_SECTIONS = (
     ("How libraries differ", "differences"),
 )
 
-# Plain text wraps at a fixed width so the output is the same on every terminal and in files.
+# Plain text wraps at a fixed width so the output is the same on every terminal and in files
+# (a terminal narrower than that gets lines as wide as it is).
 TEXT_WIDTH = 88
 EMPTY = "-"
 
@@ -231,7 +234,7 @@ def _wrapped(text: str, indent: str = "  ", hang: str = "") -> list[str]:
     # Formulas must not be split inside a term such as "1 − y", so only break on spaces.
     return textwrap.wrap(
         text,
-        width=TEXT_WIDTH,
+        width=text_width(TEXT_WIDTH),
         initial_indent=indent,
         subsequent_indent=indent + hang,
         break_long_words=False,
@@ -245,7 +248,14 @@ def _param_lines(params: tuple[Param, ...]) -> list[str]:
     cells = [(f"{p.name} = {param_default(p)}", f"must be {p.valid}", p.help) for p in params]
     first = max(len(c[0]) for c in cells)
     second = max(len(c[1]) for c in cells)
-    return [f"  {a:<{first}}  {b:<{second}}  {c}".rstrip() for a, b, c in cells]
+    lines = [f"  {a:<{first}}  {b:<{second}}  {c}".rstrip() for a, b, c in cells]
+    if max(len(line) for line in lines) <= text_width(TEXT_WIDTH):
+        return lines
+    # Too wide for a narrow terminal: each parameter, then its rule and meaning below it.
+    out = []
+    for a, b, c in cells:
+        out += [f"  {a}", *_wrapped(f"{b}; {c}" if c else b, indent="      ")]
+    return out
 
 
 def _kind_text(loss: Loss) -> str:

@@ -64,6 +64,10 @@ def _interval_heading(doc: Mapping[str, Any]) -> str:
     return f"{doc['bootstrap']['confidence'] * 100:g}% interval"
 
 
+# Columns whose cells may wrap between words on a narrow terminal; numbers never wrap.
+TEXT_COLUMNS = ("params", "group", "class")
+
+
 def columns(doc: Mapping[str, Any]) -> list[str]:
     cols = ["loss", "params", "group", "n", "value"]
     if "per_class" in doc:
@@ -143,8 +147,35 @@ def check_lines(doc: Mapping[str, Any]) -> list[str]:
     return lines
 
 
+def _names(names: list[str]) -> str:
+    return ", ".join(f"`{name}`" for name in names)
+
+
+def markdown_title(doc: Mapping[str, Any]) -> list[str]:
+    """The heading (which file, and whether its checks passed) and what was read, as
+    ``compare`` and ``check`` head their Markdown."""
+    source = doc["input"]
+    path = "standard input" if source["path"] == "-" else f"`{source['path']}`"
+    checks = doc.get("checks", [])
+    verdict = ""
+    if checks:
+        verdict = ": ✅ checks passed" if doc["passed"] else ": ❌ check failed"
+    read = [f"{source['rows']} rows read"]
+    if source.get("rows_dropped"):
+        read.append(f"{source['rows_dropped']} dropped")
+    if source.get("target"):
+        read.append(f"target {_names(source['target'])}")
+    if source.get("predictions"):
+        read.append(f"predictions {_names(source['predictions'])}")
+    if source.get("weight"):
+        read.append(f"weight `{source['weight']}`")
+    if doc.get("convention"):
+        read.append(f"--convention {doc['convention']}")
+    return [f"### losscli eval {path}{verdict}", "", ", ".join(read) + ".", ""]
+
+
 def markdown(doc: Mapping[str, Any]) -> str:
-    lines = markdown_table(columns(doc), rows(doc))
+    lines = markdown_title(doc) + markdown_table(columns(doc), rows(doc))
     notes = note_lines(doc)
     if notes:
         lines += ["", *(f"- {markdown_cell(n)}" for n in notes)]

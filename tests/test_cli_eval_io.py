@@ -780,7 +780,14 @@ def test_markdown_format(capsys):
         "mse=100",
     )
     assert code == 0 and err == ""
-    lines = out.splitlines()
+    # A title naming the file (as compare's and check's Markdown have), then what was read.
+    assert out.splitlines()[:4] == [
+        f"### losscli eval `{path}`: ✅ checks passed",
+        "",
+        "2000 rows read, target `y_true`, predictions `y_pred`.",
+        "",
+    ]
+    lines = out.splitlines()[4:]
     assert lines[0] == "| loss | params | group | n | value |"
     assert lines[1] == "|---|---|---|---|---|"
     table = lines[2:12]
@@ -802,7 +809,7 @@ def test_markdown_with_gradients_has_gradient_columns(capsys):
         "--format",
         "markdown",
     )
-    header = out.splitlines()[0]
+    header = out.splitlines()[4]
     assert header.count("|") == 9 and "grad" in header
 
 
@@ -997,3 +1004,29 @@ def test_output_dash_is_stdout(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines() == ["row,grad_y_pred", "0,1", "1,2"]
     assert not (tmp_path / "-").exists()
+
+
+def test_markdown_title_names_stdin_dropped_rows_and_a_failed_check(capsys, monkeypatch, tmp_path):
+    path = tmp_path / "holes.csv"
+    path.write_text("y_true,y_pred\n1,1.5\n2,\n3,2.5\n")
+    code, out, _ = cli(
+        capsys,
+        "eval",
+        path,
+        "--loss",
+        "mse",
+        "--dropna",
+        "--fail-above",
+        "mse=0.1",
+        "--format",
+        "markdown",
+    )
+    assert code == 1
+    assert out.splitlines()[:3] == [
+        f"### losscli eval `{path}`: ❌ check failed",
+        "",
+        "3 rows read, 1 dropped, target `y_true`, predictions `y_pred`.",
+    ]
+    stdin_bytes(monkeypatch, b"y_true,y_pred\n1,1.5\n3,2.5\n")
+    code, out, _ = cli(capsys, "eval", "-", "--loss", "mse", "--format", "markdown")
+    assert code == 0 and out.splitlines()[0] == "### losscli eval standard input"

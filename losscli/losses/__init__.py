@@ -1,6 +1,7 @@
 """The built-in loss families; importing this package registers them all.
 
-Registration order is listing order (SPEC §3's table), so the imports are not sorted.
+Registration order is the order ``losscli losses`` lists them in, so the imports are not
+sorted.
 """
 
 from losscli.losses import regression  # isort: skip  # noqa: F401

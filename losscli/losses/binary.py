@@ -234,7 +234,8 @@ class Brier(_Binary):
 
 def _power(base: np.ndarray, exponent: float) -> np.ndarray:
     """base^exponent for base ≥ 0, with 0^e = 0 for e > 0 (no inf for e < 0: the factor it
-    multiplies is 0 there, so 0 is the one-sided value SPEC §3 asks for at a kink)."""
+    multiplies is 0 there, so 0 is the one-sided value
+    losscli takes at a kink)."""
     if exponent == 0:
         return np.ones_like(base)
     with np.errstate(divide="ignore"):
@@ -383,7 +384,8 @@ def softmax_focal_terms(labels, x, params: Params, k: int):
         use_when="heavy class imbalance or many easy negatives (detection, rare events): γ = 2 down-weights "
         "well-classified examples",
         pitfalls="γ = 0 and no α is plain BCE; α and class weights change the loss scale; "
-        "the seed derivative was wrong for positives — this one is checked by finite differences",
+        "with α ≤ 1 focal never exceeds BCE and vanishes much faster as p_t → 1, so do not "
+        "compare its values with BCE's",
         activation="sigmoid (binary, multilabel) or softmax (multiclass)",
         differences="torchvision sigmoid_focal_loss uses α = 0.25 by default (always on); Keras "
         "BinaryFocalCrossentropy applies α = 0.25 only with apply_class_balancing=True; Keras "

@@ -160,7 +160,8 @@ def smoothing(params: Params) -> tuple[float, float]:
         gradient="∂J/∂pᵢ = −(1/K)·wᵢ·(2yᵢ·M − N)/M², N = 2Σyp + s, M = Σy + Σp + s",
         use_when="segmentation with a small foreground: overlap instead of per-pixel accuracy",
         pitfalls="a ratio of sums: the mean of per-image Dice differs (use --group image_id for per-image "
-        "values); unstable when a class is nearly absent; the seed derivative's extra 1/n is wrong",
+        "values); unstable when a class is nearly absent; a ratio of sums, so each row's gradient "
+        "depends on every row and carries no 1/n factor",
         activation="sigmoid (binary masks) or softmax (class labels)",
         differences="Keras Dice has no smoothing in the numerator (an empty mask scores 1, not 0); optax "
         "dice_loss(smooth=1) effectively doubles s and works per sample; SMP DiceLoss zeroes absent "
