@@ -102,12 +102,15 @@ class Reading:
     dropna: bool = False
     targets: Any = None  # a TargetTable when the targets live in a second file
     key: str | None = None
+    observe: Any = None  # a tasks.TargetEvidence that sees every frame, from any thread
 
     def reopen(self) -> Reading:
         """The same reading, ready for another pass from the first row."""
         self.header = read_header(self.source)
         if self.targets is not None:
             self.targets.reset()
+        if self.observe is not None:
+            self.observe.reset()
         return self
 
 
@@ -223,7 +226,10 @@ def frames(reading: Reading, stats: dict[str, int]) -> Iterator[Frame]:
             n = len(kept)
             if n == 0:
                 continue
-        yield Frame(numbers, texts, kept, n, first)
+        frame = Frame(numbers, texts, kept, n, first)
+        if reading.observe is not None:
+            reading.observe.add_frame(frame)
+        yield frame
     if bad.counts:
         raise bad.error(source.name)
     if source.pieces is not None:
