@@ -616,10 +616,17 @@ def text_columns_for(header: Header, selected: Sequence[Selected]) -> set[str]:
     regression-target column is reported as a non-numeric cell with its row.
     """
     out = set()
+    numbers = set()  # columns some loss reads as numbers
     for sel in selected:
-        if sel.plan.classes:
-            out |= {c for c in sel.plan.target if c in header.text_columns}
-        if sel.plan.group:
+        plan = sel.plan
+        labels = {c for c in plan.target if c in header.text_columns} if plan.classes else set()
+        out |= labels
+        read = [*plan.target, *(c for cols in plan.inputs for c in cols), plan.weight]
+        numbers |= {c for c in read if c and c not in labels}
+    for sel in selected:
+        # A group column that is also read as numbers (the target, a prediction, the
+        # weight) is grouped by its values, as a numeric Parquet column always is.
+        if sel.plan.group and sel.plan.group not in numbers:
             out.add(sel.plan.group)
     return out
 
