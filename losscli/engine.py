@@ -102,15 +102,17 @@ class Reading:
     dropna: bool = False
     targets: Any = None  # a TargetTable when the targets live in a second file
     key: str | None = None
-    observe: Any = None  # a tasks.TargetEvidence that sees every frame, from any thread
+    # Watchers that see every frame, from any thread (tasks.TargetEvidence,
+    # validate.LogitsWatch): ``add_frame(frame)``, and ``reset()`` when a pass restarts.
+    observers: list[Any] = field(default_factory=list)
 
     def reopen(self) -> Reading:
         """The same reading, ready for another pass from the first row."""
         self.header = read_header(self.source)
         if self.targets is not None:
             self.targets.reset()
-        if self.observe is not None:
-            self.observe.reset()
+        for observer in self.observers:
+            observer.reset()
         return self
 
 
@@ -227,8 +229,8 @@ def frames(reading: Reading, stats: dict[str, int]) -> Iterator[Frame]:
             if n == 0:
                 continue
         frame = Frame(numbers, texts, kept, n, first)
-        if reading.observe is not None:
-            reading.observe.add_frame(frame)
+        for observer in reading.observers:
+            observer.add_frame(frame)
         yield frame
     if bad.counts:
         raise bad.error(source.name)

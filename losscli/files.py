@@ -272,6 +272,7 @@ def evaluate_file(
         check_usable(selected, reduction)
         bind_reduction(selected, reduction)
         stats: dict[str, int] = {}
+        watch = None if distributed else _watch_logits(reading)
         if distributed:
             if per_class or resampling:
                 raise UsageError(
@@ -291,8 +292,10 @@ def evaluate_file(
             from losscli import breakdown
 
             sums, extras = breakdown.accumulate(reading, stats, splits, resampling is not None)
-            return sums, stats, extras, splits, None
-        return accumulate(reading, stats), stats, None, splits, None
+        else:
+            sums, extras = accumulate(reading, stats), None
+        _logits_warning(reading, watch, note)
+        return sums, stats, extras, splits, None
 
     if guess:
         reading, inference, (sums, stats, extras, splits, grads) = _checked(
@@ -359,6 +362,53 @@ def evaluate_file(
     return doc
 
 
+_PROBABILITY_INPUTS = ("binary", "multiclass", "distribution", "overlap")
+
+
+def _watch_logits(reading: Reading) -> Any:
+    """A LogitsWatch over the prediction columns some selected loss reads as logits
+    (``--from-logits``), added to the reading's observers; None when no loss does."""
+    from losscli.objective import BoundLoss
+
+    groups: dict[tuple[tuple[str, ...], bool], list[str]] = {}
+    for sel in reading.selected:
+        terms = [sel.objective] if isinstance(sel.objective, BoundLoss) else None
+        if terms is None:
+            terms = [t for _, t in getattr(sel.objective, "terms", [])]
+        # Probabilities are read as logits by the losses of probabilities only (poisson's
+        # log-rates in [0, 1] are ordinary); K columns of a softmax sum to 1 per row.
+        if sel.objective.inputs in _PROBABILITY_INPUTS and sel.plan.inputs:
+            if any(t.params.get("from_logits") for t in terms):
+                softmax = sel.objective.inputs != "binary"  # K binary columns: multilabel
+                groups.setdefault((tuple(sel.plan.inputs[0]), softmax), []).append(sel.label)
+    if not groups:
+        return None
+    from losscli.validate import LogitsWatch
+
+    watch = LogitsWatch([(list(c), softmax, labels) for (c, softmax), labels in groups.items()])
+    reading.observers.append(watch)
+    return watch
+
+
+def _logits_warning(reading: Reading, watch: Any, note: Note) -> None:
+    """After the pass: warn when the columns read as logits look like probabilities.
+
+    The CLI prints it as one ``warning:`` line, ``--quiet`` or not; the Python API
+    (no ``note``) raises a UserWarning."""
+    if watch is None:
+        return
+    reading.observers.remove(watch)
+    message = watch.warning(reading.source.name)
+    if message is None:
+        return
+    if note is _quiet:
+        import warnings
+
+        warnings.warn(message, UserWarning, stacklevel=3)
+    else:
+        note(f"warning: {message}")
+
+
 def _checked(
     reading: Reading,
     guess: Inference,
@@ -380,14 +430,15 @@ def _checked(
 
     source = reading.source
     target, pred = list(options["target"]), list(options["pred"])
-    reading.observe = evidence_for(source, reading.header, target, pred)
+    observed = evidence_for(source, reading.header, target, pred)
+    reading.observers.append(observed)
     failure: InputError | None = None
     computed = None
     try:
         computed = passes(reading)
     except InputError as exc:
         failure = exc
-    observed, reading.observe = reading.observe, None
+    reading.observers.remove(observed)
     if failure is None and not observed.blind:
         whole = observed.decide()
     else:
@@ -588,9 +639,11 @@ def write_rows(
         _dropped_note(stats, note)
         return stats.get("rows", 0)
     stats: dict[str, int] = {}
+    watch = _watch_logits(reading)
     with RowSink(output, row_names(reading)) as sink:
         for frame, batches in row_frames(reading, stats):
             sink.write(row_columns(reading, frame, batches))
+    _logits_warning(reading, watch, note)
     _dropped_note(stats, note)
     return stats.get("rows", 0)
 
@@ -701,7 +754,9 @@ def write_gradients(
         _dropped_note(stats, note)
         return stats.get("rows", 0)
     stats: dict[str, int] = {}
+    watch = _watch_logits(reading)
     sums = accumulate(reading, stats)[0]
+    _logits_warning(reading, watch, note)
     with RowSink(output, gradient_names(reading, with_loss)) as sink:
         for frame, (batch,) in row_frames(reading.reopen(), {}):
             sink.write(gradient_columns(reading, frame, batch, sums, reduction, with_loss))
