@@ -201,6 +201,13 @@ def _targets(columns, kind, target, first_input, source) -> list[str]:
                 hint="name them with --target, e.g. --target 't_*'",
             )
     name = _first_present(TARGET_NAMES, columns)
+    if name is None and len(first_input) > 1 and kind in ("multiclass", "log_probs"):
+        # no label column: one-hot target columns (Keras's layout), matched by suffix
+        want = _suffixes(first_input)
+        for cols in _families(columns, TARGET_FAMILY).values():
+            if sorted(_suffixes(cols)) == sorted(want):
+                by_suffix = dict(zip(_suffixes(cols), cols))
+                return [by_suffix[s] for s in want]
     if name is None:
         raise InputError(
             f"{source}: no target column found (looked for {', '.join(TARGET_NAMES)})",

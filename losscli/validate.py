@@ -199,6 +199,35 @@ def integer_labels(
     return np.where(ignored, 0, values).astype(np.int64)
 
 
+def is_one_hot(y: np.ndarray) -> np.ndarray:
+    """Per row of K target columns: one 1 and the rest 0."""
+    hot = y == 1.0
+    return ((y == 0.0) | hot).all(axis=1) & (np.count_nonzero(hot, axis=1) == 1)
+
+
+def one_hot_labels(y: np.ndarray, batch: Batch, loss: str, hint: str | None = None) -> np.ndarray:
+    """K one-hot target columns (Keras's layout) → class labels 0..K−1, as floats;
+    a row that is not one-hot is an error naming its row."""
+    ok = is_one_hot(y)
+    if not ok.all():
+        idx = int(np.argmin(ok))
+        row = batch.row_number(idx)
+        count = int(np.count_nonzero(~ok))
+        value = tuple(float(v) for v in y[idx])
+        raise ValueProblem(
+            f"target row {row} is not one-hot: {value}",
+            role="target",
+            row=row,
+            count=count,
+            value=value,
+            hint=hint
+            or f"{loss} reads one class per row: K target columns must be one-hot, "
+            "or give one label column 0..K-1",
+            what="is not a one-hot row (one 1, the rest 0)",
+        )
+    return np.argmax(y, axis=1).astype(np.float64)
+
+
 def require_rows_sum_to_one(
     p: np.ndarray, batch: Batch, role: str = "prediction", tol: float = 1e-3
 ) -> None:
