@@ -98,8 +98,14 @@ def _prepare(
         target_header = read_header(target_source)
         for name, hdr in ((source.name, header), (target_source.name, target_header)):
             if key and key not in hdr.columns:
+                from losscli.columns import close_columns
+
+                close = close_columns(key, hdr.columns)
                 raise InputError(
-                    f"{name}: no --key column {key!r}", hint="the key column must be in both files"
+                    f"{name}: no --key column {key!r}",
+                    hint=f"did you mean {' or '.join(close)}? the key column must be in both files"
+                    if close
+                    else "the key column must be in both files",
                 )
     inference = inferred
     if loss is None:
