@@ -300,7 +300,7 @@ def evaluate_file(
             sums, extras = breakdown.accumulate(reading, stats, splits, resampling is not None)
         else:
             sums, extras = accumulate(reading, stats), None
-        _logits_warning(reading, watch, note)
+        _logits_warning(reading, watch, note, from_logits)
         return sums, stats, extras, splits, None
 
     if guess:
@@ -396,7 +396,7 @@ def _watch_logits(reading: Reading) -> Any:
     return watch
 
 
-def _logits_warning(reading: Reading, watch: Any, note: Note) -> None:
+def _logits_warning(reading: Reading, watch: Any, note: Note, flag: bool | None) -> None:
     """After the pass: warn when the columns read as logits look like probabilities.
 
     The CLI prints it as one ``warning:`` line, ``--quiet`` or not; the Python API
@@ -404,7 +404,7 @@ def _logits_warning(reading: Reading, watch: Any, note: Note) -> None:
     if watch is None:
         return
     reading.observers.remove(watch)
-    message = watch.warning(reading.source.name)
+    message = watch.warning(reading.source.name, flag is True)
     if message is None:
         return
     if note is _quiet:
@@ -649,7 +649,7 @@ def write_rows(
     with RowSink(output, row_names(reading)) as sink:
         for frame, batches in row_frames(reading, stats):
             sink.write(row_columns(reading, frame, batches))
-    _logits_warning(reading, watch, note)
+    _logits_warning(reading, watch, note, from_logits)
     _dropped_note(stats, note)
     return stats.get("rows", 0)
 
@@ -762,7 +762,7 @@ def write_gradients(
     stats: dict[str, int] = {}
     watch = _watch_logits(reading)
     sums = accumulate(reading, stats)[0]
-    _logits_warning(reading, watch, note)
+    _logits_warning(reading, watch, note, from_logits)
     with RowSink(output, gradient_names(reading, with_loss)) as sink:
         for frame, (batch,) in row_frames(reading.reopen(), {}):
             sink.write(gradient_columns(reading, frame, batch, sums, reduction, with_loss))

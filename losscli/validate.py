@@ -280,8 +280,9 @@ class LogitsWatch:
         with self._lock:
             self.rows += frame.n
 
-    def warning(self, source: str) -> str | None:
-        """One line for the first suspect group, or None."""
+    def warning(self, source: str, flag: bool = True) -> str | None:
+        """One line for the first suspect group, or None; ``flag``: read as logits by
+        ``--from-logits`` (else by a convention's default)."""
         if not self.rows:
             return None
         for (columns, softmax, losses), suspect in zip(self.groups, self.suspect):
@@ -292,6 +293,11 @@ class LogitsWatch:
                 return (
                     f"{source}: every prediction in {where} lies in [0, 1]{rows}: they look like "
                     f"probabilities, but {', '.join(losses)} {reads} them as logits "
-                    "(--from-logits); if they are probabilities, drop --from-logits"
+                    + (
+                        "(--from-logits); if they are probabilities, drop --from-logits"
+                        if flag
+                        else "(the convention's default); if they are probabilities, "
+                        "add --no-from-logits"
+                    )
                 )
         return None

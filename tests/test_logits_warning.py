@@ -95,3 +95,17 @@ def test_python_api_warns(tmp_path):
     path.write_text(BINARY)
     with pytest.warns(UserWarning, match="look like probabilities"):
         losscli.evaluate_file(str(path), "bce", from_logits=True)
+
+
+def test_a_conventions_logits_default_warns_with_its_own_fix(tmp_path, capsys):
+    """optax's dice_loss reads logits by default: the fix is --no-from-logits."""
+    path = tmp_path / "p.csv"
+    path.write_text(BINARY)
+    code, _, err = cli(capsys, "eval", path, "-l", "dice", "--convention", "optax", "-q")
+    assert code == 0, err
+    (line,) = warnings_of(err)
+    assert "the convention's default" in line and "add --no-from-logits" in line
+    code, _, err = cli(
+        capsys, "eval", path, "-l", "dice", "--convention", "optax", "--no-from-logits", "-q"
+    )
+    assert code == 0 and warnings_of(err) == [], err
