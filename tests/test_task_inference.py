@@ -129,3 +129,30 @@ def test_real_error_under_the_inferred_task_still_stands(tmp_path, capsys):
     lines = err.splitlines()
     assert [line for line in lines if line.startswith("error:")][0].count(f"row {ROWS - 5}") == 1
     assert sum(line.startswith("note: inferred task: binary") for line in lines) == 1, err
+
+
+@pytest.mark.parametrize("kind", ["binary", "counts"])
+def test_parallel_parquet_readers_gather_the_evidence(tmp_path, capsys, kind):
+    """Over io.PARALLEL_MIN_ROWS rows in several row groups, two readers see the file."""
+    from losscli.io import PARALLEL_MIN_ROWS
+
+    rng = np.random.default_rng(11)
+    n = PARALLEL_MIN_ROWS + 200_000
+    if kind == "binary":
+        y = np.sort(rng.integers(0, 2, n)).astype(float)
+    else:
+        y = np.sort(rng.choice(6, n, p=[0.4, 0.4, 0.05, 0.05, 0.05, 0.05])).astype(float)
+    path = tmp_path / "big.parquet"
+    pd.DataFrame({"y": y, "pred": rng.uniform(0.01, 0.99, n)}).to_parquet(
+        path, row_group_size=n // 6
+    )
+    task, losses, _ = EXPECTED[kind]
+    code, out, err = cli(capsys, "eval", path, "--format", "json", "-q")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["input"]["task"] == task and doc["input"]["rows"] == n
+    code, explicit, err = cli(capsys, "eval", path, "-l", losses, "--format", "json")
+    assert code == 0, err
+    assert [r["value"] for r in doc["results"]] == [
+        r["value"] for r in json.loads(explicit)["results"]
+    ]
