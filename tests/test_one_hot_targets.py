@@ -150,3 +150,16 @@ def test_multi_hinge_refuses_soft_rows(tmp_path, capsys):
     path = write(tmp_path, targets=targets)
     line, _ = error_lines(*cli(capsys, "eval", path, "-l", "multi_hinge"))
     assert "row 1" in line and "not a one-hot row" in line and "y_0, y_1, y_2" in line
+
+
+def test_categorical_focal_gradient_against_torch_autograd(tmp_path, capsys):
+    torch = pytest.importorskip("torch")
+    path = write(tmp_path, preds=Z)
+    z = torch.tensor(Z, requires_grad=True)
+    logp = torch.log_softmax(z, dim=1)[torch.arange(len(LABELS)), torch.tensor(LABELS)]
+    (-((1 - logp.exp()) ** 2) * logp).mean().backward()
+    code, out, err = cli(capsys, "grad", path, "-l", "categorical_focal", "--from-logits")
+    assert code == 0, err
+    rows = [line.split(",") for line in out.splitlines()[1:]]
+    got = np.array([[float(v) for v in row[1:]] for row in rows])
+    assert np.allclose(got, z.grad.numpy(), rtol=1e-10, atol=1e-14)
