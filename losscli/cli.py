@@ -163,7 +163,9 @@ def _note(quiet: bool):
     progress.enable(quiet)
 
     def note(message: str) -> None:
-        if not quiet:
+        if message.startswith("warning: "):  # a likely wrong number: shown even with --quiet
+            progress.note(message)
+        elif not quiet:
             progress.note(f"note: {message}")
 
     return note

@@ -2,7 +2,7 @@
 
 Rules (SPEC §2): ``--target``/``--pred`` are repeatable, take comma lists and globs;
 without them the first present default name is used, then a family of columns
-sharing a prefix (``p_0..p_K``, ``prob_<class>``, ``logit_<class>``). When no rule
+sharing a prefix (``p_0..p_K`` or ``p0..pK``, ``prob_<class>``, ``logit_<class>``). When no rule
 decides, the error lists the candidates — never a silent guess.
 """
 
@@ -17,13 +17,26 @@ from dataclasses import dataclass, field
 from losscli.errors import InputError, UsageError
 
 TARGET_NAMES = ("y_true", "target", "label", "y", "truth", "actual")
-PRED_NAMES = ("y_pred", "pred", "prediction", "y_hat", "score", "prob", "probability", "logit")
+PRED_NAMES = (
+    "y_pred",
+    "pred",
+    "prediction",
+    "y_hat",
+    "yhat",
+    "score",
+    "prob",
+    "probability",
+    "logit",
+)
 DISTANCE_NAMES = ("distance", "dist", "d")
 VAR_NAMES = ("var", "variance", "y_var", "pred_var")
+# A family: a prefix and a suffix after "_" (p_0, prob_cat), or digits right after the
+# prefix (p0, p1, y0, y1).
 PRED_FAMILY = re.compile(
-    r"^(p|prob|proba|probs|probability|logit|logits|score|scores|pred|y_pred|logp|log_prob)_(.+)$"
+    r"^(p|prob|proba|probs|probability|logit|logits|score|scores|pred|y_pred|logp|log_prob)"
+    r"(?:_(.+)|(\d+))$"
 )
-TARGET_FAMILY = re.compile(r"^(y|y_true|target|label|t|true)_(.+)$")
+TARGET_FAMILY = re.compile(r"^(y|y_true|target|label|t|true)(?:_(.+)|(\d+))$")
 
 # Multi-input kinds: (input roles, default column names or family prefixes for each)
 PAIRS = {
@@ -51,8 +64,28 @@ class ColumnPlan:
 
 
 def _suffix_key(name: str) -> tuple[int, object]:
-    tail = name.rsplit("_", 1)[-1]
+    tail = name.rsplit("_", 1)[-1] if "_" in name else _suffix(name)
     return (0, int(tail)) if tail.isdigit() else (1, 0)
+
+
+def _suffix(name: str) -> str:
+    """A family member's suffix: after the first "_" (p_0 → 0, prob_cat → cat), else the
+    trailing digits (p0 → 0)."""
+    if "_" in name:
+        return name.split("_", 1)[1]
+    m = re.match(r"^\D+(\d+)$", name)
+    return m.group(1) if m else name
+
+
+def close_columns(name: str, columns: Sequence[str]) -> list[str]:
+    """Columns like ``name``, for a did-you-mean: any that differ only in case first,
+    then close spellings compared without case."""
+    same = [c for c in columns if c.lower() == name.lower()]
+    lowered = {}
+    for c in columns:
+        lowered.setdefault(c.lower(), c)
+    close = difflib.get_close_matches(name.lower(), list(lowered), n=3)
+    return list(dict.fromkeys([*same, *(lowered[c] for c in close)]))[:3]
 
 
 def expand(
@@ -76,7 +109,7 @@ def expand(
             elif part in columns:
                 out.append(part)
             else:
-                close = difflib.get_close_matches(part, columns, n=3)
+                close = close_columns(part, columns)
                 hint = f"did you mean {' or '.join(close)}?" if close else _columns_hint(columns)
                 raise InputError(f"{where}{option} {part!r}: no such column", hint=hint)
     return list(dict.fromkeys(out))
@@ -101,7 +134,7 @@ def _families(columns: Sequence[str], pattern: re.Pattern) -> dict[str, list[str
 
 
 def _suffixes(cols: Sequence[str]) -> list[str]:
-    return [c.split("_", 1)[1] if "_" in c else c for c in cols]
+    return [_suffix(c) for c in cols]
 
 
 def _first_present(names: Sequence[str], columns: Sequence[str]) -> str | None:
@@ -168,7 +201,7 @@ def _single_input(columns, kind, pred, target, source) -> list[str]:
             hint="choose one with --pred, e.g. --pred 'prob_*'",
         )
     raise InputError(
-        f"{source}: no prediction column found (looked for {', '.join(names)} and families like p_0..p_K)",
+        f"{source}: no prediction column found (looked for {', '.join(names)} and families like p_0..p_K or p0..pK)",
         hint="name it with --pred COL; " + _columns_hint(columns),
     )
 
@@ -201,6 +234,13 @@ def _targets(columns, kind, target, first_input, source) -> list[str]:
                 hint="name them with --target, e.g. --target 't_*'",
             )
     name = _first_present(TARGET_NAMES, columns)
+    if name is None and len(first_input) > 1 and kind in ("multiclass", "log_probs"):
+        # no label column: one-hot target columns (Keras's layout), matched by suffix
+        want = _suffixes(first_input)
+        for cols in _families(columns, TARGET_FAMILY).values():
+            if sorted(_suffixes(cols)) == sorted(want):
+                by_suffix = dict(zip(_suffixes(cols), cols))
+                return [by_suffix[s] for s in want]
     if name is None:
         raise InputError(
             f"{source}: no target column found (looked for {', '.join(TARGET_NAMES)})",

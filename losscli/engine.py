@@ -102,12 +102,17 @@ class Reading:
     dropna: bool = False
     targets: Any = None  # a TargetTable when the targets live in a second file
     key: str | None = None
+    # Watchers that see every frame, from any thread (tasks.TargetEvidence,
+    # validate.LogitsWatch): ``add_frame(frame)``, and ``reset()`` when a pass restarts.
+    observers: list[Any] = field(default_factory=list)
 
     def reopen(self) -> Reading:
         """The same reading, ready for another pass from the first row."""
         self.header = read_header(self.source)
         if self.targets is not None:
             self.targets.reset()
+        for observer in self.observers:
+            observer.reset()
         return self
 
 
@@ -223,7 +228,10 @@ def frames(reading: Reading, stats: dict[str, int]) -> Iterator[Frame]:
             n = len(kept)
             if n == 0:
                 continue
-        yield Frame(numbers, texts, kept, n, first)
+        frame = Frame(numbers, texts, kept, n, first)
+        for observer in reading.observers:
+            observer.add_frame(frame)
+        yield frame
     if bad.counts:
         raise bad.error(source.name)
     if source.pieces is not None:
@@ -610,10 +618,17 @@ def text_columns_for(header: Header, selected: Sequence[Selected]) -> set[str]:
     regression-target column is reported as a non-numeric cell with its row.
     """
     out = set()
+    numbers = set()  # columns some loss reads as numbers
     for sel in selected:
-        if sel.plan.classes:
-            out |= {c for c in sel.plan.target if c in header.text_columns}
-        if sel.plan.group:
+        plan = sel.plan
+        labels = {c for c in plan.target if c in header.text_columns} if plan.classes else set()
+        out |= labels
+        read = [*plan.target, *(c for cols in plan.inputs for c in cols), plan.weight]
+        numbers |= {c for c in read if c and c not in labels}
+    for sel in selected:
+        # A group column that is also read as numbers (the target, a prediction, the
+        # weight) is grouped by its values, as a numeric Parquet column always is.
+        if sel.plan.group and sel.plan.group not in numbers:
             out.add(sel.plan.group)
     return out
 

@@ -8,7 +8,7 @@ gradients (``losscli grad``). The CLI calls these and only formats the results.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from losscli._version import __version__
 from losscli.conventions import normalize_library
@@ -31,6 +31,9 @@ from losscli.objective import conventions_of, objectives_for
 from losscli.registry import get_loss
 from losscli.sink import RowSink, check_writable
 from losscli.streaming import ROW_STATISTICS
+
+if TYPE_CHECKING:
+    from losscli.tasks import Inference
 
 Note = Callable[[str], None]
 
@@ -72,13 +75,22 @@ def _prepare(
     note: Note,
     replay: bool,
     convention: str | None = None,
-) -> tuple[Reading, str | None]:
-    """Open the input(s), pick the losses (or infer the task) and resolve their columns."""
+    guess: bool = False,
+    inferred: Inference | None = None,
+    source: Source | None = None,
+) -> tuple[Reading, Inference | None]:
+    """Open the input(s), pick the losses (or infer the task) and resolve their columns.
+
+    Without ``loss`` the task is inferred over the whole file and noted, or with
+    ``guess`` from the first batch, unnoted: the caller checks the guess against the
+    whole file (``_checked``). ``inferred`` is a task already inferred from ``source``.
+    """
     if key and not targets:
         raise UsageError("--key joins a --targets file; give --targets FILE2 too")
-    source = detect_format(path, input_format)
-    if replay or loss is None:
-        buffer_stdin(source)
+    if source is None:
+        source = detect_format(path, input_format)
+        if replay or loss is None:
+            buffer_stdin(source)
     header = read_header(source)
     target_source = target_header = None
     if targets is not None:
@@ -86,22 +98,31 @@ def _prepare(
         target_header = read_header(target_source)
         for name, hdr in ((source.name, header), (target_source.name, target_header)):
             if key and key not in hdr.columns:
+                from losscli.columns import close_columns
+
+                close = close_columns(key, hdr.columns)
                 raise InputError(
-                    f"{name}: no --key column {key!r}", hint="the key column must be in both files"
+                    f"{name}: no --key column {key!r}",
+                    hint=f"did you mean {' or '.join(close)}? the key column must be in both files"
+                    if close
+                    else "the key column must be in both files",
                 )
-    task = None
+    inference = inferred
     if loss is None:
         if targets is not None:
             raise UsageError("give --loss with --targets (the task is inferred from a single file)")
-        from losscli.tasks import infer_task  # only without --loss
+        if inference is None:
+            from losscli.tasks import infer_task  # only without --loss
 
-        inference = infer_task(source, header, list(target), list(pred))
-        task, loss = inference.task, inference.losses
+            inference = infer_task(source, header, list(target), list(pred), whole=not guess)
+            source.pending = None  # the inference read from the start; start again
+            header = read_header(source)
+        loss = inference.losses
         if convention:
             loss = _defined_by(convention, loss, note)
-        note(f"inferred task: {inference.task} ({inference.reason}); evaluating {loss}")
-        source.pending = None  # the inference read the first block; start again
-        header = read_header(source)
+        inference.evaluated = loss
+        if not guess:
+            note(inference.note())
     objectives = objectives_for(loss, params or {}, from_logits, convention)
     for record in conventions_of(objectives):
         extra = f"; {record.note}" if record.note and from_logits is None else ""
@@ -138,7 +159,7 @@ def _prepare(
 
         table = TargetTable.load(target_source, target_header, wanted, key)
     text = text_columns_for(merged, selected)
-    return Reading(source, header, selected, text, dropna, table, key), task
+    return Reading(source, header, selected, text, dropna, table, key), inference
 
 
 def _defined_by(convention: str, losses: str, note: Note) -> str:
@@ -230,9 +251,9 @@ def evaluate_file(
     thresholds = [("fail_above", *t) for t in parse_fail_above(fail_above)]
     thresholds += [("fail_below", *t) for t in parse_fail_above(fail_below, "--fail-below")]
     distributed = _dask(engine, scheduler, path, targets)
-    reading, task = _prepare(
-        path,
-        loss,
+    guess = loss is None and not distributed  # checked against the whole file as it is read
+    held: list[str] = []  # notes that follow the inferred task's, once it is known
+    options = dict(
         target=target,
         pred=pred,
         var=var,
@@ -244,38 +265,55 @@ def evaluate_file(
         input_format=input_format,
         targets=targets,
         key=key,
-        note=note,
         replay=gradients,
         convention=convention,
     )
-    source, selected = reading.source, reading.selected
-    check_usable(selected, reduction)
-    bind_reduction(selected, reduction)
-    if distributed:
-        if per_class or resampling:
-            raise UsageError(
-                "--per-class and --bootstrap run on the local engine",
-                hint="drop --engine dask, or those options",
-            )
-        from losscli import dask_engine
+    reading, inference = _prepare(
+        path, loss, note=held.append if guess else note, guess=guess, **options
+    )
 
-        sums, stats, grads = dask_engine.evaluate(reading, scheduler, reduction, gradients, note)
-        _dropped_note(stats, note)
-        extras = None
-    else:
+    def passes(reading: Reading) -> tuple[Any, dict[str, int], Any, list[Any], Any]:
+        """The evaluation pass: every loss's sums (and class or bootstrap extras)."""
+        selected = reading.selected
+        check_usable(selected, reduction)
+        bind_reduction(selected, reduction)
         stats: dict[str, int] = {}
+        watch = None if distributed else _watch_logits(reading)
+        if distributed:
+            if per_class or resampling:
+                raise UsageError(
+                    "--per-class and --bootstrap run on the local engine",
+                    hint="drop --engine dask, or those options",
+                )
+            from losscli import dask_engine
+
+            sums, stats, grads = dask_engine.evaluate(
+                reading, scheduler, reduction, gradients, note
+            )
+            return sums, stats, None, [None] * len(selected), grads
         splits = (
             [_split(sel, reduction) for sel in selected] if per_class else [None] * len(selected)
         )
-        extras = None
         if per_class or resampling:
             from losscli import breakdown
 
             sums, extras = breakdown.accumulate(reading, stats, splits, resampling is not None)
         else:
-            sums = accumulate(reading, stats)
-        _dropped_note(stats, note)
-        grads = gradient_pass(reading, sums, reduction) if gradients else None
+            sums, extras = accumulate(reading, stats), None
+        _logits_warning(reading, watch, note, from_logits)
+        return sums, stats, extras, splits, None
+
+    if guess:
+        reading, inference, (sums, stats, extras, splits, grads) = _checked(
+            reading, inference, passes, note, held, path, options
+        )
+    else:
+        sums, stats, extras, splits, grads = passes(reading)
+    task = inference.task if inference is not None else None
+    source, selected = reading.source, reading.selected
+    _dropped_note(stats, note)
+    if gradients and not distributed:
+        grads = gradient_pass(reading, sums, reduction)
     results = []
     for i, (sel, acc) in enumerate(zip(selected, sums)):
         params_out = sel.objective.user_params()
@@ -299,6 +337,8 @@ def evaluate_file(
             if extras is None:
                 results.append(result)
                 continue
+            from losscli import breakdown
+
             results += breakdown.finish_rows(
                 result,
                 sel,
@@ -326,6 +366,105 @@ def evaluate_file(
     else:
         doc["passed"] = True
     return doc
+
+
+_PROBABILITY_INPUTS = ("binary", "multiclass", "distribution", "overlap")
+
+
+def _watch_logits(reading: Reading) -> Any:
+    """A LogitsWatch over the prediction columns some selected loss reads as logits
+    (``--from-logits``), added to the reading's observers; None when no loss does."""
+    from losscli.objective import BoundLoss
+
+    groups: dict[tuple[tuple[str, ...], bool], list[str]] = {}
+    for sel in reading.selected:
+        terms = [sel.objective] if isinstance(sel.objective, BoundLoss) else None
+        if terms is None:
+            terms = [t for _, t in getattr(sel.objective, "terms", [])]
+        # Probabilities are read as logits by the losses of probabilities only (poisson's
+        # log-rates in [0, 1] are ordinary); K columns of a softmax sum to 1 per row.
+        if sel.objective.inputs in _PROBABILITY_INPUTS and sel.plan.inputs:
+            if any(t.params.get("from_logits") for t in terms):
+                softmax = sel.objective.inputs != "binary"  # K binary columns: multilabel
+                groups.setdefault((tuple(sel.plan.inputs[0]), softmax), []).append(sel.label)
+    if not groups:
+        return None
+    from losscli.validate import LogitsWatch
+
+    watch = LogitsWatch([(list(c), softmax, labels) for (c, softmax), labels in groups.items()])
+    reading.observers.append(watch)
+    return watch
+
+
+def _logits_warning(reading: Reading, watch: Any, note: Note, flag: bool | None) -> None:
+    """After the pass: warn when the columns read as logits look like probabilities.
+
+    The CLI prints it as one ``warning:`` line, ``--quiet`` or not; the Python API
+    (no ``note``) raises a UserWarning."""
+    if watch is None:
+        return
+    reading.observers.remove(watch)
+    message = watch.warning(reading.source.name, flag is True)
+    if message is None:
+        return
+    if note is _quiet:
+        import warnings
+
+        warnings.warn(message, UserWarning, stacklevel=3)
+    else:
+        note(f"warning: {message}")
+
+
+def _checked(
+    reading: Reading,
+    guess: Inference,
+    passes: Callable[[Reading], Any],
+    note: Note,
+    held: Sequence[str],
+    path: str,
+    options: dict[str, Any],
+) -> tuple[Reading, Inference, Any]:
+    """Evaluate the task guessed from the first batch while gathering the target's
+    evidence over the whole pass; where the whole file points to another task, that
+    task is evaluated in a second pass. The note says what the whole file showed.
+
+    Should the guessed losses refuse a later row, the task is inferred over the whole
+    file (a pass over the target alone): another task is evaluated, the same one's
+    error stands.
+    """
+    from losscli.tasks import evidence_for, infer_task
+
+    source = reading.source
+    target, pred = list(options["target"]), list(options["pred"])
+    observed = evidence_for(source, reading.header, target, pred)
+    reading.observers.append(observed)
+    failure: InputError | None = None
+    computed = None
+    try:
+        computed = passes(reading)
+    except InputError as exc:
+        failure = exc
+    reading.observers.remove(observed)
+    if failure is None and not observed.blind:
+        whole = observed.decide()
+    else:
+        source.pending = None
+        try:
+            whole = infer_task(source, read_header(source), target, pred)
+        except InputError:
+            whole = guess
+    if whole.losses == guess.losses:
+        whole.evaluated = guess.evaluated
+        note(whole.note())
+        for line in held:
+            note(line)
+        if failure is not None:
+            raise failure
+        return reading, whole, computed
+    whole.replaced = guess
+    source.pending = None
+    reading, _ = _prepare(path, None, note=note, inferred=whole, source=source, **options)
+    return reading, whole, passes(reading)
 
 
 def _matches(name: str, sel: Selected) -> bool:
@@ -508,9 +647,11 @@ def write_rows(
         _dropped_note(stats, note)
         return stats.get("rows", 0)
     stats: dict[str, int] = {}
+    watch = _watch_logits(reading)
     with RowSink(output, row_names(reading)) as sink:
         for frame, batches in row_frames(reading, stats):
             sink.write(row_columns(reading, frame, batches))
+    _logits_warning(reading, watch, note, from_logits)
     _dropped_note(stats, note)
     return stats.get("rows", 0)
 
@@ -621,7 +762,9 @@ def write_gradients(
         _dropped_note(stats, note)
         return stats.get("rows", 0)
     stats: dict[str, int] = {}
+    watch = _watch_logits(reading)
     sums = accumulate(reading, stats)[0]
+    _logits_warning(reading, watch, note, from_logits)
     with RowSink(output, gradient_names(reading, with_loss)) as sink:
         for frame, (batch,) in row_frames(reading.reopen(), {}):
             sink.write(gradient_columns(reading, frame, batch, sums, reduction, with_loss))

@@ -72,6 +72,8 @@ class BoundLoss:
         return self.loss.kernel.grad(self.prepare(batch), sums, self.params, reduction)
 
     def breakdown(self, targets: int, predictions: int) -> str | None:
+        if self.params.get("focal_layout") == "categorical":
+            targets = 1  # one-hot target columns are read as one label per row
         return self.loss.kernel.breakdown(targets, predictions)
 
     @property
@@ -189,7 +191,19 @@ def bind_term(
     params["from_logits"] = bool(from_logits and loss.logits)
     if record is not None:
         params.update(record.options)
+    form = FORM_OF_ALIAS.get(name.strip().lower().replace("-", "_"))
+    if form:  # categorical_focal / sigmoid_focal: the name fixes the form of focal
+        params["focal_layout"] = form
     return BoundLoss(loss, params, record)
+
+
+# Names of focal that fix its form (Keras's CategoricalFocalCrossentropy and
+# BinaryFocalCrossentropy): one-hot target columns are class labels, or columns apart.
+FORM_OF_ALIAS = {
+    "categorical_focal": "categorical",
+    "binary_focal": "sigmoid",
+    "sigmoid_focal": "sigmoid",
+}
 
 
 def bind(

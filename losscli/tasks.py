@@ -1,12 +1,21 @@
-"""Infer the task from the data (SPEC §5) and pick that task's default losses."""
+"""Infer the task from the data (README "Usage") and pick that task's default losses.
+
+The task is decided by the whole file: ``TargetEvidence`` collects the target's
+distinct values, class counts and whether every value is a non-negative integer,
+batch by batch (from any thread), and ``decide`` applies the rules to what it saw.
+``evaluate_file`` guesses from the first batch, gathers the evidence during its
+own pass and evaluates again only when the whole file says otherwise.
+"""
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
+from typing import Any
 
 from losscli._lazy import np
 from losscli.errors import InputError
-from losscli.evidence import IMBALANCE_SHARE
+from losscli.evidence import IMBALANCE_SHARE, MAX_DISTINCT
 from losscli.io import Header, Source, float_column, read_batches, text_column
 
 DEFAULT_LOSSES = {
@@ -29,65 +38,177 @@ class Inference:
     losses: str
     reason: str
     imbalanced: bool = False
+    rows: int = 0  # the rows it was inferred from
+    evaluated: str = ""  # the losses evaluated for it (a --convention may leave some out)
+    replaced: Inference | None = None  # the first batch's different answer
+
+    def note(self) -> str:
+        """What was inferred, from what, and what is evaluated."""
+        misled = ""
+        if self.replaced is not None:
+            guess = self.replaced
+            looked = f"like {guess.task}"
+            if guess.task == self.task:
+                looked = "imbalanced" if guess.imbalanced else "balanced"
+            misled = f"; the first {guess.rows:,} rows alone looked {looked}"
+        losses = self.evaluated or self.losses
+        return f"inferred task: {self.task} ({self.reason}{misled}); evaluating {losses}"
 
 
-def infer_task(source: Source, header: Header, target: list[str], pred: list[str]) -> Inference:
-    """Look at the first batch: target type and cardinality, class shares, prediction columns."""
+class TargetEvidence:
+    """What the target columns hold, added up batch by batch (thread-safe)."""
+
+    def __init__(self, target: list[str], pred: list[str], text: set[str]) -> None:
+        self.target, self.pred, self.text = target, pred, text
+        self._lock = threading.Lock()
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget every batch (a pass that starts again)."""
+        self.rows = 0
+        self.counts: dict[Any, int] | None = {}  # distinct numeric values, up to MAX_DISTINCT
+        self.labels: dict[str, int] = {}  # text labels, every one
+        self.integral = True  # every finite value is a non-negative integer
+        self.blind = False  # a batch lacked a target column: the evidence is incomplete
+
+    def add_values(self, values: np.ndarray) -> None:
+        values = values[np.isfinite(values)]
+        keys, counts = np.unique(values, return_counts=True)
+        integral = bool(np.all(keys >= 0) and np.all(keys == np.round(keys)))
+        with self._lock:
+            self.integral = self.integral and integral
+            if self.counts is not None:
+                for k, c in zip(keys.tolist(), counts.tolist()):
+                    self.counts[k] = self.counts.get(k, 0) + c
+                if len(self.counts) > MAX_DISTINCT:
+                    self.counts = None
+
+    def add_labels(self, codes: np.ndarray, cats: list[str]) -> None:
+        counts = np.bincount(codes[codes >= 0], minlength=len(cats))
+        with self._lock:
+            for name, c in zip(cats, counts.tolist()):
+                if c:
+                    self.labels[name] = self.labels.get(name, 0) + c
+
+    def add_batch(self, batch: Any) -> None:
+        """A record batch read with the target columns (text ones as dictionaries)."""
+        self._count(batch.num_rows)
+        if self.target[0] in self.text:
+            codes, cats, nulls = text_column(batch.column(self.target[0]))
+            self.add_labels(codes if nulls is None else codes[~nulls], cats)
+            return
+        columns = [float_column(batch.column(c))[0] for c in self.target]
+        self.add_values(np.concatenate(columns) if len(columns) > 1 else columns[0])
+
+    def add_frame(self, frame: Any) -> None:
+        """A frame of the evaluation pass (``engine.frames``), after ``--dropna``."""
+        col = self.target[0]
+        if col in self.text and col in frame.texts:
+            self._count(frame.n)
+            self.add_labels(*frame.texts[col])
+        elif col not in self.text and all(c in frame.numbers for c in self.target):
+            self._count(frame.n)
+            values = [frame.numbers[c] for c in self.target]
+            self.add_values(np.concatenate(values) if len(values) > 1 else values[0])
+        else:
+            with self._lock:
+                self.blind = True
+
+    def _count(self, n: int) -> None:
+        with self._lock:
+            self.rows += n
+
+    def decide(self) -> Inference:
+        """The task these values point to (the rules README "Usage" describes)."""
+        inference = self._decide()
+        inference.rows = self.rows
+        return inference
+
+    def _decide(self) -> Inference:
+        rows = f"{self.rows:,} rows"
+        if len(self.target) > 1:
+            k = len(self.target)
+            if self.counts is not None and set(self.counts) <= {0.0, 1.0}:
+                return Inference(
+                    "multilabel", DEFAULT_LOSSES["multilabel"], f"{k} 0/1 target columns, {rows}"
+                )
+            return Inference(
+                "distribution", DEFAULT_LOSSES["distribution"], f"{k} target columns, {rows}"
+            )
+        col = self.target[0]
+        if col in self.text or len(self.pred) > 1:
+            counts = list(self.labels.values()) if col in self.text else self._numeric_counts()
+            total = sum(counts)
+            minority = min(counts) / total if counts and total else 1.0
+            imbalanced = minority < IMBALANCE_SHARE / max(1, len(self.pred) - 1)
+            key = "multiclass-imbalanced" if imbalanced else "multiclass"
+            return Inference(
+                "multiclass",
+                DEFAULT_LOSSES[key],
+                f"labels in {col!r} with {len(self.pred)} prediction columns, {rows}"
+                + (f"; smallest class share {minority:.1%}" if imbalanced else ""),
+                imbalanced,
+            )
+        counts = self.counts
+        distinct = "more than 64" if counts is None else str(len(counts))
+        if counts is not None and len(counts) == 2 and set(counts) <= {0.0, 1.0}:
+            share = counts[1.0] / (counts[0.0] + counts[1.0])
+            minority = min(share, 1 - share)
+            if minority < IMBALANCE_SHARE:
+                return Inference(
+                    "imbalanced",
+                    DEFAULT_LOSSES["imbalanced"],
+                    f"0/1 target {col!r} with a minority share of {minority:.1%} (< 20%) in {rows}",
+                    True,
+                )
+            return Inference(
+                "binary",
+                DEFAULT_LOSSES["binary"],
+                f"0/1 target {col!r} with a positive share of {share:.1%} in {rows}",
+            )
+        if self.integral and self.rows and (counts is None or len(counts) > 2):
+            return Inference(
+                "counts",
+                DEFAULT_LOSSES["counts"],
+                f"non-negative integer target {col!r} with {distinct} distinct values in {rows}",
+            )
+        return Inference(
+            "regression",
+            DEFAULT_LOSSES["regression"],
+            f"real-valued target {col!r} with {distinct} distinct values in {rows}",
+        )
+
+    def _numeric_counts(self) -> list[int]:
+        return [] if self.counts is None else list(self.counts.values())
+
+
+def evidence_for(
+    source: Source, header: Header, target: list[str], pred: list[str]
+) -> TargetEvidence:
+    """An empty TargetEvidence for the columns inference reads (given ones, else defaults)."""
     from losscli.evidence import task_columns
 
     target_cols, pred_cols = task_columns(source, header, target, pred)
     text = {c for c in target_cols if c in header.text_columns}
-    batch = next(iter(read_batches(source, header, target_cols, text)), None)
-    if batch is None or batch.num_rows == 0:
+    return TargetEvidence(target_cols, pred_cols, text)
+
+
+def infer_task(
+    source: Source,
+    header: Header,
+    target: list[str],
+    pred: list[str],
+    *,
+    whole: bool = True,
+) -> Inference:
+    """The task the target columns point to: over the whole file, or (``whole=False``)
+    a first guess from the first record batch, to be checked during the evaluation pass
+    (``TargetEvidence.add_frame``)."""
+    ev = evidence_for(source, header, target, pred)
+    for batch in read_batches(source, header, ev.target, ev.text):
+        ev.add_batch(batch)
+        if not whole and ev.rows:
+            break
+    if ev.rows == 0:
         raise InputError(f"{source.name}: no data rows")
-    if len(target_cols) > 1:
-        values = np.concatenate([float_column(batch.column(c))[0] for c in target_cols])
-        if set(np.unique(values[np.isfinite(values)])) <= {0.0, 1.0}:
-            return Inference(
-                "multilabel", DEFAULT_LOSSES["multilabel"], f"{len(target_cols)} 0/1 target columns"
-            )
-        return Inference(
-            "distribution", DEFAULT_LOSSES["distribution"], f"{len(target_cols)} target columns"
-        )
-    col = target_cols[0]
-    if col in text or len(pred_cols) > 1:
-        if col in text:
-            codes, cats, _ = text_column(batch.column(col))
-            shares = np.bincount(codes, minlength=len(cats)) / len(codes)
-        else:
-            values = float_column(batch.column(col))[0]
-            _, counts = np.unique(values[np.isfinite(values)], return_counts=True)
-            shares = counts / counts.sum()
-        minority = float(shares.min()) if len(shares) else 1.0
-        imbalanced = minority < IMBALANCE_SHARE / max(1, len(pred_cols) - 1)
-        key = "multiclass-imbalanced" if imbalanced else "multiclass"
-        return Inference(
-            "multiclass",
-            DEFAULT_LOSSES[key],
-            f"labels in {col!r} with {len(pred_cols)} prediction columns"
-            + (f"; smallest class share {minority:.1%}" if imbalanced else ""),
-            imbalanced,
-        )
-    values = float_column(batch.column(col))[0]
-    values = values[np.isfinite(values)]
-    uniq = np.unique(values)
-    if len(uniq) == 2 and set(uniq) <= {0.0, 1.0}:
-        share = float(np.mean(values == 1.0))
-        minority = min(share, 1 - share)
-        if minority < IMBALANCE_SHARE:
-            return Inference(
-                "imbalanced",
-                DEFAULT_LOSSES["imbalanced"],
-                f"0/1 target {col!r} with a minority share of {minority:.1%} (< 20%)",
-                True,
-            )
-        return Inference(
-            "binary", DEFAULT_LOSSES["binary"], f"0/1 target {col!r} (positive share {share:.1%})"
-        )
-    if len(uniq) > 2 and np.all(uniq >= 0) and np.all(uniq == np.round(uniq)):
-        return Inference("counts", DEFAULT_LOSSES["counts"], f"non-negative integer target {col!r}")
-    return Inference(
-        "regression",
-        DEFAULT_LOSSES["regression"],
-        f"real-valued target {col!r} with {len(uniq)} distinct values",
-    )
+    return ev.decide()

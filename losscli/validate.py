@@ -199,6 +199,35 @@ def integer_labels(
     return np.where(ignored, 0, values).astype(np.int64)
 
 
+def is_one_hot(y: np.ndarray) -> np.ndarray:
+    """Per row of K target columns: one 1 and the rest 0."""
+    hot = y == 1.0
+    return ((y == 0.0) | hot).all(axis=1) & (np.count_nonzero(hot, axis=1) == 1)
+
+
+def one_hot_labels(y: np.ndarray, batch: Batch, loss: str, hint: str | None = None) -> np.ndarray:
+    """K one-hot target columns (Keras's layout) → class labels 0..K−1, as floats;
+    a row that is not one-hot is an error naming its row."""
+    ok = is_one_hot(y)
+    if not ok.all():
+        idx = int(np.argmin(ok))
+        row = batch.row_number(idx)
+        count = int(np.count_nonzero(~ok))
+        value = tuple(float(v) for v in y[idx])
+        raise ValueProblem(
+            f"target row {row} is not one-hot: {value}",
+            role="target",
+            row=row,
+            count=count,
+            value=value,
+            hint=hint
+            or f"{loss} reads one class per row: K target columns must be one-hot, "
+            "or give one label column 0..K-1",
+            what="is not a one-hot row (one 1, the rest 0)",
+        )
+    return np.argmax(y, axis=1).astype(np.float64)
+
+
 def require_rows_sum_to_one(
     p: np.ndarray, batch: Batch, role: str = "prediction", tol: float = 1e-3
 ) -> None:
@@ -211,3 +240,64 @@ def require_rows_sum_to_one(
         "is the row sum; class probabilities must sum to 1",
         hint="if the columns are logits (scores), pass --from-logits",
     )
+
+
+class LogitsWatch:
+    """Do the columns read as logits (``--from-logits``) hold probabilities instead?
+
+    Watches the prediction columns during the evaluation pass, from any thread: a
+    column group is suspect while every value lies in [0, 1] and, for K columns of
+    one distribution (softmax), every row sums to 1. A group stops being watched at
+    its first value outside.
+    """
+
+    def __init__(self, groups: list[tuple[list[str], bool, list[str]]]) -> None:
+        import threading
+
+        # (prediction columns, whether their rows are one distribution, the losses
+        # that read them as logits)
+        self.groups = groups
+        self._lock = threading.Lock()
+        self.reset()
+
+    def reset(self) -> None:
+        self.suspect = [True] * len(self.groups)
+        self.rows = 0
+
+    def add_frame(self, frame) -> None:
+        for i, (columns, softmax, _) in enumerate(self.groups):
+            if not self.suspect[i]:
+                continue
+            values = [frame.numbers.get(c) for c in columns]
+            if any(v is None for v in values):
+                suspect = False
+            else:
+                suspect = all(v.size == 0 or (v.min() >= 0.0 and v.max() <= 1.0) for v in values)
+                if suspect and softmax and len(values) > 1:
+                    suspect = bool(np.all(np.abs(np.add.reduce(values) - 1.0) <= 1e-3))
+            with self._lock:
+                self.suspect[i] = self.suspect[i] and suspect
+        with self._lock:
+            self.rows += frame.n
+
+    def warning(self, source: str, flag: bool = True) -> str | None:
+        """One line for the first suspect group, or None; ``flag``: read as logits by
+        ``--from-logits`` (else by a convention's default)."""
+        if not self.rows:
+            return None
+        for (columns, softmax, losses), suspect in zip(self.groups, self.suspect):
+            if suspect:
+                where = ", ".join(columns)
+                rows = " and every row sums to 1" if softmax and len(columns) > 1 else ""
+                reads = "reads" if len(losses) == 1 else "read"
+                return (
+                    f"{source}: every prediction in {where} lies in [0, 1]{rows}: they look like "
+                    f"probabilities, but {', '.join(losses)} {reads} them as logits "
+                    + (
+                        "(--from-logits); if they are probabilities, drop --from-logits"
+                        if flag
+                        else "(the convention's default); if they are probabilities, "
+                        "add --no-from-logits"
+                    )
+                )
+        return None

@@ -402,6 +402,18 @@ class Focal(_Binary):
         if batch.target is None:
             raise InputError("focal needs a target column")
         y, x = batch.target, batch.preds[0]
+        layout = params.get("focal_layout")
+        if x.ndim == 2 and y.shape == x.shape and layout != "sigmoid":
+            y = self._one_hot_as_labels(y, x, batch, params, layout)
+            if y.ndim == 1:
+                batch = batch.replace(target=y)
+        if x.ndim == 2 and y.ndim == 1 and layout == "sigmoid":
+            raise InputError(
+                f"sigmoid focal on {x.shape[1]} class columns with one label column: it reads "
+                "one 0/1 target column per prediction column",
+                hint="for K classes use categorical_focal (softmax focal on p_y); for multilabel "
+                "targets give one 0/1 column per class (--target 'y_*')",
+            )
         if x.ndim == 2 and y.ndim == 1:
             k = x.shape[1]
             only = params.get("sigmoid_only")
@@ -425,6 +437,33 @@ class Focal(_Binary):
                 require_rows_sum_to_one(x, batch)
             return batch.replace(aux={"labels": labels, "k": k})
         return super().prepare(batch, params)
+
+    @staticmethod
+    def _one_hot_as_labels(y, x, batch: Batch, params: Params, layout: str | None):
+        """K target columns: class labels for categorical focal (one-hot rows, else an
+        error); for focal by its own name, rows that are all one-hot against softmax
+        rows (probabilities summing to 1, or logits) are refused as ambiguous."""
+        from losscli.validate import is_one_hot, one_hot_labels
+
+        if layout == "categorical":
+            return one_hot_labels(
+                y,
+                batch,
+                "categorical_focal",
+                hint="categorical_focal reads one class per row; for multilabel (0/1 per column) "
+                "targets use sigmoid_focal",
+            )
+        if y.shape[1] < 2 or not is_one_hot(y).all():
+            return y
+        if not params["from_logits"] and not np.all(np.abs(x.sum(axis=1) - 1.0) <= 1e-3):
+            return y  # sigmoid outputs: a multilabel file whose rows have one label each
+        raise InputError(
+            f"{y.shape[1]} one-hot target columns: one class per row reads as "
+            "categorical focal (softmax, Keras's CategoricalFocalCrossentropy), per-column 0/1 "
+            "labels as sigmoid focal (BinaryFocalCrossentropy); the two differ",
+            hint="name the one meant: --loss categorical_focal (one-hot rows as class labels) "
+            "or --loss sigmoid_focal (each column a binary label)",
+        )
 
     def columnwise(self, batch):
         return "labels" not in batch.aux

@@ -219,6 +219,11 @@ class LovaszSoftmax(_Lovasz):
 
     def prepare(self, batch: Batch, params: Params) -> Batch:
         x, y = batch.preds[0], batch.target
+        if y is not None and y.ndim == 2 and y.shape == x.shape and x.shape[1] >= 2:
+            from losscli.validate import one_hot_labels
+
+            y = one_hot_labels(y, batch, "lovasz_softmax")
+            batch = batch.replace(target=y)
         if y is None or y.ndim != 1 or x.ndim != 2 or x.shape[1] < 2:
             raise InputError(
                 "lovasz_softmax needs one class-label column and one column per class (K >= 2)",

@@ -283,15 +283,14 @@ class NegativeLogLikelihood(Elementwise):
         x = batch.preds[0]
         if x.ndim != 2 or x.shape[1] < 2:
             raise InputError(f"nll needs K >= 2 log-probability columns, got shape {x.shape}")
-        if batch.target is None or batch.target.ndim != 1:
-            raise InputError("nll needs one integer label column")
+        y = _label_column(batch, "nll")
         hint = "nll takes log-probabilities; for probabilities or logits use cross_entropy"
         require_log_probabilities(x, batch, hint)
         ignore = params.get("ignore_index")
         k = x.shape[1]
-        labels = integer_labels(batch.target, k, batch, ignore_index=ignore)
-        mask = None if ignore is None else batch.target != ignore
-        return batch.replace(mask=mask, aux={"labels": labels, "k": k})
+        labels = integer_labels(y, k, batch, ignore_index=ignore)
+        mask = None if ignore is None else y != ignore
+        return batch.replace(target=y, mask=mask, aux={"labels": labels, "k": k})
 
     def row_class_weight(self, batch, params, labels_only=False):
         if params.get("class_weights") is None:
@@ -444,10 +443,23 @@ def _labels_and_scores(batch: Batch, loss: str) -> Batch:
     x = batch.preds[0]
     if x.ndim != 2 or x.shape[1] < 2:
         raise InputError(f"{loss} needs K >= 2 score columns, got shape {x.shape}")
-    if batch.target is None or batch.target.ndim != 1:
-        raise InputError(f"{loss} needs one integer label column")
-    labels = integer_labels(batch.target, x.shape[1], batch)
-    return batch.replace(aux={"labels": labels})
+    y = _label_column(batch, loss)
+    labels = integer_labels(y, x.shape[1], batch)
+    return batch.replace(target=y, aux={"labels": labels})
+
+
+def _label_column(batch: Batch, loss: str) -> np.ndarray:
+    """The target as one label per row: a label column, or K one-hot columns read as labels."""
+    from losscli.validate import one_hot_labels
+
+    y, x = batch.target, batch.preds[0]
+    if y is not None and y.ndim == 2 and y.shape == x.shape:
+        return one_hot_labels(y, batch, loss)
+    if y is None or y.ndim != 1:
+        raise InputError(
+            f"{loss} needs one integer label column, or one one-hot target column per class"
+        )
+    return y
 
 
 @register_loss(

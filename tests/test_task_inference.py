@@ -1,0 +1,158 @@
+"""Task inference sees the whole file, not its first record batch.
+
+Files sorted by their label are the hard case: the first batch (1 MiB of CSV, up to
+64Ki Parquet rows) holds one class only. Each file here spans several batches; the
+task, the note and every value must be what an explicit ``--loss`` gives.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from test_cli_eval_errors import cli, stdin_bytes
+
+from losscli.io import CSV_BLOCK, PARQUET_BATCH
+
+ROWS = 150_000  # > PARQUET_BATCH rows, and > CSV_BLOCK bytes of CSV
+
+
+def sorted_frame(kind: str) -> pd.DataFrame:
+    rng = np.random.default_rng(7)
+    n = ROWS
+    if kind == "binary":
+        y = np.sort(rng.integers(0, 2, n))
+        return pd.DataFrame({"y": y, "pred": rng.uniform(0.01, 0.99, n)})
+    if kind == "imbalanced":  # positives last: the first batch holds only 0
+        y = np.sort((rng.uniform(size=n) < 0.05).astype(int))
+        return pd.DataFrame({"y": y, "pred": rng.uniform(0.01, 0.99, n)})
+    if kind == "counts":  # 0 and 1 first: looks binary, then 2, 3, … break bce
+        y = np.sort(rng.choice(6, n, p=[0.4, 0.4, 0.05, 0.05, 0.05, 0.05]))
+        return pd.DataFrame({"y": y, "pred": rng.uniform(0.1, 5.0, n)})
+    if kind == "multiclass":  # class 2 is rare and last
+        y = np.sort(rng.choice(3, n, p=[0.5, 0.45, 0.05]))
+        p = rng.dirichlet([1, 1, 1], n)
+        return pd.DataFrame({"y": y, "p_0": p[:, 0], "p_1": p[:, 1], "p_2": p[:, 2]})
+    # regression whose first batch is all integers ≥ 0 (looks like counts)
+    y = np.sort(np.concatenate([np.repeat(np.arange(4.0), n // 8), rng.normal(10, 1, n // 2)]))
+    return pd.DataFrame({"y": y, "pred": y + rng.normal(0, 1, len(y))})
+
+
+EXPECTED = {
+    "binary": ("binary", "bce,brier", "like regression"),
+    "imbalanced": ("imbalanced", "bce,focal,brier", "like regression"),
+    "counts": ("counts", "poisson,mse,mae", "like "),  # only 0 (CSV), or 0 and a few 1s
+    "multiclass": ("multiclass", "cross_entropy,focal", "balanced"),
+    "regression": ("regression", "mse,rmse,mae,huber", "like counts"),
+}
+
+
+def write(tmp_path: Path, kind: str, fmt: str) -> Path:
+    path = tmp_path / f"{kind}.{fmt}"
+    frame = sorted_frame(kind)
+    if fmt == "csv":
+        frame.to_csv(path, index=False)
+        assert path.stat().st_size > 2 * CSV_BLOCK
+    else:
+        frame.to_parquet(path, row_group_size=ROWS)
+        assert len(frame) > 2 * PARQUET_BATCH // 2
+    return path
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+@pytest.mark.parametrize("kind", sorted(EXPECTED))
+def test_sorted_file_infers_the_whole_files_task(tmp_path, capsys, kind, fmt):
+    task, losses, first = EXPECTED[kind]
+    path = write(tmp_path, kind, fmt)
+    code, out, err = cli(capsys, "eval", path, "--format", "json")
+    assert code == 0, err
+    notes = err.splitlines()
+    assert len(notes) == 1 and notes[0].startswith(f"note: inferred task: {task} ("), err
+    assert f"in {ROWS:,} rows" in notes[0] or f", {ROWS:,} rows" in notes[0], err
+    assert notes[0].endswith(f"evaluating {losses}"), err
+    # the note says the first batch alone looked otherwise
+    assert f"rows alone looked {first}" in notes[0], err
+    doc = json.loads(out)
+    assert doc["input"]["task"] == task and doc["input"]["rows"] == ROWS
+    code, explicit, err = cli(capsys, "eval", path, "--loss", losses, "--format", "json")
+    assert code == 0, err
+    assert [(r["loss"], r["value"]) for r in doc["results"]] == [
+        (r["loss"], r["value"]) for r in json.loads(explicit)["results"]
+    ]
+
+
+def test_sorted_binary_note_gives_the_whole_files_share(tmp_path, capsys):
+    path = write(tmp_path, "binary", "csv")
+    share = sorted_frame("binary")["y"].mean()
+    code, _, err = cli(capsys, "eval", path)
+    assert code == 0
+    assert f"positive share of {share:.1%} in {ROWS:,} rows" in err, err
+
+
+def test_sorted_counts_from_stdin(tmp_path, capsys, monkeypatch):
+    path = write(tmp_path, "counts", "csv")
+    stdin_bytes(monkeypatch, path.read_bytes())
+    code, out, err = cli(capsys, "eval", "-", "--format", "json", "--quiet")
+    assert code == 0 and err == "", err
+    doc = json.loads(out)
+    assert doc["input"]["task"] == "counts"
+    assert [r["loss"] for r in doc["results"]] == ["poisson", "mse", "mae"]
+
+
+def test_sorted_counts_per_row_output(tmp_path, capsys):
+    path = write(tmp_path, "counts", "csv")
+    code, out, err = cli(capsys, "eval", path, "--reduction", "none")
+    assert code == 0, err
+    assert out.splitlines()[0] == "row,poisson,mse,mae"
+    assert "inferred task: counts" in err
+
+
+def test_sorted_counts_with_gradients_and_per_class(tmp_path, capsys):
+    path = write(tmp_path, "multiclass", "parquet")
+    code, out, err = cli(capsys, "eval", path, "--per-class", "--gradients", "--format", "json")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert {r["loss"] for r in doc["results"]} == {"cross_entropy", "focal"}
+
+
+def test_real_error_under_the_inferred_task_still_stands(tmp_path, capsys):
+    """Inferred over the whole file, the same task: its error is reported, once."""
+    frame = sorted_frame("binary")
+    frame.loc[ROWS - 5, "pred"] = 1.5  # a probability above 1, late in the file
+    path = tmp_path / "late.csv"
+    frame.to_csv(path, index=False)
+    code, out, err = cli(capsys, "eval", path)
+    assert code == 2, err
+    lines = err.splitlines()
+    assert [line for line in lines if line.startswith("error:")][0].count(f"row {ROWS - 5}") == 1
+    assert sum(line.startswith("note: inferred task: binary") for line in lines) == 1, err
+
+
+@pytest.mark.parametrize("kind", ["binary", "counts"])
+def test_parallel_parquet_readers_gather_the_evidence(tmp_path, capsys, kind):
+    """Over io.PARALLEL_MIN_ROWS rows in several row groups, two readers see the file."""
+    from losscli.io import PARALLEL_MIN_ROWS
+
+    rng = np.random.default_rng(11)
+    n = PARALLEL_MIN_ROWS + 200_000
+    if kind == "binary":
+        y = np.sort(rng.integers(0, 2, n)).astype(float)
+    else:
+        y = np.sort(rng.choice(6, n, p=[0.4, 0.4, 0.05, 0.05, 0.05, 0.05])).astype(float)
+    path = tmp_path / "big.parquet"
+    pd.DataFrame({"y": y, "pred": rng.uniform(0.01, 0.99, n)}).to_parquet(
+        path, row_group_size=n // 6
+    )
+    task, losses, _ = EXPECTED[kind]
+    code, out, err = cli(capsys, "eval", path, "--format", "json", "-q")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["input"]["task"] == task and doc["input"]["rows"] == n
+    code, explicit, err = cli(capsys, "eval", path, "-l", losses, "--format", "json")
+    assert code == 0, err
+    assert [r["value"] for r in doc["results"]] == [
+        r["value"] for r in json.loads(explicit)["results"]
+    ]
