@@ -16,7 +16,7 @@ from enum import Enum
 from typing import Annotated, Any, NoReturn
 
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup
 from typer.main import get_command
 
 from losscli import __version__, output, registry
@@ -78,11 +78,74 @@ ClickException = _click_exceptions.ClickException
 NoArgsIsHelpError: Any = getattr(_click_exceptions, "NoArgsIsHelpError", ())
 
 
+# Options whose repeats add up instead of clashing: ``-l mse -l mae`` is ``--loss mse,mae``.
+_JOINED = {"loss": ","}
+
+
+def _option_text(param: Any) -> str:
+    """How the help spells an option: ``--group``, or ``--from-logits/--no-from-logits``."""
+    names = [n for n in param.opts if n.startswith("--")] or list(param.opts)
+    spelled = names[0]
+    if param.secondary_opts:
+        spelled += "/" + param.secondary_opts[0]
+    return spelled
+
+
+class _Once:
+    """Every command (and the group): a single-valued option given twice is a usage error.
+
+    Click keeps the last value of a repeated option without a word. Here each
+    single-valued option of the parser checks whether it was seen already on this
+    line; repeatable options (lists) are untouched, ``--loss`` repeats join into one
+    comma list (``-l mse -l mae`` is ``--loss mse,mae``), and a flag repeated as
+    itself (``-q -q``) loses nothing, while ``--from-logits --no-from-logits`` is refused.
+    """
+
+    def make_parser(self, ctx: Any) -> Any:
+        parser = super().make_parser(ctx)
+        if ctx.resilient_parsing:  # shell completion reads half-typed lines
+            return parser
+        seen: dict[str, Any] = {}
+        options = [*parser._long_opt.values(), *parser._short_opt.values()]
+        for option in {id(o): o for o in options}.values():
+            if option.action in ("store", "store_const"):
+                option.process = _once(option, option.process, seen)
+        return parser
+
+
+class _Command(_Once, TyperCommand):
+    """A command whose options are checked by ``_Once``."""
+
+
+def _once(option: Any, process: Any, seen: dict[str, Any]) -> Any:
+    """Wrap one parser option's ``process``: a second occurrence joins or is refused."""
+
+    def checked(value: Any, state: Any) -> None:
+        given = option.const if option.action == "store_const" else value
+        dest = option.dest
+        if dest in seen and dest in _JOINED and option.action == "store":
+            value = f"{state.opts[dest]}{_JOINED[dest]}{value}"
+        elif dest in seen and option.obj.is_flag:
+            if seen[dest] != given:  # -q -q loses nothing; --x --no-x would
+                name = _option_text(option.obj)
+                raise UsageError(f"{name}: both spellings given", hint="give one of them")
+        elif dest in seen:
+            name = _option_text(option.obj)
+            raise UsageError(
+                f"{name} given twice ({seen[dest]!r} and {given!r}): it takes one value",
+                hint=f"give {name} once",
+            )
+        seen[dest] = given
+        process(value, state)
+
+    return checked
+
+
 class _StdoutClosed(Exception):
     """The reader of stdout went away, as in ``losscli losses | head -1``."""
 
 
-class _Group(TyperGroup):
+class _Group(_Once, TyperGroup):
     """The top-level group; it keeps a closed stdout pipe from becoming exit status 1."""
 
     def invoke(self, ctx: Any) -> Any:
@@ -911,6 +974,9 @@ def _click_group(args: list[str] | None) -> Any:
     words = sys.argv[1:] if args is None else args
     name = next((w for w in words if not w.startswith("-")), None)
     registered = app.registered_commands
+    for info in registered:  # every command refuses a repeated single-valued option
+        if info.cls in (None, TyperCommand):
+            info.cls = _Command
     chosen = [c for c in registered if c.name == name]
     if not chosen or os.environ.get("_LOSSCLI_COMPLETE"):
         return get_command(app)

@@ -28,7 +28,7 @@ from losscli.engine import (
 from losscli.errors import InputError, UsageError, ZeroWeightError
 from losscli.io import Header, Source, buffer_stdin, detect_format, read_header
 from losscli.objective import conventions_of, objectives_for
-from losscli.registry import get_loss
+from losscli.registry import all_losses, get_loss
 from losscli.sink import RowSink, check_writable
 from losscli.streaming import ROW_STATISTICS
 
@@ -103,6 +103,12 @@ def _prepare(
         source.pending = None  # the inference read the first block; start again
         header = read_header(source)
     objectives = objectives_for(loss, params or {}, from_logits, convention)
+    if var is not None and not any(obj.inputs == "gaussian" for _, obj in objectives):
+        readers = [x.name for x in all_losses() if x.inputs == "gaussian"]
+        raise UsageError(
+            f"--var {var}: no selected loss reads a variance column",
+            hint=f"--var is read by {', '.join(readers)}: drop --var, or select one of them",
+        )
     for record in conventions_of(objectives):
         extra = f"; {record.note}" if record.note and from_logits is None else ""
         note(f"--convention {record.library}: {record.loss} as {record.function}{extra}")
