@@ -167,6 +167,13 @@ class _RunOptions:
 _run_options = _RunOptions()
 
 
+class RowFormat(str, Enum):
+    """Output formats of per-row output (``grad``): CSV or JSON Lines."""
+
+    csv = "csv"
+    json = "json"
+
+
 class ListFormat(str, Enum):
     """Output formats of ``losses``."""
 
@@ -274,8 +281,15 @@ def eval_command(
         ),
     ] = None,
     fmt: Annotated[
-        EvalFormat, typer.Option("--format", "-f", help="Output format.")
-    ] = EvalFormat.table,
+        EvalFormat | None,
+        typer.Option(
+            "--format",
+            "-f",
+            help="Output format (default: table; with -o, by its extension: .json, .csv, .md). "
+            "--reduction none writes csv or json (JSON Lines, one object per row).",
+            show_default=False,
+        ),
+    ] = None,
     output_file: OutputOpt = None,
     from_logits: LogitsOpt = None,
     convention: ConventionOpt = None,
@@ -303,6 +317,11 @@ def eval_command(
     param: ParamOpt = None,
 ) -> None:
     """Evaluate losses on a predictions file.
+
+    --reduction none writes one row per input row: row (or the --key column), then each
+    loss's Lᵢ; with --weight, the weight and each loss's wᵢLᵢ (weighted_LOSS) too. As CSV,
+    as JSON Lines with --format json (one object per row, keys as the CSV header; "inf",
+    "-inf" or "nan" for a non-finite value), or as Parquet with -o FILE.parquet.
 
     Example: losscli eval preds.csv --loss huber --delta 0.5
 
@@ -339,8 +358,9 @@ def eval_command(
             raise UsageError(
                 "--reduction none writes per-row losses; it takes no --per-class or --bootstrap"
             )
-        files.write_rows(file, loss, output_file, **common)
+        files.write_rows(file, loss, output_file, fmt=fmt and fmt.value, **common)
         return
+    fmt = _summary_format(fmt, output_file)
     doc = files.evaluate_file(
         file,
         loss,
@@ -370,6 +390,28 @@ def eval_command(
         raise typer.Exit(int(ExitCode.CHECK_FAILED))
 
 
+# Summary formats by the extension of -o, when --format is not given.
+_BY_EXTENSION = {
+    ".json": EvalFormat.json,
+    ".csv": EvalFormat.csv,
+    ".md": EvalFormat.markdown,
+    ".markdown": EvalFormat.markdown,
+}
+
+
+def _summary_format(fmt: EvalFormat | None, output_file: str | None) -> EvalFormat:
+    """``--format``, else the one ``-o``'s extension names, else table; they must agree."""
+    from pathlib import Path
+
+    named = _BY_EXTENSION.get(Path(output_file).suffix.lower()) if output_file else None
+    if fmt is not None and named is not None and fmt is not named:
+        raise UsageError(
+            f"--format {fmt.value} and -o {output_file} disagree: that name is for {named.value}",
+            hint=f"drop --format, or give -o a name that fits {fmt.value}",
+        )
+    return fmt or named or EvalFormat.table
+
+
 @app.command("grad")
 def grad_command(
     file: FileArg,
@@ -396,6 +438,16 @@ def grad_command(
     from_logits: LogitsOpt = None,
     convention: ConventionOpt = None,
     with_loss: Annotated[bool, typer.Option("--with-loss", help="Add each row's loss Lᵢ.")] = False,
+    fmt: Annotated[
+        RowFormat | None,
+        typer.Option(
+            "--format",
+            "-f",
+            help="csv, or json (JSON Lines, one object per row); default: by -o's extension "
+            "(.csv, .jsonl, .parquet), csv on stdout.",
+            show_default=False,
+        ),
+    ] = None,
     output_file: OutputOpt = None,
     dropna: DropnaOpt = False,
     input_format: InputFormatOpt = None,
@@ -422,6 +474,9 @@ def grad_command(
 ) -> None:
     """Per-row gradients ∂J/∂ŷ, one column per prediction column.
 
+    As CSV, as JSON Lines with --format json (one object per row), or as Parquet with
+    -o FILE.parquet.
+
     Example: losscli grad preds.csv --loss bce --from-logits -o grads.parquet
     """
     from losscli import files
@@ -438,6 +493,7 @@ def grad_command(
         reduction=reduction.value,
         from_logits=from_logits,
         with_loss=with_loss,
+        fmt=fmt and fmt.value,
         dropna=dropna,
         input_format=input_format,
         targets=targets,
