@@ -134,6 +134,12 @@ def _prepare(
         weight=weight,
         group=group,
     )
+    if target and not any(s.plan.target for s in selected):
+        raise UsageError(
+            f"--target {','.join(target)}: {', '.join(s.label for s in selected)} read no "
+            "target column",
+            hint="drop --target; the columns are given with --pred",
+        )
     table = None
     if target_source is not None:
         wanted = list(dict.fromkeys(c for s in selected for c in s.plan.target))

@@ -121,6 +121,14 @@ def test_var_without_a_loss_that_reads_it_is_a_usage_error(capsys, command):
     assert "gaussian_nll" in hint
 
 
+@pytest.mark.parametrize("command", ["eval", "grad"])
+def test_target_for_a_loss_without_targets_is_a_usage_error(capsys, command):
+    triplets = SAMPLES / "triplets.csv"
+    error, hint = usage_error(capsys, command, triplets, "-l", "triplet", "-t", "d_ap")
+    assert "--target d_ap: triplet read no target column" in error
+    assert "drop --target" in hint
+
+
 def test_an_inline_parameter_given_twice_is_a_usage_error(capsys):
     error, hint = usage_error(capsys, "eval", REGRESSION, "-l", "huber(delta=0.5,delta=1)")
     assert "huber gets delta twice (delta=0.5 and delta=1)" in error
