@@ -11,6 +11,8 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from losscli._version import __version__
+from losscli.api import column_name, column_names, file_path, loss_text
+from losscli.api import thresholds as threshold_items
 from losscli.conventions import normalize_library
 from losscli.engine import (
     Reading,
@@ -233,6 +235,14 @@ def evaluate_file(
     Dask tasks over a Parquet dataset's partitions (on the cluster at ``scheduler``, or
     on local threads).
     """
+    path, loss = file_path(path, "evaluate_file"), loss_text(loss, "evaluate_file")
+    target, pred = column_names(target, "target"), column_names(pred, "pred")
+    weight, group = column_name(weight, "weight"), column_name(group, "group")
+    var, key = column_name(var, "var"), column_name(key, "key")
+    fail_above, fail_below = (
+        threshold_items(fail_above, "fail_above"),
+        threshold_items(fail_below, "fail_below"),
+    )
     if reduction not in ("mean", "sum", *ROW_STATISTICS):
         raise UsageError(
             f"evaluate_file reduces with mean, sum, median, max or p95, not {reduction!r} "
@@ -492,6 +502,13 @@ def write_rows(
     ``engine='dask'``, ``output`` is a directory that receives one Parquet file per
     partition. Returns the number of input rows.
     """
+    path, loss = file_path(path, "write_rows"), loss_text(loss, "write_rows")
+    target, pred = column_names(target, "target"), column_names(pred, "pred")
+    weight, var, key = (
+        column_name(weight, "weight"),
+        column_name(var, "var"),
+        column_name(key, "key"),
+    )
     distributed = _dask(engine, scheduler, path, targets)
     target_dir = _output_dataset(output, fmt) if distributed else None
     kind = None if distributed else row_format(output, fmt, "--reduction none")
@@ -633,6 +650,13 @@ def write_gradients(
     With ``engine='dask'``, ``output`` is a directory that receives one Parquet file
     per partition. Returns the number of input rows.
     """
+    path, loss = file_path(path, "write_gradients"), loss_text(loss, "write_gradients")
+    target, pred = column_names(target, "target"), column_names(pred, "pred")
+    weight, var, key = (
+        column_name(weight, "weight"),
+        column_name(var, "var"),
+        column_name(key, "key"),
+    )
     if reduction not in ("mean", "sum", *ROW_STATISTICS):
         raise UsageError(f"grad reduces with mean, sum, median, max or p95, not {reduction!r}")
     distributed = _dask(engine, scheduler, path, targets)

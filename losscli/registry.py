@@ -280,6 +280,8 @@ def get_loss(name: str) -> Loss:
 
     An unknown name raises UsageError with a did-you-mean hint.
     """
+    if not isinstance(name, str):
+        raise TypeError(f"a loss name is a str such as 'mse', not {name!r}")
     _load_builtins()
     key = _key(name)
     if _ALIASES.get(key, key) not in _REGISTRY:
