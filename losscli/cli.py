@@ -400,15 +400,10 @@ _BY_EXTENSION = {
 
 
 def _summary_format(fmt: EvalFormat | None, output_file: str | None) -> EvalFormat:
-    """``--format``, else the one ``-o``'s extension names, else table; they must agree."""
+    """``--format``, else the one ``-o``'s extension names (.json, .csv, .md), else table."""
     from pathlib import Path
 
     named = _BY_EXTENSION.get(Path(output_file).suffix.lower()) if output_file else None
-    if fmt is not None and named is not None and fmt is not named:
-        raise UsageError(
-            f"--format {fmt.value} and -o {output_file} disagree: that name is for {named.value}",
-            hint=f"drop --format, or give -o a name that fits {fmt.value}",
-        )
     return fmt or named or EvalFormat.table
 
 
