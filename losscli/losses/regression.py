@@ -307,7 +307,8 @@ class MeanSquaredLogError(_Real):
         formula="Lᵢ = 100·|e| / max(|y|, eps)   (percent)",
         gradient="∂Lᵢ/∂ŷᵢ = 100·sign(e) / max(|y|, eps)",
         use_when="relative error in percent is what the business reads, and y stays away from 0",
-        pitfalls="explodes near y = 0; asymmetric (over-forecasts cost more than under-forecasts)",
+        pitfalls="explodes near y = 0 (a target within eps of 0 is refused unless eps is given "
+        "or a --convention sets it); asymmetric (over-forecasts cost more than under-forecasts)",
         activation="linear (identity) output",
         differences="Keras MeanAbsolutePercentageError agrees (percent, eps 1e-7); sklearn and torchmetrics "
         "return a fraction (÷100) with eps = float64 machine eps / 1.17e-6.",
