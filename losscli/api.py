@@ -26,6 +26,72 @@ def _as_array(x: ArrayLike, role: str) -> np.ndarray:
     return arr
 
 
+def file_path(path: Any, function: str) -> str:
+    """The path argument of a file-level function (str or os.PathLike); arrays and frames
+    are a ``TypeError`` that names the array API instead."""
+    import os
+
+    if isinstance(path, str | os.PathLike):
+        return os.fspath(path)
+    kind = type(path).__name__
+    raise TypeError(
+        f"{function}() reads a file: path must be a str or os.PathLike, not {kind}; for "
+        "arrays or a DataFrame's columns use losscli.evaluate(y_true, y_pred, loss) "
+        "(losscli.gradient for gradients), e.g. "
+        "losscli.evaluate(df['y'], df['yhat'], 'mse')"
+    )
+
+
+def column_names(value: Any, option: str) -> tuple[str, ...]:
+    """A column-list argument: a str is one column (or a comma list, as on the command line),
+    never its characters; a list or tuple of str is several."""
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, Sequence) and all(isinstance(v, str) for v in value):
+        return tuple(value)
+    raise TypeError(f"{option} must be a column name or a list of them, not {value!r}")
+
+
+def column_name(value: Any, option: str) -> str | None:
+    """A one-column argument (weight, group, var, key): a str, or a list holding one."""
+    if value is None or isinstance(value, str):
+        return value
+    names = column_names(value, option)
+    if len(names) != 1:
+        raise TypeError(f"{option} takes one column name, not {value!r}")
+    return names[0]
+
+
+def thresholds(value: Any, option: str) -> tuple[str, ...]:
+    """``fail_above``/``fail_below``: ``"mse=1"`` or ``0.3`` is one threshold, a mapping
+    ``{"mse": 1}`` one per loss, a list several."""
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return (repr(value),)
+    if isinstance(value, Mapping):
+        return tuple(f"{k}={v!r}" for k, v in value.items())
+    if isinstance(value, Sequence):
+        return tuple(item for v in value for item in thresholds(v, option))
+    raise TypeError(f"{option} must be 'LOSS=VALUE', a number, a mapping or a list, not {value!r}")
+
+
+def loss_text(loss: Any, function: str) -> str | None:
+    """A loss spec argument: text, a Loss, or a list of them (``["mse", "mae"]`` is
+    ``"mse,mae"``, as ``-l mse -l mae`` is on the command line)."""
+    if loss is None or isinstance(loss, str):
+        return loss
+    if isinstance(loss, Loss):
+        return loss.name
+    if isinstance(loss, Sequence) and all(isinstance(x, str | Loss) for x in loss):
+        return ",".join(x.name if isinstance(x, Loss) else x for x in loss)
+    raise TypeError(f"{function}() takes a loss spec such as 'mse,huber(delta=0.5)', not {loss!r}")
+
+
 def make_batch(
     y_true: ArrayLike | None,
     y_pred: ArrayLike | Sequence[ArrayLike],
@@ -73,7 +139,7 @@ def objective(
     ``from_logits=None`` reads the predictions as the convention does (probabilities
     without one).
     """
-    text = loss.name if isinstance(loss, Loss) else loss
+    text = loss_text(loss, "evaluate")
     bound = objectives_for(text, params, from_logits, convention)
     if len(bound) != 1:
         raise UsageError(

@@ -16,7 +16,7 @@ from enum import Enum
 from typing import Annotated, Any, NoReturn
 
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup
 from typer.main import get_command
 
 from losscli import __version__, output, registry
@@ -78,11 +78,74 @@ ClickException = _click_exceptions.ClickException
 NoArgsIsHelpError: Any = getattr(_click_exceptions, "NoArgsIsHelpError", ())
 
 
+# Options whose repeats add up instead of clashing: ``-l mse -l mae`` is ``--loss mse,mae``.
+_JOINED = {"loss": ","}
+
+
+def _option_text(param: Any) -> str:
+    """How the help spells an option: ``--group``, or ``--from-logits/--no-from-logits``."""
+    names = [n for n in param.opts if n.startswith("--")] or list(param.opts)
+    spelled = names[0]
+    if param.secondary_opts:
+        spelled += "/" + param.secondary_opts[0]
+    return spelled
+
+
+class _Once:
+    """Every command (and the group): a single-valued option given twice is a usage error.
+
+    Click keeps the last value of a repeated option without a word. Here each
+    single-valued option of the parser checks whether it was seen already on this
+    line; repeatable options (lists) are untouched, ``--loss`` repeats join into one
+    comma list (``-l mse -l mae`` is ``--loss mse,mae``), and a flag repeated as
+    itself (``-q -q``) loses nothing, while ``--from-logits --no-from-logits`` is refused.
+    """
+
+    def make_parser(self, ctx: Any) -> Any:
+        parser = super().make_parser(ctx)
+        if ctx.resilient_parsing:  # shell completion reads half-typed lines
+            return parser
+        seen: dict[str, Any] = {}
+        options = [*parser._long_opt.values(), *parser._short_opt.values()]
+        for option in {id(o): o for o in options}.values():
+            if option.action in ("store", "store_const"):
+                option.process = _once(option, option.process, seen)
+        return parser
+
+
+class _Command(_Once, TyperCommand):
+    """A command whose options are checked by ``_Once``."""
+
+
+def _once(option: Any, process: Any, seen: dict[str, Any]) -> Any:
+    """Wrap one parser option's ``process``: a second occurrence joins or is refused."""
+
+    def checked(value: Any, state: Any) -> None:
+        given = option.const if option.action == "store_const" else value
+        dest = option.dest
+        if dest in seen and dest in _JOINED and option.action == "store":
+            value = f"{state.opts[dest]}{_JOINED[dest]}{value}"
+        elif dest in seen and option.obj.is_flag:
+            if seen[dest] != given:  # -q -q loses nothing; --x --no-x would
+                name = _option_text(option.obj)
+                raise UsageError(f"{name}: both spellings given", hint="give one of them")
+        elif dest in seen:
+            name = _option_text(option.obj)
+            raise UsageError(
+                f"{name} given twice ({seen[dest]!r} and {given!r}): it takes one value",
+                hint=f"give {name} once",
+            )
+        seen[dest] = given
+        process(value, state)
+
+    return checked
+
+
 class _StdoutClosed(Exception):
     """The reader of stdout went away, as in ``losscli losses | head -1``."""
 
 
-class _Group(TyperGroup):
+class _Group(_Once, TyperGroup):
     """The top-level group; it keeps a closed stdout pipe from becoming exit status 1."""
 
     def invoke(self, ctx: Any) -> Any:
@@ -102,6 +165,13 @@ class _RunOptions:
 
 
 _run_options = _RunOptions()
+
+
+class RowFormat(str, Enum):
+    """Output formats of per-row output (``grad``): CSV or JSON Lines."""
+
+    csv = "csv"
+    json = "json"
 
 
 class ListFormat(str, Enum):
@@ -213,8 +283,15 @@ def eval_command(
         ),
     ] = None,
     fmt: Annotated[
-        EvalFormat, typer.Option("--format", "-f", help="Output format.")
-    ] = EvalFormat.table,
+        EvalFormat | None,
+        typer.Option(
+            "--format",
+            "-f",
+            help="Output format (default: table; with -o, by its extension: .json, .csv, .md). "
+            "--reduction none writes csv or json (JSON Lines, one object per row).",
+            show_default=False,
+        ),
+    ] = None,
     output_file: OutputOpt = None,
     from_logits: LogitsOpt = None,
     convention: ConventionOpt = None,
@@ -242,6 +319,11 @@ def eval_command(
     param: ParamOpt = None,
 ) -> None:
     """Evaluate losses on a predictions file.
+
+    --reduction none writes one row per input row: row (or the --key column), then each
+    loss's Lᵢ; with --weight, the weight and each loss's wᵢLᵢ (weighted_LOSS) too. As CSV,
+    as JSON Lines with --format json (one object per row, keys as the CSV header; "inf",
+    "-inf" or "nan" for a non-finite value), or as Parquet with -o FILE.parquet.
 
     Example: losscli eval preds.csv --loss huber --delta 0.5
 
@@ -278,8 +360,9 @@ def eval_command(
             raise UsageError(
                 "--reduction none writes per-row losses; it takes no --per-class or --bootstrap"
             )
-        files.write_rows(file, loss, output_file, **common)
+        files.write_rows(file, loss, output_file, fmt=fmt and fmt.value, **common)
         return
+    fmt = _summary_format(fmt, output_file)
     doc = files.evaluate_file(
         file,
         loss,
@@ -309,6 +392,23 @@ def eval_command(
         raise typer.Exit(int(ExitCode.CHECK_FAILED))
 
 
+# Summary formats by the extension of -o, when --format is not given.
+_BY_EXTENSION = {
+    ".json": EvalFormat.json,
+    ".csv": EvalFormat.csv,
+    ".md": EvalFormat.markdown,
+    ".markdown": EvalFormat.markdown,
+}
+
+
+def _summary_format(fmt: EvalFormat | None, output_file: str | None) -> EvalFormat:
+    """``--format``, else the one ``-o``'s extension names (.json, .csv, .md), else table."""
+    from pathlib import Path
+
+    named = _BY_EXTENSION.get(Path(output_file).suffix.lower()) if output_file else None
+    return fmt or named or EvalFormat.table
+
+
 @app.command("grad")
 def grad_command(
     file: FileArg,
@@ -335,6 +435,16 @@ def grad_command(
     from_logits: LogitsOpt = None,
     convention: ConventionOpt = None,
     with_loss: Annotated[bool, typer.Option("--with-loss", help="Add each row's loss Lᵢ.")] = False,
+    fmt: Annotated[
+        RowFormat | None,
+        typer.Option(
+            "--format",
+            "-f",
+            help="csv, or json (JSON Lines, one object per row); default: by -o's extension "
+            "(.csv, .jsonl, .parquet), csv on stdout.",
+            show_default=False,
+        ),
+    ] = None,
     output_file: OutputOpt = None,
     dropna: DropnaOpt = False,
     input_format: InputFormatOpt = None,
@@ -361,6 +471,9 @@ def grad_command(
 ) -> None:
     """Per-row gradients ∂J/∂ŷ, one column per prediction column.
 
+    As CSV, as JSON Lines with --format json (one object per row), or as Parquet with
+    -o FILE.parquet.
+
     Example: losscli grad preds.csv --loss bce --from-logits -o grads.parquet
     """
     from losscli import files
@@ -377,6 +490,7 @@ def grad_command(
         reduction=reduction.value,
         from_logits=from_logits,
         with_loss=with_loss,
+        fmt=fmt and fmt.value,
         dropna=dropna,
         input_format=input_format,
         targets=targets,
@@ -971,6 +1085,9 @@ def _click_group(args: list[str] | None) -> Any:
     words = sys.argv[1:] if args is None else args
     name = next((w for w in words if not w.startswith("-")), None)
     registered = app.registered_commands
+    for info in registered:  # every command refuses a repeated single-valued option
+        if info.cls in (None, TyperCommand):
+            info.cls = _Command
     chosen = [c for c in registered if c.name == name]
     if not chosen or os.environ.get("_LOSSCLI_COMPLETE"):
         return get_command(app)

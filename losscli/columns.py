@@ -115,6 +115,22 @@ def expand(
     return list(dict.fromkeys(out))
 
 
+def one_column(name: str, columns: Sequence[str], option: str, source: str | None = None) -> str:
+    """The one column a single-column option (``--weight``, ``--group``, ``--var``) names.
+
+    A comma list or a glob that matches several columns is refused, never cut to its first.
+    """
+    hits = expand([name], columns, option, source)
+    if len(hits) != 1:
+        where = f"{source}: " if source else ""
+        named = f"{len(hits)} columns ({', '.join(hits)})" if hits else "no column"
+        raise UsageError(
+            f"{where}{option} {name!r} names {named}: {option} takes one column",
+            hint=f"give one column, e.g. {option} {hits[0]}" if hits else None,
+        )
+    return hits[0]
+
+
 def _columns_hint(columns: Sequence[str]) -> str:
     shown = ", ".join(columns[:12]) + (", …" if len(columns) > 12 else "")
     return f"the columns are: {shown}"
@@ -155,9 +171,9 @@ def resolve_columns(
     """The ColumnPlan for a loss of input ``kind`` on a file with these ``columns``."""
     plan = ColumnPlan()
     if weight:
-        plan.weight = expand([weight], columns, "--weight", source)[0]
+        plan.weight = one_column(weight, columns, "--weight", source)
     if group:
-        plan.group = expand([group], columns, "--group", source)[0]
+        plan.group = one_column(group, columns, "--group", source)
     if kind in PAIRS:
         plan.inputs = _pair_inputs(columns, kind, pred, source)
     else:
@@ -208,7 +224,7 @@ def _single_input(columns, kind, pred, target, source) -> list[str]:
 
 def _variance(columns, var, source) -> str:
     if var:
-        return expand([var], columns, "--var", source)[0]
+        return one_column(var, columns, "--var", source)
     name = _first_present(VAR_NAMES, columns)
     if name is None:
         raise InputError(

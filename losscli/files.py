@@ -11,6 +11,8 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from losscli._version import __version__
+from losscli.api import column_name, column_names, file_path, loss_text
+from losscli.api import thresholds as threshold_items
 from losscli.conventions import normalize_library
 from losscli.engine import (
     Reading,
@@ -28,8 +30,8 @@ from losscli.engine import (
 from losscli.errors import InputError, UsageError, ZeroWeightError
 from losscli.io import Header, Source, buffer_stdin, detect_format, read_header
 from losscli.objective import conventions_of, objectives_for
-from losscli.registry import get_loss
-from losscli.sink import RowSink, check_writable
+from losscli.registry import all_losses, get_loss
+from losscli.sink import RowSink, check_writable, output_format
 from losscli.streaming import ROW_STATISTICS
 
 if TYPE_CHECKING:
@@ -124,6 +126,12 @@ def _prepare(
         if not guess:
             note(inference.note())
     objectives = objectives_for(loss, params or {}, from_logits, convention)
+    if var is not None and not any(obj.inputs == "gaussian" for _, obj in objectives):
+        readers = [x.name for x in all_losses() if x.inputs == "gaussian"]
+        raise UsageError(
+            f"--var {var}: no selected loss reads a variance column",
+            hint=f"--var is read by {', '.join(readers)}: drop --var, or select one of them",
+        )
     for record in conventions_of(objectives):
         extra = f"; {record.note}" if record.note and from_logits is None else ""
         note(f"--convention {record.library}: {record.loss} as {record.function}{extra}")
@@ -149,6 +157,12 @@ def _prepare(
         weight=weight,
         group=group,
     )
+    if target and not any(s.plan.target for s in selected):
+        raise UsageError(
+            f"--target {','.join(target)}: {', '.join(s.label for s in selected)} read no "
+            "target column",
+            hint="drop --target; the columns are given with --pred",
+        )
     table = None
     if target_source is not None:
         wanted = list(dict.fromkeys(c for s in selected for c in s.plan.target))
@@ -242,6 +256,14 @@ def evaluate_file(
     Dask tasks over a Parquet dataset's partitions (on the cluster at ``scheduler``, or
     on local threads).
     """
+    path, loss = file_path(path, "evaluate_file"), loss_text(loss, "evaluate_file")
+    target, pred = column_names(target, "target"), column_names(pred, "pred")
+    weight, group = column_name(weight, "weight"), column_name(group, "group")
+    var, key = column_name(var, "var"), column_name(key, "key")
+    fail_above, fail_below = (
+        threshold_items(fail_above, "fail_above"),
+        threshold_items(fail_below, "fail_below"),
+    )
     if reduction not in ("mean", "sum", *ROW_STATISTICS):
         raise UsageError(
             f"evaluate_file reduces with mean, sum, median, max or p95, not {reduction!r} "
@@ -611,14 +633,26 @@ def write_rows(
     note: Note = _quiet,
     engine: str = "local",
     scheduler: str | None = None,
+    fmt: str | None = None,
 ) -> int:
-    """Per-row losses Lᵢ (``--reduction none``): ``row`` (or the key), then one column per loss.
+    """Per-row losses Lᵢ (``--reduction none``): ``row`` (or the key), then one column per loss;
+    with ``weight``, also the weight and each loss's wᵢLᵢ (``row_names``).
 
-    With ``engine='dask'``, ``output`` is a directory that receives one Parquet file per
+    ``fmt`` is ``csv`` or ``json`` (JSON Lines: one object per row); None takes it from
+    ``output``'s extension (``.csv``, ``.jsonl``, ``.parquet``), CSV on stdout. With
+    ``engine='dask'``, ``output`` is a directory that receives one Parquet file per
     partition. Returns the number of input rows.
     """
+    path, loss = file_path(path, "write_rows"), loss_text(loss, "write_rows")
+    target, pred = column_names(target, "target"), column_names(pred, "pred")
+    weight, var, key = (
+        column_name(weight, "weight"),
+        column_name(var, "var"),
+        column_name(key, "key"),
+    )
     distributed = _dask(engine, scheduler, path, targets)
-    target_dir = _output_dataset(output) if distributed else None
+    target_dir = _output_dataset(output, fmt) if distributed else None
+    kind = None if distributed else row_format(output, fmt, "--reduction none")
     if output is not None and not distributed:
         check_writable(output)
     reading, _ = _prepare(
@@ -648,7 +682,7 @@ def write_rows(
         return stats.get("rows", 0)
     stats: dict[str, int] = {}
     watch = _watch_logits(reading)
-    with RowSink(output, row_names(reading)) as sink:
+    with RowSink(output, row_names(reading), kind) as sink:
         for frame, batches in row_frames(reading, stats):
             sink.write(row_columns(reading, frame, batches))
     _logits_warning(reading, watch, note, from_logits)
@@ -656,8 +690,38 @@ def write_rows(
     return stats.get("rows", 0)
 
 
-def _output_dataset(output: str | None) -> Any:
+def row_format(output: str | None, fmt: str | None, what: str) -> str:
+    """The format of per-row output: ``--format`` (csv or json) agreeing with ``-o``'s name.
+
+    Per-row output is CSV, JSON Lines (``--format json``, ``.jsonl``) or Parquet (``-o
+    FILE.parquet``); the table and Markdown formats are for summaries, so they are refused
+    here rather than ignored.
+    """
+    by_name = output_format(output) if output is not None else None
+    if fmt is None:
+        return by_name or "csv"
+    wanted = {"csv": "csv", "json": "jsonl"}.get(fmt)
+    if wanted is None:
+        raise UsageError(
+            f"--format {fmt}: {what} writes one row per input row, as csv or json (JSON Lines)",
+            hint="use --format csv or --format json, or -o FILE.parquet for Parquet",
+        )
+    if by_name is not None and by_name != wanted:
+        raise UsageError(
+            f"--format {fmt} and -o {output} disagree: that name is for {by_name} output",
+            hint=f"drop --format, or name the file {'.jsonl' if wanted == 'jsonl' else '.csv'}",
+        )
+    return wanted
+
+
+def _output_dataset(output: str | None, fmt: str | None = None) -> Any:
     from losscli import dask_engine
+
+    if fmt not in (None, "parquet"):
+        raise UsageError(
+            f"--format {fmt}: --engine dask writes per-row output as a Parquet dataset",
+            hint="drop --format; -o DIR receives one part-NNNNN.parquet file per partition",
+        )
 
     if output is None:
         raise UsageError(
@@ -668,15 +732,23 @@ def _output_dataset(output: str | None) -> Any:
 
 
 def row_names(reading: Reading) -> list[str]:
-    """The columns of ``--reduction none`` output: ``row`` (or the key), one per loss."""
-    return [reading.key or "row", *(s.label for s in reading.selected)]
+    """The columns of ``--reduction none`` output: ``row`` (or the key), one per loss; with
+    ``--weight``, the ``weight`` after the row and ``weighted_<loss>`` (wᵢLᵢ) after each loss."""
+    weighted = reading.selected[0].plan.weight is not None
+    names = [reading.key or "row", *(["weight"] if weighted else [])]
+    for sel in reading.selected:
+        names += [sel.label, *([f"weighted_{sel.label}"] if weighted else [])]
+    return names
 
 
 def row_columns(reading: Reading, frame: Any, batches: Sequence[Any]) -> list[Any]:
-    """One frame's ``--reduction none`` output columns: the row ids, then each loss's Lᵢ."""
-    columns = [_row_ids(reading, frame)]
+    """One frame's ``--reduction none`` output columns: the row ids (and weights), then each
+    loss's Lᵢ (and wᵢLᵢ)."""
+    weights = batches[0].weights if reading.selected[0].plan.weight is not None else None
+    columns = [_row_ids(reading, frame), *([weights] if weights is not None else [])]
     for sel, batch in zip(reading.selected, batches):
-        columns.append(_guard(sel, reading.source, sel.objective.rows, batch))
+        losses = _guard(sel, reading.source, sel.objective.rows, batch)
+        columns += [losses, *([weights * losses] if weights is not None else [])]
     return columns
 
 
@@ -711,19 +783,28 @@ def write_gradients(
     note: Note = _quiet,
     engine: str = "local",
     scheduler: str | None = None,
+    fmt: str | None = None,
 ) -> int:
     """Per-row ∂J/∂ŷ: ``row`` (or the key), ``grad_<prediction column>`` per column, and
-    ``loss`` with ``with_loss``.
+    ``loss`` with ``with_loss``; ``fmt`` as for ``write_rows`` (csv, json or None).
 
     Two passes: the first merges the partial sums (n, Σw, ratio totals), the second
     differentiates each row against them, so the output matches ``losscli.gradient``.
     With ``engine='dask'``, ``output`` is a directory that receives one Parquet file
     per partition. Returns the number of input rows.
     """
+    path, loss = file_path(path, "write_gradients"), loss_text(loss, "write_gradients")
+    target, pred = column_names(target, "target"), column_names(pred, "pred")
+    weight, var, key = (
+        column_name(weight, "weight"),
+        column_name(var, "var"),
+        column_name(key, "key"),
+    )
     if reduction not in ("mean", "sum", *ROW_STATISTICS):
         raise UsageError(f"grad reduces with mean, sum, median, max or p95, not {reduction!r}")
     distributed = _dask(engine, scheduler, path, targets)
-    target_dir = _output_dataset(output) if distributed else None
+    target_dir = _output_dataset(output, fmt) if distributed else None
+    kind = None if distributed else row_format(output, fmt, "grad")
     if output is not None and not distributed:
         check_writable(output)
     if len(objectives_for(loss, params or {}, from_logits, convention)) != 1:
@@ -765,7 +846,7 @@ def write_gradients(
     watch = _watch_logits(reading)
     sums = accumulate(reading, stats)[0]
     _logits_warning(reading, watch, note, from_logits)
-    with RowSink(output, gradient_names(reading, with_loss)) as sink:
+    with RowSink(output, gradient_names(reading, with_loss), kind) as sink:
         for frame, (batch,) in row_frames(reading.reopen(), {}):
             sink.write(gradient_columns(reading, frame, batch, sums, reduction, with_loss))
     _dropped_note(stats, note)

@@ -184,8 +184,14 @@ def bind_term(
     declared = {p.name for p in loss.params}
     given = dict(record.params) if record else {}
     given.update({k: v for k, v in shared.items() if k in declared})
+    for key in inline.keys() & given.keys() & shared.keys():
+        _same_value(loss, key, inline[key], shared[key])
     given.update(inline)
     params = resolve(loss.params, given, loss.name)
+    # Which parameters were chosen rather than defaulted (a kernel may refuse a default
+    # that the data makes meaningless, e.g. mape's eps floor on a zero target); a
+    # convention chooses them all: it reproduces its library's number.
+    params["chosen"] = frozenset(declared if record else given)
     if from_logits is None:
         from_logits = bool(record and record.from_logits)
     params["from_logits"] = bool(from_logits and loss.logits)
@@ -204,6 +210,24 @@ FORM_OF_ALIAS = {
     "binary_focal": "sigmoid",
     "sigmoid_focal": "sigmoid",
 }
+
+
+def _same_value(loss: Loss, key: str, inline: Any, shared: Any) -> None:
+    """A parameter both inline and as an option must agree; otherwise neither silently wins."""
+    param = loss.param(key)
+    if param.validate(inline, loss.name) != param.validate(shared, loss.name):
+        flag = "--" + key.replace("_", "-")
+        raise UsageError(
+            f"{loss.name}: parameter {key} given twice with different values: {key}={inline} "
+            f"in the loss spec and {key}={_shown(shared)} as an option ({flag})",
+            hint=f"give it once: in the spec, {loss.name}({key}=...), or as {flag}",
+        )
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, (tuple, list)):
+        return ",".join(f"{v:g}" for v in value)
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def bind(

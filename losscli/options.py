@@ -329,8 +329,23 @@ def shared_params(arguments: dict[str, Any], extra: list[str] | None) -> dict[st
         name, sep, value = item.partition("=")
         if not sep or not name.strip():
             raise UsageError(f"--param {item!r}: expected NAME=VALUE")
-        params[name.strip().replace("-", "_")] = value.strip()
+        key, value = name.strip().replace("-", "_"), value.strip()
+        if key in params and not _same(params[key], value):
+            raise UsageError(
+                f"loss parameter {key} given twice with different values "
+                f"({params[key]} and {value}): --param {item!r}",
+                hint=f"give {key} once, as --{key.replace('_', '-')} or --param {key}=VALUE",
+            )
+        params[key] = value
     return params
+
+
+def _same(first: Any, second: str) -> bool:
+    """Whether two spellings of a parameter value agree (``0.5`` and ``.5``, ``1,2`` twice)."""
+    try:
+        return [float(v) for v in str(first).split(",")] == [float(v) for v in second.split(",")]
+    except ValueError:
+        return str(first).strip().lower() == second.lower()
 
 
 # Per-class rows and bootstrap intervals of ``eval``.

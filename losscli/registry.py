@@ -280,6 +280,8 @@ def get_loss(name: str) -> Loss:
 
     An unknown name raises UsageError with a did-you-mean hint.
     """
+    if not isinstance(name, str):
+        raise TypeError(f"a loss name is a str such as 'mse', not {name!r}")
     _load_builtins()
     key = _key(name)
     if _ALIASES.get(key, key) not in _REGISTRY:
@@ -292,12 +294,27 @@ def get_loss(name: str) -> Loss:
             f"{name!r} is not one loss but several: {', '.join(BUNDLES[key])}",
             hint=f"select it with --loss {key} (one result per metric), or explain each one",
         )
+    if key in _ELSEWHERE:
+        raise UsageError(f"unknown loss {name!r}", hint=_ELSEWHERE[key])
     known = sorted([*_REGISTRY, *_ALIASES, *BUNDLES])
     import difflib
 
     close = difflib.get_close_matches(key, known, n=3, cutoff=0.6)
     hint = f"did you mean {' or '.join(close)}?" if close else "run 'losscli losses' to list them"
     raise UsageError(f"unknown loss {name!r}", hint=hint)
+
+
+_R2 = "R² is D² with the squared error: --loss 'd2_tweedie(power=0)' (as scikit-learn's r2_score)"
+# Names users reach for that the registry spells another way (not aliases: not the same name).
+_ELSEWHERE = {
+    "r2": _R2,
+    "r2_score": _R2,
+    "r_squared": _R2,
+    "rsquared": _R2,
+    "coefficient_of_determination": _R2,
+    "rmse": "rmse is √mse: --loss mse (its square root is the RMSE)",
+    "root_mean_squared_error": "rmse is √mse: --loss mse (its square root is the RMSE)",
+}
 
 
 def bundle_members(name: str) -> tuple[str, ...] | None:

@@ -72,8 +72,11 @@ def output_format(path: str | None) -> str:
         return "parquet"
     if suffix in (".csv", ".txt", ""):
         return "csv"
+    if suffix in (".jsonl", ".ndjson"):
+        return "jsonl"
     raise UsageError(
-        f"cannot tell the output format of -o {path}", hint="use a .csv or .parquet file name"
+        f"cannot tell the output format of -o {path}",
+        hint="use a .csv, .jsonl (JSON Lines: one object per row) or .parquet file name",
     )
 
 
@@ -155,13 +158,54 @@ class BackgroundWriter:
             raise self._error
 
 
-class RowSink:
-    """Writes batches of columns to stdout (CSV) or to ``path`` (CSV or Parquet)."""
+class JsonLinesWriter:
+    """Writes record batches as JSON Lines: one object per row, keys in column order.
 
-    def __init__(self, path: str | None, columns: Sequence[str]) -> None:
+    Floats are written at full precision (shortest round-trip repr); a non-finite value,
+    which JSON has no number for, is the string "inf", "-inf" or "nan" (as in CSV output).
+    """
+
+    def __init__(self, file: Any) -> None:
+        self._file = file
+
+    def write_batch(self, batch: Any) -> None:
+        import json
+
+        import pyarrow as pa
+
+        rows = batch.to_pylist()
+        floats = [i for i, f in enumerate(batch.schema) if pa.types.is_floating(f.type)]
+        finite = all(
+            np.isfinite(batch.column(i).to_numpy(zero_copy_only=False)).all() for i in floats
+        )
+        if not finite:
+            rows = [
+                {k: _finite_or_text(v) if isinstance(v, float) else v for k, v in r.items()}
+                for r in rows
+            ]
+        text = "".join(json.dumps(r, ensure_ascii=False, allow_nan=False) + "\n" for r in rows)
+        self._file.write(text.encode())
+
+    def close(self) -> None:
+        pass
+
+
+def _finite_or_text(value: float) -> float | str:
+    import math
+
+    if math.isfinite(value):
+        return value
+    return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
+
+
+class RowSink:
+    """Writes batches of columns to stdout (CSV, JSON Lines) or to ``path`` (CSV, JSON Lines
+    or Parquet); ``fmt`` (csv, jsonl, parquet) overrides the format ``path``'s name gives."""
+
+    def __init__(self, path: str | None, columns: Sequence[str], fmt: str | None = None) -> None:
         self.path = path
         self.columns = list(columns)
-        self.fmt = output_format(path)
+        self.fmt = fmt or output_format(path)
         self._tmp: str | None = None
         self._writer: Any = None
         if path is not None:
@@ -182,6 +226,9 @@ class RowSink:
 
         # A native file: Arrow writes it without taking the GIL.
         self._file = pa.OSFile(self._tmp, "wb") if self._tmp else sys.stdout.buffer
+        if self.fmt == "jsonl":
+            self._writer = JsonLinesWriter(self._file)
+            return
         self._file.write((",".join(self.columns) + "\n").encode())
         self._writer = pcsv.CSVWriter(
             self._file,

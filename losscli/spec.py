@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import NoReturn
 
 from losscli.errors import UsageError
 
@@ -20,6 +21,11 @@ _TOKEN = re.compile(
     r"\s*(?:(?P<num>[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)|(?P<name>[A-Za-z_][A-Za-z0-9_]*)"
     r"|(?P<op>[,()+\-*=\[\];]))"
 )
+
+
+_HINT = "e.g. --loss 'mse,huber(delta=0.5)' or --loss '0.7*mse + 0.3*mae'"
+# What the parser says it expected, for each kind of token it asks for.
+_WANTED = {"num": "a number", "name": "a name", ")": "')'", "=": "'='", ",": "','", "*": "'*'"}
 
 
 @dataclass
@@ -55,8 +61,7 @@ def _tokenize(text: str) -> list[tuple[str, str, int]]:
         m = _TOKEN.match(text, pos)
         if not m or m.end() == pos:
             raise UsageError(
-                f"cannot parse loss spec {text!r} at {text[pos:].strip()!r}",
-                hint="e.g. --loss 'mse,huber(delta=0.5)' or --loss '0.7*mse + 0.3*mae'",
+                f"cannot parse loss spec {text!r} at {text[pos:].strip()!r}", hint=_HINT
             )
         kind = m.lastgroup or "op"
         tokens.append((kind, m.group(kind), m.start(kind)))
@@ -69,21 +74,36 @@ class _Parser:
         self.text = text
         self.tokens = _tokenize(text)
         self.i = 0
+        self.open: list[tuple[str, int]] = []  # brackets not closed yet, with their position
 
     def peek(self) -> tuple[str, str, int] | None:
         return self.tokens[self.i] if self.i < len(self.tokens) else None
 
-    def take(self, kind: str | None = None, value: str | None = None) -> tuple[str, str, int]:
+    def take(
+        self, kind: str | None = None, value: str | None = None, what: str | None = None
+    ) -> tuple[str, str, int]:
         tok = self.peek()
         if tok is None or (kind and tok[0] != kind) or (value and tok[1] != value):
-            want = value or kind or "more"
-            got = "the end" if tok is None else repr(tok[1])
-            raise UsageError(
-                f"cannot parse loss spec {self.text!r}: expected {want}, found {got}",
-                hint="e.g. --loss 'mse,huber(delta=0.5)' or --loss '0.7*mse + 0.3*mae'",
-            )
+            self.fail(what or _WANTED.get(value or kind or "", repr(value)))
         self.i += 1
         return tok
+
+    def fail(self, want: str) -> NoReturn:
+        """Stop with what was expected and what was found; an unclosed bracket says so."""
+        tok = self.peek()
+        if tok is None and self.open:
+            bracket, pos = self.open[-1]
+            closing = ")" if bracket == "(" else "]"
+            problem = (
+                f"the {bracket!r} at character {pos + 1} is never closed: add {closing!r}"
+                f" at the end"
+            )
+        elif tok is not None and tok[1] in ")]" and not self.open:
+            problem = f"{tok[1]!r} at character {tok[2] + 1} closes nothing"
+        else:
+            got = "the end" if tok is None else f"{tok[1]!r} at character {tok[2] + 1}"
+            problem = f"expected {want}, found {got}"
+        raise UsageError(f"cannot parse loss spec {self.text!r}: {problem}", hint=_HINT)
 
     def at(self, value: str) -> bool:
         tok = self.peek()
@@ -98,7 +118,7 @@ class _Parser:
             out.append(LossSpec(self.text[start:end].strip(), terms))
             if self.peek() is None:
                 return out
-            self.take("op", ",")
+            self.take("op", ",", what="',' between losses or an operator (+, -, *)")
 
     def expr(self) -> list[Term]:
         sign = -1.0 if self.at("-") and self.take() else 1.0
@@ -124,35 +144,43 @@ class _Parser:
         return term
 
     def call(self) -> Term:
-        name = self.take("name")[1]
+        name = self.take("name", what="a loss name")[1]
         params: dict[str, str] = {}
         if self.at("("):
-            self.take()
+            self.open.append(("(", self.take()[2]))
             while not self.at(")"):
-                key = self.take("name")[1]
-                self.take("op", "=")
+                key = self.take("name", what=f"a parameter name in {name}(...)")[1]
+                self.take("op", "=", what=f"'=' after {key} (parameters are NAME=VALUE)")
+                if key in params:
+                    raise UsageError(
+                        f"loss spec {self.text!r}: {name} gets {key} twice "
+                        f"({key}={params[key]} and {key}={self.value()})",
+                        hint=f"give {key} once, e.g. {name}({key}={params[key]})",
+                    )
                 params[key] = self.value()
                 if not self.at(")"):
-                    self.take("op", ",")
+                    self.take("op", ",", what=f"',' or ')' after {key}={params[key]}")
             self.take("op", ")")
+            self.open.pop()
         return Term(name, 1.0, params)
 
     def value(self) -> str:
         if self.at("["):
-            self.take()
+            self.open.append(("[", self.take()[2]))
             parts = []
             while not self.at("]"):
                 sign = "-" if self.at("-") and self.take() else ""
-                parts.append(sign + self.take("num")[1])
+                parts.append(sign + self.take("num", what="a number in [...]")[1])
                 if not self.at("]"):
-                    self.take("op", ",")
+                    self.take("op", ",", what="',' or ']' in a [...] list")
             self.take()
+            self.open.pop()
             return ",".join(parts)
         sign = "-" if self.at("-") and self.take() else ""
         tok = self.peek()
         if tok is not None and tok[0] in ("num", "name"):
             return sign + self.take()[1]
-        return self.take("num")[1]
+        return self.take("num", what="a value (a number, a word or [numbers])")[1]
 
 
 def parse_specs(text: str) -> list[LossSpec]:

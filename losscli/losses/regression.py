@@ -11,7 +11,7 @@ from losscli.errors import InputError, ZeroWeightError
 from losscli.params import BETA_L1, DELTA, EPS, POWER, QUANTILE, Param, positive
 from losscli.registry import Explain, register_loss
 from losscli.streaming import Batch, Elementwise, Params
-from losscli.validate import require_range
+from losscli.validate import fail_where, require_range
 
 REGRESSION = ("regression",)
 ROBUST = ("regression", "robust-regression")
@@ -307,7 +307,8 @@ class MeanSquaredLogError(_Real):
         formula="Lᵢ = 100·|e| / max(|y|, eps)   (percent)",
         gradient="∂Lᵢ/∂ŷᵢ = 100·sign(e) / max(|y|, eps)",
         use_when="relative error in percent is what the business reads, and y stays away from 0",
-        pitfalls="explodes near y = 0; asymmetric (over-forecasts cost more than under-forecasts)",
+        pitfalls="explodes near y = 0 (a target within eps of 0 is refused unless eps is given "
+        "or a --convention sets it); asymmetric (over-forecasts cost more than under-forecasts)",
         activation="linear (identity) output",
         differences="Keras MeanAbsolutePercentageError agrees (percent, eps 1e-7); sklearn and torchmetrics "
         "return a fraction (÷100) with eps = float64 machine eps / 1.17e-6.",
@@ -315,6 +316,22 @@ class MeanSquaredLogError(_Real):
 )
 class MeanAbsolutePercentageError(_Real):
     """Mean absolute percentage error (in percent)."""
+
+    def prepare(self, batch, params):
+        batch = super().prepare(batch, params)
+        if "eps" not in params.get("chosen", ()):
+            # A zero target makes the term 100·|e|/eps (1e9·|e|): refused, not averaged in.
+            fail_where(
+                np.abs(batch.target) < params["eps"],
+                batch.target,
+                batch,
+                "target",
+                f"is within eps={params['eps']:g} of 0, where mape divides by |y| "
+                "(its term would be 100·|e|/eps)",
+                hint="mape is undefined at y = 0: drop those rows, use mae, or choose the "
+                "floor of |y| in your units, e.g. --loss 'mape(eps=1)'",
+            )
+        return batch
 
     def _scale(self, batch, params):
         # 100 for percent; scikit-learn's convention (``mape_scale`` 1) is a fraction.
