@@ -19,7 +19,7 @@ import typer
 from typer.core import TyperGroup
 from typer.main import get_command
 
-from losscli import __version__, output, registry
+from losscli import __version__, input_options, output, registry
 from losscli.errors import ExitCode, LossCliError, UsageError
 from losscli.options import (
     AlphaOpt,
@@ -28,6 +28,8 @@ from losscli.options import (
     ClassWeightsOpt,
     ConfidenceOpt,
     ConventionOpt,
+    DecimalOpt,
+    DelimiterOpt,
     DeltaOpt,
     DropnaOpt,
     Engine,
@@ -49,6 +51,7 @@ from losscli.options import (
     OutputOpt,
     ParamOpt,
     PerClassOpt,
+    PosLabelOpt,
     PosWeightOpt,
     PowerOpt,
     PredOpt,
@@ -218,6 +221,9 @@ def eval_command(
     convention: ConventionOpt = None,
     dropna: DropnaOpt = False,
     input_format: InputFormatOpt = None,
+    delimiter: DelimiterOpt = None,
+    decimal: DecimalOpt = None,
+    pos_label: PosLabelOpt = None,
     targets: TargetsOpt = None,
     key: KeyOpt = None,
     quiet: QuietOpt = False,
@@ -336,6 +342,9 @@ def grad_command(
     output_file: OutputOpt = None,
     dropna: DropnaOpt = False,
     input_format: InputFormatOpt = None,
+    delimiter: DelimiterOpt = None,
+    decimal: DecimalOpt = None,
+    pos_label: PosLabelOpt = None,
     targets: TargetsOpt = None,
     key: KeyOpt = None,
     quiet: QuietOpt = False,
@@ -478,6 +487,9 @@ def compare_command(
     convention: ConventionOpt = None,
     dropna: DropnaOpt = False,
     input_format: InputFormatOpt = None,
+    delimiter: DelimiterOpt = None,
+    decimal: DecimalOpt = None,
+    pos_label: PosLabelOpt = None,
     quiet: QuietOpt = False,
     engine: EngineOpt = Engine.local,
     scheduler: SchedulerOpt = None,
@@ -614,6 +626,9 @@ def recommend_command(
         typer.Option("--evaluate", help="Add each recommended loss's value on FILE (one pass)."),
     ] = False,
     input_format: InputFormatOpt = None,
+    delimiter: DelimiterOpt = None,
+    decimal: DecimalOpt = None,
+    pos_label: PosLabelOpt = None,
     fmt: Annotated[
         ReportFormat, typer.Option("--format", "-f", help="Output format.")
     ] = ReportFormat.table,
@@ -639,8 +654,11 @@ def recommend_command(
             hint="e.g. 'losscli recommend --task imbalanced' or 'losscli recommend preds.csv'",
         )
     if file is None:
-        if target or pred or evaluate or input_format:
-            raise UsageError("--target, --pred, --evaluate and --input-format need a FILE")
+        if target or pred or evaluate or input_format or delimiter or decimal or pos_label:
+            raise UsageError(
+                "--target, --pred, --evaluate, --input-format, --delimiter, --decimal and "
+                "--pos-label need a FILE"
+            )
         doc = for_task(task)
     else:
         from losscli import progress
@@ -882,6 +900,7 @@ def run(argv: Sequence[str] | None = None) -> int:
     mapped to an exit status and at most two lines on stderr here, and only here.
     """
     _run_options.debug = False
+    input_options.reset()
     args = list(argv) if argv is not None else None
     try:
         result = _click_group(args).main(args=args, prog_name="losscli", standalone_mode=False)
