@@ -50,6 +50,10 @@ def infer_task(source: Source, header: Header, target: list[str], pred: list[str
             "distribution", DEFAULT_LOSSES["distribution"], f"{len(target_cols)} target columns"
         )
     col = target_cols[0]
+    if col in text and len(pred_cols) == 1:
+        binary = _text_binary(col, *text_column(batch.column(col))[:2])
+        if binary is not None:
+            return binary
     if col in text or len(pred_cols) > 1:
         if col in text:
             codes, cats, _ = text_column(batch.column(col))
@@ -91,3 +95,33 @@ def infer_task(source: Source, header: Header, target: list[str], pred: list[str
         DEFAULT_LOSSES["regression"],
         f"real-valued target {col!r} with {len(uniq)} distinct values",
     )
+
+
+def _text_binary(column: str, codes: np.ndarray, cats: list[str]) -> Inference | None:
+    """Two text labels (cat/dog, True/False) and one prediction column: a binary task,
+    the positive class named by --pos-label (True by default for True/False)."""
+    from losscli import input_options
+    from losscli.errors import shown
+
+    counts = np.bincount(codes, minlength=len(cats))
+    labels = [c for c, n in zip(cats, counts.tolist()) if n]
+    if len(labels) > 2:
+        return None
+    positive = input_options.current.pos_label
+    if positive is None:
+        positive = next((c for c in labels if c in ("True", "true", "TRUE")), None)
+    names = " and ".join(shown(c) for c in sorted(labels))
+    if positive is None:
+        reason = f"two labels {names} in {column!r} and one prediction column"
+        return Inference("binary", DEFAULT_LOSSES["binary"], reason)
+    share = float(sum(n for c, n in zip(cats, counts.tolist()) if c == positive) / counts.sum())
+    minority = min(share, 1 - share)
+    reason = f"labels {names} in {column!r}, positive {shown(positive)}"
+    if minority < IMBALANCE_SHARE:
+        return Inference(
+            "imbalanced",
+            DEFAULT_LOSSES["imbalanced"],
+            f"{reason} with a minority share of {minority:.1%} (< 20%)",
+            True,
+        )
+    return Inference("binary", DEFAULT_LOSSES["binary"], f"{reason} (positive share {share:.1%})")
