@@ -20,7 +20,7 @@ from typer.core import TyperGroup
 from typer.main import get_command
 
 from losscli import __version__, input_options, output, registry
-from losscli.errors import ExitCode, LossCliError, UsageError
+from losscli.errors import ExitCode, LossCliError, UsageError, printable
 from losscli.options import (
     AlphaOpt,
     BetaOpt,
@@ -167,7 +167,7 @@ def _note(quiet: bool):
 
     def note(message: str) -> None:
         if not quiet:
-            progress.note(f"note: {message}")
+            progress.note(printable(f"note: {message}"))  # column names are file content
 
     return note
 

@@ -175,3 +175,16 @@ def test_check_reads_the_pos_label_key(capsys, tmp_path, data):
     assert code == 0, err
     got = json.loads(out)["checks"][0]["results"][0]["value"]
     assert got == values(capsys, numeric, "--loss", "bce")[0]
+
+
+def test_recommend_commands_read_the_file_as_recommend_did(capsys, tmp_path, data):
+    y, p = data
+    text = write(tmp_path / "text.csv", np.where(y == 1, "dog", "cat"), p)
+    code, out, err = cli(capsys, "recommend", text, "--pos-label", "dog", "--format", "json")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["task"] == "binary"
+    commands = [r["command"] for r in doc["recommendations"]]
+    assert commands and all(c.endswith(" --pos-label dog") for c in commands)
+    code, out, err = cli(capsys, *commands[0].split()[1:], "--format", "json")
+    assert code == 0, err
