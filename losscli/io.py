@@ -234,6 +234,12 @@ def _refuse_binary(source: Source, head: bytes) -> None:
     else:
         sample = head[:4096]
         text = sample.decode("utf-8", errors="replace")
+        for order, zeros in (("LE", sample[1::2]), ("BE", sample[::2])):
+            if len(sample) >= 8 and zeros.count(0) == len(zeros):
+                raise InputError(
+                    f"{source.name}: this looks like UTF-16 text without a byte-order mark",
+                    hint=f"save it as UTF-8, e.g. iconv -f UTF-16{order} -t UTF-8",
+                )
         odd = text.count("\ufffd") + sum(
             text.count(chr(b)) for b in (*range(9), 11, 12, *range(14, 32))
         )

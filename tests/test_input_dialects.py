@@ -258,3 +258,25 @@ def test_a_latin1_file_with_a_bad_cell_is_an_input_error(capsys, tmp_path):
     assert (
         one_error(err)[0] == f"error: {path}: column 'y_pred', row 1 (line 3): 'x' is not a number"
     )
+
+
+@pytest.mark.parametrize("order", ["LE", "BE"])
+def test_utf16_without_a_bom_is_named(capsys, monkeypatch, order):
+    stdin_bytes(monkeypatch, "y_true,y_pred\n1,2\n3,4\n".encode(f"utf-16-{order.lower()}"))
+    code, _, err = cli(capsys, "eval", "-", "--loss", "mse")
+    assert code == 2
+    no_raw_bytes(err)
+    assert one_error(err) == (
+        "error: <stdin>: this looks like UTF-16 text without a byte-order mark",
+        f"hint: save it as UTF-8, e.g. iconv -f UTF-16{order} -t UTF-8",
+    )
+
+
+def test_zstd_on_stdin_says_what_it_is(capsys, monkeypatch):
+    stdin_bytes(monkeypatch, b"\x28\xb5\x2f\xfd" + bytes(range(40)))
+    code, _, err = cli(capsys, "eval", "-", "--loss", "mse")
+    assert code == 2
+    no_raw_bytes(err)
+    error, hint = one_error(err)
+    assert error.startswith("error: <stdin>: this looks like zstd data")
+    assert hint == "hint: name it .csv.zst or pipe it through unzstd"
