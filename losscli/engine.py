@@ -405,6 +405,8 @@ def build_batch(frame: Frame, sel: Selected, source: str) -> Batch:
     """The Batch one loss reads from a frame."""
     plan = sel.plan
     target = None
+    if not plan.target and sel.pos_label is not None:
+        raise UsageError(f"--pos-label names the positive class of a target; {sel.name} reads none")
     if plan.target:
         cols = []
         if plan.classes and sel.pos_label is not None:

@@ -188,3 +188,21 @@ def test_recommend_commands_read_the_file_as_recommend_did(capsys, tmp_path, dat
     assert commands and all(c.endswith(" --pos-label dog") for c in commands)
     code, out, err = cli(capsys, *commands[0].split()[1:], "--format", "json")
     assert code == 0, err
+
+
+def test_pos_label_is_never_silently_ignored(capsys, tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("d_ap,d_an\n0.2,0.9\n0.5,0.4\n")
+    code, _, err = cli(capsys, "eval", path, "--loss", "triplet", "--pos-label", "1")
+    assert code == 2
+    assert err.splitlines() == [
+        "error: --pos-label names the positive class of a target; triplet reads none"
+    ]
+    regression = tmp_path / "r.csv"
+    regression.write_text("y_true,y_pred\n1.5,2\n2.5,2\n3.5,3\n")
+    code, _, err = cli(capsys, "eval", regression, "--loss", "mse", "--pos-label", "1.5")
+    assert code == 2
+    assert err.splitlines()[0] == (
+        f"error: {regression}: --pos-label needs a binary target; column 'y_true' holds more "
+        "than two values (1.5, 2.5, 3.5)"
+    )
