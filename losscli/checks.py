@@ -58,6 +58,9 @@ COMMON_KEYS = {
     "convention": str,
     "dropna": bool,
     "input_format": str,
+    "delimiter": str,
+    "decimal": str,
+    "pos_label": (str, int, bool),
     "params": dict,
     "reduction": str,
     "per_group": bool,
@@ -469,6 +472,20 @@ def _common(check: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def _input_options(check: Mapping[str, Any]) -> None:
+    """The check's delimiter, decimal and pos_label keys, for the files it reads."""
+    from losscli import input_options
+
+    label = check.get("pos_label")
+    if isinstance(label, bool):
+        label = str(label)  # TOML true/false: the labels True/False
+    input_options.current = input_options.InputOptions(
+        input_options.delimiter_value(check.get("delimiter"), "key 'delimiter'"),
+        input_options.decimal_value(check.get("decimal"), "key 'decimal'"),
+        None if label is None else str(label),
+    )
+
+
 def _run_eval(config: Config, check: Mapping[str, Any]) -> tuple[list[dict[str, Any]], str]:
     from losscli.files import evaluate_file
 
@@ -589,6 +606,7 @@ def run_checks(config: Config, note: Callable[[str], None] = lambda _: None) -> 
         name = _label(check, i)
         compare = "baseline" in check
         try:
+            _input_options(check)
             rows, subject = (_run_compare if compare else _run_eval)(config, check)
         except LossCliError as exc:
             exc.message = f"{_where(config, i, check)}: {toml_terms(exc.message)}"

@@ -19,8 +19,8 @@ import typer
 from typer.core import TyperCommand, TyperGroup
 from typer.main import get_command
 
-from losscli import __version__, output, registry
-from losscli.errors import ExitCode, LossCliError, UsageError
+from losscli import __version__, input_options, output, registry
+from losscli.errors import ExitCode, LossCliError, UsageError, printable
 from losscli.options import (
     AlphaOpt,
     BetaOpt,
@@ -28,6 +28,8 @@ from losscli.options import (
     ClassWeightsOpt,
     ConfidenceOpt,
     ConventionOpt,
+    DecimalOpt,
+    DelimiterOpt,
     DeltaOpt,
     DropnaOpt,
     Engine,
@@ -49,6 +51,7 @@ from losscli.options import (
     OutputOpt,
     ParamOpt,
     PerClassOpt,
+    PosLabelOpt,
     PosWeightOpt,
     PowerOpt,
     PredOpt,
@@ -233,10 +236,11 @@ def _note(quiet: bool):
     progress.enable(quiet)
 
     def note(message: str) -> None:
+        # column names are file content: printable() escapes what a terminal would act on
         if message.startswith("warning: "):  # a likely wrong number: shown even with --quiet
-            progress.note(message)
+            progress.note(printable(message))
         elif not quiet:
-            progress.note(f"note: {message}")
+            progress.note(printable(f"note: {message}"))
 
     return note
 
@@ -297,6 +301,9 @@ def eval_command(
     convention: ConventionOpt = None,
     dropna: DropnaOpt = False,
     input_format: InputFormatOpt = None,
+    delimiter: DelimiterOpt = None,
+    decimal: DecimalOpt = None,
+    pos_label: PosLabelOpt = None,
     targets: TargetsOpt = None,
     key: KeyOpt = None,
     quiet: QuietOpt = False,
@@ -448,6 +455,9 @@ def grad_command(
     output_file: OutputOpt = None,
     dropna: DropnaOpt = False,
     input_format: InputFormatOpt = None,
+    delimiter: DelimiterOpt = None,
+    decimal: DecimalOpt = None,
+    pos_label: PosLabelOpt = None,
     targets: TargetsOpt = None,
     key: KeyOpt = None,
     quiet: QuietOpt = False,
@@ -610,6 +620,9 @@ def compare_command(
     convention: ConventionOpt = None,
     dropna: DropnaOpt = False,
     input_format: InputFormatOpt = None,
+    delimiter: DelimiterOpt = None,
+    decimal: DecimalOpt = None,
+    pos_label: PosLabelOpt = None,
     quiet: QuietOpt = False,
     engine: EngineOpt = Engine.local,
     scheduler: SchedulerOpt = None,
@@ -784,6 +797,9 @@ def recommend_command(
         typer.Option("--evaluate", help="Add each recommended loss's value on FILE (one pass)."),
     ] = False,
     input_format: InputFormatOpt = None,
+    delimiter: DelimiterOpt = None,
+    decimal: DecimalOpt = None,
+    pos_label: PosLabelOpt = None,
     fmt: Annotated[
         ReportFormat, typer.Option("--format", "-f", help="Output format.")
     ] = ReportFormat.table,
@@ -809,8 +825,11 @@ def recommend_command(
             hint="e.g. 'losscli recommend --task imbalanced' or 'losscli recommend preds.csv'",
         )
     if file is None:
-        if target or pred or evaluate or input_format:
-            raise UsageError("--target, --pred, --evaluate and --input-format need a FILE")
+        if target or pred or evaluate or input_format or delimiter or decimal or pos_label:
+            raise UsageError(
+                "--target, --pred, --evaluate, --input-format, --delimiter, --decimal and "
+                "--pos-label need a FILE"
+            )
         doc = for_task(task)
     else:
         from losscli import progress
@@ -1056,6 +1075,7 @@ def run(argv: Sequence[str] | None = None) -> int:
     mapped to an exit status and at most two lines on stderr here, and only here.
     """
     _run_options.debug = False
+    input_options.reset()
     args = list(argv) if argv is not None else None
     try:
         result = _click_group(args).main(args=args, prog_name="losscli", standalone_mode=False)

@@ -12,9 +12,10 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from losscli import input_options
 from losscli._lazy import np
 from losscli.columns import ColumnPlan, resolve_columns
-from losscli.errors import InputError, ZeroWeightError
+from losscli.errors import InputError, UsageError, ZeroWeightError, shown
 from losscli.io import (
     Header,
     Source,
@@ -36,6 +37,10 @@ class Selected:
     label: str
     objective: Objective
     plan: ColumnPlan
+    # --pos-label (as given when the loss was planned), and the labels its binary
+    # target columns have shown so far (a binary target holds at most two).
+    pos_label: str | None = field(default_factory=lambda: input_options.current.pos_label)
+    labels_seen: dict[str, set] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -282,6 +287,109 @@ def _labels(frame: Frame, column: str, classes: list[str] | None, source: str) -
     return out.astype(np.float64)
 
 
+#: the input kinds (losscli.registry.INPUT_KINDS) whose target is a label
+LABEL_INPUTS = {
+    "binary",
+    "margin",
+    "multiclass",
+    "log_probs",
+    "overlap",
+    "pair_distance",
+    "ranking",
+}
+TRUE = ("true", "True", "TRUE")
+FALSE = ("false", "False", "FALSE")
+
+
+def _binary_text_labels(frame: Frame, column: str, sel: Selected, source: str) -> np.ndarray:
+    """A binary target of text labels as 0/1: --pos-label is 1, the other label 0
+    (True/False need no --pos-label: True is 1)."""
+    codes, cats = frame.texts[column]
+    present = [cats[i] for i in np.flatnonzero(np.bincount(codes, minlength=len(cats)))]
+    _numbers_with_a_word(frame, column, present, source)
+    seen = sel.labels_seen.setdefault(column, set())
+    seen.update(present)
+    labels = ", ".join(shown(c) for c in sorted(seen)[:5]) + ("…" if len(seen) > 5 else "")
+    if len(seen) > 2:
+        raise InputError(
+            f"{source}: column {column!r} holds more than two labels ({labels}), but the "
+            f"predictions of {sel.name} are one column",
+            hint="multi-class losses need one prediction column per class (prob_<class>)",
+        )
+    positive = sel.pos_label
+    if positive is None:
+        if seen <= {*TRUE, *FALSE}:
+            positive = next((c for c in cats if c in TRUE), "True")
+        else:
+            import shlex
+
+            choices = " or ".join(f"--pos-label {shlex.quote(c)}" for c in sorted(seen))
+            raise InputError(
+                f"{source}: column {column!r} holds the text labels {labels}, and "
+                f"{sel.name} needs to know which one is the positive class",
+                hint=f"name it: {choices} (as scikit-learn's pos_label)",
+            )
+    elif len(seen) == 2 and positive not in seen:
+        raise InputError(
+            f"{source}: --pos-label {shown(positive)} is not a label of column {column!r} "
+            f"(its labels are {labels})",
+            hint="--pos-label names one of the two labels, as written in the file",
+        )
+    lookup = np.array([c == positive for c in cats], dtype=np.float64)
+    return lookup[codes]
+
+
+def _numbers_with_a_word(frame: Frame, column: str, present: list[str], source: str) -> None:
+    """Numeric labels with a stray word among them: report the word's cell."""
+
+    def number(text: str) -> bool:
+        try:
+            float(text)
+            return True
+        except ValueError:
+            return False
+
+    if not any(number(c) for c in present) or all(number(c) for c in present):
+        return
+    codes, cats = frame.texts[column]
+    words = np.array([not number(c) for c in cats])[codes]
+    i = int(np.argmax(words))
+    row = int(frame.rows[i])
+    raise InputError(
+        f"{source}: column {column!r}, row {row} (line {row + 2}): {shown(cats[codes[i]])} "
+        "is not a number",
+        hint="fix or remove the cell (empty cells count as missing; see --dropna)",
+    )
+
+
+def _binary_numeric_labels(
+    values: np.ndarray, column: str, sel: Selected, source: str
+) -> np.ndarray:
+    """A binary target of numbers (or booleans, read as 1/0) as 0/1 by --pos-label."""
+    label = sel.pos_label
+    if label in TRUE or label in FALSE:
+        positive = 1.0 if label in TRUE else 0.0
+    else:
+        try:
+            positive = float(label)
+        except ValueError:
+            raise InputError(
+                f"{source}: --pos-label {shown(label)} is not a label of column {column!r}, "
+                "which holds numbers",
+                hint="--pos-label names one of the two labels, e.g. --pos-label 1",
+            ) from None
+    seen = sel.labels_seen.setdefault(column, set())
+    seen.update(np.unique(values).tolist())
+    if len(seen) > 2:
+        shown_values = ", ".join(f"{v:g}" for v in sorted(seen)[:5])
+        raise InputError(
+            f"{source}: --pos-label needs a binary target; column {column!r} holds more "
+            f"than two values ({shown_values}{'…' if len(seen) > 5 else ''})",
+            hint="leave --pos-label out for targets that are not two labels",
+        )
+    return (values == positive).astype(np.float64)
+
+
 def _numeric_labels(values: np.ndarray, classes: list[str] | None) -> np.ndarray:
     """Numeric labels; with numeric class suffixes (prob_1, prob_2, …) mapped by value."""
     if not classes or not all(c.lstrip("-").isdigit() for c in classes):
@@ -305,13 +413,25 @@ def build_batch(frame: Frame, sel: Selected, source: str) -> Batch:
     """The Batch one loss reads from a frame."""
     plan = sel.plan
     target = None
+    if not plan.target and sel.pos_label is not None:
+        raise UsageError(f"--pos-label names the positive class of a target; {sel.name} reads none")
     if plan.target:
         cols = []
+        if plan.classes and sel.pos_label is not None:
+            raise UsageError(
+                f"--pos-label names the positive class of a binary target; {sel.name} reads "
+                f"one prediction column per class ({', '.join(plan.classes)})",
+                hint="leave --pos-label out: the labels map to the prediction columns by name",
+            )
         for c in plan.target:
-            if c in frame.texts:
+            if c in frame.texts and plan.classes:
                 cols.append(_labels(frame, c, plan.classes, source))
+            elif c in frame.texts:
+                cols.append(_binary_text_labels(frame, c, sel, source))
             elif len(plan.target) == 1 and plan.classes:
                 cols.append(_numeric_labels(frame.numbers[c], plan.classes))
+            elif sel.pos_label is not None:
+                cols.append(_binary_numeric_labels(frame.numbers[c], c, sel, source))
             else:
                 cols.append(frame.numbers[c])
         target = cols[0] if len(cols) == 1 else columns_matrix(cols)
@@ -612,7 +732,7 @@ def row_frames(reading: Reading, stats: dict[str, int]) -> Iterator[tuple[Frame,
 
 
 def text_columns_for(header: Header, selected: Sequence[Selected]) -> set[str]:
-    """Columns read as text: group columns, and label targets of multi-column predictions.
+    """Columns read as text: group columns, and targets that hold text labels.
 
     Everything else is read as numbers, so a stray word in a prediction, weight or
     regression-target column is reported as a non-numeric cell with its row.
@@ -621,7 +741,11 @@ def text_columns_for(header: Header, selected: Sequence[Selected]) -> set[str]:
     numbers = set()  # columns some loss reads as numbers
     for sel in selected:
         plan = sel.plan
-        labels = {c for c in plan.target if c in header.text_columns} if plan.classes else set()
+        # Text labels map to the class columns (plan.classes) or, for a loss that reads
+        # labels from one prediction column, to 0/1 by --pos-label (build_batch).
+        labels = set()
+        if plan.classes or getattr(sel.objective, "inputs", None) in LABEL_INPUTS:
+            labels = {c for c in plan.target if c in header.text_columns}
         out |= labels
         read = [*plan.target, *(c for cols in plan.inputs for c in cols), plan.weight]
         numbers |= {c for c in read if c and c not in labels}

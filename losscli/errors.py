@@ -66,3 +66,21 @@ class ParamError(UsageError, ValueError):
         self.value = value
         self.valid = valid
         self.loss = loss
+
+
+def shown(value: object, limit: int = 60) -> str:
+    """Text read from an input, quoted for an error message: non-printable characters
+    escaped (no raw bytes reach the terminal), at most ``limit`` characters kept."""
+    text = str(value)
+    cut = len(text) > limit
+    text = text[:limit]
+    quoted = repr(text)  # escapes control characters, and non-printable ones as \xNN/\uNNNN
+    return quoted[:-1] + "…" + quoted[-1] if cut else quoted
+
+
+def printable(text: str) -> str:
+    """``text`` with any non-printable character escaped (spaces kept): the last guard
+    before an error or hint line reaches the terminal."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() or c == " " else repr(c)[1:-1] for c in text)

@@ -15,13 +15,13 @@ import io
 import os
 import sys
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from losscli import dataset
+from losscli import dataset, input_options
 from losscli._lazy import np
-from losscli.errors import InputError, UsageError
+from losscli.errors import InputError, UsageError, shown
 
 CSV_BLOCK = 1 << 20  # larger blocks raise memory for no speed
 # Each of the parallel range readers (split_lines) parses blocks of about this many rows,
@@ -58,6 +58,16 @@ class Source:
     block_size: int = 0  # the range readers' block size
     watch: Any = None  # the RangeWatch shared by the ranges of one file
     part: str = ""  # "1/2": which of the parallel parts this is (for the progress bar)
+    # CSV/TSV only: the field delimiter (None until sniffed from the header line) and the
+    # decimal mark; by default those of --delimiter and --decimal (losscli.input_options).
+    delimiter: str | None = None
+    decimal: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.delimiter is None:
+            self.delimiter = input_options.current.delimiter
+        if self.decimal is None:
+            self.decimal = input_options.current.decimal
 
     @property
     def name(self) -> str:
@@ -192,11 +202,105 @@ def _text_prefix(source: Source) -> tuple[bytes, Any]:
     head = bytes(head)
     if not head.strip():
         raise InputError(f"{source.name}: the file is empty")
+    _refuse_binary(source, head)
     return head, stream
 
 
+# What the first bytes of a file that is not text say it is, and what to do about it.
+MAGIC = (
+    (b"\x1f\x8b", "gzip data", "name it .csv.gz or pipe it through gunzip"),
+    (b"BZh", "bzip2 data", "name it .csv.bz2 or pipe it through bunzip2"),
+    (b"\x28\xb5\x2f\xfd", "zstd data", "name it .csv.zst or pipe it through unzstd"),
+    (b"PAR1", "a Parquet file", "name it .parquet, or give --input-format parquet"),
+    (
+        b"PK\x03\x04",
+        "a zip archive (or an Excel .xlsx workbook)",
+        "unzip it, or save the sheet as CSV",
+    ),
+    (b"\xd0\xcf\x11\xe0", "an Excel .xls workbook", "save the sheet as CSV"),
+)
+
+
+def _refuse_binary(source: Source, head: bytes) -> None:
+    """A text input that is compressed, Parquet or other binary data: one clear error
+    saying what it looks like (its bytes are never echoed)."""
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16 with a BOM: text
+        return
+    kind = fix = None
+    for magic, what, how in MAGIC:
+        if head.startswith(magic):
+            kind, fix = what, how
+            break
+    else:
+        sample = head[:4096]
+        text = sample.decode("utf-8", errors="replace")
+        for order, zeros in (("LE", sample[1::2]), ("BE", sample[::2])):
+            if len(sample) >= 8 and zeros.count(0) == len(zeros):
+                raise InputError(
+                    f"{source.name}: this looks like UTF-16 text without a byte-order mark",
+                    hint=f"save it as UTF-8, e.g. iconv -f UTF-16{order} -t UTF-8",
+                )
+        odd = text.count("\ufffd") + sum(
+            text.count(chr(b)) for b in (*range(9), 11, 12, *range(14, 32))
+        )
+        if "\0" in text or (odd >= 16 and odd > len(text) // 10):
+            kind, fix = "binary data", "give a CSV, TSV, Parquet or JSON Lines file"
+    if kind is not None:
+        what = "a text" if source.fmt in ("csv", "tsv", "jsonl") else "an"
+        raise InputError(
+            f"{source.name}: this looks like {kind}, not {what} {source.fmt.upper()} file "
+            f"(it starts with {repr(head[:8])[1:]})",
+            hint=fix,
+        )
+
+
 def _delimiter(source: Source) -> str:
+    if source.delimiter is not None:
+        return source.delimiter
     return "\t" if source.fmt == "tsv" else ","
+
+
+def sniff_delimiter(line: str) -> str:
+    """The delimiter of a CSV header line: of ``,`` ``;`` tab ``|``, the one that splits
+    it into the most fields (quoted names may hold any of them); a comma on a tie."""
+    fields = {d: len(next(csv.reader([line], delimiter=d), [])) for d in input_options.DELIMITERS}
+    return max(input_options.DELIMITERS, key=lambda d: (fields[d], d == ","))
+
+
+def _check_dialect(source: Source, first: str) -> None:
+    """Settle the source's delimiter (sniffed unless given) and check it with the decimal mark."""
+    given = source.delimiter is not None
+    if not given:
+        source.delimiter = "\t" if source.fmt == "tsv" else sniff_delimiter(first)
+    if source.delimiter == source.decimal:
+        raise UsageError(
+            f"{source.name}: the delimiter {source.delimiter!r} is also the decimal mark",
+            hint="decimal commas need another delimiter, such as ';'",
+        )
+    if given:
+        names = next(csv.reader([first], delimiter=source.delimiter), [])
+        others = [d for d in input_options.DELIMITERS if d != source.delimiter]
+        seen = next((d for d in others if len(names) == 1 and d in names[0]), None)
+        if seen is not None:
+            raise InputError(
+                f"{source.name}: the header line is one column {shown(names[0])} "
+                f"when split at {source.delimiter!r}",
+                hint=f"the file looks {seen!r}-separated: use --delimiter {_spelled(seen)} "
+                "(or leave it out to have it sniffed)",
+            )
+
+
+def _spelled(delimiter: str) -> str:
+    return "tab" if delimiter == "\t" else repr(delimiter)
+
+
+def _options_apply(source: Source) -> None:
+    """--delimiter and --decimal describe CSV text: refuse them for another format."""
+    opts = input_options.current
+    if opts.delimiter is not None or opts.decimal != ".":
+        flag = "--delimiter" if opts.delimiter is not None else "--decimal"
+        kind = {"parquet": "Parquet", "jsonl": "JSON Lines"}[source.fmt]
+        raise UsageError(f"{flag} applies to CSV input; {source.name} is read as {kind}")
 
 
 @dataclass
@@ -206,18 +310,22 @@ class Header:
     columns: list[str]
     text_columns: set[str]
     rows_hint: int | None = None  # exact row count when the format stores it
+    bool_columns: set[str] = field(default_factory=set)  # CSV True/False columns
 
 
 def read_header(source: Source) -> Header:
     """Column names (and which look like text) without reading the whole input."""
     if source.fmt == "parquet":
+        _options_apply(source)
         return _parquet_header(source)
     if source.fmt == "jsonl":
+        _options_apply(source)
         return _jsonl_header(source)
     head, stream = _text_prefix(source)
     source.pending = (head, stream)  # reused by read_batches: stdin can be read once
     head_text = head.decode("utf-8-sig", errors="replace")
     first = head_text.splitlines()[0] if head_text else ""
+    _check_dialect(source, first)
     columns = next(csv.reader([first], delimiter=_delimiter(source)), [])
     # Names are read as written, less surrounding spaces; unnamed columns get a placeholder.
     columns = [c.strip() or f"unnamed_{i}" for i, c in enumerate(columns)]
@@ -226,11 +334,15 @@ def read_header(source: Source) -> Header:
     dupes = sorted({c for c in columns if columns.count(c) > 1})
     if dupes:
         raise InputError(f"{source.name}: duplicate column name(s) {', '.join(dupes)}")
-    return Header(columns, _sniff_text_columns(source, head, columns))
+    text, flags = _sniff_text_columns(source, head, columns)
+    return Header(columns, text, bool_columns=flags)
 
 
-def _sniff_text_columns(source: Source, head: bytes, columns: list[str]) -> set[str]:
-    """Columns whose cells in the first block are not all numbers."""
+def _sniff_text_columns(
+    source: Source, head: bytes, columns: list[str]
+) -> tuple[set[str], set[str]]:
+    """Columns whose cells in the first block are not all numbers, and those that are
+    True/False (read as 1/0, as Parquet's booleans are)."""
     import pyarrow as pa
     import pyarrow.csv as pcsv
 
@@ -240,11 +352,13 @@ def _sniff_text_columns(source: Source, head: bytes, columns: list[str]) -> set[
         table = pcsv.read_csv(
             pa.BufferReader(sample),
             parse_options=pcsv.ParseOptions(delimiter=_delimiter(source)),
-            convert_options=pcsv.ConvertOptions(strings_can_be_null=True),
+            convert_options=pcsv.ConvertOptions(
+                strings_can_be_null=True, decimal_point=source.decimal, **BOOLEANS
+            ),
         )
     except Exception:  # a ragged or odd first block: the real read reports it precisely
-        return set()
-    return {
+        return set(), set()
+    text = {
         f.name
         for f in table.schema
         if not (
@@ -254,6 +368,14 @@ def _sniff_text_columns(source: Source, head: bytes, columns: list[str]) -> set[
             or pa.types.is_boolean(f.type)
         )
     }
+    return text, {f.name for f in table.schema if pa.types.is_boolean(f.type)}
+
+
+#: the spellings of CSV booleans (pandas writes True/False); 0/1 stay numbers
+BOOLEANS = {
+    "true_values": ["True", "true", "TRUE"],
+    "false_values": ["False", "false", "FALSE"],
+}
 
 
 def parquet_files(source: Source) -> list[str]:
@@ -614,6 +736,8 @@ def split_lines(source: Source, parts: int) -> list[Source] | None:
             watch=watch,
             block_size=block,
             part=f"{i}/{parts}",
+            delimiter=source.delimiter,
+            decimal=source.decimal,
         )
         for i, (a, b) in enumerate(zip(cuts, cuts[1:]), start=1)
     ]
@@ -685,7 +809,13 @@ def _csv_batches(
     import pyarrow.csv as pcsv
 
     types = {
-        c: (pa.dictionary(pa.int32(), pa.string()) if c in text_columns else pa.float64())
+        c: (
+            pa.dictionary(pa.int32(), pa.string())
+            if c in text_columns
+            else pa.bool_()
+            if c in header.bool_columns
+            else pa.float64()
+        )
         for c in columns
     }
     skip = 1  # our cleaned names replace the header line, which is skipped
@@ -715,6 +845,8 @@ def _csv_batches(
                 include_columns=columns,
                 strings_can_be_null=True,
                 quoted_strings_can_be_null=True,
+                decimal_point=source.decimal,
+                **BOOLEANS,
             ),
         )
         yield from reader
@@ -746,22 +878,44 @@ def _explain_csv_error(
             m = re.search(r"column #(\d+).*invalid value '(.*)'", message)
             if m and int(m.group(1)) < len(header.columns):
                 return InputError(
-                    f"{source.name}: column {header.columns[int(m.group(1))]!r}: {m.group(2)!r} is not a number",
-                    hint="fix or remove the cell; save stdin to a file to have the row reported",
+                    f"{source.name}: column {header.columns[int(m.group(1))]!r}: {shown(m.group(2))} is not a number",
+                    hint=_number_hint(source, m.group(2))
+                    or "fix or remove the cell; save stdin to a file to have the row reported",
                 )
         if bad:
             column, line, value = bad
             return InputError(
-                f"{source.name}: column {column!r}, row {line - 2} (line {line}): {value!r} is not a number",
-                hint="fix or remove the cell (empty cells count as missing; see --dropna)",
+                f"{source.name}: column {column!r}, row {line - 2} (line {line}): {shown(value)} is not a number",
+                hint=_number_hint(source, value)
+                or "fix or remove the cell (empty cells count as missing; see --dropna)",
             )
-    return InputError(f"{source.name}: cannot parse: {message.splitlines()[0]}")
+    return InputError(f"{source.name}: cannot parse: {shown(message.splitlines()[0], 200)}")
+
+
+def _number_hint(source: Source, value: str) -> str | None:
+    """A hint for a number written with a decimal comma (0,25) read with a '.' mark."""
+    import re
+
+    if source.decimal == "." and re.fullmatch(r"\s*[-+]?\d*,\d+\s*", value):
+        if source.delimiter == ",":
+            return (
+                "numbers with decimal commas need another delimiter: --delimiter ';' --decimal ','"
+            )
+        return "numbers with decimal commas: add --decimal ','"
+    if source.decimal == "," and re.fullmatch(r"\s*[-+]?\d*\.\d+([eE][-+]?\d+)?\s*", value):
+        return (
+            "--decimal ',' reads numbers such as 0,25; this file writes 0.25: leave --decimal out"
+        )
+    return None
 
 
 def _text_lines(source: Source) -> Iterator[list[str]]:
     """The input's CSV records, read again from the start (error reports only)."""
     text = io.TextIOWrapper(
-        io.BufferedReader(_Prefixed(b"", _open_stream(source))), encoding="utf-8-sig", newline=""
+        io.BufferedReader(_Prefixed(b"", _open_stream(source))),
+        encoding="utf-8-sig",
+        errors="replace",  # a stray byte must not hide the cell being looked for
+        newline="",
     )
     yield from csv.reader(text, delimiter=_delimiter(source))
 
@@ -789,7 +943,9 @@ def _find_non_numeric(
             if cell == "":
                 continue
             try:
-                float(cell)
+                if source.decimal == "," and "." in cell:
+                    raise ValueError  # Arrow reads decimal commas only
+                float(cell.replace(",", ".") if source.decimal == "," else cell)
             except ValueError:
                 return column, number, cell
     return None

@@ -13,6 +13,8 @@ import sys
 from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
+from losscli.errors import printable
+
 
 def stdout_is_terminal() -> bool:
     """Whether stdout is an interactive terminal (tables are drawn only there)."""
@@ -232,7 +234,8 @@ def _print_records(
 
 
 def _one_line(text: str) -> str:
-    return " ".join(part.strip() for part in text.splitlines() if part.strip())
+    # Non-printable characters (from a binary input quoted in a message) are escaped.
+    return printable(" ".join(part.strip() for part in text.splitlines() if part.strip()))
 
 
 def print_error(message: str, hint: str | None = None) -> None:

@@ -78,7 +78,22 @@ def _from_pick(pick: Pick) -> Advice:
 
 
 def _command(path: str, spec: str, flags: Sequence[str]) -> str:
-    return " ".join(["losscli", "eval", shlex.quote(path), "--loss", shlex.quote(spec), *flags])
+    return " ".join(
+        ["losscli", "eval", shlex.quote(path), "--loss", shlex.quote(spec), *flags, *_reading()]
+    )
+
+
+def _reading() -> list[str]:
+    """The --delimiter, --decimal and --pos-label given: the file is read the same way."""
+    from losscli import input_options
+
+    opts = input_options.current
+    given = [
+        ("--delimiter", "tab" if opts.delimiter == "\t" else opts.delimiter),
+        ("--decimal", None if opts.decimal == "." else opts.decimal),
+        ("--pos-label", opts.pos_label),
+    ]
+    return [f"{flag} {shlex.quote(value)}" for flag, value in given if value is not None]
 
 
 def _record(

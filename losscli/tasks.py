@@ -136,6 +136,10 @@ class TargetEvidence:
                 "distribution", DEFAULT_LOSSES["distribution"], f"{k} target columns, {rows}"
             )
         col = self.target[0]
+        if col in self.text and len(self.pred) == 1:
+            binary = _text_binary(col, self.labels, rows)
+            if binary is not None:
+                return binary
         if col in self.text or len(self.pred) > 1:
             counts = list(self.labels.values()) if col in self.text else self._numeric_counts()
             total = sum(counts)
@@ -212,3 +216,37 @@ def infer_task(
     if ev.rows == 0:
         raise InputError(f"{source.name}: no data rows")
     return ev.decide()
+
+
+def _text_binary(column: str, label_counts: dict[str, int], rows: str) -> Inference | None:
+    """Two text labels (cat/dog, True/False) and one prediction column: a binary task,
+    the positive class named by --pos-label (True by default for True/False)."""
+    from losscli import input_options
+    from losscli.errors import shown
+
+    labels = [c for c, n in label_counts.items() if n]
+    total = sum(label_counts.values())
+    if len(labels) > 2:
+        return None
+    positive = input_options.current.pos_label
+    if positive is None:
+        positive = next((c for c in labels if c in ("True", "true", "TRUE")), None)
+    names = " and ".join(shown(c) for c in sorted(labels))
+    if positive is None:
+        reason = f"two labels {names} in {column!r} and one prediction column, {rows}"
+        return Inference("binary", DEFAULT_LOSSES["binary"], reason)
+    share = label_counts.get(positive, 0) / total
+    minority = min(share, 1 - share)
+    reason = f"labels {names} in {column!r}, positive {shown(positive)}"
+    if minority < IMBALANCE_SHARE:
+        return Inference(
+            "imbalanced",
+            DEFAULT_LOSSES["imbalanced"],
+            f"{reason} with a minority share of {minority:.1%} (< 20%) in {rows}",
+            True,
+        )
+    return Inference(
+        "binary",
+        DEFAULT_LOSSES["binary"],
+        f"{reason} with a positive share of {share:.1%} in {rows}",
+    )
