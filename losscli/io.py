@@ -260,18 +260,17 @@ def _decode_head(source: Source, head: bytes) -> str:
 def _header_names(source: Source, head_text: str) -> list[str]:
     """The header row's names, which may be quoted and hold line breaks (Excel's Alt+Enter).
 
-    Sets ``source.newlines_in_values`` when a quoted field of the first block holds a
-    line break, and for stdin (read once) when the block has any quoted field after the
-    header: Arrow's reader must then track quotes across lines.
+    Sets ``source.newlines_in_values`` (Arrow's reader then tracks quotes across lines)
+    when a quoted field of the first block holds a line break, and for streamed stdin.
     """
     import re
 
     rows = csv.reader(io.StringIO(head_text, newline=""), delimiter=_delimiter(source))
     names = next(rows, [])
     header_end = rows.line_num  # physical lines the header row took
-    if header_end > 1 or _quoted_line_break(head_text):
-        source.newlines_in_values = True
-    elif source.path == "-" and '"' in head_text.split("\n", 1)[-1]:
+    # Streamed stdin cannot be read again, should a quoted line break turn up later.
+    streamed = source.path == "-" and source.data is None
+    if header_end > 1 or streamed or _quoted_line_break(head_text):
         source.newlines_in_values = True
     # Names are read as written, less surrounding spaces and with a line break inside a
     # name read as one space; unnamed columns get a placeholder.
@@ -791,6 +790,10 @@ def _csv_batches(
                 yield batch
             return
         except pa.ArrowInvalid as exc:
+            if source.watch is not None and source.watch.quoted:
+                # A range cut short at a quote: void, read again whole by the caller
+                # (explaining the error would scan the whole file for nothing).
+                raise InputError(f"{source.name}: a quoted field may span the cut") from None
             larger = _csv_retry(source, str(exc), block)
             if larger is None:
                 raise _explain_csv_error(source, header, columns, text_columns, str(exc)) from None
@@ -836,7 +839,10 @@ def _csv_retry(source: Source, message: str, block: int) -> int | None:
     ``newlines_in_values``), or a row longer than a block (a larger block).
     None when the error stands (or the input cannot be read again).
     """
-    synced = "out of sync with chunker" in message and not source.newlines_in_values
+    # Out of sync, or a row read from inside a quoted field: a quoted line break.
+    synced = ("out of sync with chunker" in message or "Expected" in message) and (
+        not source.newlines_in_values
+    )
     straddles = "straddles" in message and block < CSV_MAX_BLOCK
     if source.byte_range is not None or (source.path == "-" and source.data is None):
         return None  # a range is read again whole by the caller; stdin cannot be
