@@ -213,7 +213,13 @@ def eval_command(
         ),
     ] = None,
     fmt: Annotated[
-        EvalFormat, typer.Option("--format", "-f", help="Output format.")
+        EvalFormat,
+        typer.Option(
+            "--format",
+            "-f",
+            help="Output format. JSON writes an infinite or NaN value as the string "
+            '"Infinity", "-Infinity" or "NaN".',
+        ),
     ] = EvalFormat.table,
     output_file: OutputOpt = None,
     from_logits: LogitsOpt = None,
@@ -486,7 +492,13 @@ def compare_command(
         int, typer.Option("--seed", metavar="S", help="Seed of the bootstrap draws.")
     ] = 0,
     fmt: Annotated[
-        EvalFormat, typer.Option("--format", "-f", help="Output format.")
+        EvalFormat,
+        typer.Option(
+            "--format",
+            "-f",
+            help="Output format. JSON writes an infinite or NaN value as the string "
+            '"Infinity", "-Infinity" or "NaN".',
+        ),
     ] = EvalFormat.table,
     output_file: OutputOpt = None,
     from_logits: LogitsOpt = None,
