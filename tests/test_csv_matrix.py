@@ -260,6 +260,16 @@ def test_stdin_with_quoted_line_breaks_past_the_first_block(tmp_path):
     assert json.loads(done.stdout)["results"][0]["value"] == pytest.approx(want, rel=1e-12)
 
 
+def test_a_cell_longer_than_the_block_on_stdin_is_one_error_line():
+    body = f"y,yhat,note\n1,2,x\n3,4,{'z' * (2 * losscli.io.CSV_BLOCK)}\n5,6,x\n".encode()
+    done = run_losscli("eval", "-", "--loss", "mse", "--pred", "yhat", input=body)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.splitlines() == [
+        "error: <stdin>: cannot read the CSV rows: a row is longer than 1 MiB",
+        "hint: save the input to a file and read that",
+    ]
+
+
 # ---- what must never reach the user: exit 70, JSON that is not JSON, raw warnings ----------
 
 
