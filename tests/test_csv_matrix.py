@@ -67,7 +67,8 @@ def expected(frame: pd.DataFrame, dropna: bool) -> dict[str, float] | None:
 def assert_agrees(capsys, path: Path, frame: pd.DataFrame) -> None:
     """losscli's values equal pandas' (with and without --dropna), or losscli refuses in
     one line with exit 2 exactly when pandas' columns are not all (finite) numbers."""
-    for dropna in (False, True):
+    complete = expected(frame, False) is not None  # --dropna would change nothing
+    for dropna in (False,) if complete else (False, True):
         want = expected(frame, dropna)
         code, doc, err = eval_doc(capsys, path, *(["--dropna"] if dropna else []))
         if want is None:
