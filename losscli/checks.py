@@ -673,12 +673,10 @@ def summary_line(doc: Mapping[str, Any]) -> str:
 
 
 def render(doc: Mapping[str, Any], fmt: str) -> str:
-    import json
-
-    from losscli.output import markdown_table, plain_table
+    from losscli.output import json_text, markdown_table, plain_table
 
     if fmt == "json":
-        return json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+        return json_text(doc)
     rows = summary_rows(doc)
     if fmt == "markdown":
         icon = "✅" if doc["passed"] else "❌"

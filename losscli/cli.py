@@ -7,9 +7,11 @@ import time here, so ``--help``, ``--version``, ``losses`` and ``explain`` start
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 import traceback
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
@@ -292,7 +294,8 @@ def eval_command(
             "--format",
             "-f",
             help="Output format (default: table; with -o, by its extension: .json, .csv, .md). "
-            "--reduction none writes csv or json (JSON Lines, one object per row).",
+            "--reduction none writes csv or json (JSON Lines, one object per row). JSON writes an "
+            'infinite or NaN value as the string "Infinity", "-Infinity" or "NaN".',
             show_default=False,
         ),
     ] = None,
@@ -384,6 +387,7 @@ def eval_command(
         fail_below=fail_below or (),
         **common,
     )
+    _warn_not_finite(doc)
     if output_file is not None:
         from losscli.sink import write_text_atomic
 
@@ -414,6 +418,18 @@ def _summary_format(fmt: EvalFormat | None, output_file: str | None) -> EvalForm
 
     named = _BY_EXTENSION.get(Path(output_file).suffix.lower()) if output_file else None
     return fmt or named or EvalFormat.table
+
+
+def _warn_not_finite(doc: dict) -> None:
+    """One warning line when a value overflowed float64 (numpy's own warnings are silenced)."""
+    values = [(r["loss"], r["value"]) for r in doc["results"]]
+    bad = [loss for loss, v in values if isinstance(v, float) and not math.isfinite(v)]
+    if bad:
+        print(
+            f"warning: {', '.join(dict.fromkeys(bad))}: a value is infinite or NaN, as the numbers "
+            "exceed float64's range (about 1.8e308); rescale the columns for a finite value",
+            file=sys.stderr,
+        )
 
 
 @app.command("grad")
@@ -613,7 +629,13 @@ def compare_command(
         ),
     ] = None,
     fmt: Annotated[
-        EvalFormat, typer.Option("--format", "-f", help="Output format.")
+        EvalFormat,
+        typer.Option(
+            "--format",
+            "-f",
+            help="Output format. JSON writes an infinite or NaN value as the string "
+            '"Infinity", "-Infinity" or "NaN".',
+        ),
     ] = EvalFormat.table,
     output_file: OutputOpt = None,
     from_logits: LogitsOpt = None,
@@ -1077,6 +1099,14 @@ def run(argv: Sequence[str] | None = None) -> int:
     _run_options.debug = False
     input_options.reset()
     args = list(argv) if argv is not None else None
+    args = _debug_anywhere(args)
+    # numpy's floating-point warnings (overflow, invalid value) would leak as Python
+    # warnings with source lines; a non-finite result gets one warning line instead.
+    warnings.filterwarnings(
+        "ignore",
+        message=r"(overflow|invalid value|divide by zero|underflow) encountered",
+        category=RuntimeWarning,
+    )
     try:
         result = _click_group(args).main(args=args, prog_name="losscli", standalone_mode=False)
         # Short output sits in the buffer until here; a closed pipe shows up now.
@@ -1094,6 +1124,16 @@ def run(argv: Sequence[str] | None = None) -> int:
         return _internal_error(exc)
     # Without standalone mode click returns the code of ``typer.Exit``, or the command's value.
     return result if isinstance(result, int) else ExitCode.OK
+
+
+def _debug_anywhere(args: list[str] | None) -> list[str] | None:
+    """``--debug`` after the command name works as before it (up to a ``--``)."""
+    words = sys.argv[1:] if args is None else args
+    end = words.index("--") if "--" in words else len(words)
+    flags = [i for i, word in enumerate(words[:end]) if word == "--debug"]
+    if flags in ([], [0]):
+        return args
+    return ["--debug", *(w for i, w in enumerate(words) if w != "--debug" or i >= end)]
 
 
 def _click_group(args: list[str] | None) -> Any:

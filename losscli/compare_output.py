@@ -13,6 +13,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from losscli import output
 from losscli.output import markdown_table, plain_table
 from losscli.report import _params_text
 
@@ -185,7 +186,7 @@ def json_text(doc: Mapping[str, Any]) -> str:
         {**r, "params": {k: v for k, v in r["params"].items() if v is not None}}
         for r in doc["results"]
     ]
-    return json.dumps(clean, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    return output.json_text(clean)
 
 
 def render(doc: Mapping[str, Any], fmt: str) -> str:

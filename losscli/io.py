@@ -69,6 +69,11 @@ class Source:
         if self.decimal is None:
             self.decimal = input_options.current.decimal
 
+    # CSV/TSV only, set by read_header: the text encoding (from a byte-order mark) and
+    # whether a quoted field holds a line break (Arrow's newlines_in_values, slower).
+    encoding: str = "utf-8"
+    newlines_in_values: bool = False
+
     @property
     def name(self) -> str:
         return "<stdin>" if self.path == "-" else self.path
@@ -323,37 +328,108 @@ def read_header(source: Source) -> Header:
         return _jsonl_header(source)
     head, stream = _text_prefix(source)
     source.pending = (head, stream)  # reused by read_batches: stdin can be read once
-    head_text = head.decode("utf-8-sig", errors="replace")
+    head_text = _decode_head(source, head)
     first = head_text.splitlines()[0] if head_text else ""
     _check_dialect(source, first)
-    columns = next(csv.reader([first], delimiter=_delimiter(source)), [])
-    # Names are read as written, less surrounding spaces; unnamed columns get a placeholder.
-    columns = [c.strip() or f"unnamed_{i}" for i, c in enumerate(columns)]
+    columns = _header_names(source, head_text)
     if all(c.startswith("unnamed_") for c in columns):
         raise InputError(f"{source.name}: no header line with column names")
     dupes = sorted({c for c in columns if columns.count(c) > 1})
     if dupes:
         raise InputError(f"{source.name}: duplicate column name(s) {', '.join(dupes)}")
-    text, flags = _sniff_text_columns(source, head, columns)
+    text, flags = _sniff_text_columns(source, head_text, columns)
     return Header(columns, text, bool_columns=flags)
 
 
+#: What pandas' read_csv reads as missing by default (its ``na_values``): Arrow's own
+#: list less nothing, plus ``None`` and ``<NA>``. Such cells count as missing (see --dropna).
+NULL_VALUES = [
+    *("", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND"),
+    *("1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"),
+]
+
+#: byte-order marks read as the encoding they mark (UTF-32's before UTF-16's: it starts alike)
+BOMS = (
+    (b"\xff\xfe\x00\x00", "utf-32"),
+    (b"\x00\x00\xfe\xff", "utf-32"),
+    (b"\xef\xbb\xbf", "utf-8"),
+    (b"\xff\xfe", "utf-16"),
+    (b"\xfe\xff", "utf-16"),
+)
+
+
+def _decode_head(source: Source, head: bytes) -> str:
+    """The first block as text, in the encoding its byte-order mark names (else UTF-8)."""
+    import codecs
+
+    source.encoding = next((enc for bom, enc in BOMS if head.startswith(bom)), "utf-8")
+    codec = "utf-8-sig" if source.encoding == "utf-8" else source.encoding
+    # Incremental: a character cut at the end of the block is left out, not replaced.
+    return codecs.getincrementaldecoder(codec)(errors="replace").decode(head)
+
+
+def _header_names(source: Source, head_text: str) -> list[str]:
+    """The header row's names, which may be quoted and hold line breaks (Excel's Alt+Enter).
+
+    Sets ``source.newlines_in_values`` (Arrow's reader then tracks quotes across lines)
+    when a quoted field of the first block holds a line break, and for streamed stdin.
+    """
+    import re
+
+    rows = csv.reader(io.StringIO(head_text, newline=""), delimiter=_delimiter(source))
+    names = next(rows, [])
+    header_end = rows.line_num  # physical lines the header row took
+    # Streamed stdin cannot be read again, should a quoted line break turn up later.
+    streamed = source.path == "-" and source.data is None
+    if header_end > 1 or streamed or _quoted_line_break(head_text):
+        source.newlines_in_values = True
+    # Names are read as written, less surrounding spaces and with a line break inside a
+    # name read as one space; unnamed columns get a placeholder.
+    names = [re.sub(r"\s*[\r\n]+\s*", " ", c.strip()) for c in names]
+    return [c or f"unnamed_{i}" for i, c in enumerate(names)]
+
+
+def _quoted_line_break(text: str) -> bool:
+    """Whether a quoted field in ``text`` spans lines: a line with an odd count of quotes
+    opens or closes one (a quote inside a quoted field is doubled, so counts stay even)."""
+    if '"' not in text:
+        return False
+    lines = text.splitlines()[:-1]  # the last line may be cut short
+    return any(line.count('"') % 2 for line in lines)
+
+
+def _sniff_sample(source: Source, head_text: str) -> bytes:
+    """Whole rows of the first block as UTF-8, for Arrow's type inference."""
+    cut = head_text.rfind("\n")
+    if source.newlines_in_values:  # back off to a line end outside any quoted field
+        odd = head_text.count('"', 0, max(cut, 0)) % 2
+        while cut > 0 and odd:
+            before = head_text.rfind("\n", 0, cut)
+            odd ^= head_text.count('"', max(before, 0), cut) % 2
+            cut = before
+    return (head_text if cut < 0 else head_text[: cut + 1]).encode("utf-8")
+
+
 def _sniff_text_columns(
-    source: Source, head: bytes, columns: list[str]
+    source: Source, head_text: str, columns: list[str]
 ) -> tuple[set[str], set[str]]:
     """Columns whose cells in the first block are not all numbers, and those that are
     True/False (read as 1/0, as Parquet's booleans are)."""
     import pyarrow as pa
     import pyarrow.csv as pcsv
 
-    cut = head.rfind(b"\n")
-    sample = head if cut < 0 else head[: cut + 1]
     try:
         table = pcsv.read_csv(
-            pa.BufferReader(sample),
-            parse_options=pcsv.ParseOptions(delimiter=_delimiter(source)),
+            pa.BufferReader(_sniff_sample(source, head_text)),
+            read_options=pcsv.ReadOptions(column_names=columns, skip_rows_after_names=1),
+            parse_options=pcsv.ParseOptions(
+                delimiter=_delimiter(source), newlines_in_values=source.newlines_in_values
+            ),
             convert_options=pcsv.ConvertOptions(
-                strings_can_be_null=True, decimal_point=source.decimal, **BOOLEANS
+                strings_can_be_null=True,
+                null_values=NULL_VALUES,
+                decimal_point=source.decimal,
+                **BOOLEANS,
             ),
         )
     except Exception:  # a ragged or odd first block: the real read reports it precisely
@@ -642,6 +718,7 @@ class _RangeFile(io.RawIOBase):
         self._watch = watch
         self._lead = lead
         self._header = start == 0  # the header line may quote its names
+        self._next: _RangeFile | None = None
 
     def readable(self) -> bool:
         return True
@@ -672,7 +749,13 @@ class _RangeFile(io.RawIOBase):
         return len(chunk)
 
     def tell(self) -> int:
+        if self._next is not None:
+            return self._next.tell()
         return self._pos - self._start
+
+    def follow(self, other: _RangeFile) -> None:
+        """Report ``other``'s position from now on (the file is being read again)."""
+        self._next = other
 
     def close(self) -> None:
         if not self.closed:
@@ -704,6 +787,8 @@ def split_lines(source: Source, parts: int) -> list[Source] | None:
         or source.fmt not in ("csv", "tsv")
         or source.path == "-"
         or source.compression is not None
+        or source.encoding != "utf-8"  # a cut after b"\n" may split a UTF-16 character
+        or source.newlines_in_values  # quoted line breaks: the cuts are unsafe
         or not hasattr(os, "pread")
     ):
         return None
@@ -806,7 +891,6 @@ def _csv_batches(
     source: Source, header: Header, columns: list[str], text_columns: set[str], raw: Any = None
 ) -> Iterator[Any]:
     import pyarrow as pa
-    import pyarrow.csv as pcsv
 
     types = {
         c: (
@@ -818,10 +902,8 @@ def _csv_batches(
         )
         for c in columns
     }
-    skip = 1  # our cleaned names replace the header line, which is skipped
     if source.byte_range is not None:  # lines from the middle of the file: no header
         data: Any = raw  # its reads hand Arrow each block without a copy
-        skip = 1 if source.byte_range[0] == 0 else 0
     else:
         head, stream = _take_stream(source)
         if source.path != "-" and source.compression is None:
@@ -830,28 +912,94 @@ def _csv_batches(
             data = source.path if raw is None else raw
         else:
             data = io.BufferedReader(_Prefixed(head, stream), buffer_size=CSV_BLOCK)
-    try:
-        reader = pcsv.open_csv(
-            data,
-            read_options=pcsv.ReadOptions(
-                block_size=source.block_size if source.byte_range else CSV_BLOCK,
-                column_names=header.columns,
-                skip_rows=skip,
-                use_threads=True,  # ranges too: Arrow's threads parse while Python computes
-            ),
-            parse_options=pcsv.ParseOptions(delimiter=_delimiter(source)),
-            convert_options=pcsv.ConvertOptions(
-                column_types=types,
-                include_columns=columns,
-                strings_can_be_null=True,
-                quoted_strings_can_be_null=True,
-                decimal_point=source.decimal,
-                **BOOLEANS,
-            ),
-        )
-        yield from reader
-    except pa.ArrowInvalid as exc:
-        raise _explain_csv_error(source, header, columns, text_columns, str(exc)) from None
+    block = source.block_size if source.byte_range else CSV_BLOCK
+    handed = 0  # rows handed on: a read started again skips them
+    while True:
+        try:
+            skip = handed
+            for batch in _open_csv(source, header, data, types, columns, block):
+                if skip >= batch.num_rows:
+                    skip -= batch.num_rows
+                    continue
+                if skip:
+                    batch, skip = batch.slice(skip), 0
+                handed += batch.num_rows
+                yield batch
+            return
+        except pa.ArrowInvalid as exc:
+            if source.watch is not None and source.watch.quoted:
+                # A range cut short at a quote: void, read again whole by the caller
+                # (explaining the error would scan the whole file for nothing).
+                raise InputError(f"{source.name}: a quoted field may span the cut") from None
+            larger = _csv_retry(source, str(exc), block)
+            if larger is None:
+                raise _explain_csv_error(source, header, columns, text_columns, str(exc)) from None
+            block, data = larger, _csv_reopen(source, raw)
+
+
+def _open_csv(
+    source: Source, header: Header, data: Any, types: dict, columns: list[str], block: int
+) -> Any:
+    import pyarrow.csv as pcsv
+
+    # Our cleaned names replace the header row, which is skipped as a row (quotes and all).
+    skip = 1 if source.byte_range is None or source.byte_range[0] == 0 else 0
+    return pcsv.open_csv(
+        data,
+        read_options=pcsv.ReadOptions(
+            block_size=block,
+            column_names=header.columns,
+            skip_rows_after_names=skip,
+            use_threads=True,  # ranges too: Arrow's threads parse while Python computes
+            encoding=source.encoding,
+        ),
+        parse_options=pcsv.ParseOptions(
+            delimiter=_delimiter(source), newlines_in_values=source.newlines_in_values
+        ),
+        convert_options=pcsv.ConvertOptions(
+            column_types=types,
+            include_columns=columns,
+            null_values=NULL_VALUES,
+            strings_can_be_null=True,
+            quoted_strings_can_be_null=True,
+            decimal_point=source.decimal,
+            **BOOLEANS,
+        ),
+    )
+
+
+#: the largest read block tried for a row longer than the usual block
+CSV_MAX_BLOCK = 1 << 28
+
+
+def _csv_retry(source: Source, message: str, block: int) -> int | None:
+    """The block size to read the file again with, when Arrow's error calls for it:
+    a quoted field holding a line break past the first block (read with
+    ``newlines_in_values``), or a row longer than a block (a larger block).
+    None when the error stands (or the input cannot be read again).
+    """
+    # Out of sync, or a row read from inside a quoted field: a quoted line break.
+    synced = ("out of sync with chunker" in message or "Expected" in message) and (
+        not source.newlines_in_values
+    )
+    straddles = "straddles" in message and block < CSV_MAX_BLOCK
+    if source.byte_range is not None or (source.path == "-" and source.data is None):
+        return None  # a range is read again whole by the caller; stdin cannot be
+    if synced:
+        source.newlines_in_values = True
+        return block
+    return min(block * 16, CSV_MAX_BLOCK) if straddles else None
+
+
+def _csv_reopen(source: Source, raw: Any) -> Any:
+    """The input from its first byte, for another read (the last one's stream is dropped)."""
+    if isinstance(raw, _RangeFile):
+        again = _RangeFile(source.path, 0, os.path.getsize(source.path))
+        raw.follow(again)  # the progress bar follows the new read
+        return again
+    if source.path != "-" and source.compression is None:
+        return source.path
+    return io.BufferedReader(_Prefixed(b"", _open_stream(source)), buffer_size=CSV_BLOCK)
 
 
 def _explain_csv_error(
@@ -889,6 +1037,8 @@ def _explain_csv_error(
                 hint=_number_hint(source, value)
                 or "fix or remove the cell (empty cells count as missing; see --dropna)",
             )
+    if "out of sync with chunker" in message or "straddles" in message:
+        return _multiline_error(source, message)
     return InputError(f"{source.name}: cannot parse: {shown(message.splitlines()[0], 200)}")
 
 
@@ -909,12 +1059,24 @@ def _number_hint(source: Source, value: str) -> str | None:
     return None
 
 
+def _multiline_error(source: Source, message: str) -> InputError:
+    """A row Arrow could not read in blocks: stdin read once, or a row over 256 MiB."""
+    if "straddles" in message:
+        what = f"a row is longer than {CSV_MAX_BLOCK >> 20} MiB, or a quote is never closed"
+        if source.path == "-":
+            what = f"a row is longer than {CSV_BLOCK >> 20} MiB"
+    else:
+        what = "a quoted field holds a line break"
+    fix = "save the input to a file and read that" if source.path == "-" else "check its quotes"
+    return InputError(f"{source.name}: cannot read the CSV rows: {what}", hint=fix)
+
+
 def _text_lines(source: Source) -> Iterator[list[str]]:
     """The input's CSV records, read again from the start (error reports only)."""
     text = io.TextIOWrapper(
         io.BufferedReader(_Prefixed(b"", _open_stream(source))),
-        encoding="utf-8-sig",
-        errors="replace",  # a stray byte must not hide the cell being looked for
+        encoding="utf-8-sig" if source.encoding == "utf-8" else source.encoding,
+        errors="replace",  # a stray byte must not hide the error being explained
         newline="",
     )
     yield from csv.reader(text, delimiter=_delimiter(source))
@@ -939,13 +1101,13 @@ def _find_non_numeric(
         if number == 1:
             continue
         for column, i in index.items():
-            cell = row[i].strip() if i < len(row) else ""
-            if cell == "":
+            cell = row[i] if i < len(row) else ""
+            if cell in NULL_VALUES or cell.strip() == "":
                 continue
             try:
                 if source.decimal == "," and "." in cell:
                     raise ValueError  # Arrow reads decimal commas only
-                float(cell.replace(",", ".") if source.decimal == "," else cell)
+                float(cell.replace(",", ".") if source.decimal == "," else cell.replace("_", "x"))
             except ValueError:
                 return column, number, cell
     return None

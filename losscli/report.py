@@ -8,7 +8,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from losscli.output import markdown_cell, markdown_table, plain_table
+from losscli.output import json_text, markdown_cell, markdown_table, plain_table
 
 
 def _number(value: float) -> str:
@@ -57,7 +57,7 @@ def json_document(doc: Mapping[str, Any]) -> str:
         {**r, "params": {k: v for k, v in r["params"].items() if v is not None}}
         for r in doc["results"]
     ]
-    return json.dumps(clean, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    return json_text(clean)
 
 
 def _interval_heading(doc: Mapping[str, Any]) -> str:
