@@ -766,7 +766,7 @@ def check_command(
 
     Keys of a file check: name, file, loss, fail_above, fail_below (one of them is
     required), target, pred, weight, group, var, from_logits, convention, dropna,
-    input_format, params, reduction, per_group. A compare check has baseline, candidate,
+    input_format, delimiter, decimal, pos_label, params, reduction, per_group. A compare check has baseline, candidate,
     key, max_regression, max_rel_regression, require_significant, bootstrap, confidence
     and seed instead of file, fail_above and fail_below. A worsening beyond the tolerance
     fails a compare check only when significant (its paired interval wholly on the worse
