@@ -332,8 +332,8 @@ def eval_command(
 
     --reduction none writes one row per input row: row (or the --key column), then each
     loss's Lᵢ; with --weight, the weight and each loss's wᵢLᵢ (weighted_LOSS) too. As CSV,
-    as JSON Lines with --format json (one object per row, keys as the CSV header; "inf",
-    "-inf" or "nan" for a non-finite value), or as Parquet with -o FILE.parquet.
+    as JSON Lines with --format json (one object per row, keys as the CSV header;
+    "Infinity", "-Infinity" or "NaN" for a non-finite value), or as Parquet with -o FILE.parquet.
 
     Example: losscli eval preds.csv --loss huber --delta 0.5
 
@@ -398,8 +398,11 @@ def eval_command(
         output.write_notes(checks)
     else:
         sys.stdout.write(report.render(doc, fmt.value))
-    if not doc["passed"]:
+    # The verdict line once: a table or Markdown on stdout holds it; else it goes to stderr.
+    on_stdout = output_file is None and fmt in (EvalFormat.table, EvalFormat.markdown)
+    if not doc["passed"] and not on_stdout:
         print(f"check failed: {report.failed_summary(doc)}", file=sys.stderr)
+    if not doc["passed"]:
         raise typer.Exit(int(ExitCode.CHECK_FAILED))
 
 
@@ -711,6 +714,7 @@ def compare_command(
         require_significant=require_significant,
         engine=engine.value,
         scheduler=scheduler,
+        note=_note(quiet),
     )
     if replicates == 0 and require_significant is None:
         _note(quiet)(

@@ -20,7 +20,7 @@ says why it got its verdict (``reason``).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -323,6 +323,8 @@ def results(
             allowance = rule.allowance(vb)
             beyond = sign != 0 and sign * diff > allowance
             worse = beyond and (not rule.require_significant or significant is not False)
+            if sign != 0 and not math.isfinite(vc):
+                worse = True  # an overflowed or undefined candidate is never a pass
             result["significant"] = significant
             result["regression"] = bool(worse)
             result["reason"] = _reason(result, sign, allowance, rule, confidence)
@@ -335,6 +337,15 @@ def _reason(
 ) -> str:
     """Why a result got its verdict, in words: "+0.04%, within noise (…)"."""
     diff, rel = result["difference"], result["relative_difference"]
+    base, cand = result["baseline"], result["candidate"]
+    if not (math.isfinite(base) and math.isfinite(cand)):
+        if sign == 0:
+            return "a metric of the targets alone: never a regression"
+        if math.isfinite(base):
+            return f"the candidate's value is {cand:g}: not a finite number (rescale the columns)"
+        if math.isfinite(cand):
+            return f"better: the baseline's value is {base:g}, the candidate's finite"
+        return f"not comparable: the values are {base:g} and {cand:g} (rescale the columns)"
     change = f"{rel:+.2%}" if rel is not None else f"{diff:+.6g}"
     if diff == 0:
         return "no change"
@@ -357,6 +368,18 @@ def _reason(
     if rule.require_significant:
         return f"{change}, within noise ({interval} {where})"
     return f"{change}, {beyond} (not significant: {interval} {where})"
+
+
+def _once(note: Callable[[str], None]) -> Callable[[str], None]:
+    """``note`` that says each message once (the two files often share their notes)."""
+    said: set[str] = set()
+
+    def once(message: str) -> None:
+        if message not in said:
+            said.add(message)
+            note(message)
+
+    return once
 
 
 def compare_files(
@@ -384,6 +407,7 @@ def compare_files(
     require_significant: bool | None = None,
     engine: str = "local",
     scheduler: str | None = None,
+    note: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Score both files and compare them: the ``losscli.compare/1`` document.
 
@@ -392,7 +416,9 @@ def compare_files(
     paired interval lies wholly on the worse side; ``False`` counts every such worsening.
     ``engine='dask'`` scores each Parquet dataset as Dask tasks over its partitions.
     """
-    from losscli.files import _dask, _prepare
+    from losscli.files import _dask, _logits_warning, _prepare, _quiet, _watch_logits
+
+    note = _once(note or _quiet)
 
     if reduction not in ("mean", "sum", *ROW_STATISTICS):
         raise UsageError(f"compare reduces with mean, sum, median, max or p95, not {reduction!r}")
@@ -428,7 +454,7 @@ def compare_files(
             input_format=input_format,
             targets=None,
             key=None,
-            note=lambda _: None,
+            note=note,
             replay=False,
             convention=convention,
         )
@@ -450,7 +476,12 @@ def compare_files(
 
         base, cand = dask_engine.score(readings, scheduler, options)
     else:
-        base, cand = (score(reading, **options) for reading in readings)
+        scored = []
+        for reading in readings:
+            watch = _watch_logits(reading)
+            scored.append(score(reading, **options))
+            _logits_warning(reading, watch, note, from_logits)
+        base, cand = scored
     selected = readings[0].selected
     check_aligned(base, cand, key)
     rule = Rule(tolerance, rel_tolerance, require_significant)

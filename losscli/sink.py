@@ -162,7 +162,8 @@ class JsonLinesWriter:
     """Writes record batches as JSON Lines: one object per row, keys in column order.
 
     Floats are written at full precision (shortest round-trip repr); a non-finite value,
-    which JSON has no number for, is the string "inf", "-inf" or "nan" (as in CSV output).
+    which JSON has no number for, is the string "Infinity", "-Infinity" or "NaN", as in
+    the summary JSON documents.
     """
 
     def __init__(self, file: Any) -> None:
@@ -195,7 +196,7 @@ def _finite_or_text(value: float) -> float | str:
 
     if math.isfinite(value):
         return value
-    return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
+    return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
 
 
 class RowSink:

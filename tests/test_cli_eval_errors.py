@@ -1001,8 +1001,13 @@ def test_passing_check_exits_0(tmp_path, capsys):
 def test_failed_check_subprocess(tmp_path):
     path = write(tmp_path, "data.csv", GOOD)
     proc = subprocess_cli("eval", path, "--loss", "mse", "--fail-above", "mse=0.1")
+    assert proc.returncode == 1  # the table on stdout says it; stderr stays quiet
+    assert b"check mse <= 0.1: FAILED" in proc.stdout and proc.stderr == b""
+    proc = subprocess_cli(
+        "eval", path, "--loss", "mse", "--fail-above", "mse=0.1", "--format", "json"
+    )
     assert proc.returncode == 1
-    assert b"mse" in proc.stderr and b"Traceback" not in proc.stderr
+    assert proc.stderr == b"check failed: mse above threshold\n"
     proc = subprocess_cli("eval", path, "--loss", "mse", "--fail-above", "mse=0.2")
     assert proc.returncode == 0 and proc.stderr == b""
 
