@@ -622,15 +622,7 @@ def compare_command(
             show_default=False,
         ),
     ] = None,
-    seed: Annotated[
-        int | None,
-        typer.Option(
-            "--seed",
-            metavar="S",
-            help="Seed of the bootstrap draws (default 0).",
-            show_default=False,
-        ),
-    ] = None,
+    seed: SeedOpt = None,
     fmt: Annotated[
         EvalFormat,
         typer.Option(
