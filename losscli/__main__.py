@@ -1,5 +1,5 @@
 """``python -m losscli``."""
 
-from losscli.cli import console
+from losscli.cli.commands import console
 
 console()

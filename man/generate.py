@@ -202,7 +202,7 @@ def command_tree() -> tuple[Command, list[Command]]:
     """The root group and its commands, in the order ``losscli --help`` lists them."""
     import typer
 
-    from losscli.cli import app
+    from losscli.cli.commands import app
 
     click = click_module()
     root = typer.main.get_command(app)
@@ -397,7 +397,8 @@ def command_page(cmd: Command, commands: list[Command], version: str) -> str:
 
 
 def root_page(root: Command, commands: list[Command], version: str) -> str:
-    from losscli import registry, render
+    from losscli.cli import explain_output as render
+    from losscli.losses import registry
 
     page = Page(PROG, version)
     page.section("NAME")
@@ -460,7 +461,7 @@ def root_page(root: Command, commands: list[Command], version: str) -> str:
 
 def loss_body(loss) -> list[str]:
     """Summary, aliases, parameters and tasks of a registered loss or metric."""
-    from losscli import render
+    from losscli.cli import explain_output as render
 
     body = [loss.summary]
     if loss.aliases:

@@ -3,7 +3,7 @@
 Every number here comes from an independent computation, not from losscli: the PyTorch
 rows call ``torch.nn.functional`` (and torchvision's ``sigmoid_focal_loss``) in float64;
 the Keras, optax and scikit-learn rows transcribe the formula of the library's source
-(named in ``formula`` and in ``losscli.conventions``) into float64 torch operations, and
+(named in ``formula`` and in ``losscli.binding.conventions``) into float64 torch operations, and
 every gradient is torch autograd of that formula for J as the library reduces it.
 ``value`` is J; ``grads`` maps each ``losscli grad`` output column to ∂J/∂column.
 ``library=None`` is losscli's own default, for contrast.

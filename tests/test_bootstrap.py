@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from losscli import bootstrap
-from losscli.api import make_batch, objective
-from losscli.compare import compare_files
+from losscli.app.arrays import make_batch, objective
+from losscli.app.compare import compare_files
+from losscli.engine import bootstrap
 
 
 def write_csv(path, **columns):

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import losscli
-from losscli.numerics import sigmoid
+from losscli.kernel.numerics import sigmoid
 
 RTOL = 1e-12
 
@@ -100,7 +100,7 @@ def test_reliability_minus_resolution_plus_uncertainty_is_the_brier_score(
 def test_the_identity_holds_on_logits_and_per_group_through_the_cli(tmp_path, capsys):
     import json
 
-    from losscli.cli import run
+    from losscli.cli.commands import run
 
     rng = np.random.default_rng(4)
     n = 900
@@ -170,14 +170,14 @@ def test_ece_by_hand():
 
 
 def test_width_bins_are_right_open_with_one_in_the_last_bin():
-    from losscli.losses.calibration import width_bins
+    from losscli.losses.metrics.calibration import width_bins
 
     p = np.array([0.0, 0.2, 0.2 - 1e-12, 0.4, 0.99, 1.0])
     np.testing.assert_array_equal(width_bins(p, 5), [0, 1, 0, 2, 4, 4])
 
 
 def test_equal_mass_bins_never_split_ties():
-    from losscli.quantiles import mass_edges
+    from losscli.kernel.quantiles import mass_edges
 
     rng = np.random.default_rng(7)
     p = rng.choice([0.1, 0.2, 0.35, 0.5, 0.9], 400, p=[0.5, 0.2, 0.1, 0.1, 0.1])
@@ -193,7 +193,7 @@ def test_equal_mass_bins_never_split_ties():
 
 
 def test_equal_mass_bins_hold_equal_weight_without_ties():
-    from losscli.quantiles import mass_edges
+    from losscli.kernel.quantiles import mass_edges
 
     p = np.random.default_rng(8).uniform(size=1000)
     edges = mass_edges(p, np.ones(1000), 8)

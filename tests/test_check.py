@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from losscli.cli import run
+from losscli.cli.commands import run
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "sample_data"

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from losscli.checks import COMPARE_KEYS, EVAL_KEYS
-from losscli.cli import run
+from losscli.app.checks import COMPARE_KEYS, EVAL_KEYS
+from losscli.cli.commands import run
 
 ROOT = Path(__file__).resolve().parents[1]
 REGRESSION = ROOT / "sample_data" / "regression.csv"

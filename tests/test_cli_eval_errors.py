@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-import losscli.files
-from losscli.cli import run
+import losscli.app.evaluation
+from losscli.cli.commands import run
 
 SAMPLES = Path(__file__).resolve().parents[1] / "sample_data"
 BIG = 300_000  # rows of "1,2\n": more than io.SNIFF_BYTES (1 MiB)
@@ -1019,7 +1019,7 @@ def test_internal_error_exits_70(tmp_path, capsys, monkeypatch):
     def boom(*args, **kwargs):
         raise RuntimeError("kaboom")
 
-    monkeypatch.setattr(losscli.files, "evaluate_file", boom)
+    monkeypatch.setattr(losscli.app.evaluation, "evaluate_file", boom)
     path = write(tmp_path, "data.csv", GOOD)
     code, out, err = cli(capsys, "eval", path, "--loss", "mse")
     msg, hint = error_lines(code, out, err, expect_code=70)

@@ -21,8 +21,8 @@ import pytest
 from typer.testing import CliRunner
 
 import losscli
-import losscli.io
-from losscli.cli import app, run
+import losscli.io.readers
+from losscli.cli.commands import app, run
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "sample_data"
@@ -241,10 +241,10 @@ def test_clirunner_rows_and_grad(formats, table):
 
 def _counting_batches(monkeypatch) -> list[int]:
     """Count the record batches the engine reads (to prove the batching really changed)."""
-    import losscli.engine
+    import losscli.engine.passes
 
     counts: list[int] = []
-    real = losscli.engine.read_batches
+    real = losscli.engine.passes.read_batches
 
     def spy(*args, **kwargs):
         counts.append(0)
@@ -252,7 +252,7 @@ def _counting_batches(monkeypatch) -> list[int]:
             counts[-1] += 1
             yield batch
 
-    monkeypatch.setattr(losscli.engine, "read_batches", spy)
+    monkeypatch.setattr(losscli.engine.passes, "read_batches", spy)
     return counts
 
 
@@ -261,8 +261,8 @@ def _docs_small_and_default(capsys, monkeypatch, path, *args):
     default = eval_json(capsys, path, *args)
     default_batches = max(counts)
     counts.clear()
-    monkeypatch.setattr(losscli.io, "CSV_BLOCK", 256)
-    monkeypatch.setattr(losscli.io, "PARQUET_BATCH", 7)
+    monkeypatch.setattr(losscli.io.readers, "CSV_BLOCK", 256)
+    monkeypatch.setattr(losscli.io.readers, "PARQUET_BATCH", 7)
     small = eval_json(capsys, path, *args)
     assert min(counts) > max(default_batches, 20), (default_batches, counts)
     monkeypatch.undo()
@@ -316,7 +316,7 @@ def test_small_batches_same_per_row_output(capsys, monkeypatch):
     args = ["--loss", "huber", "--weight", "weight", "--with-loss"]
     code, big, err = cli(capsys, "grad", path, *args)
     assert code == 0, err
-    monkeypatch.setattr(losscli.io, "CSV_BLOCK", 256)
+    monkeypatch.setattr(losscli.io.readers, "CSV_BLOCK", 256)
     code, small, err = cli(capsys, "grad", path, *args)
     assert code == 0, err
     assert small == big
@@ -956,7 +956,7 @@ def test_pipeline_error_goes_to_stderr_only():
 
 ARROW_POOL_SCRIPT = """
 import sys
-from losscli.cli import main
+from losscli.cli.commands import main
 sys.argv = ["losscli", "eval", {path!r}, "--loss", "mse", "--format", "json"]
 try:
     main()

@@ -11,9 +11,9 @@ import pytest
 from typer.testing import CliRunner
 
 import losscli
-from losscli import output, render
-from losscli.cli import app, main
-from losscli.registry import TASKS, available_losses, get_loss
+from losscli.cli import explain_output as render
+from losscli.cli.commands import app, main, output
+from losscli.losses.registry import TASKS, available_losses, get_loss
 
 runner = CliRunner()
 Invoke = Callable[..., tuple[int, str, str]]

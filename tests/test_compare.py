@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from losscli.cli import run
+from losscli.cli.commands import run
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "sample_data"

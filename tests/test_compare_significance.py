@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from losscli.cli import run
+from losscli.cli.commands import run
 
 N = 500
 REPLICATES, SEED, CONFIDENCE = 1000, 0, 0.95  # compare's defaults

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import typer
 
-from losscli.cli import app
+from losscli.cli.commands import app
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "sample_data"
@@ -205,7 +205,7 @@ def test_install_completion_writes_the_script(shell: str, written: str, tmp_path
 
 
 def test_help_does_not_load_the_completion_module() -> None:
-    code = "import sys; from losscli.cli import run; run(['--help']); print('losscli.completion' in sys.modules)"
+    code = "import sys; from losscli.cli.commands import run; run(['--help']); print('losscli.cli.completion' in sys.modules)"
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.stdout.strip().splitlines()[-1] == "False"
 

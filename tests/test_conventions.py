@@ -2,7 +2,7 @@
 
 The fixture table (tests/convention_fixtures.py) holds numbers computed outside losscli
 from each library's published formula; here the command line must reproduce them to
-1e-9 relative, for every (loss, library) pair that ``losscli.conventions`` defines.
+1e-9 relative, for every (loss, library) pair that ``losscli.binding.conventions`` defines.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ import pytest
 from convention_fixtures import FIXTURES, Fixture
 
 import losscli
-from losscli import conventions
-from losscli.cli import run
-from losscli.registry import get_loss
+from losscli.binding import conventions
+from losscli.cli.commands import run
+from losscli.losses.registry import get_loss
 
 RTOL = 1e-9
 
@@ -393,7 +393,7 @@ def test_an_inferred_tasks_defaults_keep_the_losses_the_library_defines(capsys):
 
 
 def test_convention_names_complete():
-    from losscli.completion import convention_completions
+    from losscli.cli.completion import convention_completions
 
     assert convention_completions("") == [
         ("torch", "PyTorch"),

@@ -22,9 +22,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from losscli.cli import run
-from losscli.compare import compare_files
-from losscli.files import evaluate_file, write_gradients, write_rows
+from losscli.app.compare import compare_files
+from losscli.app.evaluation import evaluate_file, write_gradients, write_rows
+from losscli.cli.commands import run
 
 try:
     import dask
@@ -222,7 +222,7 @@ def test_eval_values_match_numpy_closed_forms(data, cluster):
 
 @needs_dask
 def test_files_split_into_row_group_partitions_give_the_same_results(data, monkeypatch):
-    from losscli import dask_engine
+    from losscli.engine import dask_backend as dask_engine
 
     monkeypatch.setattr(dask_engine, "PARTITION_ROWS", 150)
     monkeypatch.setattr(dask_engine, "FAN_IN", 3)  # a reduction tree of three levels
@@ -237,7 +237,7 @@ def test_files_split_into_row_group_partitions_give_the_same_results(data, monke
 
 
 def test_partitions_are_runs_of_whole_row_groups_numbered_in_dataset_order():
-    from losscli.dask_engine import Partition, plan_partitions
+    from losscli.engine.dask_backend import Partition, plan_partitions
 
     parts = plan_partitions(["a", "b", "c"], [[100, 100, 100, 30], [], [50]], 200)
     assert parts == [
@@ -387,7 +387,7 @@ COMPARE_CASES = {
 def test_compare_on_a_cluster_equals_local_compare(data, cluster, monkeypatch, case, split):
     """Bootstrap units (row mod 4096, or key hashes) merge across partitions exactly."""
     if split:
-        from losscli import dask_engine
+        from losscli.engine import dask_backend as dask_engine
 
         monkeypatch.setattr(dask_engine, "PARTITION_ROWS", 100)
         monkeypatch.setattr(dask_engine, "FAN_IN", 2)
@@ -490,7 +490,7 @@ def test_errors_are_the_local_engines(data, tmp_path, capsys, monkeypatch, damag
     """The error a single pass meets first, also when partition outcomes are combined in a
     deep tree (row-group partitions, two per merge task)."""
     if split:
-        from losscli import dask_engine
+        from losscli.engine import dask_backend as dask_engine
 
         monkeypatch.setattr(dask_engine, "PARTITION_ROWS", 60)
         monkeypatch.setattr(dask_engine, "FAN_IN", 2)
@@ -588,9 +588,9 @@ def test_errors_survive_pickling():
     """Worker errors reach the client by pickle, hint and location included."""
     import pickle
 
-    from losscli.engine import BadCells, BadCellsError
+    from losscli.engine.passes import BadCells, BadCellsError
     from losscli.errors import InputError, ParamError, ZeroWeightError
-    from losscli.validate import ValueProblem
+    from losscli.kernel.validate import ValueProblem
 
     cells = BadCells({"w": 2}, {"w": [4, 9]})
     for error in (

@@ -10,8 +10,8 @@ import json
 import numpy as np
 import pytest
 
-from losscli.cli import run
-from losscli.files import evaluate_file
+from losscli.app.evaluation import evaluate_file
+from losscli.cli.commands import run
 
 EPS = 1e-7
 
@@ -292,7 +292,7 @@ def test_95_percent_intervals_cover_the_true_mse_about_95_percent_of_the_time(tm
 
 def test_intervals_do_not_depend_on_how_the_file_is_cut_into_batches(multiclass, monkeypatch):
     """Per-unit sums merge across batches whose rows occupy different units and classes."""
-    import losscli.io
+    import losscli.io.readers
 
     path = multiclass[0]
 
@@ -302,7 +302,7 @@ def test_intervals_do_not_depend_on_how_the_file_is_cut_into_batches(multiclass,
         )["results"]
 
     whole = evaluate()
-    monkeypatch.setattr(losscli.io, "CSV_BLOCK", 512)  # a few dozen rows per batch
+    monkeypatch.setattr(losscli.io.readers, "CSV_BLOCK", 512)  # a few dozen rows per batch
     pieces = evaluate()
     assert [(r["group"], r["class"], r["n"]) for r in pieces] == [
         (r["group"], r["class"], r["n"]) for r in whole

@@ -11,8 +11,8 @@ import pytest
 from cases import CASES
 
 import losscli
-from losscli.cli import run
-from losscli.registry import get_loss
+from losscli.cli.commands import run
+from losscli.losses.registry import get_loss
 
 NAMES = losscli.available_losses()
 

@@ -83,7 +83,7 @@ def test_the_atomic_writers_themselves_follow_the_umask(tmp_path: Path, data) ->
     """write_bytes_atomic (plot's images) and write_text_atomic, in a process of their own."""
     out = tmp_path / "curves.png"
     fn = "write_bytes_atomic" if isinstance(data, bytes) else "write_text_atomic"
-    code = f"from losscli.sink import {fn} as w; import sys; w(sys.argv[1], {data!r})"
+    code = f"from losscli.io.sink import {fn} as w; import sys; w(sys.argv[1], {data!r})"
     cmd = shlex.join([sys.executable, "-c", code, str(out)])
     for umask, mode in [(0o022, 0o644), (0o027, 0o640)]:
         if out.exists():

@@ -14,7 +14,7 @@ import pytest
 from cases import CASES, COMPOSITES, CONVENTION_CASES
 
 import losscli
-from losscli.registry import get_loss
+from losscli.losses.registry import get_loss
 
 NAMES = losscli.available_losses()
 PARAMS = [
@@ -46,7 +46,7 @@ def finite_difference(f, inputs: tuple[np.ndarray, ...]) -> list[np.ndarray]:
 
 
 def reductions_of(spec: str, params: dict, weighted: bool = False) -> list[str]:
-    from losscli.api import objective
+    from losscli.app.arrays import objective
 
     _, obj = objective(spec, **params)  # reductions do not depend on a convention
     out = []

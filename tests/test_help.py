@@ -7,7 +7,7 @@ import re
 import pytest
 import typer
 
-from losscli.cli import app, run
+from losscli.cli.commands import app, run
 
 # The order a user needs them in: evaluate, then gate, then choose, then look up.
 COMMAND_ORDER = ["eval", "grad", "compare", "check", "recommend", "losses", "explain", "plot"]

@@ -16,9 +16,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-import losscli.engine
-import losscli.io
-from losscli.cli import run
+import losscli.engine.passes
+import losscli.io.readers
+from losscli.cli.commands import run
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "sample_data"
@@ -184,10 +184,12 @@ def test_range_readers_use_the_sniffed_delimiter(capsys, monkeypatch, tmp_path, 
     )
     serial = values(capsys, path, "--loss", "mse,mae", "--decimal", ",")
     cuts = []
-    split = losscli.io.split_lines
-    monkeypatch.setattr(losscli.io, "PARALLEL_MIN_BYTES", 1)
-    monkeypatch.setattr(losscli.engine, "_parallel_parts", lambda: parts)
-    monkeypatch.setattr(losscli.engine, "split_lines", lambda s, n: cuts.append(n) or split(s, n))
+    split = losscli.io.readers.split_lines
+    monkeypatch.setattr(losscli.io.readers, "PARALLEL_MIN_BYTES", 1)
+    monkeypatch.setattr(losscli.engine.passes, "_parallel_parts", lambda: parts)
+    monkeypatch.setattr(
+        losscli.engine.passes, "split_lines", lambda s, n: cuts.append(n) or split(s, n)
+    )
     assert values(capsys, path, "--loss", "mse,mae", "--decimal", ",") == pytest.approx(
         serial, rel=1e-12
     )

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import typer
 
-from losscli.cli import app, run
+from losscli.cli.commands import app, run
 
 ROOT = Path(__file__).resolve().parent.parent
 MAN_DIR = ROOT / "man"
@@ -120,7 +120,7 @@ def test_page_escapes_option_hyphens() -> None:
 
 
 def test_root_page_lists_losses_tasks_and_exit_statuses() -> None:
-    from losscli import registry
+    from losscli.losses import registry
 
     text = page_path("").read_text(encoding="utf-8")
     for loss in registry.all_losses():

@@ -11,7 +11,7 @@ import pytest
 from test_completion import bash_complete
 from typer.testing import CliRunner
 
-from losscli.cli import app
+from losscli.cli.commands import app
 
 ROOT = Path(__file__).resolve().parents[1]
 runner = CliRunner()

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from typer.main import get_command
 
-from losscli.cli import app, run
+from losscli.cli.commands import app, run
 
 SAMPLES = Path(__file__).resolve().parents[1] / "sample_data"
 REGRESSION = str(SAMPLES / "regression.csv")

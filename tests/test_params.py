@@ -7,7 +7,7 @@ import pytest
 
 import losscli
 from losscli.errors import ExitCode
-from losscli.params import Param
+from losscli.losses.params import Param
 
 Y = np.array([0.0, 1.0, 1.0])
 P = np.array([0.2, 0.7, 0.9])

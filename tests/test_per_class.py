@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import log_loss, mean_squared_error
 
-from losscli.cli import run
+from losscli.cli.commands import run
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "sample_data"

@@ -17,7 +17,7 @@ import sys
 import pytest
 
 import losscli
-from losscli.cli import run
+from losscli.cli.commands import run
 
 DATA = "y,p,w,id\n1,1.5,2,a\n2,2,0.5,b\n3,2,1,c\n4,4.25,0.125,d\n"
 Y = [1.0, 2.0, 3.0, 4.0]

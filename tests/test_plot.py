@@ -17,9 +17,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import losscli.output
-from losscli.cli import run
-from losscli.plot import compute_curves, parse_range
+import losscli.cli.output
+from losscli.app.plot import compute_curves, parse_range
+from losscli.cli.commands import run
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -77,7 +77,7 @@ def test_width_and_height_set_the_size(capsys):
 
 
 def test_colour_only_on_a_terminal_and_never_with_no_color(capsys, monkeypatch):
-    monkeypatch.setattr(losscli.output, "stdout_is_terminal", lambda: True)
+    monkeypatch.setattr(losscli.cli.output, "stdout_is_terminal", lambda: True)
     monkeypatch.delenv("NO_COLOR", raising=False)
     monkeypatch.delenv("TERM", raising=False)
     code, out, _ = cli(capsys, "plot", "--loss", "mse,mae", "--width", "70", "--height", "15")
@@ -427,8 +427,8 @@ def test_a_failed_plot_leaves_an_existing_image_alone(capsys, tmp_path):
 def test_importing_the_cli_and_plot_help_load_no_numpy_or_plotext():
     script = (
         "import json, sys\n"
-        "import losscli.cli\n"
-        "from losscli.cli import run\n"
+        "import losscli.cli.commands\n"
+        "from losscli.cli.commands import run\n"
         "code = run(['plot', '--help'])\n"
         "heavy = [m for m in ('numpy', 'plotext', 'matplotlib', 'pandas', 'pyarrow') if m in sys.modules]\n"
         "print(json.dumps({'code': code, 'heavy': heavy}))\n"

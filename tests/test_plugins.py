@@ -12,11 +12,11 @@ import pytest
 from typer.testing import CliRunner
 
 import losscli
-from losscli import registry
-from losscli.cli import app
-from losscli.params import Param, positive
-from losscli.registry import Explain, Loss
-from losscli.streaming import Elementwise
+from losscli.cli.commands import app
+from losscli.kernel.streaming import Elementwise
+from losscli.losses import registry
+from losscli.losses.params import Param, positive
+from losscli.losses.registry import Explain, Loss
 
 
 class QuarticError(Elementwise):
@@ -151,7 +151,7 @@ def test_an_installed_distribution_is_found_through_its_entry_points_txt(tmp_pat
     (info / "entry_points.txt").write_text("[losscli.losses]\ncubic = cubic_plugin:losses\n")
     code = (
         "import sys; sys.path.insert(0, sys.argv[1]);"
-        "from losscli.registry import _may_have_plugins;"
+        "from losscli.losses.registry import _may_have_plugins;"
         "import losscli;"
         "print(_may_have_plugins(), losscli.evaluate([0.0, 1.0], [2.0, 1.0], 'cubic'))"
     )

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from losscli import process_exit
+from losscli.cli import process_exit
 
 ROOT = Path(__file__).resolve().parents[1]
 REAL_ENUMERATE = threading.enumerate
@@ -79,7 +79,7 @@ def test_losscli_full_exit_asks_for_the_ordinary_exit(exits, monkeypatch) -> Non
 
 def test_the_console_script_is_the_quick_exit_entry_point() -> None:
     text = (ROOT / "pyproject.toml").read_text()
-    assert 'losscli = "losscli.cli:console"' in text
+    assert 'losscli = "losscli.cli.commands:console"' in text
     assert "console()" in (ROOT / "losscli" / "__main__.py").read_text()
 
 
@@ -88,7 +88,7 @@ ATEXIT_SCRIPT = """
 import atexit, sys
 atexit.register(lambda: sys.stdout.write("ATEXIT\\n"))
 sys.argv = ["losscli", *{args!r}]
-from losscli.cli import console
+from losscli.cli.commands import console
 console()
 """
 

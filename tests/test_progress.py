@@ -129,8 +129,8 @@ def test_short_runs_show_no_bar_by_default(big_csv: Path) -> None:
 # A 64 MiB file is cut into parts read by threads of their own (two on a machine with two
 # cores or more); the launcher pins that count so that the test does not hang on the CPU.
 TWO_READERS = (
-    "import losscli.engine as e; e._parallel_parts = lambda: 2; "
-    "from losscli.cli import console; console()"
+    "import losscli.engine.passes as e; e._parallel_parts = lambda: 2; "
+    "from losscli.cli.commands import console; console()"
 )
 
 
@@ -139,7 +139,7 @@ def csv_64mib(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A plain CSV just over 64 MiB (the size at which a file is read in parallel parts)."""
     import io
 
-    from losscli.io import PARALLEL_MIN_BYTES
+    from losscli.io.readers import PARALLEL_MIN_BYTES
 
     rng = np.random.default_rng(1)
     y = rng.normal(size=20_000)

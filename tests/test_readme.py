@@ -87,7 +87,7 @@ def test_readme_lists_a_command_for_every_sample_task():
 def test_sample_command_runs(command):
     import shlex
 
-    from losscli.cli import run
+    from losscli.cli.commands import run
 
     assert run(shlex.split(command)[1:] + ["-q"]) == 0
 

@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from losscli.cli import run
-from losscli.guidelines import TASK_GUIDES, named_losses
-from losscli.registry import TASKS, get_loss
+from losscli.app.guidelines import TASK_GUIDES, named_losses
+from losscli.cli.commands import run
+from losscli.losses.registry import TASKS, get_loss
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "sample_data"
@@ -198,7 +198,7 @@ def test_recommend_task_text_and_markdown(capsys):
 def test_every_task_command_is_a_valid_loss_spec(capsys):
     """The spec in every suggested command parses and binds, once the class weights that
     depend on the data (written w0,w1 and explained in the parameters) are filled in."""
-    from losscli.objective import objectives_for
+    from losscli.binding.objective import objectives_for
 
     for task in TASKS:
         doc = cli_json(capsys, "recommend", "--task", task)

@@ -12,7 +12,7 @@ import pytest
 from sklearn import metrics
 
 import losscli
-from losscli.numerics import sigmoid, softmax
+from losscli.kernel.numerics import sigmoid, softmax
 
 N = 200
 RTOL = 1e-9
@@ -269,7 +269,7 @@ def test_d2_tweedie_null_deviance_streams_without_cancellation():
 
 @pytest.mark.parametrize("power", [0.0, 1.0, 1.5, 2.0, 3.0, -1.0])
 def test_mean_deviance_merges_exactly(power):
-    from losscli.deviance import MeanDeviance, tweedie_unit_deviance
+    from losscli.losses.deviance import MeanDeviance, tweedie_unit_deviance
 
     y, _ = tweedie_data(power, seed=16)
     w = weights(True)
@@ -291,7 +291,7 @@ def test_mean_deviance_merges_exactly(power):
 
 
 def test_collected_resampler_repeats_each_drawn_unit():
-    from losscli.streaming import Collected
+    from losscli.kernel.streaming import Collected
 
     units = np.empty(4, dtype=object)
     units[:] = [Collected(np.array([1.0, 2.0])), Collected(), 0, Collected(np.array([3.0]))]

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 import losscli
-from losscli.cli import run
+from losscli.cli.commands import run
 
 ROOT = Path(__file__).resolve().parents[1]
 REGRESSION = ROOT / "sample_data" / "regression.csv"
@@ -133,8 +133,8 @@ def test_elementwise_losses_list_the_statistics_among_their_reductions():
     assert info.value.hint == "rmse supports: mean"
     with pytest.raises(losscli.UsageError, match="unknown reduction 'p99'"):
         losscli.Accumulator("mse").objective.check_reduction("p99")
-    from losscli.registry import get_loss
-    from losscli.streaming import supported_reductions
+    from losscli.kernel.streaming import supported_reductions
+    from losscli.losses.registry import get_loss
 
     assert supported_reductions(get_loss("mse").kernel) == (
         "mean",
@@ -166,9 +166,9 @@ def _per_row(capsys, loss: str) -> np.ndarray:
 
 @STATISTICS
 def test_eval_file_per_group_equals_numpy_on_the_per_row_losses(capsys, monkeypatch, reduction):
-    import losscli.io
+    import losscli.io.readers
 
-    monkeypatch.setattr(losscli.io, "CSV_BLOCK", 4096)  # several batches per file
+    monkeypatch.setattr(losscli.io.readers, "CSV_BLOCK", 4096)  # several batches per file
     rows = _per_row(capsys, "huber")
     segments = np.array(
         [line.split(",")[2] for line in REGRESSION.read_text().splitlines()[1:]], dtype=object
@@ -189,9 +189,9 @@ def test_eval_file_per_group_equals_numpy_on_the_per_row_losses(capsys, monkeypa
 
 
 def test_grad_cli_equals_the_api(capsys, monkeypatch):
-    import losscli.io
+    import losscli.io.readers
 
-    monkeypatch.setattr(losscli.io, "CSV_BLOCK", 4096)
+    monkeypatch.setattr(losscli.io.readers, "CSV_BLOCK", 4096)
     code, out, err = cli(capsys, "grad", REGRESSION, "--loss", "log_cosh", "--reduction", "p95")
     assert code == 0, err
     lines = out.splitlines()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from losscli.cli import run
+from losscli.cli.commands import run
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")

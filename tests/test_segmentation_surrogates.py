@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import losscli
-from losscli.cli import run
+from losscli.cli.commands import run
 
 
 def rng_for(seed: int) -> np.random.Generator:
@@ -277,9 +277,9 @@ def test_lovasz_per_group_is_per_image_and_the_overall_row_is_over_all_rows(caps
             f.write(f"img_{i},{y},{float(s)!r}\n")
     import json
 
-    import losscli.io
+    import losscli.io.readers
 
-    losscli.io.CSV_BLOCK, block = 4096, losscli.io.CSV_BLOCK  # several batches
+    losscli.io.readers.CSV_BLOCK, block = 4096, losscli.io.readers.CSV_BLOCK  # several batches
     try:
         code, out, err = cli(
             capsys,
@@ -296,7 +296,7 @@ def test_lovasz_per_group_is_per_image_and_the_overall_row_is_over_all_rows(caps
         code, out, err = cli(capsys, "grad", path, "--loss", "lovasz_hinge", "--pred", "score")
         assert code == 0, err
     finally:
-        losscli.io.CSV_BLOCK = block
+        losscli.io.readers.CSV_BLOCK = block
     got = np.array([float(line.split(",")[1]) for line in out.splitlines()[1:]])
     np.testing.assert_array_equal(got, losscli.gradient(labels, scores, "lovasz_hinge"))
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from losscli import sink
-from losscli.sink import BackgroundWriter, RowSink
+from losscli.io import sink
+from losscli.io.sink import BackgroundWriter, RowSink
 
 
 def test_background_writer_keeps_the_order_and_finishes_every_item() -> None:

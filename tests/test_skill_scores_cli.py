@@ -15,7 +15,7 @@ import pytest
 from sklearn import metrics
 
 import losscli
-from losscli.cli import run
+from losscli.cli.commands import run
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "sample_data"

@@ -19,7 +19,7 @@ HEAVY = ("numpy", "pandas", "pyarrow")
 SCRIPT = """
 import json, sys
 {setup}
-from losscli.cli import main
+from losscli.cli.commands import main
 sys.argv = ["losscli", *{args!r}]
 try:
     main()
@@ -32,7 +32,9 @@ sys.stdout.flush()
 """
 
 # Draws tables with Rich, as on a terminal, although stdout here is a pipe.
-AS_IF_ON_A_TERMINAL = "import losscli.output; losscli.output.stdout_is_terminal = lambda: True"
+AS_IF_ON_A_TERMINAL = (
+    "import losscli.cli.output; losscli.cli.output.stdout_is_terminal = lambda: True"
+)
 
 # (arguments, expected exit code)
 COMMANDS = [
@@ -93,5 +95,5 @@ def test_python_m_losscli_imports_no_heavy_module(args: list[str]) -> None:
         for line in proc.stderr.splitlines()
         if line.startswith("import time:")
     }
-    assert "losscli.cli" in imported
+    assert "losscli.cli.commands" in imported
     assert {name.split(".")[0] for name in imported} & set(HEAVY) == set()

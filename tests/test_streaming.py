@@ -131,8 +131,8 @@ def _reductions(obj):
 @pytest.mark.parametrize("make", PARAMS)
 def test_grouped_update_equals_one_update_per_group(make):
     """update_grouped (bincount fast paths and the generic loop) equals update per group."""
-    from losscli.api import make_batch, objective
-    from losscli.streaming import Kernel, take_group
+    from losscli.app.arrays import make_batch, objective
+    from losscli.kernel.streaming import Kernel, take_group
 
     rng = np.random.default_rng(11)
     n, size = 300, 9
@@ -175,8 +175,8 @@ def test_composite_per_row_gradient_needs_no_merged_sums():
 
 
 def test_collected_merges_by_concatenation_across_batches_and_groups():
-    from losscli.engine import GroupedSums
-    from losscli.streaming import Collected, PartialSums, collect_grouped
+    from losscli.engine.passes import GroupedSums
+    from losscli.kernel.streaming import Collected, PartialSums, collect_grouped
 
     a = PartialSums(v=Collected(np.array([3.0, 1.0])), n=2)
     b = PartialSums(v=Collected(np.array([2.0])), n=1)
@@ -204,8 +204,8 @@ def test_collected_merges_by_concatenation_across_batches_and_groups():
 
 
 def test_bootstrap_replicates_collected_values_with_the_drawn_multiplicity():
-    from losscli.bootstrap import replicate_values
-    from losscli.streaming import Collected, PartialSums
+    from losscli.engine.bootstrap import replicate_values
+    from losscli.kernel.streaming import Collected, PartialSums
 
     units = np.empty(3, dtype=object)
     units[:] = [

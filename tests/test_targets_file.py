@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import losscli
-from losscli.cli import run
+from losscli.cli.commands import run
 
 
 @pytest.fixture

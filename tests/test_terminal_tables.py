@@ -159,7 +159,7 @@ def test_numbers_and_verdicts_are_whole_with_columns_set_in_the_environment(wide
 
 
 def test_losses_at_80_columns_is_readable(wide):
-    from losscli import registry
+    from losscli.losses import registry
 
     text = on_terminal(["losses"], 80)
     lines = text.splitlines()

@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 from sklearn import metrics
 
-from losscli.cli import run
+from losscli.cli.commands import run
 
 LOSSES = "bce,brier,focal,hinge"
 

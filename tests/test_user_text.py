@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from losscli.cli import run
-from losscli.registry import TASKS, available_losses
+from losscli.cli.commands import run
+from losscli.losses.registry import TASKS, available_losses
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "sample_data"

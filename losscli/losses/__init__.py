@@ -1,16 +1,5 @@
-"""The built-in loss families; importing this package registers them all.
+"""The losses: the registry, their parameters, one module per family, and the metrics.
 
-Registration order is the order ``losscli losses`` lists them in, so the imports are not
-sorted.
+Importing this package registers nothing; ``registry`` loads ``builtin`` (every family)
+the first time a loss is looked up.
 """
-
-from losscli.losses import regression  # isort: skip  # noqa: F401
-from losscli.losses import binary  # isort: skip  # noqa: F401
-from losscli.losses import multiclass  # isort: skip  # noqa: F401
-from losscli.losses import divergence  # isort: skip  # noqa: F401
-from losscli.losses import noisy_labels  # isort: skip  # noqa: F401
-from losscli.losses import overlap  # isort: skip  # noqa: F401
-from losscli.losses import lovasz  # isort: skip  # noqa: F401
-from losscli.losses import similarity  # isort: skip  # noqa: F401
-from losscli.losses import skill  # isort: skip  # noqa: F401
-from losscli.losses import calibration  # isort: skip  # noqa: F401

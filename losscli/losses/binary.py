@@ -9,8 +9,15 @@ from __future__ import annotations
 
 from losscli._lazy import np
 from losscli.errors import InputError, ParamError
-from losscli.numerics import clip_probability, log_sigmoid, sigmoid, sigmoid_backward
-from losscli.params import (
+from losscli.kernel.numerics import clip_probability, log_sigmoid, sigmoid, sigmoid_backward
+from losscli.kernel.streaming import Batch, Elementwise, Params
+from losscli.kernel.validate import (
+    plus_minus_one,
+    require_binary,
+    require_probabilities,
+    require_soft_labels,
+)
+from losscli.losses.params import (
     ALPHA_FOCAL,
     CLASS_WEIGHTS,
     EPS,
@@ -20,14 +27,7 @@ from losscli.params import (
     Param,
     all_non_negative,
 )
-from losscli.registry import Explain, register_loss
-from losscli.streaming import Batch, Elementwise, Params
-from losscli.validate import (
-    plus_minus_one,
-    require_binary,
-    require_probabilities,
-    require_soft_labels,
-)
+from losscli.losses.registry import Explain, register_loss
 
 BINARY = ("binary", "multilabel", "imbalanced")
 
@@ -308,7 +308,7 @@ def keras_categorical_focal_terms(labels, x, params: Params, k: int, alpha: floa
     L = −α w_y (1 − q̂_y)^γ log q̂_y. With g = ∂L/∂q̂_y = α w_y[γ(1 − q̂)^(γ−1) log q̂ −
     (1 − q̂)^γ/q̂] (0 where clipped): ∂L/∂p_j = (g δ_jy − g q_y)/Σp, then through softmax.
     """
-    from losscli.numerics import softmax, softmax_backward
+    from losscli.kernel.numerics import softmax, softmax_backward
 
     gamma = params["gamma"]
     w = alpha * _label_weights(labels, params, k)
@@ -336,7 +336,7 @@ def softmax_focal_terms(labels, x, params: Params, k: int):
     ∂L/∂ℓ = −w_y [(1 − p_y)^γ − γ p_y ℓ (1 − p_y)^(γ−1)];
     probabilities: ∂L/∂p_y = ∂L/∂ℓ / p_y; logits: ∂L/∂z_c = ∂L/∂ℓ (δ_cy − p_c).
     """
-    from losscli.numerics import log_softmax, logsumexp, softmax
+    from losscli.kernel.numerics import log_softmax, logsumexp, softmax
 
     gamma = params["gamma"]
     w = _label_weights(labels, params, k)
@@ -397,7 +397,7 @@ class Focal(_Binary):
     """Focal loss: binary/multilabel (sigmoid) or multiclass (softmax on p_y)."""
 
     def prepare(self, batch: Batch, params: Params) -> Batch:
-        from losscli.validate import integer_labels, require_rows_sum_to_one
+        from losscli.kernel.validate import integer_labels, require_rows_sum_to_one
 
         if batch.target is None:
             raise InputError("focal needs a target column")
@@ -443,7 +443,7 @@ class Focal(_Binary):
         """K target columns: class labels for categorical focal (one-hot rows, else an
         error); for focal by its own name, rows that are all one-hot against softmax
         rows (probabilities summing to 1, or logits) are refused as ambiguous."""
-        from losscli.validate import is_one_hot, one_hot_labels
+        from losscli.kernel.validate import is_one_hot, one_hot_labels
 
         if layout == "categorical":
             return one_hot_labels(

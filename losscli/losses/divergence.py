@@ -10,11 +10,11 @@ import math
 
 from losscli._lazy import np
 from losscli.errors import InputError
-from losscli.numerics import clip_probability, log_softmax, softmax_backward
-from losscli.params import EPS
-from losscli.registry import Explain, register_loss
-from losscli.streaming import Batch, Elementwise, Params
-from losscli.validate import require_probabilities, require_range, require_rows_sum_to_one
+from losscli.kernel.numerics import clip_probability, log_softmax, softmax_backward
+from losscli.kernel.streaming import Batch, Elementwise, Params
+from losscli.kernel.validate import require_probabilities, require_range, require_rows_sum_to_one
+from losscli.losses.params import EPS
+from losscli.losses.registry import Explain, register_loss
 
 LOG2 = math.log(2.0)
 

@@ -25,15 +25,23 @@ from typing import Any
 
 from losscli._lazy import np
 from losscli.errors import InputError, UsageError, ZeroWeightError
-from losscli.numerics import softmax, softmax_backward
-from losscli.registry import Explain, register_loss
-from losscli.streaming import Batch, Collected, Kernel, Params, PartialSums, collect_grouped, memo
-from losscli.validate import (
+from losscli.kernel.numerics import softmax, softmax_backward
+from losscli.kernel.streaming import (
+    Batch,
+    Collected,
+    Kernel,
+    Params,
+    PartialSums,
+    collect_grouped,
+    memo,
+)
+from losscli.kernel.validate import (
     integer_labels,
     plus_minus_one,
     require_probabilities,
     require_rows_sum_to_one,
 )
+from losscli.losses.registry import Explain, register_loss
 
 SEGMENTATION = ("segmentation", "imbalanced")
 
@@ -220,7 +228,7 @@ class LovaszSoftmax(_Lovasz):
     def prepare(self, batch: Batch, params: Params) -> Batch:
         x, y = batch.preds[0], batch.target
         if y is not None and y.ndim == 2 and y.shape == x.shape and x.shape[1] >= 2:
-            from losscli.validate import one_hot_labels
+            from losscli.kernel.validate import one_hot_labels
 
             y = one_hot_labels(y, batch, "lovasz_softmax")
             batch = batch.replace(target=y)

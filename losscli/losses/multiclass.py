@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from losscli._lazy import np
 from losscli.errors import InputError, ParamError
-from losscli.numerics import (
+from losscli.kernel.numerics import (
     clip_probability,
     log_softmax,
     logsumexp,
@@ -16,15 +16,22 @@ from losscli.numerics import (
     softmax,
     softmax_backward,
 )
-from losscli.params import CLASS_WEIGHTS, EPS, IGNORE_INDEX, LABEL_SMOOTHING, Param, non_negative
-from losscli.registry import Explain, register_loss
-from losscli.streaming import Batch, Elementwise, Params
-from losscli.validate import (
+from losscli.kernel.streaming import Batch, Elementwise, Params
+from losscli.kernel.validate import (
     integer_labels,
     require_probabilities,
     require_range,
     require_rows_sum_to_one,
 )
+from losscli.losses.params import (
+    CLASS_WEIGHTS,
+    EPS,
+    IGNORE_INDEX,
+    LABEL_SMOOTHING,
+    Param,
+    non_negative,
+)
+from losscli.losses.registry import Explain, register_loss
 
 
 def require_log_probabilities(x: np.ndarray, batch: Batch, hint: str) -> None:
@@ -450,7 +457,7 @@ def _labels_and_scores(batch: Batch, loss: str) -> Batch:
 
 def _label_column(batch: Batch, loss: str) -> np.ndarray:
     """The target as one label per row: a label column, or K one-hot columns read as labels."""
-    from losscli.validate import one_hot_labels
+    from losscli.kernel.validate import one_hot_labels
 
     y, x = batch.target, batch.preds[0]
     if y is not None and y.ndim == 2 and y.shape == x.shape:

@@ -8,11 +8,11 @@ a label). Logits stay in log space, so |z| up to 1e4 gives finite values and gra
 from __future__ import annotations
 
 from losscli._lazy import np
+from losscli.kernel.numerics import clip_probability, log_softmax, logsumexp
+from losscli.kernel.streaming import Elementwise, Params
 from losscli.losses.multiclass import prepare_multiclass
-from losscli.numerics import clip_probability, log_softmax, logsumexp
-from losscli.params import EPS, IGNORE_INDEX, LABEL_SMOOTHING, Param
-from losscli.registry import Explain, register_loss
-from losscli.streaming import Elementwise, Params
+from losscli.losses.params import EPS, IGNORE_INDEX, LABEL_SMOOTHING, Param
+from losscli.losses.registry import Explain, register_loss
 
 CLASSIFICATION = ("multiclass", "imbalanced")
 

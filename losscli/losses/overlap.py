@@ -10,16 +10,16 @@ from __future__ import annotations
 
 from losscli._lazy import np
 from losscli.errors import InputError
-from losscli.numerics import one_hot, sigmoid, sigmoid_backward, softmax, softmax_backward
-from losscli.params import SMOOTH, Param, non_negative, positive
-from losscli.registry import Explain, register_loss
-from losscli.streaming import Batch, Kernel, Params, PartialSums
-from losscli.validate import (
+from losscli.kernel.numerics import one_hot, sigmoid, sigmoid_backward, softmax, softmax_backward
+from losscli.kernel.streaming import Batch, Kernel, Params, PartialSums
+from losscli.kernel.validate import (
     integer_labels,
     require_probabilities,
     require_rows_sum_to_one,
     require_soft_labels,
 )
+from losscli.losses.params import SMOOTH, Param, non_negative, positive
+from losscli.losses.registry import Explain, register_loss
 
 SEGMENTATION = ("segmentation", "imbalanced")
 

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from losscli._lazy import np
 from losscli.errors import InputError, ZeroWeightError
-from losscli.params import BETA_L1, DELTA, EPS, POWER, QUANTILE, Param, positive
-from losscli.registry import Explain, register_loss
-from losscli.streaming import Batch, Elementwise, Params
-from losscli.validate import fail_where, require_range
+from losscli.kernel.streaming import Batch, Elementwise, Params
+from losscli.kernel.validate import fail_where, require_range
+from losscli.losses.params import BETA_L1, DELTA, EPS, POWER, QUANTILE, Param, positive
+from losscli.losses.registry import Explain, register_loss
 
 REGRESSION = ("regression",)
 ROBUST = ("regression", "robust-regression")

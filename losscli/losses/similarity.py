@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from losscli._lazy import np
 from losscli.errors import InputError, ParamError
-from losscli.params import Param, non_negative
-from losscli.registry import Explain, register_loss
-from losscli.streaming import Batch, Elementwise
-from losscli.validate import plus_minus_one, require_binary, require_range
+from losscli.kernel.streaming import Batch, Elementwise
+from losscli.kernel.validate import plus_minus_one, require_binary, require_range
+from losscli.losses.params import Param, non_negative
+from losscli.losses.registry import Explain, register_loss
 
 SIMILARITY = ("similarity",)
 

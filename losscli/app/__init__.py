@@ -1,0 +1,1 @@
+"""The use cases: evaluate, gradients, compare, check, plot, recommend."""

@@ -1,0 +1,290 @@
+"""The Python API: evaluate and differentiate losses on arrays, in one call or streaming."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from losscli._lazy import np
+from losscli.binding.objective import Objective, objectives_for
+from losscli.errors import InputError, ParamError, UsageError
+from losscli.kernel.streaming import ROW_STATISTICS, Batch, PartialSums
+from losscli.kernel.validate import require_finite
+from losscli.losses.registry import Loss
+
+ArrayLike = Any
+
+
+def _as_array(x: ArrayLike, role: str) -> np.ndarray:
+    arr = np.asarray(x)
+    if arr.dtype.kind in "biuf":
+        arr = arr.astype(np.float64, copy=False)
+    if arr.ndim == 0:
+        raise InputError(f"{role} must be an array of rows, got a scalar")
+    if arr.ndim == 2 and arr.shape[1] == 1:
+        arr = arr[:, 0]
+    return arr
+
+
+def file_path(path: Any, function: str) -> str:
+    """The path argument of a file-level function (str or os.PathLike); arrays and frames
+    are a ``TypeError`` that names the array API instead."""
+    import os
+
+    if isinstance(path, str | os.PathLike):
+        return os.fspath(path)
+    kind = type(path).__name__
+    raise TypeError(
+        f"{function}() reads a file: path must be a str or os.PathLike, not {kind}; for "
+        "arrays or a DataFrame's columns use losscli.evaluate(y_true, y_pred, loss) "
+        "(losscli.gradient for gradients), e.g. "
+        "losscli.evaluate(df['y'], df['yhat'], 'mse')"
+    )
+
+
+def column_names(value: Any, option: str) -> tuple[str, ...]:
+    """A column-list argument: a str is one column (or a comma list, as on the command line),
+    never its characters; a list or tuple of str is several."""
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, Sequence) and all(isinstance(v, str) for v in value):
+        return tuple(value)
+    raise TypeError(f"{option} must be a column name or a list of them, not {value!r}")
+
+
+def column_name(value: Any, option: str) -> str | None:
+    """A one-column argument (weight, group, var, key): a str, or a list holding one."""
+    if value is None or isinstance(value, str):
+        return value
+    names = column_names(value, option)
+    if len(names) != 1:
+        raise TypeError(f"{option} takes one column name, not {value!r}")
+    return names[0]
+
+
+def thresholds(value: Any, option: str) -> tuple[str, ...]:
+    """``fail_above``/``fail_below``: ``"mse=1"`` or ``0.3`` is one threshold, a mapping
+    ``{"mse": 1}`` one per loss, a list several."""
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return (repr(value),)
+    if isinstance(value, Mapping):
+        return tuple(f"{k}={v!r}" for k, v in value.items())
+    if isinstance(value, Sequence):
+        return tuple(item for v in value for item in thresholds(v, option))
+    raise TypeError(f"{option} must be 'LOSS=VALUE', a number, a mapping or a list, not {value!r}")
+
+
+def loss_text(loss: Any, function: str) -> str | None:
+    """A loss spec argument: text, a Loss, or a list of them (``["mse", "mae"]`` is
+    ``"mse,mae"``, as ``-l mse -l mae`` is on the command line)."""
+    if loss is None or isinstance(loss, str):
+        return loss
+    if isinstance(loss, Loss):
+        return loss.name
+    if isinstance(loss, Sequence) and all(isinstance(x, str | Loss) for x in loss):
+        return ",".join(x.name if isinstance(x, Loss) else x for x in loss)
+    raise TypeError(f"{function}() takes a loss spec such as 'mse,huber(delta=0.5)', not {loss!r}")
+
+
+def make_batch(
+    y_true: ArrayLike | None,
+    y_pred: ArrayLike | Sequence[ArrayLike],
+    weights: ArrayLike | None = None,
+    row0: int = 0,
+) -> Batch:
+    """Arrays in, a validated Batch out (shapes agree, values finite, weights ≥ 0).
+
+    ``y_pred`` is one array, or a tuple of arrays for losses with several inputs
+    (gaussian_nll's mean and variance, triplet's distances or embeddings, …).
+    """
+    preds = y_pred if isinstance(y_pred, tuple) else (y_pred,)
+    preds = tuple(_as_array(p, "prediction") for p in preds)
+    target = None if y_true is None else _as_array(y_true, "target")
+    batch = Batch(target, preds, None, row0)
+    n = preds[0].shape[0]
+    for arr, role in [(target, "target"), *((p, "prediction") for p in preds)]:
+        if arr is None:
+            continue
+        if arr.shape[0] != n:
+            raise InputError(f"{role} has {arr.shape[0]} rows but the predictions have {n}")
+        if arr.dtype.kind == "f":
+            require_finite(arr, batch, role)
+    if weights is not None:
+        w = _as_array(weights, "weights")
+        if w.shape != (n,):
+            raise InputError(f"weights have shape {w.shape}, expected ({n},)")
+        require_finite(w, batch, "weights")
+        if np.any(w < 0):
+            bad = float(w[np.argmax(w < 0)])
+            raise ParamError("weights", bad, ">= 0 (sample weights cannot be negative)")
+        batch.weights = w
+    return batch
+
+
+def objective(
+    loss: str | Loss,
+    from_logits: bool | None = None,
+    convention: str | None = None,
+    **params: Any,
+) -> tuple[str, Objective]:
+    """Bind one loss spec (a name, alias, ``huber(delta=0.5)`` or ``0.7*mse+0.3*mae``).
+
+    ``convention`` (torch, keras, sklearn, optax) reproduces that library's definition;
+    ``from_logits=None`` reads the predictions as the convention does (probabilities
+    without one).
+    """
+    text = loss_text(loss, "evaluate")
+    bound = objectives_for(text, params, from_logits, convention)
+    if len(bound) != 1:
+        raise UsageError(
+            f"{text!r} names {len(bound)} losses; evaluate() takes one",
+            hint="call it once per loss, or combine them: '0.7*mse + 0.3*mae'",
+        )
+    return bound[0]
+
+
+class Accumulator:
+    """Streaming evaluation of one loss: ``update`` per batch, ``merge``, then ``value``.
+
+    Partial sums are additive, so accumulators fed different chunks (or run on
+    different workers) merge into the result of one pass over all the rows.
+    Gradients need the merged sums: call ``gradient`` per batch after the updates.
+    """
+
+    def __init__(
+        self,
+        loss: str | Loss,
+        *,
+        reduction: str = "mean",
+        from_logits: bool | None = None,
+        convention: str | None = None,
+        **params: Any,
+    ) -> None:
+        if reduction not in ("mean", "sum", *ROW_STATISTICS):
+            raise UsageError(
+                f"an accumulator reduces with mean, sum, median, max or p95, not {reduction!r}"
+            )
+        self.label, self.objective = objective(loss, from_logits, convention, **params)
+        self.objective.check_reduction(reduction)
+        self.objective = self.objective.for_reduction(reduction)
+        self.reduction = reduction
+        self.sums = PartialSums()
+        self.rows_seen = 0
+
+    def update(
+        self, y_true: ArrayLike | None, y_pred: ArrayLike, weights: ArrayLike | None = None
+    ) -> Accumulator:
+        batch = make_batch(y_true, y_pred, weights, row0=self.rows_seen)
+        self.sums = self.sums.merge(self.objective.update(batch))
+        self.rows_seen += len(batch)
+        return self
+
+    def merge(self, other: Accumulator) -> Accumulator:
+        self.sums = self.sums.merge(other.sums)
+        self.rows_seen += other.rows_seen
+        return self
+
+    def value(self) -> float:
+        if not self.sums:
+            raise InputError("no rows were given")
+        return self.objective.compute(self.sums, self.reduction)
+
+    def gradient(
+        self,
+        y_true: ArrayLike | None,
+        y_pred: ArrayLike,
+        weights: ArrayLike | None = None,
+        row0: int = 0,
+    ) -> np.ndarray | tuple[np.ndarray, ...]:
+        batch = make_batch(y_true, y_pred, weights, row0=row0)
+        grads = self.objective.grad(batch, self.sums, self.reduction)
+        return grads if isinstance(y_pred, tuple) else grads[0]
+
+
+def _inputs(y_pred: ArrayLike, var: ArrayLike | None) -> ArrayLike:
+    if var is None:
+        return y_pred
+    return (*y_pred, var) if isinstance(y_pred, tuple) else (y_pred, var)
+
+
+def evaluate(
+    y_true: ArrayLike | None,
+    y_pred: ArrayLike,
+    loss: str | Loss,
+    *,
+    weights: ArrayLike | None = None,
+    reduction: str = "mean",
+    from_logits: bool | None = None,
+    var: ArrayLike | None = None,
+    convention: str | None = None,
+    **params: Any,
+) -> float | np.ndarray:
+    """J for ``loss`` on the rows (``reduction='none'``: the per-row losses Lᵢ).
+
+    mean: J = Σ wᵢLᵢ / Σ wᵢ (1/n Σ Lᵢ without weights); sum: Σ wᵢLᵢ; median, max,
+    p95: that statistic of the Lᵢ (linear interpolation, as numpy.quantile; no weights).
+    ``y_pred`` is a tuple for losses with several inputs; ``var`` is
+    gaussian_nll's variance. Parameters are keyword arguments (``delta=0.5``).
+    ``convention="torch"`` (or keras, sklearn, optax) gives that library's number
+    (its denominators, clipping, defaults); explicit parameters still win.
+    """
+    y_pred = _inputs(y_pred, var)
+    if reduction == "none":
+        _, obj = objective(loss, from_logits, convention, **params)
+        obj.check_reduction("none")
+        return obj.rows(make_batch(y_true, y_pred, weights))
+    acc = Accumulator(
+        loss, reduction=reduction, from_logits=from_logits, convention=convention, **params
+    )
+    return acc.update(y_true, y_pred, weights).value()
+
+
+def gradient(
+    y_true: ArrayLike | None,
+    y_pred: ArrayLike,
+    loss: str | Loss,
+    *,
+    weights: ArrayLike | None = None,
+    reduction: str = "mean",
+    from_logits: bool | None = None,
+    var: ArrayLike | None = None,
+    convention: str | None = None,
+    **params: Any,
+) -> np.ndarray | tuple[np.ndarray, ...]:
+    """∂J/∂ŷ with ŷ's shape (a tuple, one per input, for several inputs or ``var``).
+
+    It is what autograd returns for J as ``evaluate`` reports it, with the
+    reduction and weights included (w.r.t. logits with ``from_logits``).
+    """
+    y_pred = _inputs(y_pred, var)
+    if reduction == "none":
+        _, obj = objective(loss, from_logits, convention, **params)
+        obj.check_reduction("none")
+        batch = make_batch(y_true, y_pred, weights)
+        grads = obj.grad(batch, PartialSums(), "none")
+        return grads if isinstance(y_pred, tuple) else grads[0]
+    acc = Accumulator(
+        loss, reduction=reduction, from_logits=from_logits, convention=convention, **params
+    )
+    acc.update(y_true, y_pred, weights)
+    return acc.gradient(y_true, y_pred, weights)
+
+
+def partial_sums(
+    y_true: ArrayLike | None,
+    y_pred: ArrayLike,
+    loss: str | Loss,
+    *,
+    weights: ArrayLike | None = None,
+    convention: str | None = None,
+    **params: Any,
+) -> Mapping[str, Any]:
+    """The additive statistics one batch contributes (for custom distributed merging)."""
+    _, obj = objective(loss, params.pop("from_logits", None), convention, **params)
+    return obj.update(make_batch(y_true, y_pred, weights))

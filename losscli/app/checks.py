@@ -1,0 +1,690 @@
+"""``losscli check``: run the model checks declared in ``losscli.toml`` or ``pyproject.toml``.
+
+A check is a table in the ``check`` array (``[[check]]`` in ``losscli.toml``,
+``[[tool.losscli.check]]`` in ``pyproject.toml``). It either scores one file
+against thresholds, or compares a baseline with a candidate::
+
+    [[check]]
+    name = "huber stays low"
+    file = "preds.csv"
+    loss = "huber(delta=0.5),mse"
+    group = "segment"                   # thresholds then apply to every group too
+    fail_above = { huber = 0.5 }        # or one number for every loss
+    # fail_below = { d2_tweedie = 0.3 } # higher-is-better metrics (D², resolution)
+
+    [[check]]
+    name = "no regression"
+    baseline = "base.csv"
+    candidate = "new.csv"
+    loss = "mse"
+    max_regression = 0.01               # absolute; max_rel_regression = 0.02 for relative
+    # require_significant = false       # fail on any worsening beyond the tolerance
+
+A worsening beyond the tolerance fails a compare check only when it is significant
+(its paired bootstrap interval lies wholly on the worse side), as in ``losscli
+compare``. A file check needs a rule (``fail_above`` or ``fail_below``).
+
+Paths are relative to the configuration file. A configuration error (unknown key,
+unknown loss, missing file, a check without a rule) is exit 2 naming the file, the
+check (counted from 1, as ``[[check]] #2``) and the TOML key; only a failed check
+exits 1.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from losscli._version import __version__
+from losscli.errors import LossCliError, UsageError
+
+SCHEMA = "losscli.check/1"
+
+COMMON_KEYS = {
+    "name": str,
+    "loss": str,
+    "target": (str, list),
+    "pred": (str, list),
+    "weight": str,
+    "group": str,
+    "var": str,
+    "from_logits": bool,
+    "convention": str,
+    "dropna": bool,
+    "input_format": str,
+    "delimiter": str,
+    "decimal": str,
+    "pos_label": (str, int, bool),
+    "params": dict,
+    "reduction": str,
+    "per_group": bool,
+}
+EVAL_KEYS = {
+    **COMMON_KEYS,
+    "file": str,
+    "fail_above": (int, float, dict),
+    "fail_below": (int, float, dict),
+}
+# Threshold key → the direction of the losses it gates (see ``Loss.better``).
+THRESHOLDS = {"fail_above": "lower", "fail_below": "higher"}
+COMPARE_KEYS = {
+    **COMMON_KEYS,
+    "baseline": str,
+    "candidate": str,
+    "key": str,
+    "max_regression": (int, float),
+    "max_rel_regression": (int, float),
+    "require_significant": bool,
+    "bootstrap": int,
+    "confidence": float,
+    "seed": int,
+}
+
+
+class ConfigError(UsageError):
+    """A mistake in the configuration file (exit 2)."""
+
+
+@dataclass
+class Config:
+    path: Path
+    checks: list[dict[str, Any]]
+    prefix: str  # where the checks live: "check" or "tool.losscli.check"
+
+
+def _load_toml(path: Path) -> dict[str, Any]:
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - Python 3.10
+        import tomli as tomllib
+    try:
+        with open(path, "rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such configuration file") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read it: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+
+
+def find_config(explicit: str | None) -> Config:
+    """The given file, else ./losscli.toml, else ./pyproject.toml's [tool.losscli]."""
+    if explicit is not None:
+        path = Path(explicit)
+        data = _load_toml(path)
+        if path.name == "pyproject.toml" or ("tool" in data and "check" not in data):
+            return _from_pyproject(path, data)
+        return _from_losscli_toml(path, data)
+    if Path("losscli.toml").is_file():
+        return _from_losscli_toml(Path("losscli.toml"), _load_toml(Path("losscli.toml")))
+    if Path("pyproject.toml").is_file():
+        data = _load_toml(Path("pyproject.toml"))
+        if "losscli" in data.get("tool", {}):
+            return _from_pyproject(Path("pyproject.toml"), data)
+    raise ConfigError(
+        "no checks found: there is no losscli.toml here and no [tool.losscli] in pyproject.toml",
+        hint="declare [[check]] tables in losscli.toml, or pass --config FILE",
+    )
+
+
+def _from_losscli_toml(path: Path, data: Mapping[str, Any]) -> Config:
+    unknown = [k for k in data if k != "check"]
+    if unknown:
+        raise ConfigError(
+            f"{path}: unknown key {unknown[0]!r}", hint="declare checks as [[check]] tables"
+        )
+    return Config(path, _check_list(path, data.get("check"), "check"), "check")
+
+
+def _from_pyproject(path: Path, data: Mapping[str, Any]) -> Config:
+    section = data.get("tool", {}).get("losscli")
+    if section is None:
+        raise ConfigError(f"{path}: no [tool.losscli] section")
+    unknown = [k for k in section if k != "check"]
+    if unknown:
+        raise ConfigError(
+            f"{path}: unknown key 'tool.losscli.{unknown[0]}'",
+            hint="declare checks as [[tool.losscli.check]] tables",
+        )
+    return Config(
+        path, _check_list(path, section.get("check"), "tool.losscli.check"), "tool.losscli.check"
+    )
+
+
+def _check_list(path: Path, checks: Any, prefix: str) -> list[dict[str, Any]]:
+    if not checks:
+        raise ConfigError(f"{path}: no checks: add a [[{prefix}]] table")
+    if not isinstance(checks, list) or not all(isinstance(c, dict) for c in checks):
+        raise ConfigError(f"{path}: {prefix!r} must be an array of tables ([[{prefix}]])")
+    return checks
+
+
+def _label(check: Mapping[str, Any], index: int) -> str:
+    return str(check.get("name") or f"check {index + 1}")
+
+
+def _where(config: Config, index: int, check: Mapping[str, Any]) -> str:
+    """Where a check is, counted from 1 as its default name is: "f.toml: [[check]] #2 (name)"."""
+    name = check.get("name")
+    named = f" ({name})" if isinstance(name, str) and name.strip() else ""
+    return f"{config.path}: [[{config.prefix}]] #{index + 1}{named}"
+
+
+_TYPE_NAMES = {
+    str: "a string",
+    list: "a list of column names",
+    bool: "true or false",
+    int: "an integer",
+    float: "a number",
+    dict: "a table",
+}
+
+
+def _expected(types: tuple[type, ...]) -> str:
+    if types == (int, float):
+        return "a number"
+    if types == (int, float, dict):
+        return "a number, or a table of numbers by loss ({ mse = 0.5 })"
+    if types == (str, list):
+        return "a column name or a list of column names"
+    return " or ".join(_TYPE_NAMES[t] for t in types)
+
+
+def _toml_type(value: Any) -> str:
+    for kind, name in ((bool, "a boolean"), (int, "an integer"), (float, "a number")):
+        if isinstance(value, kind):
+            return name
+    return {str: "a string", list: "an array", dict: "a table"}.get(type(value), "a date or time")
+
+
+# The CLI flags that messages and hints name, as the TOML keys of a check: an error met
+# while running a check names the key to set in the configuration file, not the flag.
+_FLAG_KEYS = {
+    "--pred": "pred",
+    "--target": "target",
+    "--weight": "weight",
+    "--group": "group",
+    "--var": "var",
+    "--key": "key",
+    "--loss": "loss",
+    "--convention": "convention",
+    "--input-format": "input_format",
+    "--reduction": "reduction",
+    "--dropna": "dropna",
+    "--from-logits": "from_logits",
+    "--bootstrap": "bootstrap",
+    "--confidence": "confidence",
+    "--seed": "seed",
+    "--tolerance": "max_regression",
+    "--rel-tolerance": "max_rel_regression",
+    "--require-significant": "require_significant",
+    "--fail-above": "fail_above",
+    "--fail-below": "fail_below",
+}
+_BOOL_FLAGS = {"--dropna", "--from-logits", "--require-significant"}
+_WORD_FLAGS = {"--reduction", "--convention", "--input-format", "--loss"}  # lower-case values
+_NUMBER_FLAGS = {"--bootstrap", "--confidence", "--seed", "--tolerance", "--rel-tolerance"}
+_FLAG = re.compile(
+    r"(?<![\w-])(--[a-z][a-z-]*)"
+    r"(?: ('[^']*'|[A-Z][A-Z0-9_]*\b|-?[0-9][0-9.e+-]*|[a-z][a-z0-9_]*(?=$|[ ,;:)])))?"
+)
+
+
+def toml_terms(text: str | None) -> str | None:
+    """A message or hint with CLI flags said as configuration keys.
+
+    ``--pred COL`` → ``pred = "COL"``, ``--pred 'p_*'`` → ``pred = "p_*"``, ``--dropna`` →
+    ``dropna = true``, a bare ``--pred`` → ``key 'pred'``; other flags stay.
+    """
+    if text is None:
+        return None
+
+    def swap(match: re.Match) -> str:
+        flag, value = match.group(1), match.group(2)
+        key = _FLAG_KEYS.get(flag)
+        if key is None:
+            return match.group(0)
+        if flag in _BOOL_FLAGS:
+            return f"{key} = true" + (f" {value}" if value else "")
+        if value is None or (value[0].islower() and flag not in _WORD_FLAGS):
+            return f"key {key!r}" + (f" {value}" if value else "")
+        if flag not in _NUMBER_FLAGS and (value[0] == "'" or value[0].isalpha()):
+            return f"{key} = {json.dumps(value.strip(chr(39)))}"
+        return f"{key} = {value}"
+
+    return _FLAG.sub(swap, text)
+
+
+def validate(config: Config) -> None:
+    """Every check's keys, types, loss names, files and rule, before anything runs."""
+    from losscli.binding.objective import objectives_for
+
+    names: dict[str, int] = {}
+    for i, check in enumerate(config.checks):
+        where = _where(config, i, check)
+        compare = "baseline" in check or "candidate" in check
+        allowed = COMPARE_KEYS if compare else EVAL_KEYS
+        kind = "compare check (baseline, candidate)" if compare else "file check"
+        for key, value in check.items():
+            if key not in allowed:
+                other = EVAL_KEYS if compare else COMPARE_KEYS
+                if key in other:
+                    why = f" (it belongs to a {'file' if compare else 'baseline/candidate'} check)"
+                else:
+                    close = difflib.get_close_matches(key, list(allowed), n=1)
+                    why = f" (did you mean {close[0]!r}?)" if close else ""
+                raise ConfigError(
+                    f"{where}: unknown key {key!r}{why}",
+                    hint=f"the keys of a {kind}: {', '.join(sorted(allowed))}",
+                )
+            types = allowed[key] if isinstance(allowed[key], tuple) else (allowed[key],)
+            if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
+                raise ConfigError(
+                    f"{where}: key {key!r} has the wrong type: {_toml_type(value)} "
+                    f"({value!r}), it takes {_expected(types)}"
+                )
+            if isinstance(value, list) and not all(isinstance(v, str) for v in value):
+                raise ConfigError(f"{where}: key {key!r} must list column names as strings")
+            if isinstance(value, float) and value != value:
+                raise ConfigError(f"{where}: key {key!r} is NaN")
+            if (isinstance(value, str) and not value.strip()) or value in ([], {}):
+                raise ConfigError(
+                    f"{where}: key {key!r} is empty", hint="give it a value, or leave the key out"
+                )
+            if isinstance(value, list) and not all(v.strip() for v in value):
+                raise ConfigError(f"{where}: key {key!r} lists an empty column name")
+        _check_values(check, where)
+        needed = ("baseline", "candidate", "loss") if compare else ("file", "loss")
+        for key in needed:
+            if key not in check:
+                raise ConfigError(f"{where}: missing key {key!r}")
+        name = _label(check, i)
+        if name in names:
+            raise ConfigError(
+                f"{where}: {'[[' + config.prefix + ']]'} #{names[name] + 1} has the same name "
+                f"{name!r}",
+                hint="give every check its own name: the summary and the JSON name checks by it",
+            )
+        names[name] = i
+        try:
+            objectives_for(
+                check["loss"],
+                check.get("params") or {},
+                check.get("from_logits"),
+                check.get("convention"),
+            )
+        except LossCliError as exc:
+            raise ConfigError(
+                f"{where}: key 'loss': {toml_terms(exc.message)}", hint=toml_terms(exc.hint)
+            ) from None
+        for key in ("file", "baseline", "candidate"):
+            if key in check and not _resolve(config, check[key]).exists():
+                raise ConfigError(
+                    f"{where}: key {key!r}: no such file {check[key]!r}",
+                    hint=f"paths are relative to {config.path.parent or Path('.')}",
+                )
+        directions = _directions(check)
+        for key, direction in THRESHOLDS.items():
+            _check_thresholds(check.get(key), key, direction, directions, where)
+        if not compare and not any(key in check for key in THRESHOLDS):
+            lower = next((k for k, d in directions.items() if d == "lower"), None)
+            example = (
+                f"fail_above = {{ {_bare(lower)} = VALUE }}"
+                if lower
+                else f"fail_below = {{ {_bare(next(iter(directions)))} = VALUE }}"
+            )
+            raise ConfigError(
+                f"{where}: the check has no rule, so it could never fail",
+                hint=f"add {example} (fail_above gates losses, fail_below "
+                "higher-is-better metrics such as D²)",
+            )
+
+
+def _bare(label: str) -> str:
+    """A loss label as a TOML key of fail_above: bare if it can be, else quoted."""
+    name = label.split("(")[0].strip()
+    return name if re.fullmatch(r"[A-Za-z0-9_-]+", name) else json.dumps(label)
+
+
+def _directions(check: Mapping[str, Any]) -> dict[str, str | None]:
+    """Each loss label of a check → which way is better ("lower", "higher" or None)."""
+    from losscli.binding.objective import BoundLoss, objectives_for
+
+    return {
+        label: obj.loss.better if isinstance(obj, BoundLoss) else "lower"
+        for label, obj in objectives_for(check["loss"], check.get("params") or {})
+    }
+
+
+def _check_thresholds(
+    limits: Any, key: str, direction: str, directions: Mapping[str, str | None], where: str
+) -> None:
+    """A threshold must name losses of the check whose direction it gates."""
+    if limits is None:
+        return
+    other = {"fail_above": "fail_below", "fail_below": "fail_above"}[key]
+    if not isinstance(limits, dict):
+        if direction not in directions.values():
+            flip = "higher" if direction == "lower" else "lower"
+            raise ConfigError(
+                f"{where}: key {key!r} gates {direction}-is-better losses, and the check has none",
+                hint=f"its losses: {', '.join(directions)}; {other} gates {flip}-is-better ones",
+            )
+        return
+    for name, value in limits.items():
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            raise ConfigError(f"{where}: {key}.{name} must be a number")
+        named = [label for label in directions if _limit({name: 0.0}, label) is not None]
+        if not named:
+            raise ConfigError(
+                f"{where}: key '{key}.{name}' names no loss of this check",
+                hint=f"the check's losses: {', '.join(directions)}",
+            )
+        for label in named:
+            if directions[label] != direction:
+                way = directions[label]
+                raise ConfigError(
+                    f"{where}: key '{key}.{name}': {label} is "
+                    + (
+                        "neither higher- nor lower-is-better" if way is None else f"{way}-is-better"
+                    ),
+                    hint="it takes no threshold" if way is None else f"use {other}.{name}",
+                )
+
+
+def _check_values(check: Mapping[str, Any], where: str) -> None:
+    """Values of the right type that are still invalid, named by their key."""
+    from losscli.io.readers import FORMATS
+
+    if check.get("reduction", "mean") not in ("mean", "sum", "median", "max", "p95"):
+        raise ConfigError(
+            f'{where}: key \'reduction\' must be "mean", "sum", "median", "max" or "p95"'
+        )
+    if check.get("bootstrap", 0) < 0:
+        raise ConfigError(f"{where}: key 'bootstrap' must be 0 (none) or more replicates")
+    if not 0.0 < check.get("confidence", 0.95) < 1.0:
+        raise ConfigError(f"{where}: key 'confidence' must be in (0, 1), e.g. 0.95")
+    if check.get("seed", 0) < 0:
+        raise ConfigError(f"{where}: key 'seed' must be 0 or more")
+    if "per_group" in check and "group" not in check:
+        raise ConfigError(
+            f"{where}: key 'per_group' needs key 'group': without it there are no group rows",
+            hint='add group = "COL", or leave out per_group',
+        )
+    if check.get("bootstrap") == 0 and ("confidence" in check or "seed" in check):
+        key = "confidence" if "confidence" in check else "seed"
+        raise ConfigError(
+            f"{where}: key {key!r} shapes the bootstrap interval, and 'bootstrap' is 0",
+            hint=f"leave out {key}, or give bootstrap = 1000 (the default)",
+        )
+    if check.get("require_significant") is True and check.get("bootstrap") == 0:
+        raise ConfigError(
+            f"{where}: key 'require_significant' needs an interval, and 'bootstrap' is 0",
+            hint="give bootstrap = 1000 (the default), or require_significant = false",
+        )
+    for key in ("max_regression", "max_rel_regression"):
+        if check.get(key, 0) < 0:
+            raise ConfigError(f"{where}: key {key!r} must be >= 0")
+    fmt = check.get("input_format")
+    if fmt is not None and fmt.lower() not in (*FORMATS, "pq", "json", "ndjson"):
+        raise ConfigError(
+            f"{where}: key 'input_format' is {fmt!r}", hint=f"formats: {', '.join(FORMATS)}"
+        )
+    for key in THRESHOLDS:
+        limits = check.get(key)
+        values = (
+            limits.values() if isinstance(limits, dict) else [limits] if limits is not None else []
+        )
+        if any(isinstance(v, float) and v != v for v in values):
+            raise ConfigError(f"{where}: key {key!r} holds NaN")
+
+
+def _resolve(config: Config, path: str) -> Path:
+    p = Path(path)
+    return p if p.is_absolute() or path == "-" else config.path.parent / p
+
+
+def _list(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
+def _common(check: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "target": _list(check.get("target")),
+        "pred": _list(check.get("pred")),
+        "weight": check.get("weight"),
+        "group": check.get("group"),
+        "var": check.get("var"),
+        "from_logits": check.get("from_logits"),
+        "convention": check.get("convention"),
+        "dropna": check.get("dropna", False),
+        "input_format": check.get("input_format"),
+        "params": check.get("params") or {},
+    }
+
+
+def _input_options(check: Mapping[str, Any]) -> None:
+    """The check's delimiter, decimal and pos_label keys, for the files it reads."""
+    from losscli.io import input_options
+
+    label = check.get("pos_label")
+    if isinstance(label, bool):
+        label = str(label)  # TOML true/false: the labels True/False
+    input_options.current = input_options.InputOptions(
+        input_options.delimiter_value(check.get("delimiter"), "key 'delimiter'"),
+        input_options.decimal_value(check.get("decimal"), "key 'decimal'"),
+        None if label is None else str(label),
+    )
+
+
+def _run_eval(config: Config, check: Mapping[str, Any]) -> tuple[list[dict[str, Any]], str]:
+    from losscli.app.evaluation import evaluate_file
+
+    path = _resolve(config, check["file"])
+    doc = evaluate_file(
+        str(path), check["loss"], reduction=check.get("reduction", "mean"), **_common(check)
+    )
+    directions = _directions(check)
+    per_group = check.get("per_group", True)
+    rows = []
+    for r in doc["results"]:
+        if r["group"] is not None and not per_group:
+            continue
+        limit, rule, passed = None, None, True
+        for key, direction in THRESHOLDS.items():
+            found = _limit(check.get(key), r["loss"])
+            if found is not None and directions.get(r["loss"]) == direction:
+                limit = found
+                rule = f"<= {limit:g}" if key == "fail_above" else f">= {limit:g}"
+                passed = r["value"] <= limit if key == "fail_above" else r["value"] >= limit
+        rows.append(
+            {
+                "loss": r["loss"],
+                "group": r["group"],
+                "value": r["value"],
+                "baseline": None,
+                "difference": None,
+                "ci_low": None,
+                "ci_high": None,
+                "limit": limit,
+                "rule": rule,
+                "passed": bool(passed),
+                "reason": None,
+            }
+        )
+    return rows, str(path)
+
+
+def _limit(limits: Any, label: str) -> float | None:
+    """The threshold for a loss label: a number for every loss, or by name or alias."""
+    if limits is None:
+        return None
+    if isinstance(limits, (int, float)):
+        return float(limits)
+    if label in limits:
+        return float(limits[label])
+    canonical = _canonical(label)
+    for name, value in limits.items():
+        if canonical is not None and _canonical(name) == canonical:
+            return float(value)
+    return None
+
+
+def _canonical(label: str) -> str | None:
+    from losscli.losses.registry import get_loss
+
+    try:
+        return get_loss(label.split("(")[0].strip()).name
+    except LossCliError:
+        return None
+
+
+def _run_compare(config: Config, check: Mapping[str, Any]) -> tuple[list[dict[str, Any]], str]:
+    from losscli.app.compare import compare_files
+
+    base, cand = _resolve(config, check["baseline"]), _resolve(config, check["candidate"])
+    doc = compare_files(
+        str(base),
+        str(cand),
+        check["loss"],
+        key=check.get("key"),
+        reduction=check.get("reduction", "mean"),
+        bootstrap_replicates=check.get("bootstrap", 1000),
+        confidence=check.get("confidence", 0.95),
+        seed=check.get("seed", 0),
+        tolerance=check.get("max_regression"),
+        rel_tolerance=check.get("max_rel_regression"),
+        require_significant=check.get("require_significant"),
+        **_common(check),
+    )
+    per_group = check.get("per_group", True)
+    rule = doc["rule"]
+    parts = []
+    if rule["tolerance"] is not None:
+        parts.append(f"Δ <= {rule['tolerance']:g}")
+    if rule["rel_tolerance"] is not None:
+        parts.append(f"Δ <= {rule['rel_tolerance']:g}·|baseline|")
+    text = " or ".join(parts) or "Δ <= 0"
+    if rule["require_significant"]:
+        text += " or not significant"
+    rows = []
+    for r in doc["results"]:
+        if r["group"] is not None and not per_group:
+            continue
+        rows.append(
+            {
+                "loss": r["loss"],
+                "group": r["group"],
+                "value": r["candidate"],
+                "baseline": r["baseline"],
+                "difference": r["difference"],
+                "ci_low": r["ci_low"],
+                "ci_high": r["ci_high"],
+                "limit": None,
+                "rule": text,
+                "passed": not r["regression"],
+                "reason": r["reason"],
+            }
+        )
+    return rows, f"{base} → {cand}"
+
+
+def run_checks(config: Config, note: Callable[[str], None] = lambda _: None) -> dict[str, Any]:
+    """Validate the configuration, run every check, and return the ``losscli.check/1`` document."""
+    validate(config)
+    out = []
+    for i, check in enumerate(config.checks):
+        name = _label(check, i)
+        compare = "baseline" in check
+        try:
+            _input_options(check)
+            rows, subject = (_run_compare if compare else _run_eval)(config, check)
+        except LossCliError as exc:
+            exc.message = f"{_where(config, i, check)}: {toml_terms(exc.message)}"
+            exc.hint = toml_terms(exc.hint)
+            raise
+        out.append(
+            {
+                "name": name,
+                "kind": "compare" if compare else "eval",
+                "subject": subject,
+                "results": rows,
+                "passed": all(r["passed"] for r in rows),
+            }
+        )
+    return {
+        "schema": SCHEMA,
+        "version": __version__,
+        "config": str(config.path),
+        "checks": out,
+        "passed": all(c["passed"] for c in out),
+    }
+
+
+def _g(value: float | None) -> str:
+    return "-" if value is None else f"{value:.6g}"
+
+
+def summary_rows(doc: Mapping[str, Any]) -> list[list[str]]:
+    rows = []
+    for check in doc["checks"]:
+        for r in check["results"]:
+            rows.append(
+                [
+                    check["name"],
+                    r["loss"],
+                    "(all)" if r["group"] is None else str(r["group"]),
+                    _g(r["value"]),
+                    _g(r.get("baseline")),
+                    r["rule"] or "-",
+                    _result(r),
+                ]
+            )
+    return rows
+
+
+def _result(row: Mapping[str, Any]) -> str:
+    """passed, FAILED, or "passed (within noise)" for a worsening that is not significant."""
+    if not row["passed"]:
+        return "FAILED"
+    return "passed (within noise)" if ", within noise" in (row.get("reason") or "") else "passed"
+
+
+SUMMARY_COLUMNS = ["check", "loss", "group", "value", "baseline", "rule", "result"]
+# Columns whose cells may wrap between words on a narrow terminal; values and results never do.
+SUMMARY_TEXT_COLUMNS = ("check", "group", "rule")
+
+
+def summary_line(doc: Mapping[str, Any]) -> str:
+    failed = [c["name"] for c in doc["checks"] if not c["passed"]]
+    total = len(doc["checks"])
+    if not failed:
+        return f"{total} of {total} checks passed"
+    return f"{len(failed)} of {total} checks failed: {', '.join(failed)}"
+
+
+def render(doc: Mapping[str, Any], fmt: str) -> str:
+    from losscli.cli.output import json_text, markdown_table, plain_table
+
+    if fmt == "json":
+        return json_text(doc)
+    rows = summary_rows(doc)
+    if fmt == "markdown":
+        icon = "✅" if doc["passed"] else "❌"
+        rows = [[*r[:-1], ("❌ failed" if r[-1] == "FAILED" else f"✅ {r[-1]}")] for r in rows]
+        lines = [
+            f"### {icon} losscli check: {summary_line(doc)}",
+            "",
+            *markdown_table(SUMMARY_COLUMNS, rows),
+        ]
+        return "\n".join(lines) + "\n"
+    return "\n".join([*plain_table(SUMMARY_COLUMNS, rows), "", summary_line(doc)]) + "\n"

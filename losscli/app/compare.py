@@ -1,0 +1,520 @@
+"""``losscli compare``: did the candidate model get worse than the baseline?
+
+Both prediction files are scored against their targets in one streaming pass
+each; the targets must be the same (rows aligned by order, or by ``--key``).
+For every loss and ``--group`` value the result holds the baseline and
+candidate values, the difference d = candidate − baseline, the relative difference
+d / |baseline|, and a paired percentile bootstrap interval of d
+(``losscli.engine.bootstrap``). Losses are lower-is-better, so the worsening is d; for
+higher-is-better metrics (D², resolution) it is −d; a metric that describes the
+targets only (Brier uncertainty) never regresses. A regression is a worsening
+beyond the allowance: worsening > max(--tolerance, --rel-tolerance · |baseline|)
+(0 when neither is given) that is also significant: its paired interval lies wholly
+on the worse side of 0 (above 0 for a loss, below 0 for a higher-is-better metric).
+A worsening beyond the allowance whose interval reaches 0 is "within noise" and
+passes. ``--no-require-significant`` drops the significance condition, and so does
+``--bootstrap 0`` (no interval, so the point difference alone decides). Every result
+says why it got its verdict (``reason``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from losscli._lazy import np
+from losscli._version import __version__
+from losscli.app.evaluation import better
+from losscli.binding.conventions import normalize_library
+from losscli.engine import bootstrap
+from losscli.engine.passes import (
+    Reading,
+    Selected,
+    _group_slices,
+    _natural_key,
+    bind_reduction,
+    build_batch,
+    frames,
+    located,
+)
+from losscli.errors import InputError, UsageError, ZeroWeightError
+from losscli.io.readers import Source
+from losscli.kernel.streaming import ROW_STATISTICS, PartialSums
+
+SCHEMA = "losscli.compare/1"
+
+
+@dataclass
+class Tally:
+    """One loss on one file: overall and per-group sums, per-unit sums for the bootstrap."""
+
+    overall: PartialSums = field(default_factory=PartialSums)
+    n: int = 0
+    units: bootstrap.UnitSums = field(default_factory=bootstrap.UnitSums)
+    groups: dict[str, PartialSums] = field(default_factory=dict)
+    group_n: dict[str, int] = field(default_factory=dict)
+    group_units: dict[str, bootstrap.UnitSums] = field(default_factory=dict)
+
+    def merge(self, other: Tally) -> Tally:
+        """The tally of both row sets (of two partitions), groups matched by name."""
+        out = Tally(
+            self.overall.merge(other.overall), self.n + other.n, self.units.merge(other.units)
+        )
+        for name in [*self.groups, *(g for g in other.groups if g not in self.groups)]:
+            out.groups[name] = self.groups.get(name, PartialSums()).merge(
+                other.groups.get(name, PartialSums())
+            )
+            out.group_n[name] = self.group_n.get(name, 0) + other.group_n.get(name, 0)
+        for name in [*self.group_units, *other.group_units]:
+            if name not in out.group_units:
+                mine = self.group_units.get(name, bootstrap.UnitSums())
+                out.group_units[name] = mine.merge(
+                    other.group_units.get(name, bootstrap.UnitSums())
+                )
+        return out
+
+
+@dataclass
+class Scored:
+    """One file after its pass: the tallies of every loss, and row fingerprints."""
+
+    source: Source
+    rows: int
+    dropped: int
+    tallies: list[Tally]
+    checksum: Any  # per-unit Σ target and Σ target², to prove the targets are the same
+    keys: Any = None  # 64-bit key hashes (with --key), to count unmatched and duplicate keys
+
+    @property
+    def path(self) -> str:
+        return self.source.name
+
+    def merge(self, other: Scored) -> Scored:
+        """One file's score from the scores of its partitions (``other`` after ``self``)."""
+        keys = [k for k in (self.keys, other.keys) if k is not None]
+        return Scored(
+            self.source,
+            self.rows + other.rows,
+            self.dropped + other.dropped,
+            [a.merge(b) for a, b in zip(self.tallies, other.tallies)],
+            self.checksum + other.checksum,
+            np.concatenate(keys) if keys else None,
+        )
+
+
+def _unit_codes(frame: Any, key: str | None) -> np.ndarray:
+    if key is None:
+        return bootstrap.units_of_rows(frame.rows)
+    codes, cats = frame.texts[key]
+    return bootstrap.units_of_keys(np.asarray(cats, dtype=object))[codes]
+
+
+def _key_hashes(frame: Any, key: str) -> np.ndarray:
+    codes, cats = frame.texts[key]
+    return bootstrap.hash_keys(np.asarray(cats, dtype=object))[codes]
+
+
+def score(reading: Reading, *, key: str | None, group: str | None, resample: bool) -> Scored:
+    """One pass over a file: every loss's sums overall, per group and per resampling unit."""
+    source, selected = reading.source, reading.selected
+    tallies = [Tally() for _ in selected]
+    stats: dict[str, int] = {}
+    checksum = np.zeros((bootstrap.UNITS, 2))
+    hashes = []
+    size = bootstrap.UNITS
+    for frame in frames(reading, stats):
+        units = _unit_codes(frame, key)
+        if key is not None:
+            hashes.append(_key_hashes(frame, key))
+        target_done = False
+        slices = _group_slices(frame, group) if group else []
+        for sel, tally in zip(selected, tallies):
+            batch = build_batch(frame, sel, source.name)
+            if not target_done and batch.target is not None:
+                t = np.asarray(batch.target, dtype=np.float64)
+                t = t.reshape(len(t), -1).sum(axis=1)
+                checksum[:, 0] += np.bincount(units, weights=t, minlength=size)
+                checksum[:, 1] += np.bincount(units, weights=t * t, minlength=size)
+                target_done = True
+            try:
+                tally.overall = tally.overall.merge(sel.objective.update(batch))
+                tally.n += len(batch)
+                if resample:
+                    tally.units.add(sel.objective.update_grouped(batch, units, size), units)
+                for name, idx in slices:
+                    part = batch.take(idx)
+                    tally.groups[name] = tally.groups.get(name, PartialSums()).merge(
+                        sel.objective.update(part)
+                    )
+                    tally.group_n[name] = tally.group_n.get(name, 0) + len(idx)
+                    if resample:
+                        sub = units[idx]
+                        tally.group_units.setdefault(name, bootstrap.UnitSums()).add(
+                            sel.objective.update_grouped(part, sub, size), sub
+                        )
+            except InputError as exc:
+                raise located(exc, sel, source) from None
+    keys = np.concatenate(hashes) if hashes else None
+    return Scored(source, stats.get("rows", 0), stats.get("dropped", 0), tallies, checksum, keys)
+
+
+def check_aligned(base: Scored, cand: Scored, key: str | None) -> None:
+    """Both files must hold the same rows (or keys) and the same targets."""
+    if key is not None:
+        _check_keys(base, cand, key)
+    elif base.rows - base.dropped != cand.rows - cand.dropped:
+        kept_base, kept_cand = base.rows - base.dropped, cand.rows - cand.dropped
+        diff = abs(kept_base - kept_cand)
+        raise InputError(
+            f"{base.path} has {kept_base} rows but {cand.path} has {kept_cand} "
+            f"({diff} {'more' if kept_cand > kept_base else 'fewer'} in the candidate)",
+            hint="compare pairs rows by their order; pair them by an id column with --key COL",
+        )
+    a, b = base.checksum, cand.checksum
+    scale = np.maximum(np.abs(a), np.abs(b)) + 1.0
+    differ = np.any(np.abs(a - b) > 1e-9 * scale, axis=1)
+    if np.any(differ):
+        units = np.flatnonzero(differ)
+        if key is None and base.rows <= bootstrap.UNITS:
+            where = f"{len(units)} row(s), first at row {int(units[0])}"
+        elif key is None:
+            where = (
+                f"{len(units)} of {bootstrap.UNITS} blocks of rows (row i is in block "
+                f"i mod {bootstrap.UNITS}), first in block {int(units[0])}"
+            )
+        else:
+            where = f"{len(units)} of {bootstrap.UNITS} blocks of keys"
+        raise InputError(
+            f"{base.path} and {cand.path} do not hold the same targets: they differ in {where}",
+            hint="both files must score the same rows against the same targets"
+            + ("; pair rows by an id column with --key COL" if key is None else ""),
+        )
+
+
+def _check_keys(base: Scored, cand: Scored, key: str) -> None:
+    for scored in (base, cand):
+        uniq = np.unique(scored.keys)
+        if len(uniq) != len(scored.keys):
+            raise InputError(
+                f"{scored.path}: column {key!r} has {len(scored.keys) - len(uniq)} duplicate "
+                "key(s)",
+                hint="--key needs one row per key in each file",
+            )
+    missing = len(np.setdiff1d(base.keys, cand.keys, assume_unique=True))
+    extra = len(np.setdiff1d(cand.keys, base.keys, assume_unique=True))
+    if missing or extra:
+        raise InputError(
+            f"{cand.path}: {missing} key(s) of {base.path} are missing and {extra} key(s) are "
+            f"not in it (column {key!r})",
+            hint="both files must hold the same keys, one row each",
+        )
+
+
+@dataclass
+class Rule:
+    """When a worsening counts as a regression."""
+
+    tolerance: float | None = None
+    rel_tolerance: float | None = None
+    require_significant: bool = True
+
+    def allowance(self, baseline: float) -> float:
+        """max(ABS, FRAC·|baseline|): the worsening that is still tolerated."""
+        return max(self.tolerance or 0.0, (self.rel_tolerance or 0.0) * abs(baseline))
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "tolerance": self.tolerance,
+            "rel_tolerance": self.rel_tolerance,
+            "require_significant": self.require_significant,
+        }
+
+
+def _value(sel: Selected, sums: PartialSums, reduction: str, scored: Scored, group: Any) -> float:
+    try:
+        return sel.objective.compute(sums, reduction)
+    except ZeroWeightError as exc:
+        raise located(exc, sel, scored.source, group) from None
+
+
+def _interval(
+    sel: Selected,
+    base: bootstrap.UnitSums,
+    cand: bootstrap.UnitSums,
+    reduction: str,
+    replicates: int,
+    confidence: float,
+    seed: Any,
+) -> tuple[float, float]:
+    occupied = base.occupied()
+    counts = bootstrap.draw(len(occupied), replicates, seed)
+
+    def compute(sums: Any) -> float:
+        return sel.objective.compute(sums, reduction)
+
+    b = bootstrap.replicate_values(compute, base.sums, occupied, counts)
+    c = bootstrap.replicate_values(compute, cand.sums, occupied, counts)
+    return bootstrap.interval(c - b, confidence)
+
+
+def results(
+    base: Scored,
+    cand: Scored,
+    selected: Sequence[Selected],
+    *,
+    reduction: str,
+    rule: Rule,
+    replicates: int,
+    confidence: float,
+    seed: int,
+) -> list[dict[str, Any]]:
+    """One result per (loss, group): values, difference, interval, verdict."""
+    out = []
+    for sel, tb, tc in zip(selected, base.tallies, cand.tallies):
+        rows = [(None, tb.overall, tc.overall, tb.n, tb.units, tc.units, seed)]
+        names = sorted(set(tb.groups) | set(tc.groups), key=_natural_key)
+        for i, name in enumerate(names):
+            if name not in tb.groups or name not in tc.groups:
+                raise InputError(
+                    f"group {name!r} is in only one of {base.path} and {cand.path}",
+                    hint="both files must hold the same rows",
+                )
+            rows.append(
+                (
+                    name,
+                    tb.groups[name],
+                    tc.groups[name],
+                    tb.group_n[name],
+                    tb.group_units.get(name),
+                    tc.group_units.get(name),
+                    [seed, i + 1],
+                )
+            )
+        direction = better(sel)
+        for name, sb, sc, n, ub, uc, group_seed in rows:
+            vb = _value(sel, sb, reduction, base, name)
+            vc = _value(sel, sc, reduction, cand, name)
+            diff = vc - vb
+            result: dict[str, Any] = {
+                "loss": sel.label,
+                "params": sel.objective.user_params(),
+                "group": name,
+                "n": int(n),
+                "better": direction,
+                "baseline": vb,
+                "candidate": vc,
+                "difference": diff,
+                "relative_difference": diff / abs(vb) if vb != 0 else None,
+                "ci_low": None,
+                "ci_high": None,
+            }
+            if replicates and ub is not None:
+                lo, hi = _interval(sel, ub, uc, reduction, replicates, confidence, group_seed)
+                result["ci_low"], result["ci_high"] = lo, hi
+            sign = {"lower": 1.0, "higher": -1.0}.get(direction, 0.0)
+            lo, hi = result["ci_low"], result["ci_high"]
+            if lo is not None and not (math.isfinite(lo) and math.isfinite(hi)):
+                lo = hi = result["ci_low"] = result["ci_high"] = None  # no replicate computed
+            # significant: the interval lies wholly on the worse side (None: no interval,
+            # or no worse side for a metric of the targets alone)
+            significant = None if lo is None or sign == 0 else bool(lo > 0 if sign > 0 else hi < 0)
+            allowance = rule.allowance(vb)
+            beyond = sign != 0 and sign * diff > allowance
+            worse = beyond and (not rule.require_significant or significant is not False)
+            if sign != 0 and not math.isfinite(vc):
+                worse = True  # an overflowed or undefined candidate is never a pass
+            result["significant"] = significant
+            result["regression"] = bool(worse)
+            result["reason"] = _reason(result, sign, allowance, rule, confidence)
+            out.append(result)
+    return out
+
+
+def _reason(
+    result: dict[str, Any], sign: float, allowance: float, rule: Rule, confidence: float
+) -> str:
+    """Why a result got its verdict, in words: "+0.04%, within noise (…)"."""
+    diff, rel = result["difference"], result["relative_difference"]
+    base, cand = result["baseline"], result["candidate"]
+    if not (math.isfinite(base) and math.isfinite(cand)):
+        if sign == 0:
+            return "a metric of the targets alone: never a regression"
+        if math.isfinite(base):
+            return f"the candidate's value is {cand:g}: not a finite number (rescale the columns)"
+        if math.isfinite(cand):
+            return f"better: the baseline's value is {base:g}, the candidate's finite"
+        return f"not comparable: the values are {base:g} and {cand:g} (rescale the columns)"
+    change = f"{rel:+.2%}" if rel is not None else f"{diff:+.6g}"
+    if diff == 0:
+        return "no change"
+    if sign == 0:
+        return f"{change}, a metric of the targets alone: never a regression"
+    worsening = sign * diff
+    if worsening < 0:
+        return f"{change}, better"
+    if worsening <= allowance:
+        return f"{change}, within tolerance (up to {allowance:.4g})"
+    lo, hi = result["ci_low"], result["ci_high"]
+    side = "above" if sign > 0 else "below"
+    interval = None if lo is None else f"{confidence:.0%} interval [{lo:+.4g}, {hi:+.4g}]"
+    beyond = "beyond the tolerance" if allowance > 0 else "worse"
+    if interval is None:
+        return f"{change}, {beyond} (no interval: the point difference decides)"
+    if result["significant"]:
+        return f"{change}, {beyond} and significant ({interval} lies {side} 0)"
+    where = "includes 0" if lo <= 0 <= hi else f"lies {'below' if sign > 0 else 'above'} 0"
+    if rule.require_significant:
+        return f"{change}, within noise ({interval} {where})"
+    return f"{change}, {beyond} (not significant: {interval} {where})"
+
+
+def _once(note: Callable[[str], None]) -> Callable[[str], None]:
+    """``note`` that says each message once (the two files often share their notes)."""
+    said: set[str] = set()
+
+    def once(message: str) -> None:
+        if message not in said:
+            said.add(message)
+            note(message)
+
+    return once
+
+
+def compare_files(
+    baseline: str,
+    candidate: str,
+    loss: str,
+    *,
+    target: Sequence[str] = (),
+    pred: Sequence[str] = (),
+    var: str | None = None,
+    weight: str | None = None,
+    group: str | None = None,
+    key: str | None = None,
+    reduction: str = "mean",
+    from_logits: bool | None = None,
+    dropna: bool = False,
+    input_format: str | None = None,
+    params: dict[str, Any] | None = None,
+    convention: str | None = None,
+    bootstrap_replicates: int = 1000,
+    confidence: float = 0.95,
+    seed: int = 0,
+    tolerance: float | None = None,
+    rel_tolerance: float | None = None,
+    require_significant: bool | None = None,
+    engine: str = "local",
+    scheduler: str | None = None,
+    note: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """Score both files and compare them: the ``losscli.compare/1`` document.
+
+    ``require_significant`` (default: when there is an interval, i.e. with bootstrap
+    replicates) counts a worsening beyond the tolerance as a regression only when its
+    paired interval lies wholly on the worse side; ``False`` counts every such worsening.
+    ``engine='dask'`` scores each Parquet dataset as Dask tasks over its partitions.
+    """
+    from losscli.app.evaluation import _dask, _logits_warning, _prepare, _quiet, _watch_logits
+
+    note = _once(note or _quiet)
+
+    if reduction not in ("mean", "sum", *ROW_STATISTICS):
+        raise UsageError(f"compare reduces with mean, sum, median, max or p95, not {reduction!r}")
+    if bootstrap_replicates < 0:
+        raise UsageError(f"--bootstrap {bootstrap_replicates}: give 0 (none) or more replicates")
+    if not 0.0 < confidence < 1.0:
+        raise UsageError(f"--confidence {confidence}: must be in (0, 1), e.g. 0.95")
+    if seed < 0:
+        raise UsageError(f"--seed {seed}: must be 0 or more")
+    for flag, value in (("--tolerance", tolerance), ("--rel-tolerance", rel_tolerance)):
+        if value is not None and not value >= 0:
+            raise UsageError(f"{flag} {value}: must be >= 0")
+    if require_significant and not bootstrap_replicates:
+        raise UsageError("--require-significant needs a bootstrap interval (--bootstrap N > 0)")
+    if require_significant is None:
+        require_significant = bootstrap_replicates > 0
+    distributed = _dask(engine, scheduler, baseline, None)
+    if distributed:
+        _dask(engine, scheduler, candidate, None)
+    readings = []
+    for path in (baseline, candidate):
+        reading, _ = _prepare(
+            path,
+            loss,
+            target=target,
+            pred=pred,
+            var=var,
+            weight=weight,
+            group=group,
+            params=params,
+            from_logits=from_logits,
+            dropna=dropna,
+            input_format=input_format,
+            targets=None,
+            key=None,
+            note=note,
+            replay=False,
+            convention=convention,
+        )
+        if key is not None:
+            if key not in reading.header.columns:
+                raise InputError(
+                    f"{reading.source.name}: no --key column {key!r}",
+                    hint=f"columns: {', '.join(reading.header.columns)}",
+                )
+            reading.key = key
+            reading.text_columns = {*reading.text_columns, key}
+        for sel in reading.selected:
+            sel.objective.check_reduction(reduction)
+        bind_reduction(reading.selected, reduction)
+        readings.append(reading)
+    options = {"key": key, "group": group, "resample": bootstrap_replicates > 0}
+    if distributed:
+        from losscli.engine import dask_backend as dask_engine
+
+        base, cand = dask_engine.score(readings, scheduler, options)
+    else:
+        scored = []
+        for reading in readings:
+            watch = _watch_logits(reading)
+            scored.append(score(reading, **options))
+            _logits_warning(reading, watch, note, from_logits)
+        base, cand = scored
+    selected = readings[0].selected
+    check_aligned(base, cand, key)
+    rule = Rule(tolerance, rel_tolerance, require_significant)
+    rows = results(
+        base,
+        cand,
+        selected,
+        reduction=reduction,
+        rule=rule,
+        replicates=bootstrap_replicates,
+        confidence=confidence,
+        seed=seed,
+    )
+    regressions = [{"loss": r["loss"], "group": r["group"]} for r in rows if r["regression"]]
+    return {
+        "schema": SCHEMA,
+        "version": __version__,
+        "baseline": {"path": base.path, "rows": base.rows, "rows_dropped": base.dropped},
+        "candidate": {"path": cand.path, "rows": cand.rows, "rows_dropped": cand.dropped},
+        "key": key,
+        "group": group,
+        "reduction": reduction,
+        "convention": normalize_library(convention) if convention else None,
+        "bootstrap": {
+            "replicates": bootstrap_replicates,
+            "confidence": confidence,
+            "seed": seed,
+            "units": bootstrap.UNITS,
+        }
+        if bootstrap_replicates
+        else None,
+        "rule": rule.as_dict(),
+        "results": rows,
+        "regressions": regressions,
+        "passed": not regressions,
+    }

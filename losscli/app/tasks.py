@@ -1,0 +1,252 @@
+"""Infer the task from the data (README "Usage") and pick that task's default losses.
+
+The task is decided by the whole file: ``TargetEvidence`` collects the target's
+distinct values, class counts and whether every value is a non-negative integer,
+batch by batch (from any thread), and ``decide`` applies the rules to what it saw.
+``evaluate_file`` guesses from the first batch, gathers the evidence during its
+own pass and evaluates again only when the whole file says otherwise.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from losscli._lazy import np
+from losscli.app.evidence import IMBALANCE_SHARE, MAX_DISTINCT
+from losscli.errors import InputError
+from losscli.io.readers import Header, Source, float_column, read_batches, text_column
+
+DEFAULT_LOSSES = {
+    "regression": "mse,rmse,mae,huber",
+    "counts": "poisson,mse,mae",
+    "binary": "bce,brier",
+    "imbalanced": "bce,focal,brier",
+    "multiclass": "cross_entropy",
+    "multiclass-imbalanced": "cross_entropy,focal",
+    "multilabel": "bce",
+    "distribution": "kl_div",
+}
+
+
+@dataclass
+class Inference:
+    """The inferred task, the default losses for it, and the evidence, in words."""
+
+    task: str
+    losses: str
+    reason: str
+    imbalanced: bool = False
+    rows: int = 0  # the rows it was inferred from
+    evaluated: str = ""  # the losses evaluated for it (a --convention may leave some out)
+    replaced: Inference | None = None  # the first batch's different answer
+
+    def note(self) -> str:
+        """What was inferred, from what, and what is evaluated."""
+        misled = ""
+        if self.replaced is not None:
+            guess = self.replaced
+            looked = f"like {guess.task}"
+            if guess.task == self.task:
+                looked = "imbalanced" if guess.imbalanced else "balanced"
+            misled = f"; the first {guess.rows:,} rows alone looked {looked}"
+        losses = self.evaluated or self.losses
+        return f"inferred task: {self.task} ({self.reason}{misled}); evaluating {losses}"
+
+
+class TargetEvidence:
+    """What the target columns hold, added up batch by batch (thread-safe)."""
+
+    def __init__(self, target: list[str], pred: list[str], text: set[str]) -> None:
+        self.target, self.pred, self.text = target, pred, text
+        self._lock = threading.Lock()
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget every batch (a pass that starts again)."""
+        self.rows = 0
+        self.counts: dict[Any, int] | None = {}  # distinct numeric values, up to MAX_DISTINCT
+        self.labels: dict[str, int] = {}  # text labels, every one
+        self.integral = True  # every finite value is a non-negative integer
+        self.blind = False  # a batch lacked a target column: the evidence is incomplete
+
+    def add_values(self, values: np.ndarray) -> None:
+        values = values[np.isfinite(values)]
+        keys, counts = np.unique(values, return_counts=True)
+        integral = bool(np.all(keys >= 0) and np.all(keys == np.round(keys)))
+        with self._lock:
+            self.integral = self.integral and integral
+            if self.counts is not None:
+                for k, c in zip(keys.tolist(), counts.tolist()):
+                    self.counts[k] = self.counts.get(k, 0) + c
+                if len(self.counts) > MAX_DISTINCT:
+                    self.counts = None
+
+    def add_labels(self, codes: np.ndarray, cats: list[str]) -> None:
+        counts = np.bincount(codes[codes >= 0], minlength=len(cats))
+        with self._lock:
+            for name, c in zip(cats, counts.tolist()):
+                if c:
+                    self.labels[name] = self.labels.get(name, 0) + c
+
+    def add_batch(self, batch: Any) -> None:
+        """A record batch read with the target columns (text ones as dictionaries)."""
+        self._count(batch.num_rows)
+        if self.target[0] in self.text:
+            codes, cats, nulls = text_column(batch.column(self.target[0]))
+            self.add_labels(codes if nulls is None else codes[~nulls], cats)
+            return
+        columns = [float_column(batch.column(c))[0] for c in self.target]
+        self.add_values(np.concatenate(columns) if len(columns) > 1 else columns[0])
+
+    def add_frame(self, frame: Any) -> None:
+        """A frame of the evaluation pass (``engine.frames``), after ``--dropna``."""
+        col = self.target[0]
+        if col in self.text and col in frame.texts:
+            self._count(frame.n)
+            self.add_labels(*frame.texts[col])
+        elif col not in self.text and all(c in frame.numbers for c in self.target):
+            self._count(frame.n)
+            values = [frame.numbers[c] for c in self.target]
+            self.add_values(np.concatenate(values) if len(values) > 1 else values[0])
+        else:
+            with self._lock:
+                self.blind = True
+
+    def _count(self, n: int) -> None:
+        with self._lock:
+            self.rows += n
+
+    def decide(self) -> Inference:
+        """The task these values point to (the rules README "Usage" describes)."""
+        inference = self._decide()
+        inference.rows = self.rows
+        return inference
+
+    def _decide(self) -> Inference:
+        rows = f"{self.rows:,} rows"
+        if len(self.target) > 1:
+            k = len(self.target)
+            if self.counts is not None and set(self.counts) <= {0.0, 1.0}:
+                return Inference(
+                    "multilabel", DEFAULT_LOSSES["multilabel"], f"{k} 0/1 target columns, {rows}"
+                )
+            return Inference(
+                "distribution", DEFAULT_LOSSES["distribution"], f"{k} target columns, {rows}"
+            )
+        col = self.target[0]
+        if col in self.text and len(self.pred) == 1:
+            binary = _text_binary(col, self.labels, rows)
+            if binary is not None:
+                return binary
+        if col in self.text or len(self.pred) > 1:
+            counts = list(self.labels.values()) if col in self.text else self._numeric_counts()
+            total = sum(counts)
+            minority = min(counts) / total if counts and total else 1.0
+            imbalanced = minority < IMBALANCE_SHARE / max(1, len(self.pred) - 1)
+            key = "multiclass-imbalanced" if imbalanced else "multiclass"
+            return Inference(
+                "multiclass",
+                DEFAULT_LOSSES[key],
+                f"labels in {col!r} with {len(self.pred)} prediction columns, {rows}"
+                + (f"; smallest class share {minority:.1%}" if imbalanced else ""),
+                imbalanced,
+            )
+        counts = self.counts
+        distinct = "more than 64" if counts is None else str(len(counts))
+        if counts is not None and len(counts) == 2 and set(counts) <= {0.0, 1.0}:
+            share = counts[1.0] / (counts[0.0] + counts[1.0])
+            minority = min(share, 1 - share)
+            if minority < IMBALANCE_SHARE:
+                return Inference(
+                    "imbalanced",
+                    DEFAULT_LOSSES["imbalanced"],
+                    f"0/1 target {col!r} with a minority share of {minority:.1%} (< 20%) in {rows}",
+                    True,
+                )
+            return Inference(
+                "binary",
+                DEFAULT_LOSSES["binary"],
+                f"0/1 target {col!r} with a positive share of {share:.1%} in {rows}",
+            )
+        if self.integral and self.rows and (counts is None or len(counts) > 2):
+            return Inference(
+                "counts",
+                DEFAULT_LOSSES["counts"],
+                f"non-negative integer target {col!r} with {distinct} distinct values in {rows}",
+            )
+        return Inference(
+            "regression",
+            DEFAULT_LOSSES["regression"],
+            f"real-valued target {col!r} with {distinct} distinct values in {rows}",
+        )
+
+    def _numeric_counts(self) -> list[int]:
+        return [] if self.counts is None else list(self.counts.values())
+
+
+def evidence_for(
+    source: Source, header: Header, target: list[str], pred: list[str]
+) -> TargetEvidence:
+    """An empty TargetEvidence for the columns inference reads (given ones, else defaults)."""
+    from losscli.app.evidence import task_columns
+
+    target_cols, pred_cols = task_columns(source, header, target, pred)
+    text = {c for c in target_cols if c in header.text_columns}
+    return TargetEvidence(target_cols, pred_cols, text)
+
+
+def infer_task(
+    source: Source,
+    header: Header,
+    target: list[str],
+    pred: list[str],
+    *,
+    whole: bool = True,
+) -> Inference:
+    """The task the target columns point to: over the whole file, or (``whole=False``)
+    a first guess from the first record batch, to be checked during the evaluation pass
+    (``TargetEvidence.add_frame``)."""
+    ev = evidence_for(source, header, target, pred)
+    for batch in read_batches(source, header, ev.target, ev.text):
+        ev.add_batch(batch)
+        if not whole and ev.rows:
+            break
+    if ev.rows == 0:
+        raise InputError(f"{source.name}: no data rows")
+    return ev.decide()
+
+
+def _text_binary(column: str, label_counts: dict[str, int], rows: str) -> Inference | None:
+    """Two text labels (cat/dog, True/False) and one prediction column: a binary task,
+    the positive class named by --pos-label (True by default for True/False)."""
+    from losscli.errors import shown
+    from losscli.io import input_options
+
+    labels = [c for c, n in label_counts.items() if n]
+    total = sum(label_counts.values())
+    if len(labels) > 2:
+        return None
+    positive = input_options.current.pos_label
+    if positive is None:
+        positive = next((c for c in labels if c in ("True", "true", "TRUE")), None)
+    names = " and ".join(shown(c) for c in sorted(labels))
+    if positive is None:
+        reason = f"two labels {names} in {column!r} and one prediction column, {rows}"
+        return Inference("binary", DEFAULT_LOSSES["binary"], reason)
+    share = label_counts.get(positive, 0) / total
+    minority = min(share, 1 - share)
+    reason = f"labels {names} in {column!r}, positive {shown(positive)}"
+    if minority < IMBALANCE_SHARE:
+        return Inference(
+            "imbalanced",
+            DEFAULT_LOSSES["imbalanced"],
+            f"{reason} with a minority share of {minority:.1%} (< 20%) in {rows}",
+            True,
+        )
+    return Inference(
+        "binary",
+        DEFAULT_LOSSES["binary"],
+        f"{reason} with a positive share of {share:.1%} in {rows}",
+    )

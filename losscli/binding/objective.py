@@ -1,0 +1,328 @@
+"""Losses bound to their parameters, single or as linear combinations.
+
+An objective turns raw batches into partial sums, a value and per-row gradients.
+A composite ``Σ c_k J_k`` reduces and differentiates linearly: its sums are the
+terms' sums side by side, its value Σ c_k J_k and its gradient Σ c_k ∂J_k.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+from losscli._lazy import np
+from losscli.binding.conventions import Convention, lookup
+from losscli.binding.spec import LossSpec, parse_specs
+from losscli.errors import UsageError
+from losscli.kernel.streaming import ROW_STATISTICS, Batch, PartialSums, check_reduction
+from losscli.losses.params import resolve
+from losscli.losses.registry import Loss, all_losses, get_loss
+
+
+@dataclass
+class BoundLoss:
+    """A registered loss with its validated parameters (and kernel options of a convention)."""
+
+    loss: Loss
+    params: dict[str, Any]
+    convention: Convention | None = None
+
+    @property
+    def name(self) -> str:
+        return self.loss.name
+
+    @property
+    def inputs(self) -> str:
+        return self.loss.inputs
+
+    @property
+    def ratio(self) -> bool:
+        return self.loss.kernel.ratio
+
+    def check_reduction(self, reduction: str) -> None:
+        check_reduction(self.loss.name, self.loss.kernel, reduction)
+
+    def for_reduction(self, reduction: str) -> BoundLoss:
+        """This loss as ``reduction`` needs it: median, max and p95 keep every Lᵢ
+        (``losscli.kernel.row_statistics``); the other reductions use the loss as it is."""
+        if reduction not in ROW_STATISTICS:
+            return self
+        from losscli.kernel.row_statistics import RowStatistic
+
+        kernel = RowStatistic(self.loss.kernel, reduction)
+        return BoundLoss(replace(self.loss, kernel=kernel), self.params)
+
+    def prepare(self, batch: Batch) -> Batch:
+        return self.loss.kernel.prepare(batch, self.params)
+
+    def update(self, batch: Batch) -> PartialSums:
+        return self.loss.kernel.update(self.prepare(batch), self.params)
+
+    def update_grouped(self, batch: Batch, codes: np.ndarray, size: int) -> PartialSums:
+        return self.loss.kernel.update_grouped(self.prepare(batch), self.params, codes, size)
+
+    def compute(self, sums: Mapping[str, Any], reduction: str) -> float:
+        return self.loss.kernel.compute(sums, self.params, reduction)
+
+    def rows(self, batch: Batch) -> np.ndarray:
+        return self.loss.kernel.rows(self.prepare(batch), self.params)
+
+    def grad(self, batch: Batch, sums: Mapping[str, Any], reduction: str) -> tuple[np.ndarray, ...]:
+        return self.loss.kernel.grad(self.prepare(batch), sums, self.params, reduction)
+
+    def breakdown(self, targets: int, predictions: int) -> str | None:
+        if self.params.get("focal_layout") == "categorical":
+            targets = 1  # one-hot target columns are read as one label per row
+        return self.loss.kernel.breakdown(targets, predictions)
+
+    @property
+    def combines(self) -> str:
+        return self.loss.kernel.combines
+
+    def class_codes(self, batch: Batch) -> np.ndarray:
+        return self.loss.kernel.class_codes(self.prepare(batch), self.params)
+
+    def class_sums(self, sums: Mapping[str, Any], c: int) -> PartialSums:
+        return self.loss.kernel.class_sums(sums, c)
+
+    def user_params(self) -> dict[str, Any]:
+        """Parameters as results report them (all declared ones, with defaults filled)."""
+        return {
+            k: (list(v) if isinstance(v, tuple) else v)
+            for k, v in self.params.items()
+            if self.loss.param(k) is not None
+        }
+
+
+@dataclass
+class Composite:
+    """Σ c_k · J_k over terms that read the same inputs."""
+
+    terms: list[tuple[float, BoundLoss]]
+
+    @property
+    def inputs(self) -> str:
+        return self.terms[0][1].inputs
+
+    @property
+    def ratio(self) -> bool:
+        return any(t.ratio for _, t in self.terms)
+
+    def check_reduction(self, reduction: str) -> None:
+        for _, term in self.terms:
+            term.check_reduction(reduction)
+
+    def for_reduction(self, reduction: str) -> Composite:
+        """Each term reduced by itself: J = Σ c_k · median_k (linear, as for every reduction)."""
+        return Composite([(c, t.for_reduction(reduction)) for c, t in self.terms])
+
+    def update(self, batch: Batch) -> PartialSums:
+        return PartialSums({str(i): t.update(batch) for i, (_, t) in enumerate(self.terms)})
+
+    def update_grouped(self, batch: Batch, codes: np.ndarray, size: int) -> PartialSums:
+        return PartialSums(
+            {str(i): t.update_grouped(batch, codes, size) for i, (_, t) in enumerate(self.terms)}
+        )
+
+    def compute(self, sums: Mapping[str, Any], reduction: str) -> float:
+        return float(
+            sum(c * t.compute(sums[str(i)], reduction) for i, (c, t) in enumerate(self.terms))
+        )
+
+    def rows(self, batch: Batch) -> np.ndarray:
+        return sum(c * t.rows(batch) for c, t in self.terms)
+
+    def grad(self, batch: Batch, sums: Mapping[str, Any], reduction: str) -> tuple[np.ndarray, ...]:
+        total: list[np.ndarray] | None = None
+        for i, (c, t) in enumerate(self.terms):
+            # reduction none differentiates each row alone and needs no merged sums
+            g = t.grad(batch, sums.get(str(i), PartialSums()), reduction)
+            total = [c * x for x in g] if total is None else [a + c * x for a, x in zip(total, g)]
+        return tuple(total)
+
+    def breakdown(self, targets: int, predictions: int) -> str | None:
+        """The terms' common breakdown; None when they split differently."""
+        kinds = {t.breakdown(targets, predictions) for _, t in self.terms}
+        return kinds.pop() if len(kinds) == 1 else None
+
+    @property
+    def combines(self) -> str:
+        forms = {t.combines for _, t in self.terms}
+        return forms.pop() if forms == {"J"} else "per term"
+
+    def class_codes(self, batch: Batch) -> np.ndarray:
+        return self.terms[0][1].class_codes(batch)
+
+    def class_sums(self, sums: Mapping[str, Any], c: int) -> PartialSums:
+        return PartialSums(
+            {str(i): t.class_sums(sums[str(i)], c) for i, (_, t) in enumerate(self.terms)}
+        )
+
+    def user_params(self) -> dict[str, Any]:
+        return {f"{t.name}.{k}": v for _, t in self.terms for k, v in t.user_params().items()}
+
+
+Objective = BoundLoss | Composite
+
+
+def bind_term(
+    name: str,
+    inline: Mapping[str, Any],
+    shared: Mapping[str, Any],
+    from_logits: bool | None,
+    convention: str | None = None,
+) -> BoundLoss:
+    """Bind one loss: inline params win over shared ones; shared ones it lacks are skipped.
+
+    With a ``convention`` (torch, keras, sklearn, optax) the library's parameter values
+    are the defaults that given parameters override, its kernel options are added, and
+    ``from_logits=None`` reads the columns as the library does by default.
+    """
+    loss = get_loss(name)
+    record = lookup(loss.name, convention) if convention else None
+    declared = {p.name for p in loss.params}
+    given = dict(record.params) if record else {}
+    given.update({k: v for k, v in shared.items() if k in declared})
+    for key in inline.keys() & given.keys() & shared.keys():
+        _same_value(loss, key, inline[key], shared[key])
+    given.update(inline)
+    params = resolve(loss.params, given, loss.name)
+    # Which parameters were chosen rather than defaulted (a kernel may refuse a default
+    # that the data makes meaningless, e.g. mape's eps floor on a zero target); a
+    # convention chooses them all: it reproduces its library's number.
+    params["chosen"] = frozenset(declared if record else given)
+    if from_logits is None:
+        from_logits = bool(record and record.from_logits)
+    params["from_logits"] = bool(from_logits and loss.logits)
+    if record is not None:
+        params.update(record.options)
+    form = FORM_OF_ALIAS.get(name.strip().lower().replace("-", "_"))
+    if form:  # categorical_focal / sigmoid_focal: the name fixes the form of focal
+        params["focal_layout"] = form
+    return BoundLoss(loss, params, record)
+
+
+# Names of focal that fix its form (Keras's CategoricalFocalCrossentropy and
+# BinaryFocalCrossentropy): one-hot target columns are class labels, or columns apart.
+FORM_OF_ALIAS = {
+    "categorical_focal": "categorical",
+    "binary_focal": "sigmoid",
+    "sigmoid_focal": "sigmoid",
+}
+
+
+def _same_value(loss: Loss, key: str, inline: Any, shared: Any) -> None:
+    """A parameter both inline and as an option must agree; otherwise neither silently wins."""
+    param = loss.param(key)
+    if param.validate(inline, loss.name) != param.validate(shared, loss.name):
+        flag = "--" + key.replace("_", "-")
+        raise UsageError(
+            f"{loss.name}: parameter {key} given twice with different values: {key}={inline} "
+            f"in the loss spec and {key}={_shown(shared)} as an option ({flag})",
+            hint=f"give it once: in the spec, {loss.name}({key}=...), or as {flag}",
+        )
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, (tuple, list)):
+        return ",".join(f"{v:g}" for v in value)
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def bind(
+    spec: LossSpec,
+    shared: Mapping[str, Any] | None = None,
+    from_logits: bool | None = None,
+    convention: str | None = None,
+) -> Objective:
+    """Turn a parsed spec into an objective (a composite when it has coefficients or terms).
+
+    A composite's terms all read the same target and prediction columns (bce + dice,
+    mse + mae); each term validates the data for itself.
+    """
+    shared = shared or {}
+    bound = [
+        (t.coef, bind_term(t.name, t.params, shared, from_logits, convention)) for t in spec.terms
+    ]
+    if not spec.is_composite:
+        return bound[0][1]
+    metrics = [t.name for _, t in bound if t.loss.kind != "loss"]
+    if metrics:
+        raise UsageError(
+            f"{metrics[0]} is a metric, not a loss: it cannot be part of the combination {spec.label!r}",
+            hint="select metrics on their own, e.g. --loss 'mse,d2_tweedie'",
+        )
+    return Composite(bound)
+
+
+def expand_bundles(specs: list[LossSpec]) -> list[LossSpec]:
+    """Replace a bundle name (``brier_decomposition(bins=10)``) by its metrics, each with the
+    inline parameters it takes (``brier_reliability(bins=10)``, …, ``brier_uncertainty``)."""
+    from losscli.binding.spec import Term
+    from losscli.errors import ParamError
+    from losscli.losses.registry import bundle_members
+
+    out = []
+    for spec in specs:
+        bundled = [t for t in spec.terms if bundle_members(t.name)]
+        if not bundled:
+            out.append(spec)
+            continue
+        name = bundled[0].name
+        if spec.is_composite:
+            raise UsageError(
+                f"{name} stands for several metrics; it cannot be part of the combination {spec.label!r}"
+            )
+        members = [get_loss(m) for m in bundle_members(name)]
+        inline = spec.terms[0].params
+        declared = {p.name for m in members for p in m.params}
+        for key, value in inline.items():
+            if key not in declared:
+                raise ParamError(key, value, f"one of {', '.join(sorted(declared))}", name)
+        for member in members:
+            own = {k: v for k, v in inline.items() if member.param(k)}
+            text = member.name + (
+                f"({','.join(f'{k}={v}' for k, v in own.items())})" if own else ""
+            )
+            out.append(LossSpec(text, [Term(member.name, 1.0, own)]))
+    return out
+
+
+def objectives_for(
+    text: str,
+    shared: Mapping[str, Any] | None = None,
+    from_logits: bool | None = None,
+    convention: str | None = None,
+) -> list[tuple[str, Objective]]:
+    """Parse and bind a ``--loss`` text: [(label, objective), …].
+
+    A shared parameter that no selected loss takes is a usage error, as is
+    ``from_logits`` when no selected loss reads logits. ``convention`` names a
+    library whose definitions every loss follows (``losscli.binding.conventions``).
+    """
+    shared = dict(shared or {})
+    specs = expand_bundles(parse_specs(text))
+    out = [(s.label, bind(s, shared, from_logits, convention)) for s in specs]
+    names = [get_loss(t.name) for s in specs for t in s.terms]
+    for key in shared:
+        if not any(loss.param(key) for loss in names):
+            raise UsageError(
+                f"no selected loss takes the parameter {key!r} ({', '.join(dict.fromkeys(n.name for n in names))})",
+                hint="run 'losscli losses' to see each loss's parameters",
+            )
+    if from_logits and not any(loss.logits for loss in names):
+        raise UsageError(
+            "--from-logits given, but no selected loss reads logits",
+            hint=f"logits apply to {', '.join(x.name for x in all_losses() if x.logits)}",
+        )
+    return out
+
+
+def conventions_of(objectives: list[tuple[str, Objective]]) -> list[Convention]:
+    """The distinct convention records the objectives were bound with, in order."""
+    out: list[Convention] = []
+    for _, obj in objectives:
+        terms = [t for _, t in obj.terms] if isinstance(obj, Composite) else [obj]
+        out += [t.convention for t in terms if t.convention and t.convention not in out]
+    return out

@@ -1,0 +1,1 @@
+"""The command line: the Typer app, shared options, completion and the renderers."""

@@ -1,0 +1,242 @@
+"""Eval results as table rows, Markdown, CSV or JSON (the ``losscli.eval/1`` document)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from losscli.cli.output import json_text, markdown_cell, markdown_table, plain_table
+
+
+def _number(value: float) -> str:
+    """Rounded for reading (table and Markdown only; JSON and CSV keep full precision)."""
+    return f"{value:.6g}"
+
+
+def _defaults(loss: str) -> dict[str, Any]:
+    """Defaults of a single loss named by ``loss`` (``huber`` or ``huber(delta=0.5)``)."""
+    from losscli.errors import UsageError
+    from losscli.losses.registry import get_loss
+
+    try:
+        return {p.name: p.default for p in get_loss(loss.split("(")[0]).params}
+    except UsageError:  # a composite: its params are shown in full
+        return {}
+
+
+def _same(value: Any) -> Any:
+    return tuple(value) if isinstance(value, (list, tuple)) else value
+
+
+def _params_text(params: Mapping[str, Any], loss: str) -> str:
+    """Parameters that differ from their defaults and are not already in the label."""
+    defaults = _defaults(loss)
+    shown = [
+        f"{k}={_param_value(v)}"
+        for k, v in params.items()
+        if v is not None
+        and f"{k}=" not in loss
+        and (k not in defaults or _same(defaults[k]) != _same(v))
+    ]
+    return ", ".join(shown) or "-"
+
+
+def _param_value(value: Any) -> str:
+    if isinstance(value, (list, tuple)):
+        return ",".join(f"{v:g}" for v in value)
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def json_document(doc: Mapping[str, Any]) -> str:
+    """The JSON document with full-precision floats (``null`` params omitted)."""
+    clean = dict(doc)
+    clean["results"] = [
+        {**r, "params": {k: v for k, v in r["params"].items() if v is not None}}
+        for r in doc["results"]
+    ]
+    return json_text(clean)
+
+
+def _interval_heading(doc: Mapping[str, Any]) -> str:
+    return f"{doc['bootstrap']['confidence'] * 100:g}% interval"
+
+
+# Columns whose cells may wrap between words on a narrow terminal; numbers never wrap.
+TEXT_COLUMNS = ("params", "group", "class")
+
+
+def columns(doc: Mapping[str, Any]) -> list[str]:
+    cols = ["loss", "params", "group", "n", "value"]
+    if "per_class" in doc:
+        cols.insert(3, "class")
+    if "bootstrap" in doc:
+        cols.append(_interval_heading(doc))
+    if any("gradient" in r for r in doc["results"]):
+        cols += ["grad mean", "grad max abs", "grad L2"]
+    return cols
+
+
+def _interval(r: Mapping[str, Any]) -> str:
+    if r.get("ci_low") is None:
+        return "-"
+    return f"[{r['ci_low']:.4g}, {r['ci_high']:.4g}]"
+
+
+def rows(doc: Mapping[str, Any]) -> list[list[str]]:
+    out = []
+    has_grad = any("gradient" in r for r in doc["results"])
+    for r in doc["results"]:
+        row = [
+            r["loss"],
+            _params_text(r["params"], r["loss"]),
+            "(all)" if r["group"] is None else str(r["group"]),
+            str(r["n"]),
+            _number(r["value"]),
+        ]
+        if "per_class" in doc:
+            row.insert(3, "(all)" if r.get("class") is None else str(r["class"]))
+        if "bootstrap" in doc:
+            row.append(_interval(r))
+        if "gradient" in r:
+            g = r["gradient"]
+            row += [_number(g["mean"]), _number(g["abs_max"]), _number(g["l2_norm"])]
+        elif has_grad:  # a class row: gradients summarise the whole loss
+            row += ["-", "-", "-"]
+        out.append(row)
+    return out
+
+
+def note_lines(doc: Mapping[str, Any]) -> list[str]:
+    """How class rows recombine and how intervals were drawn (after the table)."""
+    lines = [f"{p['loss']} by {p['by']}: {p['combine']}" for p in doc.get("per_class", [])]
+    b = doc.get("bootstrap")
+    if b:
+        lines.append(
+            f"{_interval_heading(doc)}: percentile bootstrap over rows, "
+            f"{b['replicates']} replicates, seed {b['seed']}"
+        )
+    return lines
+
+
+def _bound(check: Mapping[str, Any], ascii_sign: bool = True) -> str:
+    """``<= 0.3`` for a --fail-above check, ``>= 0.3`` for a --fail-below one."""
+    if "fail_below" in check:
+        return f"{'>=' if ascii_sign else '≥'} {check['fail_below']:g}"
+    return f"{'<=' if ascii_sign else '≤'} {check['fail_above']:g}"
+
+
+def failed_summary(doc: Mapping[str, Any]) -> str:
+    """``huber, mse above threshold; d2_tweedie below threshold`` for the failed checks."""
+    failed = [c for c in doc.get("checks", []) if not c["passed"]]
+    parts = []
+    for key, word in (("fail_above", "above"), ("fail_below", "below")):
+        names = list(dict.fromkeys(c["loss"] for c in failed if key in c))
+        if names:
+            parts.append(f"{', '.join(names)} {word} threshold")
+    return "; ".join(parts)
+
+
+def check_lines(doc: Mapping[str, Any]) -> list[str]:
+    lines = []
+    for c in doc.get("checks", []):
+        verdict = "passed" if c["passed"] else "FAILED"
+        lines.append(f"check {c['loss']} {_bound(c)}: {verdict} (value {_number(c['value'])})")
+    return lines
+
+
+def _names(names: list[str]) -> str:
+    return ", ".join(f"`{name}`" for name in names)
+
+
+def markdown_title(doc: Mapping[str, Any]) -> list[str]:
+    """The heading (which file, and whether its checks passed) and what was read, as
+    ``compare`` and ``check`` head their Markdown."""
+    source = doc["input"]
+    path = "standard input" if source["path"] == "-" else f"`{source['path']}`"
+    checks = doc.get("checks", [])
+    verdict = ""
+    if checks:
+        verdict = ": ✅ checks passed" if doc["passed"] else ": ❌ check failed"
+    read = [f"{source['rows']} rows read"]
+    if source.get("rows_dropped"):
+        read.append(f"{source['rows_dropped']} dropped")
+    if source.get("target"):
+        read.append(f"target {_names(source['target'])}")
+    if source.get("predictions"):
+        read.append(f"predictions {_names(source['predictions'])}")
+    if source.get("weight"):
+        read.append(f"weight `{source['weight']}`")
+    if doc.get("convention"):
+        read.append(f"--convention {doc['convention']}")
+    return [f"### losscli eval {path}{verdict}", "", ", ".join(read) + ".", ""]
+
+
+def markdown(doc: Mapping[str, Any]) -> str:
+    lines = markdown_title(doc) + markdown_table(columns(doc), rows(doc))
+    notes = note_lines(doc)
+    if notes:
+        lines += ["", *(f"- {markdown_cell(n)}" for n in notes)]
+    checks = doc.get("checks", [])
+    if checks:
+        lines += ["", "| check | threshold | value | result |", "|---|---|---|---|"]
+        for c in checks:
+            result = "✅ passed" if c["passed"] else "❌ failed"
+            lines.append(f"| {c['loss']} | {_bound(c, False)} | {_number(c['value'])} | {result} |")
+    return "\n".join(lines) + "\n"
+
+
+def plain(doc: Mapping[str, Any]) -> str:
+    lines = plain_table(columns(doc), rows(doc)) + check_lines(doc) + note_lines(doc)
+    return "\n".join(lines) + "\n"
+
+
+def csv_text(doc: Mapping[str, Any]) -> str:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    has_grad = any("gradient" in r for r in doc["results"])
+    per_class, resampled = "per_class" in doc, "bootstrap" in doc
+    header = ["loss", "params", "reduction", "group", "n", "value"]
+    if per_class:
+        header.insert(4, "class")
+    if resampled:
+        header += ["ci_low", "ci_high"]
+    writer.writerow(header + (["grad_mean", "grad_abs_max", "grad_l2_norm"] if has_grad else []))
+    for r in doc["results"]:
+        params = json.dumps(
+            {k: v for k, v in r["params"].items() if v is not None}, separators=(",", ":")
+        )
+        row = [
+            r["loss"],
+            params,
+            r["reduction"],
+            "" if r["group"] is None else r["group"],
+            r["n"],
+            repr(r["value"]),
+        ]
+        if per_class:
+            row.insert(4, "" if r.get("class") is None else r["class"])
+        if resampled:
+            row += ["" if r.get(k) is None else repr(r[k]) for k in ("ci_low", "ci_high")]
+        if has_grad:
+            g = r.get("gradient")
+            row += [repr(g[k]) for k in ("mean", "abs_max", "l2_norm")] if g else ["", "", ""]
+        writer.writerow(row)
+    return buf.getvalue()
+
+
+def render(doc: Mapping[str, Any], fmt: str) -> str:
+    """Text for ``--format`` (``table`` is the plain form; the CLI draws Rich on a terminal)."""
+    if fmt == "json":
+        return json_document(doc)
+    if fmt == "csv":
+        return csv_text(doc)
+    if fmt == "markdown":
+        return markdown(doc)
+    return plain(doc)
+
+
+def table_cells(doc: Mapping[str, Any]) -> tuple[list[str], list[list[str]], list[str]]:
+    return columns(doc), rows(doc), check_lines(doc) + note_lines(doc)

@@ -1,0 +1,444 @@
+"""The command-line options that several commands share, declared once.
+
+Each is an ``Annotated`` type a command's signature reuses, so ``eval``, ``grad``,
+``compare`` and ``recommend`` spell, document and complete a flag the same way.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Annotated, Any
+
+import typer
+
+from losscli.errors import UsageError
+
+
+class EvalFormat(str, Enum):
+    """Output formats of ``eval``."""
+
+    table = "table"
+    json = "json"
+    csv = "csv"
+    markdown = "markdown"
+
+
+class Reduction(str, Enum):
+    mean = "mean"
+    sum = "sum"
+    none = "none"
+    median = "median"
+    max = "max"
+    p95 = "p95"
+
+
+class GradReduction(str, Enum):
+    mean = "mean"
+    sum = "sum"
+    median = "median"
+    max = "max"
+    p95 = "p95"
+
+
+class Engine(str, Enum):
+    """Where the passes run: this process, or Dask tasks over a dataset's partitions."""
+
+    local = "local"
+    dask = "dask"
+
+
+# Completion of option values. losscli.cli.completion is imported only when a shell asks,
+# so that --help and the other commands never load it (Typer passes ctx and incomplete
+# by name). complete_loss and complete_key are public for options declared in cli.py.
+def complete_loss(incomplete: str) -> list[tuple[str, str]]:
+    """Loss names and aliases for a --loss SPEC, also after a comma."""
+    from losscli.cli import completion
+
+    return completion.loss_completions(incomplete)
+
+
+def _complete_task(incomplete: str) -> list[tuple[str, str]]:
+    from losscli.cli import completion
+
+    return completion.task_completions(incomplete)
+
+
+def _complete_input_format(incomplete: str) -> list[tuple[str, str]]:
+    from losscli.cli import completion
+
+    return completion.input_format_completions(incomplete)
+
+
+def _complete_columns(ctx: typer.Context, incomplete: str) -> list[tuple[str, str]]:
+    from losscli.cli import completion
+
+    return completion.column_completions(ctx, incomplete, multiple=True)
+
+
+def _complete_column(ctx: typer.Context, incomplete: str) -> list[tuple[str, str]]:
+    from losscli.cli import completion
+
+    return completion.column_completions(ctx, incomplete)
+
+
+def complete_key(ctx: typer.Context, incomplete: str) -> list[tuple[str, str]]:
+    """Columns present in every input file on the command line (a join key)."""
+    from losscli.cli import completion
+
+    return completion.key_completions(ctx, incomplete)
+
+
+# Options shared by the commands that read a file (declared once, reused).
+LossOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--loss",
+        "-l",
+        metavar="SPEC",
+        autocompletion=complete_loss,
+        help="Losses: a comma list with inline params or a linear combination, "
+        "e.g. 'mse,huber(delta=0.5)' or '0.7*mse + 0.3*mae'. Default: infer the task.",
+    ),
+]
+TargetOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--target",
+        "-t",
+        metavar="COL",
+        autocompletion=_complete_columns,
+        help="Target column(s): repeatable, comma lists and globs.",
+    ),
+]
+PredOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--pred",
+        "-p",
+        metavar="COL",
+        autocompletion=_complete_columns,
+        help="Prediction column(s): repeatable, comma lists and globs ('p_*'); once per input "
+        "for losses with several inputs.",
+    ),
+]
+WeightOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--weight",
+        metavar="COL",
+        autocompletion=_complete_column,
+        help="Sample weights: mean = Σ wL / Σ w.",
+    ),
+]
+GroupOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--group",
+        metavar="COL",
+        autocompletion=_complete_column,
+        help="One result row per value of COL.",
+    ),
+]
+VarOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--var",
+        metavar="COL",
+        autocompletion=_complete_column,
+        help="Variance column (gaussian_nll).",
+    ),
+]
+LogitsOpt = Annotated[
+    bool | None,
+    typer.Option(
+        "--from-logits/--no-from-logits",
+        help="Predictions are logits (scores), not probabilities; --no-from-logits overrides "
+        "a --convention that reads logits.",
+        show_default=False,
+    ),
+]
+
+
+def _complete_convention(incomplete: str) -> list[tuple[str, str]]:
+    from losscli.cli import completion
+
+    return completion.convention_completions(incomplete)
+
+
+ConventionOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--convention",
+        metavar="LIB",
+        autocompletion=_complete_convention,
+        help="Reproduce a library's definition of every loss: torch, keras, sklearn or optax "
+        "(its denominators, clipping, smoothing, defaults, input space); explicit parameters "
+        "win. 'losscli explain NAME' lists the differences.",
+    ),
+]
+DropnaOpt = Annotated[
+    bool, typer.Option("--dropna", help="Drop rows with empty, NaN or infinite cells (reported).")
+]
+InputFormatOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--input-format",
+        metavar="FMT",
+        autocompletion=_complete_input_format,
+        help="csv, tsv, parquet or jsonl (default: by extension).",
+    ),
+]
+
+
+# How text inputs are read (losscli.io.input_options): set for the command being run.
+def _set_delimiter(value: str | None) -> str | None:
+    from losscli.io import input_options
+
+    input_options.current.delimiter = input_options.delimiter_value(value)
+    return value
+
+
+def _set_decimal(value: str | None) -> str | None:
+    from losscli.io import input_options
+
+    input_options.current.decimal = input_options.decimal_value(value)
+    return value
+
+
+def _set_pos_label(value: str | None) -> str | None:
+    from losscli.io import input_options
+
+    input_options.current.pos_label = value
+    return value
+
+
+DelimiterOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--delimiter",
+        metavar="CHAR",
+        callback=_set_delimiter,
+        help="CSV field delimiter, e.g. ';', '|' or tab (default: sniffed from the header "
+        "line among , ; tab |).",
+        show_default=False,
+    ),
+]
+DecimalOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--decimal",
+        metavar="CHAR",
+        callback=_set_decimal,
+        help="Decimal mark of CSV numbers: '.' (default) or ',' (as in 0,25; with "
+        "--delimiter ';' or a sniffed one).",
+        show_default=False,
+    ),
+]
+PosLabelOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--pos-label",
+        metavar="LABEL",
+        callback=_set_pos_label,
+        help="The positive class of a binary target (as scikit-learn's pos_label): needed "
+        "for text labels such as cat/dog with one prediction column; True is positive "
+        "by default for True/False.",
+        show_default=False,
+    ),
+]
+
+
+def _dash_is_stdout(value: str | None) -> str | None:
+    # ``-o -`` is stdout, as for the input ``-`` and in other Unix filters.
+    return None if value == "-" else value
+
+
+OutputOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--output",
+        "-o",
+        metavar="FILE",
+        help="Write to FILE (atomically); - is stdout.",
+        callback=_dash_is_stdout,
+    ),
+]
+TargetsOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--targets",
+        metavar="FILE2",
+        help="Read the targets from FILE2, aligned by row order or --key.",
+    ),
+]
+KeyOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--key",
+        metavar="COL",
+        autocompletion=complete_key,
+        help="Join --targets on COL (in both files); rows are keyed by it.",
+    ),
+]
+QuietOpt = Annotated[
+    bool,
+    typer.Option(
+        "--quiet", "-q", help="No notes or progress bar on stderr (inferred task, dropped rows)."
+    ),
+]
+TaskOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--task",
+        metavar="TASK",
+        autocompletion=_complete_task,
+        help="A task: regression, robust, counts, quantile, binary, multi-class, multilabel, "
+        "imbalanced, segmentation, similarity, nlp, distribution.",
+    ),
+]
+EngineOpt = Annotated[
+    Engine,
+    typer.Option(
+        "--engine",
+        help="local: stream the input in this process. dask: one Dask task per partition of a "
+        "Parquet dataset (directory, glob or fsspec URL such as s3://bucket/preds/); grad and "
+        "--reduction none write -o DIR, one Parquet file per partition. Needs pip install "
+        "'losscli[dask]'.",
+    ),
+]
+SchedulerOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="With --engine dask: the Dask cluster to run on, e.g. tcp://10.0.0.5:8786 "
+        "(default: threads on this machine).",
+        show_default=False,
+    ),
+]
+FileArg = Annotated[
+    str,
+    typer.Argument(
+        metavar="FILE",
+        help="CSV/TSV (.gz/.bz2/.zst), Parquet, a Parquet dataset (a directory, a glob or an "
+        "fsspec URL), JSONL, or - for stdin.",
+    ),
+]
+
+
+def _float_opt(flag: str, text: str) -> Any:
+    return Annotated[float | None, typer.Option(flag, help=text, show_default=False)]
+
+
+DeltaOpt = _float_opt("--delta", "Huber threshold δ (> 0).")
+BetaOpt = _float_opt("--beta", "smooth_l1 threshold β (> 0); Tversky false-negative weight.")
+QuantileOpt = _float_opt("--quantile", "Quantile q in (0, 1).")
+GammaOpt = _float_opt("--gamma", "Focal exponent γ (>= 0).")
+AlphaOpt = _float_opt("--alpha", "Focal α in [0, 1]; Tversky false-positive weight.")
+MarginOpt = _float_opt("--margin", "Margin of hinge, contrastive, triplet and ranking losses.")
+SmoothOpt = _float_opt("--smooth", "Dice/IoU/Tversky smoothing term.")
+EpsOpt = _float_opt("--eps", "Probability clipping floor (default 1e-7).")
+PosWeightOpt = _float_opt("--pos-weight", "Weight of positive terms in bce.")
+LabelSmoothingOpt = _float_opt("--label-smoothing", "Label smoothing in [0, 1).")
+PowerOpt = _float_opt("--power", "Tweedie power (<= 0 or >= 1).")
+ClassWeightsOpt = Annotated[
+    str | None, typer.Option("--class-weights", metavar="W0,W1,...", help="Per-class weights.")
+]
+IgnoreIndexOpt = Annotated[
+    int | None,
+    typer.Option("--ignore-index", metavar="LABEL", help="Label whose rows are skipped."),
+]
+BinsOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--bins", metavar="N", help="Probability bins of ece and the Brier decomposition (15)."
+    ),
+]
+ParamOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--param", metavar="NAME=VALUE", help="Any loss parameter (e.g. for plug-in losses)."
+    ),
+]
+
+
+PARAM_FLAGS = (
+    "delta",
+    "beta",
+    "quantile",
+    "gamma",
+    "alpha",
+    "margin",
+    "smooth",
+    "eps",
+    "pos_weight",
+    "class_weights",
+    "label_smoothing",
+    "power",
+    "ignore_index",
+    "bins",
+)
+
+
+def shared_params(arguments: dict[str, Any], extra: list[str] | None) -> dict[str, Any]:
+    """The parameter flags that were given (from a command's arguments), plus ``--param NAME=VALUE``."""
+    params = {k: arguments[k] for k in PARAM_FLAGS if arguments.get(k) is not None}
+    for item in extra or []:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise UsageError(f"--param {item!r}: expected NAME=VALUE")
+        key, value = name.strip().replace("-", "_"), value.strip()
+        if key in params and not _same(params[key], value):
+            raise UsageError(
+                f"loss parameter {key} given twice with different values "
+                f"({params[key]} and {value}): --param {item!r}",
+                hint=f"give {key} once, as --{key.replace('_', '-')} or --param {key}=VALUE",
+            )
+        params[key] = value
+    return params
+
+
+def _same(first: Any, second: str) -> bool:
+    """Whether two spellings of a parameter value agree (``0.5`` and ``.5``, ``1,2`` twice)."""
+    try:
+        return [float(v) for v in str(first).split(",")] == [float(v) for v in second.split(",")]
+    except ValueError:
+        return str(first).strip().lower() == second.lower()
+
+
+# Per-class rows and bootstrap intervals of ``eval``.
+PerClassOpt = Annotated[
+    bool,
+    typer.Option(
+        "--per-class",
+        help="Add one row per class (by true class; per label or output column with several "
+        "target/prediction pairs; per class for dice/iou/tversky) after each row.",
+    ),
+]
+EvalBootstrapOpt = Annotated[
+    int,
+    typer.Option(
+        "--bootstrap",
+        metavar="N",
+        help="Percentile bootstrap over rows with N replicates: an interval for every value "
+        "(0: none).",
+    ),
+]
+ConfidenceOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--confidence",
+        metavar="C",
+        help="Interval coverage with --bootstrap (default 0.95).",
+        show_default=False,
+    ),
+]
+SeedOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--seed",
+        metavar="S",
+        help="Seed of the bootstrap draws (default 0).",
+        show_default=False,
+    ),
+]

@@ -1,0 +1,1 @@
+"""Passes over record batches: accumulate, gradients, breakdowns, bootstrap; local and Dask backends."""

@@ -1,0 +1,142 @@
+"""A streaming bootstrap over rows: percentile intervals from partial sums.
+
+Rows are dealt into ``UNITS`` resampling units by their row number (row i → unit
+i mod UNITS; with ``--key``, by a hash of the key, so both files of a pair agree).
+One pass keeps each unit's partial sums, so memory is UNITS × (size of the sums)
+whatever the file size. A replicate draws U units with replacement among the U
+units that hold rows (``rng.integers(0, U, size=(B, U))`` with
+``numpy.random.default_rng(seed)``), adds their sums and computes J from them,
+so ratio losses (rmse, Dice, weighted means) are resampled exactly as they are
+computed. With at most UNITS rows every unit is one row and this is the
+classic row bootstrap; beyond, units are random-like clusters of rows, whose
+resampling has the same variance for independent rows.
+
+For a comparison, baseline and candidate share the units and the draws: the
+interval of the difference is paired.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from losscli._lazy import np
+from losscli.errors import LossCliError
+from losscli.kernel.streaming import PartialSums, map_leaves, take_group
+
+UNITS = 4096
+
+
+def units_of_rows(rows: np.ndarray) -> np.ndarray:
+    """The resampling unit of each input row number."""
+    return (rows % UNITS).astype(np.intp)
+
+
+def units_of_keys(keys: np.ndarray) -> np.ndarray:
+    """The resampling unit of each key (the same key gives the same unit in every file)."""
+    return (hash_keys(keys) % np.uint64(UNITS)).astype(np.intp)
+
+
+def hash_keys(keys: np.ndarray) -> np.ndarray:
+    """A deterministic 64-bit hash per key (numbers by value, text by its UTF-8 bytes)."""
+    if keys.dtype.kind in "fiub":
+        values = np.asarray(keys, dtype=np.float64)
+        values = np.where(values == 0.0, 0.0, values)  # -0.0 and 0.0 are one key
+        return _splitmix64(values.view(np.uint64))
+    import zlib
+
+    out = np.fromiter(
+        (zlib.crc32(str(k).encode()) | (zlib.adler32(str(k).encode()) << 32) for k in keys),
+        dtype=np.uint64,
+        count=len(keys),
+    )
+    return _splitmix64(out)
+
+
+def _splitmix64(x: np.ndarray) -> np.ndarray:
+    with np.errstate(over="ignore"):
+        z = x.astype(np.uint64) + np.uint64(0x9E3779B97F4A7C15)
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        return z ^ (z >> np.uint64(31))
+
+
+@dataclass
+class UnitSums:
+    """Per-unit partial sums of one objective over the rows seen so far."""
+
+    sums: PartialSums = field(default_factory=PartialSums)
+    rows: Any = None  # rows per unit
+
+    def add(self, grouped: PartialSums, units: np.ndarray) -> None:
+        self.sums = self.sums.merge(grouped)
+        counts = np.bincount(units, minlength=UNITS)
+        self.rows = counts if self.rows is None else self.rows + counts
+
+    def merge(self, other: UnitSums) -> UnitSums:
+        """The per-unit sums of both row sets (of two partitions)."""
+        if other.rows is None:
+            return self
+        if self.rows is None:
+            return other
+        return UnitSums(self.sums.merge(other.sums), self.rows + other.rows)
+
+    def occupied(self) -> np.ndarray:
+        """The units that hold rows, in unit order."""
+        return np.flatnonzero(self.rows) if self.rows is not None else np.empty(0, np.intp)
+
+
+def draw(occupied: int, replicates: int, seed: int | None) -> np.ndarray:
+    """Resampling counts, shape (replicates, occupied): how often each unit is drawn."""
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, occupied, size=(replicates, occupied))
+    offsets = (np.arange(replicates) * occupied)[:, None]
+    flat = np.bincount((idx + offsets).ravel(), minlength=replicates * occupied)
+    return flat.reshape(replicates, occupied)
+
+
+def replicate_values(
+    compute: Callable[[Mapping[str, Any]], float],
+    unit_sums: PartialSums,
+    occupied: np.ndarray,
+    counts: np.ndarray,
+) -> np.ndarray:
+    """J of every replicate: the drawn units' sums added, then computed as usual."""
+    weights = counts.astype(np.float64)
+
+    def resample(leaf: np.ndarray) -> np.ndarray:
+        leaf = np.asarray(leaf)[occupied]
+        if leaf.dtype == object:  # Collected values or another mergeable statistic:
+            # each drawn unit's leaf, repeated (at once when the leaf type has a resampler;
+            # else summed from 0, which every leaf absorbs)
+            kinds = {type(x) for x in leaf if not isinstance(x, int)}
+            resampler = getattr(kinds.pop(), "resampler", None) if len(kinds) == 1 else None
+            draw = resampler(leaf) if resampler is not None else None
+            out = np.empty(counts.shape[0], dtype=object)
+            for b, row in enumerate(counts):
+                if draw is not None:
+                    out[b] = draw(row)
+                else:
+                    out[b] = sum((leaf[u] for u in np.repeat(np.arange(len(row)), row)), 0)
+            return out
+        flat = leaf.reshape(leaf.shape[0], -1).astype(np.float64)
+        return (weights @ flat).reshape(weights.shape[0], *leaf.shape[1:])
+
+    stacked = map_leaves(unit_sums, resample)
+    values = np.empty(counts.shape[0])
+    for b in range(counts.shape[0]):
+        try:
+            values[b] = compute(take_group(stacked, b))
+        except LossCliError:  # e.g. a replicate whose weights sum to 0
+            values[b] = np.nan
+    return values
+
+
+def interval(values: np.ndarray, confidence: float) -> tuple[float, float]:
+    """The percentile interval: the (1−c)/2 and (1+c)/2 quantiles of the replicates."""
+    finite = values[np.isfinite(values)]
+    if not finite.size:
+        return float("nan"), float("nan")
+    lo, hi = np.quantile(finite, [(1 - confidence) / 2, (1 + confidence) / 2])
+    return float(lo), float(hi)

@@ -1,0 +1,785 @@
+"""One pass over the batches → partial sums per loss and group → results.
+
+The file is read once for values (every selected loss and every group updates
+its sums from the same batch); gradients need the merged sums, so they take a
+second pass. Memory is bounded by the batch, not the file.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from losscli._lazy import np
+from losscli.binding.objective import Objective
+from losscli.errors import InputError, UsageError, ZeroWeightError, shown
+from losscli.io import input_options
+from losscli.io.columns import ColumnPlan, resolve_columns
+from losscli.io.readers import (
+    Header,
+    Source,
+    float_column,
+    read_batches,
+    read_header,
+    split_lines,
+    split_row_groups,
+    text_column,
+)
+from losscli.kernel.streaming import ROW_STATISTICS, Batch, PartialSums, map_leaves, take_group
+
+
+@dataclass
+class Selected:
+    """One requested loss: its label as results show it, the objective, its columns."""
+
+    label: str
+    objective: Objective
+    plan: ColumnPlan
+    # --pos-label (as given when the loss was planned), and the labels its binary
+    # target columns have shown so far (a binary target holds at most two).
+    pos_label: str | None = field(default_factory=lambda: input_options.current.pos_label)
+    labels_seen: dict[str, set] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return getattr(self.objective, "name", self.label)
+
+
+def plan_losses(
+    header: Header,
+    objectives: Sequence[tuple[str, Objective]],
+    *,
+    source: str,
+    target: Sequence[str] = (),
+    pred: Sequence[str] = (),
+    var: str | None = None,
+    weight: str | None = None,
+    group: str | None = None,
+) -> list[Selected]:
+    """Resolve every loss's columns on this header."""
+    return [
+        Selected(
+            label,
+            obj,
+            resolve_columns(
+                header.columns,
+                obj.inputs,
+                target=target,
+                pred=pred,
+                var=var,
+                weight=weight,
+                group=group,
+                source=source,
+            ),
+        )
+        for label, obj in objectives
+    ]
+
+
+@dataclass
+class Frame:
+    """The needed columns of one record batch as numpy arrays."""
+
+    numbers: dict[str, np.ndarray]
+    texts: dict[str, tuple[np.ndarray, list[str]]]
+    kept_rows: np.ndarray | None  # input row numbers when rows were dropped, else None
+    n: int
+    row0: int = 0  # the input row number of the first row
+
+    @property
+    def rows(self) -> np.ndarray:
+        """The input row numbers of the frame's rows."""
+        if self.kept_rows is not None:
+            return self.kept_rows
+        return self.row0 + np.arange(self.n)
+
+
+@dataclass
+class Reading:
+    """What one pass over the input needs: where, which losses, how."""
+
+    source: Source
+    header: Header
+    selected: Sequence[Selected]
+    text_columns: set[str]
+    dropna: bool = False
+    targets: Any = None  # a TargetTable when the targets live in a second file
+    key: str | None = None
+    # Watchers that see every frame, from any thread (tasks.TargetEvidence,
+    # validate.LogitsWatch): ``add_frame(frame)``, and ``reset()`` when a pass restarts.
+    observers: list[Any] = field(default_factory=list)
+
+    def reopen(self) -> Reading:
+        """The same reading, ready for another pass from the first row."""
+        self.header = read_header(self.source)
+        if self.targets is not None:
+            self.targets.reset()
+        for observer in self.observers:
+            observer.reset()
+        return self
+
+
+@dataclass
+class BadCells:
+    """Missing or non-finite cells found while reading, per column."""
+
+    counts: dict[str, int] = field(default_factory=dict)
+    first_rows: dict[str, list[int]] = field(default_factory=dict)
+
+    def add(self, column: str, rows: np.ndarray) -> None:
+        if len(rows):
+            self.counts[column] = self.counts.get(column, 0) + len(rows)
+            kept = self.first_rows.setdefault(column, [])
+            kept.extend(int(r) for r in rows[: max(0, 3 - len(kept))])
+
+    def merge(self, other: BadCells) -> None:
+        """Add the bad cells of rows that come after these (the next partition's)."""
+        for column, count in other.counts.items():
+            self.counts[column] = self.counts.get(column, 0) + count
+            kept = self.first_rows.setdefault(column, [])
+            kept.extend(other.first_rows[column][: max(0, 3 - len(kept))])
+
+    def error(self, source: str) -> BadCellsError:
+        column = next(iter(self.counts))
+        total = self.counts[column]
+        rows = ", ".join(map(str, self.first_rows[column]))
+        others = "" if len(self.counts) == 1 else f" (and {len(self.counts) - 1} more column(s))"
+        return BadCellsError(
+            f"{source}: column {column!r} has {total} empty, NaN or infinite cell(s), first at row(s) {rows}{others}",
+            hint="drop those rows with --dropna (the count is reported), or fix the data",
+            cells=self,
+        )
+
+
+class BadCellsError(InputError):
+    """Missing or non-finite cells; ``cells`` has the counts, so partitions can add them up."""
+
+    def __init__(self, message: str, hint: str | None = None, cells: BadCells | None = None):
+        super().__init__(message, hint)
+        self.cells = cells or BadCells()
+
+
+def frames(reading: Reading, stats: dict[str, int]) -> Iterator[Frame]:
+    """Numpy frames of the needed columns; bad rows dropped (``dropna``) or reported.
+
+    Rows are numbered from the source's ``row0``. A dataset partition (a source with
+    ``pieces``) may be empty or wholly dropped: the dataset's totals are checked by
+    whoever merges the partitions.
+    """
+    source, dropna, targets = reading.source, reading.dropna, reading.targets
+    text_columns = set(reading.text_columns)
+    needed = list(dict.fromkeys(c for s in reading.selected for c in s.plan.columns()))
+    if targets is not None:
+        from_targets = {c for s in reading.selected for c in s.plan.target}
+        needed = [c for c in needed if c not in from_targets]
+        if reading.key:
+            needed.append(reading.key)
+            text_columns.add(reading.key)
+    elif reading.key and reading.key not in needed:  # rows keyed by a column (compare --key)
+        needed.append(reading.key)
+        text_columns.add(reading.key)
+    bad = BadCells()
+    row0 = start = source.row0
+    for rb in read_batches(source, reading.header, needed, text_columns):
+        n = rb.num_rows
+        if n == 0:
+            continue
+        texts: dict[str, tuple[np.ndarray, list[str]]] = {}
+        columns = {c: _numbers(rb, c, source) for c in needed if c not in text_columns}
+        if targets is not None:
+            keys = text_column(rb.column(reading.key))[:2] if reading.key else None
+            t_numbers, t_texts = targets.take(targets.align(n, row0 + np.arange(n), keys))
+            columns.update({c: (v, None) for c, v in t_numbers.items()})
+            texts.update(t_texts)
+            if keys is not None:
+                texts[reading.key] = keys
+        drop = None
+        numbers = {}
+        for c, (values, nulls) in columns.items():
+            numbers[c] = values
+            # A finite sum means no NaN or ±inf (one pass, no temporary array); an
+            # infinite or NaN sum, or nulls, call for the exact per-cell look.
+            if nulls is None and math.isfinite(np.add.reduce(values, axis=None)):
+                continue
+            broken = ~np.isfinite(values)
+            if nulls is not None:
+                broken |= nulls
+            if broken.any():
+                drop = broken if drop is None else drop | broken
+                if not dropna:
+                    bad.add(c, row0 + np.flatnonzero(broken))
+        for c in needed:
+            if c in text_columns and c not in texts:
+                codes, cats, nulls = text_column(rb.column(c))
+                if nulls is not None and nulls.any():
+                    drop = nulls if drop is None else drop | nulls
+                    if not dropna:
+                        bad.add(c, row0 + np.flatnonzero(nulls))
+                texts[c] = (codes, cats)
+        first = row0
+        row0 += n
+        stats["rows"] = stats.get("rows", 0) + n
+        if bad.counts:
+            continue  # keep counting bad cells to report them all, compute nothing
+        kept = None
+        if drop is not None and drop.any():
+            keep = ~drop
+            stats["dropped"] = stats.get("dropped", 0) + int(drop.sum())
+            numbers = {c: v[keep] for c, v in numbers.items()}
+            texts = {c: (codes[keep], cats) for c, (codes, cats) in texts.items()}
+            kept = first + np.flatnonzero(keep)
+            n = len(kept)
+            if n == 0:
+                continue
+        frame = Frame(numbers, texts, kept, n, first)
+        for observer in reading.observers:
+            observer.add_frame(frame)
+        yield frame
+    if bad.counts:
+        raise bad.error(source.name)
+    if source.pieces is not None:
+        return
+    if targets is not None:
+        targets.finish(source, row0)
+    check_rows(source, row0 - start, stats.get("dropped", 0))
+
+
+def check_rows(source: Source, rows: int, dropped: int) -> None:
+    """The input has rows, and some are left after ``--dropna``."""
+    if rows == 0:
+        raise InputError(f"{source.name}: no data rows", hint="the file has a header but no rows")
+    if rows == dropped:
+        raise InputError(
+            f"{source.name}: every row has an empty, NaN or infinite cell; nothing is left to evaluate"
+        )
+
+
+def _numbers(rb: Any, column: str, source: Source) -> tuple[np.ndarray, np.ndarray | None]:
+    try:
+        return float_column(rb.column(column))
+    except InputError:
+        raise InputError(
+            f"{source.name}: column {column!r} holds text where numbers are needed",
+            hint="choose numeric columns with --pred/--target/--weight",
+        ) from None
+
+
+def _labels(frame: Frame, column: str, classes: list[str] | None, source: str) -> np.ndarray:
+    """Text labels → class indices, through the class names of the prediction columns."""
+    codes, cats = frame.texts[column]
+    if not classes:
+        raise InputError(
+            f"{source}: column {column!r} holds text labels ({', '.join(cats[:4])}…), "
+            "but the predictions are a single column",
+            hint="binary losses need 0/1 targets; multi-class losses need one prediction column per class (prob_<class>)",
+        )
+    index = {c: i for i, c in enumerate(classes)}
+    lookup = np.array([index.get(c, -1) for c in cats], dtype=np.int64)
+    out = lookup[codes]
+    if np.any(out < 0):
+        i = int(np.argmax(out < 0))
+        raise InputError(
+            f"{source}: column {column!r}, row {int(frame.rows[i])}: label {cats[codes[i]]!r} has no prediction column",
+            hint=f"the prediction columns name the classes {', '.join(classes)}",
+        )
+    return out.astype(np.float64)
+
+
+#: the input kinds (losscli.losses.registry.INPUT_KINDS) whose target is a label
+LABEL_INPUTS = {
+    "binary",
+    "margin",
+    "multiclass",
+    "log_probs",
+    "overlap",
+    "pair_distance",
+    "ranking",
+}
+TRUE = ("true", "True", "TRUE")
+FALSE = ("false", "False", "FALSE")
+
+
+def _binary_text_labels(frame: Frame, column: str, sel: Selected, source: str) -> np.ndarray:
+    """A binary target of text labels as 0/1: --pos-label is 1, the other label 0
+    (True/False need no --pos-label: True is 1)."""
+    codes, cats = frame.texts[column]
+    present = [cats[i] for i in np.flatnonzero(np.bincount(codes, minlength=len(cats)))]
+    _numbers_with_a_word(frame, column, present, source)
+    seen = sel.labels_seen.setdefault(column, set())
+    seen.update(present)
+    labels = ", ".join(shown(c) for c in sorted(seen)[:5]) + ("…" if len(seen) > 5 else "")
+    if len(seen) > 2:
+        raise InputError(
+            f"{source}: column {column!r} holds more than two labels ({labels}), but the "
+            f"predictions of {sel.name} are one column",
+            hint="multi-class losses need one prediction column per class (prob_<class>)",
+        )
+    positive = sel.pos_label
+    if positive is None:
+        if seen <= {*TRUE, *FALSE}:
+            positive = next((c for c in cats if c in TRUE), "True")
+        else:
+            import shlex
+
+            choices = " or ".join(f"--pos-label {shlex.quote(c)}" for c in sorted(seen))
+            raise InputError(
+                f"{source}: column {column!r} holds the text labels {labels}, and "
+                f"{sel.name} needs to know which one is the positive class",
+                hint=f"name it: {choices} (as scikit-learn's pos_label)",
+            )
+    elif len(seen) == 2 and positive not in seen:
+        raise InputError(
+            f"{source}: --pos-label {shown(positive)} is not a label of column {column!r} "
+            f"(its labels are {labels})",
+            hint="--pos-label names one of the two labels, as written in the file",
+        )
+    lookup = np.array([c == positive for c in cats], dtype=np.float64)
+    return lookup[codes]
+
+
+def _numbers_with_a_word(frame: Frame, column: str, present: list[str], source: str) -> None:
+    """Numeric labels with a stray word among them: report the word's cell."""
+
+    def number(text: str) -> bool:
+        try:
+            float(text)
+            return True
+        except ValueError:
+            return False
+
+    if not any(number(c) for c in present) or all(number(c) for c in present):
+        return
+    codes, cats = frame.texts[column]
+    words = np.array([not number(c) for c in cats])[codes]
+    i = int(np.argmax(words))
+    row = int(frame.rows[i])
+    raise InputError(
+        f"{source}: column {column!r}, row {row} (line {row + 2}): {shown(cats[codes[i]])} "
+        "is not a number",
+        hint="fix or remove the cell (empty cells count as missing; see --dropna)",
+    )
+
+
+def _binary_numeric_labels(
+    values: np.ndarray, column: str, sel: Selected, source: str
+) -> np.ndarray:
+    """A binary target of numbers (or booleans, read as 1/0) as 0/1 by --pos-label."""
+    label = sel.pos_label
+    if label in TRUE or label in FALSE:
+        positive = 1.0 if label in TRUE else 0.0
+    else:
+        try:
+            positive = float(label)
+        except ValueError:
+            raise InputError(
+                f"{source}: --pos-label {shown(label)} is not a label of column {column!r}, "
+                "which holds numbers",
+                hint="--pos-label names one of the two labels, e.g. --pos-label 1",
+            ) from None
+    seen = sel.labels_seen.setdefault(column, set())
+    seen.update(np.unique(values).tolist())
+    if len(seen) > 2:
+        shown_values = ", ".join(f"{v:g}" for v in sorted(seen)[:5])
+        raise InputError(
+            f"{source}: --pos-label needs a binary target; column {column!r} holds more "
+            f"than two values ({shown_values}{'…' if len(seen) > 5 else ''})",
+            hint="leave --pos-label out for targets that are not two labels",
+        )
+    return (values == positive).astype(np.float64)
+
+
+def _numeric_labels(values: np.ndarray, classes: list[str] | None) -> np.ndarray:
+    """Numeric labels; with numeric class suffixes (prob_1, prob_2, …) mapped by value."""
+    if not classes or not all(c.lstrip("-").isdigit() for c in classes):
+        return values
+    suffixes = [int(c) for c in classes]
+    if suffixes == list(range(len(classes))):
+        return values
+    index = {v: i for i, v in enumerate(suffixes)}
+    return np.array(
+        [index.get(int(v), -1) if float(v).is_integer() else v for v in values], dtype=np.float64
+    )
+
+
+def columns_matrix(columns: Sequence[np.ndarray]) -> np.ndarray:
+    """An n×K matrix of K columns, stored column by column (Fortran order): one copy,
+    and the sums over a row's K values (softmax, row checks) run over whole columns."""
+    return np.vstack(columns).T
+
+
+def build_batch(frame: Frame, sel: Selected, source: str) -> Batch:
+    """The Batch one loss reads from a frame."""
+    plan = sel.plan
+    target = None
+    if not plan.target and sel.pos_label is not None:
+        raise UsageError(f"--pos-label names the positive class of a target; {sel.name} reads none")
+    if plan.target:
+        cols = []
+        if plan.classes and sel.pos_label is not None:
+            raise UsageError(
+                f"--pos-label names the positive class of a binary target; {sel.name} reads "
+                f"one prediction column per class ({', '.join(plan.classes)})",
+                hint="leave --pos-label out: the labels map to the prediction columns by name",
+            )
+        for c in plan.target:
+            if c in frame.texts and plan.classes:
+                cols.append(_labels(frame, c, plan.classes, source))
+            elif c in frame.texts:
+                cols.append(_binary_text_labels(frame, c, sel, source))
+            elif len(plan.target) == 1 and plan.classes:
+                cols.append(_numeric_labels(frame.numbers[c], plan.classes))
+            elif sel.pos_label is not None:
+                cols.append(_binary_numeric_labels(frame.numbers[c], c, sel, source))
+            else:
+                cols.append(frame.numbers[c])
+        target = cols[0] if len(cols) == 1 else columns_matrix(cols)
+    preds = tuple(
+        frame.numbers[cols[0]]
+        if len(cols) == 1
+        else columns_matrix([frame.numbers[c] for c in cols])
+        for cols in plan.inputs
+    )
+    weights = None
+    if plan.weight:
+        weights = frame.numbers[plan.weight]
+        if np.any(weights < 0):
+            i = int(np.argmax(weights < 0))
+            raise InputError(
+                f"{source}: column {plan.weight!r}, row {int(frame.rows[i])}: negative weight {float(weights[i])!r}",
+                hint="sample weights must be >= 0",
+            )
+    if frame.kept_rows is None:
+        return Batch(target, preds, weights, frame.row0)
+    return Batch(target, preds, weights, int(frame.kept_rows[0]), rows=frame.kept_rows)
+
+
+def located(exc: InputError, sel: Selected, source: Source, group: object = None) -> InputError:
+    """Restate a loss kernel's value error with the file, column, row and line."""
+    role = getattr(exc, "role", None)
+    plan = sel.plan
+    if isinstance(exc, ZeroWeightError):
+        where = f" in group {group!r}" if group is not None else ""
+        return InputError(
+            f"{source.name}: the weights in column {plan.weight!r} sum to 0{where}, "
+            f"so the weighted mean of {sel.name} is undefined",
+            hint=exc.hint,
+        )
+    if role is None:
+        if exc.message.startswith(source.name):
+            return exc
+        predictions = "; ".join(",".join(cols) for cols in plan.inputs)
+        targets = f"target {','.join(plan.target)}, " if plan.target else ""
+        return InputError(
+            f"{source.name}: {sel.name} on {targets}predictions {predictions}: {exc.message}",
+            hint=exc.hint,
+        )
+    inputs = plan.inputs
+    columns = {
+        "target": plan.target,
+        "prediction": inputs[0] if inputs else [],
+        "distance": inputs[0] if inputs else [],
+        "d_ap": inputs[0] if inputs else [],
+        "d_an": inputs[1] if len(inputs) > 1 else [],
+        "variance": inputs[1] if len(inputs) > 1 else [],
+        "weights": [plan.weight] if plan.weight else [],
+    }.get(role, [])
+    col = getattr(exc, "col", None)
+    if col is not None and col < len(columns):
+        name = columns[col]
+    else:
+        name = columns[0] if len(columns) == 1 else None
+    where = f"column {name!r}" if name else (f"columns {', '.join(columns)}" if columns else role)
+    line = f" (line {exc.row + 2})" if source.is_text else ""
+    more = f"; {exc.count} rows in all" if exc.count > 1 else ""
+    value = f"{exc.value:.10g}" if isinstance(exc.value, float) else repr(exc.value)
+    return InputError(
+        f"{source.name}: {where}, row {exc.row}{line}: {value} {exc.what} ({sel.name}{more})",
+        hint=exc.hint,
+    )
+
+
+@dataclass
+class GroupedSums:
+    """Partial sums of one loss: overall and per group value."""
+
+    overall: PartialSums = field(default_factory=PartialSums)
+    groups: dict[str, PartialSums] = field(default_factory=dict)
+    n: int = 0
+    group_n: dict[str, int] = field(default_factory=dict)
+    # While reading: every group's sums stacked along a leading axis, by first appearance.
+    index: dict[str, int] = field(default_factory=dict)
+    stacked: Any = None
+    counts: Any = None
+
+    def add_grouped(self, names: Sequence[str], grouped: PartialSums, counts: np.ndarray) -> None:
+        """Add one batch's grouped sums, whose axis follows ``names``."""
+        for name in names:
+            self.index.setdefault(name, len(self.index))
+        size = len(self.index)
+        where = np.fromiter((self.index[n] for n in names), dtype=np.intp, count=len(names))
+        added = map_leaves(grouped, lambda leaf: _scatter(leaf, where, size))
+        counted = _scatter(counts, where, size)
+        if self.stacked is None:
+            self.stacked, self.counts = added, counted
+        else:
+            grow = map_leaves(self.stacked, lambda leaf: _grow(leaf, size))
+            self.stacked = grow.merge(added)
+            self.counts = _grow(self.counts, size) + counted
+
+    def merge(self, other: GroupedSums) -> GroupedSums:
+        """The finished sums of both row sets (of two partitions), groups matched by name."""
+        groups, group_n = dict(self.groups), dict(self.group_n)
+        for name, part in other.groups.items():
+            groups[name] = groups[name].merge(part) if name in groups else part
+            group_n[name] = group_n.get(name, 0) + other.group_n[name]
+        return GroupedSums(self.overall.merge(other.overall), groups, self.n + other.n, group_n)
+
+    def finish(self) -> None:
+        """Unstack into one PartialSums per group (after the last batch)."""
+        if self.stacked is None:
+            return
+        for name, g in self.index.items():
+            if self.counts[g]:
+                self.groups[name] = take_group(self.stacked, g)
+                self.group_n[name] = int(self.counts[g])
+        self.stacked = self.counts = None
+
+
+def _scatter(leaf: np.ndarray, where: np.ndarray, size: int) -> np.ndarray:
+    out = np.zeros((size, *np.shape(leaf)[1:]), dtype=np.asarray(leaf).dtype)
+    if out.dtype == object:  # Collected values: empty slots are 0, which Collected absorbs
+        for g, part in zip(where.tolist(), leaf):
+            out[g] = out[g] + part
+        return out
+    np.add.at(out, where, leaf)  # adds, in case a batch names a group twice
+    return out
+
+
+def _grow(leaf: np.ndarray, size: int) -> np.ndarray:
+    if leaf.shape[0] == size:
+        return leaf
+    pad = np.zeros((size - leaf.shape[0], *leaf.shape[1:]), dtype=leaf.dtype)
+    return np.concatenate([leaf, pad])
+
+
+def _group_slices(frame: Frame, column: str) -> list[tuple[str, np.ndarray]]:
+    codes, cats = frame.texts[column] if column in frame.texts else text_like(frame.numbers[column])
+    out = []
+    for code in np.unique(codes):
+        out.append((cats[code], np.flatnonzero(codes == code)))
+    return out
+
+
+def text_like(values: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    uniq, codes = np.unique(values, return_inverse=True)
+    return codes, [str(int(u)) if float(u).is_integer() else repr(float(u)) for u in uniq]
+
+
+def _add_groups(acc: GroupedSums, sel: Selected, batch: Batch, frame: Frame) -> None:
+    """Each group's partial sums of the batch, from one grouped update (a bincount per sum)."""
+    codes, names = (
+        frame.texts[sel.plan.group]
+        if sel.plan.group in frame.texts
+        else text_like(frame.numbers[sel.plan.group])
+    )
+    grouped = sel.objective.update_grouped(batch, codes, len(names))
+    acc.add_grouped(names, grouped, np.bincount(codes, minlength=len(names)))
+
+
+def accumulate(reading: Reading, stats: dict[str, int]) -> list[GroupedSums]:
+    """Pass 1: every loss (and group) adds each batch to its partial sums.
+
+    A large plain CSV file is cut into line ranges (``io.split_lines``), a large
+    Parquet input into runs of row groups (``io.split_row_groups``), read in parallel
+    threads; each part is summed on its own and the sums merged in file order, so the
+    result does not depend on thread timing. Any error there is stated by a serial
+    rerun, which names the exact row.
+    """
+    ranges = None
+    if reading.targets is None and reading.key is None:
+        parts = _parallel_parts()
+        ranges = split_lines(reading.source, parts) or split_row_groups(
+            reading.source, parts, reading.header.rows_hint
+        )
+    if ranges:
+        try:
+            return _accumulate_ranges(reading, stats, ranges)
+        except (InputError, _ReadWhole):  # an error is restated with its exact row
+            stats.clear()
+            reading.reopen()
+    return _accumulate_serial(reading, stats)
+
+
+class _ReadWhole(Exception):
+    """The parts' sums are void: the file must be read by one reader."""
+
+
+def _parallel_parts() -> int:
+    import os
+
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cpus = os.cpu_count() or 1
+    return min(cpus, 2)
+
+
+def _accumulate_ranges(
+    reading: Reading, stats: dict[str, int], ranges: Sequence[Source]
+) -> list[GroupedSums]:
+    from concurrent.futures import ThreadPoolExecutor
+    from dataclasses import replace
+
+    pending = reading.source.pending  # the header's open stream is not needed here
+    if pending is not None and hasattr(pending[1], "close"):
+        pending[1].close()
+    reading.source.pending = None
+    parts = [replace(reading, source=r) for r in ranges]
+    part_stats: list[dict[str, int]] = [{} for _ in parts]
+    with ThreadPoolExecutor(len(parts), thread_name_prefix="losscli-range") as pool:
+        futures = [pool.submit(_accumulate_serial, p, st) for p, st in zip(parts, part_stats)]
+        results = [f.result() for f in futures]
+    if ranges[0].watch is not None and ranges[0].watch.quoted:
+        raise _ReadWhole  # a quoted field may span a cut
+    for st in part_stats:
+        for k, v in st.items():
+            stats[k] = stats.get(k, 0) + v
+    merged = results[0]
+    for part in results[1:]:
+        merged = [a.merge(b) for a, b in zip(merged, part)]
+    return merged
+
+
+def _accumulate_serial(reading: Reading, stats: dict[str, int]) -> list[GroupedSums]:
+    source, selected = reading.source, reading.selected
+    sums = [GroupedSums() for _ in selected]
+    for frame in frames(reading, stats):
+        for sel, acc in zip(selected, sums):
+            batch = build_batch(frame, sel, source.name)
+            try:
+                acc.overall = acc.overall.merge(sel.objective.update(batch))
+                acc.n += len(batch)
+                if sel.plan.group:
+                    _add_groups(acc, sel, batch, frame)
+            except InputError as exc:
+                raise located(exc, sel, source) from None
+    for acc in sums:
+        acc.finish()
+    return sums
+
+
+@dataclass
+class GradientStats:
+    """Summary of ∂J/∂ŷ over all rows and prediction columns."""
+
+    total: float = 0.0
+    count: int = 0
+    abs_max: float = 0.0
+    sum_sq: float = 0.0
+
+    def add(self, grads: Sequence[np.ndarray]) -> None:
+        for g in grads:
+            self.total += float(np.sum(g))
+            self.count += int(g.size)
+            if g.size:
+                self.abs_max = max(self.abs_max, float(np.max(np.abs(g))))
+            self.sum_sq += float(np.sum(g * g))
+
+    def merge(self, other: GradientStats) -> GradientStats:
+        """The summary over both sets of rows."""
+        return GradientStats(
+            self.total + other.total,
+            self.count + other.count,
+            max(self.abs_max, other.abs_max),
+            self.sum_sq + other.sum_sq,
+        )
+
+    def as_dict(self) -> dict[str, float]:
+        return {
+            "mean": self.total / self.count if self.count else 0.0,
+            "abs_max": self.abs_max,
+            "l2_norm": float(np.sqrt(self.sum_sq)),
+        }
+
+
+def gradient_pass(
+    reading: Reading, sums: Sequence[GroupedSums], reduction: str
+) -> list[tuple[GradientStats, dict[str, GradientStats]]]:
+    """Pass 2: gradient summaries, each row differentiated against the merged sums."""
+    selected = reading.selected
+    out = [(GradientStats(), {}) for _ in selected]
+    for frame in frames(reading.reopen(), {}):
+        for sel, acc, (overall, groups) in zip(selected, sums, out):
+            batch = build_batch(frame, sel, reading.source.name)
+            key = None
+            try:
+                overall.add(sel.objective.grad(batch, acc.overall, reduction))
+                if sel.plan.group:
+                    for key, idx in _group_slices(frame, sel.plan.group):
+                        stats = groups.setdefault(key, GradientStats())
+                        stats.add(sel.objective.grad(batch.take(idx), acc.groups[key], reduction))
+            except ZeroWeightError as exc:
+                raise located(exc, sel, reading.source, key) from None
+    return out
+
+
+def row_frames(reading: Reading, stats: dict[str, int]) -> Iterator[tuple[Frame, list[Batch]]]:
+    """Frames with each loss's batch, for per-row output (reduction none, grad)."""
+    for frame in frames(reading, stats):
+        yield frame, [build_batch(frame, sel, reading.source.name) for sel in reading.selected]
+
+
+def text_columns_for(header: Header, selected: Sequence[Selected]) -> set[str]:
+    """Columns read as text: group columns, and targets that hold text labels.
+
+    Everything else is read as numbers, so a stray word in a prediction, weight or
+    regression-target column is reported as a non-numeric cell with its row.
+    """
+    out = set()
+    numbers = set()  # columns some loss reads as numbers
+    for sel in selected:
+        plan = sel.plan
+        # Text labels map to the class columns (plan.classes) or, for a loss that reads
+        # labels from one prediction column, to 0/1 by --pos-label (build_batch).
+        labels = set()
+        if plan.classes or getattr(sel.objective, "inputs", None) in LABEL_INPUTS:
+            labels = {c for c in plan.target if c in header.text_columns}
+        out |= labels
+        read = [*plan.target, *(c for cols in plan.inputs for c in cols), plan.weight]
+        numbers |= {c for c in read if c and c not in labels}
+    for sel in selected:
+        # A group column that is also read as numbers (the target, a prediction, the
+        # weight) is grouped by its values, as a numeric Parquet column always is.
+        if sel.plan.group and sel.plan.group not in numbers:
+            out.add(sel.plan.group)
+    return out
+
+
+def check_usable(selected: Sequence[Selected], reduction: str) -> None:
+    """Refuse a reduction that a selected loss does not define."""
+    for sel in selected:
+        sel.objective.check_reduction(reduction)
+
+
+def bind_reduction(selected: Sequence[Selected], reduction: str) -> None:
+    """Give each loss what ``reduction`` needs (median, max and p95 keep every Lᵢ)."""
+    if reduction in ROW_STATISTICS:
+        weighted = next((s.plan.weight for s in selected if s.plan.weight), None)
+        if weighted:
+            from losscli.kernel.row_statistics import weights_refused
+
+            raise weights_refused(reduction)
+    for sel in selected:
+        sel.objective = sel.objective.for_reduction(reduction)
+
+
+def group_rows(sel: Selected, acc: GroupedSums) -> list[tuple[str, PartialSums, int]]:
+    return [(k, acc.groups[k], acc.group_n[k]) for k in sorted(acc.groups, key=_natural_key)]
+
+
+def _natural_key(text: str) -> tuple:
+    import re
+
+    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in re.split(r"(\d+)", text))

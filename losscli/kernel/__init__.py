@@ -1,0 +1,1 @@
+"""The streaming contract (update -> partial sums -> compute) and the numerics under every loss."""

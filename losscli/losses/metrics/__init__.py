@@ -1,0 +1,1 @@
+"""Metrics reported beside the losses: skill scores (D²) and calibration."""

@@ -1,0 +1,346 @@
+"""The loss registry: one declaration per loss, found by name or alias.
+
+A loss is declared once, with ``register_loss``; everything the commands need
+(name, aliases, tasks, expected inputs, parameters, the math, the explain text)
+hangs off that one ``Loss`` object. External packages add losses through the
+entry-point group ``losscli.losses`` (each entry point names a ``Loss`` or a
+callable returning one or several).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from losscli.errors import UsageError
+from losscli.kernel.streaming import Kernel
+from losscli.losses.params import Param
+
+TASKS = (
+    "regression",
+    "robust-regression",
+    "counts",
+    "quantile",
+    "binary",
+    "multiclass",
+    "multilabel",
+    "imbalanced",
+    "segmentation",
+    "similarity",
+    "sequence",
+    "distribution",
+)
+
+TASK_SPELLINGS = {
+    "reg": "regression",
+    "robust": "robust-regression",
+    "robust_regression": "robust-regression",
+    "outliers": "robust-regression",
+    "count": "counts",
+    "poisson": "counts",
+    "quantiles": "quantile",
+    "binary-classification": "binary",
+    "binary_classification": "binary",
+    "multi-class": "multiclass",
+    "multi_class": "multiclass",
+    "multiclass-classification": "multiclass",
+    "multi-class-classification": "multiclass",
+    "multi-label-classification": "multilabel",
+    "multilabel-classification": "multilabel",
+    "imbalanced-classification": "imbalanced",
+    "imbalanced-data": "imbalanced",
+    "similarity-learning": "similarity",
+    "sequence-models": "sequence",
+    "sequence-model": "sequence",
+    "text": "sequence",
+    "multi-label": "multilabel",
+    "multi_label": "multilabel",
+    "imbalance": "imbalanced",
+    "class-imbalance": "imbalanced",
+    "segment": "segmentation",
+    "metric-learning": "similarity",
+    "siamese": "similarity",
+    "nlp": "sequence",
+    "language-model": "sequence",
+    "seq": "sequence",
+    "distributions": "distribution",
+}
+
+# What a loss reads from a file; the CLI resolves columns from this.
+INPUT_KINDS = {
+    "real": "real target y and prediction ŷ (one column each, or m paired columns)",
+    "gaussian": "real target y, predicted mean ŷ and a variance column (--var)",
+    "binary": "0/1 target(s) and probability or logit column(s)",
+    "margin": "±1 (or 0/1) target and a raw score column",
+    "multiclass": "integer/string label or K target columns, and K probability/logit columns",
+    "log_probs": "integer label and K log-probability columns",
+    "distribution": "K target-distribution columns and K probability/logit columns",
+    "overlap": "0/1 mask (or class label) and probability column(s), one per class",
+    "pair_distance": "0/1 similarity target and a distance column",
+    "triplet": "two distance columns (d_ap, d_an) or anchor/positive/negative embeddings",
+    "ranking": "±1 target and two score columns x1, x2",
+    "pair_embedding": "±1 target and two embedding column families",
+}
+
+
+@dataclass(frozen=True)
+class Explain:
+    """What ``losscli explain`` shows about a loss."""
+
+    formula: str
+    gradient: str
+    use_when: str
+    pitfalls: str
+    activation: str
+    differences: str = ""
+    properties: str = ""
+
+
+# What a registered entry is: a loss to minimise, or an evaluation metric (a skill
+# score or a calibration measure) that is reported beside the losses.
+KINDS = ("loss", "metric")
+# Which way is better: "lower" (every loss), "higher" (skill scores such as D²),
+# or None for a quantity that describes the data, not the model (Brier uncertainty).
+DIRECTIONS = ("lower", "higher", None)
+
+
+@dataclass(frozen=True)
+class Loss:
+    """A registered loss or metric: identity, inputs, parameters, math and explanation.
+
+    ``kind`` is "loss" or "metric"; ``better`` says which way is better ("lower",
+    "higher", or None when the value does not rank models). ``--fail-above`` gates
+    lower-is-better entries, ``--fail-below`` higher-is-better ones.
+    """
+
+    name: str
+    kernel: Kernel
+    inputs: str
+    tasks: tuple[str, ...]
+    params: tuple[Param, ...] = ()
+    aliases: tuple[str, ...] = ()
+    logits: bool = False
+    explain: Explain | None = None
+    summary: str = ""
+    source: str = "losscli"
+    kind: str = "loss"
+    better: str | None = "lower"
+
+    @property
+    def ratio(self) -> bool:
+        return self.kernel.ratio
+
+    def param(self, name: str) -> Param | None:
+        return next((p for p in self.params if p.name == name), None)
+
+
+# Names that stand for several metrics, one result row each (``--loss brier_decomposition``).
+BUNDLES = {
+    "brier_decomposition": ("brier", "brier_reliability", "brier_resolution", "brier_uncertainty"),
+}
+
+_REGISTRY: dict[str, Loss] = {}
+_ALIASES: dict[str, str] = {}
+_entry_points_loaded = False
+
+
+def _key(name: str) -> str:
+    return name.strip().lower().replace("-", "_")
+
+
+def add_loss(loss: Loss, *, replace: bool = False) -> Loss:
+    """Put a Loss into the registry (names and aliases must be unused)."""
+    if loss.inputs not in INPUT_KINDS:
+        raise ValueError(f"{loss.name}: unknown input kind {loss.inputs!r}")
+    if loss.kind not in KINDS or loss.better not in DIRECTIONS:
+        raise ValueError(f"{loss.name}: kind must be one of {KINDS}, better one of {DIRECTIONS}")
+    unknown = [t for t in loss.tasks if t not in TASKS]
+    if unknown:
+        raise ValueError(f"{loss.name}: unknown task(s) {unknown}")
+    keys = [_key(loss.name), *(_key(a) for a in loss.aliases)]
+    if not replace:
+        taken = [k for k in keys if k in _REGISTRY or k in _ALIASES]
+        if taken:
+            raise ValueError(f"{loss.name}: name or alias already registered: {taken}")
+    _REGISTRY[keys[0]] = loss
+    for alias in keys[1:]:
+        _ALIASES[alias] = keys[0]
+    return loss
+
+
+def register_loss(
+    name: str,
+    *,
+    inputs: str,
+    tasks: Iterable[str],
+    params: Iterable[Param] = (),
+    aliases: Iterable[str] = (),
+    logits: bool = False,
+    explain: Explain | None = None,
+    summary: str = "",
+    kind: str = "loss",
+    better: str | None = "lower",
+) -> Callable[[type[Kernel]], type[Kernel]]:
+    """Class decorator: register the decorated Kernel subclass under ``name``.
+
+    >>> @register_loss("my_l4", inputs="real", tasks=["regression"])
+    ... class L4(Elementwise): ...
+    """
+
+    def decorate(kernel_cls: type[Kernel]) -> type[Kernel]:
+        add_loss(
+            Loss(
+                name=name,
+                kernel=kernel_cls(),
+                inputs=inputs,
+                tasks=tuple(tasks),
+                params=tuple(params),
+                aliases=tuple(aliases),
+                logits=logits,
+                explain=explain,
+                summary=summary or next(iter((kernel_cls.__doc__ or "").strip().splitlines()), ""),
+                source=kernel_cls.__module__.split(".")[0],
+                kind=kind,
+                better=better,
+            )
+        )
+        return kernel_cls
+
+    return decorate
+
+
+def _load_builtins() -> None:
+    import losscli.losses.builtin  # noqa: F401  (registers the built-in families)
+
+
+def _load_entry_points() -> None:
+    global _entry_points_loaded
+    if _entry_points_loaded:
+        return
+    _entry_points_loaded = True
+    if not _may_have_plugins():
+        return
+    from importlib.metadata import entry_points
+
+    for ep in entry_points(group="losscli.losses"):
+        try:
+            obj = ep.load()
+            if callable(obj) and not isinstance(obj, Loss):
+                obj = obj()
+            for loss in obj if isinstance(obj, (list, tuple)) else [obj]:
+                if isinstance(loss, Loss) and _key(loss.name) not in _REGISTRY:
+                    add_loss(loss)
+        except Exception as exc:  # a broken plug-in must not break the tool
+            import sys
+
+            print(f"warning: losscli plug-in {ep.name!r} failed to load: {exc}", file=sys.stderr)
+
+
+def _may_have_plugins() -> bool:
+    """False only when no installed distribution declares a ``losscli.losses`` entry point.
+
+    A quick look at each ``entry_points.txt`` on ``sys.path`` (about 1 ms) spares
+    ``importlib.metadata`` (about 30 ms) on every run of ``losscli losses`` without
+    plug-ins. Anything it cannot look into (a zip on the path) counts as a maybe.
+    """
+    import os
+    import sys
+
+    for entry in sys.path:
+        if not entry:
+            continue
+        if not os.path.isdir(entry):
+            if os.path.exists(entry):
+                return True
+            continue
+        try:
+            with os.scandir(entry) as items:
+                names = [i.path for i in items if i.name.endswith((".dist-info", ".egg-info"))]
+        except OSError:
+            return True
+        for path in names:
+            try:
+                with open(os.path.join(path, "entry_points.txt"), "rb") as f:
+                    if b"losscli.losses" in f.read():
+                        return True
+            except OSError:
+                continue
+    return False
+
+
+def all_losses() -> list[Loss]:
+    """Every registered loss (built-ins and plug-ins), in registration order."""
+    _load_builtins()
+    _load_entry_points()
+    return list(_REGISTRY.values())
+
+
+def get_loss(name: str) -> Loss:
+    """The Loss registered under ``name`` or one of its aliases (case-insensitive).
+
+    An unknown name raises UsageError with a did-you-mean hint.
+    """
+    if not isinstance(name, str):
+        raise TypeError(f"a loss name is a str such as 'mse', not {name!r}")
+    _load_builtins()
+    key = _key(name)
+    if _ALIASES.get(key, key) not in _REGISTRY:
+        _load_entry_points()  # scanned only for names the built-ins lack
+    key = _ALIASES.get(key, key)
+    if key in _REGISTRY:
+        return _REGISTRY[key]
+    if key in BUNDLES:
+        raise UsageError(
+            f"{name!r} is not one loss but several: {', '.join(BUNDLES[key])}",
+            hint=f"select it with --loss {key} (one result per metric), or explain each one",
+        )
+    if key in _ELSEWHERE:
+        raise UsageError(f"unknown loss {name!r}", hint=_ELSEWHERE[key])
+    known = sorted([*_REGISTRY, *_ALIASES, *BUNDLES])
+    import difflib
+
+    close = difflib.get_close_matches(key, known, n=3, cutoff=0.6)
+    hint = f"did you mean {' or '.join(close)}?" if close else "run 'losscli losses' to list them"
+    raise UsageError(f"unknown loss {name!r}", hint=hint)
+
+
+_R2 = "R² is D² with the squared error: --loss 'd2_tweedie(power=0)' (as scikit-learn's r2_score)"
+# Names users reach for that the registry spells another way (not aliases: not the same name).
+_ELSEWHERE = {
+    "r2": _R2,
+    "r2_score": _R2,
+    "r_squared": _R2,
+    "rsquared": _R2,
+    "coefficient_of_determination": _R2,
+    "rmse": "rmse is √mse: --loss mse (its square root is the RMSE)",
+    "root_mean_squared_error": "rmse is √mse: --loss mse (its square root is the RMSE)",
+}
+
+
+def bundle_members(name: str) -> tuple[str, ...] | None:
+    """The metrics a bundle name stands for (``brier_decomposition``), None for other names."""
+    return BUNDLES.get(_key(name))
+
+
+def normalize_task(task: str) -> str:
+    """The canonical task name for a spelling such as ``multi-class`` or ``nlp``."""
+    key = task.strip().lower().replace(" ", "-")
+    if key in TASKS:
+        return key
+    key = TASK_SPELLINGS.get(key, TASK_SPELLINGS.get(key.replace("-", "_"), key))
+    if key in TASKS:
+        return key
+    import difflib
+
+    close = difflib.get_close_matches(task.lower(), [*TASKS, *TASK_SPELLINGS], n=1)
+    hint = f"did you mean {close[0]}? " if close else ""
+    raise UsageError(f"unknown task {task!r}", hint=f"{hint}tasks: {', '.join(TASKS)}")
+
+
+def available_losses(task: str | None = None) -> list[str]:
+    """Names of the registered losses, optionally only those suited to ``task``."""
+    losses = all_losses()
+    if task is None:
+        return [loss.name for loss in losses]
+    canonical = normalize_task(task)
+    return [loss.name for loss in losses if canonical in loss.tasks]
