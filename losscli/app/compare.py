@@ -20,144 +20,28 @@ says why it got its verdict (``reason``).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from losscli._lazy import np
 from losscli._version import __version__
-from losscli.app.evaluation import better
+from losscli.app.thresholds import better
 from losscli.binding.conventions import normalize_library
 from losscli.engine import bootstrap
+from losscli.engine.backend import backend_for
 from losscli.engine.passes import (
-    Reading,
     Selected,
-    _group_slices,
     _natural_key,
     bind_reduction,
-    build_batch,
-    frames,
     located,
 )
+from losscli.engine.scoring import Scored
 from losscli.errors import InputError, UsageError, ZeroWeightError
-from losscli.io.readers import Source
+from losscli.io.input_options import InputSpec
 from losscli.kernel.streaming import ROW_STATISTICS, PartialSums
 
 SCHEMA = "losscli.compare/1"
-
-
-@dataclass
-class Tally:
-    """One loss on one file: overall and per-group sums, per-unit sums for the bootstrap."""
-
-    overall: PartialSums = field(default_factory=PartialSums)
-    n: int = 0
-    units: bootstrap.UnitSums = field(default_factory=bootstrap.UnitSums)
-    groups: dict[str, PartialSums] = field(default_factory=dict)
-    group_n: dict[str, int] = field(default_factory=dict)
-    group_units: dict[str, bootstrap.UnitSums] = field(default_factory=dict)
-
-    def merge(self, other: Tally) -> Tally:
-        """The tally of both row sets (of two partitions), groups matched by name."""
-        out = Tally(
-            self.overall.merge(other.overall), self.n + other.n, self.units.merge(other.units)
-        )
-        for name in [*self.groups, *(g for g in other.groups if g not in self.groups)]:
-            out.groups[name] = self.groups.get(name, PartialSums()).merge(
-                other.groups.get(name, PartialSums())
-            )
-            out.group_n[name] = self.group_n.get(name, 0) + other.group_n.get(name, 0)
-        for name in [*self.group_units, *other.group_units]:
-            if name not in out.group_units:
-                mine = self.group_units.get(name, bootstrap.UnitSums())
-                out.group_units[name] = mine.merge(
-                    other.group_units.get(name, bootstrap.UnitSums())
-                )
-        return out
-
-
-@dataclass
-class Scored:
-    """One file after its pass: the tallies of every loss, and row fingerprints."""
-
-    source: Source
-    rows: int
-    dropped: int
-    tallies: list[Tally]
-    checksum: Any  # per-unit Σ target and Σ target², to prove the targets are the same
-    keys: Any = None  # 64-bit key hashes (with --key), to count unmatched and duplicate keys
-
-    @property
-    def path(self) -> str:
-        return self.source.name
-
-    def merge(self, other: Scored) -> Scored:
-        """One file's score from the scores of its partitions (``other`` after ``self``)."""
-        keys = [k for k in (self.keys, other.keys) if k is not None]
-        return Scored(
-            self.source,
-            self.rows + other.rows,
-            self.dropped + other.dropped,
-            [a.merge(b) for a, b in zip(self.tallies, other.tallies)],
-            self.checksum + other.checksum,
-            np.concatenate(keys) if keys else None,
-        )
-
-
-def _unit_codes(frame: Any, key: str | None) -> np.ndarray:
-    if key is None:
-        return bootstrap.units_of_rows(frame.rows)
-    codes, cats = frame.texts[key]
-    return bootstrap.units_of_keys(np.asarray(cats, dtype=object))[codes]
-
-
-def _key_hashes(frame: Any, key: str) -> np.ndarray:
-    codes, cats = frame.texts[key]
-    return bootstrap.hash_keys(np.asarray(cats, dtype=object))[codes]
-
-
-def score(reading: Reading, *, key: str | None, group: str | None, resample: bool) -> Scored:
-    """One pass over a file: every loss's sums overall, per group and per resampling unit."""
-    source, selected = reading.source, reading.selected
-    tallies = [Tally() for _ in selected]
-    stats: dict[str, int] = {}
-    checksum = np.zeros((bootstrap.UNITS, 2))
-    hashes = []
-    size = bootstrap.UNITS
-    for frame in frames(reading, stats):
-        units = _unit_codes(frame, key)
-        if key is not None:
-            hashes.append(_key_hashes(frame, key))
-        target_done = False
-        slices = _group_slices(frame, group) if group else []
-        for sel, tally in zip(selected, tallies):
-            batch = build_batch(frame, sel, source.name)
-            if not target_done and batch.target is not None:
-                t = np.asarray(batch.target, dtype=np.float64)
-                t = t.reshape(len(t), -1).sum(axis=1)
-                checksum[:, 0] += np.bincount(units, weights=t, minlength=size)
-                checksum[:, 1] += np.bincount(units, weights=t * t, minlength=size)
-                target_done = True
-            try:
-                tally.overall = tally.overall.merge(sel.objective.update(batch))
-                tally.n += len(batch)
-                if resample:
-                    tally.units.add(sel.objective.update_grouped(batch, units, size), units)
-                for name, idx in slices:
-                    part = batch.take(idx)
-                    tally.groups[name] = tally.groups.get(name, PartialSums()).merge(
-                        sel.objective.update(part)
-                    )
-                    tally.group_n[name] = tally.group_n.get(name, 0) + len(idx)
-                    if resample:
-                        sub = units[idx]
-                        tally.group_units.setdefault(name, bootstrap.UnitSums()).add(
-                            sel.objective.update_grouped(part, sub, size), sub
-                        )
-            except InputError as exc:
-                raise located(exc, sel, source) from None
-    keys = np.concatenate(hashes) if hashes else None
-    return Scored(source, stats.get("rows", 0), stats.get("dropped", 0), tallies, checksum, keys)
 
 
 def check_aligned(base: Scored, cand: Scored, key: str | None) -> None:
@@ -292,7 +176,7 @@ def results(
                     [seed, i + 1],
                 )
             )
-        direction = better(sel)
+        direction = better(sel.objective)
         for name, sb, sc, n, ub, uc, group_seed in rows:
             vb = _value(sel, sb, reduction, base, name)
             vc = _value(sel, sc, reduction, cand, name)
@@ -382,6 +266,101 @@ def _once(note: Callable[[str], None]) -> Callable[[str], None]:
     return once
 
 
+def compare(
+    baseline: str,
+    candidate: str,
+    loss: str,
+    inputs: InputSpec,
+    params: Mapping[str, Any] | None = None,
+    *,
+    reduction: str = "mean",
+    bootstrap_replicates: int = 1000,
+    confidence: float = 0.95,
+    seed: int = 0,
+    tolerance: float | None = None,
+    rel_tolerance: float | None = None,
+    require_significant: bool | None = None,
+    note: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """Score both files and compare them: the ``losscli.compare/1`` document.
+
+    ``inputs.key`` pairs the rows of the two files by an id column (else by order).
+    ``require_significant`` (default: when there is an interval, i.e. with bootstrap
+    replicates) counts a worsening beyond the tolerance as a regression only when its
+    paired interval lies wholly on the worse side; ``False`` counts every such worsening.
+    On the Dask backend each Parquet dataset is scored as tasks over its partitions.
+    """
+    from losscli.app.reading import prepare
+    from losscli.engine.logits import quiet
+
+    note = _once(note or quiet)
+    if reduction not in ("mean", "sum", *ROW_STATISTICS):
+        raise UsageError(f"compare reduces with mean, sum, median, max or p95, not {reduction!r}")
+    if bootstrap_replicates < 0:
+        raise UsageError(f"--bootstrap {bootstrap_replicates}: give 0 (none) or more replicates")
+    if not 0.0 < confidence < 1.0:
+        raise UsageError(f"--confidence {confidence}: must be in (0, 1), e.g. 0.95")
+    if seed < 0:
+        raise UsageError(f"--seed {seed}: must be 0 or more")
+    for flag, value in (("--tolerance", tolerance), ("--rel-tolerance", rel_tolerance)):
+        if value is not None and not value >= 0:
+            raise UsageError(f"{flag} {value}: must be >= 0")
+    if require_significant and not bootstrap_replicates:
+        raise UsageError("--require-significant needs a bootstrap interval (--bootstrap N > 0)")
+    if require_significant is None:
+        require_significant = bootstrap_replicates > 0
+    backend = backend_for(inputs.engine, inputs.scheduler, baseline)
+    backend_for(inputs.engine, inputs.scheduler, candidate)
+    key, group = inputs.key, inputs.group
+    readings = []
+    for path in (baseline, candidate):
+        reading, _ = prepare(
+            path, loss, inputs, params, note=note, replay=False, pair_by_key=key is not None
+        )
+        for sel in reading.selected:
+            sel.objective.check_reduction(reduction)
+        bind_reduction(reading.selected, reduction)
+        readings.append(reading)
+    options = {"key": key, "group": group, "resample": bootstrap_replicates > 0}
+    base, cand = backend.score(readings, options, note, inputs.from_logits)
+    selected = readings[0].selected
+    check_aligned(base, cand, key)
+    rule = Rule(tolerance, rel_tolerance, require_significant)
+    rows = results(
+        base,
+        cand,
+        selected,
+        reduction=reduction,
+        rule=rule,
+        replicates=bootstrap_replicates,
+        confidence=confidence,
+        seed=seed,
+    )
+    regressions = [{"loss": r["loss"], "group": r["group"]} for r in rows if r["regression"]]
+    return {
+        "schema": SCHEMA,
+        "version": __version__,
+        "baseline": {"path": base.path, "rows": base.rows, "rows_dropped": base.dropped},
+        "candidate": {"path": cand.path, "rows": cand.rows, "rows_dropped": cand.dropped},
+        "key": key,
+        "group": group,
+        "reduction": reduction,
+        "convention": normalize_library(inputs.convention) if inputs.convention else None,
+        "bootstrap": {
+            "replicates": bootstrap_replicates,
+            "confidence": confidence,
+            "seed": seed,
+            "units": bootstrap.UNITS,
+        }
+        if bootstrap_replicates
+        else None,
+        "rule": rule.as_dict(),
+        "results": rows,
+        "regressions": regressions,
+        "passed": not regressions,
+    }
+
+
 def compare_files(
     baseline: str,
     candidate: str,
@@ -408,113 +387,42 @@ def compare_files(
     engine: str = "local",
     scheduler: str | None = None,
     note: Callable[[str], None] | None = None,
+    delimiter: str | None = None,
+    decimal: str | None = None,
+    pos_label: str | None = None,
 ) -> dict[str, Any]:
-    """Score both files and compare them: the ``losscli.compare/1`` document.
+    """``compare`` with the input options as keywords (the Python API)."""
+    from losscli.app.evaluation import input_spec
 
-    ``require_significant`` (default: when there is an interval, i.e. with bootstrap
-    replicates) counts a worsening beyond the tolerance as a regression only when its
-    paired interval lies wholly on the worse side; ``False`` counts every such worsening.
-    ``engine='dask'`` scores each Parquet dataset as Dask tasks over its partitions.
-    """
-    from losscli.app.evaluation import _dask, _logits_warning, _prepare, _quiet, _watch_logits
-
-    note = _once(note or _quiet)
-
-    if reduction not in ("mean", "sum", *ROW_STATISTICS):
-        raise UsageError(f"compare reduces with mean, sum, median, max or p95, not {reduction!r}")
-    if bootstrap_replicates < 0:
-        raise UsageError(f"--bootstrap {bootstrap_replicates}: give 0 (none) or more replicates")
-    if not 0.0 < confidence < 1.0:
-        raise UsageError(f"--confidence {confidence}: must be in (0, 1), e.g. 0.95")
-    if seed < 0:
-        raise UsageError(f"--seed {seed}: must be 0 or more")
-    for flag, value in (("--tolerance", tolerance), ("--rel-tolerance", rel_tolerance)):
-        if value is not None and not value >= 0:
-            raise UsageError(f"{flag} {value}: must be >= 0")
-    if require_significant and not bootstrap_replicates:
-        raise UsageError("--require-significant needs a bootstrap interval (--bootstrap N > 0)")
-    if require_significant is None:
-        require_significant = bootstrap_replicates > 0
-    distributed = _dask(engine, scheduler, baseline, None)
-    if distributed:
-        _dask(engine, scheduler, candidate, None)
-    readings = []
-    for path in (baseline, candidate):
-        reading, _ = _prepare(
-            path,
-            loss,
-            target=target,
-            pred=pred,
-            var=var,
-            weight=weight,
-            group=group,
-            params=params,
-            from_logits=from_logits,
-            dropna=dropna,
-            input_format=input_format,
-            targets=None,
-            key=None,
-            note=note,
-            replay=False,
-            convention=convention,
-        )
-        if key is not None:
-            if key not in reading.header.columns:
-                raise InputError(
-                    f"{reading.source.name}: no --key column {key!r}",
-                    hint=f"columns: {', '.join(reading.header.columns)}",
-                )
-            reading.key = key
-            reading.text_columns = {*reading.text_columns, key}
-        for sel in reading.selected:
-            sel.objective.check_reduction(reduction)
-        bind_reduction(reading.selected, reduction)
-        readings.append(reading)
-    options = {"key": key, "group": group, "resample": bootstrap_replicates > 0}
-    if distributed:
-        from losscli.engine import dask_backend as dask_engine
-
-        base, cand = dask_engine.score(readings, scheduler, options)
-    else:
-        scored = []
-        for reading in readings:
-            watch = _watch_logits(reading)
-            scored.append(score(reading, **options))
-            _logits_warning(reading, watch, note, from_logits)
-        base, cand = scored
-    selected = readings[0].selected
-    check_aligned(base, cand, key)
-    rule = Rule(tolerance, rel_tolerance, require_significant)
-    rows = results(
-        base,
-        cand,
-        selected,
+    inputs = input_spec(
+        target=target,
+        pred=pred,
+        var=var,
+        weight=weight,
+        group=group,
+        key=key,
+        from_logits=from_logits,
+        convention=convention,
+        dropna=dropna,
+        input_format=input_format,
+        delimiter=delimiter,
+        decimal=decimal,
+        pos_label=pos_label,
+        engine=engine,
+        scheduler=scheduler,
+    )
+    return compare(
+        baseline,
+        candidate,
+        loss,
+        inputs,
+        params,
         reduction=reduction,
-        rule=rule,
-        replicates=bootstrap_replicates,
+        bootstrap_replicates=bootstrap_replicates,
         confidence=confidence,
         seed=seed,
+        tolerance=tolerance,
+        rel_tolerance=rel_tolerance,
+        require_significant=require_significant,
+        note=note,
     )
-    regressions = [{"loss": r["loss"], "group": r["group"]} for r in rows if r["regression"]]
-    return {
-        "schema": SCHEMA,
-        "version": __version__,
-        "baseline": {"path": base.path, "rows": base.rows, "rows_dropped": base.dropped},
-        "candidate": {"path": cand.path, "rows": cand.rows, "rows_dropped": cand.dropped},
-        "key": key,
-        "group": group,
-        "reduction": reduction,
-        "convention": normalize_library(convention) if convention else None,
-        "bootstrap": {
-            "replicates": bootstrap_replicates,
-            "confidence": confidence,
-            "seed": seed,
-            "units": bootstrap.UNITS,
-        }
-        if bootstrap_replicates
-        else None,
-        "rule": rule.as_dict(),
-        "results": rows,
-        "regressions": regressions,
-        "passed": not regressions,
-    }

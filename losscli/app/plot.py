@@ -443,24 +443,18 @@ PLAIN_MARKERS = ("•", "+", "x", "*", "o", "#", "=", "%", "@", "~")
 COLORS = ("blue+", "green+", "red+", "cyan+", "magenta+", "yellow", "gray", "blue")
 
 
-def use_color() -> bool:
+def use_color(terminal: bool) -> bool:
     """Colour only on an interactive terminal, and never when NO_COLOR is set."""
-    from losscli.cli.output import stdout_is_terminal
-
-    return (
-        stdout_is_terminal() and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
-    )
+    return terminal and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
 
 
 def figure_size(
-    gradient: bool, width: int | None = None, height: int | None = None
+    gradient: bool, width: int | None = None, height: int | None = None, terminal: bool = False
 ) -> tuple[int, int]:
     """Width × height in character cells: the terminal's width on a terminal, else 80;
     20 rows (36 with --gradient), fitted to the terminal's height on a terminal."""
-    from losscli.cli.output import stdout_is_terminal
-
     default_h = GRADIENT_HEIGHT if gradient else TERMINAL_SIZE[1]
-    if stdout_is_terminal():
+    if terminal:
         cols, lines = shutil.get_terminal_size(TERMINAL_SIZE)
         return width or cols, height or max(10, min(default_h, lines - 2))
     return width or TERMINAL_SIZE[0], height or default_h
@@ -618,8 +612,11 @@ def plot(
     output: str | None = None,
     width: int | None = None,
     height: int | None = None,
+    terminal: bool = False,
 ) -> str | None:
-    """What ``losscli plot`` does: the plot as text (to print), or None after writing ``output``."""
+    """What ``losscli plot`` does: the plot as text (to print), or None after writing ``output``.
+
+    ``terminal``: stdout is an interactive terminal (its size and colour are used)."""
     if output is not None:
         image_format(output)  # before any work: a bad name fails fast
     bounds = parse_range(x_range) if x_range is not None else None
@@ -627,8 +624,8 @@ def plot(
     if output is not None:
         write_image(curves, output, gradient=gradient)
         return None
-    w, h = figure_size(gradient, width, height)
-    return render_terminal(curves, gradient=gradient, width=w, height=h, color=use_color())
+    w, h = figure_size(gradient, width, height, terminal)
+    return render_terminal(curves, gradient=gradient, width=w, height=h, color=use_color(terminal))
 
 
 __all__ = [

@@ -22,7 +22,7 @@ from typer.core import TyperCommand, TyperGroup
 from typer.main import get_command
 
 from losscli import __version__
-from losscli.cli import output
+from losscli.cli import check_output, output
 from losscli.cli.options import (
     AlphaOpt,
     BetaOpt,
@@ -782,24 +782,24 @@ def check_command(
 
     progress.enable(quiet)
     doc = checks.run_checks(checks.find_config(config))
-    text = checks.render(doc, fmt.value)
+    text = check_output.render(doc, fmt.value)
     if output_file is not None:
         from losscli.io.sink import write_text_atomic
 
         write_text_atomic(output_file, text)
     elif fmt is ReportFormat.table and output.stdout_is_terminal():
         output.write_table(
-            checks.SUMMARY_COLUMNS,
-            checks.summary_rows(doc),
-            text_columns=checks.SUMMARY_TEXT_COLUMNS,
+            check_output.SUMMARY_COLUMNS,
+            check_output.summary_rows(doc),
+            text_columns=check_output.SUMMARY_TEXT_COLUMNS,
         )
-        output.write_notes(["", checks.summary_line(doc)])
+        output.write_notes(["", check_output.summary_line(doc)])
     else:
         sys.stdout.write(text)
     # The verdict line once: stdout holds it in a table or Markdown; else it goes to stderr.
     on_stdout = output_file is None and fmt is not ReportFormat.json
     if not doc["passed"] and not on_stdout:
-        print(f"check failed: {checks.summary_line(doc)}", file=sys.stderr)
+        print(f"check failed: {check_output.summary_line(doc)}", file=sys.stderr)
     if not doc["passed"]:
         raise typer.Exit(int(ExitCode.CHECK_FAILED))
 
@@ -1044,6 +1044,7 @@ def plot_command(
         output=output_file,
         width=width,
         height=height,
+        terminal=output.stdout_is_terminal(),
     )
     if text is not None:
         output.write_lines([text])

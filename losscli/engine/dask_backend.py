@@ -4,7 +4,7 @@ A Parquet dataset (a file, a directory, a glob or an fsspec URL; ``losscli.io.da
 is cut into partitions: each file, and a file of more than ``partition_rows`` rows
 into runs of whole row groups of about that many rows. Every task runs the local
 engine's own code over its partition (``engine.accumulate``, ``engine.gradient_pass``,
-``compare.score``, the ``grad`` and ``--reduction none`` row writers) with the rows
+``scoring.score``, the ``grad`` and ``--reduction none`` row writers) with the rows
 numbered from the partition's first row in the dataset, so row numbers in errors, in
 ``grad`` output and in the bootstrap's resampling units are the local engine's. The
 client merges the partial sums in partition order (``PartialSums.merge``; groups by
@@ -39,6 +39,8 @@ from losscli.engine.passes import (
     gradient_pass,
     row_frames,
 )
+from losscli.engine.row_output import gradient_columns, gradient_names, row_columns, row_names
+from losscli.engine.scoring import score as score_file
 from losscli.errors import InputError, LossCliError, UsageError
 from losscli.io.readers import Source, dataset, parquet_file, parquet_files
 
@@ -211,9 +213,7 @@ def _gradient_stats(
 
 
 def _score(reading: Reading, stats: dict[str, int], options: dict[str, Any]) -> Any:
-    from losscli.app.compare import score
-
-    scored = score(reading, **options)
+    scored = score_file(reading, **options)
     stats["rows"], stats["dropped"] = scored.rows, scored.dropped
     return scored
 
@@ -227,8 +227,6 @@ def _write_gradients(
     reduction: str,
     with_loss: bool,
 ) -> int:
-    from losscli.app.evaluation import gradient_columns
-
     with _PartWriter(*target, names) as out:
         for frame, (batch,) in row_frames(reading, stats):
             out.write(gradient_columns(reading, frame, batch, sums, reduction, with_loss))
@@ -238,8 +236,6 @@ def _write_gradients(
 def _write_rows(
     reading: Reading, stats: dict[str, int], target: tuple[Any, str], names: list[str]
 ) -> int:
-    from losscli.app.evaluation import row_columns
-
     with _PartWriter(*target, names) as out:
         for frame, batches in row_frames(reading, stats):
             out.write(row_columns(reading, frame, batches))
@@ -578,8 +574,6 @@ def write_rows(
     reading: Reading, output: DatasetOutput, scheduler: str | None, note: Callable[[str], None]
 ) -> dict[str, int]:
     """``eval --reduction none``: per-row losses, one Parquet file per partition."""
-    from losscli.app.evaluation import row_names
-
     require_parquet(reading.source)
     with DaskEngine(scheduler) as engine:
         parts = _plan(engine, reading, note)
@@ -595,8 +589,6 @@ def write_gradients(
     note: Callable[[str], None],
 ) -> dict[str, int]:
     """``grad``: pass 1 merges the sums, pass 2 writes one Parquet file per partition."""
-    from losscli.app.evaluation import gradient_names
-
     require_parquet(reading.source)
     with DaskEngine(scheduler) as engine:
         parts = _plan(engine, reading, note)
@@ -614,3 +606,78 @@ def score(readings: Sequence[Reading], scheduler: str | None, options: dict[str,
         require_parquet(reading.source)
     with DaskEngine(scheduler) as engine:
         return [engine.score(reading, **options) for reading in readings]
+
+
+class DaskBackend:
+    """``--engine dask`` behind the interface of ``backend.Backend``."""
+
+    infers_while_reading = False  # the task is inferred before the partitions are planned
+
+    def __init__(self, scheduler: str | None) -> None:
+        self.scheduler = scheduler
+
+    def row_output(self, output: str | None, fmt: str | None, what: str) -> DatasetOutput:
+        if fmt not in (None, "parquet"):
+            raise UsageError(
+                f"--format {fmt}: --engine dask writes per-row output as a Parquet dataset",
+                hint="drop --format; -o DIR receives one part-NNNNN.parquet file per partition",
+            )
+        if output is None:
+            raise UsageError(
+                "--engine dask writes per-row output as a Parquet dataset: give -o DIR",
+                hint="one part-NNNNN.parquet file is written per partition",
+            )
+        return DatasetOutput(output)
+
+    def evaluate(
+        self,
+        reading: Reading,
+        *,
+        reduction: str,
+        gradients: bool,
+        splits: Sequence[Any] | None,
+        resampling: Any,
+        note: Callable[[str], None],
+        from_logits: bool | None,
+    ) -> Any:
+        from losscli.engine.backend import Evaluated
+
+        if splits is not None or resampling is not None:
+            raise UsageError(
+                "--per-class and --bootstrap run on the local engine",
+                hint="drop --engine dask, or those options",
+            )
+        sums, stats, grads = evaluate(reading, self.scheduler, reduction, gradients, note)
+        return Evaluated(sums, stats, None, grads)
+
+    def gradient_summaries(self, reading: Reading, evaluated: Any, reduction: str) -> Any:
+        return evaluated.gradients  # computed in the evaluation's own tasks
+
+    def write_rows(
+        self,
+        reading: Reading,
+        target: DatasetOutput,
+        note: Callable[[str], None],
+        from_logits: bool | None,
+    ) -> dict[str, int]:
+        return write_rows(reading, target, self.scheduler, note)
+
+    def write_gradients(
+        self,
+        reading: Reading,
+        target: DatasetOutput,
+        reduction: str,
+        with_loss: bool,
+        note: Callable[[str], None],
+        from_logits: bool | None,
+    ) -> dict[str, int]:
+        return write_gradients(reading, target, self.scheduler, reduction, with_loss, note)
+
+    def score(
+        self,
+        readings: Sequence[Reading],
+        options: dict[str, Any],
+        note: Callable[[str], None],
+        from_logits: bool | None,
+    ) -> list[Any]:
+        return score(readings, self.scheduler, options)

@@ -51,3 +51,35 @@ def decimal_value(value: str | None, flag: str = "--decimal") -> str:
     if value not in (".", ","):
         raise UsageError(f"{flag} {value!r}: the decimal mark is '.' or ','")
     return value
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """How to read one predictions file: every input option of eval, grad and compare.
+
+    Built once from the command line (``losscli.cli.options``), from a ``losscli.toml``
+    check (``losscli.app.checks``) or from the Python API's keywords, and passed down
+    whole; the loss parameters travel beside it. Column lists are tuples of names.
+    """
+
+    target: tuple[str, ...] = ()
+    pred: tuple[str, ...] = ()
+    var: str | None = None  # the variance column (gaussian_nll)
+    weight: str | None = None
+    group: str | None = None
+    key: str | None = None  # joins --targets FILE2 (eval, grad), pairs rows (compare)
+    targets: str | None = None  # a second file holding the targets
+    from_logits: bool | None = None  # None: the loss's (or the convention's) default
+    convention: str | None = None
+    dropna: bool = False
+    input_format: str | None = None  # csv, tsv, parquet or jsonl; None: by extension
+    delimiter: str | None = None  # None: sniffed from the header line (TSV: tab)
+    decimal: str = "."
+    pos_label: str | None = None  # the positive class of a binary text or boolean target
+    engine: str = "local"
+    scheduler: str | None = None
+
+    @property
+    def dialect(self) -> InputOptions:
+        """How the text of a CSV file is read (delimiter, decimal mark, positive label)."""
+        return InputOptions(self.delimiter, self.decimal, self.pos_label)

@@ -152,7 +152,7 @@ class Kernel:
     def class_codes(self, batch: Batch, params: Params) -> np.ndarray:
         """The true class (0..K−1) of each prepared row, −1 for rows that do not count
         (``--per-class`` by label)."""
-        from losscli.engine.perclass import true_classes
+        from losscli.kernel.validate import true_classes
 
         return true_classes(batch)
 

@@ -6,9 +6,13 @@ input ``row`` so the CLI can add the file and column names in front.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from losscli._lazy import np
 from losscli.errors import InputError
-from losscli.kernel.streaming import Batch
+
+if TYPE_CHECKING:  # annotations only: streaming imports this module at run time
+    from losscli.kernel.streaming import Batch
 
 
 class ValueProblem(InputError):
@@ -301,3 +305,24 @@ class LogitsWatch:
                     )
                 )
         return None
+
+
+def true_classes(batch: Batch) -> np.ndarray:
+    """Each prepared row's true class: the label (K columns), the one-hot column, or the
+    0/1 target of one column; −1 for a row that does not count (``ignore_index``)."""
+    hint = "--per-class groups rows by their true class; soft targets have none"
+    if "labels" in batch.aux:
+        codes = np.asarray(batch.aux["labels"], dtype=np.int64)
+    elif batch.target.ndim == 2:  # one-hot (or soft) target columns
+        t = batch.target
+        top = t.max(axis=1)
+        soft = (top != 1.0) | (t.sum(axis=1) != 1.0)
+        if batch.mask is not None:
+            soft &= batch.mask
+        fail_where(soft, top, batch, "target", "is not a one-hot row (largest value shown)", hint)
+        codes = np.argmax(t, axis=1).astype(np.int64)
+    else:
+        t = batch.target
+        fail_where((t != 0) & (t != 1), t, batch, "target", "is not a 0/1 class", hint)
+        codes = t.astype(np.int64)
+    return codes if batch.mask is None else np.where(batch.mask, codes, -1)

@@ -1,0 +1,225 @@
+"""Opening a predictions file for a pass: the losses picked (or the task inferred),
+their columns resolved, the targets file joined; and the inferred task checked
+against the whole file as the first pass reads it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from losscli.binding.conventions import normalize_library
+from losscli.binding.objective import conventions_of, objectives_for
+from losscli.engine.passes import Reading, plan_losses, text_columns_for
+from losscli.errors import InputError, UsageError
+from losscli.io.input_options import InputSpec
+from losscli.io.readers import Header, Source, buffer_stdin, detect_format, read_header
+from losscli.losses.registry import all_losses
+
+if TYPE_CHECKING:
+    from losscli.app.tasks import Inference
+
+Note = Callable[[str], None]
+
+
+def prepare(
+    path: str,
+    loss: str | None,
+    inputs: InputSpec,
+    params: Mapping[str, Any] | None,
+    *,
+    note: Note,
+    replay: bool,
+    guess: bool = False,
+    inferred: Inference | None = None,
+    source: Source | None = None,
+    pair_by_key: bool = False,
+) -> tuple[Reading, Inference | None]:
+    """Open the input(s), pick the losses (or infer the task) and resolve their columns.
+
+    Without ``loss`` the task is inferred over the whole file and noted, or with
+    ``guess`` from the first batch, unnoted: the caller checks the guess against the
+    whole file (``checked_inference``). ``inferred`` is a task already inferred from
+    ``source``. ``pair_by_key``: ``inputs.key`` pairs the rows of two files (compare),
+    read as text, instead of joining a targets file.
+    """
+    target, pred, var = inputs.target, inputs.pred, inputs.var
+    key, targets = inputs.key, inputs.targets
+    from_logits, convention = inputs.from_logits, inputs.convention
+    if key and not targets and not pair_by_key:
+        raise UsageError("--key joins a --targets file; give --targets FILE2 too")
+    if source is None:
+        source = detect_format(path, inputs.input_format)
+        if replay or loss is None:
+            buffer_stdin(source)
+    header = read_header(source)
+    target_source = target_header = None
+    if targets is not None:
+        target_source = detect_format(targets)
+        target_header = read_header(target_source)
+        for name, hdr in ((source.name, header), (target_source.name, target_header)):
+            if key and key not in hdr.columns:
+                from losscli.io.columns import close_columns
+
+                close = close_columns(key, hdr.columns)
+                raise InputError(
+                    f"{name}: no --key column {key!r}",
+                    hint=f"did you mean {' or '.join(close)}? the key column must be in both files"
+                    if close
+                    else "the key column must be in both files",
+                )
+    inference = inferred
+    if loss is None:
+        if targets is not None:
+            raise UsageError("give --loss with --targets (the task is inferred from a single file)")
+        if inference is None:
+            from losscli.app.tasks import infer_task  # only without --loss
+
+            inference = infer_task(source, header, list(target), list(pred), whole=not guess)
+            source.pending = None  # the inference read from the start; start again
+            header = read_header(source)
+        loss = inference.losses
+        if convention:
+            loss = _defined_by(convention, loss, note)
+        inference.evaluated = loss
+        if not guess:
+            note(inference.note())
+    objectives = objectives_for(loss, params or {}, from_logits, convention)
+    if var is not None and not any(obj.inputs == "gaussian" for _, obj in objectives):
+        readers = [x.name for x in all_losses() if x.inputs == "gaussian"]
+        raise UsageError(
+            f"--var {var}: no selected loss reads a variance column",
+            hint=f"--var is read by {', '.join(readers)}: drop --var, or select one of them",
+        )
+    for record in conventions_of(objectives):
+        extra = f"; {record.note}" if record.note and from_logits is None else ""
+        note(f"--convention {record.library}: {record.loss} as {record.function}{extra}")
+    columns = header.columns
+    if target_header is not None:
+        # targets come from the targets file, predictions from the predictions file
+        columns = [
+            *target_header.columns,
+            *(c for c in header.columns if c not in target_header.columns),
+        ]
+    merged = Header(
+        columns,
+        header.text_columns | (target_header.text_columns if target_header else set()),
+        header.rows_hint,
+    )
+    selected = plan_losses(
+        merged,
+        objectives,
+        source=source.name,
+        target=target,
+        pred=pred,
+        var=var,
+        weight=inputs.weight,
+        group=inputs.group,
+    )
+    if target and not any(s.plan.target for s in selected):
+        raise UsageError(
+            f"--target {','.join(target)}: {', '.join(s.label for s in selected)} read no "
+            "target column",
+            hint="drop --target; the columns are given with --pred",
+        )
+    table = None
+    if target_source is not None:
+        wanted = list(dict.fromkeys(c for s in selected for c in s.plan.target))
+        strays = [c for c in wanted if c not in target_header.columns]
+        if strays:
+            raise InputError(f"{target_source.name}: no target column {strays[0]!r}")
+        from losscli.io.targets import TargetTable
+
+        table = TargetTable.load(target_source, target_header, wanted, key)
+    text = text_columns_for(merged, selected)
+    if pair_by_key:
+        if key not in header.columns:
+            raise InputError(
+                f"{source.name}: no --key column {key!r}",
+                hint=f"columns: {', '.join(header.columns)}",
+            )
+        text = {*text, key}
+    return Reading(source, header, selected, text, inputs.dropna, table, key), inference
+
+
+def _defined_by(convention: str, losses: str, note: Note) -> str:
+    """The inferred task's default losses that the convention's library defines; the
+    others are left out with a note (a loss asked for with --loss is an error instead)."""
+    from losscli.binding.conventions import lookup
+
+    kept, lacking = [], []
+    for name in losses.split(","):
+        try:
+            lookup(name, convention)
+            kept.append(name)
+        except UsageError:
+            lacking.append(name)
+    if lacking and kept:
+        from losscli.binding.conventions import TITLES
+
+        library = normalize_library(convention)
+        note(f"--convention {library}: {TITLES[library]} defines no {', '.join(lacking)}: left out")
+    return ",".join(kept) or lacking[0]  # none defined: the first one's error
+
+
+def checked_inference(
+    reading: Reading,
+    guess: Inference,
+    passes: Callable[[Reading], Any],
+    note: Note,
+    held: Sequence[str],
+    path: str,
+    inputs: InputSpec,
+    params: Mapping[str, Any] | None,
+    replay: bool,
+) -> tuple[Reading, Inference, Any]:
+    """Evaluate the task guessed from the first batch while gathering the target's
+    evidence over the whole pass; where the whole file points to another task, that
+    task is evaluated in a second pass. The note says what the whole file showed.
+
+    Should the guessed losses refuse a later row, the task is inferred over the whole
+    file (a pass over the target alone): another task is evaluated, the same one's
+    error stands.
+    """
+    from losscli.app.tasks import evidence_for, infer_task
+
+    source = reading.source
+    target, pred = list(inputs.target), list(inputs.pred)
+    observed = evidence_for(source, reading.header, target, pred)
+    reading.observers.append(observed)
+    failure: InputError | None = None
+    computed = None
+    try:
+        computed = passes(reading)
+    except InputError as exc:
+        failure = exc
+    reading.observers.remove(observed)
+    if failure is None and not observed.blind:
+        whole = observed.decide()
+    else:
+        source.pending = None
+        try:
+            whole = infer_task(source, read_header(source), target, pred)
+        except InputError:
+            whole = guess
+    if whole.losses == guess.losses:
+        whole.evaluated = guess.evaluated
+        note(whole.note())
+        for line in held:
+            note(line)
+        if failure is not None:
+            raise failure
+        return reading, whole, computed
+    whole.replaced = guess
+    source.pending = None
+    reading, _ = prepare(
+        path, None, inputs, params, note=note, replay=replay, inferred=whole, source=source
+    )
+    return reading, whole, passes(reading)
+
+
+def dropped_note(stats: Mapping[str, int], note: Note) -> None:
+    if stats.get("dropped"):
+        note(
+            f"dropped {stats['dropped']} of {stats['rows']} rows with empty, NaN or infinite cells (--dropna)"
+        )

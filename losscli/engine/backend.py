@@ -1,0 +1,186 @@
+"""Where the passes run: in this process (``local``) or as Dask tasks (``dask``).
+
+Every use case (eval, ``--reduction none``, grad, compare) asks ``backend_for`` for a
+backend and calls it the same way; none asks which backend it got. Both run the same
+per-batch code (``passes``, ``row_output``, ``scoring``), so their numbers agree.
+The local backend also watches for probabilities read as logits
+(``logits.watching_logits``); the Dask backend reads its partitions elsewhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from losscli.engine.logits import watching_logits
+from losscli.engine.passes import Reading, accumulate, gradient_pass, row_frames
+from losscli.engine.row_output import (
+    gradient_columns,
+    gradient_names,
+    row_columns,
+    row_format,
+    row_names,
+)
+from losscli.errors import UsageError
+
+Note = Callable[[str], None]
+
+
+@dataclass
+class Evaluated:
+    """One evaluation pass: each loss's sums, the row counts, and what the options added."""
+
+    sums: list[Any]
+    stats: dict[str, int]
+    extras: Any = None  # per-class and bootstrap sums (``breakdown``), when asked for
+    gradients: Any = None  # gradient summaries, when a backend computes them in the pass
+
+
+class Backend(Protocol):
+    #: the task may be guessed from the first batch and checked as the file is read
+    infers_while_reading: bool
+
+    def row_output(self, output: str | None, fmt: str | None, what: str) -> Any:
+        """Check, before any work, where per-row output goes; what ``write_*`` take."""
+
+    def evaluate(
+        self,
+        reading: Reading,
+        *,
+        reduction: str,
+        gradients: bool,
+        splits: Sequence[Any] | None,
+        resampling: Any,
+        note: Note,
+        from_logits: bool | None,
+    ) -> Evaluated: ...
+
+    def gradient_summaries(self, reading: Reading, evaluated: Evaluated, reduction: str) -> Any:
+        """The gradient summaries of ``eval --gradients`` against the evaluated sums."""
+
+    def write_rows(
+        self, reading: Reading, target: Any, note: Note, from_logits: bool | None
+    ) -> dict[str, int]: ...
+
+    def write_gradients(
+        self,
+        reading: Reading,
+        target: Any,
+        reduction: str,
+        with_loss: bool,
+        note: Note,
+        from_logits: bool | None,
+    ) -> dict[str, int]: ...
+
+    def score(
+        self,
+        readings: Sequence[Reading],
+        options: dict[str, Any],
+        note: Note,
+        from_logits: bool | None,
+    ) -> list[Any]: ...
+
+
+class LocalBackend:
+    """The passes in this process, over the range readers' record batches."""
+
+    infers_while_reading = True
+
+    def row_output(self, output: str | None, fmt: str | None, what: str) -> Any:
+        from losscli.io.sink import check_writable
+
+        kind = row_format(output, fmt, what)
+        if output is not None:
+            check_writable(output)
+        return output, kind
+
+    def evaluate(
+        self,
+        reading: Reading,
+        *,
+        reduction: str,
+        gradients: bool,
+        splits: Sequence[Any] | None,
+        resampling: Any,
+        note: Note,
+        from_logits: bool | None,
+    ) -> Evaluated:
+        stats: dict[str, int] = {}
+        with watching_logits(reading, note, from_logits):
+            if splits is not None or resampling is not None:
+                from losscli.engine import breakdown
+
+                if splits is None:
+                    splits = [None] * len(reading.selected)
+                sums, extras = breakdown.accumulate(reading, stats, splits, resampling is not None)
+            else:
+                sums, extras = accumulate(reading, stats), None
+        return Evaluated(sums, stats, extras)
+
+    def gradient_summaries(self, reading: Reading, evaluated: Evaluated, reduction: str) -> Any:
+        return gradient_pass(reading, evaluated.sums, reduction)
+
+    def write_rows(
+        self, reading: Reading, target: Any, note: Note, from_logits: bool | None
+    ) -> dict[str, int]:
+        from losscli.io.sink import RowSink
+
+        output, kind = target
+        stats: dict[str, int] = {}
+        with watching_logits(reading, note, from_logits):
+            with RowSink(output, row_names(reading), kind) as sink:
+                for frame, batches in row_frames(reading, stats):
+                    sink.write(row_columns(reading, frame, batches))
+        return stats
+
+    def write_gradients(
+        self,
+        reading: Reading,
+        target: Any,
+        reduction: str,
+        with_loss: bool,
+        note: Note,
+        from_logits: bool | None,
+    ) -> dict[str, int]:
+        from losscli.io.sink import RowSink
+
+        output, kind = target
+        stats: dict[str, int] = {}
+        with watching_logits(reading, note, from_logits):
+            sums = accumulate(reading, stats)[0]
+        with RowSink(output, gradient_names(reading, with_loss), kind) as sink:
+            for frame, (batch,) in row_frames(reading.reopen(), {}):
+                sink.write(gradient_columns(reading, frame, batch, sums, reduction, with_loss))
+        return stats
+
+    def score(
+        self,
+        readings: Sequence[Reading],
+        options: dict[str, Any],
+        note: Note,
+        from_logits: bool | None,
+    ) -> list[Any]:
+        from losscli.engine.scoring import score
+
+        scored = []
+        for reading in readings:
+            with watching_logits(reading, note, from_logits):
+                scored.append(score(reading, **options))
+        return scored
+
+
+def backend_for(
+    engine: str, scheduler: str | None, path: str, targets: str | None = None
+) -> Backend:
+    """The backend ``--engine`` names, once it is known to be able to run the input."""
+    if engine == "local":
+        if scheduler is not None:
+            raise UsageError("--scheduler needs --engine dask")
+        return LocalBackend()
+    if engine != "dask":
+        raise UsageError(f"unknown engine {engine!r}: use local or dask")
+    from losscli.engine import dask_backend
+
+    dask_backend.require(path, scheduler=scheduler, targets=targets)
+    return dask_backend.DaskBackend(scheduler)

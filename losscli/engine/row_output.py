@@ -1,0 +1,95 @@
+"""The columns of per-row output: ``--reduction none`` losses and ``grad`` gradients.
+
+Both backends build each batch's output columns here, so a local file and a Dask
+partition write the same columns with the same numbers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from losscli.engine.passes import Reading, Selected, located
+from losscli.errors import InputError, UsageError
+from losscli.io.readers import Source
+
+
+def _row_ids(reading: Reading, frame: Any) -> Any:
+    """The first output column: input row numbers, or the ``--key`` column's values."""
+    return frame.texts[reading.key] if reading.key else frame.rows
+
+
+def row_names(reading: Reading) -> list[str]:
+    """The columns of ``--reduction none`` output: ``row`` (or the key), one per loss; with
+    ``--weight``, the ``weight`` after the row and ``weighted_<loss>`` (wᵢLᵢ) after each loss."""
+    weighted = reading.selected[0].plan.weight is not None
+    names = [reading.key or "row", *(["weight"] if weighted else [])]
+    for sel in reading.selected:
+        names += [sel.label, *([f"weighted_{sel.label}"] if weighted else [])]
+    return names
+
+
+def row_columns(reading: Reading, frame: Any, batches: Sequence[Any]) -> list[Any]:
+    """One frame's ``--reduction none`` output columns: the row ids (and weights), then each
+    loss's Lᵢ (and wᵢLᵢ)."""
+    weights = batches[0].weights if reading.selected[0].plan.weight is not None else None
+    columns = [_row_ids(reading, frame), *([weights] if weights is not None else [])]
+    for sel, batch in zip(reading.selected, batches):
+        losses = _guard(sel, reading.source, sel.objective.rows, batch)
+        columns += [losses, *([weights * losses] if weights is not None else [])]
+    return columns
+
+
+def _guard(sel: Selected, source: Source, fn: Callable[..., Any], *args: Any) -> Any:
+    """Call a kernel; a value error gets the file and column in front."""
+    try:
+        return fn(*args)
+    except InputError as exc:
+        raise located(exc, sel, source) from None
+
+
+def gradient_names(reading: Reading, with_loss: bool) -> list[str]:
+    """The columns of ``grad`` output: ``row`` (or the key), ``grad_<column>``…, ``loss``."""
+    sel = reading.selected[0]
+    names = [reading.key or "row", *(f"grad_{c}" for cols in sel.plan.inputs for c in cols)]
+    return names + (["loss"] if with_loss else [])
+
+
+def gradient_columns(
+    reading: Reading, frame: Any, batch: Any, sums: Any, reduction: str, with_loss: bool
+) -> list[Any]:
+    """One frame's ``grad`` output columns, each row differentiated against the merged sums."""
+    sel = reading.selected[0]
+    grads = _guard(sel, reading.source, sel.objective.grad, batch, sums.overall, reduction)
+    columns = [_row_ids(reading, frame)]
+    for g in grads:
+        columns += [g] if g.ndim == 1 else [g[:, j] for j in range(g.shape[1])]
+    if with_loss:
+        columns.append(sel.objective.rows(batch))
+    return columns
+
+
+def row_format(output: str | None, fmt: str | None, what: str) -> str:
+    """The format of per-row output: ``--format`` (csv or json) agreeing with ``-o``'s name.
+
+    Per-row output is CSV, JSON Lines (``--format json``, ``.jsonl``) or Parquet (``-o
+    FILE.parquet``); the table and Markdown formats are for summaries, so they are refused
+    here rather than ignored.
+    """
+    from losscli.io.sink import output_format
+
+    by_name = output_format(output) if output is not None else None
+    if fmt is None:
+        return by_name or "csv"
+    wanted = {"csv": "csv", "json": "jsonl"}.get(fmt)
+    if wanted is None:
+        raise UsageError(
+            f"--format {fmt}: {what} writes one row per input row, as csv or json (JSON Lines)",
+            hint="use --format csv or --format json, or -o FILE.parquet for Parquet",
+        )
+    if by_name is not None and by_name != wanted:
+        raise UsageError(
+            f"--format {fmt} and -o {output} disagree: that name is for {by_name} output",
+            hint=f"drop --format, or name the file {'.jsonl' if wanted == 'jsonl' else '.csv'}",
+        )
+    return wanted
