@@ -10,11 +10,10 @@ The local backend also watches for probabilities read as logits
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 from losscli.engine.logits import watching_logits
-from losscli.engine.passes import Reading, accumulate, gradient_pass, row_frames
+from losscli.engine.passes import Evaluated, Reading, accumulate, gradient_pass, row_frames
 from losscli.engine.row_output import (
     gradient_columns,
     gradient_names,
@@ -25,16 +24,6 @@ from losscli.engine.row_output import (
 from losscli.errors import UsageError
 
 Note = Callable[[str], None]
-
-
-@dataclass
-class Evaluated:
-    """One evaluation pass: each loss's sums, the row counts, and what the options added."""
-
-    sums: list[Any]
-    stats: dict[str, int]
-    extras: Any = None  # per-class and bootstrap sums (``breakdown``), when asked for
-    gradients: Any = None  # gradient summaries, when a backend computes them in the pass
 
 
 class Backend(Protocol):

@@ -30,6 +30,7 @@ from typing import Any
 from losscli.engine.passes import (
     BadCells,
     BadCellsError,
+    Evaluated,
     GradientStats,
     GroupedSums,
     Reading,
@@ -639,9 +640,7 @@ class DaskBackend:
         resampling: Any,
         note: Callable[[str], None],
         from_logits: bool | None,
-    ) -> Any:
-        from losscli.engine.backend import Evaluated
-
+    ) -> Evaluated:
         if splits is not None or resampling is not None:
             raise UsageError(
                 "--per-class and --bootstrap run on the local engine",

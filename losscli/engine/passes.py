@@ -783,3 +783,13 @@ def _natural_key(text: str) -> tuple:
     import re
 
     return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in re.split(r"(\d+)", text))
+
+
+@dataclass
+class Evaluated:
+    """One evaluation pass: each loss's sums, the row counts, and what the options added."""
+
+    sums: list[Any]
+    stats: dict[str, int]
+    extras: Any = None  # per-class and bootstrap sums (``breakdown``), when asked for
+    gradients: Any = None  # gradient summaries, when a backend computes them in the pass
