@@ -13,9 +13,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import importlinter  # noqa: F401  (the test extra installs it; never skipped)
 import pytest
-
-pytest.importorskip("importlinter")
 
 ROOT = Path(__file__).resolve().parents[1]
 
