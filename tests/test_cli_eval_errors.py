@@ -1019,7 +1019,7 @@ def test_internal_error_exits_70(tmp_path, capsys, monkeypatch):
     def boom(*args, **kwargs):
         raise RuntimeError("kaboom")
 
-    monkeypatch.setattr(losscli.app.evaluation, "evaluate_file", boom)
+    monkeypatch.setattr(losscli.app.evaluation, "evaluate", boom)  # what eval calls
     path = write(tmp_path, "data.csv", GOOD)
     code, out, err = cli(capsys, "eval", path, "--loss", "mse")
     msg, hint = error_lines(code, out, err, expect_code=70)

@@ -15,7 +15,7 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from typer.core import TyperCommand, TyperGroup
@@ -24,30 +24,25 @@ from typer.main import get_command
 from losscli import __version__
 from losscli.cli import check_output, output
 from losscli.cli.options import (
+    INPUT_OPTIONS,
     AlphaOpt,
     BetaOpt,
     BinsOpt,
     ClassWeightsOpt,
+    CompareKeyOpt,
     ConfidenceOpt,
-    ConventionOpt,
     DecimalOpt,
     DelimiterOpt,
     DeltaOpt,
-    DropnaOpt,
-    Engine,
-    EngineOpt,
     EpsOpt,
     EvalBootstrapOpt,
     EvalFormat,
     FileArg,
     GammaOpt,
     GradReduction,
-    GroupOpt,
     IgnoreIndexOpt,
     InputFormatOpt,
-    KeyOpt,
     LabelSmoothingOpt,
-    LogitsOpt,
     LossOpt,
     MarginOpt,
     OutputOpt,
@@ -60,21 +55,20 @@ from losscli.cli.options import (
     QuantileOpt,
     QuietOpt,
     Reduction,
-    SchedulerOpt,
     SeedOpt,
     SmoothOpt,
     TargetOpt,
-    TargetsOpt,
     TaskOpt,
-    VarOpt,
-    WeightOpt,
-    complete_key,
     complete_loss,
     shared_params,
+    with_input_options,
 )
 from losscli.errors import ExitCode, LossCliError, UsageError, printable
 from losscli.io import input_options
 from losscli.losses import registry
+
+if TYPE_CHECKING:
+    from losscli.io.input_options import InputSpec
 
 try:  # typer 0.28 ships its own copy of click
     from typer._click import exceptions as _click_exceptions
@@ -251,14 +245,11 @@ def _note(quiet: bool):
 
 
 @app.command("eval")
+@with_input_options()
 def eval_command(
     file: FileArg,
     loss: LossOpt = None,
-    target: TargetOpt = None,
-    pred: PredOpt = None,
-    weight: WeightOpt = None,
-    group: GroupOpt = None,
-    var: VarOpt = None,
+    inputs: InputSpec | None = None,  # the input options (input_options)
     reduction: Annotated[
         Reduction,
         typer.Option(
@@ -303,18 +294,7 @@ def eval_command(
         ),
     ] = None,
     output_file: OutputOpt = None,
-    from_logits: LogitsOpt = None,
-    convention: ConventionOpt = None,
-    dropna: DropnaOpt = False,
-    input_format: InputFormatOpt = None,
-    delimiter: DelimiterOpt = None,
-    decimal: DecimalOpt = None,
-    pos_label: PosLabelOpt = None,
-    targets: TargetsOpt = None,
-    key: KeyOpt = None,
     quiet: QuietOpt = False,
-    engine: EngineOpt = Engine.local,
-    scheduler: SchedulerOpt = None,
     delta: DeltaOpt = None,
     beta: BetaOpt = None,
     quantile: QuantileOpt = None,
@@ -346,26 +326,11 @@ def eval_command(
     from losscli.cli import eval_output as report
 
     params = shared_params(locals(), param)
-    common = dict(
-        target=target or (),
-        pred=pred or (),
-        var=var,
-        weight=weight,
-        from_logits=from_logits,
-        dropna=dropna,
-        input_format=input_format,
-        targets=targets,
-        key=key,
-        params=params,
-        convention=convention,
-        note=_note(quiet),
-        engine=engine.value,
-        scheduler=scheduler,
-    )
+    note = _note(quiet)
     if not replicates and (confidence is not None or seed is not None):
         raise UsageError("--confidence and --seed shape the bootstrap: add --bootstrap N")
     if reduction is Reduction.none:
-        if gradients or fail_above or fail_below or group:
+        if gradients or fail_above or fail_below or inputs.group:
             raise UsageError(
                 "--reduction none writes per-row losses; it takes no --gradients, --fail-above, "
                 "--fail-below or --group"
@@ -374,22 +339,23 @@ def eval_command(
             raise UsageError(
                 "--reduction none writes per-row losses; it takes no --per-class or --bootstrap"
             )
-        files.write_rows(file, loss, output_file, fmt=fmt and fmt.value, **common)
+        files.rows_of(file, loss, inputs, params, output_file, fmt=fmt and fmt.value, note=note)
         return
     fmt = _summary_format(fmt, output_file)
-    doc = files.evaluate_file(
+    doc = files.evaluate(
         file,
         loss,
-        group=group,
+        inputs,
+        params,
         reduction=reduction.value,
         gradients=gradients,
         fail_above=fail_above or (),
+        fail_below=fail_below or (),
         per_class=per_class,
         bootstrap=replicates,
         confidence=0.95 if confidence is None else confidence,
         seed=0 if seed is None else seed,
-        fail_below=fail_below or (),
-        **common,
+        note=note,
     )
     _warn_not_finite(doc)
     if output_file is not None:
@@ -440,6 +406,7 @@ def _warn_not_finite(doc: dict) -> None:
 
 
 @app.command("grad")
+@with_input_options(*(name for name in INPUT_OPTIONS if name != "group"))
 def grad_command(
     file: FileArg,
     loss: Annotated[
@@ -452,18 +419,13 @@ def grad_command(
             help="One loss (or a linear combination).",
         ),
     ],
-    target: TargetOpt = None,
-    pred: PredOpt = None,
-    weight: WeightOpt = None,
-    var: VarOpt = None,
+    inputs: InputSpec | None = None,  # the input options (input_options)
     reduction: Annotated[
         GradReduction,
         typer.Option(
             "--reduction", help="The J being differentiated: mean, sum, median, max or p95."
         ),
     ] = GradReduction.mean,
-    from_logits: LogitsOpt = None,
-    convention: ConventionOpt = None,
     with_loss: Annotated[bool, typer.Option("--with-loss", help="Add each row's loss Lᵢ.")] = False,
     fmt: Annotated[
         RowFormat | None,
@@ -476,16 +438,7 @@ def grad_command(
         ),
     ] = None,
     output_file: OutputOpt = None,
-    dropna: DropnaOpt = False,
-    input_format: InputFormatOpt = None,
-    delimiter: DelimiterOpt = None,
-    decimal: DecimalOpt = None,
-    pos_label: PosLabelOpt = None,
-    targets: TargetsOpt = None,
-    key: KeyOpt = None,
     quiet: QuietOpt = False,
-    engine: EngineOpt = Engine.local,
-    scheduler: SchedulerOpt = None,
     delta: DeltaOpt = None,
     beta: BetaOpt = None,
     quantile: QuantileOpt = None,
@@ -512,27 +465,16 @@ def grad_command(
     from losscli.app import evaluation as files
 
     params = shared_params(locals(), param)
-    files.write_gradients(
+    files.gradients_of(
         file,
         loss,
+        inputs,
+        params,
         output_file,
-        target=target or (),
-        pred=pred or (),
-        var=var,
-        weight=weight,
         reduction=reduction.value,
-        from_logits=from_logits,
         with_loss=with_loss,
         fmt=fmt and fmt.value,
-        dropna=dropna,
-        input_format=input_format,
-        targets=targets,
-        key=key,
-        params=params,
-        convention=convention,
         note=_note(quiet),
-        engine=engine.value,
-        scheduler=scheduler,
     )
 
 
@@ -545,6 +487,7 @@ class ReportFormat(str, Enum):
 
 
 @app.command("compare")
+@with_input_options(*(name for name in INPUT_OPTIONS if name != "targets"), key=CompareKeyOpt)
 def compare_command(
     baseline: Annotated[
         str, typer.Argument(metavar="BASELINE", help="Predictions of the reference model.")
@@ -562,20 +505,7 @@ def compare_command(
             help="Losses to compare, e.g. 'mse,huber(delta=0.5)'.",
         ),
     ],
-    target: TargetOpt = None,
-    pred: PredOpt = None,
-    weight: WeightOpt = None,
-    group: GroupOpt = None,
-    var: VarOpt = None,
-    key: Annotated[
-        str | None,
-        typer.Option(
-            "--key",
-            metavar="COL",
-            autocompletion=complete_key,
-            help="Pair the rows of both files by COL instead of by order.",
-        ),
-    ] = None,
+    inputs: InputSpec | None = None,  # the input options (input_options)
     reduction: Annotated[
         GradReduction,
         typer.Option("--reduction", help="mean, sum, or median, max, p95 of the per-row losses."),
@@ -637,16 +567,7 @@ def compare_command(
         ),
     ] = EvalFormat.table,
     output_file: OutputOpt = None,
-    from_logits: LogitsOpt = None,
-    convention: ConventionOpt = None,
-    dropna: DropnaOpt = False,
-    input_format: InputFormatOpt = None,
-    delimiter: DelimiterOpt = None,
-    decimal: DecimalOpt = None,
-    pos_label: PosLabelOpt = None,
     quiet: QuietOpt = False,
-    engine: EngineOpt = Engine.local,
-    scheduler: SchedulerOpt = None,
     delta: DeltaOpt = None,
     beta: BetaOpt = None,
     quantile: QuantileOpt = None,
@@ -676,7 +597,7 @@ def compare_command(
 
     Example: losscli compare base.csv new.csv --loss mse,huber --rel-tolerance 0.02
     """
-    from losscli.app.compare import compare_files
+    from losscli.app.compare import compare
     from losscli.cli import compare_output
     from losscli.io import progress
 
@@ -687,30 +608,19 @@ def compare_command(
             "--confidence and --seed shape the bootstrap interval, and --bootstrap 0 computes none",
             hint="drop them, or give --bootstrap N",
         )
-    doc = compare_files(
+    doc = compare(
         baseline,
         candidate,
         loss,
-        target=target or (),
-        pred=pred or (),
-        var=var,
-        weight=weight,
-        group=group,
-        key=key,
+        inputs,
+        params,
         reduction=reduction.value,
-        from_logits=from_logits,
-        dropna=dropna,
-        input_format=input_format,
-        params=params,
-        convention=convention,
         bootstrap_replicates=replicates,
         confidence=0.95 if confidence is None else confidence,
         seed=0 if seed is None else seed,
         tolerance=tolerance,
         rel_tolerance=rel_tolerance,
         require_significant=require_significant,
-        engine=engine.value,
-        scheduler=scheduler,
         note=_note(quiet),
     )
     if replicates == 0 and require_significant is None:

@@ -280,6 +280,15 @@ KeyOpt = Annotated[
         help="Join --targets on COL (in both files); rows are keyed by it.",
     ),
 ]
+CompareKeyOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--key",
+        metavar="COL",
+        autocompletion=complete_key,
+        help="Pair the rows of both files by COL instead of by order.",
+    ),
+]
 QuietOpt = Annotated[
     bool,
     typer.Option(
@@ -442,3 +451,87 @@ SeedOpt = Annotated[
         show_default=False,
     ),
 ]
+
+
+# ---- the input options as one bundle ---------------------------------------------------
+
+#: InputSpec field → the option that sets it and its default, in --help order
+INPUT_OPTIONS: dict[str, tuple[Any, Any]] = {
+    "target": (TargetOpt, None),
+    "pred": (PredOpt, None),
+    "weight": (WeightOpt, None),
+    "group": (GroupOpt, None),
+    "var": (VarOpt, None),
+    "from_logits": (LogitsOpt, None),
+    "convention": (ConventionOpt, None),
+    "dropna": (DropnaOpt, False),
+    "input_format": (InputFormatOpt, None),
+    "delimiter": (DelimiterOpt, None),
+    "decimal": (DecimalOpt, None),
+    "pos_label": (PosLabelOpt, None),
+    "targets": (TargetsOpt, None),
+    "key": (KeyOpt, None),
+    "engine": (EngineOpt, Engine.local),
+    "scheduler": (SchedulerOpt, None),
+}
+
+
+def with_input_options(*fields: str, **overrides: Any) -> Any:
+    """Declare a command's input options once: its ``inputs`` parameter becomes the options
+    of ``fields`` (all of ``INPUT_OPTIONS`` when none are named; ``overrides`` replaces an
+    option's declaration, e.g. compare's --key), and the command receives them as one
+    ``InputSpec``, whole, to pass down.
+    """
+    import functools
+    import inspect
+
+    names = fields or tuple(INPUT_OPTIONS)
+
+    def decorate(command: Any) -> Any:
+        from losscli.io.input_options import InputSpec
+
+        # the command's own annotations, evaluated (Typer reads the objects, not strings)
+        signature = inspect.signature(command, eval_str=True, locals={"InputSpec": InputSpec})
+        added = [
+            inspect.Parameter(
+                name,
+                inspect.Parameter.KEYWORD_ONLY,
+                default=INPUT_OPTIONS[name][1],
+                annotation=overrides.get(name, INPUT_OPTIONS[name][0]),
+            )
+            for name in INPUT_OPTIONS
+            if name in names
+        ]
+        params = []
+        for p in signature.parameters.values():
+            if p.name == "inputs":
+                params += added
+            else:
+                params.append(p.replace(kind=inspect.Parameter.KEYWORD_ONLY))
+
+        @functools.wraps(command)
+        def run(**arguments: Any) -> Any:
+            given = {name: arguments.pop(name) for name in names}
+            arguments["inputs"] = input_spec(**given)
+            return command(**arguments)
+
+        run.__signature__ = signature.replace(parameters=params)  # type: ignore[attr-defined]
+        run.__annotations__ = {p.name: p.annotation for p in params}
+        return run
+
+    return decorate
+
+
+def input_spec(**given: Any) -> Any:
+    """The InputSpec of the options given on a command line."""
+    from losscli.io.input_options import InputSpec, decimal_value, delimiter_value
+
+    values = {k: v for k, v in given.items() if v is not None}
+    for name in ("target", "pred"):
+        if name in values:
+            values[name] = tuple(values[name])
+    if "engine" in values:
+        values["engine"] = values["engine"].value
+    values["delimiter"] = delimiter_value(given.get("delimiter"))
+    values["decimal"] = decimal_value(given.get("decimal"))
+    return InputSpec(**values)
