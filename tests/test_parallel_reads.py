@@ -222,9 +222,8 @@ def test_row_group_runs_split_rows_evenly_and_number_them(tmp_path):
         losscli.io.parquet_reader.PARALLEL_MIN_ROWS = old
     assert [p.pieces for p in parts] == [((str(path), (0, 1, 2, 3)),), ((str(path), (4, 5, 6)),)]
     assert [p.row0 for p in parts] == [0, 1200]
-    assert (
-        losscli.io.parquet_reader.split_row_groups(source, 2) is None
-    )  # 2000 rows: under the threshold
+    # 2000 rows: under the threshold
+    assert losscli.io.parquet_reader.split_row_groups(source, 2) is None
 
 
 def test_an_error_in_a_later_run_of_row_groups_names_the_exact_row(
@@ -326,16 +325,14 @@ def test_range_readers_stay_a_few_blocks_ahead_of_the_batches_taken(
     y, p = write_pairs(path, 60_000, seed=3)
     serial = eval_json(capsys, path, "--loss", "mse,mae")
     read_leads.clear()  # the serial read's; the ranges' come next
-    monkeypatch.setattr(
-        losscli.io.csv_ranges, "CSV_RANGE_BLOCK", (1 << 12, 1 << 12)
-    )  # ~200 rows a block
+    # ~200 rows a block
+    monkeypatch.setattr(losscli.io.csv_ranges, "CSV_RANGE_BLOCK", (1 << 12, 1 << 12))
     made = ranges(2)
     parallel = eval_json(capsys, path, "--loss", "mse,mae")
     assert len(made) == 1 and len(read_leads) == 2
     assert all(lead._reads > 40 for lead in read_leads)  # many blocks each
-    assert all(
-        lead.lead == losscli.io.csv_ranges.CSV_READ_LEAD for lead in read_leads
-    )  # never dropped
+    lead_limit = losscli.io.csv_ranges.CSV_READ_LEAD
+    assert all(lead.lead == lead_limit for lead in read_leads)  # never dropped
     assert max(lead.ahead for lead in read_leads) <= losscli.io.csv_ranges.CSV_READ_LEAD
     for a, b in zip(parallel["results"], serial["results"]):
         assert a["n"] == b["n"] == 60_000

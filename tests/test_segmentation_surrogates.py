@@ -279,10 +279,8 @@ def test_lovasz_per_group_is_per_image_and_the_overall_row_is_over_all_rows(caps
 
     import losscli.io.csv_reader
 
-    losscli.io.csv_reader.CSV_BLOCK, block = (
-        4096,
-        losscli.io.csv_reader.CSV_BLOCK,
-    )  # several batches
+    block = losscli.io.csv_reader.CSV_BLOCK
+    losscli.io.csv_reader.CSV_BLOCK = 4096  # several batches
     try:
         code, out, err = cli(
             capsys,
