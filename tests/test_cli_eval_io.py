@@ -21,7 +21,9 @@ import pytest
 from typer.testing import CliRunner
 
 import losscli
-import losscli.io.readers
+import losscli.io.csv_reader
+import losscli.io.jsonl_reader
+import losscli.io.parquet_reader
 from losscli.cli.commands import app, run
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -261,8 +263,9 @@ def _docs_small_and_default(capsys, monkeypatch, path, *args):
     default = eval_json(capsys, path, *args)
     default_batches = max(counts)
     counts.clear()
-    monkeypatch.setattr(losscli.io.readers, "CSV_BLOCK", 256)
-    monkeypatch.setattr(losscli.io.readers, "PARQUET_BATCH", 7)
+    monkeypatch.setattr(losscli.io.csv_reader, "CSV_BLOCK", 256)
+    monkeypatch.setattr(losscli.io.jsonl_reader, "JSONL_BLOCK", 256)
+    monkeypatch.setattr(losscli.io.parquet_reader, "PARQUET_BATCH", 7)
     small = eval_json(capsys, path, *args)
     assert min(counts) > max(default_batches, 20), (default_batches, counts)
     monkeypatch.undo()
@@ -316,7 +319,7 @@ def test_small_batches_same_per_row_output(capsys, monkeypatch):
     args = ["--loss", "huber", "--weight", "weight", "--with-loss"]
     code, big, err = cli(capsys, "grad", path, *args)
     assert code == 0, err
-    monkeypatch.setattr(losscli.io.readers, "CSV_BLOCK", 256)
+    monkeypatch.setattr(losscli.io.csv_reader, "CSV_BLOCK", 256)
     code, small, err = cli(capsys, "grad", path, *args)
     assert code == 0, err
     assert small == big

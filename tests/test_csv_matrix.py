@@ -26,7 +26,9 @@ import pyarrow as pa
 import pyarrow.csv as pcsv
 import pytest
 
-import losscli.io.readers
+import losscli.io.csv_ranges
+import losscli.io.csv_reader
+import losscli.io.sources
 from losscli.cli.commands import run
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -198,7 +200,7 @@ def _quoted_line_breaks(path: Path, rows: int, seed: int) -> None:
 def test_quoted_line_breaks_past_the_first_block(capsys, tmp_path, monkeypatch, seed):
     path = tmp_path / "notes.csv"
     _quoted_line_breaks(path, 120_000, seed=seed)
-    assert path.stat().st_size > 4 * losscli.io.readers.CSV_BLOCK
+    assert path.stat().st_size > 4 * losscli.io.csv_reader.CSV_BLOCK
     # Arrow's reader alone fails on these ("out of sync with chunker", or "Expected 4
     # columns, got 1" where a block starts inside a quoted field).
     with pytest.raises(pa.ArrowInvalid):
@@ -206,14 +208,14 @@ def test_quoted_line_breaks_past_the_first_block(capsys, tmp_path, monkeypatch, 
             pass
     frame = pd.read_csv(path)
     assert_agrees(capsys, path, frame)  # the first block shows quoted line breaks
-    monkeypatch.setattr(losscli.io.readers, "SNIFF_BYTES", 64)  # now it shows none: a read again
+    monkeypatch.setattr(losscli.io.sources, "SNIFF_BYTES", 64)  # now it shows none: a read again
     assert_agrees(capsys, path, frame)
 
 
 def test_a_cell_longer_than_the_read_block(capsys, tmp_path):
     path = tmp_path / "long.csv"
     cells = [
-        (f"{a},{'z' * (3 * losscli.io.readers.CSV_BLOCK if i == 120 else 1)}", repr(float(b)))
+        (f"{a},{'z' * (3 * losscli.io.csv_reader.CSV_BLOCK if i == 120 else 1)}", repr(float(b)))
         for i, (a, b) in enumerate(zip(Y, P))
     ]
     path.write_text(rows_text(header="y,note,yhat", cells=cells))
@@ -249,7 +251,7 @@ def test_stdin_with_quoted_line_breaks_past_the_first_block(tmp_path):
     path = tmp_path / "notes.csv"
     _quoted_line_breaks(path, 60_000, seed=4)
     rows = "".join(f"{i},{a},{b},x\n" for i, (a, b) in enumerate(zip(Y, P)))
-    plain = rows * (3 * losscli.io.readers.SNIFF_BYTES // len(rows))
+    plain = rows * (3 * losscli.io.sources.SNIFF_BYTES // len(rows))
     data = path.read_bytes()
     body = b"id,y,yhat,note\n" + plain.encode() + data[data.index(b"\n") + 1 :]
     done = run_losscli(
@@ -262,7 +264,9 @@ def test_stdin_with_quoted_line_breaks_past_the_first_block(tmp_path):
 
 
 def test_a_cell_longer_than_the_block_on_stdin_is_one_error_line():
-    body = f"y,yhat,note\n1,2,x\n3,4,{'z' * (2 * losscli.io.readers.CSV_BLOCK)}\n5,6,x\n".encode()
+    body = (
+        f"y,yhat,note\n1,2,x\n3,4,{'z' * (2 * losscli.io.csv_reader.CSV_BLOCK)}\n5,6,x\n".encode()
+    )
     done = run_losscli("eval", "-", "--loss", "mse", "--pred", "yhat", input=body)
     assert done.returncode == 2, done.stderr
     assert done.stderr.splitlines() == [
@@ -335,7 +339,7 @@ def big_csv(tmp_path_factory) -> tuple[Path, pd.DataFrame]:
     cells = [(repr(float(a)), f"{float(b)!r},x") for a, b in zip(Y, P)]
     block = rows_text(header="", cells=cells).lstrip("\n").encode() * 64
     head = b"y,yhat,note\n"
-    copies = losscli.io.readers.PARALLEL_MIN_BYTES // len(block) + 1
+    copies = losscli.io.csv_ranges.PARALLEL_MIN_BYTES // len(block) + 1
     path = tmp_path_factory.mktemp("big") / "big.csv"
     with open(path, "wb") as f:
         f.write(head)
@@ -347,9 +351,10 @@ def big_csv(tmp_path_factory) -> tuple[Path, pd.DataFrame]:
 @pytest.mark.bigfile
 def test_a_file_over_the_parallel_threshold_agrees_with_pandas(capsys, big_csv):
     path, block = big_csv
-    assert path.stat().st_size >= losscli.io.readers.PARALLEL_MIN_BYTES
+    assert path.stat().st_size >= losscli.io.csv_ranges.PARALLEL_MIN_BYTES
     assert (
-        losscli.io.readers.split_lines(losscli.io.readers.detect_format(str(path)), 2) is not None
+        losscli.io.csv_ranges.split_lines(losscli.io.sources.detect_format(str(path)), 2)
+        is not None
     )
     assert_agrees(capsys, path, block)  # the mean of copies of a block is the block's mean
 
@@ -366,6 +371,6 @@ def test_a_big_file_with_a_quoted_line_break_at_a_cut(capsys, big_csv, tmp_path)
     row = data[start:middle].decode().rsplit(",", 1)[0] + f",{note}"
     data = data[:start] + row.encode() + data[middle:]
     quoted.write_bytes(data)
-    ranges = losscli.io.readers.split_lines(losscli.io.readers.detect_format(str(quoted)), 2)
+    ranges = losscli.io.csv_ranges.split_lines(losscli.io.sources.detect_format(str(quoted)), 2)
     assert start < ranges[1].byte_range[0] < start + len(row)  # the cut is inside the note
     assert_agrees(capsys, quoted, pd.read_csv(quoted))

@@ -292,7 +292,7 @@ def test_95_percent_intervals_cover_the_true_mse_about_95_percent_of_the_time(tm
 
 def test_intervals_do_not_depend_on_how_the_file_is_cut_into_batches(multiclass, monkeypatch):
     """Per-unit sums merge across batches whose rows occupy different units and classes."""
-    import losscli.io.readers
+    import losscli.io.csv_reader
 
     path = multiclass[0]
 
@@ -302,7 +302,7 @@ def test_intervals_do_not_depend_on_how_the_file_is_cut_into_batches(multiclass,
         )["results"]
 
     whole = evaluate()
-    monkeypatch.setattr(losscli.io.readers, "CSV_BLOCK", 512)  # a few dozen rows per batch
+    monkeypatch.setattr(losscli.io.csv_reader, "CSV_BLOCK", 512)  # a few dozen rows per batch
     pieces = evaluate()
     assert [(r["group"], r["class"], r["n"]) for r in pieces] == [
         (r["group"], r["class"], r["n"]) for r in whole

@@ -61,7 +61,7 @@ def test_eval_and_grad_never_import_pandas_or_pyarrow_compute(args: list[str]) -
 def test_integer_and_float32_columns_widen_to_float64_with_their_nulls(type_name: str) -> None:
     import pyarrow as pa
 
-    from losscli.io.readers import float_column
+    from losscli.io.batches import float_column
 
     values = [7, None, 0, 100, 3]
     arr = pa.array(values, type=getattr(pa, type_name)()).slice(1)  # an offset, too
@@ -75,20 +75,23 @@ def test_parquet_reads_the_same_through_pyarrows_own_parquetfile(monkeypatch, tm
     """Should pyarrow's reader change, ParquetFile takes over with the same batches."""
     import pyarrow.parquet as pq
 
-    import losscli.io.readers
+    import losscli.io.parquet_reader
+    import losscli.io.sources
     from losscli import evaluate_file
 
     path = SAMPLES / "multiclass.parquet"
     lean = evaluate_file(str(path), "cross_entropy,focal", group=None)
     assert isinstance(
-        losscli.io.readers.parquet_file(losscli.io.readers.detect_format(str(path)), str(path)),
-        losscli.io.readers.LeanParquetFile,
+        losscli.io.parquet_reader.parquet_file(
+            losscli.io.sources.detect_format(str(path)), str(path)
+        ),
+        losscli.io.parquet_reader.LeanParquetFile,
     )
 
     def changed(*args, **kwargs):
         raise AttributeError("ParquetReader has no attribute 'open'")
 
-    monkeypatch.setattr(losscli.io.readers.LeanParquetFile, "__init__", changed)
-    source = losscli.io.readers.detect_format(str(path))
-    assert isinstance(losscli.io.readers.parquet_file(source, str(path)), pq.ParquetFile)
+    monkeypatch.setattr(losscli.io.parquet_reader.LeanParquetFile, "__init__", changed)
+    source = losscli.io.sources.detect_format(str(path))
+    assert isinstance(losscli.io.parquet_reader.parquet_file(source, str(path)), pq.ParquetFile)
     assert evaluate_file(str(path), "cross_entropy,focal", group=None) == lean

@@ -17,7 +17,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import losscli.engine.passes
-import losscli.io.readers
+import losscli.io.csv_ranges
 from losscli.cli.commands import run
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -184,8 +184,8 @@ def test_range_readers_use_the_sniffed_delimiter(capsys, monkeypatch, tmp_path, 
     )
     serial = values(capsys, path, "--loss", "mse,mae", "--decimal", ",")
     cuts = []
-    split = losscli.io.readers.split_lines
-    monkeypatch.setattr(losscli.io.readers, "PARALLEL_MIN_BYTES", 1)
+    split = losscli.io.csv_ranges.split_lines
+    monkeypatch.setattr(losscli.io.csv_ranges, "PARALLEL_MIN_BYTES", 1)
     monkeypatch.setattr(losscli.engine.passes, "_parallel_parts", lambda: parts)
     monkeypatch.setattr(
         losscli.engine.passes, "split_lines", lambda s, n: cuts.append(n) or split(s, n)

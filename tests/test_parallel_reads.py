@@ -11,7 +11,10 @@ import numpy as np
 import pytest
 
 import losscli.engine.passes
-import losscli.io.readers
+import losscli.io.csv_ranges
+import losscli.io.csv_reader
+import losscli.io.parquet_reader
+import losscli.io.sources
 from losscli.cli.commands import run
 
 SAMPLES = Path(__file__).resolve().parents[1] / "sample_data"
@@ -28,7 +31,7 @@ def eval_json(capsys, *args: object) -> dict:
 def ranges(monkeypatch):
     """Cut every CSV into `parts` ranges, however small; record the cuts made."""
     made: list[list[tuple[int, int]]] = []
-    split = losscli.io.readers.split_lines
+    split = losscli.io.csv_ranges.split_lines
 
     def recording(source, parts):
         out = split(source, parts)
@@ -36,7 +39,7 @@ def ranges(monkeypatch):
             made.append([s.byte_range for s in out])
         return out
 
-    monkeypatch.setattr(losscli.io.readers, "PARALLEL_MIN_BYTES", 1)
+    monkeypatch.setattr(losscli.io.csv_ranges, "PARALLEL_MIN_BYTES", 1)
     monkeypatch.setattr(losscli.engine.passes, "split_lines", recording)
 
     def use(parts: int) -> list:
@@ -80,13 +83,13 @@ def test_cuts_fall_after_newlines_and_cover_the_file(tmp_path):
     path = tmp_path / "p.csv"
     rows = "\n".join(f"{i},{i * 0.5}" for i in range(1000))
     path.write_text("y_true,y_pred\n" + rows + "\n")
-    source = losscli.io.readers.detect_format(str(path))
-    old = losscli.io.readers.PARALLEL_MIN_BYTES
-    losscli.io.readers.PARALLEL_MIN_BYTES = 1
+    source = losscli.io.sources.detect_format(str(path))
+    old = losscli.io.csv_ranges.PARALLEL_MIN_BYTES
+    losscli.io.csv_ranges.PARALLEL_MIN_BYTES = 1
     try:
-        parts = losscli.io.readers.split_lines(source, 4)
+        parts = losscli.io.csv_ranges.split_lines(source, 4)
     finally:
-        losscli.io.readers.PARALLEL_MIN_BYTES = old
+        losscli.io.csv_ranges.PARALLEL_MIN_BYTES = old
     data = path.read_bytes()
     cuts = [p.byte_range for p in parts]
     assert cuts[0][0] == 0 and cuts[-1][1] == len(data)
@@ -95,19 +98,19 @@ def test_cuts_fall_after_newlines_and_cover_the_file(tmp_path):
 
 
 def test_files_below_the_threshold_compressed_or_stdin_are_not_cut(tmp_path):
-    small = losscli.io.readers.detect_format(str(SAMPLES / "regression.csv"))
-    assert losscli.io.readers.split_lines(small, 2) is None  # far below 64 MiB
+    small = losscli.io.sources.detect_format(str(SAMPLES / "regression.csv"))
+    assert losscli.io.csv_ranges.split_lines(small, 2) is None  # far below 64 MiB
     gz = tmp_path / "r.csv.gz"
     gz.write_bytes(b"")
-    assert losscli.io.readers.split_lines(losscli.io.readers.detect_format(str(gz)), 2) is None
-    assert losscli.io.readers.split_lines(losscli.io.readers.detect_format("-"), 2) is None
+    assert losscli.io.csv_ranges.split_lines(losscli.io.sources.detect_format(str(gz)), 2) is None
+    assert losscli.io.csv_ranges.split_lines(losscli.io.sources.detect_format("-"), 2) is None
 
 
 @pytest.mark.parametrize("first_block", [4096, 1 << 20])
 def test_a_quoted_field_anywhere_means_one_serial_read(
     capsys, ranges, tmp_path, monkeypatch, first_block
 ):
-    monkeypatch.setattr(losscli.io.readers, "SNIFF_BYTES", first_block)
+    monkeypatch.setattr(losscli.io.sources, "SNIFF_BYTES", first_block)
     path = tmp_path / "quoted.csv"
     lines = [f"{i % 3},{(i % 5) / 4},s{i % 4}" for i in range(3000)]
     lines[2500] = '1,0.5,"north,\nwest"'  # a newline inside a quoted field, past the cut
@@ -156,7 +159,7 @@ def test_tsv_files_are_cut_too(capsys, ranges, tmp_path):
 @pytest.fixture
 def row_group_parts(monkeypatch):
     made: list[list] = []
-    split = losscli.io.readers.split_row_groups
+    split = losscli.io.parquet_reader.split_row_groups
 
     def recording(*args):
         out = split(*args)
@@ -164,7 +167,7 @@ def row_group_parts(monkeypatch):
             made.append([(s.pieces, s.row0) for s in out])
         return out
 
-    monkeypatch.setattr(losscli.io.readers, "PARALLEL_MIN_ROWS", 1)
+    monkeypatch.setattr(losscli.io.parquet_reader, "PARALLEL_MIN_ROWS", 1)
     monkeypatch.setattr(losscli.engine.passes, "split_row_groups", recording)
     monkeypatch.setattr(losscli.engine.passes, "_parallel_parts", lambda: 2)
     return made
@@ -193,8 +196,8 @@ def test_row_group_runs_give_the_serial_results(capsys, monkeypatch, tmp_path, s
     path = _parquet_copy(tmp_path, sample, 300)
     serial = eval_json(capsys, path, *args)
     made: list = []
-    split = losscli.io.readers.split_row_groups
-    monkeypatch.setattr(losscli.io.readers, "PARALLEL_MIN_ROWS", 1)
+    split = losscli.io.parquet_reader.split_row_groups
+    monkeypatch.setattr(losscli.io.parquet_reader, "PARALLEL_MIN_ROWS", 1)
     monkeypatch.setattr(losscli.engine.passes, "_parallel_parts", lambda: 2)
     monkeypatch.setattr(
         losscli.engine.passes, "split_row_groups", lambda *a: made.append(1) or split(*a)
@@ -209,17 +212,18 @@ def test_row_group_runs_give_the_serial_results(capsys, monkeypatch, tmp_path, s
 
 def test_row_group_runs_split_rows_evenly_and_number_them(tmp_path):
     path = _parquet_copy(tmp_path, "regression.csv", 300)  # 2000 rows: 6 groups of 300, 200
-    source = losscli.io.readers.detect_format(str(path))
-    old = losscli.io.readers.PARALLEL_MIN_ROWS
-    losscli.io.readers.PARALLEL_MIN_ROWS = 1
+    source = losscli.io.sources.detect_format(str(path))
+    old = losscli.io.parquet_reader.PARALLEL_MIN_ROWS
+    losscli.io.parquet_reader.PARALLEL_MIN_ROWS = 1
     try:
-        parts = losscli.io.readers.split_row_groups(source, 2)
-        assert losscli.io.readers.split_row_groups(source, 8) is None  # 7 row groups only
+        parts = losscli.io.parquet_reader.split_row_groups(source, 2)
+        assert losscli.io.parquet_reader.split_row_groups(source, 8) is None  # 7 row groups only
     finally:
-        losscli.io.readers.PARALLEL_MIN_ROWS = old
+        losscli.io.parquet_reader.PARALLEL_MIN_ROWS = old
     assert [p.pieces for p in parts] == [((str(path), (0, 1, 2, 3)),), ((str(path), (4, 5, 6)),)]
     assert [p.row0 for p in parts] == [0, 1200]
-    assert losscli.io.readers.split_row_groups(source, 2) is None  # 2000 rows: under the threshold
+    # 2000 rows: under the threshold
+    assert losscli.io.parquet_reader.split_row_groups(source, 2) is None
 
 
 def test_an_error_in_a_later_run_of_row_groups_names_the_exact_row(
@@ -245,7 +249,7 @@ def test_an_error_in_a_later_run_of_row_groups_names_the_exact_row(
 
 
 def test_prefetch_yields_the_same_items_in_order_and_raises_where_the_source_did():
-    from losscli.io.readers import prefetch
+    from losscli.io.batches import prefetch
 
     assert list(prefetch(iter(range(100)), depth=2)) == list(range(100))
 
@@ -264,7 +268,7 @@ def test_prefetch_yields_the_same_items_in_order_and_raises_where_the_source_did
 def test_prefetch_stops_its_thread_when_the_reader_stops_early():
     import threading
 
-    from losscli.io.readers import prefetch
+    from losscli.io.batches import prefetch
 
     batches = prefetch(iter(range(10_000)), depth=2)
     assert next(batches) == 0
@@ -275,12 +279,12 @@ def test_prefetch_stops_its_thread_when_the_reader_stops_early():
 def test_each_part_is_named_for_the_progress_bar(tmp_path):
     path = tmp_path / "p.csv"
     path.write_text("y_true,y_pred\n" + "\n".join(f"{i},{i}" for i in range(1000)) + "\n")
-    old = losscli.io.readers.PARALLEL_MIN_BYTES
-    losscli.io.readers.PARALLEL_MIN_BYTES = 1
+    old = losscli.io.csv_ranges.PARALLEL_MIN_BYTES
+    losscli.io.csv_ranges.PARALLEL_MIN_BYTES = 1
     try:
-        parts = losscli.io.readers.split_lines(losscli.io.readers.detect_format(str(path)), 3)
+        parts = losscli.io.csv_ranges.split_lines(losscli.io.sources.detect_format(str(path)), 3)
     finally:
-        losscli.io.readers.PARALLEL_MIN_BYTES = old
+        losscli.io.csv_ranges.PARALLEL_MIN_BYTES = old
     assert [p.part for p in parts] == ["1/3", "2/3", "3/3"]
     assert all(p.name == str(path) for p in parts)  # errors still name the file itself
 
@@ -290,7 +294,7 @@ def read_leads(monkeypatch) -> list:
     """Every ReadLead made, each recording the most blocks it let Arrow read ahead."""
     leads: list = []
 
-    class Recording(losscli.io.readers.ReadLead):
+    class Recording(losscli.io.csv_ranges.ReadLead):
         def __init__(self, lead: int, patience: float = 0.5) -> None:
             super().__init__(lead, patience)
             self.ahead = 0
@@ -300,7 +304,7 @@ def read_leads(monkeypatch) -> list:
             super().before_read()
             self.ahead = max(self.ahead, self._reads - self._taken)
 
-    monkeypatch.setattr(losscli.io.readers, "ReadLead", Recording)
+    monkeypatch.setattr(losscli.io.csv_ranges, "ReadLead", Recording)
     return leads
 
 
@@ -321,17 +325,15 @@ def test_range_readers_stay_a_few_blocks_ahead_of_the_batches_taken(
     y, p = write_pairs(path, 60_000, seed=3)
     serial = eval_json(capsys, path, "--loss", "mse,mae")
     read_leads.clear()  # the serial read's; the ranges' come next
-    monkeypatch.setattr(
-        losscli.io.readers, "CSV_RANGE_BLOCK", (1 << 12, 1 << 12)
-    )  # ~200 rows a block
+    # ~200 rows a block
+    monkeypatch.setattr(losscli.io.csv_ranges, "CSV_RANGE_BLOCK", (1 << 12, 1 << 12))
     made = ranges(2)
     parallel = eval_json(capsys, path, "--loss", "mse,mae")
     assert len(made) == 1 and len(read_leads) == 2
     assert all(lead._reads > 40 for lead in read_leads)  # many blocks each
-    assert all(
-        lead.lead == losscli.io.readers.CSV_READ_LEAD for lead in read_leads
-    )  # never dropped
-    assert max(lead.ahead for lead in read_leads) <= losscli.io.readers.CSV_READ_LEAD
+    lead_limit = losscli.io.csv_ranges.CSV_READ_LEAD
+    assert all(lead.lead == lead_limit for lead in read_leads)  # never dropped
+    assert max(lead.ahead for lead in read_leads) <= losscli.io.csv_ranges.CSV_READ_LEAD
     for a, b in zip(parallel["results"], serial["results"]):
         assert a["n"] == b["n"] == 60_000
         assert a["value"] == pytest.approx(b["value"], rel=1e-12)
@@ -344,11 +346,11 @@ def test_a_serial_read_of_a_file_stays_a_few_blocks_ahead_too(
 ):
     path = tmp_path / "serial.csv"
     y, p = write_pairs(path, 30_000, seed=4)
-    monkeypatch.setattr(losscli.io.readers, "CSV_BLOCK", 1 << 12)
+    monkeypatch.setattr(losscli.io.csv_reader, "CSV_BLOCK", 1 << 12)
     got = eval_json(capsys, path, "--loss", "mse")
     assert len(read_leads) == 1 and read_leads[0]._reads > 40
-    assert read_leads[0].lead == losscli.io.readers.CSV_READ_LEAD
-    assert read_leads[0].ahead <= losscli.io.readers.CSV_READ_LEAD
+    assert read_leads[0].lead == losscli.io.csv_ranges.CSV_READ_LEAD
+    assert read_leads[0].ahead <= losscli.io.csv_ranges.CSV_READ_LEAD
     expected = float(np.mean((p - y) ** 2))
     assert got["results"][0]["value"] == pytest.approx(expected, rel=1e-9)
     assert got["results"][0]["n"] == 30_000
@@ -358,7 +360,7 @@ def test_read_lead_waits_for_a_taken_batch():
     import threading
     import time
 
-    lead = losscli.io.readers.ReadLead(1, patience=5.0)
+    lead = losscli.io.csv_ranges.ReadLead(1, patience=5.0)
     lead.before_read()
     done = threading.Event()
 
@@ -378,7 +380,7 @@ def test_read_lead_waits_for_a_taken_batch():
 def test_read_lead_lets_go_for_good_once_a_wait_runs_out():
     import time
 
-    lead = losscli.io.readers.ReadLead(1, patience=0.05)
+    lead = losscli.io.csv_ranges.ReadLead(1, patience=0.05)
     lead.before_read()
     start = time.perf_counter()
     lead.before_read()  # nobody takes a batch: after 0.05 s the limit is dropped

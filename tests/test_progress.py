@@ -139,7 +139,7 @@ def csv_64mib(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A plain CSV just over 64 MiB (the size at which a file is read in parallel parts)."""
     import io
 
-    from losscli.io.readers import PARALLEL_MIN_BYTES
+    from losscli.io.csv_ranges import PARALLEL_MIN_BYTES
 
     rng = np.random.default_rng(1)
     y = rng.normal(size=20_000)

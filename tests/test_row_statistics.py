@@ -166,9 +166,9 @@ def _per_row(capsys, loss: str) -> np.ndarray:
 
 @STATISTICS
 def test_eval_file_per_group_equals_numpy_on_the_per_row_losses(capsys, monkeypatch, reduction):
-    import losscli.io.readers
+    import losscli.io.csv_reader
 
-    monkeypatch.setattr(losscli.io.readers, "CSV_BLOCK", 4096)  # several batches per file
+    monkeypatch.setattr(losscli.io.csv_reader, "CSV_BLOCK", 4096)  # several batches per file
     rows = _per_row(capsys, "huber")
     segments = np.array(
         [line.split(",")[2] for line in REGRESSION.read_text().splitlines()[1:]], dtype=object
@@ -189,9 +189,9 @@ def test_eval_file_per_group_equals_numpy_on_the_per_row_losses(capsys, monkeypa
 
 
 def test_grad_cli_equals_the_api(capsys, monkeypatch):
-    import losscli.io.readers
+    import losscli.io.csv_reader
 
-    monkeypatch.setattr(losscli.io.readers, "CSV_BLOCK", 4096)
+    monkeypatch.setattr(losscli.io.csv_reader, "CSV_BLOCK", 4096)
     code, out, err = cli(capsys, "grad", REGRESSION, "--loss", "log_cosh", "--reduction", "p95")
     assert code == 0, err
     lines = out.splitlines()

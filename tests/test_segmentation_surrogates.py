@@ -277,9 +277,10 @@ def test_lovasz_per_group_is_per_image_and_the_overall_row_is_over_all_rows(caps
             f.write(f"img_{i},{y},{float(s)!r}\n")
     import json
 
-    import losscli.io.readers
+    import losscli.io.csv_reader
 
-    losscli.io.readers.CSV_BLOCK, block = 4096, losscli.io.readers.CSV_BLOCK  # several batches
+    block = losscli.io.csv_reader.CSV_BLOCK
+    losscli.io.csv_reader.CSV_BLOCK = 4096  # several batches
     try:
         code, out, err = cli(
             capsys,
@@ -296,7 +297,7 @@ def test_lovasz_per_group_is_per_image_and_the_overall_row_is_over_all_rows(caps
         code, out, err = cli(capsys, "grad", path, "--loss", "lovasz_hinge", "--pred", "score")
         assert code == 0, err
     finally:
-        losscli.io.readers.CSV_BLOCK = block
+        losscli.io.csv_reader.CSV_BLOCK = block
     got = np.array([float(line.split(",")[1]) for line in out.splitlines()[1:]])
     np.testing.assert_array_equal(got, losscli.gradient(labels, scores, "lovasz_hinge"))
 

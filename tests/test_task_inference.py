@@ -15,7 +15,8 @@ import pandas as pd
 import pytest
 from test_cli_eval_errors import cli, stdin_bytes
 
-from losscli.io.readers import CSV_BLOCK, PARQUET_BATCH
+from losscli.io.csv_reader import CSV_BLOCK
+from losscli.io.parquet_reader import PARQUET_BATCH
 
 ROWS = 150_000  # > PARQUET_BATCH rows, and > CSV_BLOCK bytes of CSV
 
@@ -134,7 +135,7 @@ def test_real_error_under_the_inferred_task_still_stands(tmp_path, capsys):
 @pytest.mark.parametrize("kind", ["binary", "counts"])
 def test_parallel_parquet_readers_gather_the_evidence(tmp_path, capsys, kind):
     """Over io.PARALLEL_MIN_ROWS rows in several row groups, two readers see the file."""
-    from losscli.io.readers import PARALLEL_MIN_ROWS
+    from losscli.io.parquet_reader import PARALLEL_MIN_ROWS
 
     rng = np.random.default_rng(11)
     n = PARALLEL_MIN_ROWS + 200_000

@@ -401,7 +401,7 @@ def _check_thresholds(
 
 def _check_values(check: Mapping[str, Any], where: str) -> None:
     """Values of the right type that are still invalid, named by their key."""
-    from losscli.io.readers import FORMATS
+    from losscli.io.sources import FORMATS
 
     if check.get("reduction", "mean") not in ("mean", "sum", "median", "max", "p95"):
         raise ConfigError(

@@ -25,7 +25,7 @@ from losscli.engine.logits import quiet
 from losscli.engine.passes import Selected, bind_reduction, check_usable, group_rows, located
 from losscli.errors import UsageError, ZeroWeightError
 from losscli.io.input_options import InputSpec, decimal_value, delimiter_value
-from losscli.io.readers import Source
+from losscli.io.sources import Source
 from losscli.kernel.streaming import ROW_STATISTICS
 
 Note = Callable[[str], None]

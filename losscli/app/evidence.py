@@ -19,6 +19,7 @@ from typing import Any
 
 from losscli._lazy import np
 from losscli.errors import InputError, UsageError
+from losscli.io.batches import float_column, read_batches, text_column
 from losscli.io.columns import (
     PRED_FAMILY,
     PRED_NAMES,
@@ -28,7 +29,7 @@ from losscli.io.columns import (
     _first_present,
     expand,
 )
-from losscli.io.readers import Header, Source, float_column, read_batches, text_column
+from losscli.io.sources import Header, Source
 
 IMBALANCE_SHARE = 0.20
 # Beyond 3 robust standard deviations lie 0.27% of Gaussian residuals; 1% is ~4× that.

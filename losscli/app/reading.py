@@ -12,8 +12,9 @@ from losscli.binding.conventions import normalize_library
 from losscli.binding.objective import conventions_of, objectives_for
 from losscli.engine.passes import Reading, plan_losses, text_columns_for
 from losscli.errors import InputError, UsageError
+from losscli.io.batches import read_header
 from losscli.io.input_options import InputSpec
-from losscli.io.readers import Header, Source, buffer_stdin, detect_format, read_header
+from losscli.io.sources import Header, Source, buffer_stdin, detect_format
 from losscli.losses.registry import all_losses
 
 if TYPE_CHECKING:

@@ -152,7 +152,8 @@ def for_file(
     """Infer the task of a predictions file and recommend losses from its evidence."""
     from losscli.app.evidence import gather
     from losscli.errors import UsageError
-    from losscli.io.readers import detect_format, read_header
+    from losscli.io.batches import read_header
+    from losscli.io.sources import detect_format
 
     if evaluate and path == "-":
         raise UsageError(

@@ -16,7 +16,8 @@ from typing import Any
 from losscli._lazy import np
 from losscli.app.evidence import IMBALANCE_SHARE, MAX_DISTINCT
 from losscli.errors import InputError
-from losscli.io.readers import Header, Source, float_column, read_batches, text_column
+from losscli.io.batches import float_column, read_batches, text_column
+from losscli.io.sources import Header, Source
 
 DEFAULT_LOSSES = {
     "regression": "mse,rmse,mae,huber",

@@ -90,9 +90,9 @@ def convention_completions(incomplete: str) -> list[Completion]:
 
 
 def input_format_completions(incomplete: str) -> list[Completion]:
-    from losscli.io import readers as io
+    from losscli.io.sources import FORMATS
 
-    return [(fmt, "input format") for fmt in io.FORMATS if fmt.startswith(incomplete.lower())]
+    return [(fmt, "input format") for fmt in FORMATS if fmt.startswith(incomplete.lower())]
 
 
 def column_completions(ctx: Any, incomplete: str, *, multiple: bool = False) -> list[Completion]:
@@ -179,11 +179,12 @@ def header_columns(path: str, input_format: str | None = None) -> list[str]:
 
 
 def _header_columns(path: str, input_format: str | None) -> list[str]:
-    from losscli.io import readers as io
+    from losscli.io.batches import read_header
+    from losscli.io.sources import detect_format
 
-    source = io.detect_format(path, input_format)
+    source = detect_format(path, input_format)
     if source.fmt == "parquet":
-        return io.read_header(source).columns
+        return read_header(source).columns
     line = _first_line(source)
     if source.fmt == "jsonl":
         record = json.loads(line)

@@ -43,7 +43,9 @@ from losscli.engine.passes import (
 from losscli.engine.row_output import gradient_columns, gradient_names, row_columns, row_names
 from losscli.engine.scoring import score as score_file
 from losscli.errors import InputError, LossCliError, UsageError
-from losscli.io.readers import Source, dataset, parquet_file, parquet_files
+from losscli.io import dataset
+from losscli.io.parquet_reader import parquet_file, parquet_files
+from losscli.io.sources import Source
 
 PARTITION_ROWS = 1 << 22  # a file larger than this is split at row-group boundaries
 FAN_IN = 8  # partition outcomes merged per task of the reduction tree

@@ -16,17 +16,11 @@ from losscli._lazy import np
 from losscli.binding.objective import Objective
 from losscli.errors import InputError, UsageError, ZeroWeightError, shown
 from losscli.io import input_options
+from losscli.io.batches import float_column, read_batches, read_header, text_column
 from losscli.io.columns import ColumnPlan, resolve_columns
-from losscli.io.readers import (
-    Header,
-    Source,
-    float_column,
-    read_batches,
-    read_header,
-    split_lines,
-    split_row_groups,
-    text_column,
-)
+from losscli.io.csv_ranges import split_lines
+from losscli.io.parquet_reader import split_row_groups
+from losscli.io.sources import Header, Source
 from losscli.kernel.streaming import ROW_STATISTICS, Batch, PartialSums, map_leaves, take_group
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from losscli.engine.passes import Reading, Selected, located
 from losscli.errors import InputError, UsageError
-from losscli.io.readers import Source
+from losscli.io.sources import Source
 
 
 def _row_ids(reading: Reading, frame: Any) -> Any:

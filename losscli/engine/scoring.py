@@ -12,7 +12,7 @@ from losscli._lazy import np
 from losscli.engine import bootstrap
 from losscli.engine.passes import Reading, _group_slices, build_batch, frames, located
 from losscli.errors import InputError
-from losscli.io.readers import Source
+from losscli.io.sources import Source
 from losscli.kernel.streaming import PartialSums
 
 

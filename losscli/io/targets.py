@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 
 from losscli._lazy import np
 from losscli.errors import InputError
-from losscli.io.readers import Header, Source, float_column, read_batches, text_column
+from losscli.io.batches import float_column, read_batches, text_column
+from losscli.io.sources import Header, Source
 
 
 @dataclass

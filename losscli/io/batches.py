@@ -1,0 +1,181 @@
+"""Any input → record batches and numpy columns: the entry point of the format readers.
+
+``read_header`` and ``read_batches`` dispatch a ``Source`` to its format's reader
+(``csv_reader``, ``parquet_reader``, ``jsonl_reader``), advancing the progress bar
+(``losscli.io.progress``); ``float_column`` and ``text_column`` turn Arrow arrays into
+numpy. Columns are read as float64 unless they are label, group or key columns, which
+are read as dictionary-encoded strings when the first block shows text.
+pandas is never imported here (pyarrow's to_numpy() and pa.array() would import
+it): arrays become numpy through their buffers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from losscli._lazy import np
+from losscli.errors import InputError, UsageError
+from losscli.io import input_options
+from losscli.io.csv_header import read_csv_header
+from losscli.io.csv_reader import read_csv_batches
+from losscli.io.jsonl_reader import jsonl_batches, jsonl_header
+from losscli.io.parquet_reader import parquet_batches, parquet_header
+from losscli.io.sources import Header, Source
+
+
+def read_header(source: Source) -> Header:
+    """Column names (and which look like text) without reading the whole input."""
+    if source.fmt == "parquet":
+        _refuse_csv_options(source)
+        return parquet_header(source)
+    if source.fmt == "jsonl":
+        _refuse_csv_options(source)
+        return jsonl_header(source)
+    return read_csv_header(source)
+
+
+def _refuse_csv_options(source: Source) -> None:
+    """--delimiter and --decimal describe CSV text: refuse them for another format."""
+    opts = input_options.current
+    if opts.delimiter is not None or opts.decimal != ".":
+        flag = "--delimiter" if opts.delimiter is not None else "--decimal"
+        kind = {"parquet": "Parquet", "jsonl": "JSON Lines"}[source.fmt]
+        raise UsageError(f"{flag} applies to CSV input; {source.name} is read as {kind}")
+
+
+def prefetch(batches: Iterator[Any], depth: int = 2) -> Iterator[Any]:
+    """``batches`` read ahead by a thread: Arrow decodes the next batches (without the
+    GIL) while the caller computes on this one. Same batches, same order; errors are
+    raised where they occur in the sequence; at most ``depth`` batches wait.
+    """
+    import queue
+    import threading
+
+    ready: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    end = object()
+
+    def put(item: Any) -> bool:
+        while not stop.is_set():
+            try:
+                ready.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def read() -> None:
+        try:
+            for batch in batches:
+                if not put((batch, None)):
+                    return
+            put((end, None))
+        except BaseException as exc:  # handed to the consumer, raised there
+            put((None, exc))
+
+    reader = threading.Thread(target=read, name="losscli-prefetch", daemon=True)
+    reader.start()
+    try:
+        while True:
+            batch, exc = ready.get()
+            if exc is not None:
+                raise exc
+            if batch is end:
+                return
+            yield batch
+    finally:
+        stop.set()
+        reader.join()
+
+
+def read_batches(
+    source: Source, header: Header, columns: list[str], text_columns: set[str]
+) -> Iterator[Any]:
+    """Record batches holding ``columns``: numbers as float64, text as dictionary strings.
+
+    While a progress bar may be shown (``losscli.io.progress``), reading advances it.
+    """
+    from losscli.io import progress
+
+    label = Path(source.name).name or source.name  # the file name; the path is known
+    # The parallel parts of one file (split_lines, split_row_groups) share its one bar.
+    whole = (source.path, source.part.partition("/")[2]) if source.part else None
+    if source.fmt == "parquet":
+        text = [c for c in columns if c in text_columns and c in header.text_columns]
+        batches = prefetch(parquet_batches(source, columns, text))
+        # the whole input's rows; a partition of a dataset otherwise counts rows only
+        total = header.rows_hint if source.pieces is None or whole else None
+        yield from progress.track(batches, label, total=total, whole=whole)
+    elif source.fmt == "jsonl":
+        yield from progress.track(jsonl_batches(source, columns, text_columns), label)
+    else:
+        yield from read_csv_batches(source, header, columns, text_columns, label, whole)
+
+
+# ---- arrow → numpy, without pandas -------------------------------------------------
+
+
+def _validity(arr: Any) -> np.ndarray | None:
+    """Boolean mask of non-null slots, or None when there are no nulls."""
+    if arr.null_count == 0:
+        return None
+    bitmap = arr.buffers()[0]
+    bits = np.unpackbits(np.frombuffer(bitmap, dtype=np.uint8), bitorder="little")
+    return bits[arr.offset : arr.offset + len(arr)].astype(bool)
+
+
+def float_column(arr: Any) -> tuple[np.ndarray, np.ndarray | None]:
+    """(float64 values, null mask or None); zero-copy for float64 input."""
+    import pyarrow as pa
+
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    valid = _validity(arr)
+    nulls = None if valid is None else ~valid
+    if pa.types.is_float64(arr.type):
+        values = np.frombuffer(
+            arr.buffers()[1], dtype=np.float64, count=len(arr), offset=arr.offset * 8
+        )
+        return values, nulls
+    if pa.types.is_dictionary(arr.type) or pa.types.is_string(arr.type):
+        raise InputError("a text column was given where numbers are needed")
+    if pa.types.is_integer(arr.type) or pa.types.is_float32(arr.type):
+        # Widened by numpy: Array.cast would import pyarrow.compute (~30 ms at start-up).
+        kind = (
+            "f" if pa.types.is_float32(arr.type) else "iu"[pa.types.is_unsigned_integer(arr.type)]
+        )
+        dtype = np.dtype(f"{kind}{arr.type.bit_width // 8}")
+        raw = np.frombuffer(
+            arr.buffers()[1], dtype=dtype, count=len(arr), offset=arr.offset * dtype.itemsize
+        )
+        return raw.astype(np.float64), nulls
+    arr = arr.cast(pa.float64())
+    values = np.frombuffer(
+        arr.buffers()[1], dtype=np.float64, count=len(arr), offset=arr.offset * 8
+    )
+    return values, nulls
+
+
+def text_column(arr: Any) -> tuple[np.ndarray, list[str], np.ndarray | None]:
+    """(codes int32, categories, null mask or None) of a dictionary/string/number column."""
+    import pyarrow as pa
+
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    if not pa.types.is_dictionary(arr.type):
+        if pa.types.is_floating(arr.type) or pa.types.is_integer(arr.type):
+            values, nulls = float_column(arr)
+            uniq, codes = np.unique(values, return_inverse=True)
+            cats = [str(int(u)) if float(u).is_integer() else repr(float(u)) for u in uniq]
+            return codes.astype(np.int32), cats, nulls
+        arr = arr.cast(pa.string()).dictionary_encode()
+    indices = arr.indices
+    if not pa.types.is_int32(indices.type):
+        indices = indices.cast(pa.int32())
+    codes = np.frombuffer(
+        indices.buffers()[1], dtype=np.int32, count=len(indices), offset=indices.offset * 4
+    )
+    valid = _validity(indices)
+    return codes, [str(x) for x in arr.dictionary.to_pylist()], None if valid is None else ~valid

@@ -1,0 +1,282 @@
+"""CSV/TSV rows → pyarrow record batches, and Arrow's CSV errors explained.
+
+Reads the whole input (or one range of ``csv_ranges.split_lines``) in blocks of
+``CSV_BLOCK``: numbers as float64, text columns as dictionary strings, True/False as
+booleans. An error that a larger block or ``newlines_in_values`` cures is read again;
+any other names its line, column and value.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from collections.abc import Iterator
+from typing import Any
+
+from losscli.errors import InputError, shown
+from losscli.io import csv_ranges
+from losscli.io.csv_header import BOOLEANS, NULL_VALUES, field_delimiter
+from losscli.io.sources import Header, Prefixed, Source, open_stream, take_stream
+
+CSV_BLOCK = 1 << 20  # larger blocks raise memory for no speed
+
+
+def read_csv_batches(
+    source: Source,
+    header: Header,
+    columns: list[str],
+    text_columns: set[str],
+    label: str,
+    whole: tuple[str, str] | None,
+) -> Iterator[Any]:
+    """The batches of a CSV/TSV source (a whole input or a range), advancing its progress
+    bar ``label`` (``whole``: the file and part count its parallel ranges share a bar by).
+    """
+    from losscli.io import progress
+
+    if source.byte_range is not None:
+        start, end = source.byte_range
+        lead = csv_ranges.ReadLead(csv_ranges.CSV_READ_LEAD)
+        with csv_ranges.RangeFile(source.path, start, end, source.watch, lead) as stream:
+            batches = lead.count(_csv_batches(source, header, columns, text_columns, stream))
+            total = os.path.getsize(source.path) if whole else end - start
+            yield from progress.track(
+                batches, label, total=total, unit="bytes", position=stream.tell, whole=whole
+            )
+    elif source.path != "-" and source.compression is None and os.path.isfile(source.path):
+        size = os.path.getsize(source.path)
+        lead = csv_ranges.ReadLead(csv_ranges.CSV_READ_LEAD)
+        with csv_ranges.RangeFile(source.path, 0, size, lead=lead) as stream:
+            batches = lead.count(_csv_batches(source, header, columns, text_columns, stream))
+            yield from progress.track(
+                batches, label, total=size, unit="bytes", position=stream.tell
+            )
+    else:
+        yield from progress.track(_csv_batches(source, header, columns, text_columns), label)
+
+
+def _csv_batches(
+    source: Source, header: Header, columns: list[str], text_columns: set[str], raw: Any = None
+) -> Iterator[Any]:
+    import pyarrow as pa
+
+    types = {
+        c: (
+            pa.dictionary(pa.int32(), pa.string())
+            if c in text_columns
+            else pa.bool_()
+            if c in header.bool_columns
+            else pa.float64()
+        )
+        for c in columns
+    }
+    if source.byte_range is not None:  # lines from the middle of the file: no header
+        data: Any = raw  # its reads hand Arrow each block without a copy
+    else:
+        head, stream = take_stream(source)
+        if source.path != "-" and source.compression is None:
+            if hasattr(stream, "close"):
+                stream.close()
+            data = source.path if raw is None else raw
+        else:
+            data = io.BufferedReader(Prefixed(head, stream), buffer_size=CSV_BLOCK)
+    block = source.block_size if source.byte_range else CSV_BLOCK
+    handed = 0  # rows handed on: a read started again skips them
+    while True:
+        try:
+            skip = handed
+            for batch in _open_csv(source, header, data, types, columns, block):
+                if skip >= batch.num_rows:
+                    skip -= batch.num_rows
+                    continue
+                if skip:
+                    batch, skip = batch.slice(skip), 0
+                handed += batch.num_rows
+                yield batch
+            return
+        except pa.ArrowInvalid as exc:
+            if source.watch is not None and source.watch.quoted:
+                # A range cut short at a quote: void, read again whole by the caller
+                # (explaining the error would scan the whole file for nothing).
+                raise InputError(f"{source.name}: a quoted field may span the cut") from None
+            larger = _csv_retry(source, str(exc), block)
+            if larger is None:
+                raise _explain_csv_error(source, header, columns, text_columns, str(exc)) from None
+            block, data = larger, _csv_reopen(source, raw)
+
+
+def _open_csv(
+    source: Source, header: Header, data: Any, types: dict, columns: list[str], block: int
+) -> Any:
+    import pyarrow.csv as pcsv
+
+    # Our cleaned names replace the header row, which is skipped as a row (quotes and all).
+    skip = 1 if source.byte_range is None or source.byte_range[0] == 0 else 0
+    return pcsv.open_csv(
+        data,
+        read_options=pcsv.ReadOptions(
+            block_size=block,
+            column_names=header.columns,
+            skip_rows_after_names=skip,
+            use_threads=True,  # ranges too: Arrow's threads parse while Python computes
+            encoding=source.encoding,
+        ),
+        parse_options=pcsv.ParseOptions(
+            delimiter=field_delimiter(source), newlines_in_values=source.newlines_in_values
+        ),
+        convert_options=pcsv.ConvertOptions(
+            column_types=types,
+            include_columns=columns,
+            null_values=NULL_VALUES,
+            strings_can_be_null=True,
+            quoted_strings_can_be_null=True,
+            decimal_point=source.decimal,
+            **BOOLEANS,
+        ),
+    )
+
+
+#: the largest read block tried for a row longer than the usual block
+CSV_MAX_BLOCK = 1 << 28
+
+
+def _csv_retry(source: Source, message: str, block: int) -> int | None:
+    """The block size to read the file again with, when Arrow's error calls for it:
+    a quoted field holding a line break past the first block (read with
+    ``newlines_in_values``), or a row longer than a block (a larger block).
+    None when the error stands (or the input cannot be read again).
+    """
+    # Out of sync, or a row read from inside a quoted field: a quoted line break.
+    synced = ("out of sync with chunker" in message or "Expected" in message) and (
+        not source.newlines_in_values
+    )
+    straddles = "straddles" in message and block < CSV_MAX_BLOCK
+    if source.byte_range is not None or (source.path == "-" and source.data is None):
+        return None  # a range is read again whole by the caller; stdin cannot be
+    if synced:
+        source.newlines_in_values = True
+        return block
+    return min(block * 16, CSV_MAX_BLOCK) if straddles else None
+
+
+def _csv_reopen(source: Source, raw: Any) -> Any:
+    """The input from its first byte, for another read (the last one's stream is dropped)."""
+    if isinstance(raw, csv_ranges.RangeFile):
+        again = csv_ranges.RangeFile(source.path, 0, os.path.getsize(source.path))
+        raw.follow(again)  # the progress bar follows the new read
+        return again
+    if source.path != "-" and source.compression is None:
+        return source.path
+    return io.BufferedReader(Prefixed(b"", open_stream(source)), buffer_size=CSV_BLOCK)
+
+
+def _explain_csv_error(
+    source: Source, header: Header, columns: list[str], text: set[str], message: str
+) -> InputError:
+    """Turn pyarrow's CSV error into one that names the line, column and value."""
+    if "Expected" in message and "columns" in message:
+        line, got = _find_ragged_line(source, len(header.columns))
+        if line is None:  # streamed stdin cannot be read again: take pyarrow's count
+            import re
+
+            m = re.search(r"got (\d+)", message)
+            got = int(m.group(1)) if m else got
+        where = f" at line {line}" if line else ""
+        return InputError(
+            f"{source.name}: ragged CSV row{where}: {got} fields where the header has {len(header.columns)}",
+            hint="every row needs one value per header column (quote fields that contain the delimiter)",
+        )
+    if "conversion error" in message:
+        bad = _find_non_numeric(source, header, [c for c in columns if c not in text])
+        if bad is None:  # stdin cannot be read again: name the column from pyarrow's message
+            import re
+
+            m = re.search(r"column #(\d+).*invalid value '(.*)'", message)
+            if m and int(m.group(1)) < len(header.columns):
+                return InputError(
+                    f"{source.name}: column {header.columns[int(m.group(1))]!r}: {shown(m.group(2))} is not a number",
+                    hint=_number_hint(source, m.group(2))
+                    or "fix or remove the cell; save stdin to a file to have the row reported",
+                )
+        if bad:
+            column, line, value = bad
+            return InputError(
+                f"{source.name}: column {column!r}, row {line - 2} (line {line}): {shown(value)} is not a number",
+                hint=_number_hint(source, value)
+                or "fix or remove the cell (empty cells count as missing; see --dropna)",
+            )
+    if "out of sync with chunker" in message or "straddles" in message:
+        return _multiline_error(source, message)
+    return InputError(f"{source.name}: cannot parse: {shown(message.splitlines()[0], 200)}")
+
+
+def _number_hint(source: Source, value: str) -> str | None:
+    """A hint for a number written with a decimal comma (0,25) read with a '.' mark."""
+    import re
+
+    if source.decimal == "." and re.fullmatch(r"\s*[-+]?\d*,\d+\s*", value):
+        if source.delimiter == ",":
+            return (
+                "numbers with decimal commas need another delimiter: --delimiter ';' --decimal ','"
+            )
+        return "numbers with decimal commas: add --decimal ','"
+    if source.decimal == "," and re.fullmatch(r"\s*[-+]?\d*\.\d+([eE][-+]?\d+)?\s*", value):
+        return (
+            "--decimal ',' reads numbers such as 0,25; this file writes 0.25: leave --decimal out"
+        )
+    return None
+
+
+def _multiline_error(source: Source, message: str) -> InputError:
+    """A row Arrow could not read in blocks: stdin read once, or a row over 256 MiB."""
+    if "straddles" in message:
+        what = f"a row is longer than {CSV_MAX_BLOCK >> 20} MiB, or a quote is never closed"
+        if source.path == "-":
+            what = f"a row is longer than {CSV_BLOCK >> 20} MiB"
+    else:
+        what = "a quoted field holds a line break"
+    fix = "save the input to a file and read that" if source.path == "-" else "check its quotes"
+    return InputError(f"{source.name}: cannot read the CSV rows: {what}", hint=fix)
+
+
+def _text_lines(source: Source) -> Iterator[list[str]]:
+    """The input's CSV records, read again from the start (error reports only)."""
+    text = io.TextIOWrapper(
+        io.BufferedReader(Prefixed(b"", open_stream(source))),
+        encoding="utf-8-sig" if source.encoding == "utf-8" else source.encoding,
+        errors="replace",  # a stray byte must not hide the error being explained
+        newline="",
+    )
+    yield from csv.reader(text, delimiter=field_delimiter(source))
+
+
+def _find_ragged_line(source: Source, width: int) -> tuple[int | None, int]:
+    if source.path == "-" and source.data is None:
+        return None, 0
+    for number, row in enumerate(_text_lines(source), start=1):
+        if row and len(row) != width:
+            return number, len(row)
+    return None, 0
+
+
+def _find_non_numeric(
+    source: Source, header: Header, numeric: list[str]
+) -> tuple[str, int, str] | None:
+    if source.path == "-" and source.data is None:
+        return None
+    index = {c: header.columns.index(c) for c in numeric}
+    for number, row in enumerate(_text_lines(source), start=1):
+        if number == 1:
+            continue
+        for column, i in index.items():
+            cell = row[i] if i < len(row) else ""
+            if cell in NULL_VALUES or cell.strip() == "":
+                continue
+            try:
+                if source.decimal == "," and "." in cell:
+                    raise ValueError  # Arrow reads decimal commas only
+                float(cell.replace(",", ".") if source.decimal == "," else cell.replace("_", "x"))
+            except ValueError:
+                return column, number, cell
+    return None

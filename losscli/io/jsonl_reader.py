@@ -1,0 +1,49 @@
+"""JSON Lines → pyarrow record batches: the columns named by the first record."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from typing import Any
+
+from losscli.errors import InputError
+from losscli.io.sources import Header, Prefixed, Source, take_stream, text_prefix
+
+JSONL_BLOCK = 1 << 20  # bytes parsed at a time
+
+
+def jsonl_header(source: Source) -> Header:
+    import json
+
+    head, stream = text_prefix(source)
+    source.pending = (head, stream)
+    line = head.decode("utf-8-sig", errors="replace").splitlines()[0]
+    try:
+        record = json.loads(line)
+    except ValueError:
+        raise InputError(f"{source.name}: line 1 is not a JSON object") from None
+    if not isinstance(record, dict):
+        raise InputError(f"{source.name}: line 1 is not a JSON object")
+    text = {k for k, v in record.items() if isinstance(v, str)}
+    return Header(list(record), text)
+
+
+def jsonl_batches(source: Source, columns: list[str], text_columns: set[str]) -> Iterator[Any]:
+    import pyarrow as pa
+    import pyarrow.json as pj
+
+    head, stream = take_stream(source)
+    schema = pa.schema([(c, pa.string() if c in text_columns else pa.float64()) for c in columns])
+    try:
+        reader = pj.open_json(
+            io.BufferedReader(Prefixed(head, stream)),
+            read_options=pj.ReadOptions(block_size=JSONL_BLOCK),
+            parse_options=pj.ParseOptions(
+                explicit_schema=schema, unexpected_field_behavior="ignore"
+            ),
+        )
+        yield from reader
+    except pa.ArrowInvalid as exc:
+        raise InputError(
+            f"{source.name}: cannot parse JSON Lines: {str(exc).splitlines()[0]}"
+        ) from None
