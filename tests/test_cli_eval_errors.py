@@ -1,4 +1,4 @@
-"""Bad input to ``losscli eval`` (and ``grad``): SPEC §6, one case per kind of mistake.
+"""Bad input to ``losscli eval`` (and ``grad``): exit 2 and one error line (README "In CI"), one case per kind of mistake.
 
 Every user error exits 2 with exactly one ``error:`` line on stderr (at most one
 ``hint:`` line, possibly ``note:`` lines, nothing else, never a traceback). The

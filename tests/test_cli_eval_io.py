@@ -1,6 +1,6 @@
 """``losscli eval``/``grad`` input and output: every reader gives the same numbers, batching
 does not change them, real-world CSV quirks are tolerated, per-row output, groups, the
-report formats, task inference, and real shell pipelines (SPEC §2, §4)."""
+report formats, task inference, and real shell pipelines (README "Columns" and "JSON output")."""
 
 from __future__ import annotations
 

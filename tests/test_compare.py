@@ -1,4 +1,4 @@
-"""``losscli compare``: did the candidate get worse than the baseline? (issue 6, SPEC §6).
+"""``losscli compare``: did the candidate get worse than the baseline? (issue 6; README "In CI").
 
 Both prediction files are scored against the same targets (paired by row order or
 ``--key``); every (loss, group) gets baseline, candidate, difference, relative

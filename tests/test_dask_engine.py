@@ -1,4 +1,4 @@
-"""``--engine dask`` (issue 7, SPEC §7): eval, grad and compare over a multi-file Parquet
+"""``--engine dask`` (issue 7; README "Beyond one machine"): eval, grad and compare over a multi-file Parquet
 dataset as Dask tasks, one per partition, equal the local engine's results to 1e-9
 relative; ``grad`` writes one Parquet file per partition; errors are the local engine's;
 a missing extra is one ``error:`` line naming ``pip install 'losscli[dask]'``.

@@ -79,7 +79,7 @@ def test_seed_table_copy_is_verbatim():
     if not SEEDS.is_dir():
         pytest.skip("the seed documents are not next to this checkout")
     seeds = "".join(p.read_bytes().decode("utf-8") for p in sorted(SEEDS.glob("*.txt")))
-    try:  # the first seed was once mis-decoded as cp1252; SPEC says how to restore it
+    try:  # the first seed was once mis-decoded as cp1252; re-encoding it as cp1252 restores it
         seeds += "".join(
             p.read_text(encoding="utf-8").encode("cp1252").decode("utf-8")
             for p in sorted(SEEDS.glob("000_*.txt"))

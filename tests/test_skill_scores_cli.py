@@ -1,6 +1,6 @@
 """Skill scores and calibration metrics on the command line: selection, --fail-below,
 direction rules, groups, every output format, ``losses``/``explain``, ``compare``
-and ``check`` (SPEC §8)."""
+and ``check`` (README "Skill scores and calibration")."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """The file-level API: evaluate and differentiate losses on a CSV/Parquet/JSONL file.
 
-``evaluate_file`` returns the ``losscli.eval/1`` document (SPEC §4); ``write_rows``
+``evaluate_file`` returns the ``losscli.eval/1`` document (README "JSON output"); ``write_rows``
 writes per-row losses (``--reduction none``) and ``write_gradients`` per-row
 gradients (``losscli grad``). The CLI calls these and only formats the results.
 """
