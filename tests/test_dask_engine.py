@@ -21,10 +21,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from helpers import cli
 
 from losscli.app.compare import compare_files
 from losscli.app.evaluation import evaluate_file, write_gradients, write_rows
-from losscli.cli.commands import run
 
 try:
     import dask
@@ -148,12 +148,6 @@ def assert_close(a, b, path="doc"):
         assert math.isclose(a, b, rel_tol=REL, abs_tol=1e-12), f"{path}: {a!r} != {b!r}"
     else:
         assert a == b, f"{path}: {a!r} != {b!r}"
-
-
-def cli(capsys, *args: object) -> tuple[int, str, str]:
-    code = run([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 # ---- eval ------------------------------------------------------------------------------

@@ -9,13 +9,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import ROOT, SAMPLES, cli
 
 from losscli.app.guidelines import TASK_GUIDES, named_losses
-from losscli.cli.commands import run
 from losscli.losses.registry import TASKS, get_loss
 
-ROOT = Path(__file__).resolve().parents[1]
-SAMPLES = ROOT / "sample_data"
 SEED_TABLES = Path(__file__).parent / "data" / "seed_guideline_tables.md"
 SEEDS = ROOT.parent / "shared" / "seeds"
 
@@ -43,12 +41,6 @@ SEED_LOSS = {
     "triplet loss": "triplet",
 }
 SEED_TASK = {"sequence models / nlp": "nlp"}
-
-
-def cli(capsys, *args):
-    code = run([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def cli_json(capsys, *args):
