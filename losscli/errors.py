@@ -6,7 +6,7 @@ from enum import IntEnum
 
 
 class ExitCode(IntEnum):
-    """Process exit statuses (SPEC §6). Only a failed check exits 1."""
+    """Process exit statuses (README "In CI"; EXIT STATUS in losscli(1)). Only a failed check exits 1."""
 
     OK = 0
     CHECK_FAILED = 1

@@ -28,7 +28,7 @@ RELEASE_DATES = {
     "0.1.0": "2026-11-23",
 }
 
-# SPEC §6.
+# The statuses of ``losscli.errors.ExitCode``, as the README's "In CI" states them.
 EXIT_STATUS = (
     ("0", "Success; every check passed."),
     ("1", "A check failed: a --fail-above threshold, a compare regression, a check rule."),

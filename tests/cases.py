@@ -611,3 +611,15 @@ def all_cases(names, n=12, seed=0):
         for i, make in enumerate(CASES.get(name, [])):
             out.append((f"{name}-{i}", make))
     return out
+
+
+def case_params(names) -> list:
+    """One ``pytest.param`` per case of the given loss names (id ``name-i``), then the composites."""
+    import pytest
+
+    cases = [
+        pytest.param(make, id=f"{name}-{i}")
+        for name in names
+        for i, make in enumerate(CASES.get(name, []))
+    ]
+    return cases + [pytest.param(make, id=spec) for spec, make in COMPOSITES.items()]

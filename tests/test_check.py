@@ -10,16 +10,12 @@ the key. Paths are relative to the configuration file.
 from __future__ import annotations
 
 import json
-import re
 import shutil
 from pathlib import Path
 
 import pytest
+from helpers import ROOT, SAMPLES, cli, parse_table, user_error
 
-from losscli.cli.commands import run
-
-ROOT = Path(__file__).resolve().parents[1]
-SAMPLES = ROOT / "sample_data"
 REGRESSION = SAMPLES / "regression.csv"
 WORSE = SAMPLES / "regression_worse.csv"
 RETRAINED = SAMPLES / "regression_retrained.csv"
@@ -45,33 +41,12 @@ TABLE_COLUMNS = ["check", "loss", "group", "value", "baseline", "rule", "result"
 # ---- helpers ---------------------------------------------------------------------------
 
 
-def cli(capsys, *args: object) -> tuple[int, str, str]:
-    """Run one command line in-process: (exit code, stdout, stderr)."""
-    code = run([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
 def check_json(capsys, *args: object) -> tuple[int, dict, str]:
     code, out, err = cli(capsys, "check", *args, "--format", "json")
     assert "error:" not in err, err
     doc = json.loads(out)
     assert code == (0 if doc["passed"] else 1), (code, err)
     return code, doc, err
-
-
-def user_error(capsys, *args: object) -> str:
-    """A command that must fail with exit 2: one ``error:`` line, nothing on stdout."""
-    code, out, err = cli(capsys, *args)
-    assert code == 2, f"exit {code}\nstdout: {out}\nstderr: {err}"
-    assert out == "", out
-    assert "Traceback" not in err, err
-    lines = err.splitlines()
-    errors = [line for line in lines if line.startswith("error:")]
-    others = [line for line in lines if not line.startswith(("error:", "hint:", "note:"))]
-    assert len(errors) == 1, f"expected one error: line, got\n{err}"
-    assert not others, f"unexpected stderr lines: {others}"
-    return errors[0]
 
 
 def q(path: Path | str) -> str:
@@ -83,28 +58,6 @@ def write_config(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
     return path
-
-
-def parse_table(text: str) -> list[dict[str, str]]:
-    """The rows of a plain aligned table (columns separated by two or more spaces)."""
-    lines = text.splitlines()
-    header = lines[0]
-    names = re.split(r" {2,}", header.strip())
-    starts, pos = [], 0
-    for name in names:
-        pos = header.index(name, pos)
-        starts.append(pos)
-        pos += len(name)
-    rows = []
-    for line in lines[1:]:
-        if not line.strip():
-            break
-        cells = [
-            line[start : (starts[i + 1] if i + 1 < len(starts) else None)].strip()
-            for i, start in enumerate(starts)
-        ]
-        rows.append(dict(zip(names, cells)))
-    return rows
 
 
 def eval_values(capsys, path: Path, *args: object) -> dict[tuple[str, str | None], float]:

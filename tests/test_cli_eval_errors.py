@@ -1,4 +1,4 @@
-"""Bad input to ``losscli eval`` (and ``grad``): SPEC §6, one case per kind of mistake.
+"""Bad input to ``losscli eval`` (and ``grad``): exit 2 and one error line (README "In CI"), one case per kind of mistake.
 
 Every user error exits 2 with exactly one ``error:`` line on stderr (at most one
 ``hint:`` line, possibly ``note:`` lines, nothing else, never a traceback). The
@@ -10,7 +10,6 @@ a bug exits 70.
 
 from __future__ import annotations
 
-import io
 import json
 import re
 import subprocess
@@ -18,9 +17,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers import cli, error_lines, stdin_bytes
 
 import losscli.app.evaluation
-from losscli.cli.commands import run
 
 SAMPLES = Path(__file__).resolve().parents[1] / "sample_data"
 BIG = 300_000  # rows of "1,2\n": more than io.SNIFF_BYTES (1 MiB)
@@ -46,31 +45,15 @@ def write(tmp_path: Path, name: str, text: str | bytes) -> str:
     return str(path)
 
 
-def cli(capsys, *args: object) -> tuple[int, str, str]:
-    """Run one command line in-process: (exit code, stdout, stderr)."""
-    code = run([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def error_lines(code: int, out: str, err: str, expect_code: int = 2) -> tuple[str, str | None]:
-    """Check the shape of a user error; return (error line, hint line or None)."""
-    assert code == expect_code, f"exit {code}\nstdout: {out}\nstderr: {err}"
-    assert "Traceback" not in err and "Traceback" not in out, err
-    lines = err.splitlines()
-    errors = [line for line in lines if line.startswith("error:")]
-    hints = [line for line in lines if line.startswith("hint:")]
-    others = [line for line in lines if not line.startswith(("error:", "hint:", "note:"))]
-    assert len(errors) == 1, f"expected one error: line, got\n{err}"
-    assert len(hints) <= 1, f"at most one hint: line, got\n{err}"
-    assert not others, f"unexpected stderr lines: {others}"
-    if hints:  # the hint follows its error
-        assert lines.index(hints[0]) == lines.index(errors[0]) + 1, err
-    return errors[0], (hints[0] if hints else None)
-
-
 def user_error(capsys, *args: object) -> tuple[str, str | None]:
     return error_lines(*cli(capsys, *args))
+
+
+def refused_with_hint(capsys, args: list, says: list[str], hinted: str) -> None:
+    """``losscli ARGS`` is a user error naming every part of ``says``, with a hint naming ``hinted``."""
+    msg, hint = user_error(capsys, *args)
+    contains_all(msg, *says)
+    assert hint is not None and hinted in hint
 
 
 def contains_all(text: str, *parts: str) -> None:
@@ -99,10 +82,6 @@ def untouched(path: Path) -> None:
         p.name for p in path.parent.iterdir() if p.name.startswith(".") or ".tmp" in p.name
     ]
     assert leftovers == [], leftovers
-
-
-def stdin_bytes(monkeypatch, data: bytes) -> None:
-    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data)))
 
 
 def subprocess_cli(*args: object, stdin: bytes | None = None) -> subprocess.CompletedProcess:
@@ -134,9 +113,9 @@ def test_missing_file_grad(tmp_path, capsys, out_file):
 
 def test_unknown_extension_hints_input_format(tmp_path, capsys):
     path = write(tmp_path, "preds.xyz", GOOD)
-    msg, hint = user_error(capsys, "eval", path, "--loss", "mse")
-    contains_all(msg, "preds.xyz", ".xyz")
-    assert hint is not None and "--input-format" in hint
+    refused_with_hint(
+        capsys, ["eval", path, "--loss", "mse"], ["preds.xyz", ".xyz"], "--input-format"
+    )
     # and the hint works
     code, out, err = cli(capsys, "eval", path, "--loss", "mse", "--input-format", "csv")
     assert code == 0, err
@@ -144,9 +123,12 @@ def test_unknown_extension_hints_input_format(tmp_path, capsys):
 
 def test_unknown_input_format_value(tmp_path, capsys):
     path = write(tmp_path, "good.csv", GOOD)
-    msg, hint = user_error(capsys, "eval", path, "--loss", "mse", "--input-format", "xml")
-    contains_all(msg, "--input-format", "xml")
-    assert hint is not None and "parquet" in hint
+    refused_with_hint(
+        capsys,
+        ["eval", path, "--loss", "mse", "--input-format", "xml"],
+        ["--input-format", "xml"],
+        "parquet",
+    )
 
 
 def test_empty_file(tmp_path, capsys, out_file):
@@ -265,9 +247,12 @@ def test_line_numbers_are_physical_lines(tmp_path, capsys, case):
 
 def test_blank_line_does_not_shift_rows(tmp_path, capsys):
     path = write(tmp_path, "blank.csv", "y_true,y_pred\n0,0.2\n\n1,1.5\n")
-    msg, hint = user_error(capsys, "eval", path, "--loss", "bce")
-    contains_all(msg, "blank.csv", "'y_pred'", "row 1", "1.5")
-    assert hint is not None and "--from-logits" in hint
+    refused_with_hint(
+        capsys,
+        ["eval", path, "--loss", "bce"],
+        ["blank.csv", "'y_pred'", "row 1", "1.5"],
+        "--from-logits",
+    )
 
 
 def test_ragged_row_subprocess(tmp_path):
@@ -317,9 +302,7 @@ def test_no_default_prediction_column_lists_columns(tmp_path, capsys):
 
 def test_no_default_columns_without_loss(tmp_path, capsys):
     path = write(tmp_path, "cols.csv", "a,b\n1,2\n3,4\n")
-    msg, hint = user_error(capsys, "eval", path)
-    contains_all(msg, "cols.csv")
-    assert hint is not None and "--loss" in hint
+    refused_with_hint(capsys, ["eval", path], ["cols.csv"], "--loss")
 
 
 def test_ambiguous_prediction_families(tmp_path, capsys):
@@ -328,9 +311,9 @@ def test_ambiguous_prediction_families(tmp_path, capsys):
         "amb.csv",
         "y_true,p_0,p_1,logit_0,logit_1\n0,0.5,0.5,1,2\n1,0.4,0.6,3,4\n",
     )
-    msg, hint = user_error(capsys, "eval", path, "--loss", "cross_entropy")
-    contains_all(msg, "amb.csv", "p_*", "logit_*")
-    assert hint is not None and "--pred" in hint
+    refused_with_hint(
+        capsys, ["eval", path, "--loss", "cross_entropy"], ["amb.csv", "p_*", "logit_*"], "--pred"
+    )
     # choosing one family resolves it
     code, _, err = cli(capsys, "eval", path, "--loss", "cross_entropy", "--pred", "p_*")
     assert code == 0, err
@@ -338,9 +321,12 @@ def test_ambiguous_prediction_families(tmp_path, capsys):
 
 def test_glob_matching_nothing(tmp_path, capsys):
     path = write(tmp_path, "good.csv", GOOD)
-    msg, hint = user_error(capsys, "eval", path, "--loss", "mse", "--pred", "q_*")
-    contains_all(msg, "--pred", "q_*")
-    assert hint is not None and "y_true, y_pred" in hint
+    refused_with_hint(
+        capsys,
+        ["eval", path, "--loss", "mse", "--pred", "q_*"],
+        ["--pred", "q_*"],
+        "y_true, y_pred",
+    )
 
 
 # ---- cells: non-numeric, missing -------------------------------------------------------
@@ -423,15 +409,7 @@ def test_non_numeric_cell_on_stdin(capsys, monkeypatch):
 def test_parquet_text_column_where_numbers_are_needed(capsys, out_file, flag):
     out = out_file()
     msg, hint = user_error(
-        capsys,
-        "eval",
-        SAMPLES / "regression.parquet",
-        "--loss",
-        "mse",
-        flag,
-        "segment",
-        "-o",
-        out,
+        capsys, "eval", SAMPLES / "regression.parquet", "--loss", "mse", flag, "segment", "-o", out
     )
     contains_all(msg, "regression.parquet", "'segment'", "text")
     assert hint is not None
@@ -454,9 +432,9 @@ def test_jsonl_errors_name_the_file(tmp_path, capsys):
     msg, _ = user_error(capsys, "eval", path, "--loss", "mse")
     contains_all(msg, "bad.jsonl", "JSON")
     path = write(tmp_path, "miss.jsonl", '{"y_true":1,"y_pred":2}\n{"y_true":3}\n')
-    msg, hint = user_error(capsys, "eval", path, "--loss", "mse")
-    contains_all(msg, "miss.jsonl", "'y_pred'", "row(s) 1")
-    assert hint is not None and "--dropna" in hint
+    refused_with_hint(
+        capsys, ["eval", path, "--loss", "mse"], ["miss.jsonl", "'y_pred'", "row(s) 1"], "--dropna"
+    )
 
 
 def test_not_a_parquet_file(tmp_path, capsys):
@@ -487,9 +465,12 @@ NAN = "y_true,y_pred\n1,2\n3,nan\n5,\n7,inf\n9,10\n"
 def test_nan_inf_empty_cells_count_and_first_rows(tmp_path, capsys, out_file):
     out = out_file()
     path = write(tmp_path, "nan.csv", NAN)
-    msg, hint = user_error(capsys, "eval", path, "--loss", "mse", "-o", out)
-    contains_all(msg, "nan.csv", "'y_pred'", "3 empty", "1, 2, 3")
-    assert hint is not None and "--dropna" in hint
+    refused_with_hint(
+        capsys,
+        ["eval", path, "--loss", "mse", "-o", out],
+        ["nan.csv", "'y_pred'", "3 empty", "1, 2, 3"],
+        "--dropna",
+    )
     untouched(out)
 
 
@@ -514,9 +495,12 @@ def test_nan_cells_in_a_later_batch_leave_o_untouched(tmp_path, capsys, out_file
 def test_nan_in_target_and_grad(tmp_path, capsys, out_file):
     out = out_file("g.csv")
     path = write(tmp_path, "nan_t.csv", "y_true,y_pred\n1,2\n,3\n5,6\n")
-    msg, hint = user_error(capsys, "grad", path, "--loss", "mse", "-o", out)
-    contains_all(msg, "nan_t.csv", "'y_true'", "row(s) 1")
-    assert hint is not None and "--dropna" in hint
+    refused_with_hint(
+        capsys,
+        ["grad", path, "--loss", "mse", "-o", out],
+        ["nan_t.csv", "'y_true'", "row(s) 1"],
+        "--dropna",
+    )
     untouched(out)
 
 
@@ -553,17 +537,23 @@ def test_dropna_every_row_bad(tmp_path, capsys):
 def test_probability_outside_unit_interval_hints_from_logits(tmp_path, capsys, out_file):
     out = out_file()
     path = write(tmp_path, "prob.csv", "y_true,y_pred\n0,0.2\n1,1.5\n0,0.3\n")
-    msg, hint = user_error(capsys, "eval", path, "--loss", "bce", "-o", out)
-    contains_all(msg, "prob.csv", "'y_pred'", "row 1", "line 3", "1.5")
-    assert hint is not None and "--from-logits" in hint
+    refused_with_hint(
+        capsys,
+        ["eval", path, "--loss", "bce", "-o", out],
+        ["prob.csv", "'y_pred'", "row 1", "line 3", "1.5"],
+        "--from-logits",
+    )
     untouched(out)
 
 
 def test_labels_outside_0_1_for_bce(tmp_path, capsys):
     path = write(tmp_path, "lab.csv", "y_true,y_pred\n0,0.2\n2,0.5\n0,0.3\n")
-    msg, hint = user_error(capsys, "eval", path, "--loss", "bce")
-    contains_all(msg, "lab.csv", "'y_true'", "row 1", "line 3", "2")
-    assert hint is not None and "0 or 1" in hint
+    refused_with_hint(
+        capsys,
+        ["eval", path, "--loss", "bce"],
+        ["lab.csv", "'y_true'", "row 1", "line 3", "2"],
+        "0 or 1",
+    )
 
 
 def test_labels_outside_set_for_hinge(tmp_path, capsys):
@@ -592,17 +582,23 @@ def test_integer_label_out_of_range(tmp_path, capsys):
 
 def test_class_probabilities_not_summing_to_one(tmp_path, capsys):
     path = write(tmp_path, "sum.csv", "label,prob_cat,prob_dog\ncat,0.5,0.5\ndog,0.7,0.6\n")
-    msg, hint = user_error(capsys, "eval", path, "--loss", "cross_entropy")
-    contains_all(msg, "sum.csv", "prob_cat", "row 1", "line 3", "sum to 1", "1.3")
-    assert hint is not None and "--from-logits" in hint
+    refused_with_hint(
+        capsys,
+        ["eval", path, "--loss", "cross_entropy"],
+        ["sum.csv", "prob_cat", "row 1", "line 3", "sum to 1", "1.3"],
+        "--from-logits",
+    )
 
 
 def test_negative_weights(tmp_path, capsys, out_file):
     out = out_file()
     path = write(tmp_path, "negw.csv", "y_true,y_pred,w\n1,2,1\n3,4,-1\n5,6,2\n")
-    msg, hint = user_error(capsys, "eval", path, "--loss", "mse", "--weight", "w", "-o", out)
-    contains_all(msg, "negw.csv", "'w'", "row 1", "-1", "negative")
-    assert hint is not None and ">= 0" in hint
+    refused_with_hint(
+        capsys,
+        ["eval", path, "--loss", "mse", "--weight", "w", "-o", out],
+        ["negw.csv", "'w'", "row 1", "-1", "negative"],
+        ">= 0",
+    )
     untouched(out)
 
 
@@ -736,9 +732,9 @@ def test_invalid_param_grad(tmp_path, capsys, out_file):
 
 def test_non_number_param_flag_is_a_usage_error(tmp_path, capsys):
     path = write(tmp_path, "data.csv", GOOD)
-    msg, hint = user_error(capsys, "eval", path, "--loss", "huber", "--delta", "abc")
-    contains_all(msg, "--delta", "abc")
-    assert hint is not None and "--help" in hint
+    refused_with_hint(
+        capsys, ["eval", path, "--loss", "huber", "--delta", "abc"], ["--delta", "abc"], "--help"
+    )
 
 
 def test_multiclass_focal_rejects_scalar_alpha(capsys):
@@ -913,9 +909,12 @@ def test_reduction_none_with_aggregate_options(tmp_path, capsys, out_file, extra
 def test_grad_with_two_losses(tmp_path, capsys, out_file):
     out = out_file("g.csv")
     path = write(tmp_path, "data.csv", GOOD)
-    msg, hint = user_error(capsys, "grad", path, "--loss", "mse,mae", "-o", out)
-    contains_all(msg, "one loss", "mse,mae")
-    assert hint is not None and "0.7*mse + 0.3*mae" in hint
+    refused_with_hint(
+        capsys,
+        ["grad", path, "--loss", "mse,mae", "-o", out],
+        ["one loss", "mse,mae"],
+        "0.7*mse + 0.3*mae",
+    )
     untouched(out)
 
 

@@ -1,6 +1,6 @@
 """``losscli eval``/``grad`` input and output: every reader gives the same numbers, batching
 does not change them, real-world CSV quirks are tolerated, per-row output, groups, the
-report formats, task inference, and real shell pipelines (SPEC §2, §4)."""
+report formats, task inference, and real shell pipelines (README "Columns" and "JSON output")."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from helpers import ROOT, SAMPLES, cli, eval_json, stdin_bytes, succeeds
 from typer.testing import CliRunner
 
 import losscli
@@ -26,27 +27,7 @@ import losscli.io.jsonl_reader
 import losscli.io.parquet_reader
 from losscli.cli.commands import app, run
 
-ROOT = Path(__file__).resolve().parents[1]
-SAMPLES = ROOT / "sample_data"
-
-
 # ---- helpers ---------------------------------------------------------------------------
-
-
-def cli(capsys, *args: object) -> tuple[int, str, str]:
-    code = run([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def eval_json(capsys, *args: object) -> dict:
-    code, out, err = cli(capsys, "eval", *args, "--format", "json")
-    assert code == 0, err
-    return json.loads(out)
-
-
-def stdin_bytes(monkeypatch, data: bytes) -> None:
-    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data)))
 
 
 def losscli_command() -> str:
@@ -470,21 +451,25 @@ def test_reduction_none_values_round_trip_exactly(capsys, regression):
     assert np.array_equal(column(rows, 1), want)
 
 
+def parquet_written(capsys, target: Path, *args: object):
+    """Run ``losscli ARGS -o TARGET``, which must succeed silently; the table it wrote."""
+    code, out, err = cli(capsys, *args, "-o", target)
+    assert code == 0 and out == "" and err == ""
+    return pq.read_table(target)
+
+
 def test_reduction_none_to_parquet(capsys, regression, tmp_path):
     target = tmp_path / "rows.parquet"
-    code, out, err = cli(
+    t = parquet_written(
         capsys,
+        target,
         "eval",
         SAMPLES / "regression.csv",
         "--loss",
         "mse,mae",
         "--reduction",
         "none",
-        "-o",
-        target,
     )
-    assert code == 0 and out == "" and err == ""
-    t = pq.read_table(target)
     assert t.column_names == ["row", "mse", "mae"]
     assert pa.types.is_integer(t.schema.field("row").type)
     assert t.column("row").to_pylist() == list(range(2000))
@@ -551,18 +536,9 @@ def test_grad_multiclass_columns(capsys):
 
 def test_grad_to_parquet(capsys, regression, tmp_path):
     target = tmp_path / "g.parquet"
-    code, out, err = cli(
-        capsys,
-        "grad",
-        SAMPLES / "regression.parquet",
-        "--loss",
-        "huber",
-        "--with-loss",
-        "-o",
-        target,
+    t = parquet_written(
+        capsys, target, "grad", SAMPLES / "regression.parquet", "--loss", "huber", "--with-loss"
     )
-    assert code == 0 and out == "" and err == ""
-    t = pq.read_table(target)
     assert t.column_names == ["row", "grad_y_pred", "loss"]
     want = losscli.gradient(regression["y_true"], regression["y_pred"], "huber")
     np.testing.assert_allclose(
@@ -997,14 +973,11 @@ def test_the_cli_reads_with_arrows_jemalloc_pool_unless_the_user_chose_one(user_
 def test_output_dash_is_stdout(tmp_path: Path) -> None:
     data = tmp_path / "small.csv"
     data.write_text("y_true,y_pred\n1,2\n3,5\n")
-    proc = subprocess.run(
+    proc = succeeds(
         [sys.executable, "-m", "losscli", "grad", str(data), "--loss", "mse", "-o", "-"],
-        capture_output=True,
-        text=True,
         timeout=120,
         cwd=tmp_path,
     )
-    assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines() == ["row,grad_y_pred", "0,1", "1,2"]
     assert not (tmp_path / "-").exists()
 

@@ -7,7 +7,7 @@ import json
 import math
 
 import pytest
-from test_cli_eval_errors import cli, error_lines
+from helpers import cli, error_lines
 
 
 @pytest.mark.parametrize(

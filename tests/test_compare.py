@@ -1,4 +1,4 @@
-"""``losscli compare``: did the candidate get worse than the baseline? (issue 6, SPEC §6).
+"""``losscli compare``: did the candidate get worse than the baseline? (issue 6; README "In CI").
 
 Both prediction files are scored against the same targets (paired by row order or
 ``--key``); every (loss, group) gets baseline, candidate, difference, relative
@@ -19,11 +19,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import SAMPLES, cli, eval_json, parse_table, user_error
 
-from losscli.cli.commands import run
-
-ROOT = Path(__file__).resolve().parents[1]
-SAMPLES = ROOT / "sample_data"
 BASE = SAMPLES / "regression.csv"
 WORSE = SAMPLES / "regression_worse.csv"
 RETRAINED = SAMPLES / "regression_retrained.csv"
@@ -85,13 +82,6 @@ CSV_HEADER = [
 # ---- helpers ---------------------------------------------------------------------------
 
 
-def cli(capsys, *args: object) -> tuple[int, str, str]:
-    """Run one command line in-process: (exit code, stdout, stderr)."""
-    code = run([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
 def compare(capsys, *args: object) -> tuple[int, str, str]:
     return cli(capsys, "compare", *args)
 
@@ -106,54 +96,12 @@ def compare_json(capsys, *args: object, expect: int | None = None) -> dict:
     return doc
 
 
-def eval_json(capsys, *args: object) -> dict:
-    code, out, err = cli(capsys, "eval", *args, "--format", "json")
-    assert code == 0, err
-    return json.loads(out)
-
-
-def user_error(capsys, *args: object) -> str:
-    """Run a command that must fail with exit 2: one ``error:`` line, nothing on stdout."""
-    code, out, err = cli(capsys, *args)
-    assert code == 2, f"exit {code}\nstdout: {out}\nstderr: {err}"
-    assert out == "", out
-    assert "Traceback" not in err, err
-    lines = err.splitlines()
-    errors = [line for line in lines if line.startswith("error:")]
-    others = [line for line in lines if not line.startswith(("error:", "hint:", "note:"))]
-    assert len(errors) == 1, f"expected one error: line, got\n{err}"
-    assert not others, f"unexpected stderr lines: {others}"
-    return errors[0]
-
-
 def by_key(doc: dict) -> dict[tuple[str, str | None], dict]:
     return {(r["loss"], r["group"]): r for r in doc["results"]}
 
 
 def eval_values(doc: dict) -> dict[tuple[str, str | None], float]:
     return {(r["loss"], r["group"]): r["value"] for r in doc["results"]}
-
-
-def parse_table(text: str) -> list[dict[str, str]]:
-    """The rows of a plain aligned table (columns separated by two or more spaces)."""
-    lines = text.splitlines()
-    header = lines[0]
-    names = re.split(r" {2,}", header.strip())
-    starts, pos = [], 0
-    for name in names:
-        pos = header.index(name, pos)
-        starts.append(pos)
-        pos += len(name)
-    rows = []
-    for line in lines[1:]:
-        if not line.strip():
-            break
-        cells = [
-            line[start : (starts[i + 1] if i + 1 < len(starts) else None)].strip()
-            for i, start in enumerate(starts)
-        ]
-        rows.append(dict(zip(names, cells)))
-    return rows
 
 
 def write_csv(path: Path, frame: pd.DataFrame) -> Path:
@@ -430,10 +378,15 @@ def test_group_table_has_a_row_per_group_and_names_grouped_regressions(capsys):
 # ---- misaligned pairs --------------------------------------------------------------------
 
 
+def first_rows(source: Path, n: int, copy: Path) -> Path:
+    """``copy`` holding the header and the first ``n`` rows of ``source``."""
+    lines = source.read_text().splitlines(keepends=True)
+    copy.write_text("".join(lines[: n + 1]))
+    return copy
+
+
 def test_a_candidate_with_fewer_rows_is_an_input_error_naming_both_counts(capsys, tmp_path):
-    lines = WORSE.read_text().splitlines(keepends=True)
-    short = tmp_path / "short.csv"
-    short.write_text("".join(lines[:1501]))  # header + 1500 rows
+    short = first_rows(WORSE, 1500, tmp_path / "short.csv")
     line = user_error(capsys, "compare", BASE, short, "--loss", "mse", *FAST)
     assert "2000" in line and "1500" in line
     assert "500 fewer" in line
@@ -441,9 +394,7 @@ def test_a_candidate_with_fewer_rows_is_an_input_error_naming_both_counts(capsys
 
 
 def test_a_candidate_with_more_rows_is_an_input_error_naming_both_counts(capsys, tmp_path):
-    lines = BASE.read_text().splitlines(keepends=True)
-    short = tmp_path / "short_base.csv"
-    short.write_text("".join(lines[:1801]))  # header + 1800 rows
+    short = first_rows(BASE, 1800, tmp_path / "short_base.csv")
     line = user_error(capsys, "compare", short, WORSE, "--loss", "mse", *FAST)
     assert "1800" in line and "2000" in line
     assert "200 more" in line

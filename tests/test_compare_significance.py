@@ -11,25 +11,17 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-
-from losscli.cli.commands import run
+from helpers import cli, on_pty
 
 N = 500
 REPLICATES, SEED, CONFIDENCE = 1000, 0, 0.95  # compare's defaults
 TOLERANCE = 1e-4  # smaller than the noise-level worsening of mse below
-
-
-def cli(capsys, *args: object) -> tuple[int, str, str]:
-    code = run([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture(scope="module")
@@ -219,29 +211,16 @@ def test_a_negative_seed_is_a_usage_error(capsys, files, command):
     assert err.splitlines()[0] == "error: --seed -1: must be 0 or more"
 
 
-pty = pytest.importorskip("pty")
+pytest.importorskip("pty")
 
 
 def on_terminal(args: list[object]) -> tuple[int, str]:
     """Run losscli with stdout and stderr on one pseudo-terminal: what a user sees."""
-    master, slave = pty.openpty()
     env = {k: v for k, v in os.environ.items() if k not in ("CI", "NO_COLOR")}
     env.update({"TERM": "xterm", "COLUMNS": "200", "NO_COLOR": "1"})
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "losscli", *map(str, args)], stdout=slave, stderr=slave, env=env
-    )
-    os.close(slave)
-    chunks = []
-    while True:
-        try:
-            data = os.read(master, 65536)
-        except OSError:
-            break
-        if not data:
-            break
-        chunks.append(data)
-    os.close(master)
-    return proc.wait(), b"".join(chunks).decode(errors="replace")
+    command = [sys.executable, "-m", "losscli", *map(str, args)]
+    code, shown, _ = on_pty(command, terminal=["stdout", "stderr"], env=env)
+    return code, shown
 
 
 def test_on_a_terminal_the_verdict_line_is_shown_once(files, tmp_path):

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 import typer
+from helpers import succeeds
 
 from losscli.cli.commands import app
 
@@ -45,16 +46,7 @@ def bash_complete(line: str, *, console_script: bool = False) -> list[str]:
         "COMP_WORDS": line,
         "COMP_CWORD": str(len(words) - 1),
     }
-    proc = subprocess.run(
-        program(console_script),
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        env=env,
-        cwd=ROOT,
-        timeout=60,
-    )
-    assert proc.returncode == 0, proc.stderr
+    proc = succeeds(program(console_script), env=env, cwd=ROOT)
     assert "Traceback" not in proc.stderr, proc.stderr
     assert proc.stderr == ""
     return [item for item in proc.stdout.splitlines() if item]
@@ -159,25 +151,14 @@ def test_zsh_and_fish_complete_loss_names() -> None:
             "_TYPER_COMPLETE_ARGS": "losscli eval x.csv --loss mse,h",
             "_TYPER_COMPLETE_FISH_ACTION": "get-args",
         }
-        proc = subprocess.run(
-            program(), capture_output=True, text=True, encoding="utf-8", env=env, timeout=60
-        )
-        assert proc.returncode == 0, proc.stderr
+        proc = succeeds(program(), env=env)
         assert "mse,huber" in proc.stdout, shell
 
 
 @pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
 def test_show_completion_prints_the_script(shell: str) -> None:
     env = {**os.environ, "_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION": "1"}
-    proc = subprocess.run(
-        [*program(), "--show-completion", shell],
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        env=env,
-        timeout=60,
-    )
-    assert proc.returncode == 0, proc.stderr
+    proc = succeeds([*program(), "--show-completion", shell], env=env)
     # The script calls back with the instruction these tests use.
     assert f"_LOSSCLI_COMPLETE={INSTRUCTION[shell]}" in proc.stdout
 
@@ -192,15 +173,7 @@ def test_show_completion_prints_the_script(shell: str) -> None:
 )
 def test_install_completion_writes_the_script(shell: str, written: str, tmp_path: Path) -> None:
     env = {**os.environ, "HOME": str(tmp_path), "_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION": "1"}
-    proc = subprocess.run(
-        [*program(), "--install-completion", shell],
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        env=env,
-        timeout=60,
-    )
-    assert proc.returncode == 0, proc.stderr
+    succeeds([*program(), "--install-completion", shell], env=env)
     assert "_LOSSCLI_COMPLETE" in (tmp_path / written).read_text(encoding="utf-8")
 
 
@@ -227,10 +200,7 @@ def test_clicks_own_spelling_bash_complete_works_too():
         "COMP_WORDS": line,
         "COMP_CWORD": str(len(line.split(" ")) - 1),
     }
-    proc = subprocess.run(
-        program(), capture_output=True, text=True, encoding="utf-8", env=env, cwd=ROOT, timeout=60
-    )
-    assert proc.returncode == 0, proc.stderr
+    proc = succeeds(program(), env=env, cwd=ROOT)
     offered = [item for item in proc.stdout.splitlines() if item]
     assert "mse,huber" in offered and "mse,hinge" in offered
     assert offered == bash_complete(line)

@@ -70,7 +70,8 @@ def test_every_library_definition_has_a_fixture():
     assert not missing, f"(loss, library) pairs without a fixture: {missing}"
 
 
-# The traps SPEC §8 and REFERENCES §2 name, each pinned by a fixture above.
+# The traps the README names ("Why does my number differ from PyTorch's?"), each pinned
+# by a fixture above.
 REQUIRED = {
     "class-weighted cross-entropy: PyTorch Σ w_y": "cross_entropy-torch-class-weights",
     "class-weighted cross-entropy: Keras n": "cross_entropy-keras-class-weights",

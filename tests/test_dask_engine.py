@@ -1,4 +1,4 @@
-"""``--engine dask`` (issue 7, SPEC §7): eval, grad and compare over a multi-file Parquet
+"""``--engine dask`` (issue 7; README "Beyond one machine"): eval, grad and compare over a multi-file Parquet
 dataset as Dask tasks, one per partition, equal the local engine's results to 1e-9
 relative; ``grad`` writes one Parquet file per partition; errors are the local engine's;
 a missing extra is one ``error:`` line naming ``pip install 'losscli[dask]'``.
@@ -21,10 +21,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from helpers import cli
 
 from losscli.app.compare import compare_files
 from losscli.app.evaluation import evaluate_file, write_gradients, write_rows
-from losscli.cli.commands import run
 
 try:
     import dask
@@ -148,12 +148,6 @@ def assert_close(a, b, path="doc"):
         assert math.isclose(a, b, rel_tol=REL, abs_tol=1e-12), f"{path}: {a!r} != {b!r}"
     else:
         assert a == b, f"{path}: {a!r} != {b!r}"
-
-
-def cli(capsys, *args: object) -> tuple[int, str, str]:
-    code = run([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 # ---- eval ------------------------------------------------------------------------------

@@ -11,17 +11,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from cases import CASES, COMPOSITES, CONVENTION_CASES
+from cases import CASES, CONVENTION_CASES, case_params
 
 import losscli
 from losscli.losses.registry import get_loss
 
 NAMES = losscli.available_losses()
-PARAMS = [
-    pytest.param(make, id=f"{name}-{i}")
-    for name in NAMES
-    for i, make in enumerate(CASES.get(name, []))
-] + [pytest.param(make, id=spec) for spec, make in COMPOSITES.items()]
+PARAMS = case_params(NAMES)
 PARAMS += [
     pytest.param(make, id=f"{name}-convention-{i}")
     for name, makers in CONVENTION_CASES.items()

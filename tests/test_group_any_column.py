@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from test_cli_eval_errors import cli
+from helpers import cli
 
 FRAME = pd.DataFrame(
     {

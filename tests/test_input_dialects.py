@@ -6,38 +6,17 @@ from __future__ import annotations
 
 import bz2
 import gzip
-import io
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from helpers import SAMPLES, cli, stdin_bytes, values
 
 import losscli.engine.passes
 import losscli.io.csv_ranges
-from losscli.cli.commands import run
-
-ROOT = Path(__file__).resolve().parents[1]
-SAMPLES = ROOT / "sample_data"
-
-
-def cli(capsys, *args: object) -> tuple[int, str, str]:
-    code = run([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def values(capsys, *args: object) -> list[float]:
-    code, out, err = cli(capsys, "eval", *args, "--format", "json")
-    assert code == 0, err
-    return [r["value"] for r in json.loads(out)["results"]]
-
-
-def stdin_bytes(monkeypatch, data: bytes) -> None:
-    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data)))
 
 
 def one_error(err: str) -> tuple[str, str | None]:
@@ -207,14 +186,30 @@ def no_raw_bytes(err: str) -> None:
     assert err.isascii() and all(c.isprintable() for c in err.replace("\n", "")), repr(err)
 
 
-def test_gzip_on_stdin_says_what_it_is(capsys, monkeypatch):
-    stdin_bytes(monkeypatch, gzip.compress(b"y_true,y_pred\n1,2\n"))
+@pytest.mark.parametrize(
+    ("data", "error", "hint"),
+    [
+        (
+            gzip.compress(b"y_true,y_pred\n1,2\n"),
+            "error: <stdin>: this looks like gzip data, not a text CSV file",
+            "hint: name it .csv.gz or pipe it through gunzip",
+        ),
+        (
+            b"\x28\xb5\x2f\xfd" + bytes(range(40)),
+            "error: <stdin>: this looks like zstd data",
+            "hint: name it .csv.zst or pipe it through unzstd",
+        ),
+    ],
+    ids=["gzip", "zstd"],
+)
+def test_compressed_stdin_says_what_it_is(capsys, monkeypatch, data, error, hint):
+    stdin_bytes(monkeypatch, data)
     code, _, err = cli(capsys, "eval", "-", "--loss", "mse")
     assert code == 2
     no_raw_bytes(err)
-    error, hint = one_error(err)
-    assert error.startswith("error: <stdin>: this looks like gzip data, not a text CSV file")
-    assert hint == "hint: name it .csv.gz or pipe it through gunzip"
+    said, hinted = one_error(err)
+    assert said.startswith(error)
+    assert hinted == hint
 
 
 @pytest.mark.parametrize(
@@ -272,13 +267,3 @@ def test_utf16_without_a_bom_is_named(capsys, monkeypatch, order):
         "error: <stdin>: this looks like UTF-16 text without a byte-order mark",
         f"hint: save it as UTF-8, e.g. iconv -f UTF-16{order} -t UTF-8",
     )
-
-
-def test_zstd_on_stdin_says_what_it_is(capsys, monkeypatch):
-    stdin_bytes(monkeypatch, b"\x28\xb5\x2f\xfd" + bytes(range(40)))
-    code, _, err = cli(capsys, "eval", "-", "--loss", "mse")
-    assert code == 2
-    no_raw_bytes(err)
-    error, hint = one_error(err)
-    assert error.startswith("error: <stdin>: this looks like zstd data")
-    assert hint == "hint: name it .csv.zst or pipe it through unzstd"

@@ -240,12 +240,20 @@ def test_gaussian_full_matches_torch(torch):
     np.testing.assert_allclose(g_var, vt.grad.numpy(), rtol=1e-12)
 
 
+def _target_and_scores(torch, from_logits: bool, target_seed: int, score_seed: int):
+    """Target distributions (64×4), and logits or distributions as numpy and as a torch leaf."""
+    t = distributions(target_seed, k=4, n=64)
+    if from_logits:
+        x = rng_for(score_seed).normal(0, 2, (64, 4))
+    else:
+        x = distributions(score_seed, k=4, n=64)
+    return t, x, _tensor(torch, x, grad=True)
+
+
 @pytest.mark.torch
 @pytest.mark.parametrize("from_logits", [True, False], ids=["logits", "probabilities"])
 def test_kl_log_target_matches_torch(torch, from_logits):
-    t = distributions(17, k=4, n=64)
-    x = rng_for(18).normal(0, 2, (64, 4)) if from_logits else distributions(18, k=4, n=64)
-    xt = _tensor(torch, x, grad=True)
+    t, x, xt = _target_and_scores(torch, from_logits, 17, 18)
     log_q = torch.log_softmax(xt, dim=1) if from_logits else torch.log(xt)
     value = torch.nn.functional.kl_div(
         log_q, _tensor(torch, np.log(t)), reduction="batchmean", log_target=True
@@ -262,9 +270,7 @@ def test_kl_log_target_matches_torch(torch, from_logits):
 @pytest.mark.torch
 @pytest.mark.parametrize("from_logits", [True, False], ids=["logits", "probabilities"])
 def test_js_div_gradient_matches_torch_autograd(torch, from_logits):
-    t = distributions(19, k=4, n=64)
-    x = rng_for(20).normal(0, 2, (64, 4)) if from_logits else distributions(20, k=4, n=64)
-    xt = _tensor(torch, x, grad=True)
+    t, x, xt = _target_and_scores(torch, from_logits, 19, 20)
     p = torch.softmax(xt, dim=1) if from_logits else xt
     tt = _tensor(torch, t)
     m = 0.5 * (tt + p)

@@ -11,7 +11,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from test_cli_eval_errors import cli
+from helpers import cli
 
 BINARY = "y,pred\n0,0.2\n1,0.9\n0,0.3\n1,0.6\n"
 SOFTMAX = "y,p_0,p_1,p_2\n0,0.7,0.2,0.1\n2,0.1,0.1,0.8\n1,0.3,0.4,0.3\n"

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 import typer
+from helpers import succeeds
 
 from losscli.cli.commands import app, run
 
@@ -38,15 +39,11 @@ PAGES = sorted(MAN_DIR.glob("*.1"))
 
 def test_pages_are_current(tmp_path: Path) -> None:
     # A fresh interpreter: plug-ins registered by other tests must not leak into the pages.
-    proc = subprocess.run(
+    succeeds(
         [sys.executable, str(MAN_DIR / "generate.py"), "--output-dir", str(tmp_path)],
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
         cwd=tmp_path,
         timeout=120,
     )
-    assert proc.returncode == 0, proc.stderr
     fresh = {p.name: p.read_bytes() for p in tmp_path.glob("*.1")}
     committed = {p.name: p.read_bytes() for p in PAGES}
     assert sorted(fresh) == sorted(committed), REGENERATE
@@ -149,15 +146,7 @@ def test_mandoc_lint_reports_nothing(page: Path) -> None:
 @pytest.mark.skipif(shutil.which("man") is None, reason="man is not installed")
 def test_man_renders_the_root_page() -> None:
     env = {**os.environ, "MANPAGER": "cat", "PAGER": "cat", "MANWIDTH": "80", "LC_ALL": "C.UTF-8"}
-    proc = subprocess.run(
-        ["man", "-l", str(page_path(""))],
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        env=env,
-        timeout=60,
-    )
-    assert proc.returncode == 0, proc.stderr
+    proc = succeeds(["man", "-l", str(page_path(""))], env=env)
     assert "LOSSCLI(1)" in proc.stdout
     assert "EXIT STATUS" in proc.stdout
     assert "--loss" in proc.stdout or "huber" in proc.stdout

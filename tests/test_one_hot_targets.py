@@ -13,7 +13,7 @@ import json
 
 import numpy as np
 import pytest
-from test_cli_eval_errors import cli, error_lines
+from helpers import cli, error_lines
 
 P = np.array([[0.7, 0.2, 0.1], [0.1, 0.1, 0.8], [0.3, 0.4, 0.3], [0.25, 0.5, 0.25]])
 LABELS = np.array([0, 2, 1, 0])
@@ -28,6 +28,14 @@ def write(tmp_path, preds=P, targets=ONE_HOT, name="oh.csv"):
     path = tmp_path / name
     path.write_text("\n".join(rows) + "\n")
     return path
+
+
+def refused_row(tmp_path, capsys, loss: str, row: int, targets: list[float]):
+    """The error lines of ``eval -l LOSS`` on ONE_HOT with row ``row`` replaced by ``targets``."""
+    changed = ONE_HOT.copy()
+    changed[row] = targets
+    path = write(tmp_path, targets=changed)
+    return error_lines(*cli(capsys, "eval", path, "-l", loss))
 
 
 def value(capsys, *args):
@@ -107,10 +115,7 @@ def test_plain_focal_on_multilabel_targets_is_sigmoid_focal(tmp_path, capsys):
 
 
 def test_categorical_focal_refuses_rows_that_are_not_one_hot(tmp_path, capsys):
-    targets = ONE_HOT.copy()
-    targets[2] = [0, 1, 1]
-    path = write(tmp_path, targets=targets)
-    line, hint = error_lines(*cli(capsys, "eval", path, "-l", "categorical_focal"))
+    line, hint = refused_row(tmp_path, capsys, "categorical_focal", 2, [0, 1, 1])
     assert "row 2" in line and "(line 4)" in line and "not a one-hot row" in line
     assert "sigmoid_focal" in hint
 
@@ -145,10 +150,7 @@ def test_multi_hinge_keras_categorical_hinge_on_one_hot(tmp_path, capsys):
 
 
 def test_multi_hinge_refuses_soft_rows(tmp_path, capsys):
-    targets = ONE_HOT.copy()
-    targets[1] = [0.5, 0, 0.5]
-    path = write(tmp_path, targets=targets)
-    line, _ = error_lines(*cli(capsys, "eval", path, "-l", "multi_hinge"))
+    line, _ = refused_row(tmp_path, capsys, "multi_hinge", 1, [0.5, 0, 0.5])
     assert "row 1" in line and "not a one-hot row" in line and "y_0, y_1, y_2" in line
 
 

@@ -8,22 +8,16 @@ loss specs say what is missing; names users reach for point to the registry's.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
+from helpers import cli, eval_json
 from typer.main import get_command
 
-from losscli.cli.commands import app, run
+from losscli.cli.commands import app
 
 SAMPLES = Path(__file__).resolve().parents[1] / "sample_data"
 REGRESSION = str(SAMPLES / "regression.csv")
-
-
-def cli(capsys, *args: object) -> tuple[int, str, str]:
-    code = run([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def usage_error(capsys, *args: object) -> tuple[str, str]:
@@ -36,12 +30,6 @@ def usage_error(capsys, *args: object) -> tuple[str, str]:
     hints = [x for x in lines if x.startswith("hint:")]
     assert len(errors) == 1 and len(hints) <= 1, err
     return errors[0], (hints[0] if hints else "")
-
-
-def eval_json(capsys, *args: object) -> dict:
-    code, out, err = cli(capsys, "eval", *args, "--format", "json")
-    assert code == 0, err
-    return json.loads(out)
 
 
 def _two_values(option) -> tuple[str, str]:

@@ -3,12 +3,12 @@ reader, deterministic, a serial read for quoted files, and exact rows in errors.
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import eval_json
 
 import losscli.engine.passes
 import losscli.io.csv_ranges
@@ -18,13 +18,6 @@ import losscli.io.sources
 from losscli.cli.commands import run
 
 SAMPLES = Path(__file__).resolve().parents[1] / "sample_data"
-
-
-def eval_json(capsys, *args: object) -> dict:
-    code = run(["eval", *map(str, args), "--format", "json"])
-    out, err = capsys.readouterr()
-    assert code == 0, err
-    return json.loads(out)
 
 
 @pytest.fixture

@@ -6,29 +6,20 @@ from __future__ import annotations
 import csv
 import io
 import json
+from functools import partial
 from pathlib import Path
 
+import helpers
 import numpy as np
 import pytest
+from helpers import SAMPLES, cli
 from sklearn.metrics import log_loss, mean_squared_error
 
-from losscli.cli.commands import run
+eval_json = partial(helpers.eval_json, quiet=True)
 
-ROOT = Path(__file__).resolve().parents[1]
-SAMPLES = ROOT / "sample_data"
 EPS = 1e-7
-
-
-def cli(capsys, *args: object) -> tuple[int, str, str]:
-    code = run([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def eval_json(capsys, *args: object) -> dict:
-    code, out, err = cli(capsys, "eval", *args, "--format", "json", "-q")
-    assert code == 0, err
-    return json.loads(out)
+MULTICLASS = SAMPLES / "multiclass.csv"
+TWO_OUTPUTS = ("--target", "y_a,y_b", "--pred", "p_*")  # the columns of two_outputs
 
 
 def read_columns(path: Path) -> dict[str, np.ndarray]:
@@ -65,7 +56,7 @@ def rows_of(doc: dict, loss: str, group=None) -> tuple[dict, dict[str, dict]]:
 
 
 def multiclass_sample():
-    data = read_columns(SAMPLES / "multiclass.csv")
+    data = read_columns(MULTICLASS)
     names = ["cat", "dog", "bird"]
     p = np.column_stack([data[f"prob_{c}"] for c in names])
     y = np.array([names.index(v) for v in data["label"]])
@@ -91,7 +82,7 @@ def overlap_scores(y, p, kind, smooth=1e-6, alpha=0.5, beta=0.5):
 
 def test_cross_entropy_class_rows_are_the_mean_loss_of_each_true_class(capsys):
     names, y, p = multiclass_sample()
-    doc = eval_json(capsys, SAMPLES / "multiclass.csv", "--loss", "cross_entropy", "--per-class")
+    doc = eval_json(capsys, MULTICLASS, "--loss", "cross_entropy", "--per-class")
     overall, classes = rows_of(doc, "cross_entropy")
     losses = cross_entropy_rows(y, p)
     assert list(classes) == names
@@ -106,9 +97,7 @@ def test_cross_entropy_class_rows_are_the_mean_loss_of_each_true_class(capsys):
 
 def test_class_rows_recombine_to_the_overall_value_by_class_counts(capsys):
     """The 'done' criterion: a mean over rows is the count-weighted mean of its class rows."""
-    doc = eval_json(
-        capsys, SAMPLES / "multiclass.csv", "--loss", "cross_entropy,focal", "--per-class"
-    )
+    doc = eval_json(capsys, MULTICLASS, "--loss", "cross_entropy,focal", "--per-class")
     for loss in ("cross_entropy", "focal"):
         overall, classes = rows_of(doc, loss)
         n = np.array([r["n"] for r in classes.values()])
@@ -119,9 +108,7 @@ def test_class_rows_recombine_to_the_overall_value_by_class_counts(capsys):
 
 def test_focal_class_rows_match_numpy(capsys):
     names, y, p = multiclass_sample()
-    doc = eval_json(
-        capsys, SAMPLES / "multiclass.csv", "--loss", "focal", "--gamma", "3", "--per-class"
-    )
+    doc = eval_json(capsys, MULTICLASS, "--loss", "focal", "--gamma", "3", "--per-class")
     _, classes = rows_of(doc, "focal")
     py = np.clip(p[np.arange(len(y)), y], EPS, 1 - EPS)
     losses = -((1 - py) ** 3) * np.log(py)
@@ -155,13 +142,7 @@ def test_weighted_class_rows_recombine_by_the_classes_weight_sums(tmp_path, caps
 
 def test_reduction_sum_class_rows_add_up_to_the_sum(capsys):
     doc = eval_json(
-        capsys,
-        SAMPLES / "multiclass.csv",
-        "--loss",
-        "cross_entropy",
-        "--per-class",
-        "--reduction",
-        "sum",
+        capsys, MULTICLASS, "--loss", "cross_entropy", "--per-class", "--reduction", "sum"
     )
     overall, classes = rows_of(doc, "cross_entropy")
     assert sum(r["value"] for r in classes.values()) == pytest.approx(overall["value"], rel=1e-12)
@@ -289,17 +270,7 @@ def two_outputs(tmp_path):
 
 def test_regression_losses_split_per_output_column(two_outputs, capsys):
     path, y, p, _ = two_outputs
-    doc = eval_json(
-        capsys,
-        path,
-        "--loss",
-        "mse,rmse,mae",
-        "--target",
-        "y_a,y_b",
-        "--pred",
-        "p_*",
-        "--per-class",
-    )
+    doc = eval_json(capsys, path, "--loss", "mse,rmse,mae", *TWO_OUTPUTS, "--per-class")
     raw = mean_squared_error(y, p, multioutput="raw_values")
     mse, mse_classes = rows_of(doc, "mse")
     rmse, rmse_classes = rows_of(doc, "rmse")
@@ -318,19 +289,7 @@ def test_regression_losses_split_per_output_column(two_outputs, capsys):
 
 def test_regression_columns_within_groups(two_outputs, capsys):
     path, y, p, g = two_outputs
-    doc = eval_json(
-        capsys,
-        path,
-        "--loss",
-        "huber",
-        "--target",
-        "y_a,y_b",
-        "--pred",
-        "p_*",
-        "--per-class",
-        "--group",
-        "g",
-    )
+    doc = eval_json(capsys, path, "--loss", "huber", *TWO_OUTPUTS, "--per-class", "--group", "g")
     e = np.abs(p - y)
     huber = np.where(e <= 1, 0.5 * e**2, e - 0.5)
     for name in "abc":
@@ -436,7 +395,7 @@ def test_class_rows_within_groups_match_numpy_and_skip_absent_classes(tmp_path, 
 def test_a_composite_splits_into_the_combination_of_its_terms_class_values(capsys):
     doc = eval_json(
         capsys,
-        SAMPLES / "multiclass.csv",
+        MULTICLASS,
         "--loss",
         "cross_entropy,focal,0.3*cross_entropy + 0.7*focal",
         "--per-class",
@@ -453,7 +412,7 @@ def test_fail_above_still_checks_the_overall_value(capsys):
     code, out, err = cli(
         capsys,
         "eval",
-        SAMPLES / "multiclass.csv",
+        MULTICLASS,
         "--loss",
         "cross_entropy",
         "--per-class",
@@ -468,9 +427,7 @@ def test_fail_above_still_checks_the_overall_value(capsys):
 
 
 def test_class_rows_carry_no_gradient_summary(capsys):
-    doc = eval_json(
-        capsys, SAMPLES / "multiclass.csv", "--loss", "cross_entropy", "--per-class", "--gradients"
-    )
+    doc = eval_json(capsys, MULTICLASS, "--loss", "cross_entropy", "--per-class", "--gradients")
     assert [("gradient" in r) for r in doc["results"]] == [True, False, False, False]
 
 
@@ -478,7 +435,7 @@ def test_class_rows_carry_no_gradient_summary(capsys):
 
 
 def test_every_format_shows_the_class_rows(capsys):
-    args = [SAMPLES / "multiclass.csv", "--loss", "cross_entropy", "--per-class", "-q"]
+    args = [MULTICLASS, "--loss", "cross_entropy", "--per-class", "-q"]
     doc = eval_json(capsys, *args[:-1])
     values = {r["class"]: r["value"] for r in doc["results"]}
 
@@ -526,9 +483,9 @@ def test_json_describes_each_loss_split(capsys):
 
 
 def test_without_per_class_the_output_is_unchanged(capsys):
-    doc = eval_json(capsys, SAMPLES / "multiclass.csv", "--loss", "cross_entropy")
+    doc = eval_json(capsys, MULTICLASS, "--loss", "cross_entropy")
     assert "per_class" not in doc and "class" not in doc["results"][0]
-    _, out, _ = cli(capsys, "eval", SAMPLES / "multiclass.csv", "--loss", "cross_entropy")
+    _, out, _ = cli(capsys, "eval", MULTICLASS, "--loss", "cross_entropy")
     assert out.splitlines()[0].split() == ["loss", "params", "group", "n", "value"]
 
 
@@ -589,9 +546,7 @@ def test_soft_targets_have_no_true_class(tmp_path, capsys):
 
 
 def test_reduction_none_takes_no_per_class(capsys):
-    code, _, err = cli(
-        capsys, "eval", SAMPLES / "multiclass.csv", "--per-class", "--reduction", "none"
-    )
+    code, _, err = cli(capsys, "eval", MULTICLASS, "--per-class", "--reduction", "none")
     assert code == 2
     assert err.startswith("error: --reduction none writes per-row losses; it takes no --per-class")
 

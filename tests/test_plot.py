@@ -10,25 +10,17 @@ from __future__ import annotations
 import builtins
 import json
 import math
-import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import cli, succeeds
 
 import losscli.cli.output
 from losscli.app.plot import compute_curves, parse_range
-from losscli.cli.commands import run
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-
-
-def cli(capsys: pytest.CaptureFixture[str], *args: object) -> tuple[int, str, str]:
-    """Run one command line in-process: (exit code, stdout, stderr)."""
-    code = run([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def assert_usage_error(code: int, out: str, err: str) -> str:
@@ -433,13 +425,5 @@ def test_importing_the_cli_and_plot_help_load_no_numpy_or_plotext():
         "heavy = [m for m in ('numpy', 'plotext', 'matplotlib', 'pandas', 'pyarrow') if m in sys.modules]\n"
         "print(json.dumps({'code': code, 'heavy': heavy}))\n"
     )
-    proc = subprocess.run(
-        [sys.executable, "-c", script],
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        timeout=60,
-        cwd=Path(__file__).resolve().parents[1],
-    )
-    assert proc.returncode == 0, proc.stderr
+    proc = succeeds([sys.executable, "-c", script], cwd=Path(__file__).resolve().parents[1])
     assert json.loads(proc.stdout.splitlines()[-1]) == {"code": 0, "heavy": []}

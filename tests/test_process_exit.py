@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from losscli.cli import process_exit
+from losscli.cli import compat, process_exit
 
 ROOT = Path(__file__).resolve().parents[1]
 REAL_ENUMERATE = threading.enumerate
@@ -31,8 +31,8 @@ def exits(monkeypatch: pytest.MonkeyPatch) -> dict[str, list]:
         seen["os_exit"].append(code)
         raise Ended
 
-    monkeypatch.setattr(process_exit.os, "_exit", fake_os_exit)
-    monkeypatch.setattr(process_exit.atexit, "_run_exitfuncs", lambda: seen["atexit"].append(1))
+    monkeypatch.setattr(compat.os, "_exit", fake_os_exit)
+    monkeypatch.setattr(compat.atexit, "_run_exitfuncs", lambda: seen["atexit"].append(1))
     monkeypatch.delenv("LOSSCLI_FULL_EXIT", raising=False)
     monkeypatch.delitem(sys.modules, "distributed", raising=False)
     # Other tests in this process may leave worker threads behind (Dask's, for one).

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import on_pty
 
-pty = pytest.importorskip("pty")
+pytest.importorskip("pty")
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
@@ -43,24 +44,8 @@ def _run_on_terminal(
     args: list[str], env: dict[str, str], launcher: tuple[str, ...] = ("-m", "losscli")
 ) -> tuple[int, str, str]:
     """Run losscli with stderr on a pseudo-terminal and stdout on a pipe."""
-    master, slave = pty.openpty()
-    proc = subprocess.Popen(
-        [sys.executable, *launcher, *args], stdout=subprocess.PIPE, stderr=slave, env=env
-    )
-    os.close(slave)
-    chunks = []
-    while True:
-        try:
-            data = os.read(master, 65536)
-        except OSError:  # the child closed the terminal
-            break
-        if not data:
-            break
-        chunks.append(data)
-    os.close(master)
-    out = proc.stdout.read().decode()
-    proc.stdout.close()
-    return proc.wait(), out, b"".join(chunks).decode(errors="replace")
+    code, err, pipes = on_pty([sys.executable, *launcher, *args], terminal=["stderr"], env=env)
+    return code, pipes["stdout"], err
 
 
 def test_bar_on_a_terminal_shows_bytes_read_and_stays_off_stdout(big_csv: Path) -> None:

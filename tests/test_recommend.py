@@ -9,13 +9,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import ROOT, SAMPLES, cli
 
 from losscli.app.guidelines import TASK_GUIDES, named_losses
-from losscli.cli.commands import run
 from losscli.losses.registry import TASKS, get_loss
 
-ROOT = Path(__file__).resolve().parents[1]
-SAMPLES = ROOT / "sample_data"
 SEED_TABLES = Path(__file__).parent / "data" / "seed_guideline_tables.md"
 SEEDS = ROOT.parent / "shared" / "seeds"
 
@@ -43,12 +41,6 @@ SEED_LOSS = {
     "triplet loss": "triplet",
 }
 SEED_TASK = {"sequence models / nlp": "nlp"}
-
-
-def cli(capsys, *args):
-    code = run([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def cli_json(capsys, *args):
@@ -79,7 +71,7 @@ def test_seed_table_copy_is_verbatim():
     if not SEEDS.is_dir():
         pytest.skip("the seed documents are not next to this checkout")
     seeds = "".join(p.read_bytes().decode("utf-8") for p in sorted(SEEDS.glob("*.txt")))
-    try:  # the first seed was once mis-decoded as cp1252; SPEC says how to restore it
+    try:  # the first seed was once mis-decoded as cp1252; re-encoding it as cp1252 restores it
         seeds += "".join(
             p.read_text(encoding="utf-8").encode("cp1252").decode("utf-8")
             for p in sorted(SEEDS.glob("000_*.txt"))

@@ -5,7 +5,8 @@ relative: torch's autograd of the reduced loss against ``losscli.gradient``. Whe
 the definitions differ (class-weighted means, triplet ε) the documented difference
 is asserted. Sample weights, which torch lacks, are checked against
 Σ wᵢLᵢ / Σ wᵢ built in torch from the per-row losses. Losses torch does not have
-are written out in torch from SPEC §3 so that autograd checks their gradients too.
+are written out in torch from their formulas (``losscli explain NAME``) so that autograd
+checks their gradients too.
 """
 
 from __future__ import annotations
@@ -236,8 +237,8 @@ def test_gaussian_nll_matches_torch_value_and_both_gradients(weighted):
 
 
 def test_gaussian_nll_below_eps_differs_from_torch_only_in_the_variance_gradient():
-    # SPEC §3: below eps the variance gradient is 0; torch clamps under no_grad and
-    # passes ½(1/eps − e²/eps²) through. Values and mean gradients agree.
+    # losscli (losses/regression.py): below eps the variance gradient is 0; torch clamps
+    # under no_grad and passes ½(1/eps − e²/eps²) through. Values and mean gradients agree.
     eps = 1e-3
     y, mean = real_data()
     var = rng_for(25).uniform(0.05, 2.0, N)
@@ -417,7 +418,7 @@ def test_cross_entropy_soft_targets_with_class_weights_match_torch(label_smoothi
 
 
 def test_cross_entropy_class_weights_differ_from_torch_by_the_documented_denominator():
-    # torch: Σ w_y ℓ / Σ w_y;  losscli (SPEC §3): Σ w_y ℓ / n.
+    # torch: Σ w_y ℓ / Σ w_y;  losscli (README "Why does my number differ…"): Σ w_y ℓ / n.
     k = 4
     y, z = labels(k=k), logits(k=k)
     cw = np.array([0.5, 1.0, 2.0, 3.0])
@@ -647,8 +648,8 @@ def test_triplet_on_distances_matches_torch_relu_form(weighted):
     assert_matches_torch("triplet", None, (dap, dan), torch_fn, weights=w, margin=0.5)
 
 
-# ---------------------------------------------------------------- SPEC formulas written in torch
-# torch has no built-in for these; autograd of the SPEC §3 formula checks losscli's
+# ------------------------------------------------------------- losscli formulas written in torch
+# torch has no built-in for these; autograd of the formula (``losscli explain``) checks losscli's
 # analytic gradient (and the value) all the same.
 
 

@@ -14,20 +14,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import cli
 
 import losscli
-from losscli.cli.commands import run
 
 ROOT = Path(__file__).resolve().parents[1]
 REGRESSION = ROOT / "sample_data" / "regression.csv"
 Q = {"median": 0.5, "max": 1.0, "p95": 0.95}
 STATISTICS = pytest.mark.parametrize("reduction", list(Q))
-
-
-def cli(capsys, *args: object) -> tuple[int, str, str]:
-    code = run([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def data(n: int = 101, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from test_cli_eval_errors import cli
+from helpers import cli
 from test_compare_significance import on_terminal
 
 PROBABILITIES = "y,pred\n0,0.2\n1,0.9\n0,0.3\n1,0.6\n"

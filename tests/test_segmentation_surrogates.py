@@ -11,19 +11,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers import cli
 
 import losscli
-from losscli.cli.commands import run
 
 
 def rng_for(seed: int) -> np.random.Generator:
     return np.random.default_rng(seed)
-
-
-def cli(capsys, *args: object) -> tuple[int, str, str]:
-    code = run([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def segmentation(seed: int, n: int = 300, k: int = 4):

@@ -1,40 +1,30 @@
 """Skill scores and calibration metrics on the command line: selection, --fail-below,
 direction rules, groups, every output format, ``losses``/``explain``, ``compare``
-and ``check`` (SPEC §8)."""
+and ``check`` (README "Skill scores and calibration")."""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
+from functools import partial
 from pathlib import Path
 
+import helpers
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import SAMPLES, cli
 from sklearn import metrics
 
 import losscli
-from losscli.cli.commands import run
 
-ROOT = Path(__file__).resolve().parents[1]
-SAMPLES = ROOT / "sample_data"
+eval_json = partial(helpers.eval_json, quiet=True, codes=(0, 1))
+
 REGRESSION = SAMPLES / "regression.csv"
 WORSE = SAMPLES / "regression_worse.csv"
 BINARY = SAMPLES / "binary.csv"
 MULTICLASS = SAMPLES / "multiclass.csv"
-
-
-def cli(capsys, *args: object) -> tuple[int, str, str]:
-    code = run([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def eval_json(capsys, *args: object) -> dict:
-    code, out, err = cli(capsys, "eval", *args, "--format", "json", "-q")
-    assert code in (0, 1), err
-    return json.loads(out)
 
 
 # ---- values on files -------------------------------------------------------------------

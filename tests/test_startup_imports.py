@@ -7,10 +7,10 @@ imported numpy long before these tests run.
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 
 import pytest
+from helpers import succeeds
 
 HEAVY = ("numpy", "pandas", "pyarrow")
 
@@ -58,14 +58,7 @@ COMMANDS = [
 def run_command(args: list[str], setup: str = "") -> dict:
     """Run ``losscli ARGS`` in a fresh interpreter: its exit code and heavy imports."""
     script = SCRIPT.format(setup=setup, args=args, heavy=HEAVY)
-    proc = subprocess.run(
-        [sys.executable, "-c", script],
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        timeout=60,
-    )
-    assert proc.returncode == 0, proc.stderr
+    proc = succeeds([sys.executable, "-c", script])
     return json.loads(proc.stdout.splitlines()[-1])
 
 
@@ -82,14 +75,7 @@ def test_rich_table_on_a_terminal_does_not_import_numpy_pandas_or_pyarrow() -> N
 @pytest.mark.parametrize("args", [["--help"], ["--version"], ["explain", "huber"]], ids=" ".join)
 def test_python_m_losscli_imports_no_heavy_module(args: list[str]) -> None:
     # -X importtime lists every module the real entry point imports, on stderr.
-    proc = subprocess.run(
-        [sys.executable, "-X", "importtime", "-m", "losscli", *args],
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        timeout=60,
-    )
-    assert proc.returncode == 0, proc.stderr
+    proc = succeeds([sys.executable, "-X", "importtime", "-m", "losscli", *args])
     imported = {
         line.rsplit("|", 1)[-1].strip()
         for line in proc.stderr.splitlines()

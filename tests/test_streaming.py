@@ -6,17 +6,13 @@ import pickle
 
 import numpy as np
 import pytest
-from cases import CASES, COMPOSITES
+from cases import case_params
 
 import losscli
 from losscli import Accumulator
 
 NAMES = losscli.available_losses()
-PARAMS = [
-    pytest.param(make, id=f"{name}-{i}")
-    for name in NAMES
-    for i, make in enumerate(CASES.get(name, []))
-] + [pytest.param(make, id=spec) for spec, make in COMPOSITES.items()]
+PARAMS = case_params(NAMES)
 
 
 def _slice(case, weights, lo, hi):
@@ -25,12 +21,17 @@ def _slice(case, weights, lo, hi):
     return y, (preds if len(preds) > 1 else preds[0]), weights[lo:hi]
 
 
+def seeded_case(make, seed: int, n: int):
+    """A case of ``n`` rows from ``default_rng(seed)``, and sample weights drawn after it."""
+    rng = np.random.default_rng(seed)
+    case = make(rng, n)
+    return case, rng.uniform(0.1, 3.0, n)
+
+
 @pytest.mark.parametrize("make", PARAMS)
 def test_chunking_1_7_1000_gives_the_same_value(make):
-    rng = np.random.default_rng(7)
     n = 2000
-    case = make(rng, n)
-    weights = rng.uniform(0.1, 3.0, n)
+    case, weights = seeded_case(make, 7, n)
     values = []
     for chunks in (1, 7, 1000):
         acc = Accumulator(case.loss, from_logits=case.from_logits, **case.params)
@@ -45,10 +46,8 @@ def test_chunking_1_7_1000_gives_the_same_value(make):
 
 @pytest.mark.parametrize("make", PARAMS)
 def test_chunked_gradients_equal_the_one_shot_gradient(make):
-    rng = np.random.default_rng(8)
     n = 300
-    case = make(rng, n)
-    weights = rng.uniform(0.1, 3.0, n)
+    case, weights = seeded_case(make, 8, n)
     whole = losscli.gradient(
         case.y, case.y_pred, case.loss, weights=weights, from_logits=case.from_logits, **case.params
     )

@@ -30,6 +30,11 @@ def files(tmp_path):
     return tmp_path, keys, y, p, order
 
 
+def on_files(command: str, d, preds: str, *rest: str) -> list[str]:
+    """``losscli COMMAND d/PREDS --targets d/targets.csv REST…``."""
+    return [command, str(d / preds), "--targets", str(d / "targets.csv"), *rest]
+
+
 def _json(capsys, args):
     assert run(args) == 0
     return json.loads(capsys.readouterr().out)
@@ -39,18 +44,7 @@ def test_key_join_matches_the_aligned_arrays(files, capsys):
     d, keys, y, p, _ = files
     doc = _json(
         capsys,
-        [
-            "eval",
-            str(d / "preds.csv"),
-            "--targets",
-            str(d / "targets.csv"),
-            "--key",
-            "id",
-            "--loss",
-            "mse,mae",
-            "--format",
-            "json",
-        ],
+        on_files("eval", d, "preds.csv", "--key", "id", "--loss", "mse,mae", "--format", "json"),
     )
     assert doc["results"][0]["value"] == pytest.approx(losscli.evaluate(y, p, "mse"), rel=1e-12)
     assert doc["results"][1]["value"] == pytest.approx(losscli.evaluate(y, p, "mae"), rel=1e-12)
@@ -60,37 +54,14 @@ def test_row_order_alignment(files, capsys):
     d, keys, y, p, _ = files
     doc = _json(
         capsys,
-        [
-            "eval",
-            str(d / "same_order.csv"),
-            "--targets",
-            str(d / "targets.csv"),
-            "--loss",
-            "mse",
-            "--format",
-            "json",
-        ],
+        on_files("eval", d, "same_order.csv", "--loss", "mse", "--format", "json"),
     )
     assert doc["results"][0]["value"] == pytest.approx(losscli.evaluate(y, p, "mse"), rel=1e-12)
 
 
 def test_grad_with_key_writes_the_key_column_first(files, capsys):
     d, keys, y, p, order = files
-    assert (
-        run(
-            [
-                "grad",
-                str(d / "preds.csv"),
-                "--targets",
-                str(d / "targets.csv"),
-                "--key",
-                "id",
-                "--loss",
-                "mse",
-            ]
-        )
-        == 0
-    )
+    assert run(on_files("grad", d, "preds.csv", "--key", "id", "--loss", "mse")) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == "id,grad_y_pred"
     first_key, first_grad = lines[1].split(",")
@@ -110,9 +81,7 @@ def test_row_count_mismatch_says_how_many(files, capsys):
     d, *_ = files
     lines = (d / "same_order.csv").read_text().splitlines()
     (d / "short.csv").write_text("\n".join(lines[:-2]) + "\n")
-    msg = _error(
-        capsys, ["eval", str(d / "short.csv"), "--targets", str(d / "targets.csv"), "--loss", "mse"]
-    )
+    msg = _error(capsys, on_files("eval", d, "short.csv", "--loss", "mse"))
     assert "has 30 rows" in msg and "has 28" in msg
 
 
@@ -122,30 +91,12 @@ def test_unmatched_and_duplicate_keys_are_counted(files, capsys):
     (d / "dup.csv").write_text("\n".join(lines[:-1] + [lines[1]]) + "\n")
     assert "1 row(s) repeat a --key value" in _error(
         capsys,
-        [
-            "eval",
-            str(d / "dup.csv"),
-            "--targets",
-            str(d / "targets.csv"),
-            "--key",
-            "id",
-            "--loss",
-            "mse",
-        ],
+        on_files("eval", d, "dup.csv", "--key", "id", "--loss", "mse"),
     )
     (d / "stranger.csv").write_text("\n".join(lines + ["nobody,1.0", "ghost,2.0"]) + "\n")
     msg = _error(
         capsys,
-        [
-            "eval",
-            str(d / "stranger.csv"),
-            "--targets",
-            str(d / "targets.csv"),
-            "--key",
-            "id",
-            "--loss",
-            "mse",
-        ],
+        on_files("eval", d, "stranger.csv", "--key", "id", "--loss", "mse"),
     )
     assert "2 row(s) have no --key match" in msg and "'nobody'" in msg
 
@@ -157,14 +108,5 @@ def test_key_without_targets_and_missing_key_column(files, capsys):
     )
     assert "no --key column 'uid'" in _error(
         capsys,
-        [
-            "eval",
-            str(d / "preds.csv"),
-            "--targets",
-            str(d / "targets.csv"),
-            "--key",
-            "uid",
-            "--loss",
-            "mse",
-        ],
+        on_files("eval", d, "preds.csv", "--key", "uid", "--loss", "mse"),
     )

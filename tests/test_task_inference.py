@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from test_cli_eval_errors import cli, stdin_bytes
+from helpers import cli, stdin_bytes
 
 from losscli.io.csv_reader import CSV_BLOCK
 from losscli.io.parquet_reader import PARQUET_BATCH

@@ -11,19 +11,16 @@ from __future__ import annotations
 
 import os
 import re
-import struct
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
+from helpers import ROOT, SAMPLES, on_pty
 
-pty = pytest.importorskip("pty")
-fcntl = pytest.importorskip("fcntl")
-termios = pytest.importorskip("termios")
+pytest.importorskip("pty")
+pytest.importorskip("fcntl")
+pytest.importorskip("termios")
 
-ROOT = Path(__file__).resolve().parents[1]
-SAMPLES = ROOT / "sample_data"
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 # Rich's box-drawing characters (U+2500–U+257F) are borders, not content.
 BORDERS = re.compile(r"[\u2500-\u257f]")
@@ -79,33 +76,19 @@ def _env(columns: int | None) -> dict[str, str]:
 
 def on_terminal(args: list[object], columns: int, *, env_columns: bool = False) -> str:
     """stdout of ``losscli ARGS`` on a pseudo-terminal ``columns`` wide (ANSI removed)."""
-    master, slave = pty.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 50, columns, 0, 0))
-    proc = subprocess.Popen(
+    code, shown, pipes = on_pty(
         [sys.executable, "-m", "losscli", *map(str, args)],
-        stdin=subprocess.DEVNULL,
-        stdout=slave,
-        stderr=subprocess.PIPE,
+        terminal=["stdout"],
         env=_env(columns if env_columns else None),
+        window=columns,
+        decode_errors="strict",
+        stdin=subprocess.DEVNULL,
         cwd=ROOT,
     )
-    os.close(slave)
-    chunks = []
-    while True:
-        try:
-            data = os.read(master, 65536)
-        except OSError:  # the child closed the terminal
-            break
-        if not data:
-            break
-        chunks.append(data)
-    os.close(master)
-    err = proc.stderr.read().decode()
-    proc.stderr.close()
-    code = proc.wait()
+    err = pipes["stderr"]
     assert code in (0, 1), err
     assert "Traceback" not in err
-    return ANSI.sub("", b"".join(chunks).decode()).replace("\r\n", "\n")
+    return ANSI.sub("", shown).replace("\r\n", "\n")
 
 
 def piped(args: list[object], columns: int) -> str:

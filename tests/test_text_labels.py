@@ -11,23 +11,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from helpers import cli, first_error, values
 from sklearn import metrics
 
-from losscli.cli.commands import run
-
 LOSSES = "bce,brier,focal,hinge"
-
-
-def cli(capsys, *args: object) -> tuple[int, str, str]:
-    code = run([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def values(capsys, *args: object) -> list[float]:
-    code, out, err = cli(capsys, "eval", *args, "--format", "json")
-    assert code == 0, err
-    return [r["value"] for r in json.loads(out)["results"]]
 
 
 @pytest.fixture
@@ -113,9 +100,7 @@ def test_pos_label_on_numeric_labels(capsys, tmp_path, data):
     assert values(capsys, ones_twos, "--loss", "bce,brier", "--pos-label", "2") == values(
         capsys, numeric, "--loss", "bce,brier"
     )
-    code, _, err = cli(capsys, "eval", numeric, "--loss", "bce", "--pos-label", "dog")
-    assert code == 2
-    assert err.splitlines()[0] == (
+    assert first_error(capsys, "eval", numeric, "--loss", "bce", "--pos-label", "dog") == (
         f"error: {numeric}: --pos-label 'dog' is not a label of column 'y_true', which holds numbers"
     )
 
@@ -123,9 +108,7 @@ def test_pos_label_on_numeric_labels(capsys, tmp_path, data):
 def test_pos_label_must_name_a_label(capsys, tmp_path, data):
     y, p = data
     text = write(tmp_path / "text.csv", np.where(y == 1, "dog", "cat"), p)
-    code, _, err = cli(capsys, "eval", text, "--loss", "bce", "--pos-label", "bird")
-    assert code == 2
-    assert err.splitlines()[0] == (
+    assert first_error(capsys, "eval", text, "--loss", "bce", "--pos-label", "bird") == (
         f"error: {text}: --pos-label 'bird' is not a label of column 'y_true' "
         "(its labels are 'cat', 'dog')"
     )
@@ -136,9 +119,7 @@ def test_three_text_labels_and_one_prediction_column(capsys, tmp_path, data):
     labels = np.where(y == 1, "dog", "cat").astype(object)
     labels[3] = "bird"
     text = write(tmp_path / "text.csv", labels, p)
-    code, _, err = cli(capsys, "eval", text, "--loss", "bce", "--pos-label", "dog")
-    assert code == 2
-    assert err.splitlines()[0] == (
+    assert first_error(capsys, "eval", text, "--loss", "bce", "--pos-label", "dog") == (
         f"error: {text}: column 'y_true' holds more than two labels ('bird', 'cat', 'dog'), "
         "but the predictions of bce are one column"
     )
@@ -155,9 +136,7 @@ def test_string_labels_map_to_class_columns_by_name(capsys, tmp_path, data):
     proba = np.column_stack([1 - p.round(6), p]).round(6)
     got = values(capsys, path, "--loss", "cross_entropy")
     assert got == [pytest.approx(metrics.log_loss(labels, proba, labels=["cat", "dog"]), rel=1e-9)]
-    code, _, err = cli(capsys, "eval", path, "--loss", "cross_entropy", "--pos-label", "dog")
-    assert code == 2
-    assert err.splitlines()[0] == (
+    assert first_error(capsys, "eval", path, "--loss", "cross_entropy", "--pos-label", "dog") == (
         "error: --pos-label names the positive class of a binary target; cross_entropy reads "
         "one prediction column per class (dog, cat)"
     )
@@ -200,9 +179,7 @@ def test_pos_label_is_never_silently_ignored(capsys, tmp_path):
     ]
     regression = tmp_path / "r.csv"
     regression.write_text("y_true,y_pred\n1.5,2\n2.5,2\n3.5,3\n")
-    code, _, err = cli(capsys, "eval", regression, "--loss", "mse", "--pos-label", "1.5")
-    assert code == 2
-    assert err.splitlines()[0] == (
+    assert first_error(capsys, "eval", regression, "--loss", "mse", "--pos-label", "1.5") == (
         f"error: {regression}: --pos-label needs a binary target; column 'y_true' holds more "
         "than two values (1.5, 2.5, 3.5)"
     )

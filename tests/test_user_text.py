@@ -2,7 +2,7 @@
 
 Every explain text (text and JSON, every loss), every recommend text (every task, and
 files), the help of every command, the README and the man pages are scanned for words
-about the product's own history ("the seed derivative was wrong", "SPEC §3"), and the
+about the product's own history ("the seed derivative was wrong", "follows SPEC"), and the
 numbers recommend shows are the user's: with a file, its class shares; with --task
 alone, the formula and no invented share.
 """

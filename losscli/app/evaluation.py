@@ -1,6 +1,6 @@
 """The file-level use cases: evaluate, and write per-row losses or gradients.
 
-``evaluate`` returns the ``losscli.eval/1`` document (its schema is in the README);
+``evaluate`` returns the ``losscli.eval/1`` document (README "JSON output");
 ``write_rows`` writes per-row losses (``--reduction none``) and ``write_gradients``
 per-row gradients (``losscli grad``). Each takes the input options whole
 (``InputSpec``) and the loss parameters; the Python API's ``evaluate_file``,

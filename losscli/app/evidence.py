@@ -4,7 +4,7 @@ One streaming pass over the target and prediction columns collects exact class
 counts, the prediction range and whether probability rows sum to 1; residual
 statistics (median absolute deviation, outlier share, kurtosis) come from the
 first ``RESIDUAL_SAMPLE`` rows, which is said in the evidence when it applies.
-The task follows from the evidence as SPEC §5 describes: many real values →
+The task follows from the evidence by these rules (``_classify``): many real values →
 regression (non-negative integers → counts), two label values → binary, labels
 with K prediction columns → multi-class, several 0/1 targets → multilabel, a
 minority class under 20% → also imbalanced.

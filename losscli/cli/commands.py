@@ -1,7 +1,7 @@
 """The ``losscli`` command line: parse arguments, call the library, hand results to output.
 
 Commands only raise; ``run`` is the one place where exceptions become exit statuses
-(SPEC §6). numpy, pandas and pyarrow are imported by the code that computes, never at
+(``errors.ExitCode``; README "In CI"). numpy, pandas and pyarrow are imported by the code that computes, never at
 import time here, so ``--help``, ``--version``, ``losses`` and ``explain`` start fast.
 """
 
@@ -12,17 +12,16 @@ import os
 import sys
 import traceback
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from typer.core import TyperCommand, TyperGroup
-from typer.main import get_command
 
 from losscli import __version__
-from losscli.cli import check_output, output
+from losscli.cli import check_output, compat, output
 from losscli.cli.options import (
     INPUT_OPTIONS,
     AlphaOpt,
@@ -70,16 +69,6 @@ from losscli.losses import registry
 if TYPE_CHECKING:
     from losscli.io.input_options import InputSpec
 
-try:  # typer 0.28 ships its own copy of click
-    from typer._click import exceptions as _click_exceptions
-except ImportError:  # older typer runs on click itself
-    from click import exceptions as _click_exceptions  # type: ignore[no-redef]
-
-ClickException = _click_exceptions.ClickException
-# Click 8.2+ raises this for a bare ``losscli``; older versions print the help themselves.
-NoArgsIsHelpError: Any = getattr(_click_exceptions, "NoArgsIsHelpError", ())
-
-
 # Options whose repeats add up instead of clashing: ``-l mse -l mae`` is ``--loss mse,mae``.
 _JOINED = {"loss": ","}
 
@@ -107,11 +96,7 @@ class _Once:
         parser = super().make_parser(ctx)
         if ctx.resilient_parsing:  # shell completion reads half-typed lines
             return parser
-        seen: dict[str, Any] = {}
-        options = [*parser._long_opt.values(), *parser._short_opt.values()]
-        for option in {id(o): o for o in options}.values():
-            if option.action in ("store", "store_const"):
-                option.process = _once(option, option.process, seen)
+        compat.intercept_single_valued_options(parser, _once({}))
         return parser
 
 
@@ -119,26 +104,25 @@ class _Command(_Once, TyperCommand):
     """A command whose options are checked by ``_Once``."""
 
 
-def _once(option: Any, process: Any, seen: dict[str, Any]) -> Any:
-    """Wrap one parser option's ``process``: a second occurrence joins or is refused."""
+def _once(seen: dict[str, Any]) -> Callable[[compat.Occurrence], Any]:
+    """Check each occurrence of an option on one line: a second one joins or is refused."""
 
-    def checked(value: Any, state: Any) -> None:
-        given = option.const if option.action == "store_const" else value
-        dest = option.dest
-        if dest in seen and dest in _JOINED and option.action == "store":
-            value = f"{state.opts[dest]}{_JOINED[dest]}{value}"
-        elif dest in seen and option.obj.is_flag:
+    def checked(option: compat.Occurrence) -> Any:
+        dest, given, value = option.dest, option.given, option.value
+        if dest in seen and dest in _JOINED and option.takes_value:
+            value = f"{option.stored[dest]}{_JOINED[dest]}{value}"
+        elif dest in seen and option.param.is_flag:
             if seen[dest] != given:  # -q -q loses nothing; --x --no-x would
-                name = _option_text(option.obj)
+                name = _option_text(option.param)
                 raise UsageError(f"{name}: both spellings given", hint="give one of them")
         elif dest in seen:
-            name = _option_text(option.obj)
+            name = _option_text(option.param)
             raise UsageError(
                 f"{name} given twice ({seen[dest]!r} and {given!r}): it takes one value",
                 hint=f"give {name} once",
             )
         seen[dest] = given
-        process(value, state)
+        return value
 
     return checked
 
@@ -969,7 +953,7 @@ def _sentence(text: str) -> str:
 
 def _usage_error(exc: Any) -> int:
     """A parsing error from click: one ``error:`` line and a pointer to the help."""
-    if isinstance(exc, NoArgsIsHelpError):
+    if isinstance(exc, compat.NoArgsIsHelpError):
         # A bare ``losscli``: the help is the useful answer; it is still a usage error.
         print(exc.format_message(), file=sys.stderr)
         return ExitCode.USAGE
@@ -1026,7 +1010,7 @@ def run(argv: Sequence[str] | None = None) -> int:
         sys.stdout.flush()
     except LossCliError as exc:
         return _user_error(exc)
-    except ClickException as exc:
+    except compat.ClickException as exc:
         return _usage_error(exc)
     except (KeyboardInterrupt, typer.Abort):
         return ExitCode.INTERRUPTED
@@ -1050,25 +1034,14 @@ def _debug_anywhere(args: list[str] | None) -> list[str] | None:
 
 
 def _click_group(args: list[str] | None) -> Any:
-    """The Click group of ``app``; when the line names a command, only that one is built.
-
-    Typer turns every command's signature into Click parameters up front (about 60 ms
-    for all of them); a command line runs one, so the others are left out.
-    """
+    """The Click group of ``app``; when the line names a command, only that one is built."""
     words = sys.argv[1:] if args is None else args
     name = next((w for w in words if not w.startswith("-")), None)
-    registered = app.registered_commands
-    for info in registered:  # every command refuses a repeated single-valued option
-        if info.cls in (None, TyperCommand):
-            info.cls = _Command
-    chosen = [c for c in registered if c.name == name]
-    if not chosen or os.environ.get("_LOSSCLI_COMPLETE"):
-        return get_command(app)
-    app.registered_commands = chosen
-    try:
-        return get_command(app)
-    finally:
-        app.registered_commands = registered
+    # every command refuses a repeated single-valued option
+    compat.set_command_class(app, TyperCommand, _Command)
+    if os.environ.get("_LOSSCLI_COMPLETE"):  # completion may ask about any command
+        name = None
+    return compat.click_group(app, only=name)
 
 
 def _click_completion_spelling() -> None:

@@ -11,11 +11,12 @@ Dask client or cluster), it exits the ordinary way.
 
 from __future__ import annotations
 
-import atexit
 import os
 import sys
 import threading
 from typing import NoReturn
+
+from losscli.cli import compat
 
 # Modules whose objects hold resources that only an orderly shutdown releases.
 _NEEDS_SHUTDOWN = ("distributed",)
@@ -26,12 +27,11 @@ def end_process(code: int) -> NoReturn:
     _flush_streams()
     if not _teardown_can_be_skipped():
         sys.exit(code)
-    run_exit_functions = getattr(atexit, "_run_exitfuncs", None)
-    if run_exit_functions is None:  # not CPython: let the interpreter do it
+    if not compat.run_exit_handlers():  # not CPython: let the interpreter do it
         sys.exit(code)
-    run_exit_functions()
     _flush_streams()
-    os._exit(code)
+    compat.end_at_once(code)
+    sys.exit(code)  # not reached
 
 
 def _teardown_can_be_skipped() -> bool:

@@ -1,6 +1,6 @@
 """Which columns a loss reads: explicit options, the default names, column families.
 
-Rules (SPEC §2): ``--target``/``--pred`` are repeatable, take comma lists and globs;
+Rules (README "Columns"): ``--target``/``--pred`` are repeatable, take comma lists and globs;
 without them the first present default name is used, then a family of columns
 sharing a prefix (``p_0..p_K`` or ``p0..pK``, ``prob_<class>``, ``logit_<class>``). When no rule
 decides, the error lists the candidates — never a silent guess.
