@@ -19,11 +19,17 @@ from losscli.kernel.validate import (
 )
 from losscli.losses.params import (
     ALPHA_FOCAL,
+    BCE_CLIP,
     CLASS_WEIGHTS,
+    DENOMINATOR,
     EPS,
+    FOCAL_CATEGORICAL_ALPHA,
+    FOCAL_FORM,
+    FOCAL_LAYOUT,
     GAMMA,
     LABEL_SMOOTHING,
     POS_WEIGHT,
+    SIGMOID_ONLY,
     Param,
     all_non_negative,
 )
@@ -143,6 +149,8 @@ _BCE_EXPLAIN = Explain(
 
 @register_loss(
     "bce",
+    options=(DENOMINATOR, BCE_CLIP),
+    default_for={"binary": 1, "imbalanced": 1, "multilabel": 1},
     aliases=("binary_crossentropy", "binary_cross_entropy", "log_loss", "multilabel_bce"),
     inputs="binary",
     tasks=BINARY,
@@ -164,6 +172,7 @@ class BinaryCrossEntropy(_Binary):
 
 @register_loss(
     "weighted_bce",
+    options=(DENOMINATOR, BCE_CLIP),
     inputs="binary",
     tasks=("binary", "imbalanced", "multilabel"),
     params=(
@@ -203,6 +212,7 @@ class WeightedBinaryCrossEntropy(BinaryCrossEntropy):
 
 @register_loss(
     "brier",
+    default_for={"binary": 2, "imbalanced": 3},
     aliases=("brier_score",),
     inputs="binary",
     tasks=("binary", "imbalanced", "multilabel"),
@@ -370,6 +380,8 @@ def softmax_focal_terms(labels, x, params: Params, k: int):
 
 @register_loss(
     "focal",
+    options=(DENOMINATOR, FOCAL_FORM, FOCAL_CATEGORICAL_ALPHA, SIGMOID_ONLY, FOCAL_LAYOUT),
+    default_for={"imbalanced": 2, "multiclass-imbalanced": 2},
     aliases=("binary_focal", "sigmoid_focal", "categorical_focal"),
     inputs="binary",
     tasks=("binary", "imbalanced", "multiclass", "multilabel", "segmentation"),
@@ -517,6 +529,7 @@ HINGE_TEXT = dict(
 
 @register_loss(
     "hinge",
+    options=(DENOMINATOR,),
     inputs="margin",
     tasks=("binary",),
     explain=Explain(
@@ -542,6 +555,7 @@ class Hinge(_Margin):
 
 @register_loss(
     "squared_hinge",
+    options=(DENOMINATOR,),
     inputs="margin",
     tasks=("binary",),
     explain=Explain(

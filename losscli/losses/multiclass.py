@@ -24,10 +24,15 @@ from losscli.kernel.validate import (
     require_rows_sum_to_one,
 )
 from losscli.losses.params import (
+    CATEGORICAL_HINGE,
     CLASS_WEIGHTS,
+    DENOMINATOR,
     EPS,
     IGNORE_INDEX,
+    KL_CLIP,
+    KL_MEAN_OVER_CLASSES,
     LABEL_SMOOTHING,
+    RENORMALIZE,
     Param,
     non_negative,
 )
@@ -163,6 +168,8 @@ CE_PARAMS = (EPS, LABEL_SMOOTHING, CLASS_WEIGHTS, IGNORE_INDEX)
 
 @register_loss(
     "cross_entropy",
+    options=(DENOMINATOR, RENORMALIZE),
+    default_for={"multiclass": 1, "multiclass-imbalanced": 1},
     aliases=(
         "cce",
         "categorical_crossentropy",
@@ -266,6 +273,7 @@ class Perplexity(CrossEntropy):
 
 @register_loss(
     "nll",
+    options=(DENOMINATOR,),
     aliases=("negative_log_likelihood",),
     inputs="log_probs",
     tasks=("multiclass", "sequence"),
@@ -337,6 +345,8 @@ LOG_TARGET = Param(
 
 @register_loss(
     "kl_div",
+    options=(DENOMINATOR, KL_MEAN_OVER_CLASSES, KL_CLIP),
+    default_for={"distribution": 1},
     aliases=("kl", "kullback_leibler"),
     inputs="distribution",
     tasks=("distribution",),
@@ -471,6 +481,7 @@ def _label_column(batch: Batch, loss: str) -> np.ndarray:
 
 @register_loss(
     "multi_hinge",
+    options=(DENOMINATOR, CATEGORICAL_HINGE),
     aliases=("crammer_singer",),
     inputs="multiclass",
     tasks=("multiclass",),

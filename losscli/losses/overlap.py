@@ -18,7 +18,15 @@ from losscli.kernel.validate import (
     require_rows_sum_to_one,
     require_soft_labels,
 )
-from losscli.losses.params import SMOOTH, Param, non_negative, positive
+from losscli.losses.params import (
+    CLASS_AVERAGE,
+    SMOOTH,
+    SMOOTH_NUMERATOR,
+    SMOOTH_SCALE,
+    Param,
+    non_negative,
+    positive,
+)
 from losscli.losses.registry import Explain, register_loss
 
 SEGMENTATION = ("segmentation", "imbalanced")
@@ -150,6 +158,7 @@ def smoothing(params: Params) -> tuple[float, float]:
 
 @register_loss(
     "dice",
+    options=(SMOOTH_NUMERATOR, CLASS_AVERAGE, SMOOTH_SCALE),
     aliases=("soft_dice",),
     inputs="overlap",
     tasks=SEGMENTATION,
@@ -216,6 +225,7 @@ BETA_T = Param("beta", 0.5, check=non_negative, valid=">= 0", help="weight of fa
 
 @register_loss(
     "tversky",
+    options=(SMOOTH_NUMERATOR, CLASS_AVERAGE),
     inputs="overlap",
     tasks=SEGMENTATION,
     params=(ALPHA_T, BETA_T, SMOOTH),

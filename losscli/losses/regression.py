@@ -10,7 +10,20 @@ from losscli._lazy import np
 from losscli.errors import InputError, ZeroWeightError
 from losscli.kernel.streaming import Batch, Elementwise, Params
 from losscli.kernel.validate import fail_where, require_range
-from losscli.losses.params import BETA_L1, DELTA, EPS, POWER, QUANTILE, Param, positive
+from losscli.losses.params import (
+    BETA_L1,
+    DELTA,
+    DENOMINATOR,
+    EPS,
+    LOG1P_FLOOR,
+    MAPE_SCALE,
+    POWER,
+    QUANTILE,
+    RMSE_PER_OUTPUT,
+    VARIANCE_GRAD,
+    Param,
+    positive,
+)
 from losscli.losses.registry import Explain, register_loss
 
 REGRESSION = ("regression",)
@@ -49,6 +62,8 @@ class _Real(Elementwise):
 
 @register_loss(
     "mse",
+    options=(DENOMINATOR,),
+    default_for={"regression": 1, "counts": 2},
     aliases=("l2", "mean_squared_error"),
     inputs="real",
     tasks=REGRESSION,
@@ -76,6 +91,8 @@ class MeanSquaredError(_Real):
 
 @register_loss(
     "rmse",
+    options=(RMSE_PER_OUTPUT,),
+    default_for={"regression": 2},
     aliases=("root_mean_squared_error",),
     inputs="real",
     tasks=REGRESSION,
@@ -148,6 +165,8 @@ class RootMeanSquaredError(MeanSquaredError):
 
 @register_loss(
     "mae",
+    options=(DENOMINATOR,),
+    default_for={"regression": 3, "counts": 3},
     aliases=("l1", "mean_absolute_error"),
     inputs="real",
     tasks=ROBUST,
@@ -173,6 +192,8 @@ class MeanAbsoluteError(_Real):
 
 @register_loss(
     "huber",
+    options=(DENOMINATOR,),
+    default_for={"regression": 4},
     inputs="real",
     tasks=ROBUST,
     params=(DELTA,),
@@ -232,6 +253,7 @@ class SmoothL1(_Real):
 
 @register_loss(
     "log_cosh",
+    options=(DENOMINATOR,),
     aliases=("logcosh",),
     inputs="real",
     tasks=ROBUST,
@@ -258,6 +280,8 @@ class LogCosh(_Real):
 
 @register_loss(
     "msle",
+    options=(DENOMINATOR, LOG1P_FLOOR),
+    positive=True,
     aliases=("mean_squared_logarithmic_error",),
     inputs="real",
     tasks=("regression", "counts"),
@@ -299,6 +323,8 @@ class MeanSquaredLogError(_Real):
 
 @register_loss(
     "mape",
+    options=(DENOMINATOR, MAPE_SCALE),
+    positive=True,
     aliases=("mean_absolute_percentage_error",),
     inputs="real",
     tasks=REGRESSION,
@@ -390,6 +416,9 @@ FULL_POISSON = Param(
 
 @register_loss(
     "poisson",
+    options=(DENOMINATOR,),
+    positive=True,
+    default_for={"counts": 1},
     aliases=("poisson_nll",),
     inputs="real",
     tasks=("counts",),
@@ -471,6 +500,7 @@ FULL_GAUSSIAN = Param(
 
 @register_loss(
     "gaussian_nll",
+    options=(VARIANCE_GRAD,),
     inputs="gaussian",
     tasks=("regression", "distribution"),
     params=(GAUSSIAN_EPS, FULL_GAUSSIAN),
@@ -532,6 +562,7 @@ class GaussianNLL(Elementwise):
 
 @register_loss(
     "tweedie",
+    positive=True,
     aliases=("tweedie_deviance",),
     inputs="real",
     tasks=("counts", "regression"),
@@ -635,6 +666,7 @@ class _FixedPowerDeviance(Tweedie):
 
 @register_loss(
     "poisson_deviance",
+    positive=True,
     aliases=("mean_poisson_deviance",),
     inputs="real",
     tasks=("counts", "regression"),
@@ -659,6 +691,7 @@ class PoissonDeviance(_FixedPowerDeviance):
 
 @register_loss(
     "gamma_deviance",
+    positive=True,
     aliases=("mean_gamma_deviance",),
     inputs="real",
     tasks=("regression",),

@@ -6,7 +6,7 @@ from losscli._lazy import np
 from losscli.errors import InputError, ParamError
 from losscli.kernel.streaming import Batch, Elementwise
 from losscli.kernel.validate import plus_minus_one, require_binary, require_range
-from losscli.losses.params import Param, non_negative
+from losscli.losses.params import EPS_IN_DIFFERENCE, EPS_IN_ROOT, Param, non_negative
 from losscli.losses.registry import Explain, register_loss
 
 SIMILARITY = ("similarity",)
@@ -83,6 +83,7 @@ def p_distance_grad(u: np.ndarray, d: np.ndarray, p: float) -> np.ndarray:
 
 @register_loss(
     "triplet",
+    options=(EPS_IN_DIFFERENCE, EPS_IN_ROOT),
     aliases=("triplet_margin",),
     inputs="triplet",
     tasks=SIMILARITY,
