@@ -456,13 +456,22 @@ def log_target_distribution(log_t: np.ndarray, batch: Batch) -> np.ndarray:
 MARGIN_MULTI = Param("margin", 1.0, check=non_negative, valid=">= 0", help="margin")
 
 
-def _labels_and_scores(batch: Batch, loss: str) -> Batch:
-    x = batch.preds[0]
-    if x.ndim != 2 or x.shape[1] < 2:
-        raise InputError(f"{loss} needs K >= 2 score columns, got shape {x.shape}")
-    y = _label_column(batch, loss)
-    labels = integer_labels(y, x.shape[1], batch)
-    return batch.replace(target=y, aux={"labels": labels})
+class _ScoreMargin(Elementwise):
+    """A margin loss on K raw score columns and one label per row (``aux["labels"]``)."""
+
+    #: the loss's name, for the messages about its inputs
+    loss_name = ""
+
+    def breakdown(self, targets, predictions):
+        return "label"
+
+    def prepare(self, batch, params):
+        x = batch.preds[0]
+        if x.ndim != 2 or x.shape[1] < 2:
+            raise InputError(f"{self.loss_name} needs K >= 2 score columns, got shape {x.shape}")
+        y = _label_column(batch, self.loss_name)
+        labels = integer_labels(y, x.shape[1], batch)
+        return batch.replace(target=y, aux={"labels": labels})
 
 
 def _label_column(batch: Batch, loss: str) -> np.ndarray:
@@ -496,14 +505,10 @@ def _label_column(batch: Batch, loss: str) -> np.ndarray:
         "Keras categorical_hinge includes the true class's 0 in its max (3.0 instead of 0 for scores [−3,−2,−5], y=1).",
     ),
 )
-class MultiHinge(Elementwise):
+class MultiHinge(_ScoreMargin):
     """Crammer–Singer multi-class hinge loss."""
 
-    def breakdown(self, targets, predictions):
-        return "label"
-
-    def prepare(self, batch, params):
-        return _labels_and_scores(batch, "multi_hinge")
+    loss_name = "multi_hinge"
 
     def _parts(self, batch, params):
         s, y = batch.preds[0], batch.aux["labels"]
@@ -541,14 +546,10 @@ class MultiHinge(Elementwise):
         differences="torch MultiMarginLoss(p=1, margin) agrees.",
     ),
 )
-class MultiMargin(Elementwise):
+class MultiMargin(_ScoreMargin):
     """Weston–Watkins multi-class margin loss."""
 
-    def breakdown(self, targets, predictions):
-        return "label"
-
-    def prepare(self, batch, params):
-        return _labels_and_scores(batch, "multi_margin")
+    loss_name = "multi_margin"
 
     def _violations(self, batch, params):
         s, y = batch.preds[0], batch.aux["labels"]
