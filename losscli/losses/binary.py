@@ -32,6 +32,7 @@ from losscli.losses.params import (
     SIGMOID_ONLY,
     Param,
     all_non_negative,
+    option,
 )
 from losscli.losses.registry import Explain, register_loss
 
@@ -116,7 +117,7 @@ def bce_terms(y, x, params: Params, loss: str = "bce", grad: bool = True):
         if not grad:
             return value, None
         return value, -a * sigmoid(-x) + b * sigmoid(x)
-    if params.get("bce_clip") == "log100":
+    if option(params, BCE_CLIP) == "log100":
         with np.errstate(divide="ignore"):
             log_p = np.maximum(np.log(x), TORCH_LOG_FLOOR)
             log_q = np.maximum(np.log(1.0 - x), TORCH_LOG_FLOOR)
@@ -283,7 +284,7 @@ def binary_focal_terms(y, x, params: Params):
     w0, w1 = binary_class_weights(params, "focal")
     at = at * np.where(y == 1, w1, w0)
     s = np.where(y == 1, 1.0, -1.0)
-    if params.get("focal_form") == "keras":
+    if option(params, FOCAL_FORM) == "keras":
         return keras_binary_focal_terms(y, x, params, at, s)
     if params["from_logits"]:
         log_pt = log_sigmoid(s * x)
@@ -414,7 +415,7 @@ class Focal(_Binary):
         if batch.target is None:
             raise InputError("focal needs a target column")
         y, x = batch.target, batch.preds[0]
-        layout = params.get("focal_layout")
+        layout = option(params, FOCAL_LAYOUT)
         if x.ndim == 2 and y.shape == x.shape and layout != "sigmoid":
             y = self._one_hot_as_labels(y, x, batch, params, layout)
             if y.ndim == 1:
@@ -428,7 +429,7 @@ class Focal(_Binary):
             )
         if x.ndim == 2 and y.ndim == 1:
             k = x.shape[1]
-            only = params.get("sigmoid_only")
+            only = option(params, SIGMOID_ONLY)
             if only:
                 raise InputError(
                     f"focal on {k} class columns with integer labels: --convention follows {only}, "
@@ -436,7 +437,7 @@ class Focal(_Binary):
                     hint="keras defines a K-class focal (keras.losses.CategoricalFocalCrossentropy): "
                     "--convention keras, or drop --convention for losscli's softmax focal",
                 )
-            if params["alpha"] is not None and params.get("focal_form") != "keras":
+            if params["alpha"] is not None and option(params, FOCAL_FORM) != "keras":
                 raise ParamError(
                     "alpha",
                     params["alpha"],
@@ -486,9 +487,9 @@ class Focal(_Binary):
         return super().row_class_weight(batch, params, labels_only)
 
     def _terms(self, batch, params):
-        if "labels" in batch.aux and params.get("focal_form") == "keras":
+        if "labels" in batch.aux and option(params, FOCAL_FORM) == "keras":
             alpha = params["alpha"]
-            alpha = params.get("focal_categorical_alpha", 1.0) if alpha is None else alpha
+            alpha = option(params, FOCAL_CATEGORICAL_ALPHA) if alpha is None else alpha
             return keras_categorical_focal_terms(
                 batch.aux["labels"], batch.preds[0], params, batch.aux["k"], alpha
             )

@@ -35,6 +35,7 @@ from losscli.losses.params import (
     RENORMALIZE,
     Param,
     non_negative,
+    option,
 )
 from losscli.losses.registry import Explain, register_loss
 
@@ -136,14 +137,14 @@ def ce_terms(t, x, params: Params, loss: str, grad: bool = True):
         if not grad:
             return value, None
         return value, np.exp(logp) * np.sum(tw, axis=1, keepdims=True) - tw
-    total = np.sum(x, axis=1, keepdims=True) if params.get("renormalize") else 1.0
+    total = np.sum(x, axis=1, keepdims=True) if option(params, RENORMALIZE) else 1.0
     q = x / total
     p, inside = clip_probability(q, params["eps"])
     value = -np.sum(tw * np.log(p), axis=1)
     if not grad:
         return value, None
     g = np.where(inside, -tw / p, 0.0)
-    if params.get("renormalize"):
+    if option(params, RENORMALIZE):
         g = (g - np.sum(g * q, axis=1, keepdims=True)) / total
     return value, g
 
@@ -203,7 +204,7 @@ class CrossEntropy(Elementwise):
     def prepare(self, batch, params):
         # The value from integer labels reads p_y alone (``_label_ce``): the n×K one-hot
         # rows are made only when something needs them (the gradient, label smoothing).
-        dense = bool(params.get("label_smoothing") or params.get("renormalize"))
+        dense = bool(params.get("label_smoothing") or option(params, RENORMALIZE))
         return prepare_multiclass(batch, params, "cross_entropy", dense=dense)
 
     def breakdown(self, targets, predictions):
@@ -226,7 +227,7 @@ class CrossEntropy(Elementwise):
         if (
             labels is not None
             and not params.get("label_smoothing")
-            and not params.get("renormalize")
+            and not option(params, RENORMALIZE)
         ):
             return _label_ce(batch.preds[0], labels, params)
         return ce_terms(target_matrix(batch), batch.preds[0], params, "cross_entropy", grad=False)[
@@ -401,7 +402,7 @@ class KLDivergence(Elementwise):
 
     def denominator(self, batch, params):
         d = super().denominator(batch, params)
-        return d * batch.target.shape[1] if params.get("kl_mean_over_classes") else d
+        return d * batch.target.shape[1] if option(params, KL_MEAN_OVER_CLASSES) else d
 
     def _keras(self, batch, params):
         p = softmax(batch.preds[0]) if params["from_logits"] else batch.preds[0]
@@ -410,7 +411,7 @@ class KLDivergence(Elementwise):
 
     def loss(self, batch, params):
         t, x = batch.target, batch.preds[0]
-        if params.get("kl_clip"):
+        if option(params, KL_CLIP):
             t, _, p = self._keras(batch, params)
             return np.sum(t * np.log(t / p), axis=1)
         if params.get("log_input"):
@@ -428,7 +429,7 @@ class KLDivergence(Elementwise):
 
     def dloss(self, batch, params):
         t, x = batch.target, batch.preds[0]
-        if params.get("kl_clip"):
+        if option(params, KL_CLIP):
             tc, p, pc = self._keras(batch, params)
             g = np.where((p >= params["eps"]) & (p <= 1.0), -tc / pc, 0.0)
             return (softmax_backward(g, p) if params["from_logits"] else g,)
@@ -515,7 +516,7 @@ class MultiHinge(_ScoreMargin):
         rows = np.arange(len(y))
         others = s.copy()
         # Keras's categorical_hinge takes max_c (1 − t_c)·s_c: the true class counts as 0.
-        others[rows, y] = 0.0 if params.get("categorical_hinge") else -np.inf
+        others[rows, y] = 0.0 if option(params, CATEGORICAL_HINGE) else -np.inf
         j = np.argmax(others, axis=1)
         return rows, y, j, params["margin"] + others[rows, j] - s[rows, y]
 

@@ -231,6 +231,11 @@ VARIANCE_GRAD = Param(
 )
 
 
+def option(params: Mapping[str, Any], declared: Param) -> Any:
+    """A kernel option's value as bound, or its declared default (what a kernel reads)."""
+    return params.get(declared.name, declared.default)
+
+
 def resolve_options(
     declared: tuple[Param, ...], given: Mapping[str, Any], loss: str
 ) -> dict[str, Any]:

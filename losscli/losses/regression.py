@@ -22,6 +22,7 @@ from losscli.losses.params import (
     RMSE_PER_OUTPUT,
     VARIANCE_GRAD,
     Param,
+    option,
     positive,
 )
 from losscli.losses.registry import Explain, register_loss
@@ -125,7 +126,7 @@ class RootMeanSquaredError(MeanSquaredError):
         return 0.0 if mean <= 0 else 0.5 / float(np.sqrt(mean))
 
     def _per_output(self, batch, params):
-        return params.get("rmse_per_output") and batch.target.ndim == 2
+        return option(params, RMSE_PER_OUTPUT) and batch.target.ndim == 2
 
     def update(self, batch, params):
         sums = super().update(batch, params)
@@ -306,7 +307,7 @@ class MeanSquaredLogError(_Real):
 
     def _logs(self, batch, params):
         """log1p of ŷ and y; Keras's ``log1p_floor`` f uses log(max(x, f) + 1)."""
-        floor = params.get("log1p_floor")
+        floor = option(params, LOG1P_FLOOR)
         yhat, y = batch.preds[0], batch.target
         if floor is None:
             return np.log1p(yhat), np.log1p(y), np.ones_like(yhat)
@@ -361,7 +362,7 @@ class MeanAbsolutePercentageError(_Real):
 
     def _scale(self, batch, params):
         # 100 for percent; scikit-learn's convention (``mape_scale`` 1) is a fraction.
-        return params.get("mape_scale", 100.0) / np.maximum(np.abs(batch.target), params["eps"])
+        return option(params, MAPE_SCALE) / np.maximum(np.abs(batch.target), params["eps"])
 
     def loss(self, batch, params):
         return self._scale(batch, params) * np.abs(self.error(batch))
@@ -555,7 +556,7 @@ class GaussianNLL(Elementwise):
         e = mean - batch.target
         dvar = 0.5 * (1.0 / v - e * e / (v * v))
         # PyTorch clamps under no_grad, so its gradient passes the clamp ("through_clamp").
-        if params.get("variance_grad") != "through_clamp":
+        if option(params, VARIANCE_GRAD) != "through_clamp":
             dvar = np.where(var >= params["eps"], dvar, 0.0)
         return e / v, dvar
 
