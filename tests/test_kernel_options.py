@@ -35,6 +35,15 @@ def test_options_are_not_user_parameters():
         assert not {p.name for p in loss.params} & {p.name for p in loss.options}, loss.name
 
 
+def test_a_name_both_parameter_and_option_is_refused():
+    from losscli.losses.params import EPS
+    from losscli.losses.registry import Loss, add_loss
+
+    mse = get_loss("mse")
+    with pytest.raises(ValueError, match="both a parameter and a kernel option"):
+        add_loss(Loss("x_both", mse.kernel, "real", ("regression",), params=(EPS,), options=(EPS,)))
+
+
 def test_binding_an_undeclared_option_raises(monkeypatch):
     import losscli.binding.objective as objective
 

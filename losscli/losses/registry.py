@@ -177,6 +177,9 @@ def add_loss(loss: Loss, *, replace: bool = False) -> Loss:
     unknown += [t for t, _ in loss.default_for if t not in INFERRED_TASKS]
     if unknown:
         raise ValueError(f"{loss.name}: unknown task(s) {unknown}")
+    both = {p.name for p in loss.params} & {p.name for p in loss.options}
+    if both:
+        raise ValueError(f"{loss.name}: {sorted(both)} both a parameter and a kernel option")
     keys = [_key(loss.name), *(_key(a) for a in loss.aliases)]
     if not replace:
         taken = [k for k in keys if k in _REGISTRY or k in _ALIASES]
