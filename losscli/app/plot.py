@@ -70,11 +70,6 @@ GRADIENT_HEIGHT = 36  # default height of the two-panel figure drawn with --grad
 IMAGE_FORMATS = (".png", ".svg")
 PLOT_EXTRA = "pip install 'losscli[plot]'"
 
-# Regression losses defined only for positive values: plotted over ŷ with y = 1.
-POSITIVE_REAL = frozenset(
-    {"msle", "mape", "poisson", "tweedie", "poisson_deviance", "gamma_deviance"}
-)
-
 
 @dataclass(frozen=True)
 class Axis:
@@ -204,7 +199,8 @@ def _terms(obj: Objective) -> list[Any]:
 
 def _needs_positive(obj: Objective) -> bool:
     terms = _terms(obj)
-    return all(t.inputs == "real" for t in terms) and any(t.name in POSITIVE_REAL for t in terms)
+    # losses defined only for positive values (Loss.positive) are plotted over ŷ with y = 1
+    return all(t.inputs == "real" for t in terms) and any(t.loss.positive for t in terms)
 
 
 def plottable_losses() -> list[str]:

@@ -18,17 +18,7 @@ from losscli.app.evidence import IMBALANCE_SHARE, MAX_DISTINCT
 from losscli.errors import InputError
 from losscli.io.batches import float_column, read_batches, text_column
 from losscli.io.sources import Header, Source
-
-DEFAULT_LOSSES = {
-    "regression": "mse,rmse,mae,huber",
-    "counts": "poisson,mse,mae",
-    "binary": "bce,brier",
-    "imbalanced": "bce,focal,brier",
-    "multiclass": "cross_entropy",
-    "multiclass-imbalanced": "cross_entropy,focal",
-    "multilabel": "bce",
-    "distribution": "kl_div",
-}
+from losscli.losses.registry import default_losses
 
 
 @dataclass
@@ -131,10 +121,10 @@ class TargetEvidence:
             k = len(self.target)
             if self.counts is not None and set(self.counts) <= {0.0, 1.0}:
                 return Inference(
-                    "multilabel", DEFAULT_LOSSES["multilabel"], f"{k} 0/1 target columns, {rows}"
+                    "multilabel", default_losses("multilabel"), f"{k} 0/1 target columns, {rows}"
                 )
             return Inference(
-                "distribution", DEFAULT_LOSSES["distribution"], f"{k} target columns, {rows}"
+                "distribution", default_losses("distribution"), f"{k} target columns, {rows}"
             )
         col = self.target[0]
         if col in self.text and len(self.pred) == 1:
@@ -149,7 +139,7 @@ class TargetEvidence:
             key = "multiclass-imbalanced" if imbalanced else "multiclass"
             return Inference(
                 "multiclass",
-                DEFAULT_LOSSES[key],
+                default_losses(key),
                 f"labels in {col!r} with {len(self.pred)} prediction columns, {rows}"
                 + (f"; smallest class share {minority:.1%}" if imbalanced else ""),
                 imbalanced,
@@ -162,24 +152,24 @@ class TargetEvidence:
             if minority < IMBALANCE_SHARE:
                 return Inference(
                     "imbalanced",
-                    DEFAULT_LOSSES["imbalanced"],
+                    default_losses("imbalanced"),
                     f"0/1 target {col!r} with a minority share of {minority:.1%} (< 20%) in {rows}",
                     True,
                 )
             return Inference(
                 "binary",
-                DEFAULT_LOSSES["binary"],
+                default_losses("binary"),
                 f"0/1 target {col!r} with a positive share of {share:.1%} in {rows}",
             )
         if self.integral and self.rows and (counts is None or len(counts) > 2):
             return Inference(
                 "counts",
-                DEFAULT_LOSSES["counts"],
+                default_losses("counts"),
                 f"non-negative integer target {col!r} with {distinct} distinct values in {rows}",
             )
         return Inference(
             "regression",
-            DEFAULT_LOSSES["regression"],
+            default_losses("regression"),
             f"real-valued target {col!r} with {distinct} distinct values in {rows}",
         )
 
@@ -235,19 +225,19 @@ def _text_binary(column: str, label_counts: dict[str, int], rows: str) -> Infere
     names = " and ".join(shown(c) for c in sorted(labels))
     if positive is None:
         reason = f"two labels {names} in {column!r} and one prediction column, {rows}"
-        return Inference("binary", DEFAULT_LOSSES["binary"], reason)
+        return Inference("binary", default_losses("binary"), reason)
     share = label_counts.get(positive, 0) / total
     minority = min(share, 1 - share)
     reason = f"labels {names} in {column!r}, positive {shown(positive)}"
     if minority < IMBALANCE_SHARE:
         return Inference(
             "imbalanced",
-            DEFAULT_LOSSES["imbalanced"],
+            default_losses("imbalanced"),
             f"{reason} with a minority share of {minority:.1%} (< 20%) in {rows}",
             True,
         )
     return Inference(
         "binary",
-        DEFAULT_LOSSES["binary"],
+        default_losses("binary"),
         f"{reason} with a positive share of {share:.1%} in {rows}",
     )

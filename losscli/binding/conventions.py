@@ -7,7 +7,9 @@ library's code or docs. ``--convention LIB`` binds every selected loss through i
 record (explicit parameters still win); a loss the library lacks is a usage error
 that names the libraries that have it; ``losscli explain NAME`` prints the records.
 
-Kernel options (set only through a record, never user parameters) and what reads them:
+Kernel options (set only through a record, never user parameters) and what reads them.
+Each loss declares the options it takes (``Loss.options``, ``losscli.losses.params``);
+binding a record whose option its loss does not declare is an error:
 
 - ``denominator``: the mean's divisor, Σdᵢ over rows (``streaming.Elementwise``):
   ``count`` — n rows (Keras ``sum_over_batch_size``); ``class`` — Σ sᵢ·c_{yᵢ}, each row's
@@ -106,6 +108,53 @@ _SKLEARN_CLASS_WEIGHTS = (
     "no class weights: --class-weights act as sample weights (compute_sample_weight), "
     "so the mean divides by Σ w_y instead of n"
 )
+
+
+def _sklearn_log_loss(loss: str, function: str, differs: str) -> Convention:
+    """scikit-learn's log_loss: p clipped at float64 machine epsilon, and class weights passed
+    as sample weights, so the mean divides by Σ w_y."""
+    return Convention(
+        loss,
+        "sklearn",
+        function,
+        differs,
+        f"{_SK_CLS} (log_loss, _log_loss)",
+        params={"eps": FLOAT64_EPS},
+        options={"denominator": "class"},
+    )
+
+
+def _keras_overlap(loss: str, function: str, differs: str) -> Convention:
+    """A Keras overlap ratio: smooth 1e-7 in the denominator only, classes pooled (axis=None)."""
+    return Convention(
+        loss,
+        "keras",
+        function,
+        differs,
+        f"{_KERAS} ({loss})",
+        params={"smooth": KERAS_EPSILON},
+        options={"smooth_numerator": False, "class_average": "micro"},
+    )
+
+
+def _optax_overlap(
+    loss: str, function: str, differs: str, options: Mapping[str, Any] | None = None
+) -> Convention:
+    """optax's dice_loss: smooth = 1, and logits by default (apply_softmax=True)."""
+    return Convention(
+        loss,
+        "optax",
+        function,
+        differs,
+        f"{_OPTAX_SEG} (dice_loss)",
+        params={"smooth": 1.0},
+        options=options or {},
+        from_logits=True,
+        note="predictions are read as logits (optax's apply_softmax=True); "
+        "add --no-from-logits for probabilities",
+    )
+
+
 _TORCH_LOGITS_ONLY = (
     "takes logits; on probability columns losscli evaluates it at log p, with p clipped at eps"
 )
@@ -249,15 +298,11 @@ RECORDS: tuple[Convention, ...] = (
         "p clipped to [1e-7, 1 − 1e-7] and label smoothing toward ½, as here",
         f"{_KERAS} (binary_crossentropy); {_KERAS_JAX} (binary_crossentropy)",
     ),
-    Convention(
+    _sklearn_log_loss(
         "bce",
-        "sklearn",
         "sklearn.metrics.log_loss",
         "p clipped at float64 machine epsilon (2.22e-16: at most 36.04 per row) instead of "
         f"1e-7; {_SKLEARN_CLASS_WEIGHTS}; one label column",
-        f"{_SK_CLS} (log_loss, _log_loss)",
-        params={"eps": FLOAT64_EPS},
-        options={"denominator": "class"},
     ),
     Convention(
         "bce",
@@ -283,14 +328,10 @@ RECORDS: tuple[Convention, ...] = (
         "class weights become sample weights and the mean divides by n, as here",
         f"{_KERAS} (binary_crossentropy)",
     ),
-    Convention(
+    _sklearn_log_loss(
         "weighted_bce",
-        "sklearn",
         "sklearn.metrics.log_loss(sample_weight=w_y)",
         f"{_SKLEARN_CLASS_WEIGHTS}; p clipped at float64 machine epsilon instead of 1e-7",
-        f"{_SK_CLS} (log_loss, _log_loss)",
-        params={"eps": FLOAT64_EPS},
-        options={"denominator": "class"},
     ),
     Convention(
         "brier",
@@ -398,15 +439,11 @@ RECORDS: tuple[Convention, ...] = (
         f"{_KERAS} (categorical_crossentropy); {_KERAS_JAX} (categorical_crossentropy)",
         options={"renormalize": True},
     ),
-    Convention(
+    _sklearn_log_loss(
         "cross_entropy",
-        "sklearn",
         "sklearn.metrics.log_loss",
         "p clipped at float64 machine epsilon instead of 1e-7; rows not summing to 1 are used "
         f"as they are; {_SKLEARN_CLASS_WEIGHTS}",
-        f"{_SK_CLS} (log_loss, _log_loss)",
-        params={"eps": FLOAT64_EPS},
-        options={"denominator": "class"},
     ),
     Convention(
         "cross_entropy",
@@ -452,52 +489,32 @@ RECORDS: tuple[Convention, ...] = (
         f"{_OPTAX_CLS} (kl_divergence)",
     ),
     # --- segmentation -----------------------------------------------------------------
-    Convention(
+    _keras_overlap(
         "dice",
-        "keras",
         "keras.losses.Dice",
         "J = 1 − 2Σyp/(Σy + Σp + 1e-7): no smoothing in the numerator (an empty mask scores 1, "
         "not 0) and 1e-7 in the denominator; K classes are pooled into one ratio (axis=None), "
         "not averaged",
-        f"{_KERAS} (dice)",
-        params={"smooth": KERAS_EPSILON},
-        options={"smooth_numerator": False, "class_average": "micro"},
     ),
-    Convention(
+    _optax_overlap(
         "dice",
-        "optax",
         "optax.losses.dice_loss",
         "J = 1 − (I + s)/(I + ½FP + ½FN + s) with s = smooth = 1: losscli's form with 2s; "
         "predictions are logits by default (apply_softmax=True); optax averages per sample "
         "(--group IMAGE gives each image's value)",
-        f"{_OPTAX_SEG} (dice_loss)",
-        params={"smooth": 1.0},
         options={"smooth_scale": 2.0},
-        from_logits=True,
-        note="predictions are read as logits (optax's apply_softmax=True); "
-        "add --no-from-logits for probabilities",
     ),
-    Convention(
+    _keras_overlap(
         "tversky",
-        "keras",
         "keras.losses.Tversky",
         "J = 1 − TP/(TP + αFP + βFN + 1e-7): no smoothing in the numerator and 1e-7 in the "
         "denominator; K classes are pooled into one ratio (axis=None), not averaged",
-        f"{_KERAS} (tversky)",
-        params={"smooth": KERAS_EPSILON},
-        options={"smooth_numerator": False, "class_average": "micro"},
     ),
-    Convention(
+    _optax_overlap(
         "tversky",
-        "optax",
         "optax.losses.dice_loss(alpha, beta)",
         "smooth = 1 by default; predictions are logits by default (apply_softmax=True); optax "
         "averages per sample (--group IMAGE gives each image's value)",
-        f"{_OPTAX_SEG} (dice_loss)",
-        params={"smooth": 1.0},
-        from_logits=True,
-        note="predictions are read as logits (optax's apply_softmax=True); "
-        "add --no-from-logits for probabilities",
     ),
     # --- similarity -------------------------------------------------------------------
     Convention(

@@ -16,7 +16,7 @@ from losscli.binding.conventions import Convention, lookup
 from losscli.binding.spec import LossSpec, parse_specs
 from losscli.errors import UsageError
 from losscli.kernel.streaming import ROW_STATISTICS, Batch, PartialSums, check_reduction
-from losscli.losses.params import resolve
+from losscli.losses.params import resolve, resolve_options
 from losscli.losses.registry import Loss, all_losses, get_loss
 
 
@@ -195,11 +195,11 @@ def bind_term(
     if from_logits is None:
         from_logits = bool(record and record.from_logits)
     params["from_logits"] = bool(from_logits and loss.logits)
-    if record is not None:
-        params.update(record.options)
+    options = dict(record.options) if record is not None else {}
     form = FORM_OF_ALIAS.get(name.strip().lower().replace("-", "_"))
     if form:  # categorical_focal / sigmoid_focal: the name fixes the form of focal
-        params["focal_layout"] = form
+        options["focal_layout"] = form
+    params.update(resolve_options(loss.options, options, loss.name))
     return BoundLoss(loss, params, record)
 
 

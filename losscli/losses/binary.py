@@ -19,13 +19,20 @@ from losscli.kernel.validate import (
 )
 from losscli.losses.params import (
     ALPHA_FOCAL,
+    BCE_CLIP,
     CLASS_WEIGHTS,
+    DENOMINATOR,
     EPS,
+    FOCAL_CATEGORICAL_ALPHA,
+    FOCAL_FORM,
+    FOCAL_LAYOUT,
     GAMMA,
     LABEL_SMOOTHING,
     POS_WEIGHT,
+    SIGMOID_ONLY,
     Param,
     all_non_negative,
+    option,
 )
 from losscli.losses.registry import Explain, register_loss
 
@@ -110,7 +117,7 @@ def bce_terms(y, x, params: Params, loss: str = "bce", grad: bool = True):
         if not grad:
             return value, None
         return value, -a * sigmoid(-x) + b * sigmoid(x)
-    if params.get("bce_clip") == "log100":
+    if option(params, BCE_CLIP) == "log100":
         with np.errstate(divide="ignore"):
             log_p = np.maximum(np.log(x), TORCH_LOG_FLOOR)
             log_q = np.maximum(np.log(1.0 - x), TORCH_LOG_FLOOR)
@@ -143,6 +150,8 @@ _BCE_EXPLAIN = Explain(
 
 @register_loss(
     "bce",
+    options=(DENOMINATOR, BCE_CLIP),
+    default_for={"binary": 1, "imbalanced": 1, "multilabel": 1},
     aliases=("binary_crossentropy", "binary_cross_entropy", "log_loss", "multilabel_bce"),
     inputs="binary",
     tasks=BINARY,
@@ -164,6 +173,7 @@ class BinaryCrossEntropy(_Binary):
 
 @register_loss(
     "weighted_bce",
+    options=(DENOMINATOR, BCE_CLIP),
     inputs="binary",
     tasks=("binary", "imbalanced", "multilabel"),
     params=(
@@ -203,6 +213,7 @@ class WeightedBinaryCrossEntropy(BinaryCrossEntropy):
 
 @register_loss(
     "brier",
+    default_for={"binary": 2, "imbalanced": 3},
     aliases=("brier_score",),
     inputs="binary",
     tasks=("binary", "imbalanced", "multilabel"),
@@ -273,7 +284,7 @@ def binary_focal_terms(y, x, params: Params):
     w0, w1 = binary_class_weights(params, "focal")
     at = at * np.where(y == 1, w1, w0)
     s = np.where(y == 1, 1.0, -1.0)
-    if params.get("focal_form") == "keras":
+    if option(params, FOCAL_FORM) == "keras":
         return keras_binary_focal_terms(y, x, params, at, s)
     if params["from_logits"]:
         log_pt = log_sigmoid(s * x)
@@ -370,6 +381,8 @@ def softmax_focal_terms(labels, x, params: Params, k: int):
 
 @register_loss(
     "focal",
+    options=(DENOMINATOR, FOCAL_FORM, FOCAL_CATEGORICAL_ALPHA, SIGMOID_ONLY, FOCAL_LAYOUT),
+    default_for={"imbalanced": 2, "multiclass-imbalanced": 2},
     aliases=("binary_focal", "sigmoid_focal", "categorical_focal"),
     inputs="binary",
     tasks=("binary", "imbalanced", "multiclass", "multilabel", "segmentation"),
@@ -402,7 +415,7 @@ class Focal(_Binary):
         if batch.target is None:
             raise InputError("focal needs a target column")
         y, x = batch.target, batch.preds[0]
-        layout = params.get("focal_layout")
+        layout = option(params, FOCAL_LAYOUT)
         if x.ndim == 2 and y.shape == x.shape and layout != "sigmoid":
             y = self._one_hot_as_labels(y, x, batch, params, layout)
             if y.ndim == 1:
@@ -416,7 +429,7 @@ class Focal(_Binary):
             )
         if x.ndim == 2 and y.ndim == 1:
             k = x.shape[1]
-            only = params.get("sigmoid_only")
+            only = option(params, SIGMOID_ONLY)
             if only:
                 raise InputError(
                     f"focal on {k} class columns with integer labels: --convention follows {only}, "
@@ -424,7 +437,7 @@ class Focal(_Binary):
                     hint="keras defines a K-class focal (keras.losses.CategoricalFocalCrossentropy): "
                     "--convention keras, or drop --convention for losscli's softmax focal",
                 )
-            if params["alpha"] is not None and params.get("focal_form") != "keras":
+            if params["alpha"] is not None and option(params, FOCAL_FORM) != "keras":
                 raise ParamError(
                     "alpha",
                     params["alpha"],
@@ -474,9 +487,9 @@ class Focal(_Binary):
         return super().row_class_weight(batch, params, labels_only)
 
     def _terms(self, batch, params):
-        if "labels" in batch.aux and params.get("focal_form") == "keras":
+        if "labels" in batch.aux and option(params, FOCAL_FORM) == "keras":
             alpha = params["alpha"]
-            alpha = params.get("focal_categorical_alpha", 1.0) if alpha is None else alpha
+            alpha = option(params, FOCAL_CATEGORICAL_ALPHA) if alpha is None else alpha
             return keras_categorical_focal_terms(
                 batch.aux["labels"], batch.preds[0], params, batch.aux["k"], alpha
             )
@@ -517,6 +530,7 @@ HINGE_TEXT = dict(
 
 @register_loss(
     "hinge",
+    options=(DENOMINATOR,),
     inputs="margin",
     tasks=("binary",),
     explain=Explain(
@@ -542,6 +556,7 @@ class Hinge(_Margin):
 
 @register_loss(
     "squared_hinge",
+    options=(DENOMINATOR,),
     inputs="margin",
     tasks=("binary",),
     explain=Explain(

@@ -24,12 +24,18 @@ from losscli.kernel.validate import (
     require_rows_sum_to_one,
 )
 from losscli.losses.params import (
+    CATEGORICAL_HINGE,
     CLASS_WEIGHTS,
+    DENOMINATOR,
     EPS,
     IGNORE_INDEX,
+    KL_CLIP,
+    KL_MEAN_OVER_CLASSES,
     LABEL_SMOOTHING,
+    RENORMALIZE,
     Param,
     non_negative,
+    option,
 )
 from losscli.losses.registry import Explain, register_loss
 
@@ -131,14 +137,14 @@ def ce_terms(t, x, params: Params, loss: str, grad: bool = True):
         if not grad:
             return value, None
         return value, np.exp(logp) * np.sum(tw, axis=1, keepdims=True) - tw
-    total = np.sum(x, axis=1, keepdims=True) if params.get("renormalize") else 1.0
+    total = np.sum(x, axis=1, keepdims=True) if option(params, RENORMALIZE) else 1.0
     q = x / total
     p, inside = clip_probability(q, params["eps"])
     value = -np.sum(tw * np.log(p), axis=1)
     if not grad:
         return value, None
     g = np.where(inside, -tw / p, 0.0)
-    if params.get("renormalize"):
+    if option(params, RENORMALIZE):
         g = (g - np.sum(g * q, axis=1, keepdims=True)) / total
     return value, g
 
@@ -163,6 +169,8 @@ CE_PARAMS = (EPS, LABEL_SMOOTHING, CLASS_WEIGHTS, IGNORE_INDEX)
 
 @register_loss(
     "cross_entropy",
+    options=(DENOMINATOR, RENORMALIZE),
+    default_for={"multiclass": 1, "multiclass-imbalanced": 1},
     aliases=(
         "cce",
         "categorical_crossentropy",
@@ -196,7 +204,7 @@ class CrossEntropy(Elementwise):
     def prepare(self, batch, params):
         # The value from integer labels reads p_y alone (``_label_ce``): the n×K one-hot
         # rows are made only when something needs them (the gradient, label smoothing).
-        dense = bool(params.get("label_smoothing") or params.get("renormalize"))
+        dense = bool(params.get("label_smoothing") or option(params, RENORMALIZE))
         return prepare_multiclass(batch, params, "cross_entropy", dense=dense)
 
     def breakdown(self, targets, predictions):
@@ -219,7 +227,7 @@ class CrossEntropy(Elementwise):
         if (
             labels is not None
             and not params.get("label_smoothing")
-            and not params.get("renormalize")
+            and not option(params, RENORMALIZE)
         ):
             return _label_ce(batch.preds[0], labels, params)
         return ce_terms(target_matrix(batch), batch.preds[0], params, "cross_entropy", grad=False)[
@@ -266,6 +274,7 @@ class Perplexity(CrossEntropy):
 
 @register_loss(
     "nll",
+    options=(DENOMINATOR,),
     aliases=("negative_log_likelihood",),
     inputs="log_probs",
     tasks=("multiclass", "sequence"),
@@ -337,6 +346,8 @@ LOG_TARGET = Param(
 
 @register_loss(
     "kl_div",
+    options=(DENOMINATOR, KL_MEAN_OVER_CLASSES, KL_CLIP),
+    default_for={"distribution": 1},
     aliases=("kl", "kullback_leibler"),
     inputs="distribution",
     tasks=("distribution",),
@@ -391,7 +402,7 @@ class KLDivergence(Elementwise):
 
     def denominator(self, batch, params):
         d = super().denominator(batch, params)
-        return d * batch.target.shape[1] if params.get("kl_mean_over_classes") else d
+        return d * batch.target.shape[1] if option(params, KL_MEAN_OVER_CLASSES) else d
 
     def _keras(self, batch, params):
         p = softmax(batch.preds[0]) if params["from_logits"] else batch.preds[0]
@@ -400,7 +411,7 @@ class KLDivergence(Elementwise):
 
     def loss(self, batch, params):
         t, x = batch.target, batch.preds[0]
-        if params.get("kl_clip"):
+        if option(params, KL_CLIP):
             t, _, p = self._keras(batch, params)
             return np.sum(t * np.log(t / p), axis=1)
         if params.get("log_input"):
@@ -418,7 +429,7 @@ class KLDivergence(Elementwise):
 
     def dloss(self, batch, params):
         t, x = batch.target, batch.preds[0]
-        if params.get("kl_clip"):
+        if option(params, KL_CLIP):
             tc, p, pc = self._keras(batch, params)
             g = np.where((p >= params["eps"]) & (p <= 1.0), -tc / pc, 0.0)
             return (softmax_backward(g, p) if params["from_logits"] else g,)
@@ -446,13 +457,22 @@ def log_target_distribution(log_t: np.ndarray, batch: Batch) -> np.ndarray:
 MARGIN_MULTI = Param("margin", 1.0, check=non_negative, valid=">= 0", help="margin")
 
 
-def _labels_and_scores(batch: Batch, loss: str) -> Batch:
-    x = batch.preds[0]
-    if x.ndim != 2 or x.shape[1] < 2:
-        raise InputError(f"{loss} needs K >= 2 score columns, got shape {x.shape}")
-    y = _label_column(batch, loss)
-    labels = integer_labels(y, x.shape[1], batch)
-    return batch.replace(target=y, aux={"labels": labels})
+class _ScoreMargin(Elementwise):
+    """A margin loss on K raw score columns and one label per row (``aux["labels"]``)."""
+
+    #: the loss's name, for the messages about its inputs
+    loss_name = ""
+
+    def breakdown(self, targets, predictions):
+        return "label"
+
+    def prepare(self, batch, params):
+        x = batch.preds[0]
+        if x.ndim != 2 or x.shape[1] < 2:
+            raise InputError(f"{self.loss_name} needs K >= 2 score columns, got shape {x.shape}")
+        y = _label_column(batch, self.loss_name)
+        labels = integer_labels(y, x.shape[1], batch)
+        return batch.replace(target=y, aux={"labels": labels})
 
 
 def _label_column(batch: Batch, loss: str) -> np.ndarray:
@@ -471,6 +491,7 @@ def _label_column(batch: Batch, loss: str) -> np.ndarray:
 
 @register_loss(
     "multi_hinge",
+    options=(DENOMINATOR, CATEGORICAL_HINGE),
     aliases=("crammer_singer",),
     inputs="multiclass",
     tasks=("multiclass",),
@@ -485,21 +506,17 @@ def _label_column(batch: Batch, loss: str) -> np.ndarray:
         "Keras categorical_hinge includes the true class's 0 in its max (3.0 instead of 0 for scores [−3,−2,−5], y=1).",
     ),
 )
-class MultiHinge(Elementwise):
+class MultiHinge(_ScoreMargin):
     """Crammer–Singer multi-class hinge loss."""
 
-    def breakdown(self, targets, predictions):
-        return "label"
-
-    def prepare(self, batch, params):
-        return _labels_and_scores(batch, "multi_hinge")
+    loss_name = "multi_hinge"
 
     def _parts(self, batch, params):
         s, y = batch.preds[0], batch.aux["labels"]
         rows = np.arange(len(y))
         others = s.copy()
         # Keras's categorical_hinge takes max_c (1 − t_c)·s_c: the true class counts as 0.
-        others[rows, y] = 0.0 if params.get("categorical_hinge") else -np.inf
+        others[rows, y] = 0.0 if option(params, CATEGORICAL_HINGE) else -np.inf
         j = np.argmax(others, axis=1)
         return rows, y, j, params["margin"] + others[rows, j] - s[rows, y]
 
@@ -530,14 +547,10 @@ class MultiHinge(Elementwise):
         differences="torch MultiMarginLoss(p=1, margin) agrees.",
     ),
 )
-class MultiMargin(Elementwise):
+class MultiMargin(_ScoreMargin):
     """Weston–Watkins multi-class margin loss."""
 
-    def breakdown(self, targets, predictions):
-        return "label"
-
-    def prepare(self, batch, params):
-        return _labels_and_scores(batch, "multi_margin")
+    loss_name = "multi_margin"
 
     def _violations(self, batch, params):
         s, y = batch.preds[0], batch.aux["labels"]

@@ -18,7 +18,16 @@ from losscli.kernel.validate import (
     require_rows_sum_to_one,
     require_soft_labels,
 )
-from losscli.losses.params import SMOOTH, Param, non_negative, positive
+from losscli.losses.params import (
+    CLASS_AVERAGE,
+    SMOOTH,
+    SMOOTH_NUMERATOR,
+    SMOOTH_SCALE,
+    Param,
+    non_negative,
+    option,
+    positive,
+)
 from losscli.losses.registry import Explain, register_loss
 
 SEGMENTATION = ("segmentation", "imbalanced")
@@ -99,7 +108,7 @@ class _Overlap(Kernel):
         """TP, ΣY, ΣP per class; one pooled ratio over all classes with Keras's
         ``class_average="micro"`` (its axis=None)."""
         tp, sy, sp = sums["tp"], sums["sy"], sums["sp"]
-        if params.get("class_average") == "micro":
+        if option(params, CLASS_AVERAGE) == "micro":
             return tuple(np.sum(a, axis=-1, keepdims=True) for a in (tp, sy, sp))
         return tp, sy, sp
 
@@ -144,12 +153,13 @@ class _Overlap(Kernel):
 def smoothing(params: Params) -> tuple[float, float]:
     """(numerator, denominator) smoothing terms: s = smooth (× ``smooth_scale``, 2 for
     optax's dice_loss); Keras (``smooth_numerator=False``) has none in the numerator."""
-    s = params["smooth"] * params.get("smooth_scale", 1.0)
-    return (s if params.get("smooth_numerator", True) else 0.0), s
+    s = params["smooth"] * option(params, SMOOTH_SCALE)
+    return (s if option(params, SMOOTH_NUMERATOR) else 0.0), s
 
 
 @register_loss(
     "dice",
+    options=(SMOOTH_NUMERATOR, CLASS_AVERAGE, SMOOTH_SCALE),
     aliases=("soft_dice",),
     inputs="overlap",
     tasks=SEGMENTATION,
@@ -216,6 +226,7 @@ BETA_T = Param("beta", 0.5, check=non_negative, valid=">= 0", help="weight of fa
 
 @register_loss(
     "tversky",
+    options=(SMOOTH_NUMERATOR, CLASS_AVERAGE),
     inputs="overlap",
     tasks=SEGMENTATION,
     params=(ALPHA_T, BETA_T, SMOOTH),

@@ -13,6 +13,8 @@ from losscli.errors import ParamError
 FLOAT, INT, FLOATS, BOOL = "float", "int", "floats", "bool"
 # One word out of a fixed set (``choices``), e.g. binning=width|mass.
 CHOICE = "choice"
+# Free text (only kernel options use it: the name of a library function).
+TEXT = "text"
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,8 @@ class Param:
                 return int(value)
             if self.kind == FLOATS:
                 return tuple(float(part) for part in raw.strip("[]()").split(",") if part.strip())
+            if self.kind == TEXT:
+                return raw
             if self.kind == CHOICE:
                 if raw.lower() not in self.choices:
                     raise ValueError
@@ -89,6 +93,10 @@ class Param:
                 if not isinstance(value, str) or value.lower() not in self.choices:
                     raise TypeError
                 value = value.lower()
+                ok = True
+            elif self.kind == TEXT:
+                if not isinstance(value, str):
+                    raise TypeError
                 ok = True
             else:
                 if not isinstance(value, bool):
@@ -156,6 +164,92 @@ IGNORE_INDEX = Param(
     "ignore_index", None, kind=INT, valid="an integer label", help="label whose rows are skipped"
 )
 POWER = Param("power", 1.5, check=tweedie_power, valid="<= 0 or >= 1", help="Tweedie power p")
+
+
+# Kernel options: set by the binding layer (a library convention, or an alias that fixes a
+# form), never by users. A loss declares those its kernel reads in ``Loss.options``; they
+# are not parameters, so ``losses``, ``explain`` and ``--param`` do not show them.
+# What each one means: ``losscli.binding.conventions``.
+DENOMINATOR = Param(
+    "denominator",
+    None,
+    kind=CHOICE,
+    choices=("count", "class", "label_class"),
+    valid="count, class or label_class",
+    help="the mean's divisor Σdᵢ",
+)
+BCE_CLIP = Param(
+    "bce_clip", None, kind=CHOICE, choices=("log100",), valid="log100", help="log p clamped at −100"
+)
+RMSE_PER_OUTPUT = Param("rmse_per_output", False, kind=BOOL, help="mean of per-column RMSEs")
+MAPE_SCALE = Param(
+    "mape_scale", 100.0, check=positive, valid="> 0", help="100: percent, 1: fraction"
+)
+LOG1P_FLOOR = Param("log1p_floor", None, check=positive, valid="> 0", help="log(max(x, floor) + 1)")
+KL_MEAN_OVER_CLASSES = Param("kl_mean_over_classes", False, kind=BOOL, help="divide by n·K")
+KL_CLIP = Param("kl_clip", False, kind=BOOL, help="both distributions clipped to [eps, 1]")
+FOCAL_FORM = Param(
+    "focal_form", None, kind=CHOICE, choices=("keras",), valid="keras", help="Keras's focal losses"
+)
+FOCAL_CATEGORICAL_ALPHA = Param(
+    "focal_categorical_alpha", 1.0, check=non_negative, valid=">= 0", help="K-class focal factor"
+)
+FOCAL_LAYOUT = Param(
+    "focal_layout",
+    None,
+    kind=CHOICE,
+    choices=("categorical", "sigmoid"),
+    valid="categorical or sigmoid",
+    help="the form an alias of focal fixes",
+)
+SIGMOID_ONLY = Param(
+    "sigmoid_only", None, kind=TEXT, valid="a function name", help="no K-class form in: FUNCTION"
+)
+RENORMALIZE = Param("renormalize", False, kind=BOOL, help="probability rows divided by their sum")
+CATEGORICAL_HINGE = Param("categorical_hinge", False, kind=BOOL, help="max includes the true class")
+SMOOTH_NUMERATOR = Param("smooth_numerator", True, kind=BOOL, help="smoothing in the numerator")
+CLASS_AVERAGE = Param(
+    "class_average",
+    None,
+    kind=CHOICE,
+    choices=("micro",),
+    valid="micro",
+    help="classes pooled into one ratio",
+)
+SMOOTH_SCALE = Param("smooth_scale", 1.0, check=positive, valid="> 0", help="smoothing multiplier")
+EPS_IN_DIFFERENCE = Param(
+    "eps_in_difference", 0.0, check=non_negative, valid=">= 0", help="‖a − p + ε‖"
+)
+EPS_IN_ROOT = Param("eps_in_root", 0.0, check=non_negative, valid=">= 0", help="√(‖a − p‖² + ε)")
+VARIANCE_GRAD = Param(
+    "variance_grad",
+    None,
+    kind=CHOICE,
+    choices=("through_clamp",),
+    valid="through_clamp",
+    help="variance gradient at max(v, eps)",
+)
+
+
+def option(params: Mapping[str, Any], declared: Param) -> Any:
+    """A kernel option's value as bound, or its declared default (what a kernel reads)."""
+    return params.get(declared.name, declared.default)
+
+
+def resolve_options(
+    declared: tuple[Param, ...], given: Mapping[str, Any], loss: str
+) -> dict[str, Any]:
+    """Validate the kernel options the binding sets (only those given; kernels know the
+    defaults). An option ``loss`` does not declare is a bug in the caller, not a user
+    error: ValueError, so a misspelt option in a convention record fails loudly."""
+    by_name = {p.name: p for p in declared}
+    unknown = sorted(set(given) - set(by_name))
+    if unknown:
+        accepted = ", ".join(by_name) or "none"
+        raise ValueError(
+            f"{loss}: kernel option(s) {', '.join(unknown)} not declared (it declares: {accepted})"
+        )
+    return {name: by_name[name].validate(value, loss) for name, value in given.items()}
 
 
 def resolve(declared: tuple[Param, ...], given: Mapping[str, Any], loss: str) -> dict[str, Any]:

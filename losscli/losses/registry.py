@@ -9,7 +9,7 @@ callable returning one or several).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from losscli.errors import UsageError
@@ -96,6 +96,10 @@ class Explain:
     properties: str = ""
 
 
+# The tasks that ``eval`` infers from the data and evaluates default losses for (``Loss.
+# default_for``): the task names, and multi-class with a rare class.
+INFERRED_TASKS = (*TASKS, "multiclass-imbalanced")
+
 # What a registered entry is: a loss to minimise, or an evaluation metric (a skill
 # score or a calibration measure) that is reported beside the losses.
 KINDS = ("loss", "metric")
@@ -108,7 +112,9 @@ DIRECTIONS = ("lower", "higher", None)
 class Loss:
     """A registered loss or metric: identity, inputs, parameters, math and explanation.
 
-    ``kind`` is "loss" or "metric"; ``better`` says which way is better ("lower",
+    ``params`` are what users set; ``options`` are the kernel options that only the
+    binding sets (``losscli.binding.conventions``), declared so that an unknown one is an
+    error. ``kind`` is "loss" or "metric"; ``better`` says which way is better ("lower",
     "higher", or None when the value does not rank models). ``--fail-above`` gates
     lower-is-better entries, ``--fail-below`` higher-is-better ones.
     """
@@ -125,6 +131,12 @@ class Loss:
     source: str = "losscli"
     kind: str = "loss"
     better: str | None = "lower"
+    #: kernel options the binding may set (conventions, aliases); not user parameters
+    options: tuple[Param, ...] = ()
+    #: the real inputs must be positive (msle, poisson, …): ``plot`` draws it over ŷ > 0
+    positive: bool = False
+    #: (inferred task, rank): evaluated by default for that task, in rank order
+    default_for: tuple[tuple[str, int], ...] = ()
 
     @property
     def ratio(self) -> bool:
@@ -132,6 +144,13 @@ class Loss:
 
     def param(self, name: str) -> Param | None:
         return next((p for p in self.params if p.name == name), None)
+
+    def option(self, name: str) -> Param | None:
+        return next((p for p in self.options if p.name == name), None)
+
+    def default_rank(self, task: str) -> int | None:
+        """Where this loss comes in the default losses of an inferred ``task`` (None: not one)."""
+        return dict(self.default_for).get(task)
 
 
 # Names that stand for several metrics, one result row each (``--loss brier_decomposition``).
@@ -155,8 +174,12 @@ def add_loss(loss: Loss, *, replace: bool = False) -> Loss:
     if loss.kind not in KINDS or loss.better not in DIRECTIONS:
         raise ValueError(f"{loss.name}: kind must be one of {KINDS}, better one of {DIRECTIONS}")
     unknown = [t for t in loss.tasks if t not in TASKS]
+    unknown += [t for t, _ in loss.default_for if t not in INFERRED_TASKS]
     if unknown:
         raise ValueError(f"{loss.name}: unknown task(s) {unknown}")
+    both = {p.name for p in loss.params} & {p.name for p in loss.options}
+    if both:
+        raise ValueError(f"{loss.name}: {sorted(both)} both a parameter and a kernel option")
     keys = [_key(loss.name), *(_key(a) for a in loss.aliases)]
     if not replace:
         taken = [k for k in keys if k in _REGISTRY or k in _ALIASES]
@@ -180,6 +203,9 @@ def register_loss(
     summary: str = "",
     kind: str = "loss",
     better: str | None = "lower",
+    options: Iterable[Param] = (),
+    positive: bool = False,
+    default_for: Mapping[str, int] | None = None,
 ) -> Callable[[type[Kernel]], type[Kernel]]:
     """Class decorator: register the decorated Kernel subclass under ``name``.
 
@@ -202,6 +228,9 @@ def register_loss(
                 source=kernel_cls.__module__.split(".")[0],
                 kind=kind,
                 better=better,
+                options=tuple(options),
+                positive=positive,
+                default_for=tuple((default_for or {}).items()),
             )
         )
         return kernel_cls
@@ -335,6 +364,13 @@ def normalize_task(task: str) -> str:
     close = difflib.get_close_matches(task.lower(), [*TASKS, *TASK_SPELLINGS], n=1)
     hint = f"did you mean {close[0]}? " if close else ""
     raise UsageError(f"unknown task {task!r}", hint=f"{hint}tasks: {', '.join(TASKS)}")
+
+
+def default_losses(task: str) -> str:
+    """The losses evaluated by default for an inferred ``task``, as a ``--loss`` text
+    (``Loss.default_for`` gives each one's rank)."""
+    ranked = [(loss.default_rank(task), loss.name) for loss in all_losses()]
+    return ",".join(name for rank, name in sorted(r for r in ranked if r[0] is not None))
 
 
 def available_losses(task: str | None = None) -> list[str]:

@@ -10,7 +10,21 @@ from losscli._lazy import np
 from losscli.errors import InputError, ZeroWeightError
 from losscli.kernel.streaming import Batch, Elementwise, Params
 from losscli.kernel.validate import fail_where, require_range
-from losscli.losses.params import BETA_L1, DELTA, EPS, POWER, QUANTILE, Param, positive
+from losscli.losses.params import (
+    BETA_L1,
+    DELTA,
+    DENOMINATOR,
+    EPS,
+    LOG1P_FLOOR,
+    MAPE_SCALE,
+    POWER,
+    QUANTILE,
+    RMSE_PER_OUTPUT,
+    VARIANCE_GRAD,
+    Param,
+    option,
+    positive,
+)
 from losscli.losses.registry import Explain, register_loss
 
 REGRESSION = ("regression",)
@@ -49,6 +63,8 @@ class _Real(Elementwise):
 
 @register_loss(
     "mse",
+    options=(DENOMINATOR,),
+    default_for={"regression": 1, "counts": 2},
     aliases=("l2", "mean_squared_error"),
     inputs="real",
     tasks=REGRESSION,
@@ -76,6 +92,8 @@ class MeanSquaredError(_Real):
 
 @register_loss(
     "rmse",
+    options=(RMSE_PER_OUTPUT,),
+    default_for={"regression": 2},
     aliases=("root_mean_squared_error",),
     inputs="real",
     tasks=REGRESSION,
@@ -108,7 +126,7 @@ class RootMeanSquaredError(MeanSquaredError):
         return 0.0 if mean <= 0 else 0.5 / float(np.sqrt(mean))
 
     def _per_output(self, batch, params):
-        return params.get("rmse_per_output") and batch.target.ndim == 2
+        return option(params, RMSE_PER_OUTPUT) and batch.target.ndim == 2
 
     def update(self, batch, params):
         sums = super().update(batch, params)
@@ -148,6 +166,8 @@ class RootMeanSquaredError(MeanSquaredError):
 
 @register_loss(
     "mae",
+    options=(DENOMINATOR,),
+    default_for={"regression": 3, "counts": 3},
     aliases=("l1", "mean_absolute_error"),
     inputs="real",
     tasks=ROBUST,
@@ -173,6 +193,8 @@ class MeanAbsoluteError(_Real):
 
 @register_loss(
     "huber",
+    options=(DENOMINATOR,),
+    default_for={"regression": 4},
     inputs="real",
     tasks=ROBUST,
     params=(DELTA,),
@@ -232,6 +254,7 @@ class SmoothL1(_Real):
 
 @register_loss(
     "log_cosh",
+    options=(DENOMINATOR,),
     aliases=("logcosh",),
     inputs="real",
     tasks=ROBUST,
@@ -258,6 +281,8 @@ class LogCosh(_Real):
 
 @register_loss(
     "msle",
+    options=(DENOMINATOR, LOG1P_FLOOR),
+    positive=True,
     aliases=("mean_squared_logarithmic_error",),
     inputs="real",
     tasks=("regression", "counts"),
@@ -282,7 +307,7 @@ class MeanSquaredLogError(_Real):
 
     def _logs(self, batch, params):
         """log1p of ŷ and y; Keras's ``log1p_floor`` f uses log(max(x, f) + 1)."""
-        floor = params.get("log1p_floor")
+        floor = option(params, LOG1P_FLOOR)
         yhat, y = batch.preds[0], batch.target
         if floor is None:
             return np.log1p(yhat), np.log1p(y), np.ones_like(yhat)
@@ -299,6 +324,8 @@ class MeanSquaredLogError(_Real):
 
 @register_loss(
     "mape",
+    options=(DENOMINATOR, MAPE_SCALE),
+    positive=True,
     aliases=("mean_absolute_percentage_error",),
     inputs="real",
     tasks=REGRESSION,
@@ -335,7 +362,7 @@ class MeanAbsolutePercentageError(_Real):
 
     def _scale(self, batch, params):
         # 100 for percent; scikit-learn's convention (``mape_scale`` 1) is a fraction.
-        return params.get("mape_scale", 100.0) / np.maximum(np.abs(batch.target), params["eps"])
+        return option(params, MAPE_SCALE) / np.maximum(np.abs(batch.target), params["eps"])
 
     def loss(self, batch, params):
         return self._scale(batch, params) * np.abs(self.error(batch))
@@ -390,6 +417,9 @@ FULL_POISSON = Param(
 
 @register_loss(
     "poisson",
+    options=(DENOMINATOR,),
+    positive=True,
+    default_for={"counts": 1},
     aliases=("poisson_nll",),
     inputs="real",
     tasks=("counts",),
@@ -471,6 +501,7 @@ FULL_GAUSSIAN = Param(
 
 @register_loss(
     "gaussian_nll",
+    options=(VARIANCE_GRAD,),
     inputs="gaussian",
     tasks=("regression", "distribution"),
     params=(GAUSSIAN_EPS, FULL_GAUSSIAN),
@@ -525,13 +556,14 @@ class GaussianNLL(Elementwise):
         e = mean - batch.target
         dvar = 0.5 * (1.0 / v - e * e / (v * v))
         # PyTorch clamps under no_grad, so its gradient passes the clamp ("through_clamp").
-        if params.get("variance_grad") != "through_clamp":
+        if option(params, VARIANCE_GRAD) != "through_clamp":
             dvar = np.where(var >= params["eps"], dvar, 0.0)
         return e / v, dvar
 
 
 @register_loss(
     "tweedie",
+    positive=True,
     aliases=("tweedie_deviance",),
     inputs="real",
     tasks=("counts", "regression"),
@@ -635,6 +667,7 @@ class _FixedPowerDeviance(Tweedie):
 
 @register_loss(
     "poisson_deviance",
+    positive=True,
     aliases=("mean_poisson_deviance",),
     inputs="real",
     tasks=("counts", "regression"),
@@ -659,6 +692,7 @@ class PoissonDeviance(_FixedPowerDeviance):
 
 @register_loss(
     "gamma_deviance",
+    positive=True,
     aliases=("mean_gamma_deviance",),
     inputs="real",
     tasks=("regression",),

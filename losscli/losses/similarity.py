@@ -6,7 +6,7 @@ from losscli._lazy import np
 from losscli.errors import InputError, ParamError
 from losscli.kernel.streaming import Batch, Elementwise
 from losscli.kernel.validate import plus_minus_one, require_binary, require_range
-from losscli.losses.params import Param, non_negative
+from losscli.losses.params import EPS_IN_DIFFERENCE, EPS_IN_ROOT, Param, non_negative, option
 from losscli.losses.registry import Explain, register_loss
 
 SIMILARITY = ("similarity",)
@@ -83,6 +83,7 @@ def p_distance_grad(u: np.ndarray, d: np.ndarray, p: float) -> np.ndarray:
 
 @register_loss(
     "triplet",
+    options=(EPS_IN_DIFFERENCE, EPS_IN_ROOT),
     aliases=("triplet_margin",),
     inputs="triplet",
     tasks=SIMILARITY,
@@ -135,12 +136,12 @@ class Triplet(Elementwise):
     def _differences(self, batch, params):
         """a − p and a − n; PyTorch's convention adds eps to every coordinate."""
         a, p, n = batch.preds
-        eps = params.get("eps_in_difference", 0.0)
+        eps = option(params, EPS_IN_DIFFERENCE)
         return a - p + eps, a - n + eps
 
     def _norm(self, diff, params):
         """‖δ‖_p per row, or √(‖δ‖² + eps) with optax's ``eps_in_root``."""
-        eps = params.get("eps_in_root", 0.0)
+        eps = option(params, EPS_IN_ROOT)
         if eps:
             return np.sqrt(np.sum(diff * diff, axis=1) + eps)
         return p_distance(diff, params.get("p") or 2.0)
@@ -148,7 +149,7 @@ class Triplet(Elementwise):
     def _swap_difference(self, batch, params):
         """p − n (plus PyTorch's eps per coordinate), for swap=true."""
         _, p, n = batch.preds
-        return p - n + params.get("eps_in_difference", 0.0)
+        return p - n + option(params, EPS_IN_DIFFERENCE)
 
     def _distances(self, batch, params):
         """d_ap and the negative distance d_an (min(d_an, d_pn) with swap)."""
@@ -170,7 +171,7 @@ class Triplet(Elementwise):
         if len(batch.preds) == 2:
             return active, -active
         # ∂‖δ‖/∂δ; with eps in the root (p = 2) it is δ/d, d including the eps
-        norm = 2.0 if params.get("eps_in_root") else (params.get("p") or 2.0)
+        norm = 2.0 if option(params, EPS_IN_ROOT) else (params.get("p") or 2.0)
         dp, dn = self._differences(batch, params)
         u = p_distance_grad(dp, dap, norm)
         dan = self._norm(dn, params)
