@@ -43,6 +43,7 @@ from typing import Any
 
 from losscli._version import __version__
 from losscli.errors import LossCliError, UsageError
+from losscli.io.input_options import InputSpec, decimal_value, delimiter_value
 
 SCHEMA = "losscli.check/1"
 
@@ -457,41 +458,38 @@ def _list(value: Any) -> tuple[str, ...]:
     return (value,) if isinstance(value, str) else tuple(value)
 
 
-def _common(check: Mapping[str, Any]) -> dict[str, Any]:
-    return {
-        "target": _list(check.get("target")),
-        "pred": _list(check.get("pred")),
-        "weight": check.get("weight"),
-        "group": check.get("group"),
-        "var": check.get("var"),
-        "from_logits": check.get("from_logits"),
-        "convention": check.get("convention"),
-        "dropna": check.get("dropna", False),
-        "input_format": check.get("input_format"),
-        "params": check.get("params") or {},
-    }
-
-
-def _input_options(check: Mapping[str, Any]) -> None:
-    """The check's delimiter, decimal and pos_label keys, for the files it reads."""
-    from losscli.io import input_options
-
+def input_spec(check: Mapping[str, Any]) -> InputSpec:
+    """A check's input options (its keys, as the flags of eval and compare name them)."""
     label = check.get("pos_label")
     if isinstance(label, bool):
         label = str(label)  # TOML true/false: the labels True/False
-    input_options.current = input_options.InputOptions(
-        input_options.delimiter_value(check.get("delimiter"), "key 'delimiter'"),
-        input_options.decimal_value(check.get("decimal"), "key 'decimal'"),
-        None if label is None else str(label),
+    return InputSpec(
+        target=_list(check.get("target")),
+        pred=_list(check.get("pred")),
+        weight=check.get("weight"),
+        group=check.get("group"),
+        var=check.get("var"),
+        key=check.get("key"),
+        from_logits=check.get("from_logits"),
+        convention=check.get("convention"),
+        dropna=check.get("dropna", False),
+        input_format=check.get("input_format"),
+        delimiter=delimiter_value(check.get("delimiter"), "key 'delimiter'"),
+        decimal=decimal_value(check.get("decimal"), "key 'decimal'"),
+        pos_label=None if label is None else str(label),
     )
 
 
 def _run_eval(config: Config, check: Mapping[str, Any]) -> tuple[list[dict[str, Any]], str]:
-    from losscli.app.evaluation import evaluate_file
+    from losscli.app.evaluation import evaluate
 
     path = _resolve(config, check["file"])
-    doc = evaluate_file(
-        str(path), check["loss"], reduction=check.get("reduction", "mean"), **_common(check)
+    doc = evaluate(
+        str(path),
+        check["loss"],
+        input_spec(check),
+        check.get("params") or {},
+        reduction=check.get("reduction", "mean"),
     )
     directions = _directions(check)
     per_group = check.get("per_group", True)
@@ -549,14 +547,15 @@ def _canonical(label: str) -> str | None:
 
 
 def _run_compare(config: Config, check: Mapping[str, Any]) -> tuple[list[dict[str, Any]], str]:
-    from losscli.app.compare import compare_files
+    from losscli.app.compare import compare
 
     base, cand = _resolve(config, check["baseline"]), _resolve(config, check["candidate"])
-    doc = compare_files(
+    doc = compare(
         str(base),
         str(cand),
         check["loss"],
-        key=check.get("key"),
+        input_spec(check),
+        check.get("params") or {},
         reduction=check.get("reduction", "mean"),
         bootstrap_replicates=check.get("bootstrap", 1000),
         confidence=check.get("confidence", 0.95),
@@ -564,7 +563,6 @@ def _run_compare(config: Config, check: Mapping[str, Any]) -> tuple[list[dict[st
         tolerance=check.get("max_regression"),
         rel_tolerance=check.get("max_rel_regression"),
         require_significant=check.get("require_significant"),
-        **_common(check),
     )
     per_group = check.get("per_group", True)
     rule = doc["rule"]
@@ -606,7 +604,6 @@ def run_checks(config: Config, note: Callable[[str], None] = lambda _: None) -> 
         name = _label(check, i)
         compare = "baseline" in check
         try:
-            _input_options(check)
             rows, subject = (_run_compare if compare else _run_eval)(config, check)
         except LossCliError as exc:
             exc.message = f"{_where(config, i, check)}: {toml_terms(exc.message)}"

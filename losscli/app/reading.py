@@ -50,13 +50,13 @@ def prepare(
     if key and not targets and not pair_by_key:
         raise UsageError("--key joins a --targets file; give --targets FILE2 too")
     if source is None:
-        source = detect_format(path, inputs.input_format)
+        source = detect_format(path, inputs.input_format, inputs.dialect)
         if replay or loss is None:
             buffer_stdin(source)
     header = read_header(source)
     target_source = target_header = None
     if targets is not None:
-        target_source = detect_format(targets)
+        target_source = detect_format(targets, None, inputs.dialect)
         target_header = read_header(target_source)
         for name, hdr in ((source.name, header), (target_source.name, target_header)):
             if key and key not in hdr.columns:
@@ -76,7 +76,14 @@ def prepare(
         if inference is None:
             from losscli.app.tasks import infer_task  # only without --loss
 
-            inference = infer_task(source, header, list(target), list(pred), whole=not guess)
+            inference = infer_task(
+                source,
+                header,
+                list(target),
+                list(pred),
+                whole=not guess,
+                pos_label=inputs.pos_label,
+            )
             source.pending = None  # the inference read from the start; start again
             header = read_header(source)
         loss = inference.losses
@@ -116,6 +123,7 @@ def prepare(
         var=var,
         weight=inputs.weight,
         group=inputs.group,
+        pos_label=inputs.pos_label,
     )
     if target and not any(s.plan.target for s in selected):
         raise UsageError(
@@ -186,7 +194,7 @@ def checked_inference(
 
     source = reading.source
     target, pred = list(inputs.target), list(inputs.pred)
-    observed = evidence_for(source, reading.header, target, pred)
+    observed = evidence_for(source, reading.header, target, pred, inputs.pos_label)
     reading.observers.append(observed)
     failure: InputError | None = None
     computed = None
@@ -200,7 +208,9 @@ def checked_inference(
     else:
         source.pending = None
         try:
-            whole = infer_task(source, read_header(source), target, pred)
+            whole = infer_task(
+                source, read_header(source), target, pred, pos_label=inputs.pos_label
+            )
         except InputError:
             whole = guess
     if whole.losses == guess.losses:

@@ -28,6 +28,7 @@ from typing import Any
 
 from losscli import __version__
 from losscli.app.guidelines import PITFALLS, Pick, TaskGuide, activations_of, task_guide
+from losscli.io.input_options import InputSpec
 from losscli.losses.registry import get_loss, normalize_task
 
 SCHEMA = "losscli.recommend/1"
@@ -78,16 +79,11 @@ def _from_pick(pick: Pick) -> Advice:
 
 
 def _command(path: str, spec: str, flags: Sequence[str]) -> str:
-    return " ".join(
-        ["losscli", "eval", shlex.quote(path), "--loss", shlex.quote(spec), *flags, *_reading()]
-    )
+    return " ".join(["losscli", "eval", shlex.quote(path), "--loss", shlex.quote(spec), *flags])
 
 
-def _reading() -> list[str]:
+def _reading(opts: InputSpec) -> list[str]:
     """The --delimiter, --decimal and --pos-label given: the file is read the same way."""
-    from losscli.io import input_options
-
-    opts = input_options.current
     given = [
         ("--delimiter", "tab" if opts.delimiter == "\t" else opts.delimiter),
         ("--decimal", None if opts.decimal == "." else opts.decimal),
@@ -141,15 +137,9 @@ def for_task(task: str) -> dict[str, Any]:
     return _record(guide, advice, "FILE", lambda loss: [], guide.pitfalls)
 
 
-def for_file(
-    path: str,
-    *,
-    target: Sequence[str] = (),
-    pred: Sequence[str] = (),
-    input_format: str | None = None,
-    evaluate: bool = False,
-) -> dict[str, Any]:
-    """Infer the task of a predictions file and recommend losses from its evidence."""
+def for_file(path: str, inputs: InputSpec, *, evaluate: bool = False) -> dict[str, Any]:
+    """Infer the task of a predictions file and recommend losses from its evidence
+    (``inputs``: its target and prediction columns, its format and dialect)."""
     from losscli.app.evidence import gather
     from losscli.errors import UsageError
     from losscli.io.batches import read_header
@@ -160,7 +150,8 @@ def for_file(
             "--evaluate reads the input twice, which stdin cannot do",
             hint="save the predictions to a file and pass its path",
         )
-    source = detect_format(path, input_format)
+    target, pred = inputs.target, inputs.pred
+    source = detect_format(path, inputs.input_format, inputs.dialect)
     header = read_header(source)
     ev = gather(source, header, list(target), list(pred))
     source.pending = None
@@ -176,7 +167,7 @@ def for_file(
 
     def flags_for(loss: str) -> list[str]:
         logits = ["--from-logits"] if ev.logits and get_loss(loss).logits else []
-        return [*columns, *logits, *group_flags]
+        return [*columns, *logits, *group_flags, *_reading(inputs)]
 
     record = _record(guide, advice, path, flags_for, [*guide.pitfalls, *pitfalls])
     record["input"] = {
@@ -188,7 +179,7 @@ def for_file(
     record["evidence"] = ev.as_dict()
     record["findings"] = findings
     if evaluate:
-        _evaluate(path, ev, advice, record, target, pred, input_format)
+        _evaluate(path, ev, advice, record, inputs)
     return record
 
 
@@ -197,23 +188,23 @@ def _evaluate(
     ev: Any,
     advice: list[Advice],
     record: dict[str, Any],
-    target: Sequence[str],
-    pred: Sequence[str],
-    input_format: str | None,
+    inputs: InputSpec,
 ) -> None:
     """Each recommended loss's value on the file: one pass for all of them."""
-    from losscli.app.evaluation import evaluate_file
+    from dataclasses import replace
+
+    from losscli.app.evaluation import evaluate
     from losscli.errors import LossCliError
 
+    read = replace(
+        inputs,
+        target=inputs.target or (tuple(ev.target) if ev.task == "distribution" else ()),
+        pred=tuple(ev.pred_args or inputs.pred),
+        from_logits=ev.logits and any(get_loss(a.loss).logits for a in advice),
+    )
+
     def run(specs: list[str]) -> list[float]:
-        doc = evaluate_file(
-            path,
-            ",".join(specs),
-            target=target or (ev.target if ev.task == "distribution" else ()),
-            pred=list(ev.pred_args or pred),
-            from_logits=ev.logits and any(get_loss(a.loss).logits for a in advice),
-            input_format=input_format,
-        )
+        doc = evaluate(path, ",".join(specs), read)
         return [r["value"] for r in doc["results"] if r["group"] is None]
 
     specs = [a.spec for a in advice]

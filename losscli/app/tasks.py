@@ -49,8 +49,11 @@ class Inference:
 class TargetEvidence:
     """What the target columns hold, added up batch by batch (thread-safe)."""
 
-    def __init__(self, target: list[str], pred: list[str], text: set[str]) -> None:
+    def __init__(
+        self, target: list[str], pred: list[str], text: set[str], pos_label: str | None = None
+    ) -> None:
         self.target, self.pred, self.text = target, pred, text
+        self.pos_label = pos_label  # --pos-label: the positive class of text labels
         self._lock = threading.Lock()
         self.reset()
 
@@ -128,7 +131,7 @@ class TargetEvidence:
             )
         col = self.target[0]
         if col in self.text and len(self.pred) == 1:
-            binary = _text_binary(col, self.labels, rows)
+            binary = _text_binary(col, self.labels, rows, self.pos_label)
             if binary is not None:
                 return binary
         if col in self.text or len(self.pred) > 1:
@@ -178,14 +181,18 @@ class TargetEvidence:
 
 
 def evidence_for(
-    source: Source, header: Header, target: list[str], pred: list[str]
+    source: Source,
+    header: Header,
+    target: list[str],
+    pred: list[str],
+    pos_label: str | None = None,
 ) -> TargetEvidence:
     """An empty TargetEvidence for the columns inference reads (given ones, else defaults)."""
     from losscli.app.evidence import task_columns
 
     target_cols, pred_cols = task_columns(source, header, target, pred)
     text = {c for c in target_cols if c in header.text_columns}
-    return TargetEvidence(target_cols, pred_cols, text)
+    return TargetEvidence(target_cols, pred_cols, text, pos_label)
 
 
 def infer_task(
@@ -195,11 +202,12 @@ def infer_task(
     pred: list[str],
     *,
     whole: bool = True,
+    pos_label: str | None = None,
 ) -> Inference:
     """The task the target columns point to: over the whole file, or (``whole=False``)
     a first guess from the first record batch, to be checked during the evaluation pass
     (``TargetEvidence.add_frame``)."""
-    ev = evidence_for(source, header, target, pred)
+    ev = evidence_for(source, header, target, pred, pos_label)
     for batch in read_batches(source, header, ev.target, ev.text):
         ev.add_batch(batch)
         if not whole and ev.rows:
@@ -209,17 +217,17 @@ def infer_task(
     return ev.decide()
 
 
-def _text_binary(column: str, label_counts: dict[str, int], rows: str) -> Inference | None:
+def _text_binary(
+    column: str, label_counts: dict[str, int], rows: str, positive: str | None
+) -> Inference | None:
     """Two text labels (cat/dog, True/False) and one prediction column: a binary task,
     the positive class named by --pos-label (True by default for True/False)."""
     from losscli.errors import shown
-    from losscli.io import input_options
 
     labels = [c for c, n in label_counts.items() if n]
     total = sum(label_counts.values())
     if len(labels) > 2:
         return None
-    positive = input_options.current.pos_label
     if positive is None:
         positive = next((c for c in labels if c in ("True", "true", "TRUE")), None)
     names = " and ".join(shown(c) for c in sorted(labels))

@@ -30,8 +30,6 @@ from losscli.cli.options import (
     ClassWeightsOpt,
     CompareKeyOpt,
     ConfidenceOpt,
-    DecimalOpt,
-    DelimiterOpt,
     DeltaOpt,
     EpsOpt,
     EvalBootstrapOpt,
@@ -40,30 +38,25 @@ from losscli.cli.options import (
     GammaOpt,
     GradReduction,
     IgnoreIndexOpt,
-    InputFormatOpt,
     LabelSmoothingOpt,
     LossOpt,
     MarginOpt,
     OutputOpt,
     ParamOpt,
     PerClassOpt,
-    PosLabelOpt,
     PosWeightOpt,
     PowerOpt,
-    PredOpt,
     QuantileOpt,
     QuietOpt,
     Reduction,
     SeedOpt,
     SmoothOpt,
-    TargetOpt,
     TaskOpt,
     complete_loss,
     shared_params,
     with_input_options,
 )
 from losscli.errors import ExitCode, LossCliError, UsageError, printable
-from losscli.io import input_options
 from losscli.losses import registry
 
 if TYPE_CHECKING:
@@ -699,6 +692,7 @@ def check_command(
 
 
 @app.command("recommend")
+@with_input_options("target", "pred", "input_format", "delimiter", "decimal", "pos_label")
 def recommend_command(
     file: Annotated[
         str | None,
@@ -708,16 +702,11 @@ def recommend_command(
         ),
     ] = None,
     task: TaskOpt = None,
-    target: TargetOpt = None,
-    pred: PredOpt = None,
+    inputs: InputSpec | None = None,  # the input options (with_input_options)
     evaluate: Annotated[
         bool,
         typer.Option("--evaluate", help="Add each recommended loss's value on FILE (one pass)."),
     ] = False,
-    input_format: InputFormatOpt = None,
-    delimiter: DelimiterOpt = None,
-    decimal: DecimalOpt = None,
-    pos_label: PosLabelOpt = None,
     fmt: Annotated[
         ReportFormat, typer.Option("--format", "-f", help="Output format.")
     ] = ReportFormat.table,
@@ -743,7 +732,9 @@ def recommend_command(
             hint="e.g. 'losscli recommend --task imbalanced' or 'losscli recommend preds.csv'",
         )
     if file is None:
-        if target or pred or evaluate or input_format or delimiter or decimal or pos_label:
+        from losscli.io.input_options import InputSpec
+
+        if evaluate or inputs != InputSpec():
             raise UsageError(
                 "--target, --pred, --evaluate, --input-format, --delimiter, --decimal and "
                 "--pos-label need a FILE"
@@ -753,13 +744,7 @@ def recommend_command(
         from losscli.io import progress
 
         progress.enable(quiet)
-        doc = for_file(
-            file,
-            target=target or (),
-            pred=pred or (),
-            input_format=input_format,
-            evaluate=evaluate,
-        )
+        doc = for_file(file, inputs, evaluate=evaluate)
     if fmt is ReportFormat.json:
         output.write_json(doc)
     elif fmt is ReportFormat.markdown:
@@ -994,7 +979,6 @@ def run(argv: Sequence[str] | None = None) -> int:
     mapped to an exit status and at most two lines on stderr here, and only here.
     """
     _run_options.debug = False
-    input_options.reset()
     args = list(argv) if argv is not None else None
     args = _debug_anywhere(args)
     # numpy's floating-point warnings (overflow, invalid value) would leak as Python

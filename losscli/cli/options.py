@@ -190,34 +190,11 @@ InputFormatOpt = Annotated[
 ]
 
 
-# How text inputs are read (losscli.io.input_options): set for the command being run.
-def _set_delimiter(value: str | None) -> str | None:
-    from losscli.io import input_options
-
-    input_options.current.delimiter = input_options.delimiter_value(value)
-    return value
-
-
-def _set_decimal(value: str | None) -> str | None:
-    from losscli.io import input_options
-
-    input_options.current.decimal = input_options.decimal_value(value)
-    return value
-
-
-def _set_pos_label(value: str | None) -> str | None:
-    from losscli.io import input_options
-
-    input_options.current.pos_label = value
-    return value
-
-
 DelimiterOpt = Annotated[
     str | None,
     typer.Option(
         "--delimiter",
         metavar="CHAR",
-        callback=_set_delimiter,
         help="CSV field delimiter, e.g. ';', '|' or tab (default: sniffed from the header "
         "line among , ; tab |).",
         show_default=False,
@@ -228,7 +205,6 @@ DecimalOpt = Annotated[
     typer.Option(
         "--decimal",
         metavar="CHAR",
-        callback=_set_decimal,
         help="Decimal mark of CSV numbers: '.' (default) or ',' (as in 0,25; with "
         "--delimiter ';' or a sniffed one).",
         show_default=False,
@@ -239,7 +215,6 @@ PosLabelOpt = Annotated[
     typer.Option(
         "--pos-label",
         metavar="LABEL",
-        callback=_set_pos_label,
         help="The positive class of a binary target (as scikit-learn's pos_label): needed "
         "for text labels such as cat/dog with one prediction column; True is positive "
         "by default for True/False.",

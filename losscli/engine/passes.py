@@ -15,7 +15,6 @@ from typing import Any
 from losscli._lazy import np
 from losscli.binding.objective import Objective
 from losscli.errors import InputError, UsageError, ZeroWeightError, shown
-from losscli.io import input_options
 from losscli.io.batches import float_column, read_batches, read_header, text_column
 from losscli.io.columns import ColumnPlan, resolve_columns
 from losscli.io.csv_ranges import split_lines
@@ -33,7 +32,7 @@ class Selected:
     plan: ColumnPlan
     # --pos-label (as given when the loss was planned), and the labels its binary
     # target columns have shown so far (a binary target holds at most two).
-    pos_label: str | None = field(default_factory=lambda: input_options.current.pos_label)
+    pos_label: str | None = None
     labels_seen: dict[str, set] = field(default_factory=dict)
 
     @property
@@ -51,6 +50,7 @@ def plan_losses(
     var: str | None = None,
     weight: str | None = None,
     group: str | None = None,
+    pos_label: str | None = None,
 ) -> list[Selected]:
     """Resolve every loss's columns on this header."""
     return [
@@ -67,6 +67,7 @@ def plan_losses(
                 group=group,
                 source=source,
             ),
+            pos_label,
         )
         for label, obj in objectives
     ]

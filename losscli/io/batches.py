@@ -17,7 +17,6 @@ from typing import Any
 
 from losscli._lazy import np
 from losscli.errors import InputError, UsageError
-from losscli.io import input_options
 from losscli.io.csv_header import read_csv_header
 from losscli.io.csv_reader import read_csv_batches
 from losscli.io.jsonl_reader import jsonl_batches, jsonl_header
@@ -38,9 +37,8 @@ def read_header(source: Source) -> Header:
 
 def _refuse_csv_options(source: Source) -> None:
     """--delimiter and --decimal describe CSV text: refuse them for another format."""
-    opts = input_options.current
-    if opts.delimiter is not None or opts.decimal != ".":
-        flag = "--delimiter" if opts.delimiter is not None else "--decimal"
+    if source.csv_options_given:
+        flag = "--delimiter" if source.delimiter is not None else "--decimal"
         kind = {"parquet": "Parquet", "jsonl": "JSON Lines"}[source.fmt]
         raise UsageError(f"{flag} applies to CSV input; {source.name} is read as {kind}")
 

@@ -1,9 +1,10 @@
 """How text inputs are read: the CSV delimiter and decimal mark, and the positive label.
 
-The CLI's ``--delimiter``, ``--decimal`` and ``--pos-label`` (``losscli.cli.options``) set
-them for the command being run, ``losscli check`` for each check from its keys; a
-``Source`` copies the CSV settings when it is created, so the parallel range readers
-of one file share them. Nothing heavy is imported here (``--help`` stays light).
+``InputSpec`` holds every input option of a command, built once from the command line
+(``losscli.cli.options.with_input_options``), from a check's keys (``losscli check``)
+or from the Python API's keywords, and passed down whole. ``detect_format`` gives a
+``Source`` the CSV settings of its ``dialect``, and the parallel range readers of one
+file copy them. Nothing heavy is imported here (``--help`` stays light).
 """
 
 from __future__ import annotations
@@ -22,14 +23,6 @@ class InputOptions:
     delimiter: str | None = None  # None: sniffed from the header line (TSV: tab)
     decimal: str = "."
     pos_label: str | None = None  # the positive class of a binary text or boolean target
-
-
-current = InputOptions()
-
-
-def reset() -> None:
-    global current
-    current = InputOptions()
 
 
 def delimiter_value(value: str | None, flag: str = "--delimiter") -> str | None:

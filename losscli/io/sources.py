@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from losscli.errors import InputError, UsageError
-from losscli.io import dataset, input_options
+from losscli.io import dataset
+from losscli.io.input_options import InputOptions
 
 SNIFF_BYTES = 1 << 20  # the first block of a text input: header, dialect and type sniffing
 FORMATS = ("csv", "tsv", "parquet", "jsonl")
@@ -46,16 +47,12 @@ class Source:
     block_size: int = 0  # the range readers' block size
     watch: Any = None  # the RangeWatch shared by the ranges of one file
     part: str = ""  # "1/2": which of the parallel parts this is (for the progress bar)
-    # CSV/TSV only: the field delimiter (None until sniffed from the header line) and the
-    # decimal mark; by default those of --delimiter and --decimal (losscli.io.input_options).
+    # CSV/TSV only: the field delimiter (--delimiter, else sniffed from the header line)
+    # and the decimal mark (--decimal); ``detect_format`` sets them from the InputSpec.
     delimiter: str | None = None
-    decimal: str | None = None
-
-    def __post_init__(self) -> None:
-        if self.delimiter is None:
-            self.delimiter = input_options.current.delimiter
-        if self.decimal is None:
-            self.decimal = input_options.current.decimal
+    decimal: str = "."
+    # --delimiter or --decimal was given: an error for a Parquet or JSON Lines input
+    csv_options_given: bool = False
 
     # CSV/TSV only, set by read_header: the text encoding (from a byte-order mark) and
     # whether a quoted field holds a line break (Arrow's newlines_in_values, slower).
@@ -81,8 +78,19 @@ class Header:
     bool_columns: set[str] = field(default_factory=set)  # CSV True/False columns
 
 
-def detect_format(path: str, input_format: str | None = None) -> Source:
-    """The format from ``--input-format`` or the extension (stdin defaults to CSV)."""
+def detect_format(
+    path: str, input_format: str | None = None, dialect: InputOptions | None = None
+) -> Source:
+    """The format from ``--input-format`` or the extension (stdin defaults to CSV), read
+    with ``dialect``'s delimiter and decimal mark (``InputSpec.dialect``)."""
+    source = _detect(path, input_format)
+    if dialect is not None:
+        source.delimiter, source.decimal = dialect.delimiter, dialect.decimal
+        source.csv_options_given = dialect.delimiter is not None or dialect.decimal != "."
+    return source
+
+
+def _detect(path: str, input_format: str | None) -> Source:
     if input_format is not None:
         fmt = (
             input_format.lower()
