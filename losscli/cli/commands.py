@@ -335,21 +335,46 @@ def eval_command(
         note=note,
     )
     _warn_not_finite(doc)
-    if output_file is not None:
-        from losscli.io.sink import write_text_atomic
 
-        write_text_atomic(output_file, report.render(doc, fmt.value))
-    elif fmt is EvalFormat.table and output.stdout_is_terminal():
+    def table() -> None:
         cols, rows, checks = report.table_cells(doc)
         output.write_table(cols, rows, text_columns=report.TEXT_COLUMNS)
         output.write_notes(checks)
+
+    _deliver(
+        doc,
+        lambda: report.render(doc, fmt.value),
+        output_file,
+        table if fmt is EvalFormat.table else None,
+        verdict_shown=fmt in (EvalFormat.table, EvalFormat.markdown),
+        verdict=lambda: f"check failed: {report.failed_summary(doc)}",
+    )
+
+
+def _deliver(
+    doc: dict[str, Any],
+    text: Callable[[], str],
+    output_file: str | None,
+    table: Callable[[], None] | None,
+    *,
+    verdict_shown: bool,
+    verdict: Callable[[], str],
+) -> None:
+    """The tail of every command that gates: the document to ``-o`` (written whole, or not
+    at all), else a table on a terminal (``table``, for the table format), else the text
+    on stdout; then, on a failed gate, the verdict line once (on stderr unless stdout
+    shows it: ``verdict_shown``) and exit 1."""
+    if output_file is not None:
+        from losscli.io.sink import write_text_atomic
+
+        write_text_atomic(output_file, text())
+    elif table is not None and output.stdout_is_terminal():
+        table()
     else:
-        sys.stdout.write(report.render(doc, fmt.value))
-    # The verdict line once: a table or Markdown on stdout holds it; else it goes to stderr.
-    on_stdout = output_file is None and fmt in (EvalFormat.table, EvalFormat.markdown)
-    if not doc["passed"] and not on_stdout:
-        print(f"check failed: {report.failed_summary(doc)}", file=sys.stderr)
+        sys.stdout.write(text())
     if not doc["passed"]:
+        if output_file is not None or not verdict_shown:
+            print(verdict(), file=sys.stderr)
         raise typer.Exit(int(ExitCode.CHECK_FAILED))
 
 
@@ -605,27 +630,24 @@ def compare_command(
             "--bootstrap 0 gives no interval, so significance is not required: "
             "any worsening beyond the tolerance is a regression"
         )
-    text = compare_output.render(doc, fmt.value)
     summary = compare_output.summary(doc)
-    if output_file is not None:
-        from losscli.io.sink import write_text_atomic
 
-        write_text_atomic(output_file, text)
-    elif fmt is EvalFormat.table and output.stdout_is_terminal():
+    def table() -> None:
         output.write_table(
             compare_output.columns(doc),
             compare_output.rows(doc),
             text_columns=compare_output.TEXT_COLUMNS,
         )
         output.write_notes(["", summary])
-    else:
-        sys.stdout.write(text)
-    # The verdict line once: stdout holds it in a table or Markdown; else it goes to stderr.
-    on_stdout = output_file is None and fmt in (EvalFormat.table, EvalFormat.markdown)
-    if not doc["passed"] and not on_stdout:
-        print(summary, file=sys.stderr)
-    if not doc["passed"]:
-        raise typer.Exit(int(ExitCode.CHECK_FAILED))
+
+    _deliver(
+        doc,
+        lambda: compare_output.render(doc, fmt.value),
+        output_file,
+        table if fmt is EvalFormat.table else None,
+        verdict_shown=fmt in (EvalFormat.table, EvalFormat.markdown),
+        verdict=lambda: summary,
+    )
 
 
 @app.command("check")
@@ -669,26 +691,23 @@ def check_command(
 
     progress.enable(quiet)
     doc = checks.run_checks(checks.find_config(config))
-    text = check_output.render(doc, fmt.value)
-    if output_file is not None:
-        from losscli.io.sink import write_text_atomic
 
-        write_text_atomic(output_file, text)
-    elif fmt is ReportFormat.table and output.stdout_is_terminal():
+    def table() -> None:
         output.write_table(
             check_output.SUMMARY_COLUMNS,
             check_output.summary_rows(doc),
             text_columns=check_output.SUMMARY_TEXT_COLUMNS,
         )
         output.write_notes(["", check_output.summary_line(doc)])
-    else:
-        sys.stdout.write(text)
-    # The verdict line once: stdout holds it in a table or Markdown; else it goes to stderr.
-    on_stdout = output_file is None and fmt is not ReportFormat.json
-    if not doc["passed"] and not on_stdout:
-        print(f"check failed: {check_output.summary_line(doc)}", file=sys.stderr)
-    if not doc["passed"]:
-        raise typer.Exit(int(ExitCode.CHECK_FAILED))
+
+    _deliver(
+        doc,
+        lambda: check_output.render(doc, fmt.value),
+        output_file,
+        table if fmt is ReportFormat.table else None,
+        verdict_shown=fmt is not ReportFormat.json,
+        verdict=lambda: f"check failed: {check_output.summary_line(doc)}",
+    )
 
 
 @app.command("recommend")
