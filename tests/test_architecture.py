@@ -72,3 +72,22 @@ def test_a_broken_rule_fails_the_check(tree, module, line, broken):
     assert "BROKEN" in proc.stdout
     header = {"Layers": "Layers:", "errors, _lazy": "errors, _lazy", "cycles": "No import cycles"}
     assert any(header[broken] in line and "BROKEN" in line for line in proc.stdout.splitlines())
+
+
+def test_the_architecture_page_names_real_modules_and_every_layer():
+    import re
+
+    page = (ROOT / "docs" / "architecture.md").read_text()
+    layers = [p.name for p in (ROOT / "losscli").iterdir() if (p / "__init__.py").exists()]
+    assert sorted(layers) == sorted(["cli", "app", "engine", "io", "binding", "losses", "kernel"])
+    for layer in layers:
+        assert f"\n{layer}/" in page or f"{layer}/ " in page, layer
+    named = set(re.findall(r"`((?:cli|app|engine|io|binding|losses|kernel)\.\w+)", page))
+    assert len(named) >= 10
+    for dotted in named:
+        path = ROOT / "losscli" / (dotted.replace(".", "/") + ".py")
+        assert path.exists(), f"docs/architecture.md names {dotted}, which does not exist"
+    for layer in layers:  # every module of a layer is on the page, by its name
+        for module in (ROOT / "losscli" / layer).glob("*.py"):
+            if module.stem != "__init__":
+                assert re.search(rf"\b{module.stem}\b", page), f"{layer}/{module.stem}.py"
