@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from losscli._version import __version__
+from losscli.app import thresholds
 from losscli.errors import LossCliError, UsageError
 from losscli.io.input_options import InputSpec, decimal_value, delimiter_value
 
@@ -73,7 +74,8 @@ EVAL_KEYS = {
     "fail_below": (int, float, dict),
 }
 # Threshold key → the direction of the losses it gates (see ``Loss.better``).
-THRESHOLDS = {"fail_above": "lower", "fail_below": "higher"}
+# the threshold keys and the direction each gates (losscli.app.thresholds)
+THRESHOLDS = {kind: direction for kind, (_, direction) in thresholds.KINDS.items()}
 COMPARE_KEYS = {
     **COMMON_KEYS,
     "baseline": str,
@@ -356,10 +358,10 @@ def _bare(label: str) -> str:
 
 def _directions(check: Mapping[str, Any]) -> dict[str, str | None]:
     """Each loss label of a check → which way is better ("lower", "higher" or None)."""
-    from losscli.binding.objective import BoundLoss, objectives_for
+    from losscli.binding.objective import objectives_for
 
     return {
-        label: obj.loss.better if isinstance(obj, BoundLoss) else "lower"
+        label: thresholds.better(obj)
         for label, obj in objectives_for(check["loss"], check.get("params") or {})
     }
 
@@ -370,7 +372,7 @@ def _check_thresholds(
     """A threshold must name losses of the check whose direction it gates."""
     if limits is None:
         return
-    other = {"fail_above": "fail_below", "fail_below": "fail_above"}[key]
+    other = thresholds.other_kind(key)
     if not isinstance(limits, dict):
         if direction not in directions.values():
             flip = "higher" if direction == "lower" else "lower"
@@ -382,7 +384,9 @@ def _check_thresholds(
     for name, value in limits.items():
         if not isinstance(value, (int, float)) or isinstance(value, bool):
             raise ConfigError(f"{where}: {key}.{name} must be a number")
-        named = [label for label in directions if _limit({name: 0.0}, label) is not None]
+        named = [
+            label for label in directions if thresholds.limit_for({name: 0.0}, label) is not None
+        ]
         if not named:
             raise ConfigError(
                 f"{where}: key '{key}.{name}' names no loss of this check",
@@ -499,11 +503,11 @@ def _run_eval(config: Config, check: Mapping[str, Any]) -> tuple[list[dict[str, 
             continue
         limit, rule, passed = None, None, True
         for key, direction in THRESHOLDS.items():
-            found = _limit(check.get(key), r["loss"])
+            found = thresholds.limit_for(check.get(key), r["loss"])
             if found is not None and directions.get(r["loss"]) == direction:
                 limit = found
-                rule = f"<= {limit:g}" if key == "fail_above" else f">= {limit:g}"
-                passed = r["value"] <= limit if key == "fail_above" else r["value"] >= limit
+                rule = thresholds.rule(key, limit)
+                passed = thresholds.passes(key, r["value"], limit)
         rows.append(
             {
                 "loss": r["loss"],
@@ -520,30 +524,6 @@ def _run_eval(config: Config, check: Mapping[str, Any]) -> tuple[list[dict[str, 
             }
         )
     return rows, str(path)
-
-
-def _limit(limits: Any, label: str) -> float | None:
-    """The threshold for a loss label: a number for every loss, or by name or alias."""
-    if limits is None:
-        return None
-    if isinstance(limits, (int, float)):
-        return float(limits)
-    if label in limits:
-        return float(limits[label])
-    canonical = _canonical(label)
-    for name, value in limits.items():
-        if canonical is not None and _canonical(name) == canonical:
-            return float(value)
-    return None
-
-
-def _canonical(label: str) -> str | None:
-    from losscli.losses.registry import get_loss
-
-    try:
-        return get_loss(label.split("(")[0].strip()).name
-    except LossCliError:
-        return None
 
 
 def _run_compare(config: Config, check: Mapping[str, Any]) -> tuple[list[dict[str, Any]], str]:
