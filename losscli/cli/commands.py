@@ -24,37 +24,22 @@ from losscli import __version__
 from losscli.cli import check_output, compat, output
 from losscli.cli.options import (
     INPUT_OPTIONS,
-    AlphaOpt,
-    BetaOpt,
-    BinsOpt,
-    ClassWeightsOpt,
     CompareKeyOpt,
     ConfidenceOpt,
-    DeltaOpt,
-    EpsOpt,
     EvalBootstrapOpt,
     EvalFormat,
     FileArg,
-    GammaOpt,
     GradReduction,
-    IgnoreIndexOpt,
-    LabelSmoothingOpt,
     LossOpt,
-    MarginOpt,
     OutputOpt,
-    ParamOpt,
     PerClassOpt,
-    PosWeightOpt,
-    PowerOpt,
-    QuantileOpt,
     QuietOpt,
     Reduction,
     SeedOpt,
-    SmoothOpt,
     TaskOpt,
     complete_loss,
-    shared_params,
     with_input_options,
+    with_loss_params,
 )
 from losscli.errors import ExitCode, LossCliError, UsageError, printable
 from losscli.losses import registry
@@ -223,6 +208,7 @@ def _note(quiet: bool):
 
 @app.command("eval")
 @with_input_options()
+@with_loss_params()
 def eval_command(
     file: FileArg,
     loss: LossOpt = None,
@@ -272,21 +258,7 @@ def eval_command(
     ] = None,
     output_file: OutputOpt = None,
     quiet: QuietOpt = False,
-    delta: DeltaOpt = None,
-    beta: BetaOpt = None,
-    quantile: QuantileOpt = None,
-    gamma: GammaOpt = None,
-    alpha: AlphaOpt = None,
-    margin: MarginOpt = None,
-    smooth: SmoothOpt = None,
-    eps: EpsOpt = None,
-    pos_weight: PosWeightOpt = None,
-    class_weights: ClassWeightsOpt = None,
-    label_smoothing: LabelSmoothingOpt = None,
-    power: PowerOpt = None,
-    ignore_index: IgnoreIndexOpt = None,
-    bins: BinsOpt = None,
-    param: ParamOpt = None,
+    params: dict[str, Any] | None = None,  # the loss parameters (with_loss_params)
 ) -> None:
     """Evaluate losses on a predictions file.
 
@@ -302,7 +274,6 @@ def eval_command(
     from losscli.app import evaluation as files
     from losscli.cli import eval_output as report
 
-    params = shared_params(locals(), param)
     note = _note(quiet)
     if not replicates and (confidence is not None or seed is not None):
         raise UsageError("--confidence and --seed shape the bootstrap: add --bootstrap N")
@@ -409,6 +380,7 @@ def _warn_not_finite(doc: dict) -> None:
 
 @app.command("grad")
 @with_input_options(*(name for name in INPUT_OPTIONS if name != "group"))
+@with_loss_params()
 def grad_command(
     file: FileArg,
     loss: Annotated[
@@ -441,21 +413,7 @@ def grad_command(
     ] = None,
     output_file: OutputOpt = None,
     quiet: QuietOpt = False,
-    delta: DeltaOpt = None,
-    beta: BetaOpt = None,
-    quantile: QuantileOpt = None,
-    gamma: GammaOpt = None,
-    alpha: AlphaOpt = None,
-    margin: MarginOpt = None,
-    smooth: SmoothOpt = None,
-    eps: EpsOpt = None,
-    pos_weight: PosWeightOpt = None,
-    class_weights: ClassWeightsOpt = None,
-    label_smoothing: LabelSmoothingOpt = None,
-    power: PowerOpt = None,
-    ignore_index: IgnoreIndexOpt = None,
-    bins: BinsOpt = None,
-    param: ParamOpt = None,
+    params: dict[str, Any] | None = None,  # the loss parameters (with_loss_params)
 ) -> None:
     """Per-row gradients ∂J/∂ŷ, one column per prediction column.
 
@@ -466,7 +424,6 @@ def grad_command(
     """
     from losscli.app import evaluation as files
 
-    params = shared_params(locals(), param)
     files.gradients_of(
         file,
         loss,
@@ -490,6 +447,7 @@ class ReportFormat(str, Enum):
 
 @app.command("compare")
 @with_input_options(*(name for name in INPUT_OPTIONS if name != "targets"), key=CompareKeyOpt)
+@with_loss_params()
 def compare_command(
     baseline: Annotated[
         str, typer.Argument(metavar="BASELINE", help="Predictions of the reference model.")
@@ -570,21 +528,7 @@ def compare_command(
     ] = EvalFormat.table,
     output_file: OutputOpt = None,
     quiet: QuietOpt = False,
-    delta: DeltaOpt = None,
-    beta: BetaOpt = None,
-    quantile: QuantileOpt = None,
-    gamma: GammaOpt = None,
-    alpha: AlphaOpt = None,
-    margin: MarginOpt = None,
-    smooth: SmoothOpt = None,
-    eps: EpsOpt = None,
-    pos_weight: PosWeightOpt = None,
-    class_weights: ClassWeightsOpt = None,
-    label_smoothing: LabelSmoothingOpt = None,
-    power: PowerOpt = None,
-    ignore_index: IgnoreIndexOpt = None,
-    bins: BinsOpt = None,
-    param: ParamOpt = None,
+    params: dict[str, Any] | None = None,  # the loss parameters (with_loss_params)
 ) -> None:
     """Compare a candidate model's predictions with a baseline's; exit 1 on a regression.
 
@@ -604,7 +548,6 @@ def compare_command(
     from losscli.io import progress
 
     progress.enable(quiet)
-    params = shared_params(locals(), param)
     if not replicates and (confidence is not None or seed is not None):
         raise UsageError(
             "--confidence and --seed shape the bootstrap interval, and --bootstrap 0 computes none",
@@ -832,6 +775,7 @@ def explain_command(
 
 
 @app.command("plot")
+@with_loss_params("smooth", "ignore_index", "bins")
 def plot_command(
     loss: Annotated[
         str,
@@ -899,18 +843,7 @@ def plot_command(
             help="Height in lines (default 20, 36 with --gradient), e.g. --height 30.",
         ),
     ] = None,
-    delta: DeltaOpt = None,
-    beta: BetaOpt = None,
-    quantile: QuantileOpt = None,
-    gamma: GammaOpt = None,
-    alpha: AlphaOpt = None,
-    margin: MarginOpt = None,
-    eps: EpsOpt = None,
-    pos_weight: PosWeightOpt = None,
-    class_weights: ClassWeightsOpt = None,
-    label_smoothing: LabelSmoothingOpt = None,
-    power: PowerOpt = None,
-    param: ParamOpt = None,
+    params: dict[str, Any] | None = None,  # the loss parameters (with_loss_params)
 ) -> None:
     """Draw loss curves L(x), and with --gradient their derivatives, in the terminal.
 
@@ -932,7 +865,6 @@ def plot_command(
     """
     from losscli.app import plot
 
-    params = shared_params(locals(), param)
     text = plot.plot(
         loss,
         params,

@@ -346,22 +346,25 @@ ParamOpt = Annotated[
 ]
 
 
-PARAM_FLAGS = (
-    "delta",
-    "beta",
-    "quantile",
-    "gamma",
-    "alpha",
-    "margin",
-    "smooth",
-    "eps",
-    "pos_weight",
-    "class_weights",
-    "label_smoothing",
-    "power",
-    "ignore_index",
-    "bins",
-)
+LOSS_PARAM_OPTIONS: dict[str, Any] = {
+    "delta": DeltaOpt,
+    "beta": BetaOpt,
+    "quantile": QuantileOpt,
+    "gamma": GammaOpt,
+    "alpha": AlphaOpt,
+    "margin": MarginOpt,
+    "smooth": SmoothOpt,
+    "eps": EpsOpt,
+    "pos_weight": PosWeightOpt,
+    "class_weights": ClassWeightsOpt,
+    "label_smoothing": LabelSmoothingOpt,
+    "power": PowerOpt,
+    "ignore_index": IgnoreIndexOpt,
+    "bins": BinsOpt,
+    "param": ParamOpt,
+}
+
+PARAM_FLAGS = tuple(name for name in LOSS_PARAM_OPTIONS if name != "param")
 
 
 def shared_params(arguments: dict[str, Any], extra: list[str] | None) -> dict[str, Any]:
@@ -451,16 +454,12 @@ INPUT_OPTIONS: dict[str, tuple[Any, Any]] = {
 }
 
 
-def with_input_options(*fields: str, **overrides: Any) -> Any:
-    """Declare a command's input options once: its ``inputs`` parameter becomes the options
-    of ``fields`` (all of ``INPUT_OPTIONS`` when none are named; ``overrides`` replaces an
-    option's declaration, e.g. compare's --key), and the command receives them as one
-    ``InputSpec``, whole, to pass down.
-    """
+def _bundle(placeholder: str, options: dict[str, tuple[Any, Any]], build: Any) -> Any:
+    """A decorator that replaces a command's ``placeholder`` parameter with ``options``
+    (name → (annotation, default)) and calls the command with ``build(**their values)``
+    in its place: options declared once, received as one value."""
     import functools
     import inspect
-
-    names = fields or tuple(INPUT_OPTIONS)
 
     def decorate(command: Any) -> Any:
         from losscli.io.input_options import InputSpec
@@ -468,26 +467,20 @@ def with_input_options(*fields: str, **overrides: Any) -> Any:
         # the command's own annotations, evaluated (Typer reads the objects, not strings)
         signature = inspect.signature(command, eval_str=True, locals={"InputSpec": InputSpec})
         added = [
-            inspect.Parameter(
-                name,
-                inspect.Parameter.KEYWORD_ONLY,
-                default=INPUT_OPTIONS[name][1],
-                annotation=overrides.get(name, INPUT_OPTIONS[name][0]),
-            )
-            for name in INPUT_OPTIONS
-            if name in names
+            inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=d, annotation=a)
+            for name, (a, d) in options.items()
         ]
         params = []
         for p in signature.parameters.values():
-            if p.name == "inputs":
+            if p.name == placeholder:
                 params += added
             else:
                 params.append(p.replace(kind=inspect.Parameter.KEYWORD_ONLY))
 
         @functools.wraps(command)
         def run(**arguments: Any) -> Any:
-            given = {name: arguments.pop(name) for name in names}
-            arguments["inputs"] = input_spec(**given)
+            given = {name: arguments.pop(name) for name in options}
+            arguments[placeholder] = build(**given)
             return command(**arguments)
 
         run.__signature__ = signature.replace(parameters=params)  # type: ignore[attr-defined]
@@ -495,6 +488,33 @@ def with_input_options(*fields: str, **overrides: Any) -> Any:
         return run
 
     return decorate
+
+
+def with_input_options(*fields: str, **overrides: Any) -> Any:
+    """Declare a command's input options once: its ``inputs`` parameter becomes the options
+    of ``fields`` (all of ``INPUT_OPTIONS`` when none are named; ``overrides`` replaces an
+    option's declaration, e.g. compare's --key), and the command receives them as one
+    ``InputSpec``, whole, to pass down.
+    """
+    names = fields or tuple(INPUT_OPTIONS)
+    options = {
+        name: (overrides.get(name, annotation), default)
+        for name, (annotation, default) in INPUT_OPTIONS.items()
+        if name in names
+    }
+    return _bundle("inputs", options, input_spec)
+
+
+def with_loss_params(*left_out: str) -> Any:
+    """Declare a command's loss-parameter flags once (``--delta`` … ``--bins``, and
+    ``--param NAME=VALUE``): its ``params`` parameter becomes those options, and the
+    command receives the parameters given as one dict (``shared_params``)."""
+    options = {
+        name: (annotation, None)
+        for name, annotation in LOSS_PARAM_OPTIONS.items()
+        if name not in left_out
+    }
+    return _bundle("params", options, lambda param=None, **flags: shared_params(flags, param))
 
 
 def input_spec(**given: Any) -> Any:
