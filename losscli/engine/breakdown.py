@@ -1,7 +1,7 @@
 """Eval rows beyond (loss, group): per-class rows and bootstrap intervals, in one pass.
 
-``accumulate`` reads the file once, as ``engine.accumulate`` does, and keeps besides
-each loss's overall and group sums:
+``accumulate`` is the engine's one pass (``passes.accumulate``) with an ``Extra`` per
+loss, which keeps besides the loss's overall and group sums:
 
 - with ``--per-class``, the sums of every (group, class) for splits by true class and
   by output column (an overlap split slices its classes out of the group's sums);
@@ -22,19 +22,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from losscli._lazy import np
-from losscli.engine import bootstrap
-from losscli.engine.passes import (
-    Frame,
-    GroupedSums,
-    Reading,
-    Selected,
-    _add_groups,
-    _group_slices,
-    build_batch,
-    frames,
-    located,
-    text_like,
-)
+from losscli.engine import bootstrap, passes
+from losscli.engine.passes import Frame, GroupedSums, Reading, Selected, group_codes, group_slices
 from losscli.engine.perclass import ClassSplit, column_batch
 from losscli.errors import InputError, ZeroWeightError
 from losscli.kernel.streaming import Batch, PartialSums, map_leaves
@@ -145,7 +134,7 @@ class Extra:
     def _add_classes(self, sel: Selected, batch: Batch, frame: Frame, codes: Any) -> None:
         obj, group = sel.objective, sel.plan.group
         k = len(self.split.names)
-        gcodes, gnames = _group_codes(frame, group) if group else (None, [])
+        gcodes, gnames = group_codes(frame, group) if group else (None, [])
         if codes is not None:  # by true class: one update for the file, one for (group, class)
             size = k + 1
             self.classes.add_grouped(
@@ -181,7 +170,7 @@ class Extra:
         obj, group = sel.objective, sel.plan.group
         strata: list[tuple[Any, Any]] = [(None, None)]
         if group:
-            strata += _group_slices(frame, group)
+            strata += group_slices(frame, group)
         kind = self.split.kind if self.split is not None else None
         for key, idx in strata:
             part = batch if idx is None else batch.take(idx)
@@ -215,10 +204,8 @@ class Extra:
         self.classes.finish()
 
 
-def _group_codes(frame: Frame, group: str) -> tuple[np.ndarray, list[str]]:
-    if group in frame.texts:
-        return frame.texts[group]
-    return text_like(frame.numbers[group])
+def _units_of_frame(frame: Frame) -> np.ndarray:
+    return bootstrap.units_of_rows(frame.rows)
 
 
 def accumulate(
@@ -227,26 +214,10 @@ def accumulate(
     splits: list[ClassSplit | None],
     resample: bool,
 ) -> tuple[list[GroupedSums], list[Extra]]:
-    """One pass: what ``engine.accumulate`` keeps, plus class and per-unit sums."""
-    source, selected = reading.source, reading.selected
-    sums = [GroupedSums() for _ in selected]
+    """One pass (``engine.passes.accumulate``) whose extras keep class and per-unit sums."""
     extras = [Extra(split, resample) for split in splits]
-    for frame in frames(reading, stats):
-        units = bootstrap.units_of_rows(frame.rows) if resample else None
-        for sel, acc, extra in zip(selected, sums, extras):
-            batch = build_batch(frame, sel, source.name)
-            try:
-                acc.overall = acc.overall.merge(sel.objective.update(batch))
-                acc.n += len(batch)
-                if sel.plan.group:
-                    _add_groups(acc, sel, batch, frame)
-                extra.add(sel, batch, frame, units)
-            except InputError as exc:
-                raise located(exc, sel, source) from None
-    for acc, extra in zip(sums, extras):
-        acc.finish()
-        extra.finish()
-    return sums, extras
+    per_frame = _units_of_frame if resample else None
+    return passes.accumulate(reading, stats, passes.Extras(extras, per_frame)), extras
 
 
 def _ordered(row: Mapping[str, Any]) -> dict[str, Any]:

@@ -3,14 +3,18 @@
 The file is read once for values (every selected loss and every group updates
 its sums from the same batch); gradients need the merged sums, so they take a
 second pass. Memory is bounded by the batch, not the file.
+
+``each_batch`` is the one loop over a reading's batches: ``accumulate`` (with the
+``breakdown`` extras for ``--per-class`` and ``--bootstrap``) and ``scoring.score``
+(``compare``) hand it what to do with each loss's batch.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from losscli._lazy import np
 from losscli.binding.objective import Objective
@@ -508,6 +512,16 @@ class GroupedSums:
     stacked: Any = None
     counts: Any = None
 
+    def add_batch(self, sel: Selected, batch: Batch, frame: Frame, shared: Any = None) -> None:
+        """Add one batch of ``sel``: its overall sums and, grouped, each group's sums (from
+        one grouped update: a bincount per sum)."""
+        self.overall = self.overall.merge(sel.objective.update(batch))
+        self.n += len(batch)
+        if sel.plan.group:
+            codes, names = group_codes(frame, sel.plan.group)
+            grouped = sel.objective.update_grouped(batch, codes, len(names))
+            self.add_grouped(names, grouped, np.bincount(codes, minlength=len(names)))
+
     def add_grouped(self, names: Sequence[str], grouped: PartialSums, counts: np.ndarray) -> None:
         """Add one batch's grouped sums, whose axis follows ``names``."""
         for name in names:
@@ -559,8 +573,9 @@ def _grow(leaf: np.ndarray, size: int) -> np.ndarray:
     return np.concatenate([leaf, pad])
 
 
-def _group_slices(frame: Frame, column: str) -> list[tuple[str, np.ndarray]]:
-    codes, cats = frame.texts[column] if column in frame.texts else text_like(frame.numbers[column])
+def group_slices(frame: Frame, column: str) -> list[tuple[str, np.ndarray]]:
+    """Each group of a frame with the indices of its rows, in the order of the group names."""
+    codes, cats = group_codes(frame, column)
     out = []
     for code in np.unique(codes):
         out.append((cats[code], np.flatnonzero(codes == code)))
@@ -572,18 +587,64 @@ def text_like(values: np.ndarray) -> tuple[np.ndarray, list[str]]:
     return codes, [str(int(u)) if float(u).is_integer() else repr(float(u)) for u in uniq]
 
 
-def _add_groups(acc: GroupedSums, sel: Selected, batch: Batch, frame: Frame) -> None:
-    """Each group's partial sums of the batch, from one grouped update (a bincount per sum)."""
-    codes, names = (
-        frame.texts[sel.plan.group]
-        if sel.plan.group in frame.texts
-        else text_like(frame.numbers[sel.plan.group])
-    )
-    grouped = sel.objective.update_grouped(batch, codes, len(names))
-    acc.add_grouped(names, grouped, np.bincount(codes, minlength=len(names)))
+def group_codes(frame: Frame, column: str) -> tuple[np.ndarray, list[str]]:
+    """The group column of a frame as codes into its group names."""
+    if column in frame.texts:
+        return frame.texts[column]
+    return text_like(frame.numbers[column])
 
 
-def accumulate(reading: Reading, stats: dict[str, int]) -> list[GroupedSums]:
+class BatchAdder(Protocol):
+    """What a pass does with one loss's batch: ``add(sel, batch, frame, shared)``, where
+    ``shared`` is what the pass's ``per_frame`` made of the frame (None without one)."""
+
+    def __call__(self, sel: Selected, batch: Batch, frame: Frame, shared: Any) -> None: ...
+
+
+def each_batch(
+    reading: Reading,
+    stats: dict[str, int],
+    adders: Sequence[Sequence[BatchAdder]],
+    per_frame: Callable[[Frame], Any] | None = None,
+) -> None:
+    """The one loop over a reading's batches, shared by every pass that sums them.
+
+    Each frame is read once; ``per_frame(frame)`` (if given) is computed once for all
+    losses; then each loss's batch is built and handed to that loss's ``adders`` in order.
+    An input error they raise is restated with its loss, file and row (``located``).
+    """
+    source, selected = reading.source, reading.selected
+    for frame in frames(reading, stats):
+        shared = per_frame(frame) if per_frame is not None else None
+        for sel, adds in zip(selected, adders):
+            batch = build_batch(frame, sel, source.name)
+            try:
+                for add in adds:
+                    add(sel, batch, frame, shared)
+            except InputError as exc:
+                raise located(exc, sel, source) from None
+
+
+class LossExtra(Protocol):
+    """Sums a pass keeps for one loss besides its (loss, group) sums (``breakdown.Extra``)."""
+
+    add: BatchAdder
+
+    def finish(self) -> None: ...
+
+
+@dataclass
+class Extras:
+    """What a pass keeps besides the (loss, group) sums: one ``LossExtra`` per loss, which
+    sees each batch after its loss's sums, with what ``per_frame`` made of the frame."""
+
+    losses: Sequence[LossExtra]
+    per_frame: Callable[[Frame], Any] | None = None
+
+
+def accumulate(
+    reading: Reading, stats: dict[str, int], extras: Extras | None = None
+) -> list[GroupedSums]:
     """Pass 1: every loss (and group) adds each batch to its partial sums.
 
     A large plain CSV file is cut into line ranges (``io.split_lines``), a large
@@ -591,7 +652,12 @@ def accumulate(reading: Reading, stats: dict[str, int]) -> list[GroupedSums]:
     threads; each part is summed on its own and the sums merged in file order, so the
     result does not depend on thread timing. Any error there is stated by a serial
     rerun, which names the exact row.
+
+    A pass with ``extras`` (``breakdown``: per-class and bootstrap sums) reads the file
+    serially; without them it does no per-batch work for them.
     """
+    if extras is not None:
+        return _accumulate_serial(reading, stats, extras)
     ranges = None
     if reading.targets is None and reading.key is None:
         parts = _parallel_parts()
@@ -647,19 +713,17 @@ def _accumulate_ranges(
     return merged
 
 
-def _accumulate_serial(reading: Reading, stats: dict[str, int]) -> list[GroupedSums]:
-    source, selected = reading.source, reading.selected
-    sums = [GroupedSums() for _ in selected]
-    for frame in frames(reading, stats):
-        for sel, acc in zip(selected, sums):
-            batch = build_batch(frame, sel, source.name)
-            try:
-                acc.overall = acc.overall.merge(sel.objective.update(batch))
-                acc.n += len(batch)
-                if sel.plan.group:
-                    _add_groups(acc, sel, batch, frame)
-            except InputError as exc:
-                raise located(exc, sel, source) from None
+def _accumulate_serial(
+    reading: Reading, stats: dict[str, int], extras: Extras | None = None
+) -> list[GroupedSums]:
+    sums = [GroupedSums() for _ in reading.selected]
+    if extras is None:
+        each_batch(reading, stats, [(acc.add_batch,) for acc in sums])
+    else:
+        adders = [(acc.add_batch, extra.add) for acc, extra in zip(sums, extras.losses)]
+        each_batch(reading, stats, adders, extras.per_frame)
+        for extra in extras.losses:
+            extra.finish()
     for acc in sums:
         acc.finish()
     return sums
@@ -712,7 +776,7 @@ def gradient_pass(
             try:
                 overall.add(sel.objective.grad(batch, acc.overall, reduction))
                 if sel.plan.group:
-                    for key, idx in _group_slices(frame, sel.plan.group):
+                    for key, idx in group_slices(frame, sel.plan.group):
                         stats = groups.setdefault(key, GradientStats())
                         stats.add(sel.objective.grad(batch.take(idx), acc.groups[key], reduction))
             except ZeroWeightError as exc:

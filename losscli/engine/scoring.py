@@ -10,10 +10,9 @@ from typing import Any
 
 from losscli._lazy import np
 from losscli.engine import bootstrap
-from losscli.engine.passes import Reading, _group_slices, build_batch, frames, located
-from losscli.errors import InputError
+from losscli.engine.passes import Frame, Reading, Selected, each_batch, group_slices
 from losscli.io.sources import Source
-from losscli.kernel.streaming import PartialSums
+from losscli.kernel.streaming import Batch, PartialSums
 
 
 @dataclass
@@ -26,6 +25,24 @@ class Tally:
     groups: dict[str, PartialSums] = field(default_factory=dict)
     group_n: dict[str, int] = field(default_factory=dict)
     group_units: dict[str, bootstrap.UnitSums] = field(default_factory=dict)
+
+    def add(self, sel: Selected, batch: Batch, frame: Frame, rows: FrameScore) -> None:
+        """Add one batch of ``sel``: overall, per group, and per unit when resampling."""
+        rows.add_checksum(batch)
+        obj, units, size = sel.objective, rows.units, bootstrap.UNITS
+        self.overall = self.overall.merge(obj.update(batch))
+        self.n += len(batch)
+        if rows.resample:
+            self.units.add(obj.update_grouped(batch, units, size), units)
+        for name, idx in rows.slices:
+            part = batch.take(idx)
+            self.groups[name] = self.groups.get(name, PartialSums()).merge(obj.update(part))
+            self.group_n[name] = self.group_n.get(name, 0) + len(idx)
+            if rows.resample:
+                sub = units[idx]
+                self.group_units.setdefault(name, bootstrap.UnitSums()).add(
+                    obj.update_grouped(part, sub, size), sub
+                )
 
     def merge(self, other: Tally) -> Tally:
         """The tally of both row sets (of two partitions), groups matched by name."""
@@ -74,6 +91,47 @@ class Scored:
         )
 
 
+@dataclass
+class Fingerprints:
+    """What a pass over one file learns besides the losses' sums: the per-unit target
+    checksum and the key hashes; ``frame`` makes each frame's ``FrameScore``."""
+
+    key: str | None
+    group: str | None
+    resample: bool
+    checksum: Any = field(default_factory=lambda: np.zeros((bootstrap.UNITS, 2)))
+    hashes: list[Any] = field(default_factory=list)
+
+    def frame(self, frame: Frame) -> FrameScore:
+        units = _unit_codes(frame, self.key)
+        if self.key is not None:
+            self.hashes.append(_key_hashes(frame, self.key))
+        slices = group_slices(frame, self.group) if self.group else []
+        return FrameScore(self, units, slices, self.resample)
+
+
+@dataclass
+class FrameScore:
+    """One frame as every loss's tally sees it: its resampling units and group slices."""
+
+    fingerprints: Fingerprints
+    units: Any
+    slices: list[tuple[str, Any]]
+    resample: bool
+    target_done: bool = False
+
+    def add_checksum(self, batch: Batch) -> None:
+        """Add the frame's targets to the checksum, from the first loss that reads them."""
+        if self.target_done or batch.target is None:
+            return
+        size, checksum = bootstrap.UNITS, self.fingerprints.checksum
+        t = np.asarray(batch.target, dtype=np.float64)
+        t = t.reshape(len(t), -1).sum(axis=1)
+        checksum[:, 0] += np.bincount(self.units, weights=t, minlength=size)
+        checksum[:, 1] += np.bincount(self.units, weights=t * t, minlength=size)
+        self.target_done = True
+
+
 def _unit_codes(frame: Any, key: str | None) -> np.ndarray:
     if key is None:
         return bootstrap.units_of_rows(frame.rows)
@@ -88,43 +146,10 @@ def _key_hashes(frame: Any, key: str) -> np.ndarray:
 
 def score(reading: Reading, *, key: str | None, group: str | None, resample: bool) -> Scored:
     """One pass over a file: every loss's sums overall, per group and per resampling unit."""
-    source, selected = reading.source, reading.selected
-    tallies = [Tally() for _ in selected]
+    tallies = [Tally() for _ in reading.selected]
+    found = Fingerprints(key, group, resample)
     stats: dict[str, int] = {}
-    checksum = np.zeros((bootstrap.UNITS, 2))
-    hashes = []
-    size = bootstrap.UNITS
-    for frame in frames(reading, stats):
-        units = _unit_codes(frame, key)
-        if key is not None:
-            hashes.append(_key_hashes(frame, key))
-        target_done = False
-        slices = _group_slices(frame, group) if group else []
-        for sel, tally in zip(selected, tallies):
-            batch = build_batch(frame, sel, source.name)
-            if not target_done and batch.target is not None:
-                t = np.asarray(batch.target, dtype=np.float64)
-                t = t.reshape(len(t), -1).sum(axis=1)
-                checksum[:, 0] += np.bincount(units, weights=t, minlength=size)
-                checksum[:, 1] += np.bincount(units, weights=t * t, minlength=size)
-                target_done = True
-            try:
-                tally.overall = tally.overall.merge(sel.objective.update(batch))
-                tally.n += len(batch)
-                if resample:
-                    tally.units.add(sel.objective.update_grouped(batch, units, size), units)
-                for name, idx in slices:
-                    part = batch.take(idx)
-                    tally.groups[name] = tally.groups.get(name, PartialSums()).merge(
-                        sel.objective.update(part)
-                    )
-                    tally.group_n[name] = tally.group_n.get(name, 0) + len(idx)
-                    if resample:
-                        sub = units[idx]
-                        tally.group_units.setdefault(name, bootstrap.UnitSums()).add(
-                            sel.objective.update_grouped(part, sub, size), sub
-                        )
-            except InputError as exc:
-                raise located(exc, sel, source) from None
-    keys = np.concatenate(hashes) if hashes else None
-    return Scored(source, stats.get("rows", 0), stats.get("dropped", 0), tallies, checksum, keys)
+    each_batch(reading, stats, [(tally.add,) for tally in tallies], found.frame)
+    keys = np.concatenate(found.hashes) if found.hashes else None
+    rows, dropped = stats.get("rows", 0), stats.get("dropped", 0)
+    return Scored(reading.source, rows, dropped, tallies, found.checksum, keys)
