@@ -392,25 +392,9 @@ def compare_files(
     pos_label: str | None = None,
 ) -> dict[str, Any]:
     """``compare`` with the input options as keywords (the Python API)."""
-    from losscli.app.evaluation import input_spec
+    from losscli.app.evaluation import api_inputs
 
-    inputs = input_spec(
-        target=target,
-        pred=pred,
-        var=var,
-        weight=weight,
-        group=group,
-        key=key,
-        from_logits=from_logits,
-        convention=convention,
-        dropna=dropna,
-        input_format=input_format,
-        delimiter=delimiter,
-        decimal=decimal,
-        pos_label=pos_label,
-        engine=engine,
-        scheduler=scheduler,
-    )
+    inputs = api_inputs(locals())
     return compare(
         baseline,
         candidate,

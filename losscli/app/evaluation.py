@@ -32,6 +32,14 @@ Note = Callable[[str], None]
 _quiet = quiet
 
 
+def api_inputs(arguments: Mapping[str, Any]) -> InputSpec:
+    """The InputSpec of a Python API call: its keywords named like the spec's fields."""
+    import dataclasses
+
+    names = {f.name for f in dataclasses.fields(InputSpec)}
+    return input_spec(**{k: v for k, v in arguments.items() if k in names})
+
+
 def input_spec(
     *,
     target: Any = (),
@@ -260,24 +268,7 @@ def evaluate_file(
     and ``pos_label`` read CSV text as ``--delimiter``, ``--decimal`` and ``--pos-label``.
     """
     path, loss = file_path(path, "evaluate_file"), loss_text(loss, "evaluate_file")
-    inputs = input_spec(
-        target=target,
-        pred=pred,
-        var=var,
-        weight=weight,
-        group=group,
-        key=key,
-        targets=targets,
-        from_logits=from_logits,
-        convention=convention,
-        dropna=dropna,
-        input_format=input_format,
-        delimiter=delimiter,
-        decimal=decimal,
-        pos_label=pos_label,
-        engine=engine,
-        scheduler=scheduler,
-    )
+    inputs = api_inputs(locals())
     return evaluate(
         path,
         loss,
@@ -412,23 +403,7 @@ def write_rows(
 ) -> int:
     """``rows_of`` with the input options as keywords (the Python API)."""
     path, loss = file_path(path, "write_rows"), loss_text(loss, "write_rows")
-    inputs = input_spec(
-        target=target,
-        pred=pred,
-        var=var,
-        weight=weight,
-        key=key,
-        targets=targets,
-        from_logits=from_logits,
-        convention=convention,
-        dropna=dropna,
-        input_format=input_format,
-        delimiter=delimiter,
-        decimal=decimal,
-        pos_label=pos_label,
-        engine=engine,
-        scheduler=scheduler,
-    )
+    inputs = api_inputs(locals())
     return rows_of(path, loss, inputs, params, output, fmt=fmt, note=note)
 
 
@@ -460,23 +435,7 @@ def write_gradients(
 ) -> int:
     """``gradients_of`` with the input options as keywords (the Python API)."""
     path, loss = file_path(path, "write_gradients"), loss_text(loss, "write_gradients")
-    inputs = input_spec(
-        target=target,
-        pred=pred,
-        var=var,
-        weight=weight,
-        key=key,
-        targets=targets,
-        from_logits=from_logits,
-        convention=convention,
-        dropna=dropna,
-        input_format=input_format,
-        delimiter=delimiter,
-        decimal=decimal,
-        pos_label=pos_label,
-        engine=engine,
-        scheduler=scheduler,
-    )
+    inputs = api_inputs(locals())
     return gradients_of(
         path,
         loss,

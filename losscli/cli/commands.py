@@ -212,7 +212,7 @@ def _note(quiet: bool):
 def eval_command(
     file: FileArg,
     loss: LossOpt = None,
-    inputs: InputSpec | None = None,  # the input options (input_options)
+    inputs: InputSpec | None = None,  # the input options (with_input_options)
     reduction: Annotated[
         Reduction,
         typer.Option(
@@ -393,7 +393,7 @@ def grad_command(
             help="One loss (or a linear combination).",
         ),
     ],
-    inputs: InputSpec | None = None,  # the input options (input_options)
+    inputs: InputSpec | None = None,  # the input options (with_input_options)
     reduction: Annotated[
         GradReduction,
         typer.Option(
@@ -465,7 +465,7 @@ def compare_command(
             help="Losses to compare, e.g. 'mse,huber(delta=0.5)'.",
         ),
     ],
-    inputs: InputSpec | None = None,  # the input options (input_options)
+    inputs: InputSpec | None = None,  # the input options (with_input_options)
     reduction: Annotated[
         GradReduction,
         typer.Option("--reduction", help="mean, sum, or median, max, p95 of the per-row losses."),
