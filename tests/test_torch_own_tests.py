@@ -53,7 +53,9 @@ def test_torch_own_test_case(capsys, tmp_path, case):
         assert all(g >= 0 for g in got), got
     if case.get("check") == "finite":
         assert all(math.isfinite(g) for g in got), got
-    np.testing.assert_allclose(got, want, rtol=case["rtol"], atol=case["atol"], err_msg=case["test"])
+    np.testing.assert_allclose(
+        got, want, rtol=case["rtol"], atol=case["atol"], err_msg=case["test"]
+    )
 
 
 def test_every_case_names_its_source_and_every_skip_its_reason():
