@@ -22,6 +22,23 @@ from helpers import cli
 FIXTURE = json.loads((Path(__file__).parent / "fixtures" / "torch_own_tests.json").read_text())
 CASES = FIXTURE["cases"]
 
+#: Cases that show a gap losscli has not closed: id -> the gap (strict xfail).
+GAPS = {
+    "kl_div-unnormalised-mean": "gap: torch's kl_div takes any target (t·(log t − x) for "
+    "[[1,2,3],[4,5,6]]); losscli's kl_div refuses targets outside [0, 1] even under "
+    "--convention torch",
+    "kl_div-unnormalised-log_target-mean": "gap: with log_target=True torch takes log-targets "
+    "above 0 (log 4, log 5, log 6); losscli's kl_div refuses them even under --convention torch",
+}
+
+
+def params() -> list:
+    for case in CASES:
+        marks = (
+            [pytest.mark.xfail(strict=True, reason=GAPS[case["id"]])] if case["id"] in GAPS else []
+        )
+        yield pytest.param(case, id=case["id"], marks=marks)
+
 
 def write_csv(path: Path, rows: list[dict]) -> None:
     with path.open("w", newline="") as fh:
@@ -44,7 +61,7 @@ def run_case(capsys, tmp_path: Path, case: dict) -> list[float]:
     return [next(v for k, v in line.items() if k != "row") for line in lines]
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
+@pytest.mark.parametrize("case", list(params()))
 def test_torch_own_test_case(capsys, tmp_path, case):
     got = run_case(capsys, tmp_path, case)
     want = case["expected"] if isinstance(case["expected"], list) else [case["expected"]]
