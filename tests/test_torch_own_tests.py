@@ -22,14 +22,10 @@ from helpers import cli
 FIXTURE = json.loads((Path(__file__).parent / "fixtures" / "torch_own_tests.json").read_text())
 CASES = FIXTURE["cases"]
 
-#: Cases that show a gap losscli has not closed: id -> the gap (strict xfail).
-GAPS = {
-    "kl_div-unnormalised-mean": "gap: torch's kl_div takes any target (t·(log t − x) for "
-    "[[1,2,3],[4,5,6]]); losscli's kl_div refuses targets outside [0, 1] even under "
-    "--convention torch",
-    "kl_div-unnormalised-log_target-mean": "gap: with log_target=True torch takes log-targets "
-    "above 0 (log 4, log 5, log 6); losscli's kl_div refuses them even under --convention torch",
-}
+#: Cases that show a gap losscli has not closed: id -> the gap (strict xfail). Closed so far:
+#: kl_div-unnormalised-mean and kl_div-unnormalised-log_target-mean (the torch record's
+#: kl_pointwise option: targets need only be >= 0, log-inputs any real, rows unchecked).
+GAPS: dict[str, str] = {}
 
 
 def params() -> list:
@@ -80,3 +76,11 @@ def test_every_case_names_its_source_and_every_skip_its_reason():
         assert case["test"].startswith("test_") and case["file"] and case["commit"]
     for item in FIXTURE["out_of_scope"]:
         assert item["test"] and item["file"] and item["out_of_scope"]
+
+
+def test_kl_div_default_still_refuses_what_the_torch_convention_takes(capsys, tmp_path):
+    case = next(c for c in CASES if c["id"] == "kl_div-unnormalised-mean")
+    path = tmp_path / "case.csv"
+    write_csv(path, case["rows"])
+    code, _, err = cli(capsys, "eval", path, "--loss", case["loss"], *case["args"])
+    assert code == 2 and "is not a probability in [0, 1]" in err
