@@ -84,3 +84,12 @@ def test_kl_div_default_still_refuses_what_the_torch_convention_takes(capsys, tm
     write_csv(path, case["rows"])
     code, _, err = cli(capsys, "eval", path, "--loss", case["loss"], *case["args"])
     assert code == 2 and "is not a probability in [0, 1]" in err
+
+
+def test_the_docs_page_quotes_the_counts_and_lists_every_skip():
+    doc = (Path(__file__).parents[1] / "docs" / "own-tests-torch.md").read_text()
+    agreeing = len(CASES) - len(GAPS)
+    counts = f"In scope: {len(CASES)} cases; agreeing: {agreeing}; out of scope: "
+    assert counts + f"{len(FIXTURE['out_of_scope'])} entries." in doc
+    for item in FIXTURE["out_of_scope"]:
+        assert item["test"] in doc
