@@ -171,6 +171,20 @@ def test_kl_div_matches_torchs_default_mean_reduction(space):
     assert_torch("kl_div", t, x, fn, **kw)
 
 
+@pytest.mark.filterwarnings("ignore:reduction")
+@pytest.mark.parametrize("log_target", [False, True])
+def test_kl_div_takes_unnormalised_targets_and_any_log_input_as_torch_does(log_target):
+    r = rng(17)
+    t = r.uniform(0, 6, (N, 3))
+    if not log_target:  # a log-target of 0 would be -inf
+        t[::5, 1] = 0.0
+    x = r.normal(0, 3, (N, 3))
+    tt = tensor(np.log(t) if log_target else t)
+    y = np.log(t) if log_target else t
+    fn = lambda q: F.kl_div(q, tt, log_target=log_target)  # noqa: E731
+    assert_torch("kl_div", y, x, fn, log_input=True, log_target=log_target)
+
+
 def test_poisson_reads_log_rates_by_default_as_torch_does():
     r = rng(8)
     y = r.poisson(3, N).astype(float)

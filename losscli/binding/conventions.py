@@ -22,6 +22,7 @@ binding a record whose option its loss does not declare is an error:
 - ``mape_scale``: 1 for a fraction instead of percent.  ``log1p_floor``: msle's
   log(max(x, floor) + 1).
 - ``kl_mean_over_classes``: the mean divides by n·K (PyTorch ``reduction='mean'``).
+  ``kl_pointwise``: Σ t·(log t − x) as given, targets only ≥ 0, rows unchecked (PyTorch).
   ``kl_clip``: both distributions clipped to [eps, 1], softmax for logits (Keras).
 - ``focal_form="keras"``: Keras's focal losses (probability space, clipped; the binary
   focal factor from the unclipped p; the categorical one multiplied by
@@ -468,9 +469,11 @@ RECORDS: tuple[Convention, ...] = (
         "torch.nn.functional.kl_div",
         "reduction 'mean' (the default) divides by n·K, the number of elements: not the KL "
         "('batchmean', losscli's default, is); the input is log-probabilities (log_input=true "
-        "takes them as they are; --from-logits applies log_softmax)",
+        "takes them as they are; --from-logits applies log_softmax); the sum of "
+        "t·(log t − x) is taken as given: targets need only be ≥ 0 (log-targets any real), "
+        "log-inputs any real, and rows need not sum to 1 (losscli's default refuses them)",
         f"{_TORCH_LOSS} (_kl_div_non_log_target, kl_div_backward_cpu); {_TORCH_F} (kl_div)",
-        options={"kl_mean_over_classes": True},
+        options={"kl_mean_over_classes": True, "kl_pointwise": True},
     ),
     _keras(
         "kl_div",

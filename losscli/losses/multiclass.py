@@ -31,6 +31,7 @@ from losscli.losses.params import (
     IGNORE_INDEX,
     KL_CLIP,
     KL_MEAN_OVER_CLASSES,
+    KL_POINTWISE,
     LABEL_SMOOTHING,
     RENORMALIZE,
     Param,
@@ -346,7 +347,7 @@ LOG_TARGET = Param(
 
 @register_loss(
     "kl_div",
-    options=(DENOMINATOR, KL_MEAN_OVER_CLASSES, KL_CLIP),
+    options=(DENOMINATOR, KL_MEAN_OVER_CLASSES, KL_CLIP, KL_POINTWISE),
     default_for={"distribution": 1},
     aliases=("kl", "kullback_leibler"),
     inputs="distribution",
@@ -376,6 +377,9 @@ class KLDivergence(Elementwise):
     Options of a library convention: ``kl_mean_over_classes`` divides the mean by n·K
     (PyTorch's reduction 'mean'); ``kl_clip`` clips t and p to [eps, 1] and applies
     softmax to logits (Keras): Lᵢ = Σ_c t̂_c log(t̂_c/p̂_c), ∂Lᵢ/∂p_c = −t̂_c/p̂_c (0 below eps).
+    ``kl_pointwise`` (PyTorch): the sum of t·(log t − x) as given, so targets need only be
+    ≥ 0 (any log-target with log_target) and log_input takes any real x; rows are not
+    checked to sum to 1.
     """
 
     def prepare(self, batch, params):
@@ -386,15 +390,20 @@ class KLDivergence(Elementwise):
                 "kl_div needs K target-distribution columns and K prediction columns",
                 hint="for integer labels use cross_entropy",
             )
+        pointwise = option(params, KL_POINTWISE)
         if params.get("log_target"):
-            t = log_target_distribution(t, batch)
+            t = np.exp(t) if pointwise else log_target_distribution(t, batch)
             batch = batch.replace(target=t, aux={**batch.aux, "log_target": batch.target})
-        require_range(t, batch, "target", 0.0, 1.0, what="is not a probability in [0, 1]")
-        require_rows_sum_to_one(t, batch, role="target")
+        if pointwise:
+            require_range(t, batch, "target", 0.0, None, what="is negative")
+        else:
+            require_range(t, batch, "target", 0.0, 1.0, what="is not a probability in [0, 1]")
+            require_rows_sum_to_one(t, batch, role="target")
         if params.get("log_input"):
-            require_log_probabilities(
-                x, batch, "log_input=true reads log-probabilities; drop it for probabilities"
-            )
+            if not pointwise:
+                require_log_probabilities(
+                    x, batch, "log_input=true reads log-probabilities; drop it for probabilities"
+                )
         elif not params["from_logits"]:
             require_probabilities(x, batch)
             require_rows_sum_to_one(x, batch)

@@ -188,6 +188,9 @@ MAPE_SCALE = Param(
 LOG1P_FLOOR = Param("log1p_floor", None, check=positive, valid="> 0", help="log(max(x, floor) + 1)")
 KL_MEAN_OVER_CLASSES = Param("kl_mean_over_classes", False, kind=BOOL, help="divide by n·K")
 KL_CLIP = Param("kl_clip", False, kind=BOOL, help="both distributions clipped to [eps, 1]")
+KL_POINTWISE = Param(
+    "kl_pointwise", False, kind=BOOL, help="t·(log t − x) per element, rows not checked"
+)
 FOCAL_FORM = Param(
     "focal_form", None, kind=CHOICE, choices=("keras",), valid="keras", help="Keras's focal losses"
 )
