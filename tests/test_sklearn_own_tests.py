@@ -24,13 +24,7 @@ CASES = [c for c in DOC["cases"] if "out_of_scope" not in c]
 OUT_OF_SCOPE = [c for c in DOC["cases"] if "out_of_scope" in c]
 
 # case id -> why losscli does not reproduce scikit-learn there (yet)
-_D2 = (
-    "--convention sklearn refuses d2_tweedie (no sklearn record), though scikit-learn defines "
-    "r2_score / d2_tweedie_score; without --convention losscli's value agrees"
-)
-GAPS: dict[str, str] = {
-    c["id"]: _D2 for c in DOC["cases"] if "out_of_scope" not in c and c["loss"] == "d2_tweedie"
-}
+GAPS: dict[str, str] = {}
 CONV = ["--convention", "sklearn"]
 
 
