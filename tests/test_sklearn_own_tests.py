@@ -1,4 +1,4 @@
-"""scikit-learn's own regression-metric tests, replayed through the CLI with ``--convention sklearn``.
+"""scikit-learn's own metric tests (regression, log_loss, brier_score_loss), replayed through the CLI with ``--convention sklearn``.
 
 The cases are data in ``fixtures/sklearn_own_tests.json``: the inputs as the rows a user
 would export (one row per sample, one column per output), the loss and its parameters,
@@ -24,7 +24,24 @@ CASES = [c for c in DOC["cases"] if "out_of_scope" not in c]
 OUT_OF_SCOPE = [c for c in DOC["cases"] if "out_of_scope" in c]
 
 # case id -> why losscli does not reproduce scikit-learn there (yet)
-GAPS: dict[str, str] = {}
+_RENORMALISED = (
+    "log_loss at this commit divides each probability row by its sum (after clipping at eps); "
+    "the sklearn record follows current scikit-learn (1.9: rows used as they are, 1.2405 for "
+    "the ham/spam rows), so losscli %s"
+)
+_POS_LABEL = (
+    "brier_score_loss with pos_label=None takes the greater of the labels (1 for {-1, 1} and a "
+    "lone -1) as positive; losscli reads 0/1 targets only and needs --pos-label (with "
+    "--pos-label it agrees); no convention option infers the label yet"
+)
+GAPS: dict[str, str] = {
+    "log_loss-eps0.1-hard-probabilities": _RENORMALISED % "gives 0.8378, not 0.9331",
+    "log_loss-ham-spam-unnormalised": _RENORMALISED % "refuses the rows (sums 0.9, 1.1)",
+    "log_loss-labels-1-2-3-unnormalised": _RENORMALISED % "refuses the rows (sums 1.2, 1.4)",
+    "brier-labels-1-2": _POS_LABEL,
+    "brier-labels-minus1-1": _POS_LABEL,
+    "brier-single-minus1": _POS_LABEL,
+}
 CONV = ["--convention", "sklearn"]
 
 
@@ -60,7 +77,7 @@ def test_sklearn_case_through_cli(case, tmp_path, capsys):
     path = tmp_path / "preds.csv"
     write_csv(path, case["columns"])
     args = ["eval", path, "--loss", spec(case), *CONV, "--format", "json"]
-    args += ["-t", ",".join(case["targets"]), "-p", ",".join(case["preds"])]
+    args += ["-t", ",".join(case["targets"]), "-p", ",".join(case["preds"]), *case.get("flags", [])]
     code, out, err = cli(capsys, *args)
     if case["check"] == "error":
         # scikit-learn raises ValueError: losscli refuses the file (exit 2), no value.
