@@ -30,9 +30,10 @@ _RENORMALISED = (
     "the ham/spam rows), so losscli %s"
 )
 _POS_LABEL = (
-    "brier_score_loss with pos_label=None takes the greater of the labels (1 for {-1, 1} and a "
-    "lone -1) as positive; losscli reads 0/1 targets only and needs --pos-label (with "
-    "--pos-label it agrees); no convention option infers the label yet"
+    "brier_score_loss with pos_label=None takes the greater of two labels as positive (2 of "
+    "{1, 2}, 1 of {-1, 1}) and a lone -1 as negative; losscli reads 0/1 targets only and needs "
+    "--pos-label (with --pos-label 2 or 1 the two-label cases agree); no convention option "
+    "infers the label yet"
 )
 GAPS: dict[str, str] = {
     "log_loss-eps0.1-hard-probabilities": _RENORMALISED % "gives 0.8378, not 0.9331",
