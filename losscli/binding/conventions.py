@@ -281,6 +281,28 @@ RECORDS: tuple[Convention, ...] = (
         f"{_SK_REG} (mean_tweedie_deviance, _mean_tweedie_deviance)",
         params={"power": 0.0},
     ),
+    Convention(
+        "d2_tweedie",
+        "sklearn",
+        "sklearn.metrics.d2_tweedie_score, r2_score (power 0)",
+        "power defaults to 0 (R², r2_score), not 1.5; several target columns average the "
+        "per-column D² (multioutput='uniform_average'), as here",
+        f"{_SK_REG} (d2_tweedie_score, r2_score)",
+        params={"power": 0.0},
+    ),
+    Convention(
+        "d2_pinball",
+        "sklearn",
+        "sklearn.metrics.d2_pinball_score",
+        "sklearn names the quantile 'alpha' (default 0.5, as here)",
+        f"{_SK_REG} (d2_pinball_score)",
+    ),
+    Convention(
+        "d2_absolute_error",
+        "sklearn",
+        "sklearn.metrics.d2_absolute_error_score",
+        source=f"{_SK_REG} (d2_absolute_error_score)",
+    ),
     # --- binary classification -----------------------------------------------------
     Convention(
         "bce",
