@@ -33,7 +33,6 @@ _SAFE = (
     "losscli has no safe_softmax_cross_entropy (optax: logits of -inf give 0·(-inf) = 0, "
     "a row with all-inf logits a finite or inf loss)"
 )
-_POLY = "--convention optax has no record for poly1_cross_entropy (optax.losses.poly_loss_cross_entropy)"
 _KL = (
     "optax.losses.kl_divergence computes targets that do not sum to 1 (row sum 0.9 here); "
     "--convention optax refuses the row"
@@ -49,13 +48,6 @@ GAPS: dict[str, str] = {
     "safe_softmax_ce_batched": _SAFE,
     "kl_divergence_batched": _KL,
 }
-GAPS.update(
-    {
-        c["id"]: _POLY
-        for c in DOC["cases"]
-        if c["id"].startswith("poly_loss_") and "out_of_scope" not in c
-    }
-)
 
 
 def _param(case):

@@ -455,6 +455,15 @@ RECORDS: tuple[Convention, ...] = (
         f"{_OPTAX_CLS} (softmax_cross_entropy); google-deepmind/optax: optax/losses/_smoothing.py",
     ),
     Convention(
+        "poly1_cross_entropy",
+        "optax",
+        "optax.losses.poly_loss_cross_entropy",
+        "softmax CE + ε·(1 − Σ t·softmax), ε = 2 by default, as here; takes logits (on "
+        "probability columns losscli evaluates it at log p, p clipped at eps); no label "
+        "smoothing or ignore index in optax",
+        f"{_OPTAX_CLS} (poly_loss_cross_entropy)",
+    ),
+    Convention(
         "nll",
         "torch",
         "torch.nn.functional.nll_loss",
