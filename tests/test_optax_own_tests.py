@@ -33,10 +33,6 @@ _SAFE = (
     "losscli has no safe_softmax_cross_entropy (optax: logits of -inf give 0·(-inf) = 0, "
     "a row with all-inf logits a finite or inf loss)"
 )
-_KL = (
-    "optax.losses.kl_divergence computes targets that do not sum to 1 (row sum 0.9 here); "
-    "--convention optax refuses the row"
-)
 GAPS: dict[str, str] = {
     "l2_loss_scalar": _L2,
     "l2_loss_batched": _L2,
@@ -46,7 +42,6 @@ GAPS: dict[str, str] = {
     "cosine_similarity_batched": _COS,
     "safe_softmax_ce_scalar": _SAFE,
     "safe_softmax_ce_batched": _SAFE,
-    "kl_divergence_batched": _KL,
 }
 
 

@@ -23,6 +23,7 @@ binding a record whose option its loss does not declare is an error:
   log(max(x, floor) + 1).
 - ``kl_mean_over_classes``: the mean divides by n·K (PyTorch ``reduction='mean'``).
   ``kl_clip``: both distributions clipped to [eps, 1], softmax for logits (Keras).
+  ``kl_targets_as_given``: target rows not summing to 1 used as they are (optax).
 - ``focal_form="keras"``: Keras's focal losses (probability space, clipped; the binary
   focal factor from the unclipped p; the categorical one multiplied by
   ``focal_categorical_alpha``). ``sigmoid_only``: the function has no K-class form.
@@ -494,8 +495,10 @@ RECORDS: tuple[Convention, ...] = (
         "optax",
         "optax.losses.kl_divergence",
         "takes log-predictions (log_input=true takes them as they are); 0·log 0 = 0 and the "
-        "per-example values are averaged by the caller, as here",
+        "per-example values are averaged by the caller, as here; target rows that do not sum "
+        "to 1 are used as they are (losscli's default refuses them)",
         f"{_OPTAX_CLS} (kl_divergence)",
+        options={"kl_targets_as_given": True},
     ),
     # --- segmentation -----------------------------------------------------------------
     _keras_overlap(

@@ -31,6 +31,7 @@ from losscli.losses.params import (
     IGNORE_INDEX,
     KL_CLIP,
     KL_MEAN_OVER_CLASSES,
+    KL_TARGETS_AS_GIVEN,
     LABEL_SMOOTHING,
     RENORMALIZE,
     Param,
@@ -346,7 +347,7 @@ LOG_TARGET = Param(
 
 @register_loss(
     "kl_div",
-    options=(DENOMINATOR, KL_MEAN_OVER_CLASSES, KL_CLIP),
+    options=(DENOMINATOR, KL_MEAN_OVER_CLASSES, KL_CLIP, KL_TARGETS_AS_GIVEN),
     default_for={"distribution": 1},
     aliases=("kl", "kullback_leibler"),
     inputs="distribution",
@@ -375,7 +376,9 @@ class KLDivergence(Elementwise):
 
     Options of a library convention: ``kl_mean_over_classes`` divides the mean by n·K
     (PyTorch's reduction 'mean'); ``kl_clip`` clips t and p to [eps, 1] and applies
-    softmax to logits (Keras): Lᵢ = Σ_c t̂_c log(t̂_c/p̂_c), ∂Lᵢ/∂p_c = −t̂_c/p̂_c (0 below eps).
+    softmax to logits (Keras): Lᵢ = Σ_c t̂_c log(t̂_c/p̂_c), ∂Lᵢ/∂p_c = −t̂_c/p̂_c (0 below eps);
+    ``kl_targets_as_given`` takes target rows that do not sum to 1 as they are (optax), the
+    same formula and gradient.
     """
 
     def prepare(self, batch, params):
@@ -390,7 +393,8 @@ class KLDivergence(Elementwise):
             t = log_target_distribution(t, batch)
             batch = batch.replace(target=t, aux={**batch.aux, "log_target": batch.target})
         require_range(t, batch, "target", 0.0, 1.0, what="is not a probability in [0, 1]")
-        require_rows_sum_to_one(t, batch, role="target")
+        if not option(params, KL_TARGETS_AS_GIVEN):
+            require_rows_sum_to_one(t, batch, role="target")
         if params.get("log_input"):
             require_log_probabilities(
                 x, batch, "log_input=true reads log-probabilities; drop it for probabilities"

@@ -188,6 +188,12 @@ MAPE_SCALE = Param(
 LOG1P_FLOOR = Param("log1p_floor", None, check=positive, valid="> 0", help="log(max(x, floor) + 1)")
 KL_MEAN_OVER_CLASSES = Param("kl_mean_over_classes", False, kind=BOOL, help="divide by n·K")
 KL_CLIP = Param("kl_clip", False, kind=BOOL, help="both distributions clipped to [eps, 1]")
+KL_TARGETS_AS_GIVEN = Param(
+    "kl_targets_as_given",
+    False,
+    kind=BOOL,
+    help="target rows used as they are, not required to sum to 1 (optax)",
+)
 FOCAL_FORM = Param(
     "focal_form", None, kind=CHOICE, choices=("keras",), valid="keras", help="Keras's focal losses"
 )
