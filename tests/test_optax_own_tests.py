@@ -139,3 +139,11 @@ def test_out_of_scope_cases_name_a_reason():
 
 def test_every_gap_names_a_case_in_scope():
     assert set(GAPS) <= {c["id"] for c in CASES}
+
+
+def test_counts_quoted_in_the_fixture_are_current():
+    counts = DOC["counts"]
+    assert counts["in_scope"] == len(CASES)
+    assert counts["xfail_gaps"] == len(GAPS)
+    assert counts["agreeing"] == len(CASES) - len(GAPS)
+    assert counts["out_of_scope"] == len(OUT_OF_SCOPE)
