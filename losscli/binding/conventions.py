@@ -24,6 +24,7 @@ binding a record whose option its loss does not declare is an error:
 - ``kl_mean_over_classes``: the mean divides by n·K (PyTorch ``reduction='mean'``).
   ``kl_pointwise``: Σ t·(log t − x) as given, targets only ≥ 0, rows unchecked (PyTorch).
   ``kl_clip``: both distributions clipped to [eps, 1], softmax for logits (Keras).
+  ``kl_targets_as_given``: target rows not summing to 1 used as they are (optax).
 - ``focal_form="keras"``: Keras's focal losses (probability space, clipped; the binary
   focal factor from the unclipped p; the categorical one multiplied by
   ``focal_categorical_alpha``). ``sigmoid_only``: the function has no K-class form.
@@ -478,6 +479,15 @@ RECORDS: tuple[Convention, ...] = (
         f"{_OPTAX_CLS} (softmax_cross_entropy); google-deepmind/optax: optax/losses/_smoothing.py",
     ),
     Convention(
+        "poly1_cross_entropy",
+        "optax",
+        "optax.losses.poly_loss_cross_entropy",
+        "softmax CE + ε·(1 − Σ t·softmax), ε = 2 by default, as here; takes logits (on "
+        "probability columns losscli evaluates it at log p, p clipped at eps); no label "
+        "smoothing or ignore index in optax",
+        f"{_OPTAX_CLS} (poly_loss_cross_entropy)",
+    ),
+    Convention(
         "nll",
         "torch",
         "torch.nn.functional.nll_loss",
@@ -510,8 +520,10 @@ RECORDS: tuple[Convention, ...] = (
         "optax",
         "optax.losses.kl_divergence",
         "takes log-predictions (log_input=true takes them as they are); 0·log 0 = 0 and the "
-        "per-example values are averaged by the caller, as here",
+        "per-example values are averaged by the caller, as here; target rows that do not sum "
+        "to 1 are used as they are (losscli's default refuses them)",
         f"{_OPTAX_CLS} (kl_divergence)",
+        options={"kl_targets_as_given": True},
     ),
     # --- segmentation -----------------------------------------------------------------
     _keras_overlap(

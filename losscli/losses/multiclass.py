@@ -32,6 +32,7 @@ from losscli.losses.params import (
     KL_CLIP,
     KL_MEAN_OVER_CLASSES,
     KL_POINTWISE,
+    KL_TARGETS_AS_GIVEN,
     LABEL_SMOOTHING,
     RENORMALIZE,
     Param,
@@ -347,7 +348,7 @@ LOG_TARGET = Param(
 
 @register_loss(
     "kl_div",
-    options=(DENOMINATOR, KL_MEAN_OVER_CLASSES, KL_CLIP, KL_POINTWISE),
+    options=(DENOMINATOR, KL_MEAN_OVER_CLASSES, KL_CLIP, KL_POINTWISE, KL_TARGETS_AS_GIVEN),
     default_for={"distribution": 1},
     aliases=("kl", "kullback_leibler"),
     inputs="distribution",
@@ -379,7 +380,8 @@ class KLDivergence(Elementwise):
     softmax to logits (Keras): Lᵢ = Σ_c t̂_c log(t̂_c/p̂_c), ∂Lᵢ/∂p_c = −t̂_c/p̂_c (0 below eps).
     ``kl_pointwise`` (PyTorch): the sum of t·(log t − x) as given, so targets need only be
     ≥ 0 (any log-target with log_target) and log_input takes any real x; rows are not
-    checked to sum to 1.
+    checked to sum to 1. ``kl_targets_as_given`` takes target rows that do not sum to 1 as
+    they are (optax), the same formula and gradient.
     """
 
     def prepare(self, batch, params):
@@ -398,6 +400,7 @@ class KLDivergence(Elementwise):
             require_range(t, batch, "target", 0.0, None, what="is negative")
         else:
             require_range(t, batch, "target", 0.0, 1.0, what="is not a probability in [0, 1]")
+        if not (pointwise or option(params, KL_TARGETS_AS_GIVEN)):
             require_rows_sum_to_one(t, batch, role="target")
         if params.get("log_input"):
             if not pointwise:

@@ -191,6 +191,12 @@ KL_CLIP = Param("kl_clip", False, kind=BOOL, help="both distributions clipped to
 KL_POINTWISE = Param(
     "kl_pointwise", False, kind=BOOL, help="t·(log t − x) per element, rows not checked"
 )
+KL_TARGETS_AS_GIVEN = Param(
+    "kl_targets_as_given",
+    False,
+    kind=BOOL,
+    help="target rows used as they are, not required to sum to 1 (optax)",
+)
 FOCAL_FORM = Param(
     "focal_form", None, kind=CHOICE, choices=("keras",), valid="keras", help="Keras's focal losses"
 )
