@@ -629,6 +629,16 @@ FIXTURES = [
         grads={'grad_q_0': [-0.125, -0.025, -0.05, -0.25], 'grad_q_1': [-0.125, -0.15, -0.05, -0.0], 'grad_q_2': [-0.0, -0.075, -0.15, -0.0]},
     ),
     Fixture(
+        id='generalized_cross_entropy-keras',
+        loss='generalized_cross_entropy',
+        library='keras',
+        formula='keras CategoricalGeneralizedCrossEntropy: (1 − p_y^q)/q, q = 0.5, p unclipped; Σ w L / n',
+        flags=('--pred', 'p_*', '--weight', 'w'),
+        columns={'y_true': [0.0, 1.0, 2.0, 1.0, 0.0], 'w': [1.0, 2.0, 0.5, 1.5, 0.0], 'p_0': [0.7, 0.1, 0.25, 0.05, 0.2], 'p_1': [0.2, 0.3, 0.25, 0.9, 0.3], 'p_2': [0.1, 0.6, 0.5, 0.05, 0.5]},
+        value=0.5165266083146192,
+        grads={'grad_p_0': [-0.23904572186687872, 0.0, 0.0, 0.0, 0.0], 'grad_p_1': [0.0, -0.7302967433402215, 0.0, -0.31622776601683794, 0.0], 'grad_p_2': [0.0, 0.0, -0.1414213562373095, 0.0, 0.0]},
+    ),
+    Fixture(
         id='dice-keras-binary',
         loss='dice',
         library='keras',

@@ -48,10 +48,6 @@ CCE = (
 FOCAL_LS = "Keras's CategoricalFocalCrossentropy takes label_smoothing; losscli's focal does not"
 OVERLAP = "dice and tversky refuse targets outside [0, 1]; Keras computes with them"
 CIRCLE = "no counterpart of keras.losses.Circle (label column + embedding columns)"
-GCE = (
-    "--convention keras says Keras has no generalized_cross_entropy; "
-    "keras.losses.CategoricalGeneralizedCrossEntropy exists (and does not clip p)"
-)
 
 # case id -> the gap it shows (strict xfail until the gap is closed).
 GAPS: dict[str, str] = {
@@ -129,19 +125,6 @@ GAPS: dict[str, str] = {
         )
     },
     "CircleTest.test_mean_with_sample_weight_reduction": f"{CIRCLE}; and {MWSW}",
-    **{
-        f"CategoricalGeneralizedCrossEntropyTest.{t}": GCE
-        for t in (
-            "test_basic_correctness_for_binary[q0.5]",
-            "test_basic_correctness_for_binary[q0.8]",
-            "test_basic_correctness_for_multi_class[q0.5]",
-            "test_basic_correctness_for_multi_class[q0.8]",
-            "test_binary_segmentation[all_correct]",
-            "test_binary_segmentation[two_wrong]",
-            "test_multi_class_segmentation[all_correct]",
-            "test_multi_class_segmentation[three_wrong]",
-        )
-    },
 }
 
 

@@ -58,6 +58,8 @@ SPELLINGS = {
 FLOAT64_EPS = 2.220446049250313e-16
 # keras.backend.epsilon(), the floor of every Keras clip.
 KERAS_EPSILON = 1e-7
+# Keras's generalized cross-entropy does not clip p: the smallest normal float64 as the floor.
+KERAS_GCE_EPS = 2.2250738585072014e-308
 
 KERAS_MEAN = "keras-team/keras: keras/src/losses/loss.py (reduce_values)"
 KERAS_DIVIDES_BY_N = "with --weight the mean divides by n (reduction 'sum_over_batch_size'), not Σw"
@@ -487,6 +489,14 @@ RECORDS: tuple[Convention, ...] = (
         "takes log-predictions (log_input=true takes them as they are); 0·log 0 = 0 and the "
         "per-example values are averaged by the caller, as here",
         f"{_OPTAX_CLS} (kl_divergence)",
+    ),
+    _keras(
+        "generalized_cross_entropy",
+        "keras.losses.CategoricalGeneralizedCrossEntropy",
+        "q = 0.5 by default, not 0.7; p_y is not clipped (p_y = 0 gives 1/q): reproduced with "
+        "eps = the smallest normal float64; integer labels and probabilities",
+        f"{_KERAS} (categorical_generalized_cross_entropy: (1 − p_y^q)/q)",
+        params={"q": 0.5, "eps": KERAS_GCE_EPS},
     ),
     # --- segmentation -----------------------------------------------------------------
     _keras_overlap(
