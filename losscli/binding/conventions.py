@@ -18,6 +18,8 @@ binding a record whose option its loss does not declare is an error:
   columns (PyTorch ``weight=`` with class-index targets).
 - ``bce_clip="log100"``: log p and log(1 − p) clamped at −100 instead of clipping p,
   with PyTorch's backward (p − y)/max(p(1 − p), 1e-12) (bce on probabilities).
+  ``bce_clip="float32"``: p clipped to [eps, 1 − eps] with both bounds rounded to float32
+  (Keras's float32 tensors).
 - ``rmse_per_output``: the mean of per-column RMSEs (scikit-learn's multioutput).
 - ``mape_scale``: 1 for a fraction instead of percent.  ``log1p_floor``: msle's
   log(max(x, floor) + 1).
@@ -297,8 +299,10 @@ RECORDS: tuple[Convention, ...] = (
     _keras(
         "bce",
         "keras.losses.BinaryCrossentropy",
-        "p clipped to [1e-7, 1 − 1e-7] and label smoothing toward ½, as here",
+        "p clipped to [1e-7, 1 − 1e-7] in float32, where 1 − 1e-7 rounds to 1 − 1.19e-7 (p = 1 "
+        "with y = 0 costs 15.94, not 16.12); label smoothing toward ½, as here",
         f"{_KERAS} (binary_crossentropy); {_KERAS_JAX} (binary_crossentropy)",
+        options={"bce_clip": "float32"},
     ),
     _sklearn_log_loss(
         "bce",

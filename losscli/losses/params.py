@@ -179,7 +179,12 @@ DENOMINATOR = Param(
     help="the mean's divisor Σdᵢ",
 )
 BCE_CLIP = Param(
-    "bce_clip", None, kind=CHOICE, choices=("log100",), valid="log100", help="log p clamped at −100"
+    "bce_clip",
+    None,
+    kind=CHOICE,
+    choices=("log100", "float32"),
+    valid="log100 or float32",
+    help="log p clamped at −100, or p clipped to float32 [eps, 1 − eps]",
 )
 RMSE_PER_OUTPUT = Param("rmse_per_output", False, kind=BOOL, help="mean of per-column RMSEs")
 MAPE_SCALE = Param(
