@@ -454,7 +454,8 @@ class Focal(_Binary):
             labels = integer_labels(y, k, batch)
             if not params["from_logits"]:
                 require_probabilities(x, batch)
-                require_rows_sum_to_one(x, batch)
+                if option(params, FOCAL_FORM) != "keras":  # Keras divides each row by its sum
+                    require_rows_sum_to_one(x, batch)
             return batch.replace(aux={"labels": labels, "k": k})
         return super().prepare(batch, params)
 

@@ -102,7 +102,8 @@ def prepare_multiclass(
         raise InputError(f"{loss}: target shape {y.shape} does not fit {k} prediction columns")
     if not params.get("from_logits"):
         require_probabilities(x, batch)
-        require_rows_sum_to_one(x, batch)
+        if not option(params, RENORMALIZE):  # Keras divides each row by its sum instead
+            require_rows_sum_to_one(x, batch)
     aux = {"k": k, "from_labels": y.ndim == 1}
     if labels is not None:
         aux["labels"] = labels
