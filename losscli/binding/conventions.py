@@ -221,7 +221,7 @@ RECORDS: tuple[Convention, ...] = (
         "msle",
         "keras.losses.MeanSquaredLogarithmicError",
         "log(max(x, 1e-7) + 1) for both y and ŷ: y = 0 counts as 1e-7, and ŷ below 1e-7 gets "
-        "gradient 0",
+        "gradient 0; negative values count as 1e-7 too (losscli's default refuses them)",
         f"{_KERAS} (mean_squared_logarithmic_error)",
         options={"log1p_floor": KERAS_EPSILON},
     ),
@@ -482,6 +482,7 @@ RECORDS: tuple[Convention, ...] = (
         "kl_div",
         "keras.losses.KLDivergence",
         "both distributions clipped to [1e-7, 1], so t = 0 adds 1e-7·log(1e-7/p) instead of 0; "
+        "rows need not sum to 1 (losscli's default refuses them); "
         "takes probabilities (with --from-logits losscli applies softmax first)",
         f"{_KERAS} (kl_divergence)",
         options={"kl_clip": True},

@@ -391,14 +391,17 @@ class KLDivergence(Elementwise):
             t = log_target_distribution(t, batch)
             batch = batch.replace(target=t, aux={**batch.aux, "log_target": batch.target})
         require_range(t, batch, "target", 0.0, 1.0, what="is not a probability in [0, 1]")
-        require_rows_sum_to_one(t, batch, role="target")
+        clipped = option(params, KL_CLIP)  # Keras clips both rows and computes: no sum check
+        if not clipped:
+            require_rows_sum_to_one(t, batch, role="target")
         if params.get("log_input"):
             require_log_probabilities(
                 x, batch, "log_input=true reads log-probabilities; drop it for probabilities"
             )
         elif not params["from_logits"]:
             require_probabilities(x, batch)
-            require_rows_sum_to_one(x, batch)
+            if not clipped:
+                require_rows_sum_to_one(x, batch)
         return batch
 
     def denominator(self, batch, params):
