@@ -37,7 +37,6 @@ KLD = (
 )
 
 FOCAL_LS = "Keras's CategoricalFocalCrossentropy takes label_smoothing; losscli's focal does not"
-OVERLAP = "dice and tversky refuse targets outside [0, 1]; Keras computes with them"
 CIRCLE = "no counterpart of keras.losses.Circle (label column + embedding columns)"
 
 # case id -> the gap it shows (strict xfail until the gap is closed).
@@ -70,9 +69,6 @@ GAPS: dict[str, str] = {
     },
     "KLDivergenceTest.test_timestep_weighted": KLD,
     "CategoricalFocalCrossentropyTest.test_label_smoothing": FOCAL_LS,
-    "DiceTest.test_correctness": OVERLAP,
-    "TverskyTest.test_correctness": OVERLAP,
-    "TverskyTest.test_correctness_custom_coefficients": OVERLAP,
     **{
         f"CircleTest.{t}": CIRCLE
         for t in (
@@ -170,8 +166,9 @@ def test_out_of_scope_cases_give_a_reason(case):
         ("msle", [[1, 9, 2], [-5, -2, 6]], [[4, 8, 12], [8, 1, 3]]),
         ("cross_entropy", [[1, 0, 0], [0, 1, 0]], [[0.9, 0.05, 0.05], [0.5, 0.89, 0.6]]),
         ("kl_div", [[0.5, 0.8, 0.12], [0.7, 0.43, 0.8]], [[0.4, 0.9, 0.12], [0.36, 0.3, 0.4]]),
+        ("dice", [[1, 2], [1, 2]], [[4, 1], [6, 1]]),
     ],
-    ids=["msle-negative", "cross_entropy-row-sum", "kl_div-row-sum"],
+    ids=["msle-negative", "cross_entropy-row-sum", "kl_div-row-sum", "dice-outside-0-1"],
 )
 def test_default_stays_strict_where_keras_computes(loss, y, p, tmp_path, capsys):
     """Without --convention the inputs Keras accepts are refused, as before."""

@@ -31,6 +31,7 @@ binding a record whose option its loss does not declare is an error:
 - ``renormalize``: probability rows divided by their sum first (Keras cross-entropy).
 - ``categorical_hinge``: Keras's max over (1 − t)·s, which includes the true class's 0.
 - ``smooth_numerator=False``, ``class_average="micro"``, ``smooth_scale``: overlap ratios.
+  ``overlap_any_values``: mask/prediction columns not range-checked (Keras).
 - ``eps_in_difference`` / ``eps_in_root``: triplet distances ‖a − p + ε‖ / √(‖a − p‖² + ε).
 - ``variance_grad="through_clamp"``: gaussian_nll's variance gradient at max(v, eps).
 """
@@ -129,15 +130,17 @@ def _sklearn_log_loss(loss: str, function: str, differs: str) -> Convention:
 
 
 def _keras_overlap(loss: str, function: str, differs: str) -> Convention:
-    """A Keras overlap ratio: smooth 1e-7 in the denominator only, classes pooled (axis=None)."""
+    """A Keras overlap ratio: smooth 1e-7 in the denominator only, classes pooled (axis=None),
+    mask and prediction columns used as they are."""
     return Convention(
         loss,
         "keras",
         function,
-        differs,
+        f"{differs}; mask and prediction values outside [0, 1] are used as they are "
+        "(losscli's default refuses them)",
         f"{_KERAS} ({loss})",
         params={"smooth": KERAS_EPSILON},
-        options={"smooth_numerator": False, "class_average": "micro"},
+        options={"smooth_numerator": False, "class_average": "micro", "overlap_any_values": True},
     )
 
 

@@ -213,6 +213,9 @@ SIGMOID_ONLY = Param(
 RENORMALIZE = Param("renormalize", False, kind=BOOL, help="probability rows divided by their sum")
 CATEGORICAL_HINGE = Param("categorical_hinge", False, kind=BOOL, help="max includes the true class")
 SMOOTH_NUMERATOR = Param("smooth_numerator", True, kind=BOOL, help="smoothing in the numerator")
+OVERLAP_ANY_VALUES = Param(
+    "overlap_any_values", False, kind=BOOL, help="mask and prediction columns used as they are"
+)
 CLASS_AVERAGE = Param(
     "class_average",
     None,
