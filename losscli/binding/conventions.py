@@ -405,7 +405,8 @@ RECORDS: tuple[Convention, ...] = (
         "multi_hinge",
         "keras.losses.CategoricalHinge",
         "max(0, 1 + max_c (1 − t_c)·s_c − s_y): the max includes the true class's 0, so "
-        "scores [−3, −2, −5] with y = 1 give 3, not 0",
+        "scores [−3, −2, −5] with y = 1 give 3, not 0; one-hot target columns are taken as they "
+        "are, so an all-zero row gives max(0, 1 + max_c s_c) (losscli's default refuses it)",
         f"{_KERAS} (categorical_hinge)",
         options={"categorical_hinge": True},
     ),
