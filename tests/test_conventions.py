@@ -77,7 +77,7 @@ REQUIRED = {
     "class-weighted cross-entropy: Keras n": "cross_entropy-keras-class-weights",
     "class-weighted cross-entropy: scikit-learn Σ w": "cross_entropy-sklearn-class-weights",
     "BCE clipping at p = 0 and 1: PyTorch −100": "bce-torch-p0-p1",
-    "BCE clipping at p = 0 and 1: Keras 1e-7": "bce-keras-p0-p1",
+    "BCE clipping at p = 0 and 1: Keras 1e-7 in float32": "bce-keras-p0-p1",
     "BCE clipping at p = 0 and 1: scikit-learn float64 eps": "bce-sklearn-p0-p1",
     "binary label smoothing toward ½ (Keras)": "bce-keras-label-smoothing",
     "Dice smoothing: Keras 1e-7 in the denominator only": "dice-keras-binary",

@@ -18,6 +18,8 @@ binding a record whose option its loss does not declare is an error:
   columns (PyTorch ``weight=`` with class-index targets).
 - ``bce_clip="log100"``: log p and log(1 − p) clamped at −100 instead of clipping p,
   with PyTorch's backward (p − y)/max(p(1 − p), 1e-12) (bce on probabilities).
+  ``bce_clip="float32"``: p clipped to [eps, 1 − eps] with both bounds rounded to float32
+  (Keras's float32 tensors).
 - ``rmse_per_output``: the mean of per-column RMSEs (scikit-learn's multioutput).
 - ``mape_scale``: 1 for a fraction instead of percent.  ``log1p_floor``: msle's
   log(max(x, floor) + 1).
@@ -31,6 +33,7 @@ binding a record whose option its loss does not declare is an error:
 - ``renormalize``: probability rows divided by their sum first (Keras cross-entropy).
 - ``categorical_hinge``: Keras's max over (1 − t)·s, which includes the true class's 0.
 - ``smooth_numerator=False``, ``class_average="micro"``, ``smooth_scale``: overlap ratios.
+  ``overlap_any_values``: mask/prediction columns not range-checked (Keras).
 - ``eps_in_difference`` / ``eps_in_root``: triplet distances ‖a − p + ε‖ / √(‖a − p‖² + ε).
 - ``variance_grad="through_clamp"``: gaussian_nll's variance gradient at max(v, eps).
 """
@@ -60,6 +63,8 @@ SPELLINGS = {
 FLOAT64_EPS = 2.220446049250313e-16
 # keras.backend.epsilon(), the floor of every Keras clip.
 KERAS_EPSILON = 1e-7
+# Keras's generalized cross-entropy does not clip p: the smallest normal float64 as the floor.
+KERAS_GCE_EPS = 2.2250738585072014e-308
 
 KERAS_MEAN = "keras-team/keras: keras/src/losses/loss.py (reduce_values)"
 KERAS_DIVIDES_BY_N = "with --weight the mean divides by n (reduction 'sum_over_batch_size'), not Σw"
@@ -127,15 +132,17 @@ def _sklearn_log_loss(loss: str, function: str, differs: str) -> Convention:
 
 
 def _keras_overlap(loss: str, function: str, differs: str) -> Convention:
-    """A Keras overlap ratio: smooth 1e-7 in the denominator only, classes pooled (axis=None)."""
+    """A Keras overlap ratio: smooth 1e-7 in the denominator only, classes pooled (axis=None),
+    mask and prediction columns used as they are."""
     return Convention(
         loss,
         "keras",
         function,
-        differs,
+        f"{differs}; mask and prediction values outside [0, 1] are used as they are "
+        "(losscli's default refuses them)",
         f"{_KERAS} ({loss})",
         params={"smooth": KERAS_EPSILON},
-        options={"smooth_numerator": False, "class_average": "micro"},
+        options={"smooth_numerator": False, "class_average": "micro", "overlap_any_values": True},
     )
 
 
@@ -219,7 +226,7 @@ RECORDS: tuple[Convention, ...] = (
         "msle",
         "keras.losses.MeanSquaredLogarithmicError",
         "log(max(x, 1e-7) + 1) for both y and ŷ: y = 0 counts as 1e-7, and ŷ below 1e-7 gets "
-        "gradient 0",
+        "gradient 0; negative values count as 1e-7 too (losscli's default refuses them)",
         f"{_KERAS} (mean_squared_logarithmic_error)",
         options={"log1p_floor": KERAS_EPSILON},
     ),
@@ -319,8 +326,10 @@ RECORDS: tuple[Convention, ...] = (
     _keras(
         "bce",
         "keras.losses.BinaryCrossentropy",
-        "p clipped to [1e-7, 1 − 1e-7] and label smoothing toward ½, as here",
+        "p clipped to [1e-7, 1 − 1e-7] in float32, where 1 − 1e-7 rounds to 1 − 1.19e-7 (p = 1 "
+        "with y = 0 costs 15.94, not 16.12); label smoothing toward ½, as here",
         f"{_KERAS} (binary_crossentropy); {_KERAS_JAX} (binary_crossentropy)",
+        options={"bce_clip": "float32"},
     ),
     _sklearn_log_loss(
         "bce",
@@ -420,7 +429,8 @@ RECORDS: tuple[Convention, ...] = (
         "multi_hinge",
         "keras.losses.CategoricalHinge",
         "max(0, 1 + max_c (1 − t_c)·s_c − s_y): the max includes the true class's 0, so "
-        "scores [−3, −2, −5] with y = 1 give 3, not 0",
+        "scores [−3, −2, −5] with y = 1 give 3, not 0; one-hot target columns are taken as they "
+        "are, so an all-zero row gives max(0, 1 + max_c s_c) (losscli's default refuses it)",
         f"{_KERAS} (categorical_hinge)",
         options={"categorical_hinge": True},
     ),
@@ -511,6 +521,7 @@ RECORDS: tuple[Convention, ...] = (
         "kl_div",
         "keras.losses.KLDivergence",
         "both distributions clipped to [1e-7, 1], so t = 0 adds 1e-7·log(1e-7/p) instead of 0; "
+        "rows need not sum to 1 (losscli's default refuses them); "
         "takes probabilities (with --from-logits losscli applies softmax first)",
         f"{_KERAS} (kl_divergence)",
         options={"kl_clip": True},
@@ -524,6 +535,14 @@ RECORDS: tuple[Convention, ...] = (
         "to 1 are used as they are (losscli's default refuses them)",
         f"{_OPTAX_CLS} (kl_divergence)",
         options={"kl_targets_as_given": True},
+    ),
+    _keras(
+        "generalized_cross_entropy",
+        "keras.losses.CategoricalGeneralizedCrossEntropy",
+        "q = 0.5 by default, not 0.7; p_y is not clipped (p_y = 0 gives 1/q): reproduced with "
+        "eps = the smallest normal float64; integer labels and probabilities",
+        f"{_KERAS} (categorical_generalized_cross_entropy: (1 − p_y^q)/q)",
+        params={"q": 0.5, "eps": KERAS_GCE_EPS},
     ),
     # --- segmentation -----------------------------------------------------------------
     _keras_overlap(

@@ -101,6 +101,8 @@ def bce_terms(y, x, params: Params, loss: str = "bce", grad: bool = True):
     derivative (None) when ``grad`` is False, as a value-only pass needs.
 
     L = −[w₁·pw·y log p + w₀(1 − y) log(1 − p)],  y ← y(1 − ls) + ls/2.
+    With ``bce_clip="float32"`` (Keras) the clip bounds are eps and 1 − eps rounded to float32
+    (1e-7 → 1.0000000117e-7, 1 − 1e-7 → 1 − 1.19e-7), as Keras's float32 tensors see them.
     With the ``bce_clip="log100"`` option (PyTorch's BCELoss) p is not clipped:
     L = −[a·max(log p, −100) + b·max(log(1 − p), −100)], a = w₁·pw·y, b = w₀(1 − y),
     and the derivative is PyTorch's (p(a + b) − a)/max(p(1 − p), 1e-12), which is
@@ -125,7 +127,12 @@ def bce_terms(y, x, params: Params, loss: str = "bce", grad: bool = True):
         if not grad:
             return value, None
         return value, (x * (a + b) - a) / np.maximum(x * (1.0 - x), TORCH_BCE_EPSILON)
-    p, inside = clip_probability(x, params["eps"])
+    if option(params, BCE_CLIP) == "float32":  # Keras: clip(p, eps, 1 − eps) on float32 tensors
+        lo, hi = float(np.float32(params["eps"])), float(np.float32(1.0 - params["eps"]))
+        inside = (x >= lo) & (x <= hi)
+        p = np.clip(x, lo, hi)
+    else:
+        p, inside = clip_probability(x, params["eps"])
     value = -(a * np.log(p) + b * np.log1p(-p))
     if not grad:
         return value, None
@@ -142,7 +149,7 @@ _BCE_EXPLAIN = Explain(
     "without --from-logits is caught (values outside [0, 1]); MSE after a sigmoid trains slowly",
     activation="sigmoid (or logits with --from-logits)",
     differences="torch BCELoss caps each term at 100 (log clamped at −100) instead of clipping p; "
-    "Keras clips p to [1e-7, 1 − 1e-7] as here; sklearn log_loss clips at float64 eps (≈36.04 at p=0). "
+    "Keras clips p to [1e-7, 1 − 1e-7] in float32 (the top is 1 − 1.19e-7; --convention keras); sklearn log_loss clips at float64 eps (≈36.04 at p=0). "
     "Label smoothing toward ½ follows Keras. torch pos_weight is per class; here it is one number.",
     properties="convex in z; the negative log-likelihood of a Bernoulli model",
 )
@@ -447,7 +454,8 @@ class Focal(_Binary):
             labels = integer_labels(y, k, batch)
             if not params["from_logits"]:
                 require_probabilities(x, batch)
-                require_rows_sum_to_one(x, batch)
+                if option(params, FOCAL_FORM) != "keras":  # Keras divides each row by its sum
+                    require_rows_sum_to_one(x, batch)
             return batch.replace(aux={"labels": labels, "k": k})
         return super().prepare(batch, params)
 

@@ -104,7 +104,8 @@ def prepare_multiclass(
         raise InputError(f"{loss}: target shape {y.shape} does not fit {k} prediction columns")
     if not params.get("from_logits"):
         require_probabilities(x, batch)
-        require_rows_sum_to_one(x, batch)
+        if not option(params, RENORMALIZE):  # Keras divides each row by its sum instead
+            require_rows_sum_to_one(x, batch)
     aux = {"k": k, "from_labels": y.ndim == 1}
     if labels is not None:
         aux["labels"] = labels
@@ -400,7 +401,8 @@ class KLDivergence(Elementwise):
             require_range(t, batch, "target", 0.0, None, what="is negative")
         else:
             require_range(t, batch, "target", 0.0, 1.0, what="is not a probability in [0, 1]")
-        if not (pointwise or option(params, KL_TARGETS_AS_GIVEN)):
+        clipped = option(params, KL_CLIP)  # Keras clips both rows and computes: no sum check
+        if not (pointwise or clipped or option(params, KL_TARGETS_AS_GIVEN)):
             require_rows_sum_to_one(t, batch, role="target")
         if params.get("log_input"):
             if not pointwise:
@@ -409,7 +411,8 @@ class KLDivergence(Elementwise):
                 )
         elif not params["from_logits"]:
             require_probabilities(x, batch)
-            require_rows_sum_to_one(x, batch)
+            if not clipped:
+                require_rows_sum_to_one(x, batch)
         return batch
 
     def denominator(self, batch, params):
@@ -523,14 +526,36 @@ class MultiHinge(_ScoreMargin):
 
     loss_name = "multi_hinge"
 
+    def prepare(self, batch, params):
+        y, x = batch.target, batch.preds[0]
+        if not (
+            option(params, CATEGORICAL_HINGE)
+            and y is not None
+            and y.ndim == 2
+            and y.shape == x.shape
+        ):
+            return super().prepare(batch, params)
+        # Keras's categorical_hinge takes t as it is: an all-zero row has no true class
+        # (L = max(0, 1 + max_c s_c)); it is read as class 0 and flagged "empty".
+        empty = np.all(y == 0, axis=1)
+        filled = y.copy()
+        filled[empty, 0] = 1.0
+        batch = super().prepare(batch.replace(target=filled), params)
+        return batch.replace(aux={**batch.aux, "empty": empty})
+
     def _parts(self, batch, params):
         s, y = batch.preds[0], batch.aux["labels"]
         rows = np.arange(len(y))
         others = s.copy()
         # Keras's categorical_hinge takes max_c (1 − t_c)·s_c: the true class counts as 0.
         others[rows, y] = 0.0 if option(params, CATEGORICAL_HINGE) else -np.inf
+        empty = batch.aux.get("empty")
+        true_score = s[rows, y]
+        if empty is not None:  # all-zero target rows: every class is "other", s_y counts 0
+            others[empty] = s[empty]
+            true_score = np.where(empty, 0.0, true_score)
         j = np.argmax(others, axis=1)
-        return rows, y, j, params["margin"] + others[rows, j] - s[rows, y]
+        return rows, y, j, params["margin"] + others[rows, j] - true_score
 
     def loss(self, batch, params):
         return np.maximum(0.0, self._parts(batch, params)[3])
@@ -538,9 +563,11 @@ class MultiHinge(_ScoreMargin):
     def dloss(self, batch, params):
         rows, y, j, m = self._parts(batch, params)
         active = (m > 0).astype(float)
+        empty = batch.aux.get("empty")
+        empty = np.zeros(len(y), dtype=bool) if empty is None else empty
         g = np.zeros_like(batch.preds[0])
-        g[rows, j] += active * (j != y)  # j = y: the constant 0 won Keras's max
-        g[rows, y] -= active
+        g[rows, j] += active * ((j != y) | empty)  # j = y: the constant 0 won Keras's max
+        g[rows, y] -= active * ~empty
         return (g,)
 
 

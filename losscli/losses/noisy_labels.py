@@ -11,7 +11,7 @@ from losscli._lazy import np
 from losscli.kernel.numerics import clip_probability, log_softmax, logsumexp
 from losscli.kernel.streaming import Elementwise, Params
 from losscli.losses.multiclass import prepare_multiclass
-from losscli.losses.params import EPS, IGNORE_INDEX, LABEL_SMOOTHING, Param
+from losscli.losses.params import DENOMINATOR, EPS, IGNORE_INDEX, LABEL_SMOOTHING, Param
 from losscli.losses.registry import Explain, register_loss
 
 CLASSIFICATION = ("multiclass", "imbalanced")
@@ -124,6 +124,7 @@ GCE_Q = Param("q", 0.7, check=_gce_q, valid="in (0, 1]", help="GCE exponent q (�
     inputs="multiclass",
     tasks=CLASSIFICATION,
     params=(GCE_Q, EPS, IGNORE_INDEX),
+    options=(DENOMINATOR,),
     logits=True,
     explain=Explain(
         formula="Lᵢ = (1 − p_t^q)/q, p_t = Σ_c t_c p_c (= p_y for a label); q → 0 is cross-entropy, "
@@ -136,7 +137,8 @@ GCE_Q = Param("q", 0.7, check=_gce_q, valid="in (0, 1]", help="GCE exponent q (�
         activation="softmax (or logits with --from-logits)",
         differences="Zhang & Sabuncu (2018), the L_q loss (their truncated variant is not included); "
         "q = 0.7 is the paper's setting. Keras CategoricalGeneralizedCrossEntropy agrees for integer "
-        "labels and probabilities (it does not clip p; here p is clipped at eps) with a default q = 0.5.",
+        "labels and probabilities (it does not clip p; here p is clipped at eps except under "
+        "--convention keras) with a default q = 0.5.",
         properties="bounded (0 ≤ Lᵢ ≤ 1/q), not convex in z",
     ),
 )

@@ -20,6 +20,7 @@ from losscli.kernel.validate import (
 )
 from losscli.losses.params import (
     CLASS_AVERAGE,
+    OVERLAP_ANY_VALUES,
     SMOOTH,
     SMOOTH_NUMERATOR,
     SMOOTH_SCALE,
@@ -46,10 +47,13 @@ class _Overlap(Kernel):
         y, x = batch.target, batch.preds[0]
         squeeze = x.ndim == 1
         logits = params["from_logits"]
+        # Keras: the mask and prediction columns are used as they are (no range check)
+        any_values = option(params, OVERLAP_ANY_VALUES) and y.shape == x.shape
         if squeeze:  # one foreground column
             if y.shape != x.shape:
                 raise InputError(f"target has shape {y.shape} but prediction has {x.shape}")
-            require_soft_labels(y, batch)
+            if not any_values:
+                require_soft_labels(y, batch)
             y, x = y[:, None], x[:, None]
             activation = "sigmoid"
         elif y.ndim == 1:  # integer labels and K class columns
@@ -59,12 +63,14 @@ class _Overlap(Kernel):
                 require_probabilities(x, batch)
                 require_rows_sum_to_one(x, batch)
         elif y.shape == x.shape:  # K mask columns
-            require_soft_labels(y, batch)
+            if not any_values:
+                require_soft_labels(y, batch)
             activation = "sigmoid"
         else:
             raise InputError(f"target shape {y.shape} does not fit prediction shape {x.shape}")
         if not logits:
-            require_probabilities(x, batch)
+            if not any_values:
+                require_probabilities(x, batch)
             p = x
         else:
             p = sigmoid(x) if activation == "sigmoid" else softmax(x)
@@ -159,7 +165,7 @@ def smoothing(params: Params) -> tuple[float, float]:
 
 @register_loss(
     "dice",
-    options=(SMOOTH_NUMERATOR, CLASS_AVERAGE, SMOOTH_SCALE),
+    options=(SMOOTH_NUMERATOR, CLASS_AVERAGE, SMOOTH_SCALE, OVERLAP_ANY_VALUES),
     aliases=("soft_dice",),
     inputs="overlap",
     tasks=SEGMENTATION,
@@ -226,7 +232,7 @@ BETA_T = Param("beta", 0.5, check=non_negative, valid=">= 0", help="weight of fa
 
 @register_loss(
     "tversky",
-    options=(SMOOTH_NUMERATOR, CLASS_AVERAGE),
+    options=(SMOOTH_NUMERATOR, CLASS_AVERAGE, OVERLAP_ANY_VALUES),
     inputs="overlap",
     tasks=SEGMENTATION,
     params=(ALPHA_T, BETA_T, SMOOTH),

@@ -179,7 +179,12 @@ DENOMINATOR = Param(
     help="the mean's divisor Σdᵢ",
 )
 BCE_CLIP = Param(
-    "bce_clip", None, kind=CHOICE, choices=("log100",), valid="log100", help="log p clamped at −100"
+    "bce_clip",
+    None,
+    kind=CHOICE,
+    choices=("log100", "float32"),
+    valid="log100 or float32",
+    help="log p clamped at −100, or p clipped to float32 [eps, 1 − eps]",
 )
 RMSE_PER_OUTPUT = Param("rmse_per_output", False, kind=BOOL, help="mean of per-column RMSEs")
 MAPE_SCALE = Param(
@@ -217,6 +222,9 @@ SIGMOID_ONLY = Param(
 RENORMALIZE = Param("renormalize", False, kind=BOOL, help="probability rows divided by their sum")
 CATEGORICAL_HINGE = Param("categorical_hinge", False, kind=BOOL, help="max includes the true class")
 SMOOTH_NUMERATOR = Param("smooth_numerator", True, kind=BOOL, help="smoothing in the numerator")
+OVERLAP_ANY_VALUES = Param(
+    "overlap_any_values", False, kind=BOOL, help="mask and prediction columns used as they are"
+)
 CLASS_AVERAGE = Param(
     "class_average",
     None,

@@ -300,6 +300,8 @@ class MeanSquaredLogError(_Real):
 
     def prepare(self, batch, params):
         batch = super().prepare(batch, params)
+        if option(params, LOG1P_FLOOR) is not None:  # Keras clamps every value at the floor
+            return batch
         hint = "msle needs non-negative values; use mse for signed targets"
         require_range(batch.target, batch, "target", 0.0, what="is negative", hint=hint)
         require_range(batch.preds[0], batch, "prediction", 0.0, what="is negative", hint=hint)

@@ -1,0 +1,185 @@
+"""Keras 3's own loss tests, replayed through the CLI under ``--convention keras``.
+
+The cases are data in ``fixtures/keras_own_tests.json`` (copied from
+keras/src/losses/losses_test.py, commit and test name in each case). Each in-scope case is
+written as the CSV a user would export (one row per sample, one column per output; timestep
+data one row per timestep with its weight) and run as
+``losscli eval FILE --loss … --convention keras --format json``. A case Keras's test checks
+and losscli cannot yet reproduce is an ``xfail(strict=True)`` with the gap named in GAPS.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from helpers import cli
+
+FIXTURES = Path(__file__).with_name("fixtures") / "keras_own_tests.json"
+CASES = json.loads(FIXTURES.read_text())["cases"]
+IN_SCOPE = [c for c in CASES if "out_of_scope" not in c]
+OUT_OF_SCOPE = [c for c in CASES if "out_of_scope" in c]
+
+MWSW = (
+    "Keras's reduction='mean_with_sample_weight' (Σw·L/Σw) cannot be selected under "
+    "--convention keras (--reduction has no such value; the keras mean is Σw·L/N)"
+)
+COSINE = "no counterpart of keras.losses.CosineSimilarity (−cos over the last axis)"
+KLD = (
+    "one row per timestep holds a one-class distribution (Keras's last axis of size 1); "
+    "kl_div needs K >= 2 target and prediction columns"
+)
+
+FOCAL_LS = "Keras's CategoricalFocalCrossentropy takes label_smoothing; losscli's focal does not"
+CIRCLE = "no counterpart of keras.losses.Circle (label column + embedding columns)"
+
+# case id -> the gap it shows (strict xfail until the gap is closed).
+GAPS: dict[str, str] = {
+    **{
+        f"{c}.test_mean_with_sample_weight_reduction": MWSW
+        for c in (
+            "MeanSquaredErrorTest",
+            "MeanAbsoluteErrorTest",
+            "MeanAbsolutePercentageErrorTest",
+            "MeanSquaredLogarithmicErrorTest",
+        )
+    },
+    **{
+        f"CosineSimilarityTest.test_{t}": COSINE
+        for t in (
+            "unweighted",
+            "scalar_weighted",
+            "sample_weighted",
+            "timestep_weighted",
+            "zero_weighted",
+            "axis",
+        )
+    },
+    "KLDivergenceTest.test_timestep_weighted": KLD,
+    "CategoricalFocalCrossentropyTest.test_label_smoothing": FOCAL_LS,
+    **{
+        f"CircleTest.{t}": CIRCLE
+        for t in (
+            "test_correctness[gamma80_margin0.4]",
+            "test_correctness[gamma256_margin0.25]",
+            "test_correctness_weighted",
+            "test_no_reduction",
+            "test_sum_reduction",
+        )
+    },
+    "CircleTest.test_mean_with_sample_weight_reduction": f"{CIRCLE}; and {MWSW}",
+}
+
+
+def _columns(values, prefix):
+    width = len(values[0]) if isinstance(values[0], list) else 0
+    return [f"{prefix}{i}" for i in range(width)] if width else [prefix]
+
+
+def write_csv(case, path: Path) -> tuple[list[str], list[str], str | None]:
+    y, p = case["y"], case["p"]
+    ycols, pcols = _columns(y, "y"), _columns(p, "p")
+    n = len(y)
+    w = case["weight"]
+    weights = None if w is None else (list(w) if isinstance(w, list) else [w] * n)
+    header = ycols + pcols + (["w"] if weights is not None else [])
+    lines = [",".join(header)]
+    for i in range(n):
+        row = (y[i] if isinstance(y[i], list) else [y[i]]) + (
+            p[i] if isinstance(p[i], list) else [p[i]]
+        )
+        if weights is not None:
+            row = [*row, weights[i]]
+        lines.append(",".join(repr(float(v)) for v in row))
+    path.write_text("\n".join(lines) + "\n")
+    return ycols, pcols, ("w" if weights is not None else None)
+
+
+def run_case(case, tmp_path, capsys):
+    path = tmp_path / "preds.csv"
+    ycols, pcols, wcol = write_csv(case, path)
+    spec = case["loss"]
+    if case["params"]:  # inline parameters, as 'huber(delta=0.8)'
+        spec += "(" + ",".join(f"{k}={v}" for k, v in case["params"].items()) + ")"
+    args = ["eval", path, "--loss", spec, "-t", ",".join(ycols), "-p", ",".join(pcols)]
+    args += ["--convention", "keras", "--format", "json", "-q", "--reduction", case["reduction"]]
+    if wcol:
+        args += ["--weight", wcol]
+    if case["from_logits"] is not None:
+        args.append("--from-logits" if case["from_logits"] else "--no-from-logits")
+    code, out, err = cli(capsys, *args)
+    assert code == 0, err
+    if case["reduction"] == "none":
+        rows = [json.loads(line) for line in out.splitlines() if line.strip()]
+        # the loss's column under its canonical name: weighted_NAME with --weight
+        (column,) = [
+            k
+            for k in rows[0]
+            if k not in ("row", "weight") and k.startswith("weighted_") == bool(wcol)
+        ]
+        return [r[column] for r in rows]
+    (result,) = json.loads(out)["results"]
+    return result["value"]
+
+
+def _param(case):
+    marks = []
+    if case["id"] in GAPS:
+        marks.append(pytest.mark.xfail(strict=True, reason=f"gap: {GAPS[case['id']]}"))
+    return pytest.param(case, id=case["id"], marks=marks)
+
+
+@pytest.mark.parametrize("case", [_param(c) for c in IN_SCOPE])
+def test_keras_own_case(case, tmp_path, capsys):
+    got = run_case(case, tmp_path, capsys)
+    t = case["tolerance"]
+    np.testing.assert_allclose(
+        got, case["expected"], rtol=t["rtol"], atol=t["atol"], err_msg=case["id"]
+    )
+
+
+def test_every_gap_names_an_in_scope_case():
+    assert set(GAPS) <= {c["id"] for c in IN_SCOPE}
+
+
+@pytest.mark.parametrize("case", OUT_OF_SCOPE, ids=[c["id"] for c in OUT_OF_SCOPE])
+def test_out_of_scope_cases_give_a_reason(case):
+    assert case["out_of_scope"].strip()
+    assert case["source"]["commit"] and case["source"]["test"]
+
+
+@pytest.mark.parametrize(
+    "loss,y,p",
+    [
+        ("msle", [[1, 9, 2], [-5, -2, 6]], [[4, 8, 12], [8, 1, 3]]),
+        ("cross_entropy", [[1, 0, 0], [0, 1, 0]], [[0.9, 0.05, 0.05], [0.5, 0.89, 0.6]]),
+        ("kl_div", [[0.5, 0.8, 0.12], [0.7, 0.43, 0.8]], [[0.4, 0.9, 0.12], [0.36, 0.3, 0.4]]),
+        ("dice", [[1, 2], [1, 2]], [[4, 1], [6, 1]]),
+        ("multi_hinge", [[0.0, 1.0], [0.0, 0.0]], [[0.6, 0.4], [0.4, 0.6]]),
+    ],
+    ids=[
+        "msle-negative",
+        "cross_entropy-row-sum",
+        "kl_div-row-sum",
+        "dice-outside-0-1",
+        "multi_hinge-all-zero-row",
+    ],
+)
+def test_default_stays_strict_where_keras_computes(loss, y, p, tmp_path, capsys):
+    """Without --convention the inputs Keras accepts are refused, as before."""
+    case = {"y": y, "p": p, "weight": None}
+    ycols, pcols, _ = write_csv(case, tmp_path / "preds.csv")
+    code, out, err = cli(
+        capsys,
+        "eval",
+        tmp_path / "preds.csv",
+        "--loss",
+        loss,
+        "-t",
+        ",".join(ycols),
+        "-p",
+        ",".join(pcols),
+    )
+    assert code == 2 and out == "", err
