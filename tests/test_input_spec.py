@@ -46,7 +46,7 @@ def test_every_input_option_has_one_flag_and_one_field():
 
 @pytest.mark.parametrize(
     ("command", "left_out"),
-    [("eval", set()), ("grad", {"group"}), ("compare", {"targets"})],
+    [("eval", set()), ("grad", {"group"}), ("compare", {"targets", "keep"})],
 )
 def test_each_command_declares_the_bundle_once(command, left_out):
     params = get_command(app).commands[command].params

@@ -56,6 +56,7 @@ def input_spec(
     delimiter: str | None = None,
     decimal: str | None = None,
     pos_label: str | None = None,
+    keep: Any = (),
     engine: str = "local",
     scheduler: str | None = None,
 ) -> InputSpec:
@@ -76,6 +77,7 @@ def input_spec(
         delimiter=delimiter_value(delimiter, "delimiter"),
         decimal=decimal_value(decimal, "decimal"),
         pos_label=pos_label,
+        keep=column_names(keep, "keep"),
         engine=engine,
         scheduler=scheduler,
     )
@@ -400,6 +402,7 @@ def write_rows(
     delimiter: str | None = None,
     decimal: str | None = None,
     pos_label: str | None = None,
+    keep: Sequence[str] = (),
 ) -> int:
     """``rows_of`` with the input options as keywords (the Python API)."""
     path, loss = file_path(path, "write_rows"), loss_text(loss, "write_rows")
@@ -432,6 +435,7 @@ def write_gradients(
     delimiter: str | None = None,
     decimal: str | None = None,
     pos_label: str | None = None,
+    keep: Sequence[str] = (),
 ) -> int:
     """``gradients_of`` with the input options as keywords (the Python API)."""
     path, loss = file_path(path, "write_gradients"), loss_text(loss, "write_gradients")

@@ -54,6 +54,7 @@ def prepare(
         if replay or loss is None:
             buffer_stdin(source)
     header = read_header(source)
+    _check_keep(inputs.keep, header, source.name)
     target_source = target_header = None
     if targets is not None:
         target_source = detect_format(targets, None, inputs.dialect)
@@ -148,7 +149,25 @@ def prepare(
                 hint=f"columns: {', '.join(header.columns)}",
             )
         text = {*text, key}
-    return Reading(source, header, selected, text, inputs.dropna, table, key), inference
+    reading = Reading(source, header, selected, text, inputs.dropna, table, key, keep=inputs.keep)
+    return reading, inference
+
+
+def _check_keep(keep: Sequence[str], header: Header, name: str) -> None:
+    """Every ``--keep`` column is in the predictions file, each named once."""
+    from losscli.io.columns import close_columns
+
+    for i, column in enumerate(keep):
+        if column in keep[:i]:
+            raise UsageError(f"--keep {column} is given twice")
+        if column not in header.columns:
+            close = close_columns(column, header.columns)
+            raise InputError(
+                f"{name}: no --keep column {column!r}",
+                hint=f"did you mean {' or '.join(close)}?"
+                if close
+                else f"columns: {', '.join(header.columns)}",
+            )
 
 
 def _defined_by(convention: str, losses: str, note: Note) -> str:

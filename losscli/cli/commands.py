@@ -262,8 +262,8 @@ def eval_command(
 ) -> None:
     """Evaluate losses on a predictions file.
 
-    --reduction none writes one row per input row: row (or the --key column), then each
-    loss's Lᵢ; with --weight, the weight and each loss's wᵢLᵢ (weighted_LOSS) too. As CSV,
+    --reduction none writes one row per input row: row (or the --key column), the --keep
+    columns, then each loss's Lᵢ; with --weight, the weight and each loss's wᵢLᵢ (weighted_LOSS) too. As CSV,
     as JSON Lines with --format json (one object per row, keys as the CSV header;
     "Infinity", "-Infinity" or "NaN" for a non-finite value), or as Parquet with -o FILE.parquet.
 
@@ -289,6 +289,10 @@ def eval_command(
             )
         files.rows_of(file, loss, inputs, params, output_file, fmt=fmt and fmt.value, note=note)
         return
+    if inputs.keep:
+        raise UsageError(
+            "--keep copies columns into per-row output: add --reduction none, or use grad"
+        )
     fmt = _summary_format(fmt, output_file)
     doc = files.evaluate(
         file,
@@ -417,8 +421,9 @@ def grad_command(
 ) -> None:
     """Per-row gradients ∂J/∂ŷ, one column per prediction column.
 
-    As CSV, as JSON Lines with --format json (one object per row), or as Parquet with
-    -o FILE.parquet.
+    Columns: row (or the --key column), the --keep columns, grad_<column>…, and loss with
+    --with-loss. As CSV, as JSON Lines with --format json (one object per row), or as
+    Parquet with -o FILE.parquet.
 
     Example: losscli grad preds.csv --loss bce --from-logits -o grads.parquet
     """
@@ -446,7 +451,9 @@ class ReportFormat(str, Enum):
 
 
 @app.command("compare")
-@with_input_options(*(name for name in INPUT_OPTIONS if name != "targets"), key=CompareKeyOpt)
+@with_input_options(
+    *(name for name in INPUT_OPTIONS if name not in ("targets", "keep")), key=CompareKeyOpt
+)
 @with_loss_params()
 def compare_command(
     baseline: Annotated[

@@ -264,6 +264,16 @@ CompareKeyOpt = Annotated[
         help="Pair the rows of both files by COL instead of by order.",
     ),
 ]
+KeepOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--keep",
+        metavar="COL",
+        help="Copy COL into each output row after the row number, as read (repeatable): an id "
+        "column, so per-row output needs no join on row numbers.",
+        show_default=False,
+    ),
+]
 QuietOpt = Annotated[
     bool,
     typer.Option(
@@ -449,6 +459,7 @@ INPUT_OPTIONS: dict[str, tuple[Any, Any]] = {
     "pos_label": (PosLabelOpt, None),
     "targets": (TargetsOpt, None),
     "key": (KeyOpt, None),
+    "keep": (KeepOpt, None),
     "engine": (EngineOpt, Engine.local),
     "scheduler": (SchedulerOpt, None),
 }
@@ -522,7 +533,7 @@ def input_spec(**given: Any) -> Any:
     from losscli.io.input_options import InputSpec, decimal_value, delimiter_value
 
     values = {k: v for k, v in given.items() if v is not None}
-    for name in ("target", "pred"):
+    for name in ("target", "pred", "keep"):
         if name in values:
             values[name] = tuple(values[name])
     if "engine" in values:

@@ -86,6 +86,8 @@ class Frame:
     kept_rows: np.ndarray | None  # input row numbers when rows were dropped, else None
     n: int
     row0: int = 0  # the input row number of the first row
+    # --keep columns as Arrow arrays of their own type (text of a CSV as written)
+    carried: dict[str, Any] = field(default_factory=dict)
 
     @property
     def rows(self) -> np.ndarray:
@@ -109,6 +111,7 @@ class Reading:
     # Watchers that see every frame, from any thread (tasks.TargetEvidence,
     # validate.LogitsWatch): ``add_frame(frame)``, and ``reset()`` when a pass restarts.
     observers: list[Any] = field(default_factory=list)
+    keep: tuple[str, ...] = ()  # columns copied as they are into per-row output (--keep)
 
     def reopen(self) -> Reading:
         """The same reading, ready for another pass from the first row."""
@@ -179,6 +182,15 @@ def frames(reading: Reading, stats: dict[str, int]) -> Iterator[Frame]:
     elif reading.key and reading.key not in needed:  # rows keyed by a column (compare --key)
         needed.append(reading.key)
         text_columns.add(reading.key)
+    # --keep columns no loss reads: carried as they are (text of a CSV as written), never
+    # converted to numbers nor checked for empty cells.
+    carry_only = [c for c in reading.keep if c not in needed]
+    needed += carry_only
+    text_columns.update(
+        c
+        for c in carry_only
+        if source.fmt not in ("parquet", "jsonl") or c in reading.header.text_columns
+    )
     bad = BadCells()
     row0 = start = source.row0
     for rb in read_batches(source, reading.header, needed, text_columns):
@@ -186,7 +198,11 @@ def frames(reading: Reading, stats: dict[str, int]) -> Iterator[Frame]:
         if n == 0:
             continue
         texts: dict[str, tuple[np.ndarray, list[str]]] = {}
-        columns = {c: _numbers(rb, c, source) for c in needed if c not in text_columns}
+        columns = {
+            c: _numbers(rb, c, source)
+            for c in needed
+            if c not in text_columns and c not in carry_only
+        }
         if targets is not None:
             keys = text_column(rb.column(reading.key))[:2] if reading.key else None
             t_numbers, t_texts = targets.take(targets.align(n, row0 + np.arange(n), keys))
@@ -210,7 +226,7 @@ def frames(reading: Reading, stats: dict[str, int]) -> Iterator[Frame]:
                 if not dropna:
                     bad.add(c, row0 + np.flatnonzero(broken))
         for c in needed:
-            if c in text_columns and c not in texts:
+            if c in text_columns and c not in texts and c not in carry_only:
                 codes, cats, nulls = text_column(rb.column(c))
                 if nulls is not None and nulls.any():
                     drop = nulls if drop is None else drop | nulls
@@ -222,17 +238,19 @@ def frames(reading: Reading, stats: dict[str, int]) -> Iterator[Frame]:
         stats["rows"] = stats.get("rows", 0) + n
         if bad.counts:
             continue  # keep counting bad cells to report them all, compute nothing
+        carried = {c: carried_column(rb.column(c)) for c in reading.keep}
         kept = None
         if drop is not None and drop.any():
             keep = ~drop
             stats["dropped"] = stats.get("dropped", 0) + int(drop.sum())
             numbers = {c: v[keep] for c, v in numbers.items()}
             texts = {c: (codes[keep], cats) for c, (codes, cats) in texts.items()}
+            carried = {c: a.filter(keep) for c, a in carried.items()}
             kept = first + np.flatnonzero(keep)
             n = len(kept)
             if n == 0:
                 continue
-        frame = Frame(numbers, texts, kept, n, first)
+        frame = Frame(numbers, texts, kept, n, first, carried)
         for observer in reading.observers:
             observer.add_frame(frame)
         yield frame
@@ -243,6 +261,17 @@ def frames(reading: Reading, stats: dict[str, int]) -> Iterator[Frame]:
     if targets is not None:
         targets.finish(source, row0)
     check_rows(source, row0 - start, stats.get("dropped", 0))
+
+
+def carried_column(arr: Any) -> Any:
+    """A ``--keep`` column as written to output: its own type; dictionary text as plain text."""
+    import pyarrow as pa
+
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    if pa.types.is_dictionary(arr.type):
+        arr = arr.cast(arr.type.value_type)
+    return arr
 
 
 def check_rows(source: Source, rows: int, dropped: int) -> None:

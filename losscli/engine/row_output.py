@@ -23,21 +23,27 @@ def row_names(reading: Reading) -> list[str]:
     """The columns of ``--reduction none`` output: ``row`` (or the key), one per loss; with
     ``--weight``, the ``weight`` after the row and ``weighted_<loss>`` (wᵢLᵢ) after each loss."""
     weighted = reading.selected[0].plan.weight is not None
-    names = [reading.key or "row", *(["weight"] if weighted else [])]
+    names = [reading.key or "row", *reading.keep, *(["weight"] if weighted else [])]
     for sel in reading.selected:
         names += [sel.label, *([f"weighted_{sel.label}"] if weighted else [])]
-    return names
+    return _distinct(names, reading)
 
 
 def row_columns(reading: Reading, frame: Any, batches: Sequence[Any]) -> list[Any]:
     """One frame's ``--reduction none`` output columns: the row ids (and weights), then each
     loss's Lᵢ (and wᵢLᵢ)."""
     weights = batches[0].weights if reading.selected[0].plan.weight is not None else None
-    columns = [_row_ids(reading, frame), *([weights] if weights is not None else [])]
+    columns = [_row_ids(reading, frame), *_carried(reading, frame)]
+    columns += [weights] if weights is not None else []
     for sel, batch in zip(reading.selected, batches):
         losses = _guard(sel, reading.source, sel.objective.rows, batch)
         columns += [losses, *([weights * losses] if weights is not None else [])]
     return columns
+
+
+def _carried(reading: Reading, frame: Any) -> list[Any]:
+    """The ``--keep`` columns of one frame, in the order given."""
+    return [frame.carried[c] for c in reading.keep]
 
 
 def _guard(sel: Selected, source: Source, fn: Callable[..., Any], *args: Any) -> Any:
@@ -51,8 +57,23 @@ def _guard(sel: Selected, source: Source, fn: Callable[..., Any], *args: Any) ->
 def gradient_names(reading: Reading, with_loss: bool) -> list[str]:
     """The columns of ``grad`` output: ``row`` (or the key), ``grad_<column>``…, ``loss``."""
     sel = reading.selected[0]
-    names = [reading.key or "row", *(f"grad_{c}" for cols in sel.plan.inputs for c in cols)]
-    return names + (["loss"] if with_loss else [])
+    names = [
+        reading.key or "row",
+        *reading.keep,
+        *(f"grad_{c}" for cols in sel.plan.inputs for c in cols),
+    ]
+    return _distinct(names + (["loss"] if with_loss else []), reading)
+
+
+def _distinct(names: list[str], reading: Reading) -> list[str]:
+    """Output column names, refused when a ``--keep`` column takes the name of another."""
+    for column in reading.keep:
+        if names.count(column) > 1:
+            raise UsageError(
+                f"--keep {column}: the output already has a column named {column!r}",
+                hint="rename that column in the input, or keep another",
+            )
+    return names
 
 
 def gradient_columns(
@@ -61,7 +82,7 @@ def gradient_columns(
     """One frame's ``grad`` output columns, each row differentiated against the merged sums."""
     sel = reading.selected[0]
     grads = _guard(sel, reading.source, sel.objective.grad, batch, sums.overall, reduction)
-    columns = [_row_ids(reading, frame)]
+    columns = [_row_ids(reading, frame), *_carried(reading, frame)]
     for g in grads:
         columns += [g] if g.ndim == 1 else [g[:, j] for j in range(g.shape[1])]
     if with_loss:

@@ -69,6 +69,7 @@ class InputSpec:
     delimiter: str | None = None  # None: sniffed from the header line (TSV: tab)
     decimal: str = "."
     pos_label: str | None = None  # the positive class of a binary text or boolean target
+    keep: tuple[str, ...] = ()  # columns copied into per-row output (--keep)
     engine: str = "local"
     scheduler: str | None = None
 

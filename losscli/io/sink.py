@@ -104,6 +104,8 @@ def _arrow(values: Any) -> Any:
             [None, pa.py_buffer(np.ascontiguousarray(codes, dtype=np.int32))],
         )
         return pa.DictionaryArray.from_arrays(indices, _strings(names)).cast(pa.string())
+    if isinstance(values, (pa.Array, pa.ChunkedArray)):  # a column carried as read (--keep)
+        return values
 
     values = np.ascontiguousarray(values)
     kind = pa.int64() if values.dtype.kind in "iu" else pa.float64()
