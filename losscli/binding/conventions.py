@@ -91,18 +91,20 @@ class Pin:
 PINS: dict[str, Pin] = {
     "torch": Pin("pytorch/pytorch", "v2.13.0", "PyTorch 2.13.0"),
     "torchvision": Pin(
-        "pytorch/vision", "148ddaaa5d27abc8300dbb4e689d1aea31892930", "torchvision commit 148ddaa"
+        "pytorch/vision",
+        "148ddaaa5d27abc8300dbb4e689d1aea31892930",
+        "torchvision at commit 148ddaa",
     ),
     "keras": Pin(
         "keras-team/keras",
         "3422977a5e38fb2f7709aaa9a08e47f0c43d0f60",
-        "Keras 3.16.0.dev commit 3422977",
+        "Keras 3.16.0.dev at commit 3422977",
     ),
     "sklearn": Pin("scikit-learn/scikit-learn", "1.9.1", "scikit-learn 1.9.1"),
     "optax": Pin(
         "google-deepmind/optax",
         "2edbcbe2390da13983b92cbef94ac0460ecde1c5",
-        "optax 0.2.9.dev commit 2edbcbe",
+        "optax 0.2.9.dev at commit 2edbcbe",
     ),
 }
 
