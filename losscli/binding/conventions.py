@@ -3,7 +3,9 @@
 One ``Convention`` per (loss, library) that the library defines: the library's own
 function, the parameter values and kernel options that reproduce its value and
 gradient, what differs from losscli's default, and where that is written in the
-library's code or docs. ``--convention LIB`` binds every selected loss through its
+library's code or docs, and ``defined``: the line of the library's source that defines the
+function (``Definition``; the link is built from ``PINS``, one pinned version per library, in
+``Definition.url`` alone). ``--convention LIB`` binds every selected loss through its
 record (explicit parameters still win); a loss the library lacks is a usage error
 that names the libraries that have it; ``losscli explain NAME`` prints the records.
 
@@ -71,6 +73,62 @@ KERAS_DIVIDES_BY_N = "with --weight the mean divides by n (reduction 'sum_over_b
 
 
 @dataclass(frozen=True)
+class Pin:
+    """The one version of a library's repository that every link into it points at."""
+
+    #: ``owner/name`` on GitHub
+    repo: str
+    #: the tag or full commit the links use
+    ref: str
+    #: the version as ``explain`` and the docs name it
+    label: str
+
+
+#: The pinned version per package, the first directory of a linked file's path (PyTorch's
+#: focal loss is torchvision's, in its own repository). Line numbers are read from these
+#: versions: scikit-learn and PyTorch as installed, Keras and optax at the commit their
+#: own-test fixtures were taken from, torchvision at the commit whose file was read.
+PINS: dict[str, Pin] = {
+    "torch": Pin("pytorch/pytorch", "v2.13.0", "PyTorch 2.13.0"),
+    "torchvision": Pin(
+        "pytorch/vision",
+        "148ddaaa5d27abc8300dbb4e689d1aea31892930",
+        "torchvision at commit 148ddaa",
+    ),
+    "keras": Pin(
+        "keras-team/keras",
+        "3422977a5e38fb2f7709aaa9a08e47f0c43d0f60",
+        "Keras 3.16.0.dev at commit 3422977",
+    ),
+    "sklearn": Pin("scikit-learn/scikit-learn", "1.9.1", "scikit-learn 1.9.1"),
+    "optax": Pin(
+        "google-deepmind/optax",
+        "2edbcbe2390da13983b92cbef94ac0460ecde1c5",
+        "optax 0.2.9.dev at commit 2edbcbe",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Definition:
+    """The line where a library defines a record's function: ``path`` in the library's
+    repository (its first directory picks the pin), the ``def``/``class`` line, the name."""
+
+    path: str
+    line: int
+    name: str
+
+    @property
+    def pin(self) -> Pin:
+        return PINS[self.path.split("/", 1)[0]]
+
+    @property
+    def url(self) -> str:
+        """The permalink: ``https://github.com/OWNER/REPO/blob/REF/PATH#LLINE``."""
+        return f"https://github.com/{self.pin.repo}/blob/{self.pin.ref}/{self.path}#L{self.line}"
+
+
+@dataclass(frozen=True)
 class Convention:
     """One library's definition of one loss, and how losscli reproduces it."""
 
@@ -85,10 +143,17 @@ class Convention:
     from_logits: bool | None = None
     #: printed to stderr when the convention reads the columns differently
     note: str = ""
+    #: where the library defines ``function`` (one entry per function it names)
+    defined: tuple[Definition, ...] = ()
 
     @property
     def title(self) -> str:
         return TITLES[self.library]
+
+    @property
+    def url(self) -> str:
+        """The permalink to the (first) function's definition; empty if none is recorded."""
+        return self.defined[0].url if self.defined else ""
 
 
 def _keras(loss: str, function: str, differs: str = "", source: str = "", **kw: Any) -> Convention:
@@ -110,6 +175,15 @@ _OPTAX_SEG = "google-deepmind/optax: optax/losses/_segmentation.py"
 _SK_CLS = "scikit-learn/scikit-learn: sklearn/metrics/_classification.py"
 _SK_REG = "scikit-learn/scikit-learn: sklearn/metrics/_regression.py"
 _TORCH_DOC = "https://pytorch.org/docs/stable/generated/torch.nn.{}.html"
+# The files that define the functions, for ``Definition`` (line numbers at the pinned versions).
+_DEF_TORCH = "torch/nn/functional.py"
+_DEF_KERAS = "keras/src/losses/losses.py"
+_DEF_SK_REG = "sklearn/metrics/_regression.py"
+_DEF_SK_CLS = "sklearn/metrics/_classification.py"
+_DEF_OPTAX_REG = "optax/losses/_regression.py"
+_DEF_OPTAX_CLS = "optax/losses/_classification.py"
+_DEF_SK_LOG_LOSS = Definition(_DEF_SK_CLS, 3321, "log_loss")
+_DEF_OPTAX_DICE = Definition("optax/losses/_segmentation.py", 37, "dice_loss")
 
 _SKLEARN_CLASS_WEIGHTS = (
     "no class weights: --class-weights act as sample weights (compute_sample_weight), "
@@ -128,10 +202,13 @@ def _sklearn_log_loss(loss: str, function: str, differs: str) -> Convention:
         f"{_SK_CLS} (log_loss, _log_loss)",
         params={"eps": FLOAT64_EPS},
         options={"denominator": "class"},
+        defined=(_DEF_SK_LOG_LOSS,),
     )
 
 
-def _keras_overlap(loss: str, function: str, differs: str) -> Convention:
+def _keras_overlap(
+    loss: str, function: str, differs: str, defined: tuple[Definition, ...]
+) -> Convention:
     """A Keras overlap ratio: smooth 1e-7 in the denominator only, classes pooled (axis=None),
     mask and prediction columns used as they are."""
     return Convention(
@@ -143,6 +220,7 @@ def _keras_overlap(loss: str, function: str, differs: str) -> Convention:
         f"{_KERAS} ({loss})",
         params={"smooth": KERAS_EPSILON},
         options={"smooth_numerator": False, "class_average": "micro", "overlap_any_values": True},
+        defined=defined,
     )
 
 
@@ -161,6 +239,7 @@ def _optax_overlap(
         from_logits=True,
         note="predictions are read as logits (optax's apply_softmax=True); "
         "add --no-from-logits for probabilities",
+        defined=(_DEF_OPTAX_DICE,),
     )
 
 
@@ -170,19 +249,31 @@ _TORCH_LOGITS_ONLY = (
 
 RECORDS: tuple[Convention, ...] = (
     # --- regression ---------------------------------------------------------------
-    Convention("mse", "torch", "torch.nn.functional.mse_loss", source=_TORCH_DOC.format("MSELoss")),
-    _keras("mse", "keras.losses.MeanSquaredError"),
+    Convention(
+        "mse",
+        "torch",
+        "torch.nn.functional.mse_loss",
+        source=_TORCH_DOC.format("MSELoss"),
+        defined=(Definition(_DEF_TORCH, 4245, "mse_loss"),),
+    ),
+    _keras(
+        "mse",
+        "keras.losses.MeanSquaredError",
+        defined=(Definition(_DEF_KERAS, 53, "MeanSquaredError"),),
+    ),
     Convention(
         "mse",
         "sklearn",
         "sklearn.metrics.mean_squared_error",
         source=f"{_SK_REG} (mean_squared_error)",
+        defined=(Definition(_DEF_SK_REG, 524, "mean_squared_error"),),
     ),
     Convention(
         "mse",
         "optax",
         "optax.losses.squared_error",
         source=f"{_OPTAX_REG} (squared_error, where l2_loss is ½e²)",
+        defined=(Definition(_DEF_OPTAX_REG, 24, "squared_error"),),
     ),
     Convention(
         "rmse",
@@ -190,6 +281,9 @@ RECORDS: tuple[Convention, ...] = (
         "keras.metrics.RootMeanSquaredError",
         source="keras-team/keras: keras/src/metrics/regression_metrics.py (RootMeanSquaredError: a "
         "Mean metric, Σwx/Σw)",
+        defined=(
+            Definition("keras/src/metrics/regression_metrics.py", 184, "RootMeanSquaredError"),
+        ),
     ),
     Convention(
         "rmse",
@@ -199,29 +293,68 @@ RECORDS: tuple[Convention, ...] = (
         "(multioutput='uniform_average'), not the root of the mean over all columns",
         f"{_SK_REG} (root_mean_squared_error)",
         options={"rmse_per_output": True},
+        defined=(Definition(_DEF_SK_REG, 616, "root_mean_squared_error"),),
     ),
-    Convention("mae", "torch", "torch.nn.functional.l1_loss", source=_TORCH_DOC.format("L1Loss")),
-    _keras("mae", "keras.losses.MeanAbsoluteError"),
+    Convention(
+        "mae",
+        "torch",
+        "torch.nn.functional.l1_loss",
+        source=_TORCH_DOC.format("L1Loss"),
+        defined=(Definition(_DEF_TORCH, 4169, "l1_loss"),),
+    ),
+    _keras(
+        "mae",
+        "keras.losses.MeanAbsoluteError",
+        defined=(Definition(_DEF_KERAS, 102, "MeanAbsoluteError"),),
+    ),
     Convention(
         "mae",
         "sklearn",
         "sklearn.metrics.mean_absolute_error",
         source=f"{_SK_REG} (mean_absolute_error)",
+        defined=(Definition(_DEF_SK_REG, 225, "mean_absolute_error"),),
     ),
     Convention(
-        "huber", "torch", "torch.nn.functional.huber_loss", source=_TORCH_DOC.format("HuberLoss")
+        "huber",
+        "torch",
+        "torch.nn.functional.huber_loss",
+        source=_TORCH_DOC.format("HuberLoss"),
+        defined=(Definition(_DEF_TORCH, 4081, "huber_loss"),),
     ),
-    _keras("huber", "keras.losses.Huber", source=f"{_KERAS} (huber)"),
-    Convention("huber", "optax", "optax.losses.huber_loss", source=f"{_OPTAX_REG} (huber_loss)"),
+    _keras(
+        "huber",
+        "keras.losses.Huber",
+        source=f"{_KERAS} (huber)",
+        defined=(Definition(_DEF_KERAS, 304, "Huber"),),
+    ),
+    Convention(
+        "huber",
+        "optax",
+        "optax.losses.huber_loss",
+        source=f"{_OPTAX_REG} (huber_loss)",
+        defined=(Definition(_DEF_OPTAX_REG, 77, "huber_loss"),),
+    ),
     Convention(
         "smooth_l1",
         "torch",
         "torch.nn.functional.smooth_l1_loss",
         "torch also accepts beta = 0 (plain L1); losscli requires beta > 0",
         f"{_TORCH_LOSS} (smooth_l1_loss_out)",
+        defined=(Definition(_DEF_TORCH, 4010, "smooth_l1_loss"),),
     ),
-    _keras("log_cosh", "keras.losses.LogCosh", source=f"{_KERAS} (log_cosh)"),
-    Convention("log_cosh", "optax", "optax.losses.log_cosh", source=f"{_OPTAX_REG} (log_cosh)"),
+    _keras(
+        "log_cosh",
+        "keras.losses.LogCosh",
+        source=f"{_KERAS} (log_cosh)",
+        defined=(Definition(_DEF_KERAS, 361, "LogCosh"),),
+    ),
+    Convention(
+        "log_cosh",
+        "optax",
+        "optax.losses.log_cosh",
+        source=f"{_OPTAX_REG} (log_cosh)",
+        defined=(Definition(_DEF_OPTAX_REG, 112, "log_cosh"),),
+    ),
     _keras(
         "msle",
         "keras.losses.MeanSquaredLogarithmicError",
@@ -229,6 +362,7 @@ RECORDS: tuple[Convention, ...] = (
         "gradient 0; negative values count as 1e-7 too (losscli's default refuses them)",
         f"{_KERAS} (mean_squared_logarithmic_error)",
         options={"log1p_floor": KERAS_EPSILON},
+        defined=(Definition(_DEF_KERAS, 203, "MeanSquaredLogarithmicError"),),
     ),
     Convention(
         "msle",
@@ -236,11 +370,13 @@ RECORDS: tuple[Convention, ...] = (
         "sklearn.metrics.mean_squared_log_error",
         "sklearn accepts values above −1; losscli requires values ≥ 0",
         f"{_SK_REG} (mean_squared_log_error)",
+        defined=(Definition(_DEF_SK_REG, 701, "mean_squared_log_error"),),
     ),
     _keras(
         "mape",
         "keras.losses.MeanAbsolutePercentageError",
         source=f"{_KERAS} (mean_absolute_percentage_error: 100·|e|/max(|y|, 1e-7))",
+        defined=(Definition(_DEF_KERAS, 151, "MeanAbsolutePercentageError"),),
     ),
     Convention(
         "mape",
@@ -251,6 +387,7 @@ RECORDS: tuple[Convention, ...] = (
         f"{_SK_REG} (mean_absolute_percentage_error)",
         params={"eps": FLOAT64_EPS},
         options={"mape_scale": 1.0},
+        defined=(Definition(_DEF_SK_REG, 419, "mean_absolute_percentage_error"),),
     ),
     Convention(
         "quantile",
@@ -258,6 +395,7 @@ RECORDS: tuple[Convention, ...] = (
         "sklearn.metrics.mean_pinball_loss",
         "sklearn names the quantile 'alpha' (default 0.5, as here)",
         f"{_SK_REG} (mean_pinball_loss)",
+        defined=(Definition(_DEF_SK_REG, 320, "mean_pinball_loss"),),
     ),
     Convention(
         "poisson",
@@ -270,8 +408,14 @@ RECORDS: tuple[Convention, ...] = (
         from_logits=True,
         note="predictions are read as log-rates (PyTorch's log_input=True); "
         "add --no-from-logits for rates",
+        defined=(Definition(_DEF_TORCH, 3241, "poisson_nll_loss"),),
     ),
-    _keras("poisson", "keras.losses.Poisson", source=f"{_KERAS} (poisson: ŷ − y·log(ŷ + 1e-7))"),
+    _keras(
+        "poisson",
+        "keras.losses.Poisson",
+        source=f"{_KERAS} (poisson: ŷ − y·log(ŷ + 1e-7))",
+        defined=(Definition(_DEF_KERAS, 570, "Poisson"),),
+    ),
     Convention(
         "gaussian_nll",
         "torch",
@@ -280,6 +424,7 @@ RECORDS: tuple[Convention, ...] = (
         "½(1/eps − e²/eps²), not 0",
         f"{_TORCH_F} (gaussian_nll_loss)",
         options={"variance_grad": "through_clamp"},
+        defined=(Definition(_DEF_TORCH, 3301, "gaussian_nll_loss"),),
     ),
     Convention(
         "tweedie",
@@ -288,6 +433,7 @@ RECORDS: tuple[Convention, ...] = (
         "power defaults to 0 (the squared error), not 1.5",
         f"{_SK_REG} (mean_tweedie_deviance, _mean_tweedie_deviance)",
         params={"power": 0.0},
+        defined=(Definition(_DEF_SK_REG, 1410, "mean_tweedie_deviance"),),
     ),
     Convention(
         "d2_tweedie",
@@ -297,6 +443,10 @@ RECORDS: tuple[Convention, ...] = (
         "per-column D² (multioutput='uniform_average'), as here",
         f"{_SK_REG} (d2_tweedie_score, r2_score)",
         params={"power": 0.0},
+        defined=(
+            Definition(_DEF_SK_REG, 1594, "d2_tweedie_score"),
+            Definition(_DEF_SK_REG, 1157, "r2_score"),
+        ),
     ),
     Convention(
         "d2_pinball",
@@ -304,12 +454,14 @@ RECORDS: tuple[Convention, ...] = (
         "sklearn.metrics.d2_pinball_score",
         "sklearn names the quantile 'alpha' (default 0.5, as here)",
         f"{_SK_REG} (d2_pinball_score)",
+        defined=(Definition(_DEF_SK_REG, 1711, "d2_pinball_score"),),
     ),
     Convention(
         "d2_absolute_error",
         "sklearn",
         "sklearn.metrics.d2_absolute_error_score",
         source=f"{_SK_REG} (d2_absolute_error_score)",
+        defined=(Definition(_DEF_SK_REG, 1882, "d2_absolute_error_score"),),
     ),
     # --- binary classification -----------------------------------------------------
     Convention(
@@ -322,6 +474,10 @@ RECORDS: tuple[Convention, ...] = (
         "even where the clamp is active; no label smoothing",
         f"{_TORCH_LOSS} (binary_cross_entropy_out_cpu, binary_cross_entropy_backward_out_cpu)",
         options={"bce_clip": "log100"},
+        defined=(
+            Definition(_DEF_TORCH, 3566, "binary_cross_entropy"),
+            Definition(_DEF_TORCH, 3628, "binary_cross_entropy_with_logits"),
+        ),
     ),
     _keras(
         "bce",
@@ -330,6 +486,7 @@ RECORDS: tuple[Convention, ...] = (
         "with y = 0 costs 15.94, not 16.12); label smoothing toward ½, as here",
         f"{_KERAS} (binary_crossentropy); {_KERAS_JAX} (binary_crossentropy)",
         options={"bce_clip": "float32"},
+        defined=(Definition(_DEF_KERAS, 606, "BinaryCrossentropy"),),
     ),
     _sklearn_log_loss(
         "bce",
@@ -344,6 +501,7 @@ RECORDS: tuple[Convention, ...] = (
         "takes logits; on probability columns losscli evaluates it at logit(p), with p clipped "
         "at eps",
         f"{_OPTAX_CLS} (sigmoid_binary_cross_entropy)",
+        defined=(Definition(_DEF_OPTAX_CLS, 47, "sigmoid_binary_cross_entropy"),),
     ),
     Convention(
         "weighted_bce",
@@ -354,12 +512,17 @@ RECORDS: tuple[Convention, ...] = (
         "−100 instead of clipping p, with the gradient w_y(p − y)/max(p(1 − p), 1e-12)",
         f"{_TORCH_LOSS} (binary_cross_entropy_out_cpu, binary_cross_entropy_backward_out_cpu)",
         options={"bce_clip": "log100"},
+        defined=(
+            Definition(_DEF_TORCH, 3566, "binary_cross_entropy"),
+            Definition(_DEF_TORCH, 3628, "binary_cross_entropy_with_logits"),
+        ),
     ),
     _keras(
         "weighted_bce",
         "keras.losses.BinaryCrossentropy with Model.fit(class_weight=)",
         "class weights become sample weights and the mean divides by n, as here",
         f"{_KERAS} (binary_crossentropy)",
+        defined=(Definition(_DEF_KERAS, 606, "BinaryCrossentropy"),),
     ),
     _sklearn_log_loss(
         "weighted_bce",
@@ -372,6 +535,7 @@ RECORDS: tuple[Convention, ...] = (
         "sklearn.metrics.brier_score_loss",
         "one label column (for ≥ 3 classes sklearn sums over classes)",
         f"{_SK_CLS} (brier_score_loss)",
+        defined=(Definition(_DEF_SK_CLS, 3713, "brier_score_loss"),),
     ),
     Convention(
         "focal",
@@ -383,6 +547,7 @@ RECORDS: tuple[Convention, ...] = (
         "pytorch/vision: torchvision/ops/focal_loss.py (sigmoid_focal_loss)",
         params={"alpha": 0.25},
         options={"sigmoid_only": "torchvision.ops.sigmoid_focal_loss"},
+        defined=(Definition("torchvision/ops/focal_loss.py", 5, "sigmoid_focal_loss"),),
     ),
     _keras(
         "focal",
@@ -393,6 +558,10 @@ RECORDS: tuple[Convention, ...] = (
         "list with --class-weights: 0.25·w_c), p = softmax or p/Σp clipped to [1e-7, 1 − 1e-7]",
         f"{_KERAS} (binary_focal_crossentropy, categorical_focal_crossentropy)",
         options={"focal_form": "keras", "focal_categorical_alpha": 0.25},
+        defined=(
+            Definition(_DEF_KERAS, 732, "BinaryFocalCrossentropy"),
+            Definition(_DEF_KERAS, 1024, "CategoricalFocalCrossentropy"),
+        ),
     ),
     Convention(
         "focal",
@@ -402,12 +571,14 @@ RECORDS: tuple[Convention, ...] = (
         "probabilities losscli evaluates it at logit(p), p clipped at eps)",
         f"{_OPTAX_CLS} (sigmoid_focal_loss)",
         options={"sigmoid_only": "optax.losses.sigmoid_focal_loss"},
+        defined=(Definition(_DEF_OPTAX_CLS, 871, "sigmoid_focal_loss"),),
     ),
     _keras(
         "hinge",
         "keras.losses.Hinge",
         "maps {0, 1} to {−1, 1} when every label is 0 or 1, as here",
         f"{_KERAS} (hinge, convert_binary_labels_to_hinge)",
+        defined=(Definition(_DEF_KERAS, 402, "Hinge"),),
     ),
     Convention(
         "hinge",
@@ -415,6 +586,7 @@ RECORDS: tuple[Convention, ...] = (
         "sklearn.metrics.hinge_loss",
         "the greater of two labels is +1, as here",
         f"{_SK_CLS} (hinge_loss)",
+        defined=(Definition(_DEF_SK_CLS, 3470, "hinge_loss"),),
     ),
     Convention(
         "hinge",
@@ -422,8 +594,14 @@ RECORDS: tuple[Convention, ...] = (
         "optax.losses.hinge_loss",
         "expects targets in {−1, 1}; losscli maps 0/1 targets first (the same as passing 2y − 1)",
         f"{_OPTAX_CLS} (hinge_loss)",
+        defined=(Definition(_DEF_OPTAX_CLS, 98, "hinge_loss"),),
     ),
-    _keras("squared_hinge", "keras.losses.SquaredHinge", source=f"{_KERAS} (squared_hinge)"),
+    _keras(
+        "squared_hinge",
+        "keras.losses.SquaredHinge",
+        source=f"{_KERAS} (squared_hinge)",
+        defined=(Definition(_DEF_KERAS, 444, "SquaredHinge"),),
+    ),
     # --- multi-class -----------------------------------------------------------------
     _keras(
         "multi_hinge",
@@ -433,6 +611,7 @@ RECORDS: tuple[Convention, ...] = (
         "are, so an all-zero row gives max(0, 1 + max_c s_c) (losscli's default refuses it)",
         f"{_KERAS} (categorical_hinge)",
         options={"categorical_hinge": True},
+        defined=(Definition(_DEF_KERAS, 485, "CategoricalHinge"),),
     ),
     Convention(
         "multi_hinge",
@@ -440,6 +619,7 @@ RECORDS: tuple[Convention, ...] = (
         "sklearn.metrics.hinge_loss (multiclass)",
         "Crammer–Singer with margin 1, as here",
         f"{_SK_CLS} (hinge_loss)",
+        defined=(Definition(_DEF_SK_CLS, 3470, "hinge_loss"),),
     ),
     Convention(
         "multi_hinge",
@@ -447,12 +627,14 @@ RECORDS: tuple[Convention, ...] = (
         "optax.losses.multiclass_hinge_loss",
         "margin 1, as here",
         f"{_OPTAX_CLS} (multiclass_hinge_loss)",
+        defined=(Definition(_DEF_OPTAX_CLS, 442, "multiclass_hinge_loss"),),
     ),
     Convention(
         "multi_margin",
         "torch",
         "torch.nn.functional.multi_margin_loss",
         source=_TORCH_DOC.format("MultiMarginLoss"),
+        defined=(Definition(_DEF_TORCH, 4609, "multi_margin_loss"),),
     ),
     Convention(
         "cross_entropy",
@@ -464,6 +646,7 @@ RECORDS: tuple[Convention, ...] = (
         f"{_TORCH_NLL} (cross_entropy_loss_label_smoothing, cross_entropy_loss_prob_target); "
         "https://pytorch.org/docs/stable/generated/torch.nn.CrossEntropyLoss.html",
         options={"denominator": "label_class"},
+        defined=(Definition(_DEF_TORCH, 3472, "cross_entropy"),),
     ),
     _keras(
         "cross_entropy",
@@ -472,6 +655,10 @@ RECORDS: tuple[Convention, ...] = (
         "gradient has an extra Σt/Σp per row); class weights (fit(class_weight=)) divide by n",
         f"{_KERAS} (categorical_crossentropy); {_KERAS_JAX} (categorical_crossentropy)",
         options={"renormalize": True},
+        defined=(
+            Definition(_DEF_KERAS, 920, "CategoricalCrossentropy"),
+            Definition(_DEF_KERAS, 1178, "SparseCategoricalCrossentropy"),
+        ),
     ),
     _sklearn_log_loss(
         "cross_entropy",
@@ -487,6 +674,10 @@ RECORDS: tuple[Convention, ...] = (
         "columns losscli evaluates it at log p, p clipped at eps); label smoothing is "
         "optax.smooth_labels, t(1 − ls) + ls/K as here",
         f"{_OPTAX_CLS} (softmax_cross_entropy); google-deepmind/optax: optax/losses/_smoothing.py",
+        defined=(
+            Definition(_DEF_OPTAX_CLS, 237, "softmax_cross_entropy"),
+            Definition(_DEF_OPTAX_CLS, 311, "softmax_cross_entropy_with_integer_labels"),
+        ),
     ),
     Convention(
         "poly1_cross_entropy",
@@ -496,6 +687,7 @@ RECORDS: tuple[Convention, ...] = (
         "probability columns losscli evaluates it at log p, p clipped at eps); no label "
         "smoothing or ignore index in optax",
         f"{_OPTAX_CLS} (poly_loss_cross_entropy)",
+        defined=(Definition(_DEF_OPTAX_CLS, 491, "poly_loss_cross_entropy"),),
     ),
     Convention(
         "nll",
@@ -504,6 +696,7 @@ RECORDS: tuple[Convention, ...] = (
         "with --class-weights the mean divides by Σ w_y over the rows not ignored, not by n",
         f"{_TORCH_DOC.format('NLLLoss')}; {_TORCH_NLL}",
         options={"denominator": "label_class"},
+        defined=(Definition(_DEF_TORCH, 3174, "nll_loss"),),
     ),
     Convention(
         "kl_div",
@@ -516,6 +709,7 @@ RECORDS: tuple[Convention, ...] = (
         "log-inputs any real, and rows need not sum to 1 (losscli's default refuses them)",
         f"{_TORCH_LOSS} (_kl_div_non_log_target, kl_div_backward_cpu); {_TORCH_F} (kl_div)",
         options={"kl_mean_over_classes": True, "kl_pointwise": True},
+        defined=(Definition(_DEF_TORCH, 3395, "kl_div"),),
     ),
     _keras(
         "kl_div",
@@ -525,6 +719,7 @@ RECORDS: tuple[Convention, ...] = (
         "takes probabilities (with --from-logits losscli applies softmax first)",
         f"{_KERAS} (kl_divergence)",
         options={"kl_clip": True},
+        defined=(Definition(_DEF_KERAS, 528, "KLDivergence"),),
     ),
     Convention(
         "kl_div",
@@ -535,6 +730,7 @@ RECORDS: tuple[Convention, ...] = (
         "to 1 are used as they are (losscli's default refuses them)",
         f"{_OPTAX_CLS} (kl_divergence)",
         options={"kl_targets_as_given": True},
+        defined=(Definition(_DEF_OPTAX_CLS, 551, "kl_divergence"),),
     ),
     _keras(
         "generalized_cross_entropy",
@@ -543,6 +739,7 @@ RECORDS: tuple[Convention, ...] = (
         "eps = the smallest normal float64; integer labels and probabilities",
         f"{_KERAS} (categorical_generalized_cross_entropy: (1 − p_y^q)/q)",
         params={"q": 0.5, "eps": KERAS_GCE_EPS},
+        defined=(Definition(_DEF_KERAS, 1534, "CategoricalGeneralizedCrossEntropy"),),
     ),
     # --- segmentation -----------------------------------------------------------------
     _keras_overlap(
@@ -551,6 +748,7 @@ RECORDS: tuple[Convention, ...] = (
         "J = 1 − 2Σyp/(Σy + Σp + 1e-7): no smoothing in the numerator (an empty mask scores 1, "
         "not 0) and 1e-7 in the denominator; K classes are pooled into one ratio (axis=None), "
         "not averaged",
+        defined=(Definition(_DEF_KERAS, 1300, "Dice"),),
     ),
     _optax_overlap(
         "dice",
@@ -565,6 +763,7 @@ RECORDS: tuple[Convention, ...] = (
         "keras.losses.Tversky",
         "J = 1 − TP/(TP + αFP + βFN + 1e-7): no smoothing in the numerator and 1e-7 in the "
         "denominator; K classes are pooled into one ratio (axis=None), not averaged",
+        defined=(Definition(_DEF_KERAS, 1374, "Tversky"),),
     ),
     _optax_overlap(
         "tversky",
@@ -582,6 +781,7 @@ RECORDS: tuple[Convention, ...] = (
         f"{_TORCH_LOSS} (triplet_margin_loss); pytorch/pytorch: aten/src/ATen/native/"
         "Distance.cpp (pairwise_distance)",
         options={"eps_in_difference": 1e-6},
+        defined=(Definition(_DEF_TORCH, 5951, "triplet_margin_loss"),),
     ),
     Convention(
         "triplet",
@@ -591,12 +791,14 @@ RECORDS: tuple[Convention, ...] = (
         "used as they are",
         "google-deepmind/optax: optax/losses/_self_supervised.py (triplet_margin_loss)",
         options={"eps_in_root": 1e-6},
+        defined=(Definition("optax/losses/_self_supervised.py", 130, "triplet_margin_loss"),),
     ),
     Convention(
         "margin_ranking",
         "torch",
         "torch.nn.functional.margin_ranking_loss",
         source=f"{_TORCH_LOSS} (margin_ranking_loss)",
+        defined=(Definition(_DEF_TORCH, 4323, "margin_ranking_loss"),),
     ),
     Convention(
         "cosine_embedding",
@@ -604,6 +806,7 @@ RECORDS: tuple[Convention, ...] = (
         "torch.nn.functional.cosine_embedding_loss",
         "1e-12 added to the squared norms, as here",
         f"{_TORCH_LOSS} (cosine_embedding_loss)",
+        defined=(Definition(_DEF_TORCH, 4562, "cosine_embedding_loss"),),
     ),
 )
 

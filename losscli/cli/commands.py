@@ -766,7 +766,8 @@ def explain_command(
 
     Shows the inputs, the parameters with defaults and valid ranges, the formula and
     gradient, its properties, when to use it, pitfalls, the output activation, and
-    how the reference libraries differ. NAME may be any alias, in any case.
+    how the reference libraries differ, each with a link to the line of its source
+    that defines the function. NAME may be any alias, in any case.
 
     Example: losscli explain huber --format markdown
     """

@@ -148,13 +148,21 @@ def _guideline_lines(loss: Loss) -> list[str]:
 
 
 CONVENTION_HEADING = "How each library defines it (--convention LIB)"
-CONVENTION_COLUMNS = ("library", "function", "differs from losscli's default", "source")
+CONVENTION_COLUMNS = (
+    "library",
+    "function",
+    "differs from losscli's default",
+    "source",
+    "defined at",
+)
 SAME = "nothing: the same definition as losscli's default"
 
 
 def convention_records(loss: Loss) -> list[dict[str, Any]]:
     """One entry per library of ``--convention``: its function and how it differs,
-    with the source; ``defined`` is False for a library that has no such loss."""
+    with the source and ``url``, the permalink to the line of the library's code that
+    defines the function (``definitions``: each function the record names, at the pinned
+    version); ``defined`` is False for a library that has no such loss."""
     from losscli.binding.conventions import LIBRARIES, TITLES, for_loss
 
     by_library = {r.library: r for r in for_loss(loss.name)}
@@ -170,6 +178,17 @@ def convention_records(loss: Loss) -> list[dict[str, Any]]:
                 "differs": (r.differs or SAME) if r else None,
                 "params": {k: json_value(v) for k, v in r.params.items()} if r else {},
                 "source": r.source if r else None,
+                "url": (r.url or None) if r else None,
+                "definitions": [
+                    {
+                        "name": d.name,
+                        "path": d.path,
+                        "line": d.line,
+                        "version": d.pin.label,
+                        "url": d.url,
+                    }
+                    for d in (r.defined if r else ())
+                ],
             }
         )
     return out
@@ -188,6 +207,10 @@ def _convention_lines(loss: Loss) -> list[str]:
             sets = ", ".join(f"{k}={format_value(v)}" for k, v in entry["params"].items())
             lines += _wrapped(f"sets: {sets}", indent="    ", hang="  ")
         lines += _wrapped(f"source: {entry['source']}", indent="    ", hang="  ")
+        for d in entry["definitions"]:
+            # The link on a line of its own, never wrapped, so a terminal can open it whole.
+            lines += _wrapped(f"defined: {d['name']}, {d['version']}", indent="    ", hang="  ")
+            lines.append(f"      {d['url']}")
     return lines
 
 
@@ -198,6 +221,7 @@ def _convention_markdown(loss: Loss) -> list[str]:
             f"`{e['function']}`" if e["defined"] else "not defined",
             e["differs"] or "-",
             e["source"] or "-",
+            ", ".join(f"[{d['name']}]({d['url']})" for d in e["definitions"]) or "-",
         )
         for e in convention_records(loss)
     ]
