@@ -266,7 +266,7 @@ def test_without_bootstrap_there_are_no_interval_keys(regression):
         (["--confidence", "0.9"], "error: --confidence and --seed shape the bootstrap"),
         (
             ["--bootstrap", "10", "--reduction", "none"],
-            "error: --reduction none writes per-row losses; it takes no --per-class or --bootstrap",
+            "error: --reduction none writes per-row losses; it takes no --per-class, --bootstrap or --top",
         ),
     ],
 )

@@ -59,6 +59,8 @@ def test_eval_schema(capsys):
         "--per-class",
         "--bootstrap",
         "20",
+        "--top",
+        "2",
     )
     for doc, complete in ((plain, False), (full, True)):
         assert doc["schema"] == "losscli.eval/1"
@@ -69,6 +71,10 @@ def test_eval_schema(capsys):
     assert_keys(full["checks"][0], spec["checks[]"], "checks[]", False)
     assert_keys(full["per_class"][0], spec["per_class[]"], "per_class[]", True)
     assert_keys(full["bootstrap"], spec["bootstrap"], "bootstrap", True)
+    assert_keys(full["top_rows"][0], spec["top_rows[]"], "top_rows[]", True)
+    assert_keys(
+        full["top_rows"][0]["rows"][0], spec["top_rows[].rows[]"], "top_rows[].rows[]", True
+    )
     class_row = full["results"][1]
     assert class_row["class"] == "cat"
     assert_keys(class_row, spec["results[]"], "results[] (a class row)", False)

@@ -118,6 +118,7 @@ def evaluate(
     bootstrap: int = 0,
     confidence: float = 0.95,
     seed: int = 0,
+    top: int = 0,
     note: Note = _quiet,
 ) -> dict[str, Any]:
     """Evaluate ``loss`` (a spec such as ``'mse,huber(delta=0.5)'``; None infers the task).
@@ -127,7 +128,9 @@ def evaluate(
     row first, and the checks: ``fail_above`` gates lower-is-better losses and metrics,
     ``fail_below`` higher-is-better ones (D²). ``per_class`` adds each loss's class
     rows after each of its rows (``losscli.engine.perclass``); ``bootstrap`` (replicates,
-    0 for none) adds a percentile interval to every row.
+    0 for none) adds a percentile interval to every row. ``top`` (K > 0) adds
+    ``top_rows``: each loss's K rows with the largest Lᵢ, overall and per group
+    (``losscli.engine.top_rows``), with the ``inputs.keep`` columns.
     """
     if reduction not in ("mean", "sum", *ROW_STATISTICS):
         raise UsageError(
@@ -135,6 +138,10 @@ def evaluate(
             "(see write_rows)"
         )
     resampling = _resampling(bootstrap, confidence, seed)
+    if isinstance(top, bool) or not isinstance(top, int) or top < 0:
+        raise UsageError(f"top is a number of rows (>= 1), not {top!r}")
+    if inputs.keep and not top:
+        raise UsageError("--keep copies columns into listed rows: add --top K")
     thresholds = [("fail_above", *t) for t in threshold_rules.parse(fail_above, "fail_above")]
     thresholds += [("fail_below", *t) for t in threshold_rules.parse(fail_below, "fail_below")]
     backend = backend_for(inputs.engine, inputs.scheduler, path, inputs.targets)
@@ -164,6 +171,7 @@ def evaluate(
             resampling=resampling,
             note=note,
             from_logits=inputs.from_logits,
+            top=top,
         )
         return evaluated, splits
 
@@ -224,12 +232,28 @@ def evaluate(
         doc["per_class"] = [s.describe(sel.label) for sel, s in zip(selected, splits)]
     if resampling is not None:
         doc["bootstrap"] = resampling.describe()
+    if evaluated.worst is not None:
+        doc["top_rows"] = _top_rows(selected, sums, evaluated.worst, note)
     if thresholds:
         doc["checks"] = threshold_rules.checks(thresholds, selected, results)
         doc["passed"] = all(c["passed"] for c in doc["checks"])
     else:
         doc["passed"] = True
     return doc
+
+
+def _top_rows(
+    selected: Sequence[Any], sums: Sequence[Any], worst: Sequence[Any], note: Note
+) -> list[dict[str, Any]]:
+    """The ``top_rows`` of the eval document: per loss, the whole file then each group."""
+    out = []
+    for sel, acc, rows in zip(selected, sums, worst):
+        if not rows.ranked:
+            note(f"--top: {sel.label} has no per-row loss; its rows are not ranked")
+            continue
+        for key in [None, *(k for k, _, _ in group_rows(sel, acc))]:
+            out.append({"loss": sel.label, "group": key, "rows": rows.rows(key)})
+    return out
 
 
 def evaluate_file(
@@ -262,12 +286,15 @@ def evaluate_file(
     delimiter: str | None = None,
     decimal: str | None = None,
     pos_label: str | None = None,
+    top: int = 0,
+    keep: Sequence[str] = (),
 ) -> dict[str, Any]:
     """``evaluate`` with the input options as keywords (the Python API).
 
     ``engine='dask'`` runs the passes as Dask tasks over a Parquet dataset's partitions
     (on the cluster at ``scheduler``, or on local threads). ``delimiter``, ``decimal``
-    and ``pos_label`` read CSV text as ``--delimiter``, ``--decimal`` and ``--pos-label``.
+    and ``pos_label`` read CSV text as ``--delimiter``, ``--decimal`` and ``--pos-label``;
+    ``top`` and ``keep`` list the worst rows as ``--top`` and ``--keep``.
     """
     path, loss = file_path(path, "evaluate_file"), loss_text(loss, "evaluate_file")
     inputs = api_inputs(locals())
@@ -284,6 +311,7 @@ def evaluate_file(
         bootstrap=bootstrap,
         confidence=confidence,
         seed=seed,
+        top=top,
         note=note,
     )
 

@@ -256,6 +256,18 @@ def eval_command(
             show_default=False,
         ),
     ] = None,
+    top: Annotated[
+        int | None,
+        typer.Option(
+            "--top",
+            metavar="K",
+            min=1,
+            help="List each loss's K rows with the largest per-row loss (per group too): row, "
+            "the --keep columns, the target and prediction columns, the loss. With --format "
+            "csv the rows alone, as one table.",
+            show_default=False,
+        ),
+    ] = None,
     output_file: OutputOpt = None,
     quiet: QuietOpt = False,
     params: dict[str, Any] | None = None,  # the loss parameters (with_loss_params)
@@ -283,15 +295,17 @@ def eval_command(
                 "--reduction none writes per-row losses; it takes no --gradients, --fail-above, "
                 "--fail-below or --group"
             )
-        if per_class or replicates:
+        if per_class or replicates or top:
             raise UsageError(
-                "--reduction none writes per-row losses; it takes no --per-class or --bootstrap"
+                "--reduction none writes per-row losses; it takes no --per-class, --bootstrap "
+                "or --top"
             )
         files.rows_of(file, loss, inputs, params, output_file, fmt=fmt and fmt.value, note=note)
         return
-    if inputs.keep:
+    if inputs.keep and not top:
         raise UsageError(
-            "--keep copies columns into per-row output: add --reduction none, or use grad"
+            "--keep copies columns into per-row output and --top rows: add --top K or "
+            "--reduction none, or use grad"
         )
     fmt = _summary_format(fmt, output_file)
     doc = files.evaluate(
@@ -307,6 +321,7 @@ def eval_command(
         bootstrap=replicates,
         confidence=0.95 if confidence is None else confidence,
         seed=0 if seed is None else seed,
+        top=top or 0,
         note=note,
     )
     _warn_not_finite(doc)
@@ -314,6 +329,9 @@ def eval_command(
     def table() -> None:
         cols, rows, checks = report.table_cells(doc)
         output.write_table(cols, rows, text_columns=report.TEXT_COLUMNS)
+        for title, worst_cols, worst_rows in report.worst_tables(doc):
+            output.write_lines(["", title])
+            output.write_table(worst_cols, worst_rows)
         output.write_notes(checks)
 
     _deliver(

@@ -109,6 +109,51 @@ def rows(doc: Mapping[str, Any]) -> list[list[str]]:
     return out
 
 
+# ---- --top: the worst rows ---------------------------------------------------------
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    return _number(value) if isinstance(value, float) else str(value)
+
+
+def worst_tables(doc: Mapping[str, Any]) -> list[tuple[str, list[str], list[list[str]]]]:
+    """(title, columns, rows) of each loss's (and group's) worst rows, for the tables."""
+    out = []
+    for entry in doc.get("top_rows", []):
+        names = list(dict.fromkeys(c for r in entry["rows"] for c in r["columns"]))
+        title = f"worst rows: {entry['loss']}"
+        if entry["group"] is not None:
+            title += f", group {entry['group']}"
+        cells = [
+            [str(r["rank"]), str(r["row"]), *(_cell(r["columns"].get(c)) for c in names)]
+            + [_number(r["value"])]
+            for r in entry["rows"]
+        ]
+        out.append((title, ["rank", "row", *names, entry["loss"]], cells))
+    return out
+
+
+def worst_csv(doc: Mapping[str, Any]) -> str:
+    """``--format csv`` with ``--top``: the worst rows as one table (the columns of every
+    loss; a cell a loss does not read is empty); full-precision numbers."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    entries = doc["top_rows"]
+    names = list(dict.fromkeys(c for e in entries for r in e["rows"] for c in r["columns"]))
+    writer.writerow(["loss", "group", "rank", "row", *names, "value"])
+    for e in entries:
+        for r in e["rows"]:
+            cells = [r["columns"].get(c) for c in names]
+            writer.writerow(
+                [e["loss"], "" if e["group"] is None else e["group"], r["rank"], r["row"]]
+                + ["" if v is None else repr(v) if isinstance(v, float) else v for v in cells]
+                + [repr(r["value"])]
+            )
+    return buf.getvalue()
+
+
 def note_lines(doc: Mapping[str, Any]) -> list[str]:
     """How class rows recombine and how intervals were drawn (after the table)."""
     lines = [f"{p['loss']} by {p['by']}: {p['combine']}" for p in doc.get("per_class", [])]
@@ -176,6 +221,8 @@ def markdown_title(doc: Mapping[str, Any]) -> list[str]:
 
 def markdown(doc: Mapping[str, Any]) -> str:
     lines = markdown_title(doc) + markdown_table(columns(doc), rows(doc))
+    for title, cols, cells in worst_tables(doc):
+        lines += ["", f"#### {markdown_cell(title)}", "", *markdown_table(cols, cells)]
     notes = note_lines(doc)
     if notes:
         lines += ["", *(f"- {markdown_cell(n)}" for n in notes)]
@@ -189,7 +236,10 @@ def markdown(doc: Mapping[str, Any]) -> str:
 
 
 def plain(doc: Mapping[str, Any]) -> str:
-    lines = plain_table(columns(doc), rows(doc)) + check_lines(doc) + note_lines(doc)
+    lines = plain_table(columns(doc), rows(doc))
+    for title, cols, cells in worst_tables(doc):
+        lines += ["", title, *plain_table(cols, cells)]
+    lines += check_lines(doc) + note_lines(doc)
     return "\n".join(lines) + "\n"
 
 
@@ -232,7 +282,7 @@ def render(doc: Mapping[str, Any], fmt: str) -> str:
     if fmt == "json":
         return json_document(doc)
     if fmt == "csv":
-        return csv_text(doc)
+        return worst_csv(doc) if "top_rows" in doc else csv_text(doc)
     if fmt == "markdown":
         return markdown(doc)
     return plain(doc)

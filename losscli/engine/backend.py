@@ -13,7 +13,14 @@ from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from losscli.engine.logits import watching_logits
-from losscli.engine.passes import Evaluated, Reading, accumulate, gradient_pass, row_frames
+from losscli.engine.passes import (
+    Evaluated,
+    Extras,
+    Reading,
+    accumulate,
+    gradient_pass,
+    row_frames,
+)
 from losscli.engine.row_output import (
     gradient_columns,
     gradient_names,
@@ -43,6 +50,7 @@ class Backend(Protocol):
         resampling: Any,
         note: Note,
         from_logits: bool | None,
+        top: int = 0,
     ) -> Evaluated: ...
 
     def gradient_summaries(self, reading: Reading, evaluated: Evaluated, reduction: str) -> Any:
@@ -94,18 +102,27 @@ class LocalBackend:
         resampling: Any,
         note: Note,
         from_logits: bool | None,
+        top: int = 0,
     ) -> Evaluated:
         stats: dict[str, int] = {}
+        worst = None
+        if top:
+            from losscli.engine.top_rows import WorstRows
+
+            worst = [WorstRows.of(top, sel, reading.keep) for sel in reading.selected]
         with watching_logits(reading, note, from_logits):
             if splits is not None or resampling is not None:
                 from losscli.engine import breakdown
 
                 if splits is None:
                     splits = [None] * len(reading.selected)
-                sums, extras = breakdown.accumulate(reading, stats, splits, resampling is not None)
+                resample = resampling is not None
+                sums, extras = breakdown.accumulate(reading, stats, splits, resample, worst)
+            elif worst is not None:
+                sums, extras = accumulate(reading, stats, Extras(worst)), None
             else:
                 sums, extras = accumulate(reading, stats), None
-        return Evaluated(sums, stats, extras)
+        return Evaluated(sums, stats, extras, worst)
 
     def gradient_summaries(self, reading: Reading, evaluated: Evaluated, reduction: str) -> Any:
         return gradient_pass(reading, evaluated.sums, reduction)

@@ -17,7 +17,7 @@ classes are computed on all of their stratum's rows, so they share its draws.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -213,11 +213,16 @@ def accumulate(
     stats: dict[str, int],
     splits: list[ClassSplit | None],
     resample: bool,
+    alongside: Sequence[passes.LossExtra | None] | None = None,
 ) -> tuple[list[GroupedSums], list[Extra]]:
-    """One pass (``engine.passes.accumulate``) whose extras keep class and per-unit sums."""
+    """One pass (``engine.passes.accumulate``) whose extras keep class and per-unit sums;
+    ``alongside``: another extra per loss that sees the same batches (``--top``)."""
     extras = [Extra(split, resample) for split in splits]
     per_frame = _units_of_frame if resample else None
-    return passes.accumulate(reading, stats, passes.Extras(extras, per_frame)), extras
+    each = [
+        passes.Joined(e, a) if a else e for e, a in zip(extras, alongside or [None] * len(extras))
+    ]
+    return passes.accumulate(reading, stats, passes.Extras(each, per_frame)), extras
 
 
 def _ordered(row: Mapping[str, Any]) -> dict[str, Any]:

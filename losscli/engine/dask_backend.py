@@ -642,14 +642,21 @@ class DaskBackend:
         resampling: Any,
         note: Callable[[str], None],
         from_logits: bool | None,
+        top: int = 0,
     ) -> Evaluated:
+        if top:
+            raise UsageError(
+                "--top is not available with --engine dask yet",
+                hint="run it with --engine local (the default), or use --reduction none -o DIR "
+                "and sort the rows",
+            )
         if splits is not None or resampling is not None:
             raise UsageError(
                 "--per-class and --bootstrap run on the local engine",
                 hint="drop --engine dask, or those options",
             )
         sums, stats, grads = evaluate(reading, self.scheduler, reduction, gradients, note)
-        return Evaluated(sums, stats, None, grads)
+        return Evaluated(sums, stats, None, gradients=grads)
 
     def gradient_summaries(self, reading: Reading, evaluated: Any, reduction: str) -> Any:
         return evaluated.gradients  # computed in the evaluation's own tasks

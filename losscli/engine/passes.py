@@ -663,6 +663,22 @@ class LossExtra(Protocol):
 
 
 @dataclass
+class Joined:
+    """Two extras of one loss that see the same batches, in order."""
+
+    first: LossExtra
+    second: LossExtra
+
+    def add(self, sel: Selected, batch: Batch, frame: Frame, shared: Any) -> None:
+        self.first.add(sel, batch, frame, shared)
+        self.second.add(sel, batch, frame, shared)
+
+    def finish(self) -> None:
+        self.first.finish()
+        self.second.finish()
+
+
+@dataclass
 class Extras:
     """What a pass keeps besides the (loss, group) sums: one ``LossExtra`` per loss, which
     sees each batch after its loss's sums, with what ``per_frame`` made of the frame."""
@@ -880,4 +896,5 @@ class Evaluated:
     sums: list[Any]
     stats: dict[str, int]
     extras: Any = None  # per-class and bootstrap sums (``breakdown``), when asked for
+    worst: Any = None  # each loss's top_rows.WorstRows (``--top``), when asked for
     gradients: Any = None  # gradient summaries, when a backend computes them in the pass

@@ -1,0 +1,101 @@
+"""``eval --top K``: the K rows with the largest per-row loss Lᵢ, per loss and per group.
+
+Streaming with bounded memory: each batch offers its own K largest Lᵢ (``argpartition``,
+no sort of the batch), which are merged with the K kept so far; nothing else of the file
+is held. Rows are ranked by Lᵢ, largest first (a NaN Lᵢ ranks above every number), ties
+by row number, so the list is that of sorting ``--reduction none`` output and does not
+depend on batch sizes. Each row carries its row number, the ``--keep`` columns, the group
+column, and the target, prediction and weight columns the loss read, as read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from losscli._lazy import np
+from losscli.engine.passes import Frame, Selected, group_slices
+from losscli.kernel.streaming import Batch
+
+
+@dataclass
+class WorstRows:
+    """One loss's K worst rows: overall (key None) and per group (key: the group's name)."""
+
+    k: int
+    columns: list[str]  # --keep columns, then the loss's target, prediction, weight columns
+    group: str | None = None
+    ranked: bool = True  # False for a loss without per-row values (rmse, Dice-type, …)
+    kept: dict[str | None, list[tuple[float, int, dict[str, Any], float]]] = field(
+        default_factory=dict
+    )
+
+    @classmethod
+    def of(cls, k: int, sel: Selected, keep: tuple[str, ...]) -> WorstRows:
+        from losscli.errors import UsageError
+
+        plan = sel.plan
+        read = [*plan.target, *(c for cols in plan.inputs for c in cols), plan.weight]
+        columns = list(dict.fromkeys([*keep, *(c for c in [plan.group, *read] if c)]))
+        try:
+            sel.objective.check_reduction("none")
+        except UsageError:
+            return cls(k, columns, plan.group, ranked=False)
+        return cls(k, columns, plan.group)
+
+    def add(self, sel: Selected, batch: Batch, frame: Frame, shared: Any) -> None:
+        """Offer one batch's rows (``passes.BatchAdder``)."""
+        if not self.ranked:
+            return
+        losses = np.asarray(sel.objective.rows(batch), dtype=np.float64)
+        self._offer(None, losses, frame, None)
+        if self.group is not None:
+            for name, where in group_slices(frame, self.group):
+                self._offer(name, losses[where], frame, where)
+
+    def finish(self) -> None:
+        pass
+
+    def _offer(self, key: str | None, losses: Any, frame: Frame, where: Any) -> None:
+        rank = np.where(np.isnan(losses), np.inf, losses)
+        chosen = _largest(rank, self.k)
+        at = chosen if where is None else where[chosen]
+        rows = frame.rows[at]
+        offered = [
+            (-float(rank[i]), int(r), _cells(frame, self.columns, int(j)), float(losses[i]))
+            for i, j, r in zip(chosen.tolist(), at.tolist(), rows.tolist())
+        ]
+        merged = sorted(self.kept.get(key, []) + offered, key=lambda e: (e[0], e[1]))
+        self.kept[key] = merged[: self.k]
+
+    def rows(self, key: str | None) -> list[dict[str, Any]]:
+        """The ranked rows of the whole file (None) or of one group."""
+        return [
+            {"rank": i + 1, "row": row, "value": value, "columns": cells}
+            for i, (_, row, cells, value) in enumerate(self.kept.get(key, []))
+        ]
+
+
+def _largest(rank: Any, k: int) -> Any:
+    """Indices of the k largest values, ties to the earliest rows, in row order."""
+    n = len(rank)
+    if n <= k:
+        return np.arange(n)
+    threshold = rank[np.argpartition(rank, n - k)[n - k :]].min()
+    above = np.flatnonzero(rank > threshold)
+    ties = np.flatnonzero(rank == threshold)[: k - len(above)]
+    return np.sort(np.concatenate([above, ties]))
+
+
+def _cells(frame: Frame, columns: list[str], j: int) -> dict[str, Any]:
+    """One row's cells of ``columns``: numbers as floats, text as read, kept as read."""
+    out: dict[str, Any] = {}
+    for c in columns:
+        if c in frame.carried:
+            out[c] = frame.carried[c][j].as_py()
+        elif c in frame.texts:
+            codes, cats = frame.texts[c]
+            out[c] = cats[codes[j]]
+        elif c in frame.numbers:
+            out[c] = float(frame.numbers[c][j])
+    return out
