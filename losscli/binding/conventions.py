@@ -34,6 +34,9 @@ binding a record whose option its loss does not declare is an error:
 - ``categorical_hinge``: Keras's max over (1 − t)·s, which includes the true class's 0.
 - ``smooth_numerator=False``, ``class_average="micro"``, ``smooth_scale``: overlap ratios.
   ``overlap_any_values``: mask/prediction columns not range-checked (Keras).
+- ``error_scale``: Lᵢ = c·e² (optax's l2_loss, c = ½; selected by the name ``l2``).
+- ``neg_inf_logits``: logits of −inf accepted, a class with t = 0 there adds 0 (optax's
+  safe_softmax_cross_entropy; selected by that name).
 - ``eps_in_difference`` / ``eps_in_root``: triplet distances ‖a − p + ε‖ / √(‖a − p‖² + ε).
 - ``variance_grad="through_clamp"``: gaussian_nll's variance gradient at max(v, eps).
 """
@@ -107,6 +110,11 @@ _KERAS_JAX = "keras-team/keras: keras/src/backend/jax/nn.py"
 _OPTAX_CLS = "google-deepmind/optax: optax/losses/_classification.py"
 _OPTAX_REG = "google-deepmind/optax: optax/losses/_regression.py"
 _OPTAX_SEG = "google-deepmind/optax: optax/losses/_segmentation.py"
+# the fixture's commit (tests/fixtures/optax_own_tests.json): the lines below are from it
+_OPTAX_BLOB = (
+    "https://github.com/google-deepmind/optax/blob/2edbcbe2390da13983b92cbef94ac0460ecde1c5/"
+)
+_OPTAX_CLS_AT = _OPTAX_BLOB + "optax/losses/_classification.py#L{}"
 _SK_CLS = "scikit-learn/scikit-learn: sklearn/metrics/_classification.py"
 _SK_REG = "scikit-learn/scikit-learn: sklearn/metrics/_regression.py"
 _TORCH_DOC = "https://pytorch.org/docs/stable/generated/torch.nn.{}.html"
@@ -423,6 +431,20 @@ RECORDS: tuple[Convention, ...] = (
         "expects targets in {−1, 1}; losscli maps 0/1 targets first (the same as passing 2y − 1)",
         f"{_OPTAX_CLS} (hinge_loss)",
     ),
+    Convention(
+        "perceptron",
+        "optax",
+        "optax.losses.perceptron_loss",
+        "expects targets in {−1, 1}; losscli maps 0/1 targets first (the same as passing 2y − 1)",
+        f"{_OPTAX_CLS} (perceptron_loss); {_OPTAX_CLS_AT.format(113)}",
+    ),
+    Convention(
+        "sparsemax",
+        "optax",
+        "optax.losses.sparsemax_loss",
+        "labels 0/1 (jnp.where(labels, −s, s)); ±1 targets are read the same way here",
+        f"{_OPTAX_CLS} (sparsemax_loss); {_OPTAX_CLS_AT.format(133)}",
+    ),
     _keras("squared_hinge", "keras.losses.SquaredHinge", source=f"{_KERAS} (squared_hinge)"),
     # --- multi-class -----------------------------------------------------------------
     _keras(
@@ -447,6 +469,13 @@ RECORDS: tuple[Convention, ...] = (
         "optax.losses.multiclass_hinge_loss",
         "margin 1, as here",
         f"{_OPTAX_CLS} (multiclass_hinge_loss)",
+    ),
+    Convention(
+        "multiclass_sparsemax",
+        "optax",
+        "optax.losses.multiclass_sparsemax_loss",
+        source=f"{_OPTAX_CLS} (multiclass_sparsemax_loss, _multiclass_sparsemax_loss); "
+        f"{_OPTAX_CLS_AT.format(964)}",
     ),
     Convention(
         "multi_margin",
@@ -536,6 +565,14 @@ RECORDS: tuple[Convention, ...] = (
         f"{_OPTAX_CLS} (kl_divergence)",
         options={"kl_targets_as_given": True},
     ),
+    Convention(
+        "generalized_kl_div",
+        "optax",
+        "optax.losses.generalized_kl_divergence",
+        "takes log-predictions: log_input=true by default (add log_input=false for p itself)",
+        f"{_OPTAX_CLS} (generalized_kl_divergence); {_OPTAX_CLS_AT.format(621)}",
+        params={"log_input": True},
+    ),
     _keras(
         "generalized_cross_entropy",
         "keras.losses.CategoricalGeneralizedCrossEntropy",
@@ -609,6 +646,45 @@ RECORDS: tuple[Convention, ...] = (
 
 _INDEX: dict[tuple[str, str], Convention] = {(r.loss, r.library): r for r in RECORDS}
 
+# Names that select another function of the same library than the loss's own record: optax
+# has both squared_error (mse) and l2_loss (½ of it), and softmax_cross_entropy besides
+# safe_softmax_cross_entropy. Keyed by (the name as given, library).
+ALIAS_RECORDS: dict[tuple[str, str], Convention] = {
+    ("l2", "optax"): Convention(
+        "mse",
+        "optax",
+        "optax.losses.l2_loss",
+        "½e²: half of squared_error (which --loss mse gives under --convention optax); "
+        "without --convention, and under the other libraries, l2 is an alias of mse",
+        f"{_OPTAX_REG} (l2_loss: 0.5 * squared_error); "
+        f"{_OPTAX_BLOB}optax/losses/_regression.py#L55",
+        options={"error_scale": 0.5},
+    ),
+    ("safe_softmax_cross_entropy", "optax"): Convention(
+        "cross_entropy",
+        "optax",
+        "optax.losses.safe_softmax_cross_entropy",
+        "logit columns may hold −inf: a class with t = 0 and z = −inf adds 0 (0·log 0 = 0), "
+        "one with t > 0 makes the row's loss inf; a row whose logits are all −inf is refused "
+        "(optax's log_softmax gives NaN there); softmax_cross_entropy (--loss cross_entropy) "
+        "gives NaN for any −inf logit and losscli refuses it",
+        f"{_OPTAX_CLS} (safe_softmax_cross_entropy, weighted_logsoftmax); "
+        f"{_OPTAX_CLS_AT.format(213)}",
+        options={"neg_inf_logits": True},
+    ),
+}
+# Aliases whose form only the libraries in ALIAS_RECORDS define (not the loss's other records).
+ALIAS_ONLY = {"safe_softmax_cross_entropy"}
+
+
+def _alias_key(name: str) -> str:
+    return name.strip().lower().replace("-", "_")
+
+
+def alias_records(loss: str) -> list[tuple[str, Convention]]:
+    """(name, record) of the names that select another function for ``loss``."""
+    return [(alias, r) for (alias, _), r in ALIAS_RECORDS.items() if r.loss == loss]
+
 
 def normalize_library(name: str) -> str:
     """``torch``, ``keras``, ``sklearn`` or ``optax`` for a spelling such as ``pytorch``."""
@@ -627,9 +703,24 @@ def for_loss(loss: str) -> list[Convention]:
     return [_INDEX[(loss, lib)] for lib in LIBRARIES if (loss, lib) in _INDEX]
 
 
-def lookup(loss: str, library: str) -> Convention:
-    """The record of ``loss`` in ``library``; a usage error naming who has it otherwise."""
+def lookup(loss: str, library: str, name: str | None = None) -> Convention:
+    """The record of ``loss`` in ``library``; a usage error naming who has it otherwise.
+
+    ``name`` is the loss as given: an alias with its own record (``ALIAS_RECORDS``, e.g. l2
+    under optax) selects that one.
+    """
     library = normalize_library(library)
+    alias = _alias_key(name) if name else ""
+    if (alias, library) in ALIAS_RECORDS:
+        return ALIAS_RECORDS[(alias, library)]
+    if alias in ALIAS_ONLY:
+        have = [f"{r.library} ({r.function})" for a, r in alias_records(loss) if a == alias]
+        raise UsageError(
+            f"--convention {library}: {TITLES[library]} has no {alias}; {', '.join(have)} "
+            "defines it",
+            hint=f"--loss {loss} for {TITLES[library]}'s own; 'losscli explain {loss}' compares "
+            "them",
+        )
     record = _INDEX.get((loss, library))
     if record is not None:
         return record

@@ -155,7 +155,7 @@ SAME = "nothing: the same definition as losscli's default"
 def convention_records(loss: Loss) -> list[dict[str, Any]]:
     """One entry per library of ``--convention``: its function and how it differs,
     with the source; ``defined`` is False for a library that has no such loss."""
-    from losscli.binding.conventions import LIBRARIES, TITLES, for_loss
+    from losscli.binding.conventions import LIBRARIES, TITLES, alias_records, for_loss
 
     by_library = {r.library: r for r in for_loss(loss.name)}
     out = []
@@ -166,10 +166,25 @@ def convention_records(loss: Loss) -> list[dict[str, Any]]:
                 "library": library,
                 "title": TITLES[library],
                 "defined": r is not None,
+                "as": None,
                 "function": r.function if r else None,
                 "differs": (r.differs or SAME) if r else None,
                 "params": {k: json_value(v) for k, v in r.params.items()} if r else {},
                 "source": r.source if r else None,
+            }
+        )
+    # names that select another function of a library (l2 under optax: optax.losses.l2_loss)
+    for alias, r in alias_records(loss.name):
+        out.append(
+            {
+                "library": r.library,
+                "title": TITLES[r.library],
+                "defined": True,
+                "as": alias,
+                "function": r.function,
+                "differs": r.differs or SAME,
+                "params": {k: json_value(v) for k, v in r.params.items()},
+                "source": r.source,
             }
         )
     return out
@@ -179,6 +194,8 @@ def _convention_lines(loss: Loss) -> list[str]:
     lines = ["", CONVENTION_HEADING]
     for entry in convention_records(loss):
         name = f"{entry['library']}:"
+        if entry["as"]:
+            name = f"{entry['library']} (--loss {entry['as']}):"
         if not entry["defined"]:
             lines.append(f"  {name} not defined (--convention {entry['library']} is an error)")
             continue
@@ -194,7 +211,7 @@ def _convention_lines(loss: Loss) -> list[str]:
 def _convention_markdown(loss: Loss) -> list[str]:
     rows = [
         (
-            f"{e['library']}",
+            f"{e['library']}" + (f" (--loss {e['as']})" if e["as"] else ""),
             f"`{e['function']}`" if e["defined"] else "not defined",
             e["differs"] or "-",
             e["source"] or "-",

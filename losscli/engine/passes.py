@@ -179,6 +179,7 @@ def frames(reading: Reading, stats: dict[str, int]) -> Iterator[Frame]:
     elif reading.key and reading.key not in needed:  # rows keyed by a column (compare --key)
         needed.append(reading.key)
         text_columns.add(reading.key)
+    neg_inf = neg_inf_columns(reading.selected)
     bad = BadCells()
     row0 = start = source.row0
     for rb in read_batches(source, reading.header, needed, text_columns):
@@ -203,6 +204,8 @@ def frames(reading: Reading, stats: dict[str, int]) -> Iterator[Frame]:
             if nulls is None and math.isfinite(np.add.reduce(values, axis=None)):
                 continue
             broken = ~np.isfinite(values)
+            if c in neg_inf:  # logits of −inf that the loss takes (the kernel checks rows)
+                broken &= values != -np.inf
             if nulls is not None:
                 broken |= nulls
             if broken.any():
@@ -243,6 +246,20 @@ def frames(reading: Reading, stats: dict[str, int]) -> Iterator[Frame]:
     if targets is not None:
         targets.finish(source, row0)
     check_rows(source, row0 - start, stats.get("dropped", 0))
+
+
+def neg_inf_columns(selected: Sequence[Selected]) -> set[str]:
+    """The prediction columns where −inf is a value, not a bad cell: those of losses that
+    take logits of −inf (safe_softmax_cross_entropy) and of no other selected loss."""
+    takes, refuses = set(), set()
+    for sel in selected:
+        preds = {c for cols in sel.plan.inputs for c in cols}
+        if getattr(sel.objective, "neg_inf_logits", False):
+            takes |= preds
+            refuses |= set(sel.plan.columns()) - preds
+        else:
+            refuses |= set(sel.plan.columns())
+    return takes - refuses
 
 
 def check_rows(source: Source, rows: int, dropped: int) -> None:
