@@ -617,6 +617,8 @@ CONVENTION_CASES = {
     "perceptron": [_conv("optax", _margin("perceptron", pm1=True))],
     "sparsemax": [_conv("optax", _margin("sparsemax", pm1=False))],
     "multiclass_sparsemax": [_conv("optax", _sparse_scores)],
+    # optax's multiclass_perceptron_loss: multi_hinge with margin 0, set by the name
+    "multiclass_perceptron": [_conv("optax", _scores("multiclass_perceptron"))],
 }
 
 

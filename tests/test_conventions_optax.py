@@ -197,3 +197,29 @@ def test_generalized_kl_is_kl_on_distributions_and_takes_measures():
     assert losscli.evaluate(t, np.log(p), "generalized_kl_div", convention="optax") == (
         pytest.approx(want, rel=1e-12)
     )
+
+
+def test_the_python_api_takes_minus_inf_logits_for_the_safe_form_only():
+    z = np.array([[10.0, 1.0, -2.0], [-np.inf, 0.0, -np.inf], [-np.inf, 0.0, 0.0]])
+    t = np.array([[0.0, 1.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.5, 0.5]])
+    kw = dict(from_logits=True, convention="optax")
+    rows = losscli.evaluate(t, z, "safe_softmax_cross_entropy", reduction="none", **kw)
+    np.testing.assert_allclose(rows[1:], [0.0, math.log(2)], atol=1e-15)
+    grad = losscli.gradient(t, z, "safe_softmax_cross_entropy", reduction="sum", **kw)
+    np.testing.assert_allclose(grad[1:], [[0, 0, 0], [0, 0, 0]], atol=1e-15)
+    with pytest.raises(losscli.InputError, match="infinite"):
+        losscli.evaluate(t, z, "cross_entropy", **kw)
+
+
+def test_multiclass_perceptron_is_multi_hinge_with_margin_zero():
+    s = RNG.normal(0, 1, (25, 4))
+    y = RNG.integers(0, 4, 25).astype(float)
+    want = np.mean(s.max(axis=1) - s[np.arange(25), y.astype(int)])
+    for convention in (None, "optax"):
+        got = losscli.evaluate(y, s, "multiclass_perceptron", convention=convention)
+        assert got == pytest.approx(want, rel=1e-14)
+    assert losscli.evaluate(y, s, "multiclass_perceptron", margin=1.0) == losscli.evaluate(
+        y, s, "multi_hinge"
+    )
+    with pytest.raises(losscli.UsageError, match="scikit-learn has no multiclass_perceptron"):
+        losscli.evaluate(y, s, "multiclass_perceptron", convention="sklearn")

@@ -514,7 +514,8 @@ RECORDS: tuple[Convention, ...] = (
         "optax.losses.softmax_cross_entropy, softmax_cross_entropy_with_integer_labels",
         "per-example values averaged by the caller, as here; takes logits (on probability "
         "columns losscli evaluates it at log p, p clipped at eps); label smoothing is "
-        "optax.smooth_labels, t(1 − ls) + ls/K as here",
+        "optax.smooth_labels, t(1 − ls) + ls/K as here; a logit of −inf gives NaN in optax and "
+        "is refused here (--loss safe_softmax_cross_entropy takes it)",
         f"{_OPTAX_CLS} (softmax_cross_entropy); google-deepmind/optax: optax/losses/_smoothing.py",
     ),
     Convention(
@@ -672,9 +673,18 @@ ALIAS_RECORDS: dict[tuple[str, str], Convention] = {
         f"{_OPTAX_CLS_AT.format(213)}",
         options={"neg_inf_logits": True},
     ),
+    ("multiclass_perceptron", "optax"): Convention(
+        "multi_hinge",
+        "optax",
+        "optax.losses.multiclass_perceptron_loss",
+        "max_c s_c − s_y: the Crammer–Singer hinge with margin 0 (the name sets it; "
+        "--loss multi_hinge is multiclass_hinge_loss, margin 1)",
+        f"{_OPTAX_CLS} (multiclass_perceptron_loss); {_OPTAX_CLS_AT.format(467)}",
+        params={"margin": 0.0},
+    ),
 }
 # Aliases whose form only the libraries in ALIAS_RECORDS define (not the loss's other records).
-ALIAS_ONLY = {"safe_softmax_cross_entropy"}
+ALIAS_ONLY = {"safe_softmax_cross_entropy", "multiclass_perceptron"}
 
 
 def _alias_key(name: str) -> str:

@@ -191,7 +191,8 @@ def bind_term(
     loss = get_loss(name)
     record = lookup(loss.name, convention, name) if convention else None
     declared = {p.name for p in loss.params}
-    given = dict(record.params) if record else {}
+    key = name.strip().lower().replace("-", "_")
+    given = {**PARAMS_OF_ALIAS.get(key, {}), **(record.params if record else {})}
     given.update({k: v for k, v in shared.items() if k in declared})
     for key in inline.keys() & given.keys() & shared.keys():
         _same_value(loss, key, inline[key], shared[key])
@@ -204,7 +205,6 @@ def bind_term(
     if from_logits is None:
         from_logits = bool(record and record.from_logits)
     params["from_logits"] = bool(from_logits and loss.logits)
-    key = name.strip().lower().replace("-", "_")
     options = {**OPTIONS_OF_ALIAS.get(key, {}), **(record.options if record is not None else {})}
     form = FORM_OF_ALIAS.get(key)
     if form:  # categorical_focal / sigmoid_focal: the name fixes the form of focal
@@ -226,6 +226,11 @@ FORM_OF_ALIAS = {
 # optax's cross-entropy that takes logits of −inf).
 OPTIONS_OF_ALIAS: dict[str, dict[str, Any]] = {
     "safe_softmax_cross_entropy": {"neg_inf_logits": True},
+}
+# Names that set a parameter's default (given parameters still win): optax's
+# multiclass_perceptron_loss is multi_hinge with margin 0.
+PARAMS_OF_ALIAS: dict[str, dict[str, Any]] = {
+    "multiclass_perceptron": {"margin": 0.0},
 }
 
 

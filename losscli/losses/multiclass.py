@@ -532,7 +532,7 @@ def _label_column(batch: Batch, loss: str) -> np.ndarray:
 @register_loss(
     "multi_hinge",
     options=(DENOMINATOR, CATEGORICAL_HINGE),
-    aliases=("crammer_singer",),
+    aliases=("crammer_singer", "multiclass_hinge", "multiclass_perceptron"),
     inputs="multiclass",
     tasks=("multiclass",),
     params=(MARGIN_MULTI,),
@@ -543,6 +543,8 @@ def _label_column(batch: Batch, loss: str) -> np.ndarray:
         pitfalls="only the strongest wrong class gets a gradient per row",
         activation="linear (raw scores)",
         differences="optax multiclass_hinge_loss and sklearn hinge_loss (multiclass) agree with margin 1; "
+        "optax multiclass_perceptron_loss, max_c s_c − s_y, is margin 0: the name "
+        "multiclass_perceptron sets it; "
         "Keras categorical_hinge includes the true class's 0 in its max (3.0 instead of 0 for scores [−3,−2,−5], y=1).",
     ),
 )
