@@ -223,3 +223,21 @@ def test_multiclass_perceptron_is_multi_hinge_with_margin_zero():
     )
     with pytest.raises(losscli.UsageError, match="scikit-learn has no multiclass_perceptron"):
         losscli.evaluate(y, s, "multiclass_perceptron", convention="sklearn")
+
+
+def test_a_parameter_given_inline_and_shared_keeps_the_name_s_form(capsys, tmp_path):
+    # label_smoothing inline and as a flag (the same value): the −inf logits stay accepted
+    code, out, err = _ce(
+        capsys,
+        tmp_path,
+        LOGITS,
+        "eval",
+        "--loss",
+        "safe_softmax_cross_entropy(label_smoothing=0)",
+        "--label-smoothing",
+        "0",
+        "--reduction",
+        "none",
+    )
+    assert code == 0, err
+    assert json.loads(out.splitlines()[3])["safe_softmax_cross_entropy(label_smoothing=0)"] == 0.0

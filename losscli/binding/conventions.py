@@ -713,14 +713,12 @@ def for_loss(loss: str) -> list[Convention]:
     return [_INDEX[(loss, lib)] for lib in LIBRARIES if (loss, lib) in _INDEX]
 
 
-def lookup(loss: str, library: str, name: str | None = None) -> Convention:
-    """The record of ``loss`` in ``library``; a usage error naming who has it otherwise.
-
-    ``name`` is the loss as given: an alias with its own record (``ALIAS_RECORDS``, e.g. l2
-    under optax) selects that one.
-    """
+def lookup_alias(name: str, loss: str, library: str) -> Convention | None:
+    """The record that the name ``name`` of ``loss`` selects in ``library`` (``ALIAS_RECORDS``:
+    l2 under optax is optax.losses.l2_loss), None when the name selects the loss's own record;
+    a usage error for a name only other libraries define (safe_softmax_cross_entropy)."""
     library = normalize_library(library)
-    alias = _alias_key(name) if name else ""
+    alias = _alias_key(name)
     if (alias, library) in ALIAS_RECORDS:
         return ALIAS_RECORDS[(alias, library)]
     if alias in ALIAS_ONLY:
@@ -731,6 +729,12 @@ def lookup(loss: str, library: str, name: str | None = None) -> Convention:
             hint=f"--loss {loss} for {TITLES[library]}'s own; 'losscli explain {loss}' compares "
             "them",
         )
+    return None
+
+
+def lookup(loss: str, library: str) -> Convention:
+    """The record of ``loss`` in ``library``; a usage error naming who has it otherwise."""
+    library = normalize_library(library)
     record = _INDEX.get((loss, library))
     if record is not None:
         return record

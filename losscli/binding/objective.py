@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from losscli._lazy import np
-from losscli.binding.conventions import Convention, lookup
+from losscli.binding.conventions import Convention, lookup, lookup_alias
 from losscli.binding.spec import LossSpec, parse_specs
 from losscli.errors import UsageError
 from losscli.kernel.streaming import ROW_STATISTICS, Batch, PartialSums, check_reduction
@@ -189,10 +189,12 @@ def bind_term(
     ``from_logits=None`` reads the columns as the library does by default.
     """
     loss = get_loss(name)
-    record = lookup(loss.name, convention, name) if convention else None
+    record = None
+    if convention:  # a name such as l2 may select another function of the library
+        record = lookup_alias(name, loss.name, convention) or lookup(loss.name, convention)
     declared = {p.name for p in loss.params}
-    key = name.strip().lower().replace("-", "_")
-    given = {**PARAMS_OF_ALIAS.get(key, {}), **(record.params if record else {})}
+    alias = name.strip().lower().replace("-", "_")
+    given = {**PARAMS_OF_ALIAS.get(alias, {}), **(record.params if record else {})}
     given.update({k: v for k, v in shared.items() if k in declared})
     for key in inline.keys() & given.keys() & shared.keys():
         _same_value(loss, key, inline[key], shared[key])
@@ -205,8 +207,8 @@ def bind_term(
     if from_logits is None:
         from_logits = bool(record and record.from_logits)
     params["from_logits"] = bool(from_logits and loss.logits)
-    options = {**OPTIONS_OF_ALIAS.get(key, {}), **(record.options if record is not None else {})}
-    form = FORM_OF_ALIAS.get(key)
+    options = {**OPTIONS_OF_ALIAS.get(alias, {}), **(record.options if record else {})}
+    form = FORM_OF_ALIAS.get(alias)
     if form:  # categorical_focal / sigmoid_focal: the name fixes the form of focal
         options["focal_layout"] = form
     params.update(resolve_options(loss.options, options, loss.name))
