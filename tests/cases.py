@@ -195,6 +195,26 @@ def _scores(loss, **params):
     return make
 
 
+def _generalized_kl(log_input=False, zeros=False):
+    def make(rng, n):
+        t = rng.uniform(0.0, 2.0, (n, 4))  # non-negative measures: rows need not sum to 1
+        if zeros:
+            t[::3, 1] = 0.0
+        x = rng.uniform(0.1, 3.0, (n, 4))
+        if log_input:
+            return Case("generalized_kl_div", t, (np.log(x),), {"log_input": True})
+        return Case("generalized_kl_div", t, (x,))
+
+    return make
+
+
+def _sparse_scores(rng, n):
+    """Scores spread wide enough that sparsemax puts exact zeros in most rows."""
+    return Case(
+        "multiclass_sparsemax", rng.integers(0, 4, n).astype(float), (rng.normal(0, 3, (n, 4)),)
+    )
+
+
 def _overlap(loss, form, logits=False, **params):
     def make(rng, n):
         k = 3
@@ -317,6 +337,8 @@ CASES = {
     ],
     "hinge": [_margin("hinge", pm1=False), _margin("hinge", pm1=True)],
     "squared_hinge": [_margin("squared_hinge", pm1=False), _margin("squared_hinge", pm1=True)],
+    "perceptron": [_margin("perceptron", pm1=False), _margin("perceptron", pm1=True)],
+    "sparsemax": [_margin("sparsemax", pm1=False), _margin("sparsemax", pm1=True)],
     "cross_entropy": [
         _multiclass("cross_entropy"),
         _multiclass("cross_entropy", logits=True),
@@ -358,6 +380,12 @@ CASES = {
     ],
     "multi_hinge": [_scores("multi_hinge"), _scores("multi_hinge", margin=0.5)],
     "multi_margin": [_scores("multi_margin"), _scores("multi_margin", margin=2.0)],
+    "multiclass_sparsemax": [_scores("multiclass_sparsemax"), _sparse_scores],
+    "generalized_kl_div": [
+        _generalized_kl(),
+        _generalized_kl(zeros=True),
+        _generalized_kl(log_input=True),
+    ],
     "dice": [
         _overlap("dice", "binary"),
         _overlap("dice", "binary", logits=True),
@@ -578,6 +606,19 @@ CONVENTION_CASES = {
         _conv("optax", _overlap("tversky", "labels", logits=True, alpha=0.3, beta=0.7)),
     ],
     "triplet": [_conv("torch", _triplet_embeddings), _conv("optax", _triplet_embeddings)],
+    # optax's l2_loss (½e²), selected by the name l2 under --convention optax
+    "l2": [_conv("optax", _reg("l2")), _conv("optax", _reg_multi("l2"))],
+    # optax's safe_softmax_cross_entropy on finite logits (the −inf rows: test_conventions_optax)
+    "safe_softmax_cross_entropy": [
+        _conv("optax", _multiclass("safe_softmax_cross_entropy", logits=True, target="soft")),
+        _conv("optax", _multiclass("safe_softmax_cross_entropy", logits=True)),
+    ],
+    "generalized_kl_div": [_conv("optax", _generalized_kl(log_input=False, zeros=True))],
+    "perceptron": [_conv("optax", _margin("perceptron", pm1=True))],
+    "sparsemax": [_conv("optax", _margin("sparsemax", pm1=False))],
+    "multiclass_sparsemax": [_conv("optax", _sparse_scores)],
+    # optax's multiclass_perceptron_loss: multi_hinge with margin 0, set by the name
+    "multiclass_perceptron": [_conv("optax", _scores("multiclass_perceptron"))],
 }
 
 

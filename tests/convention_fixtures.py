@@ -12,6 +12,7 @@ every gradient is torch autograd of that formula for J as the library reduces it
 from __future__ import annotations
 
 from dataclasses import dataclass
+from math import inf  # −inf logits (safe_softmax_cross_entropy)
 
 
 @dataclass(frozen=True)
@@ -797,6 +798,76 @@ FIXTURES = [
         columns={'t_0': [0.5, 0.1, 0.2, 1.0], 't_1': [0.5, 0.6, 0.2, 0.0], 't_2': [0.0, 0.3, 0.6, 0.0], 'p_0': [0.4, 0.2, 0.3, 0.7], 'p_1': [0.4, 0.5, 0.3, 0.2], 'p_2': [0.2, 0.3, 0.4, 0.1]},
         value=0.1752474332237383,
         grads={'grad_p_0': [-0.3125, -0.125, -0.16666666666666669, -0.35714285714285715], 'grad_p_1': [-0.3125, -0.3, -0.16666666666666669, -0.0], 'grad_p_2': [-0.0, -0.25, -0.37499999999999994, -0.0]},
+    ),
+    Fixture(
+        id='l2-optax',
+        loss='l2',
+        library='optax',
+        formula='optax l2_loss(...).mean() = 0.5·squared_error',
+        flags=(),
+        columns={'y_true': [1.5, -0.3, 2.0, 0.7, -1.2], 'y_pred': [1.1, 0.45, 3.6, -0.2, -1.25]},
+        value=0.4095,
+        grads={'grad_y_pred': [-0.07999999999999999, 0.15000000000000002, 0.32000000000000006, -0.18, -0.010000000000000009]},
+    ),
+    Fixture(
+        id='safe_softmax_cross_entropy-optax-minus-inf',
+        loss='safe_softmax_cross_entropy',
+        library='optax',
+        formula='optax safe_softmax_cross_entropy(...).mean(): −Σ weighted_logsoftmax(z, t), 0 where t = 0',
+        flags=('--target', 't_*', '--pred', 'z_*', '--from-logits'),
+        columns={'t_0': [0.0, 0.0, 0.0, 0.2], 't_1': [1.0, 0.3, 1.0, 0.0], 't_2': [0.0, 0.7, 0.0, 0.8], 'z_0': [1.2, -inf, -inf, 0.4], 'z_1': [-0.8, 0.9, 0.1, -inf], 'z_2': [0.3, -1.1, -inf, 2.0]},
+        value=1.1159618449729085,
+        grads={'grad_z_0': [0.16213710263959819, 0.0, 0.0, -0.00800459628348113], 'grad_z_1': [-0.22805712929110622, 0.1451992694944706, 0.0, 0.0], 'grad_z_2': [0.06592002665150802, -0.1451992694944706, 0.0, 0.008004596283481102]},
+    ),
+    Fixture(
+        id='perceptron-optax',
+        loss='perceptron',
+        library='optax',
+        formula='optax perceptron_loss(...).mean(), targets in {−1, 1}',
+        flags=(),
+        columns={'y_true': [1.0, -1.0, 1.0, -1.0, 1.0], 'y_pred': [0.3, -2.0, -0.5, 0.4, 1.7]},
+        value=0.18,
+        grads={'grad_y_pred': [-0.0, 0.0, -0.2, 0.2, -0.0]},
+    ),
+    Fixture(
+        id='sparsemax-optax',
+        loss='sparsemax',
+        library='optax',
+        formula='optax sparsemax_loss(...).mean(): sparse_plus(where(labels, −s, s))',
+        flags=(),
+        columns={'y_true': [1.0, 0.0, 1.0, 0.0, 1.0, 0.0], 'y_pred': [0.3, -2.0, -0.5, 0.4, 1.7, 1.5]},
+        value=0.4458333333333333,
+        grads={'grad_y_pred': [-0.05833333333333333, 0.0, -0.125, 0.11666666666666665, 0.0, 0.16666666666666666]},
+    ),
+    Fixture(
+        id='multiclass_sparsemax-optax',
+        loss='multiclass_sparsemax',
+        library='optax',
+        formula='optax multiclass_sparsemax_loss(...).mean(), projection_simplex',
+        flags=('--pred', 's_*'),
+        columns={'y_true': [1.0, 0.0, 0.0, 2.0], 's_0': [-3.0, 0.5, 2.0, -0.2], 's_1': [-2.5, 1.2, -1.0, -0.9], 's_2': [-5.0, -0.3, 0.4, -1.5]},
+        value=0.5268750000000001,
+        grads={'grad_s_0': [0.0625, -0.2125, 0.0, 0.21250000000000002], 'grad_s_1': [-0.0625, 0.2125, 0.0, 0.037500000000000006], 'grad_s_2': [0.0, 0.0, 0.0, -0.25]},
+    ),
+    Fixture(
+        id='generalized_kl_div-optax-log-input',
+        loss='generalized_kl_div',
+        library='optax',
+        formula='optax generalized_kl_divergence(log_predictions, targets).mean()',
+        flags=('--target', 't_*', '--pred', 'q_*'),
+        columns={'t_0': [0.5, 1.5, 0.2, 2.0], 't_1': [0.1, 0.0, 0.2, 1.0], 't_2': [0.2, 0.3, 0.6, 0.0], 'q_0': [-0.7, 0.3, -1.6, 0.5], 'q_1': [-2.0, -1.0, -1.6, 0.1], 'q_2': [-1.2, -1.5, -0.5, -2.0]},
+        value=0.1469610840588393,
+        grads={'grad_q_0': [-0.0008536740521476183, -0.037535298105999204, 0.0004741294986638431, -0.08781968232496795], 'grad_q_1': [0.008833820809153174, 0.09196986029286058, 0.0004741294986638431, 0.026292729518911928], 'grad_q_2': [0.02529855297805053, -0.019217459962892543, 0.0016326649281583616, 0.033833820809153176]},
+    ),
+    Fixture(
+        id='multiclass_perceptron-optax',
+        loss='multiclass_perceptron',
+        library='optax',
+        formula='optax multiclass_perceptron_loss(...).mean(): max(s) − s_y',
+        flags=('--pred', 's_*'),
+        columns={'y_true': [1.0, 0.0, 0.0, 2.0], 's_0': [-3.0, 0.5, 2.0, -0.2], 's_1': [-2.5, 1.2, -1.0, -0.9], 's_2': [-5.0, -0.3, 0.4, -1.5]},
+        value=0.5,
+        grads={'grad_s_0': [0.0, -0.25, 0.0, 0.25], 'grad_s_1': [0.0, 0.25, 0.0, 0.0], 'grad_s_2': [0.0, 0.0, 0.0, -0.25]},
     ),
 ]
 # fmt: on

@@ -19,12 +19,15 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from losscli.binding.conventions import LIBRARIES, PINS, RECORDS, Convention, Definition
+from losscli.binding import conventions
+from losscli.binding.conventions import LIBRARIES, PINS, Convention, Definition
 from losscli.cli import explain_output as render
 from losscli.cli import output
 from losscli.cli.commands import app
 from losscli.losses.registry import get_loss
 
+# every record: a loss's own, and those a name selects (l2 under optax: l2_loss)
+RECORDS = (*conventions.RECORDS, *getattr(conventions, "ALIAS_RECORDS", {}).values())
 FIXTURE = Path(__file__).parent / "fixtures" / "convention_definitions.json"
 VERIFIED = json.loads(FIXTURE.read_text(encoding="utf-8"))
 
@@ -42,7 +45,7 @@ runner = CliRunner()
 
 
 def _id(record: Convention) -> str:
-    return f"{record.loss}-{record.library}"
+    return f"{record.loss}-{record.library}-{record.function}"
 
 
 def _definitions() -> list[tuple[Convention, Definition]]:

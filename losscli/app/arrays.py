@@ -97,11 +97,13 @@ def make_batch(
     y_pred: ArrayLike | Sequence[ArrayLike],
     weights: ArrayLike | None = None,
     row0: int = 0,
+    neg_inf_preds: bool = False,
 ) -> Batch:
     """Arrays in, a validated Batch out (shapes agree, values finite, weights ≥ 0).
 
     ``y_pred`` is one array, or a tuple of arrays for losses with several inputs
     (gaussian_nll's mean and variance, triplet's distances or embeddings, …).
+    ``neg_inf_preds``: predictions may be −inf (logits of safe_softmax_cross_entropy).
     """
     preds = y_pred if isinstance(y_pred, tuple) else (y_pred,)
     preds = tuple(_as_array(p, "prediction") for p in preds)
@@ -114,6 +116,8 @@ def make_batch(
         if arr.shape[0] != n:
             raise InputError(f"{role} has {arr.shape[0]} rows but the predictions have {n}")
         if arr.dtype.kind == "f":
+            if neg_inf_preds and role == "prediction":
+                arr = np.where(arr == -np.inf, 0.0, arr)
             require_finite(arr, batch, role)
     if weights is not None:
         w = _as_array(weights, "weights")
@@ -180,7 +184,9 @@ class Accumulator:
     def update(
         self, y_true: ArrayLike | None, y_pred: ArrayLike, weights: ArrayLike | None = None
     ) -> Accumulator:
-        batch = make_batch(y_true, y_pred, weights, row0=self.rows_seen)
+        batch = make_batch(
+            y_true, y_pred, weights, row0=self.rows_seen, neg_inf_preds=_neg_inf(self.objective)
+        )
         self.sums = self.sums.merge(self.objective.update(batch))
         self.rows_seen += len(batch)
         return self
@@ -202,9 +208,14 @@ class Accumulator:
         weights: ArrayLike | None = None,
         row0: int = 0,
     ) -> np.ndarray | tuple[np.ndarray, ...]:
-        batch = make_batch(y_true, y_pred, weights, row0=row0)
+        batch = make_batch(y_true, y_pred, weights, row0, _neg_inf(self.objective))
         grads = self.objective.grad(batch, self.sums, self.reduction)
         return grads if isinstance(y_pred, tuple) else grads[0]
+
+
+def _neg_inf(obj: Any) -> bool:
+    """The objective takes logits of −inf (safe_softmax_cross_entropy)."""
+    return bool(getattr(obj, "neg_inf_logits", False))
 
 
 def _inputs(y_pred: ArrayLike, var: ArrayLike | None) -> ArrayLike:
@@ -238,7 +249,7 @@ def evaluate(
     if reduction == "none":
         _, obj = objective(loss, from_logits, convention, **params)
         obj.check_reduction("none")
-        return obj.rows(make_batch(y_true, y_pred, weights))
+        return obj.rows(make_batch(y_true, y_pred, weights, neg_inf_preds=_neg_inf(obj)))
     acc = Accumulator(
         loss, reduction=reduction, from_logits=from_logits, convention=convention, **params
     )
@@ -266,7 +277,7 @@ def gradient(
     if reduction == "none":
         _, obj = objective(loss, from_logits, convention, **params)
         obj.check_reduction("none")
-        batch = make_batch(y_true, y_pred, weights)
+        batch = make_batch(y_true, y_pred, weights, neg_inf_preds=_neg_inf(obj))
         grads = obj.grad(batch, PartialSums(), "none")
         return grads if isinstance(y_pred, tuple) else grads[0]
     acc = Accumulator(
@@ -287,4 +298,4 @@ def partial_sums(
 ) -> Mapping[str, Any]:
     """The additive statistics one batch contributes (for custom distributed merging)."""
     _, obj = objective(loss, params.pop("from_logits", None), convention, **params)
-    return obj.update(make_batch(y_true, y_pred, weights))
+    return obj.update(make_batch(y_true, y_pred, weights, neg_inf_preds=_neg_inf(obj)))

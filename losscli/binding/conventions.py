@@ -36,6 +36,9 @@ binding a record whose option its loss does not declare is an error:
 - ``categorical_hinge``: Keras's max over (1 − t)·s, which includes the true class's 0.
 - ``smooth_numerator=False``, ``class_average="micro"``, ``smooth_scale``: overlap ratios.
   ``overlap_any_values``: mask/prediction columns not range-checked (Keras).
+- ``error_scale``: Lᵢ = c·e² (optax's l2_loss, c = ½; selected by the name ``l2``).
+- ``neg_inf_logits``: logits of −inf accepted, a class with t = 0 there adds 0 (optax's
+  safe_softmax_cross_entropy; selected by that name).
 - ``eps_in_difference`` / ``eps_in_root``: triplet distances ‖a − p + ε‖ / √(‖a − p‖² + ε).
 - ``variance_grad="through_clamp"``: gaussian_nll's variance gradient at max(v, eps).
 """
@@ -602,6 +605,22 @@ RECORDS: tuple[Convention, ...] = (
         source=f"{_KERAS} (squared_hinge)",
         defined=(Definition(_DEF_KERAS, 444, "SquaredHinge"),),
     ),
+    Convention(
+        "perceptron",
+        "optax",
+        "optax.losses.perceptron_loss",
+        "expects targets in {−1, 1}; losscli maps 0/1 targets first (the same as passing 2y − 1)",
+        f"{_OPTAX_CLS} (perceptron_loss)",
+        defined=(Definition(_DEF_OPTAX_CLS, 113, "perceptron_loss"),),
+    ),
+    Convention(
+        "sparsemax",
+        "optax",
+        "optax.losses.sparsemax_loss",
+        "labels 0/1 (jnp.where(labels, −s, s)); ±1 targets are read the same way here",
+        f"{_OPTAX_CLS} (sparsemax_loss)",
+        defined=(Definition(_DEF_OPTAX_CLS, 133, "sparsemax_loss"),),
+    ),
     # --- multi-class -----------------------------------------------------------------
     _keras(
         "multi_hinge",
@@ -628,6 +647,13 @@ RECORDS: tuple[Convention, ...] = (
         "margin 1, as here",
         f"{_OPTAX_CLS} (multiclass_hinge_loss)",
         defined=(Definition(_DEF_OPTAX_CLS, 442, "multiclass_hinge_loss"),),
+    ),
+    Convention(
+        "multiclass_sparsemax",
+        "optax",
+        "optax.losses.multiclass_sparsemax_loss",
+        source=f"{_OPTAX_CLS} (multiclass_sparsemax_loss, _multiclass_sparsemax_loss)",
+        defined=(Definition(_DEF_OPTAX_CLS, 977, "multiclass_sparsemax_loss"),),
     ),
     Convention(
         "multi_margin",
@@ -672,7 +698,8 @@ RECORDS: tuple[Convention, ...] = (
         "optax.losses.softmax_cross_entropy, softmax_cross_entropy_with_integer_labels",
         "per-example values averaged by the caller, as here; takes logits (on probability "
         "columns losscli evaluates it at log p, p clipped at eps); label smoothing is "
-        "optax.smooth_labels, t(1 − ls) + ls/K as here",
+        "optax.smooth_labels, t(1 − ls) + ls/K as here; a logit of −inf gives NaN in optax and "
+        "is refused here (--loss safe_softmax_cross_entropy takes it)",
         f"{_OPTAX_CLS} (softmax_cross_entropy); google-deepmind/optax: optax/losses/_smoothing.py",
         defined=(
             Definition(_DEF_OPTAX_CLS, 237, "softmax_cross_entropy"),
@@ -731,6 +758,15 @@ RECORDS: tuple[Convention, ...] = (
         f"{_OPTAX_CLS} (kl_divergence)",
         options={"kl_targets_as_given": True},
         defined=(Definition(_DEF_OPTAX_CLS, 551, "kl_divergence"),),
+    ),
+    Convention(
+        "generalized_kl_div",
+        "optax",
+        "optax.losses.generalized_kl_divergence",
+        "takes log-predictions: log_input=true by default (add log_input=false for p itself)",
+        f"{_OPTAX_CLS} (generalized_kl_divergence)",
+        params={"log_input": True},
+        defined=(Definition(_DEF_OPTAX_CLS, 621, "generalized_kl_divergence"),),
     ),
     _keras(
         "generalized_cross_entropy",
@@ -812,6 +848,55 @@ RECORDS: tuple[Convention, ...] = (
 
 _INDEX: dict[tuple[str, str], Convention] = {(r.loss, r.library): r for r in RECORDS}
 
+# Names that select another function of the same library than the loss's own record: optax
+# has both squared_error (mse) and l2_loss (½ of it), and softmax_cross_entropy besides
+# safe_softmax_cross_entropy. Keyed by (the name as given, library).
+ALIAS_RECORDS: dict[tuple[str, str], Convention] = {
+    ("l2", "optax"): Convention(
+        "mse",
+        "optax",
+        "optax.losses.l2_loss",
+        "½e²: half of squared_error (which --loss mse gives under --convention optax); "
+        "without --convention, and under the other libraries, l2 is an alias of mse",
+        f"{_OPTAX_REG} (l2_loss: 0.5 * squared_error)",
+        options={"error_scale": 0.5},
+        defined=(Definition(_DEF_OPTAX_REG, 55, "l2_loss"),),
+    ),
+    ("safe_softmax_cross_entropy", "optax"): Convention(
+        "cross_entropy",
+        "optax",
+        "optax.losses.safe_softmax_cross_entropy",
+        "logit columns may hold −inf: a class with t = 0 and z = −inf adds 0 (0·log 0 = 0), "
+        "one with t > 0 makes the row's loss inf; a row whose logits are all −inf is refused "
+        "(optax's log_softmax gives NaN there); softmax_cross_entropy (--loss cross_entropy) "
+        "gives NaN for any −inf logit and losscli refuses it",
+        f"{_OPTAX_CLS} (safe_softmax_cross_entropy, weighted_logsoftmax)",
+        options={"neg_inf_logits": True},
+        defined=(Definition(_DEF_OPTAX_CLS, 213, "safe_softmax_cross_entropy"),),
+    ),
+    ("multiclass_perceptron", "optax"): Convention(
+        "multi_hinge",
+        "optax",
+        "optax.losses.multiclass_perceptron_loss",
+        "max_c s_c − s_y: the Crammer–Singer hinge with margin 0 (the name sets it; "
+        "--loss multi_hinge is multiclass_hinge_loss, margin 1)",
+        f"{_OPTAX_CLS} (multiclass_perceptron_loss)",
+        params={"margin": 0.0},
+        defined=(Definition(_DEF_OPTAX_CLS, 467, "multiclass_perceptron_loss"),),
+    ),
+}
+# Aliases whose form only the libraries in ALIAS_RECORDS define (not the loss's other records).
+ALIAS_ONLY = {"safe_softmax_cross_entropy", "multiclass_perceptron"}
+
+
+def _alias_key(name: str) -> str:
+    return name.strip().lower().replace("-", "_")
+
+
+def alias_records(loss: str) -> list[tuple[str, Convention]]:
+    """(name, record) of the names that select another function for ``loss``."""
+    return [(alias, r) for (alias, _), r in ALIAS_RECORDS.items() if r.loss == loss]
+
 
 def normalize_library(name: str) -> str:
     """``torch``, ``keras``, ``sklearn`` or ``optax`` for a spelling such as ``pytorch``."""
@@ -828,6 +913,25 @@ def normalize_library(name: str) -> str:
 def for_loss(loss: str) -> list[Convention]:
     """The records of one loss, in the order of ``LIBRARIES``."""
     return [_INDEX[(loss, lib)] for lib in LIBRARIES if (loss, lib) in _INDEX]
+
+
+def lookup_alias(name: str, loss: str, library: str) -> Convention | None:
+    """The record that the name ``name`` of ``loss`` selects in ``library`` (``ALIAS_RECORDS``:
+    l2 under optax is optax.losses.l2_loss), None when the name selects the loss's own record;
+    a usage error for a name only other libraries define (safe_softmax_cross_entropy)."""
+    library = normalize_library(library)
+    alias = _alias_key(name)
+    if (alias, library) in ALIAS_RECORDS:
+        return ALIAS_RECORDS[(alias, library)]
+    if alias in ALIAS_ONLY:
+        have = [f"{r.library} ({r.function})" for a, r in alias_records(loss) if a == alias]
+        raise UsageError(
+            f"--convention {library}: {TITLES[library]} has no {alias}; {', '.join(have)} "
+            "defines it",
+            hint=f"--loss {loss} for {TITLES[library]}'s own; 'losscli explain {loss}' compares "
+            "them",
+        )
+    return None
 
 
 def lookup(loss: str, library: str) -> Convention:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from losscli._lazy import np
-from losscli.binding.conventions import Convention, lookup
+from losscli.binding.conventions import Convention, lookup, lookup_alias
 from losscli.binding.spec import LossSpec, parse_specs
 from losscli.errors import UsageError
 from losscli.kernel.streaming import ROW_STATISTICS, Batch, PartialSums, check_reduction
@@ -39,6 +39,11 @@ class BoundLoss:
     @property
     def ratio(self) -> bool:
         return self.loss.kernel.ratio
+
+    @property
+    def neg_inf_logits(self) -> bool:
+        """Its prediction columns may hold −inf (safe_softmax_cross_entropy's logits)."""
+        return bool(self.params.get("neg_inf_logits")) and bool(self.params.get("from_logits"))
 
     def check_reduction(self, reduction: str) -> None:
         check_reduction(self.loss.name, self.loss.kernel, reduction)
@@ -108,6 +113,10 @@ class Composite:
     @property
     def ratio(self) -> bool:
         return any(t.ratio for _, t in self.terms)
+
+    @property
+    def neg_inf_logits(self) -> bool:
+        return all(t.neg_inf_logits for _, t in self.terms)
 
     def check_reduction(self, reduction: str) -> None:
         for _, term in self.terms:
@@ -180,9 +189,12 @@ def bind_term(
     ``from_logits=None`` reads the columns as the library does by default.
     """
     loss = get_loss(name)
-    record = lookup(loss.name, convention) if convention else None
+    record = None
+    if convention:  # a name such as l2 may select another function of the library
+        record = lookup_alias(name, loss.name, convention) or lookup(loss.name, convention)
     declared = {p.name for p in loss.params}
-    given = dict(record.params) if record else {}
+    alias = name.strip().lower().replace("-", "_")
+    given = {**PARAMS_OF_ALIAS.get(alias, {}), **(record.params if record else {})}
     given.update({k: v for k, v in shared.items() if k in declared})
     for key in inline.keys() & given.keys() & shared.keys():
         _same_value(loss, key, inline[key], shared[key])
@@ -195,8 +207,8 @@ def bind_term(
     if from_logits is None:
         from_logits = bool(record and record.from_logits)
     params["from_logits"] = bool(from_logits and loss.logits)
-    options = dict(record.options) if record is not None else {}
-    form = FORM_OF_ALIAS.get(name.strip().lower().replace("-", "_"))
+    options = {**OPTIONS_OF_ALIAS.get(alias, {}), **(record.options if record else {})}
+    form = FORM_OF_ALIAS.get(alias)
     if form:  # categorical_focal / sigmoid_focal: the name fixes the form of focal
         options["focal_layout"] = form
     params.update(resolve_options(loss.options, options, loss.name))
@@ -209,6 +221,18 @@ FORM_OF_ALIAS = {
     "categorical_focal": "categorical",
     "binary_focal": "sigmoid",
     "sigmoid_focal": "sigmoid",
+}
+
+
+# Names that fix a kernel option with or without --convention (safe_softmax_cross_entropy:
+# optax's cross-entropy that takes logits of −inf).
+OPTIONS_OF_ALIAS: dict[str, dict[str, Any]] = {
+    "safe_softmax_cross_entropy": {"neg_inf_logits": True},
+}
+# Names that set a parameter's default (given parameters still win): optax's
+# multiclass_perceptron_loss is multi_hinge with margin 0.
+PARAMS_OF_ALIAS: dict[str, dict[str, Any]] = {
+    "multiclass_perceptron": {"margin": 0.0},
 }
 
 

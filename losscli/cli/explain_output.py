@@ -163,41 +163,45 @@ def convention_records(loss: Loss) -> list[dict[str, Any]]:
     with the source and ``url``, the permalink to the line of the library's code that
     defines the function (``definitions``: each function the record names, at the pinned
     version); ``defined`` is False for a library that has no such loss."""
-    from losscli.binding.conventions import LIBRARIES, TITLES, for_loss
+    from losscli.binding.conventions import LIBRARIES, TITLES, alias_records, for_loss
 
     by_library = {r.library: r for r in for_loss(loss.name)}
-    out = []
-    for library in LIBRARIES:
-        r = by_library.get(library)
-        out.append(
-            {
-                "library": library,
-                "title": TITLES[library],
-                "defined": r is not None,
-                "function": r.function if r else None,
-                "differs": (r.differs or SAME) if r else None,
-                "params": {k: json_value(v) for k, v in r.params.items()} if r else {},
-                "source": r.source if r else None,
-                "url": (r.url or None) if r else None,
-                "definitions": [
-                    {
-                        "name": d.name,
-                        "path": d.path,
-                        "line": d.line,
-                        "version": d.pin.label,
-                        "url": d.url,
-                    }
-                    for d in (r.defined if r else ())
-                ],
-            }
-        )
+    out = [
+        _record_entry(library, TITLES[library], by_library.get(library)) for library in LIBRARIES
+    ]
+    # names that select another function of a library (l2 under optax: optax.losses.l2_loss)
+    out += [
+        _record_entry(r.library, TITLES[r.library], r, alias)
+        for alias, r in alias_records(loss.name)
+    ]
     return out
+
+
+def _record_entry(library: str, title: str, r: Any, alias: str | None = None) -> dict[str, Any]:
+    """One library's entry of ``explain``: None for a library that has no such loss."""
+    return {
+        "library": library,
+        "title": title,
+        "defined": r is not None,
+        "as": alias,
+        "function": r.function if r else None,
+        "differs": (r.differs or SAME) if r else None,
+        "params": {k: json_value(v) for k, v in r.params.items()} if r else {},
+        "source": r.source if r else None,
+        "url": (r.url or None) if r else None,
+        "definitions": [
+            {"name": d.name, "path": d.path, "line": d.line, "version": d.pin.label, "url": d.url}
+            for d in (r.defined if r else ())
+        ],
+    }
 
 
 def _convention_lines(loss: Loss) -> list[str]:
     lines = ["", CONVENTION_HEADING]
     for entry in convention_records(loss):
         name = f"{entry['library']}:"
+        if entry["as"]:
+            name = f"{entry['library']} (--loss {entry['as']}):"
         if not entry["defined"]:
             lines.append(f"  {name} not defined (--convention {entry['library']} is an error)")
             continue
@@ -217,7 +221,7 @@ def _convention_lines(loss: Loss) -> list[str]:
 def _convention_markdown(loss: Loss) -> list[str]:
     rows = [
         (
-            f"{e['library']}",
+            f"{e['library']}" + (f" (--loss {e['as']})" if e["as"] else ""),
             f"`{e['function']}`" if e["defined"] else "not defined",
             e["differs"] or "-",
             e["source"] or "-",

@@ -191,6 +191,7 @@ def frames(reading: Reading, stats: dict[str, int]) -> Iterator[Frame]:
         for c in carry_only
         if source.fmt not in ("parquet", "jsonl") or c in reading.header.text_columns
     )
+    neg_inf = neg_inf_columns(reading.selected)
     bad = BadCells()
     row0 = start = source.row0
     for rb in read_batches(source, reading.header, needed, text_columns):
@@ -219,6 +220,8 @@ def frames(reading: Reading, stats: dict[str, int]) -> Iterator[Frame]:
             if nulls is None and math.isfinite(np.add.reduce(values, axis=None)):
                 continue
             broken = ~np.isfinite(values)
+            if c in neg_inf:  # logits of −inf that the loss takes (the kernel checks rows)
+                broken &= values != -np.inf
             if nulls is not None:
                 broken |= nulls
             if broken.any():
@@ -272,6 +275,20 @@ def carried_column(arr: Any) -> Any:
     if pa.types.is_dictionary(arr.type):
         arr = arr.cast(arr.type.value_type)
     return arr
+
+
+def neg_inf_columns(selected: Sequence[Selected]) -> set[str]:
+    """The prediction columns where −inf is a value, not a bad cell: those of losses that
+    take logits of −inf (safe_softmax_cross_entropy) and of no other selected loss."""
+    takes, refuses = set(), set()
+    for sel in selected:
+        preds = {c for cols in sel.plan.inputs for c in cols}
+        if getattr(sel.objective, "neg_inf_logits", False):
+            takes |= preds
+            refuses |= set(sel.plan.columns()) - preds
+        else:
+            refuses |= set(sel.plan.columns())
+    return takes - refuses
 
 
 def check_rows(source: Source, rows: int, dropped: int) -> None:

@@ -584,3 +584,72 @@ class SquaredHinge(_Margin):
     def dloss(self, batch, params):
         t = batch.target
         return (-2.0 * t * np.maximum(0.0, 1.0 - t * batch.preds[0]),)
+
+
+@register_loss(
+    "perceptron",
+    options=(DENOMINATOR,),
+    aliases=("perceptron_loss",),
+    inputs="margin",
+    tasks=("binary",),
+    explain=Explain(
+        formula="Lᵢ = max(0, −t s),  t ∈ {−1, +1} (0/1 targets: 0 → −1): hinge with margin 0",
+        gradient="∂Lᵢ/∂s = −t if t s < 0, else 0 (0 at the kink s = 0)",
+        pitfalls="0 for every correctly signed score however small: it does not ask for a margin; "
+        "scaling the scores scales the loss",
+        differences="optax perceptron_loss needs ±1 targets (0/1 are mapped here, as 2y − 1); "
+        "optax multiclass_perceptron_loss, max_c s_c − s_y, is multi_hinge(margin=0).",
+        **HINGE_TEXT,
+    ),
+)
+class Perceptron(_Margin):
+    """Perceptron loss for ±1 targets: max(0, −t·s)."""
+
+    def loss(self, batch, params):
+        return np.maximum(0.0, -batch.target * batch.preds[0])
+
+    def dloss(self, batch, params):
+        t = batch.target
+        return (np.where(-t * batch.preds[0] > 0, -t, 0.0),)
+
+
+def sparse_plus(x: np.ndarray) -> np.ndarray:
+    """0 for x ≤ −1, (x + 1)²/4 for −1 < x < 1, x for x ≥ 1 (jax.nn.sparse_plus)."""
+    return np.where(x <= -1.0, 0.0, np.where(x >= 1.0, x, (x + 1.0) ** 2 / 4.0))
+
+
+def sparse_sigmoid(x: np.ndarray) -> np.ndarray:
+    """clip((x + 1)/2, 0, 1), the derivative of ``sparse_plus`` (jax.nn.sparse_sigmoid)."""
+    return np.clip(0.5 * (x + 1.0), 0.0, 1.0)
+
+
+@register_loss(
+    "sparsemax",
+    options=(DENOMINATOR,),
+    aliases=("sparsemax_loss", "binary_sparsemax_loss"),
+    inputs="margin",
+    tasks=("binary",),
+    explain=Explain(
+        formula="Lᵢ = sparse_plus(−t s), t ∈ {−1, +1} (0/1 targets: 0 → −1); sparse_plus(x) = 0 "
+        "for x ≤ −1, (x + 1)²/4 for |x| < 1, x for x ≥ 1 (the binary sparsemax / Fenchel–Young "
+        "loss of the Gini entropy)",
+        gradient="∂Lᵢ/∂s = −t·sparse_sigmoid(−t s) = sparse_sigmoid(s) − y, y = (t + 1)/2, "
+        "sparse_sigmoid(x) = clip((x + 1)/2, 0, 1)",
+        use_when="binary classification with raw scores when you want exact 0/1 probabilities "
+        "(sparse_sigmoid) and zero loss once a score is past the margin",
+        pitfalls="zero loss and zero gradient once t·s ≥ 1, like a smoothed hinge; linear, "
+        "not logarithmic, for badly wrong scores",
+        activation="linear (raw score); sparse_sigmoid(s) is the predicted probability",
+        differences="optax sparsemax_loss (labels 0/1) agrees; 0/1 and ±1 targets read the same here.",
+        properties="convex, continuously differentiable",
+    ),
+)
+class Sparsemax(_Margin):
+    """Binary sparsemax loss sparse_plus(−t·s)."""
+
+    def loss(self, batch, params):
+        return sparse_plus(-batch.target * batch.preds[0])
+
+    def dloss(self, batch, params):
+        t = batch.target
+        return (-t * sparse_sigmoid(-t * batch.preds[0]),)

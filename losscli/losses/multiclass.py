@@ -18,6 +18,7 @@ from losscli.kernel.numerics import (
 )
 from losscli.kernel.streaming import Batch, Elementwise, Params
 from losscli.kernel.validate import (
+    fail_where,
     integer_labels,
     require_probabilities,
     require_range,
@@ -34,6 +35,7 @@ from losscli.losses.params import (
     KL_POINTWISE,
     KL_TARGETS_AS_GIVEN,
     LABEL_SMOOTHING,
+    NEG_INF_LOGITS,
     RENORMALIZE,
     Param,
     non_negative,
@@ -136,7 +138,10 @@ def ce_terms(t, x, params: Params, loss: str, grad: bool = True):
     tw = t * class_weight_vector(params, k, loss)
     if params["from_logits"]:
         logp = log_softmax(x)
-        value = -np.sum(tw * logp, axis=1)
+        if option(params, NEG_INF_LOGITS):  # optax's weighted_logsoftmax: 0·log 0 = 0
+            value = 0.0 - np.sum(np.where(tw != 0, tw * np.where(tw != 0, logp, 0.0), 0.0), axis=1)
+        else:
+            value = -np.sum(tw * logp, axis=1)
         if not grad:
             return value, None
         return value, np.exp(logp) * np.sum(tw, axis=1, keepdims=True) - tw
@@ -172,7 +177,7 @@ CE_PARAMS = (EPS, LABEL_SMOOTHING, CLASS_WEIGHTS, IGNORE_INDEX)
 
 @register_loss(
     "cross_entropy",
-    options=(DENOMINATOR, RENORMALIZE),
+    options=(DENOMINATOR, RENORMALIZE, NEG_INF_LOGITS),
     default_for={"multiclass": 1, "multiclass-imbalanced": 1},
     aliases=(
         "cce",
@@ -180,6 +185,7 @@ CE_PARAMS = (EPS, LABEL_SMOOTHING, CLASS_WEIGHTS, IGNORE_INDEX)
         "sparse_cce",
         "sparse_categorical_crossentropy",
         "softmax_cross_entropy",
+        "safe_softmax_cross_entropy",
     ),
     inputs="multiclass",
     tasks=("multiclass", "sequence", "imbalanced", "segmentation"),
@@ -197,17 +203,36 @@ CE_PARAMS = (EPS, LABEL_SMOOTHING, CLASS_WEIGHTS, IGNORE_INDEX)
         differences="torch CrossEntropyLoss takes logits; with class weights its mean divides by Σ w_y over "
         "non-ignored rows, losscli (like Keras' default reduction) by n. Keras CategoricalCrossentropy "
         "renormalises rows silently and clips at 1e-7; sklearn log_loss clips at float64 eps and warns on "
-        "rows not summing to 1. Label smoothing ls/K agrees across torch, Keras and optax.",
+        "rows not summing to 1. Label smoothing ls/K agrees across torch, Keras and optax. "
+        "safe_softmax_cross_entropy (optax's name) is this loss on logits that may be −inf: "
+        "a class with t = 0 and z = −inf adds 0 (0·log 0 = 0), one with t > 0 gives inf; a "
+        "row of all −inf logits is refused (optax gives NaN).",
         properties="convex in z; the multinomial negative log-likelihood",
     ),
 )
 class CrossEntropy(Elementwise):
-    """Categorical cross-entropy over K classes (labels or K target columns)."""
+    """Categorical cross-entropy over K classes (labels or K target columns).
+
+    The ``neg_inf_logits`` option (the name safe_softmax_cross_entropy, optax's function):
+    logit columns may hold −inf; Lᵢ = −Σ_{c: t_c ≠ 0} w_c t_c log p_c, so a class with
+    t_c = 0 and z_c = −inf adds 0 and one with t_c > 0 gives inf; the gradient is the same
+    p_c Σ_k w_k t_k − w_c t_c (p_c = 0 at −inf). A row whose logits are all −inf has no p.
+    """
 
     def prepare(self, batch, params):
         # The value from integer labels reads p_y alone (``_label_ce``): the n×K one-hot
         # rows are made only when something needs them (the gradient, label smoothing).
         dense = bool(params.get("label_smoothing") or option(params, RENORMALIZE))
+        x = batch.preds[0]
+        if option(params, NEG_INF_LOGITS) and params["from_logits"] and x.ndim == 2:
+            fail_where(
+                np.all(x == -np.inf, axis=1),
+                x[:, 0],
+                batch,
+                "prediction",
+                "is a row whose logits are all −inf (no softmax; optax's "
+                "safe_softmax_cross_entropy gives NaN there)",
+            )
         return prepare_multiclass(batch, params, "cross_entropy", dense=dense)
 
     def breakdown(self, targets, predictions):
@@ -507,7 +532,7 @@ def _label_column(batch: Batch, loss: str) -> np.ndarray:
 @register_loss(
     "multi_hinge",
     options=(DENOMINATOR, CATEGORICAL_HINGE),
-    aliases=("crammer_singer",),
+    aliases=("crammer_singer", "multiclass_hinge", "multiclass_perceptron"),
     inputs="multiclass",
     tasks=("multiclass",),
     params=(MARGIN_MULTI,),
@@ -518,6 +543,8 @@ def _label_column(batch: Batch, loss: str) -> np.ndarray:
         pitfalls="only the strongest wrong class gets a gradient per row",
         activation="linear (raw scores)",
         differences="optax multiclass_hinge_loss and sklearn hinge_loss (multiclass) agree with margin 1; "
+        "optax multiclass_perceptron_loss, max_c s_c − s_y, is margin 0: the name "
+        "multiclass_perceptron sets it; "
         "Keras categorical_hinge includes the true class's 0 in its max (3.0 instead of 0 for scores [−3,−2,−5], y=1).",
     ),
 )
@@ -608,3 +635,125 @@ class MultiMargin(_ScoreMargin):
         g = (v > 0).astype(float) / k
         g[rows, y] = -np.sum(v > 0, axis=1) / k
         return (g,)
+
+
+def sparsemax(z: np.ndarray) -> np.ndarray:
+    """The Euclidean projection of each row onto the simplex: p = max(z − τ, 0), τ such that
+    Σ p = 1 (Martins & Astudillo 2016; optax.projections.projection_simplex)."""
+    zs = -np.sort(-z, axis=1)
+    k = np.arange(1, z.shape[1] + 1)
+    cums = np.cumsum(zs, axis=1)
+    support = 1.0 + k * zs > cums  # true for the first k(z) sorted entries
+    kz = np.sum(support, axis=1)
+    tau = (cums[np.arange(len(z)), kz - 1] - 1.0) / kz
+    return np.maximum(z - tau[:, None], 0.0)
+
+
+@register_loss(
+    "multiclass_sparsemax",
+    options=(DENOMINATOR,),
+    aliases=("multiclass_sparsemax_loss", "sparsemax_multiclass"),
+    inputs="multiclass",
+    tasks=("multiclass",),
+    explain=Explain(
+        formula="Lᵢ = ⟨p, s − s_y⟩ + ½(1 − ‖p‖²), p = sparsemax(s) (the projection of the "
+        "scores onto the simplex): the Fenchel–Young loss of the Gini entropy; 0 when p = onehot(y)",
+        gradient="∂Lᵢ/∂s = sparsemax(s) − onehot(y)",
+        use_when="multi-class classification with raw scores when you want sparse probabilities "
+        "(exact zeros) and zero loss once the true class wins by a margin of 1",
+        pitfalls="the scores are not logits: sparsemax, not softmax, maps them to probabilities; "
+        "zero loss (and gradient) once s_y exceeds every other score by 1",
+        activation="linear (raw scores); sparsemax(s) is the predicted distribution",
+        differences="optax multiclass_sparsemax_loss (integer labels) agrees; one-hot target "
+        "columns are read as labels here.",
+        properties="convex, continuously differentiable in s",
+    ),
+)
+class MulticlassSparsemax(_ScoreMargin):
+    """Multi-class sparsemax loss over K score columns."""
+
+    loss_name = "multiclass_sparsemax"
+
+    def _parts(self, batch):
+        s, y = batch.preds[0], batch.aux["labels"]
+        rows = np.arange(len(y))
+        return s, sparsemax(s), rows, y
+
+    def loss(self, batch, params):
+        s, p, rows, y = self._parts(batch)
+        return np.sum(p * (s - s[rows, y][:, None]), axis=1) + 0.5 * (1.0 - np.sum(p * p, axis=1))
+
+    def dloss(self, batch, params):
+        _, p, rows, y = self._parts(batch)
+        g = p.copy()
+        g[rows, y] -= 1.0
+        return (g,)
+
+
+@register_loss(
+    "generalized_kl_div",
+    options=(DENOMINATOR,),
+    aliases=("generalized_kl_divergence", "generalized_kl", "convex_kl_divergence"),
+    inputs="distribution",
+    tasks=("distribution",),
+    params=(EPS, LOG_INPUT),
+    explain=Explain(
+        formula="Lᵢ = Σ_c [t_c (log t_c − log p_c) − t_c + p_c], 0·log 0 = 0: the KL divergence "
+        "of non-negative measures that need not sum to 1 (the Bregman divergence of x log x − x); "
+        "p clipped below at eps, or log p the column itself with log_input=true",
+        gradient="∂Lᵢ/∂p_c = 1 − t_c/p_c (0 where p is clipped);  log_input: "
+        "∂Lᵢ/∂(log p_c) = p_c − t_c",
+        use_when="matching unnormalised non-negative predictions (intensities, counts, NMF "
+        "factors) to targets; equals kl_div when both rows sum to 1",
+        pitfalls="not scale-free: rows are not normalised; predictions of 0 where t > 0 cost "
+        "−t·log eps (log_input=true takes log p as given)",
+        activation="softplus or exp (log_input=true takes the log-output as it is)",
+        differences="optax generalized_kl_divergence takes log-predictions (log_input=true under "
+        "--convention optax); torch has no such loss (PoissonNLLLoss differs by the t log t − t "
+        "terms).",
+        properties="convex in p, ≥ 0, 0 only at p = t",
+    ),
+)
+class GeneralizedKL(Elementwise):
+    """Generalized KL divergence Σ t(log t − log p) − t + p of non-negative measures."""
+
+    def prepare(self, batch, params):
+        x, t = batch.preds[0], batch.target
+        if t is None or t.ndim != 2 or x.ndim != 2 or t.shape != x.shape:
+            raise InputError(
+                "generalized_kl_div needs K target columns and K prediction columns",
+                hint="for integer labels use cross_entropy",
+            )
+        require_range(t, batch, "target", 0.0, None, what="is negative")
+        if not params.get("log_input"):
+            require_range(
+                x,
+                batch,
+                "prediction",
+                0.0,
+                None,
+                what="is negative",
+                hint="log_input=true reads log-predictions",
+            )
+        return batch
+
+    def _logp(self, x, params):
+        if params.get("log_input"):
+            return x, np.exp(x), None
+        inside = x >= params["eps"]
+        p = np.maximum(x, params["eps"])
+        return np.log(p), p, inside
+
+    def loss(self, batch, params):
+        t = batch.target
+        logp, p, _ = self._logp(batch.preds[0], params)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            tlogt = np.where(t > 0, t * np.log(np.where(t > 0, t, 1.0)), 0.0)
+        return np.sum(tlogt - t * logp - t + p, axis=1)
+
+    def dloss(self, batch, params):
+        t = batch.target
+        _, p, inside = self._logp(batch.preds[0], params)
+        if inside is None:
+            return (p - t,)
+        return (np.where(inside, 1.0 - t / p, 0.0),)

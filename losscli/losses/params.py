@@ -186,6 +186,15 @@ BCE_CLIP = Param(
     valid="log100 or float32",
     help="log p clamped at −100, or p clipped to float32 [eps, 1 − eps]",
 )
+ERROR_SCALE = Param(
+    "error_scale", 1.0, check=positive, valid="> 0", help="Lᵢ = scale·e² (optax l2_loss: ½)"
+)
+NEG_INF_LOGITS = Param(
+    "neg_inf_logits",
+    False,
+    kind=BOOL,
+    help="logits of −inf accepted, 0·log 0 = 0 (optax safe_softmax_cross_entropy)",
+)
 RMSE_PER_OUTPUT = Param("rmse_per_output", False, kind=BOOL, help="mean of per-column RMSEs")
 MAPE_SCALE = Param(
     "mape_scale", 100.0, check=positive, valid="> 0", help="100: percent, 1: fraction"

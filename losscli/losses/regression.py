@@ -15,6 +15,7 @@ from losscli.losses.params import (
     DELTA,
     DENOMINATOR,
     EPS,
+    ERROR_SCALE,
     LOG1P_FLOOR,
     MAPE_SCALE,
     POWER,
@@ -63,7 +64,7 @@ class _Real(Elementwise):
 
 @register_loss(
     "mse",
-    options=(DENOMINATOR,),
+    options=(DENOMINATOR, ERROR_SCALE),
     default_for={"regression": 1, "counts": 2},
     aliases=("l2", "mean_squared_error"),
     inputs="real",
@@ -76,18 +77,23 @@ class _Real(Elementwise):
         "its gradient vanishes when the sigmoid saturates (use bce)",
         activation="linear (identity) output",
         differences="torch MSELoss, Keras MeanSquaredError, sklearn mean_squared_error and "
-        "optax squared_error agree. optax l2_loss is ½e², not e².",
+        "optax squared_error agree. optax l2_loss is ½e², not e²: --loss l2 --convention optax "
+        "gives it (l2 is otherwise an alias of mse).",
         properties="convex, smooth, in the units of y squared",
     ),
 )
 class MeanSquaredError(_Real):
-    """Mean squared error."""
+    """Mean squared error.
+
+    The ``error_scale`` option c (set by ``--loss l2 --convention optax``, optax's l2_loss
+    with c = ½): Lᵢ = c·eᵢ², ∂Lᵢ/∂ŷᵢ = 2c·eᵢ.
+    """
 
     def loss(self, batch, params):
-        return self.error(batch) ** 2
+        return option(params, ERROR_SCALE) * self.error(batch) ** 2
 
     def dloss(self, batch, params):
-        return (2.0 * self.error(batch),)
+        return (2.0 * option(params, ERROR_SCALE) * self.error(batch),)
 
 
 @register_loss(
