@@ -44,7 +44,7 @@ def test_explain_mse_shows_optax_l2_loss(capsys):
     code, out, _ = cli(capsys, "explain", "mse", "--format", "json")
     entries = json.loads(out)["conventions"]
     l2 = next(e for e in entries if e["as"] == "l2")
-    assert l2["library"] == "optax" and "#L55" in l2["source"]
+    assert l2["library"] == "optax" and l2["url"].endswith("optax/losses/_regression.py#L55")
     assert [e["library"] for e in entries if e["as"] is None] == [
         "torch",
         "keras",
