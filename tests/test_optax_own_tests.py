@@ -28,7 +28,6 @@ _L2 = (
     "optax.losses.l2_loss is ½(ŷ − y)²; losscli's l2 is an alias of mse (no ½), and no "
     "convention option halves it"
 )
-_COS = "losscli has no cosine_distance / cosine_similarity over a row's K columns (optax's -cos+1)"
 _SAFE = (
     "losscli has no safe_softmax_cross_entropy (optax: logits of -inf give 0·(-inf) = 0, "
     "a row with all-inf logits a finite or inf loss)"
@@ -57,10 +56,6 @@ GAPS: dict[str, str] = {
     "ntxent_2": _NTXENT,
     "l2_loss_scalar": _L2,
     "l2_loss_batched": _L2,
-    "cosine_distance_scalar": _COS,
-    "cosine_distance_batched": _COS,
-    "cosine_similarity_scalar": _COS,
-    "cosine_similarity_batched": _COS,
     "safe_softmax_ce_scalar": _SAFE,
     "safe_softmax_ce_batched": _SAFE,
 }
