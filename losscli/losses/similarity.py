@@ -537,6 +537,13 @@ class Circle(Kernel):
             )
         return batch
 
+    def rows(self, batch, params):
+        raise UsageError(
+            "circle has no per-row values here: a row's Lᵢ depends on every other row of the "
+            "file, and per-row output is written one record batch at a time",
+            hint="use --reduction mean or sum (per training batch: --group BATCH_COLUMN)",
+        )
+
     def update(self, batch, params):
         sums = PartialSums(
             y=Collected(batch.target), x=Collected(batch.preds[0]), ids=Collected(_row_ids(batch))
