@@ -650,15 +650,16 @@ RECORDS: tuple[Convention, ...] = (
         "is eps, 0 by default as here (optax: NaN for a zero vector, losscli refuses the row)",
         f"{_OPTAX_REG} (cosine_similarity)",
     ),
-    _keras(
+    Convention(
         "circle",
+        "keras",
         "keras.losses.Circle",
         "rows with Lᵢ = 0 (no positive or no negative pair) are masked (circle_loss > 0), so the "
-        "mean divides by the number of rows with Lᵢ > 0, not by n or Σw; embeddings of any norm "
-        "are used as they are (losscli's default refuses rows whose norm is not 1)",
-        f"{_KERAS} (circle, build_pos_neg_masks); keras-team/keras: keras/src/losses/loss.py "
-        "(apply_mask)",
-        options={"circle_mask": True, "circle_any_norm": True},
+        "mean is Σwᵢ·Lᵢ divided by the number of rows with Lᵢ > 0, not by Σw; embeddings of any "
+        "norm are used as they are (losscli's default refuses rows whose norm is not 1)",
+        f"{_KERAS} (circle, build_pos_neg_masks); {KERAS_MEAN}; keras-team/keras: "
+        "keras/src/losses/loss.py (apply_mask)",
+        options={"denominator": "count", "circle_mask": True, "circle_any_norm": True},
     ),
     Convention(
         "cosine_embedding",

@@ -490,7 +490,7 @@ def circle_losses(y: np.ndarray, x: np.ndarray, params) -> np.ndarray:
         "·(m − d)) + log Σ_{N(i)} exp(γ·max(1 + m − d, 0)·(1 − m − d))), 0 for a row without a "
         "positive or a negative; J = Σwᵢ Lᵢ/Σwᵢ (mean) or Σwᵢ Lᵢ (sum), over the whole file or "
         "each --group",
-        gradient="∂J/∂X = (M + Mᵀ)X with Mᵢⱼ = wᵢ cᵢⱼ/Σw, cᵢⱼ = ∂Lᵢ/∂sᵢⱼ = −σ(zᵢ)(πᵢⱼ·2γd + "
+        gradient="∂J/∂X = (M + Mᵀ)X with Mᵢⱼ = wᵢ cᵢⱼ/Σw (/1 for sum), cᵢⱼ = ∂Lᵢ/∂sᵢⱼ = −σ(zᵢ)(πᵢⱼ·2γd + "
         "νᵢⱼ·2γ(d − 1)) where d > 0 (πᵢⱼ, νᵢⱼ the softmax weights of the positive and negative "
         "sums, zᵢ their sum of logs); the weights max(·, 0) are differentiated, not detached (as "
         "Keras's code)",
