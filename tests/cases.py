@@ -284,6 +284,36 @@ def _cosine(rng, n):
     )
 
 
+def _cosine_vectors(loss, k=5, zero_row=False, **params):
+    """K target and K prediction columns per row; ``zero_row``: row 0 of ŷ and row 1 of y are
+    zero vectors (valid only with an eps floor)."""
+
+    def make(rng, n):
+        y = rng.normal(0, 1, (n, k))
+        p = y + rng.normal(0, 1.5, (n, k))
+        if zero_row:
+            p[0] = 0.0
+            y[1] = 0.0
+        return Case(loss, y, (p,), params)
+
+    return make
+
+
+def _circle_embeddings(unit=True, **params):
+    """Class labels (4 classes, one of them a single row) and D = 4 embeddings."""
+
+    def make(rng, n):
+        y = rng.integers(0, 3, n).astype(float)
+        y[0] = 7.0  # a row without positives: L = 0
+        x = rng.normal(0, 1, (n, 4))
+        x /= np.linalg.norm(x, axis=1, keepdims=True)
+        if not unit:
+            x *= rng.uniform(0.5, 1.5, (n, 1))
+        return Case("circle", y, (x,), params)
+
+    return make
+
+
 CASES = {
     "mse": [_reg("mse"), _reg_multi("mse")],
     "rmse": [_reg("rmse"), _reg_multi("rmse")],
@@ -472,6 +502,20 @@ CASES = {
     ],
     "margin_ranking": [_ranking],
     "cosine_embedding": [_cosine],
+    "cosine_distance": [
+        _cosine_vectors("cosine_distance"),
+        _cosine_vectors("cosine_distance", k=2, eps=0.5),
+        _cosine_vectors("cosine_distance", zero_row=True, eps=1e-14),
+    ],
+    "circle": [
+        _circle_embeddings(gamma=8.0, margin=0.25),
+        _circle_embeddings(gamma=4.0, margin=0.4, remove_diagonal=False),
+    ],
+    "cosine_similarity": [
+        _cosine_vectors("cosine_similarity"),
+        _cosine_vectors("cosine_similarity", k=2),
+        _cosine_vectors("cosine_similarity", zero_row=True, eps=1e-6),
+    ],
 }
 
 
@@ -619,6 +663,17 @@ CONVENTION_CASES = {
     "multiclass_sparsemax": [_conv("optax", _sparse_scores)],
     # optax's multiclass_perceptron_loss: multi_hinge with margin 0, set by the name
     "multiclass_perceptron": [_conv("optax", _scores("multiclass_perceptron"))],
+    "cosine_distance": [
+        _conv("keras", _cosine_vectors("cosine_distance", zero_row=True)),
+        _conv("keras", _cosine_vectors("cosine_distance", k=2, eps=0.5)),
+        _conv("optax", _cosine_vectors("cosine_distance")),
+    ],
+    "circle": [_conv("keras", _circle_embeddings(unit=False, gamma=8.0, margin=0.3))],
+    "cosine_similarity": [
+        _conv("torch", _cosine_vectors("cosine_similarity")),
+        _conv("keras", _cosine_vectors("cosine_similarity", zero_row=True)),
+        _conv("optax", _cosine_vectors("cosine_similarity", k=3)),
+    ],
 }
 
 

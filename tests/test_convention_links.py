@@ -102,7 +102,9 @@ def _installed_file(package: str, path: str) -> Path:
 
 
 def _defines(line: str, name: str) -> bool:
-    return re.match(rf"(def|class) {re.escape(name)}\(", line) is not None
+    """A ``def``/``class`` line, or a builtin's docstring binding (``name = _add_docstr(``)."""
+    name = re.escape(name)
+    return re.match(rf"(def|class) {name}\(|{name} = _add_docstr\(", line) is not None
 
 
 INSTALLED_DEFS = [(r, d) for r, d in _definitions() if d.path.split("/", 1)[0] in INSTALLED]

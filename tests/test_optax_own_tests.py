@@ -25,13 +25,7 @@ CASES = [c for c in DOC["cases"] if "out_of_scope" not in c]
 OUT_OF_SCOPE = [c for c in DOC["cases"] if "out_of_scope" in c]
 
 # case id -> why losscli does not reproduce it yet (each a strict xfail).
-_COS = "losscli has no cosine_distance / cosine_similarity over a row's K columns (optax's -cos+1)"
-GAPS: dict[str, str] = {
-    "cosine_distance_scalar": _COS,
-    "cosine_distance_batched": _COS,
-    "cosine_similarity_scalar": _COS,
-    "cosine_similarity_batched": _COS,
-}
+GAPS: dict[str, str] = {}
 
 
 def _param(case):

@@ -200,7 +200,9 @@ def test_grad_of_a_skill_score_is_minus_the_loss_gradient_over_the_null_deviance
 def test_losses_lists_metrics_after_the_losses(capsys):
     code, out, _ = cli(capsys, "losses", "--task", "regression")
     assert code == 0
-    losses_table, metrics_part = out.split("\n\nMetrics: skill scores and calibration", 1)
+    losses_table, metrics_part = out.split(
+        "\n\nMetrics: skill scores, calibration and similarity", 1
+    )
     assert "d2_tweedie" not in losses_table and "mse" in losses_table
     header = metrics_part.splitlines()[1].split()
     assert header[:2] == ["name", "better"]

@@ -41,6 +41,9 @@ binding a record whose option its loss does not declare is an error:
   safe_softmax_cross_entropy; selected by that name).
 - ``eps_in_difference`` / ``eps_in_root``: triplet distances ‖a − p + ε‖ / √(‖a − p‖² + ε).
 - ``variance_grad="through_clamp"``: gaussian_nll's variance gradient at max(v, eps).
+- ``cosine_offset``: c in cosine_distance's c − cos (Keras: 0, so −cos).
+- ``circle_mask``: circle's rows with Lᵢ = 0 leave the mean (Keras's mask); ``circle_any_norm``:
+  embeddings not required to have unit norm (Keras).
 """
 
 from __future__ import annotations
@@ -68,6 +71,8 @@ SPELLINGS = {
 FLOAT64_EPS = 2.220446049250313e-16
 # keras.backend.epsilon(), the floor of every Keras clip.
 KERAS_EPSILON = 1e-7
+# Keras 3 l2-normalises with x·rsqrt(max(‖x‖², ε²)): the squared norm's floor.
+KERAS_EPSILON_SQUARED = 1e-14
 # Keras's generalized cross-entropy does not clip p: the smallest normal float64 as the floor.
 KERAS_GCE_EPS = 2.2250738585072014e-308
 
@@ -835,6 +840,70 @@ RECORDS: tuple[Convention, ...] = (
         "torch.nn.functional.margin_ranking_loss",
         source=f"{_TORCH_LOSS} (margin_ranking_loss)",
         defined=(Definition(_DEF_TORCH, 4323, "margin_ranking_loss"),),
+    ),
+    _keras(
+        "cosine_distance",
+        "keras.losses.CosineSimilarity",
+        "−cos, not 1 − cos: 1 lower (perfect alignment gives −1), the same gradient; the squared "
+        "norms are floored at 1e-14 (keras.backend.epsilon()², x·rsqrt(max(‖x‖², ε²))), so a "
+        "zero vector gives cos = 0 where losscli's default refuses the row",
+        f"{_KERAS} (cosine_similarity); keras-team/keras: keras/src/ops/nn.py (_normalize)",
+        params={"eps": KERAS_EPSILON_SQUARED},
+        options={"cosine_offset": 0.0},
+        defined=(Definition(_DEF_KERAS, 247, "CosineSimilarity"),),
+    ),
+    Convention(
+        "cosine_distance",
+        "optax",
+        "optax.losses.cosine_distance",
+        "per-example 1 − cos averaged by the caller, as here; epsilon (a floor of the squared "
+        "norms) is eps, 0 by default as here: optax gives NaN for a zero vector where losscli "
+        "refuses the row",
+        f"{_OPTAX_REG} (cosine_distance, cosine_similarity)",
+        defined=(Definition(_DEF_OPTAX_REG, 195, "cosine_distance"),),
+    ),
+    Convention(
+        "cosine_similarity",
+        "torch",
+        "torch.nn.functional.cosine_similarity(dim=1)",
+        "each norm clamped at eps = 1e-8 (x1·x2/(max(‖x1‖, 1e-8)·max(‖x2‖, 1e-8))): the squared "
+        "norms floored at 1e-16, so a zero vector gives 0; per row, averaged here",
+        _TORCH_DOC.format("functional.cosine_similarity"),
+        params={"eps": 1e-16},
+        defined=(Definition(_DEF_TORCH, 5869, "cosine_similarity"),),
+    ),
+    Convention(
+        "cosine_similarity",
+        "keras",
+        "keras.metrics.CosineSimilarity",
+        "+cos, a metric (Σw·cos/Σw); the loss keras.losses.CosineSimilarity is −cos: --loss "
+        "cosine_distance --convention keras; squared norms floored at 1e-14 (zero vector: 0)",
+        "keras-team/keras: keras/src/metrics/regression_metrics.py (cosine_similarity); "
+        "keras-team/keras: keras/src/ops/nn.py (_normalize)",
+        params={"eps": KERAS_EPSILON_SQUARED},
+        defined=(Definition("keras/src/metrics/regression_metrics.py", 250, "CosineSimilarity"),),
+    ),
+    Convention(
+        "cosine_similarity",
+        "optax",
+        "optax.losses.cosine_similarity",
+        "+cos per example, a similarity (higher is better) although optax files it among the "
+        "losses; its loss is optax.losses.cosine_distance = 1 − cos (cosine_distance); epsilon "
+        "is eps, 0 by default as here (optax: NaN for a zero vector, losscli refuses the row)",
+        f"{_OPTAX_REG} (cosine_similarity)",
+        defined=(Definition(_DEF_OPTAX_REG, 141, "cosine_similarity"),),
+    ),
+    Convention(
+        "circle",
+        "keras",
+        "keras.losses.Circle",
+        "rows with Lᵢ = 0 (no positive or no negative pair) are masked (circle_loss > 0), so the "
+        "mean is Σwᵢ·Lᵢ divided by the number of rows with Lᵢ > 0, not by Σw; embeddings of any "
+        "norm are used as they are (losscli's default refuses rows whose norm is not 1)",
+        f"{_KERAS} (circle, build_pos_neg_masks); {KERAS_MEAN}; keras-team/keras: "
+        "keras/src/losses/loss.py (apply_mask)",
+        options={"denominator": "count", "circle_mask": True, "circle_any_norm": True},
+        defined=(Definition(_DEF_KERAS, 1442, "Circle"),),
     ),
     Convention(
         "cosine_embedding",

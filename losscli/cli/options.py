@@ -327,9 +327,11 @@ def _float_opt(flag: str, text: str) -> Any:
 DeltaOpt = _float_opt("--delta", "Huber threshold δ (> 0).")
 BetaOpt = _float_opt("--beta", "smooth_l1 threshold β (> 0); Tversky false-negative weight.")
 QuantileOpt = _float_opt("--quantile", "Quantile q in (0, 1).")
-GammaOpt = _float_opt("--gamma", "Focal exponent γ (>= 0).")
+GammaOpt = _float_opt("--gamma", "Focal exponent γ (>= 0); circle's scale γ (> 0).")
 AlphaOpt = _float_opt("--alpha", "Focal α in [0, 1]; Tversky false-positive weight.")
-MarginOpt = _float_opt("--margin", "Margin of hinge, contrastive, triplet and ranking losses.")
+MarginOpt = _float_opt(
+    "--margin", "Margin of hinge, contrastive, triplet, ranking and circle losses."
+)
 SmoothOpt = _float_opt("--smooth", "Dice/IoU/Tversky smoothing term.")
 EpsOpt = _float_opt("--eps", "Probability clipping floor (default 1e-7).")
 PosWeightOpt = _float_opt("--pos-weight", "Weight of positive terms in bce.")

@@ -182,7 +182,8 @@ def resolve_columns(
             plan.inputs.append([_variance(columns, var, source)])
     if kind != "triplet":
         plan.target = _targets(columns, kind, target, plan.inputs[0], source)
-    if len(plan.inputs[0]) > 1 and kind not in PAIRS:
+    # an embedding's columns are coordinates, not classes
+    if len(plan.inputs[0]) > 1 and kind not in PAIRS and kind != "labelled_embedding":
         plan.classes = _suffixes(plan.inputs[0])
     used = set(plan.columns()) - {plan.group, plan.weight}
     for role, col in (("--weight", plan.weight), ("--group", plan.group)):

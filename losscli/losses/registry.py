@@ -80,6 +80,7 @@ INPUT_KINDS = {
     "triplet": "two distance columns (d_ap, d_an) or anchor/positive/negative embeddings",
     "ranking": "±1 target and two score columns x1, x2",
     "pair_embedding": "±1 target and two embedding column families",
+    "labelled_embedding": "integer class label and an embedding's D columns, one row per sample",
 }
 
 

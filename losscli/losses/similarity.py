@@ -1,12 +1,20 @@
-r"""Similarity and ranking losses: contrastive, triplet, margin ranking, cosine embedding."""
+r"""Similarity and ranking losses: contrastive, triplet, margin ranking, cosine embedding, cosine
+distance and similarity."""
 
 from __future__ import annotations
 
 from losscli._lazy import np
-from losscli.errors import InputError, ParamError
-from losscli.kernel.streaming import Batch, Elementwise
-from losscli.kernel.validate import plus_minus_one, require_binary, require_range
-from losscli.losses.params import EPS_IN_DIFFERENCE, EPS_IN_ROOT, Param, non_negative, option
+from losscli.errors import InputError, ParamError, UsageError, ZeroWeightError
+from losscli.kernel.streaming import Batch, Collected, Elementwise, Kernel, PartialSums, memo
+from losscli.kernel.validate import fail_where, plus_minus_one, require_binary, require_range
+from losscli.losses.params import (
+    DENOMINATOR,
+    EPS_IN_DIFFERENCE,
+    EPS_IN_ROOT,
+    Param,
+    non_negative,
+    option,
+)
 from losscli.losses.registry import Explain, register_loss
 
 SIMILARITY = ("similarity",)
@@ -279,3 +287,378 @@ class CosineEmbedding(Elementwise):
         g1 = (x2 - (dot / a)[:, None] * x1) / root
         g2 = (x1 - (dot / b)[:, None] * x2) / root
         return dcos[:, None] * g1, dcos[:, None] * g2
+
+
+# --- cosine distance / similarity between a row's K prediction and K target columns ---------
+
+COSINE_FLOOR = Param(
+    "eps",
+    0.0,
+    check=non_negative,
+    valid=">= 0",
+    help="floor of the squared norms ‖ŷ‖², ‖y‖² (0: a zero vector is an error)",
+)
+COSINE_OFFSET = Param(
+    "cosine_offset", 1.0, valid="a number", help="c in Lᵢ = c − cos (Keras: 0, so −cos)"
+)
+
+
+def _cosine_parts(batch: Batch, params) -> tuple[np.ndarray, ...]:
+    """ŷ and y as (n, K), the floored squared norms a², b² and cos = ŷ·y/(a·b)."""
+    p, y = batch.preds[0], batch.target
+    if p.ndim == 1:
+        p, y = p[:, None], y[:, None]
+    eps = params.get("eps") or 0.0
+    a2 = np.maximum(np.sum(p * p, axis=1), eps)
+    b2 = np.maximum(np.sum(y * y, axis=1), eps)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cos = np.sum(p * y, axis=1) / np.sqrt(a2 * b2)
+    return p, y, a2, b2, cos
+
+
+def _dcos(batch: Batch, params) -> np.ndarray:
+    """∂cos/∂ŷ = y/(a·b) − cos·ŷ/a² (the second term 0 where ‖ŷ‖² is at the eps floor)."""
+    p, y, a2, b2, cos = _cosine_parts(batch, params)
+    free = np.sum(p * p, axis=1) > (params.get("eps") or 0.0)
+    g = y / np.sqrt(a2 * b2)[:, None] - np.where(free, cos / a2, 0.0)[:, None] * p
+    return g[:, 0] if batch.preds[0].ndim == 1 else g
+
+
+class _Cosine(Elementwise):
+    """The cosine of the angle between a row's prediction vector ŷ and target vector y."""
+
+    name = "cosine_distance"
+
+    def prepare(self, batch, params):
+        if batch.target is None:
+            raise InputError(
+                f"{self.name} needs target columns (the vector y) beside the prediction columns"
+            )
+        p, y = batch.preds[0], batch.target
+        if len(batch.preds) != 1 or p.shape != y.shape:
+            raise InputError(
+                f"{self.name} needs as many target columns as prediction columns (K each: "
+                "the target vector and the predicted vector of the row)"
+            )
+        if not params.get("eps"):  # strict: the cosine of a zero vector is undefined
+            for role, values in (("prediction", p), ("target", y)):
+                v = values if values.ndim == 2 else values[:, None]
+                norm = np.sqrt(np.sum(v * v, axis=1))
+                fail_where(
+                    norm == 0,
+                    norm,
+                    batch,
+                    role,
+                    "is the norm of a zero vector, whose cosine is undefined",
+                    hint=f"drop the row, or floor the squared norms: {self.name}(eps=1e-14) "
+                    "(Keras's floor; --convention keras sets it)",
+                )
+        return batch
+
+
+@register_loss(
+    "cosine_distance",
+    inputs="real",
+    tasks=(*SIMILARITY, "regression"),
+    params=(COSINE_FLOOR,),
+    options=(DENOMINATOR, COSINE_OFFSET),
+    explain=Explain(
+        formula="Lᵢ = 1 − cosᵢ, cosᵢ = ŷᵢ·yᵢ / (‖ŷᵢ‖‖yᵢ‖) over the row's K prediction columns and "
+        "K target columns; with eps > 0 each norm is √max(‖·‖², eps); eps = 0 (the default): a "
+        "zero vector is an error naming the row",
+        gradient="∂Lᵢ/∂ŷᵢ = −(yᵢ/(‖ŷᵢ‖‖yᵢ‖) − cosᵢ·ŷᵢ/‖ŷᵢ‖²) (with eps: the floored norms, and no "
+        "second term where ‖ŷᵢ‖² ≤ eps); orthogonal to ŷᵢ, so the length of ŷ gets no gradient",
+        use_when="a vector per row whose direction, not length, is the prediction: embeddings "
+        "regressed onto target embeddings, normalised direction vectors",
+        pitfalls="ignores the length of ŷ and y; in [0, 2], 0 for the same direction; one column "
+        "(K = 1) only compares signs",
+        activation="none (any real vectors; no need to normalise them)",
+        differences="optax.losses.cosine_distance (1 − cos; epsilon floors the squared norms, 0 by "
+        "default) agrees; Keras's loss CosineSimilarity is −cos (1 lower, the same gradient: "
+        "--convention keras), with the squared norms floored at 1e-14; "
+        "torch has no such loss (CosineEmbeddingLoss with t = 1 is 1 − cos on two embedding "
+        "families: cosine_embedding). The similarity itself, higher is better: cosine_similarity.",
+        properties="bounded in [0, 2]; invariant to scaling ŷ or y by a positive factor",
+    ),
+)
+class CosineDistance(_Cosine):
+    """Cosine distance 1 − cos between a row's prediction and target vectors."""
+
+    def loss(self, batch, params):
+        return option(params, COSINE_OFFSET) - _cosine_parts(batch, params)[-1]
+
+    def dloss(self, batch, params):
+        return (-_dcos(batch, params),)
+
+
+# --- Circle loss (Sun et al. 2020; keras.losses.Circle): every pair of rows ------------------
+
+#: circle compares every pair of rows of the file (or of each --group): n² pairs.
+CIRCLE_MAX_ROWS = 20_000
+#: pairs held at once while computing (a block of rows against all rows): 8 bytes each, ×~10
+CIRCLE_BLOCK_PAIRS = 2_000_000
+#: |‖x‖ − 1| allowed for an embedding row under the strict default
+UNIT_NORM_TOLERANCE = 1e-3
+
+CIRCLE_MASK = Param(
+    "circle_mask",
+    False,
+    kind="bool",
+    help="rows with Lᵢ = 0 leave the mean (Keras's mask on circle_loss > 0)",
+)
+CIRCLE_ANY_NORM = Param(
+    "circle_any_norm", False, kind="bool", help="embeddings used as they are, any norm"
+)
+
+
+def _row_ids(batch: Batch) -> np.ndarray:
+    return batch.rows if batch.rows is not None else batch.row0 + np.arange(len(batch))
+
+
+def _logsumexp_rows(values: np.ndarray) -> np.ndarray:
+    """log Σ_j exp(v_ij) per row; −inf for a row of −inf (an empty set of pairs)."""
+    top = np.max(values, axis=1)
+    finite = np.isfinite(top)
+    shift = np.where(finite, top, 0.0)
+    with np.errstate(divide="ignore"):
+        out = shift + np.log(np.sum(np.exp(values - shift[:, None]), axis=1))
+    return np.where(finite, out, -np.inf)
+
+
+def circle_block(start: int, y: np.ndarray, x: np.ndarray, params, grad: bool):
+    """Lᵢ of the rows start..start+b (against all n rows) and, with ``grad``, cᵢⱼ = ∂Lᵢ/∂sᵢⱼ."""
+    gamma, m = params["gamma"], params["margin"]
+    b = min(max(1, CIRCLE_BLOCK_PAIRS // max(len(y), 1)), len(y) - start)
+    rows = np.arange(start, start + b)
+    s = x[rows] @ x.T
+    d = np.maximum(1.0 - s, 0.0)
+    same = y[rows, None] == y[None, :]
+    pos = same.copy()
+    if params["remove_diagonal"]:
+        pos[np.arange(b), rows] = False
+    neg = ~same
+    a_pos = np.maximum(m + d, 0.0)
+    a_neg = np.maximum(1.0 + m - d, 0.0)
+    u = np.where(pos, -gamma * a_pos * (m - d), -np.inf)
+    v = np.where(neg, gamma * a_neg * (1.0 - m - d), -np.inf)
+    lp, ln = _logsumexp_rows(u), _logsumexp_rows(v)
+    z = lp + ln
+    loss = np.logaddexp(0.0, z)
+    if not grad:
+        return rows, loss, None
+    live = np.isfinite(z)  # a row with no positive or no negative pair is 0, flat
+    sig = np.where(live, 1.0 / (1.0 + np.exp(-np.where(live, z, 0.0))), 0.0)
+    safe_lp = np.where(live, lp, 0.0)[:, None]
+    safe_ln = np.where(live, ln, 0.0)[:, None]
+    pi = np.where(pos & live[:, None], np.exp(np.where(pos, u, 0.0) - safe_lp), 0.0)
+    nu = np.where(neg & live[:, None], np.exp(np.where(neg, v, 0.0) - safe_ln), 0.0)
+    du = np.where(m + d > 0, 2.0 * gamma * d, 0.0)  # u = −γ(m + d)(m − d)
+    dv = np.where(1.0 + m - d > 0, 2.0 * gamma * (d - 1.0), 0.0)  # v = γ(1 + m − d)(1 − m − d)
+    c = -(sig[:, None] * (pi * du + nu * dv)) * (1.0 - s > 0)  # ∂d/∂s = −1 where d > 0
+    return rows, loss, c
+
+
+def circle_losses(y: np.ndarray, x: np.ndarray, params) -> np.ndarray:
+    out = np.zeros(len(y))
+    start = 0
+    while start < len(y):
+        rows, loss, _ = circle_block(start, y, x, params, grad=False)
+        out[rows] = loss
+        start = rows[-1] + 1
+    return out
+
+
+@register_loss(
+    "circle",
+    inputs="labelled_embedding",
+    tasks=SIMILARITY,
+    params=(
+        Param("gamma", 80.0, check=lambda v: v > 0, valid="> 0", help="scale γ"),
+        Param("margin", 0.4, check=non_negative, valid=">= 0", help="relaxation margin m"),
+        Param(
+            "remove_diagonal",
+            True,
+            kind="bool",
+            valid="true or false",
+            help="leave each row's pair with itself out of its positives",
+        ),
+    ),
+    options=(DENOMINATOR, CIRCLE_MASK, CIRCLE_ANY_NORM),
+    explain=Explain(
+        formula="over every pair of rows: sᵢⱼ = xᵢ·xⱼ, dᵢⱼ = max(1 − sᵢⱼ, 0); positives P(i): "
+        "yⱼ = yᵢ, j ≠ i; negatives N(i): yⱼ ≠ yᵢ; Lᵢ = softplus(log Σ_{P(i)} exp(−γ·max(m + d, 0)"
+        "·(m − d)) + log Σ_{N(i)} exp(γ·max(1 + m − d, 0)·(1 − m − d))), 0 for a row without a "
+        "positive or a negative; J = Σwᵢ Lᵢ/Σwᵢ (mean) or Σwᵢ Lᵢ (sum), over the whole file or "
+        "each --group",
+        gradient="∂J/∂X = (M + Mᵀ)X with Mᵢⱼ = wᵢ cᵢⱼ/Σw (/1 for sum), cᵢⱼ = ∂Lᵢ/∂sᵢⱼ = −σ(zᵢ)(πᵢⱼ·2γd + "
+        "νᵢⱼ·2γ(d − 1)) where d > 0 (πᵢⱼ, νᵢⱼ the softmax weights of the positive and negative "
+        "sums, zᵢ their sum of logs); the weights max(·, 0) are differentiated, not detached (as "
+        "Keras's code)",
+        use_when="metric learning with class labels: pull same-class embeddings together and "
+        "push the others apart, each similarity weighted by how far it is from its optimum",
+        pitfalls="an in-batch loss: its value depends on which rows are compared, so evaluate "
+        "each training batch with --group BATCH_ID to see what training saw; every pair of rows "
+        "is compared: O(n²·D) time and O(n·D) memory, at most 20,000 rows per file or group; "
+        "embeddings must have unit norm (|‖x‖ − 1| ≤ 1e-3) under the default; --gamma also sets "
+        "focal's γ when both are selected (give it inline: circle(gamma=80)); no --reduction "
+        "none (a row's value needs every other row)",
+        activation="L2-normalised embeddings (Keras: a Dense layer without activation, then "
+        "UnitNormalization)",
+        differences="keras.losses.Circle (--convention keras): the mean divides by the rows with "
+        "Lᵢ > 0 (its mask), and embeddings of any norm are taken as they are; the function form's "
+        "ref_labels / ref_embeddings (a second table) has no counterpart.",
+    ),
+)
+class Circle(Kernel):
+    """Circle loss over every pair of rows: class labels and unit-norm embeddings."""
+
+    ratio = True  # J is not a mean of independent per-row values
+    reductions = ("mean", "sum")
+
+    def prepare(self, batch, params):
+        y, preds = batch.target, batch.preds
+        if y is None or y.ndim != 1 or len(preds) != 1 or preds[0].ndim != 2:
+            raise InputError(
+                "circle needs one class-label column and an embedding's columns (two or more)",
+                hint="e.g. --target label --pred 'emb_*'",
+            )
+        fail_where(y != np.round(y), y, batch, "target", "is not an integer class label")
+        if not option(params, CIRCLE_ANY_NORM):
+            x = preds[0]
+            norm = np.sqrt(np.sum(x * x, axis=1))
+            fail_where(
+                np.abs(norm - 1.0) > UNIT_NORM_TOLERANCE,
+                norm,
+                batch,
+                "prediction",
+                "is the norm of an embedding that is not L2-normalised",
+                hint="divide each embedding by its norm first (circle compares x·x'); "
+                "--convention keras takes them as they are",
+            )
+        return batch
+
+    def rows(self, batch, params):
+        raise UsageError(
+            "circle has no per-row values here: a row's Lᵢ depends on every other row of the "
+            "file, and per-row output is written one record batch at a time",
+            hint="use --reduction mean or sum (per training batch: --group BATCH_COLUMN)",
+        )
+
+    def update(self, batch, params):
+        sums = PartialSums(
+            y=Collected(batch.target), x=Collected(batch.preds[0]), ids=Collected(_row_ids(batch))
+        )
+        if batch.weights is not None:
+            sums["w"] = Collected(batch.weights)
+        sums["n"] = len(batch)
+        return sums
+
+    def _data(self, sums):
+        x = sums["x"].array()
+        n = len(x)
+        if n > CIRCLE_MAX_ROWS:
+            raise InputError(
+                f"circle compares every pair of rows: {n:,} rows are {n * n:,} pairs, above the "
+                f"limit of {CIRCLE_MAX_ROWS:,} rows (O(n²) time) per file or group",
+                hint="evaluate it per training batch, as it is trained: --group BATCH_COLUMN",
+            )
+        w = sums["w"].array() if "w" in sums else np.ones(n)
+        return sums["y"].array(), x, w
+
+    def _denominator(self, losses, w, params, reduction):
+        """Σw (default mean), 1 (sum), or with Keras's mask the rows with Lᵢ > 0: their count
+        (denominator=count) or weight; 0 for none (Keras's divide_no_nan gives 0)."""
+        if reduction == "sum":
+            return 1.0
+        if option(params, CIRCLE_MASK):
+            live = losses > 0
+            return float(
+                np.count_nonzero(live) if params.get("denominator") == "count" else np.sum(w[live])
+            )
+        total = float(np.sum(w))
+        if not total > 0:
+            raise ZeroWeightError()
+        return total
+
+    def _solve(self, sums, params, reduction):
+        y, x, w = self._data(sums)
+        losses = circle_losses(y, x, params)
+        denominator = self._denominator(losses, w, params, reduction)
+        value = float(np.sum(w * losses) / denominator) if denominator > 0 else 0.0
+        return value, losses, denominator
+
+    def compute(self, sums, params, reduction):
+        if not len(sums.get("x", Collected())):
+            raise ZeroWeightError()
+        return memo(sums, f"circle-{reduction}", lambda: self._solve(sums, params, reduction))[0]
+
+    def _gradient(self, sums, params, reduction):
+        """∂J/∂X for every collected row, and the sorted row ids to find a batch's rows."""
+        y, x, w = self._data(sums)
+        _, _, denominator = memo(
+            sums, f"circle-{reduction}", lambda: self._solve(sums, params, reduction)
+        )
+        g = np.zeros_like(x)
+        if denominator > 0:
+            start = 0
+            while start < len(y):
+                rows, _, c = circle_block(start, y, x, params, grad=True)
+                m = (w[rows] / denominator)[:, None] * c
+                g[rows] += m @ x
+                g += m.T @ x[rows]
+                start = rows[-1] + 1
+        ids = sums["ids"].array()
+        order = np.argsort(ids, kind="stable")
+        return g, ids[order], order
+
+    def grad(self, batch, sums, params, reduction):
+        g, ids, order = memo(
+            sums, f"circle-grad-{reduction}", lambda: self._gradient(sums, params, reduction)
+        )
+        wanted = _row_ids(batch)
+        at = np.searchsorted(ids, wanted)
+        ok = (at < len(ids)) & (ids[np.minimum(at, len(ids) - 1)] == wanted)
+        if not np.all(ok):
+            raise UsageError(
+                "a row is not among the rows the merged sums collected",
+                hint="differentiate the rows that were given to update() (a circle gradient "
+                "depends on every other row)",
+            )
+        return (g[order[at]],)
+
+
+# Registered last: a metric, listed after every loss.
+@register_loss(
+    "cosine_similarity",
+    inputs="real",
+    tasks=(*SIMILARITY, "regression"),
+    params=(COSINE_FLOOR,),
+    kind="metric",
+    better="higher",
+    explain=Explain(
+        formula="cosᵢ = ŷᵢ·yᵢ / (‖ŷᵢ‖‖yᵢ‖) over the row's K prediction and K target columns, "
+        "averaged over the rows (Σwᵢcosᵢ/Σwᵢ with --weight); with eps > 0 each norm is "
+        "√max(‖·‖², eps); eps = 0 (the default): a zero vector is an error naming the row",
+        gradient="∂cosᵢ/∂ŷᵢ = yᵢ/(‖ŷᵢ‖‖yᵢ‖) − cosᵢ·ŷᵢ/‖ŷᵢ‖² (with eps: the floored norms, and no "
+        "second term where ‖ŷᵢ‖² ≤ eps)",
+        use_when="reporting how well predicted vectors point along the targets (1: same "
+        "direction, 0: orthogonal, −1: opposite)",
+        pitfalls="a similarity, not a loss: higher is better (gate it with --fail-below); the "
+        "loss to minimise is cosine_distance = 1 − cos",
+        activation="none (any real vectors)",
+        differences="optax.losses.cosine_similarity, keras.metrics.CosineSimilarity and "
+        "torch.nn.functional.cosine_similarity are +cos (per row); keras.losses.CosineSimilarity, "
+        "the loss, is −cos: --loss cosine_distance --convention keras.",
+        properties="in [−1, 1]; invariant to scaling ŷ or y by a positive factor",
+    ),
+)
+class CosineSimilarity(_Cosine):
+    """Cosine similarity cos between a row's prediction and target vectors (higher is better)."""
+
+    name = "cosine_similarity"
+
+    def loss(self, batch, params):
+        return _cosine_parts(batch, params)[-1]
+
+    def dloss(self, batch, params):
+        return (_dcos(batch, params),)
