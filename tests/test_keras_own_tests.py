@@ -38,15 +38,6 @@ CIRCLE = "no counterpart of keras.losses.Circle (label column + embedding column
 # case id -> the gap it shows (strict xfail until the gap is closed).
 GAPS: dict[str, str] = {
     **{
-        f"{c}.test_mean_with_sample_weight_reduction": MWSW
-        for c in (
-            "MeanSquaredErrorTest",
-            "MeanAbsoluteErrorTest",
-            "MeanAbsolutePercentageErrorTest",
-            "MeanSquaredLogarithmicErrorTest",
-        )
-    },
-    **{
         f"CosineSimilarityTest.test_{t}": COSINE
         for t in (
             "unweighted",
@@ -183,3 +174,39 @@ def test_default_stays_strict_where_keras_computes(loss, y, p, tmp_path, capsys)
         ",".join(pcols),
     )
     assert code == 2 and out == "", err
+
+
+def _weighted_file(tmp_path: Path) -> Path:
+    path = tmp_path / "weighted.csv"
+    path.write_text("y,p,w\n1,4,1.2\n-5,8,3.4\n2,2,0.5\n")
+    return path
+
+
+@pytest.mark.parametrize("convention", [(), ("--convention", "keras")], ids=["default", "keras"])
+def test_mean_with_sample_weight_divides_by_the_weights(convention, tmp_path, capsys):
+    """Σw·L/Σw under every convention; Keras's plain mean (sum_over_batch_size) divides by n."""
+    path = _weighted_file(tmp_path)
+    w, e2 = np.array([1.2, 3.4, 0.5]), np.array([9.0, 169.0, 0.0])
+    values = {}
+    for reduction in ("mean", "mean_with_sample_weight"):
+        args = ["eval", path, "-l", "mse", "-t", "y", "-p", "p", "--weight", "w", *convention]
+        code, out, err = cli(capsys, *args, "--reduction", reduction, "-f", "json", "-q")
+        assert code == 0, err
+        (result,) = json.loads(out)["results"]
+        assert result["reduction"] == reduction
+        values[reduction] = result["value"]
+    assert values["mean_with_sample_weight"] == pytest.approx(np.sum(w * e2) / np.sum(w))
+    keras_mean = np.sum(w * e2) / 3 if convention else np.sum(w * e2) / np.sum(w)
+    assert values["mean"] == pytest.approx(keras_mean)
+
+
+def test_mean_with_sample_weight_gradient_under_keras(tmp_path, capsys):
+    path = _weighted_file(tmp_path)
+    args = ["grad", path, "-l", "mse", "-t", "y", "-p", "p", "--weight", "w"]
+    code, out, err = cli(
+        capsys, *args, "--convention", "keras", "--reduction", "mean_with_sample_weight", "-q"
+    )
+    assert code == 0, err
+    grads = [float(line.split(",")[1]) for line in out.splitlines()[1:]]
+    w, e = np.array([1.2, 3.4, 0.5]), np.array([3.0, 13.0, 0.0])
+    np.testing.assert_allclose(grads, 2 * w * e / np.sum(w))

@@ -12,7 +12,8 @@ Each loss declares the options it takes (``Loss.options``, ``losscli.losses.para
 binding a record whose option its loss does not declare is an error:
 
 - ``denominator``: the mean's divisor, Σdᵢ over rows (``streaming.Elementwise``):
-  ``count`` — n rows (Keras ``sum_over_batch_size``); ``class`` — Σ sᵢ·c_{yᵢ}, each row's
+  ``count`` — n rows (Keras ``sum_over_batch_size``; ``--reduction mean_with_sample_weight``
+  drops it, Keras's Σw·L/Σw); ``class`` — Σ sᵢ·c_{yᵢ}, each row's
   sample weight times its class weight (scikit-learn, where class weights are passed
   as sample weights); ``label_class`` — the same for integer labels, Σ sᵢ for target
   columns (PyTorch ``weight=`` with class-index targets).
@@ -67,7 +68,10 @@ KERAS_EPSILON = 1e-7
 KERAS_GCE_EPS = 2.2250738585072014e-308
 
 KERAS_MEAN = "keras-team/keras: keras/src/losses/loss.py (reduce_values)"
-KERAS_DIVIDES_BY_N = "with --weight the mean divides by n (reduction 'sum_over_batch_size'), not Σw"
+KERAS_DIVIDES_BY_N = (
+    "with --weight the mean divides by n (Keras's default reduction 'sum_over_batch_size'), "
+    "not Σw; --reduction mean_with_sample_weight is Keras's Σw·L/Σw"
+)
 
 
 @dataclass(frozen=True)

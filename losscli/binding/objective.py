@@ -15,7 +15,14 @@ from losscli._lazy import np
 from losscli.binding.conventions import Convention, lookup
 from losscli.binding.spec import LossSpec, parse_specs
 from losscli.errors import UsageError
-from losscli.kernel.streaming import ROW_STATISTICS, Batch, PartialSums, check_reduction
+from losscli.kernel.streaming import (
+    MEAN_WITH_SAMPLE_WEIGHT,
+    ROW_STATISTICS,
+    Batch,
+    PartialSums,
+    check_reduction,
+    kernel_reduction,
+)
 from losscli.losses.params import resolve, resolve_options
 from losscli.losses.registry import Loss, all_losses, get_loss
 
@@ -45,7 +52,11 @@ class BoundLoss:
 
     def for_reduction(self, reduction: str) -> BoundLoss:
         """This loss as ``reduction`` needs it: median, max and p95 keep every Lᵢ
-        (``losscli.kernel.row_statistics``); the other reductions use the loss as it is."""
+        (``losscli.kernel.row_statistics``); mean_with_sample_weight divides by Σwᵢ, so a
+        convention's ``denominator="count"`` (Keras's n) is dropped; the other reductions use
+        the loss as it is."""
+        if reduction == MEAN_WITH_SAMPLE_WEIGHT and self.params.get("denominator") == "count":
+            return replace(self, params={**self.params, "denominator": None})
         if reduction not in ROW_STATISTICS:
             return self
         from losscli.kernel.row_statistics import RowStatistic
@@ -63,13 +74,15 @@ class BoundLoss:
         return self.loss.kernel.update_grouped(self.prepare(batch), self.params, codes, size)
 
     def compute(self, sums: Mapping[str, Any], reduction: str) -> float:
-        return self.loss.kernel.compute(sums, self.params, reduction)
+        return self.loss.kernel.compute(sums, self.params, kernel_reduction(reduction))
 
     def rows(self, batch: Batch) -> np.ndarray:
         return self.loss.kernel.rows(self.prepare(batch), self.params)
 
     def grad(self, batch: Batch, sums: Mapping[str, Any], reduction: str) -> tuple[np.ndarray, ...]:
-        return self.loss.kernel.grad(self.prepare(batch), sums, self.params, reduction)
+        return self.loss.kernel.grad(
+            self.prepare(batch), sums, self.params, kernel_reduction(reduction)
+        )
 
     def breakdown(self, targets: int, predictions: int) -> str | None:
         if self.params.get("focal_layout") == "categorical":

@@ -25,6 +25,7 @@ class EvalFormat(str, Enum):
 
 class Reduction(str, Enum):
     mean = "mean"
+    mean_with_sample_weight = "mean_with_sample_weight"
     sum = "sum"
     none = "none"
     median = "median"
@@ -34,6 +35,7 @@ class Reduction(str, Enum):
 
 class GradReduction(str, Enum):
     mean = "mean"
+    mean_with_sample_weight = "mean_with_sample_weight"
     sum = "sum"
     median = "median"
     max = "max"
