@@ -468,6 +468,11 @@ def _kl_keras_zeros(logits):
     return make
 
 
+def _kl_one_class(rng, n):
+    """One target and one prediction column (Keras's last axis of size 1)."""
+    return Case("kl_div", rng.uniform(0.05, 1.0, n), (rng.uniform(0.05, 1.0, n),))
+
+
 def _kl_log_input(rng, n):
     t = _dirichlet(rng, n, 4)
     z = rng.normal(0, 2, (n, 4))
@@ -556,6 +561,7 @@ CONVENTION_CASES = {
         _conv("torch", _kl_log_input),
         _conv("keras", _kl_keras_zeros(logits=False)),
         _conv("keras", _kl_keras_zeros(logits=True)),
+        _conv("keras", _kl_one_class),
         _conv("optax", _kl_log_input),
     ],
     "multi_hinge": [_conv("keras", _negative_scores("multi_hinge"))],

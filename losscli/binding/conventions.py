@@ -525,7 +525,8 @@ RECORDS: tuple[Convention, ...] = (
         "kl_div",
         "keras.losses.KLDivergence",
         "both distributions clipped to [1e-7, 1], so t = 0 adds 1e-7·log(1e-7/p) instead of 0; "
-        "rows need not sum to 1 (losscli's default refuses them); "
+        "rows need not sum to 1, and one target and one prediction column (K = 1, Keras's last "
+        "axis of size 1) give t̂·log(t̂/p̂) per row (losscli's default refuses both); "
         "takes probabilities (with --from-logits losscli applies softmax first)",
         f"{_KERAS} (kl_divergence)",
         options={"kl_clip": True},
