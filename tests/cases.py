@@ -524,6 +524,17 @@ CONVENTION_CASES = {
         _conv("keras", _multiclass("focal")),
         _conv("keras", _multiclass("focal", logits=True, class_weights=(1.0, 2.0, 0.5, 3.0))),
         _conv("keras", _multiclass("focal", gamma=0.5, alpha=0.5)),
+        _conv("keras", _binary("focal", label_smoothing=0.2)),
+        _conv("keras", _binary("focal", logits=True, m=3, alpha=0.3, label_smoothing=0.1)),
+        _conv("keras", _binary("focal", gamma=0.5, label_smoothing=0.3)),
+        _conv("keras", _multiclass("focal", label_smoothing=0.1)),
+        _conv(
+            "keras",
+            _multiclass(
+                "focal", logits=True, class_weights=(1.0, 2.0, 0.5, 3.0), label_smoothing=0.2
+            ),
+        ),
+        _conv("keras", _multiclass("focal", gamma=0.5, alpha=0.5, label_smoothing=0.3)),
         _conv("optax", _binary("focal", logits=True, alpha=0.25)),
     ],
     "cross_entropy": [

@@ -28,7 +28,6 @@ MWSW = (
 )
 COSINE = "no counterpart of keras.losses.CosineSimilarity (−cos over the last axis)"
 
-FOCAL_LS = "Keras's CategoricalFocalCrossentropy takes label_smoothing; losscli's focal does not"
 CIRCLE = "no counterpart of keras.losses.Circle (label column + embedding columns)"
 
 # case id -> the gap it shows (strict xfail until the gap is closed).
@@ -44,7 +43,6 @@ GAPS: dict[str, str] = {
             "axis",
         )
     },
-    "CategoricalFocalCrossentropyTest.test_label_smoothing": FOCAL_LS,
     **{
         f"CircleTest.{t}": CIRCLE
         for t in (
@@ -207,3 +205,126 @@ def test_mean_with_sample_weight_gradient_under_keras(tmp_path, capsys):
     grads = [float(line.split(",")[1]) for line in out.splitlines()[1:]]
     w, e = np.array([1.2, 3.4, 0.5]), np.array([3.0, 13.0, 0.0])
     np.testing.assert_allclose(grads, 2 * w * e / np.sum(w))
+
+
+def _keras_binary_focal(y, p, gamma, alpha, ls, eps=1e-7):
+    """keras.losses.binary_focal_crossentropy as its code computes it (float64)."""
+    y = y * (1 - ls) + 0.5 * ls
+    pc = np.clip(p, eps, 1 - eps)
+    bce = -(y * np.log(pc) + (1 - y) * np.log(1 - pc))
+    p_t = y * p + (1 - y) * (1 - p)
+    loss = (1 - p_t) ** gamma * bce
+    if alpha is not None:  # apply_class_balancing=True
+        loss = (y * alpha + (1 - y) * (1 - alpha)) * loss
+    return loss.mean(axis=-1)
+
+
+def _keras_categorical_focal(onehot, p, gamma, alpha, ls, eps=1e-7):
+    """keras.losses.categorical_focal_crossentropy as its code computes it (float64)."""
+    t = onehot * (1 - ls) + ls / onehot.shape[1]
+    q = np.clip(p / p.sum(axis=1, keepdims=True), eps, 1 - eps)
+    return np.sum(alpha * (1 - q) ** gamma * -t * np.log(q), axis=1)
+
+
+def _sigmoid(z):
+    return 1 / (1 + np.exp(-z))
+
+
+def _softmax(z):
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+@pytest.mark.parametrize("logits", [False, True], ids=["probabilities", "logits"])
+@pytest.mark.parametrize(
+    "kind,params",
+    [
+        ("binary", {"label_smoothing": 0.1}),
+        ("binary", {"label_smoothing": 0.3, "gamma": 0.5, "alpha": 0.25}),
+        ("categorical", {"label_smoothing": 0.1}),
+        ("categorical", {"label_smoothing": 0.2, "gamma": 3.0, "alpha": 0.5}),
+    ],
+    ids=["binary", "binary-alpha", "categorical", "categorical-alpha"],
+)
+def test_focal_label_smoothing_as_keras_computes_it(kind, params, logits, tmp_path, capsys):
+    rng = np.random.default_rng(7)
+    n, k = 12, 3
+    labels = rng.integers(0, k if kind == "categorical" else 2, n)
+    x = rng.normal(0, 2, (n, k)) if logits else rng.dirichlet(np.ones(k), n)
+    if kind == "binary":
+        x = x[:, 0] if logits else rng.uniform(0.01, 0.99, n)
+        p = _sigmoid(x) if logits else x
+        y = labels.astype(float)
+        gamma, alpha, ls = params.get("gamma", 2.0), params.get("alpha"), params["label_smoothing"]
+        rows = _keras_binary_focal(y[:, None], p[:, None], gamma, alpha, ls)
+        case = {"y": y.tolist(), "p": x.tolist(), "weight": None}
+        loss = "binary_focal"
+    else:
+        onehot = np.eye(k)[labels]
+        p = _softmax(x) if logits else x
+        alpha = params.get("alpha", 0.25)
+        rows = _keras_categorical_focal(
+            onehot, p, params.get("gamma", 2.0), alpha, params["label_smoothing"]
+        )
+        case = {"y": onehot.tolist(), "p": x.tolist(), "weight": None}
+        loss = "categorical_focal"
+    ycols, pcols, _ = write_csv(case, tmp_path / "preds.csv")
+    spec = loss + "(" + ",".join(f"{k}={v}" for k, v in params.items()) + ")"
+    args = ["eval", tmp_path / "preds.csv", "-l", spec, "-t", ",".join(ycols)]
+    args += ["-p", ",".join(pcols), "--convention", "keras", "-f", "json", "-q"]
+    args.append("--from-logits" if logits else "--no-from-logits")
+    code, out, err = cli(capsys, *args)
+    assert code == 0, err
+    (result,) = json.loads(out)["results"]
+    np.testing.assert_allclose(result["value"], rows.mean(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("convention", [(), ("--convention", "torch")], ids=["default", "torch"])
+def test_focal_label_smoothing_is_keras_only(convention, tmp_path, capsys):
+    path = tmp_path / "preds.csv"
+    path.write_text("y,p\n1,0.8\n0,0.3\n")
+    args = ["eval", path, "-l", "focal(label_smoothing=0.1)", "-t", "y", "-p", "p"]
+    code, out, err = cli(capsys, *args, *convention)
+    assert code == 2 and out == ""
+    assert "label_smoothing" in err and "--convention keras" in err
+
+
+def test_shared_label_smoothing_reaches_focal_only_under_keras(tmp_path, capsys):
+    """--label-smoothing goes to every selected loss that takes it: focal takes it only under
+    --convention keras, so without it focal's value and reported parameters are as before."""
+    path = tmp_path / "preds.csv"
+    path.write_text("y,p\n1,0.8\n0,0.3\n")
+    values = {}
+    for convention in ((), ("--convention", "keras")):
+        args = ["eval", path, "-l", "focal,binary_focal", "-t", "y", "-p", "p", "-f", "json"]
+        code, out, err = cli(capsys, *args, "--label-smoothing", "0.1", "-q", *convention)
+        if not convention:  # no selected loss takes it: an error that names the convention
+            assert code == 2 and "--convention keras" in err
+            continue
+        assert code == 0, err
+        values = {r["loss"]: r for r in json.loads(out)["results"]}
+    assert values["focal"]["params"]["label_smoothing"] == 0.1
+    y, p = np.array([1.0, 0.0]), np.array([0.8, 0.3])
+    want = _keras_binary_focal(y[:, None], p[:, None], 2.0, None, 0.1).mean()
+    np.testing.assert_allclose(values["binary_focal"]["value"], want, rtol=1e-12)
+    code, out, err = cli(
+        capsys,
+        "eval",
+        path,
+        "-l",
+        "bce,focal",
+        "-t",
+        "y",
+        "-p",
+        "p",
+        "-f",
+        "json",
+        "-q",
+        "--label-smoothing",
+        "0.1",
+    )
+    assert code == 0, err
+    focal = json.loads(out)["results"][1]
+    assert "label_smoothing" not in focal["params"]
+    p_t = np.array([0.8, 0.7])
+    np.testing.assert_allclose(focal["value"], np.mean(-((1 - p_t) ** 2) * np.log(p_t)))

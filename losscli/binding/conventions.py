@@ -394,7 +394,11 @@ RECORDS: tuple[Convention, ...] = (
         "binary: alpha only with apply_class_balancing=True (unset here, as losscli), the focal "
         "factor (1 − p_t)^γ from the unclipped p while log p is clipped at 1e-7, and logits go "
         "through sigmoid and that clip; K classes: every term multiplied by alpha = 0.25 (a "
-        "list with --class-weights: 0.25·w_c), p = softmax or p/Σp clipped to [1e-7, 1 − 1e-7]",
+        "list with --class-weights: 0.25·w_c), p = softmax or p/Σp clipped to [1e-7, 1 − 1e-7]; "
+        "label_smoothing ε (Keras's only: losscli's default refuses it) smooths the target "
+        "before the focal factor: binary ỹ = y(1 − ε) + ε/2 in the bce, in 1 − p_t = ỹ(1 − p) + "
+        "(1 − ỹ)p and in α_t; K classes t̃_c = (1 − ε)δ_cy + ε/K, so every class adds "
+        "α(1 − p_c)^γ·(−t̃_c log p_c), each with its own focal factor",
         f"{_KERAS} (binary_focal_crossentropy, categorical_focal_crossentropy)",
         options={"focal_form": "keras", "focal_categorical_alpha": 0.25},
     ),

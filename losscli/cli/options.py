@@ -25,21 +25,21 @@ class EvalFormat(str, Enum):
 
 class Reduction(str, Enum):
     mean = "mean"
-    mean_with_sample_weight = "mean_with_sample_weight"
     sum = "sum"
     none = "none"
     median = "median"
     max = "max"
     p95 = "p95"
+    mean_with_sample_weight = "mean_with_sample_weight"
 
 
 class GradReduction(str, Enum):
     mean = "mean"
-    mean_with_sample_weight = "mean_with_sample_weight"
     sum = "sum"
     median = "median"
     max = "max"
     p95 = "p95"
+    mean_with_sample_weight = "mean_with_sample_weight"
 
 
 class Engine(str, Enum):
