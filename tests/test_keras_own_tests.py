@@ -328,3 +328,24 @@ def test_shared_label_smoothing_reaches_focal_only_under_keras(tmp_path, capsys)
     assert "label_smoothing" not in focal["params"]
     p_t = np.array([0.8, 0.7])
     np.testing.assert_allclose(focal["value"], np.mean(-((1 - p_t) ** 2) * np.log(p_t)))
+
+
+def test_weighted_bce_clips_as_keras_bce_does(tmp_path, capsys):
+    """Class weights are sample weights on Keras's BinaryCrossentropy: the same float32 clip
+    bounds (1 − 1e-7 rounds to 1 − 1.19e-7), so p = 1 with y = 0 costs w₀·15.94."""
+    path = tmp_path / "preds.csv"
+    y, p = [1.0, 0.0, 1.0, 0.0, 1.0, 0.0], [0.0, 1.0, 0.3, 0.0, 1e-50, 0.6]
+    path.write_text("y,p\n" + "".join(f"{a!r},{b!r}\n" for a, b in zip(y, p)))
+    args = ["eval", path, "-t", "y", "-p", "p", "--convention", "keras", "-q", "-f", "json"]
+    code, out, err = cli(capsys, *args, "-l", "bce", "--reduction", "none")
+    assert code == 0, err
+    bce = np.array([json.loads(line)["bce"] for line in out.splitlines()])
+    lo, hi = float(np.float32(1e-7)), float(np.float32(1 - 1e-7))
+    pc = np.clip(p, lo, hi)
+    np.testing.assert_allclose(
+        bce, -(np.multiply(y, np.log(pc)) + np.subtract(1, y) * np.log1p(-pc))
+    )
+    code, out, err = cli(capsys, *args, "-l", "weighted_bce(class_weights=[2,3])")
+    assert code == 0, err
+    w = np.where(np.array(y) == 1, 3.0, 2.0)
+    np.testing.assert_allclose(json.loads(out)["results"][0]["value"], np.mean(w * bce), rtol=1e-12)

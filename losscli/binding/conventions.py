@@ -362,8 +362,10 @@ RECORDS: tuple[Convention, ...] = (
     _keras(
         "weighted_bce",
         "keras.losses.BinaryCrossentropy with Model.fit(class_weight=)",
-        "class weights become sample weights and the mean divides by n, as here",
-        f"{_KERAS} (binary_crossentropy)",
+        "class weights become sample weights and the mean divides by n, as here; p clipped to "
+        "[1e-7, 1 − 1e-7] in float32 as for bce (1 − 1e-7 rounds to 1 − 1.19e-7)",
+        f"{_KERAS} (binary_crossentropy); {_KERAS_JAX} (binary_crossentropy)",
+        options={"bce_clip": "float32"},
     ),
     _sklearn_log_loss(
         "weighted_bce",
