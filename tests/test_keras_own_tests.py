@@ -349,3 +349,43 @@ def test_weighted_bce_clips_as_keras_bce_does(tmp_path, capsys):
     assert code == 0, err
     w = np.where(np.array(y) == 1, 3.0, 2.0)
     np.testing.assert_allclose(json.loads(out)["results"][0]["value"], np.mean(w * bce), rtol=1e-12)
+
+
+def _page_sections() -> dict[str, dict[str, str]]:
+    """docs/own-tests-keras.md: each '## ' section's table rows, case id -> last cell."""
+    page = (Path(__file__).parents[1] / "docs" / "own-tests-keras.md").read_text("utf-8")
+    sections: dict[str, dict[str, str]] = {}
+    for part in page.split("\n## ")[1:]:
+        title, _, body = part.partition("\n")
+        rows = [line for line in body.splitlines() if line.startswith("| ")][2:]
+        cells = [[c.strip() for c in row.strip("|").split(" | ")] for row in rows]
+        sections[title] = {c[0]: c[-1].replace("\\|", "|") for c in cells}
+    return sections
+
+
+def test_the_docs_page_quotes_the_counts_and_lists_every_case():
+    """The page's counts and its three tables match the fixture and GAPS, case by case; after
+    a change run python tests/fixtures/make_keras_own_tests_page.py."""
+    import importlib.util
+
+    page = (Path(__file__).parents[1] / "docs" / "own-tests-keras.md").read_text("utf-8")
+    agreeing = len(IN_SCOPE) - len(GAPS)
+    assert (
+        f"In scope: {len(IN_SCOPE)} cases; agreeing: {agreeing}; xfail gaps: {len(GAPS)}; "
+        f"out of scope: {len(OUT_OF_SCOPE)} cases." in page
+    )
+    sections = _page_sections()
+    assert list(sections) == [
+        "Agreeing",
+        "Gaps left (strict xfail), and why",
+        "Out of scope, and why",
+    ]
+    ok, gaps, skipped = sections.values()
+    assert set(ok) == {c["id"] for c in IN_SCOPE if c["id"] not in GAPS}
+    assert gaps == GAPS
+    assert skipped == {c["id"]: c["out_of_scope"] for c in OUT_OF_SCOPE}
+    maker = Path(__file__).with_name("fixtures") / "make_keras_own_tests_page.py"
+    spec = importlib.util.spec_from_file_location("make_keras_own_tests_page", maker)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert page == module.render(json.loads(FIXTURES.read_text()), GAPS)
