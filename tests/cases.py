@@ -540,6 +540,11 @@ def _kl_keras_zeros(logits):
     return make
 
 
+def _kl_one_class(rng, n):
+    """One target and one prediction column (Keras's last axis of size 1)."""
+    return Case("kl_div", rng.uniform(0.05, 1.0, n), (rng.uniform(0.05, 1.0, n),))
+
+
 def _kl_log_input(rng, n):
     t = _dirichlet(rng, n, 4)
     z = rng.normal(0, 2, (n, 4))
@@ -591,6 +596,17 @@ CONVENTION_CASES = {
         _conv("keras", _multiclass("focal")),
         _conv("keras", _multiclass("focal", logits=True, class_weights=(1.0, 2.0, 0.5, 3.0))),
         _conv("keras", _multiclass("focal", gamma=0.5, alpha=0.5)),
+        _conv("keras", _binary("focal", label_smoothing=0.2)),
+        _conv("keras", _binary("focal", logits=True, m=3, alpha=0.3, label_smoothing=0.1)),
+        _conv("keras", _binary("focal", gamma=0.5, label_smoothing=0.3)),
+        _conv("keras", _multiclass("focal", label_smoothing=0.1)),
+        _conv(
+            "keras",
+            _multiclass(
+                "focal", logits=True, class_weights=(1.0, 2.0, 0.5, 3.0), label_smoothing=0.2
+            ),
+        ),
+        _conv("keras", _multiclass("focal", gamma=0.5, alpha=0.5, label_smoothing=0.3)),
         _conv("optax", _binary("focal", logits=True, alpha=0.25)),
     ],
     "cross_entropy": [
@@ -628,6 +644,7 @@ CONVENTION_CASES = {
         _conv("torch", _kl_log_input),
         _conv("keras", _kl_keras_zeros(logits=False)),
         _conv("keras", _kl_keras_zeros(logits=True)),
+        _conv("keras", _kl_one_class),
         _conv("optax", _kl_log_input),
     ],
     "multi_hinge": [_conv("keras", _negative_scores("multi_hinge"))],

@@ -41,10 +41,13 @@ def finite_difference(f, inputs: tuple[np.ndarray, ...]) -> list[np.ndarray]:
     return grads
 
 
-def reductions_of(spec: str, params: dict, weighted: bool = False) -> list[str]:
+def reductions_of(
+    spec: str, params: dict, weighted: bool = False, convention: str | None = None
+) -> list[str]:
     from losscli.app.arrays import objective
 
-    _, obj = objective(spec, **params)  # reductions do not depend on a convention
+    # reductions do not depend on a convention, but some parameters are taken only under one
+    _, obj = objective(spec, convention=convention, **params)
     out = []
     for r in ("mean", "sum") if weighted else ("mean", "sum", "median", "max", "p95"):
         try:
@@ -66,7 +69,7 @@ def test_gradient_matches_finite_differences(make, weighted):
     rng = np.random.default_rng(1234)
     case = make(rng, 9)
     weights = rng.uniform(0.2, 2.0, 9) if weighted else None
-    for reduction in reductions_of(case.loss, case.params, weighted):
+    for reduction in reductions_of(case.loss, case.params, weighted, case.convention):
 
         def J(*preds, reduction=reduction):
             y_pred = preds if len(preds) > 1 else preds[0]

@@ -90,9 +90,9 @@ def test_completion_offers_the_new_losses_and_parameters():
 @pytest.mark.parametrize(
     ("command", "choices"),
     [
-        ("eval", ["mean", "sum", "none", "median", "max", "p95"]),
-        ("grad", ["mean", "sum", "median", "max", "p95"]),
-        ("compare", ["mean", "sum", "median", "max", "p95"]),
+        ("eval", ["mean", "sum", "none", "median", "max", "p95", "mean_with_sample_weight"]),
+        ("grad", ["mean", "sum", "median", "max", "p95", "mean_with_sample_weight"]),
+        ("compare", ["mean", "sum", "median", "max", "p95", "mean_with_sample_weight"]),
     ],
 )
 def test_reduction_choices_complete_and_are_in_the_man_pages(command, choices):

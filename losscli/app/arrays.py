@@ -8,7 +8,7 @@ from typing import Any
 from losscli._lazy import np
 from losscli.binding.objective import Objective, objectives_for
 from losscli.errors import InputError, ParamError, UsageError
-from losscli.kernel.streaming import ROW_STATISTICS, Batch, PartialSums
+from losscli.kernel.streaming import SUMMARIES, Batch, PartialSums
 from losscli.kernel.validate import require_finite
 from losscli.losses.registry import Loss
 
@@ -170,9 +170,9 @@ class Accumulator:
         convention: str | None = None,
         **params: Any,
     ) -> None:
-        if reduction not in ("mean", "sum", *ROW_STATISTICS):
+        if reduction not in SUMMARIES:
             raise UsageError(
-                f"an accumulator reduces with mean, sum, median, max or p95, not {reduction!r}"
+                f"an accumulator reduces with mean, mean_with_sample_weight, sum, median, max or p95, not {reduction!r}"
             )
         self.label, self.objective = objective(loss, from_logits, convention, **params)
         self.objective.check_reduction(reduction)

@@ -45,6 +45,7 @@ from losscli._version import __version__
 from losscli.app import thresholds
 from losscli.errors import LossCliError, UsageError
 from losscli.io.input_options import InputSpec, decimal_value, delimiter_value
+from losscli.kernel.streaming import SUMMARIES
 
 SCHEMA = "losscli.check/1"
 
@@ -408,9 +409,11 @@ def _check_values(check: Mapping[str, Any], where: str) -> None:
     """Values of the right type that are still invalid, named by their key."""
     from losscli.io.sources import FORMATS
 
-    if check.get("reduction", "mean") not in ("mean", "sum", "median", "max", "p95"):
+    if check.get("reduction", "mean") not in SUMMARIES:
         raise ConfigError(
-            f'{where}: key \'reduction\' must be "mean", "sum", "median", "max" or "p95"'
+            f"{where}: key 'reduction' must be "
+            + ", ".join(f'"{r}"' for r in SUMMARIES[:-1])
+            + f' or "{SUMMARIES[-1]}"'
         )
     if check.get("bootstrap", 0) < 0:
         raise ConfigError(f"{where}: key 'bootstrap' must be 0 (none) or more replicates")

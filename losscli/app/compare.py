@@ -39,7 +39,7 @@ from losscli.engine.passes import (
 from losscli.engine.scoring import Scored
 from losscli.errors import InputError, UsageError, ZeroWeightError
 from losscli.io.input_options import InputSpec
-from losscli.kernel.streaming import ROW_STATISTICS, PartialSums
+from losscli.kernel.streaming import SUMMARIES, PartialSums
 
 SCHEMA = "losscli.compare/1"
 
@@ -294,8 +294,10 @@ def compare(
     from losscli.engine.logits import quiet
 
     note = _once(note or quiet)
-    if reduction not in ("mean", "sum", *ROW_STATISTICS):
-        raise UsageError(f"compare reduces with mean, sum, median, max or p95, not {reduction!r}")
+    if reduction not in SUMMARIES:
+        raise UsageError(
+            f"compare reduces with mean, mean_with_sample_weight, sum, median, max or p95, not {reduction!r}"
+        )
     if bootstrap_replicates < 0:
         raise UsageError(f"--bootstrap {bootstrap_replicates}: give 0 (none) or more replicates")
     if not 0.0 < confidence < 1.0:

@@ -26,7 +26,7 @@ from losscli.engine.passes import Selected, bind_reduction, check_usable, group_
 from losscli.errors import UsageError, ZeroWeightError
 from losscli.io.input_options import InputSpec, decimal_value, delimiter_value
 from losscli.io.sources import Source
-from losscli.kernel.streaming import ROW_STATISTICS
+from losscli.kernel.streaming import SUMMARIES
 
 Note = Callable[[str], None]
 _quiet = quiet
@@ -132,9 +132,9 @@ def evaluate(
     ``top_rows``: each loss's K rows with the largest Lᵢ, overall and per group
     (``losscli.engine.top_rows``), with the ``inputs.keep`` columns.
     """
-    if reduction not in ("mean", "sum", *ROW_STATISTICS):
+    if reduction not in SUMMARIES:
         raise UsageError(
-            f"evaluate_file reduces with mean, sum, median, max or p95, not {reduction!r} "
+            f"evaluate_file reduces with mean, mean_with_sample_weight, sum, median, max or p95, not {reduction!r} "
             "(see write_rows)"
         )
     resampling = _resampling(bootstrap, confidence, seed)
@@ -386,8 +386,10 @@ def gradients_of(
     differentiates each row against them, so the output matches ``losscli.gradient``.
     Returns the number of input rows.
     """
-    if reduction not in ("mean", "sum", *ROW_STATISTICS):
-        raise UsageError(f"grad reduces with mean, sum, median, max or p95, not {reduction!r}")
+    if reduction not in SUMMARIES:
+        raise UsageError(
+            f"grad reduces with mean, mean_with_sample_weight, sum, median, max or p95, not {reduction!r}"
+        )
     if inputs.group is not None:
         raise UsageError("per-row output has one row per input row; it takes no group column")
     backend = backend_for(inputs.engine, inputs.scheduler, path, inputs.targets)

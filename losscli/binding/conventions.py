@@ -14,7 +14,8 @@ Each loss declares the options it takes (``Loss.options``, ``losscli.losses.para
 binding a record whose option its loss does not declare is an error:
 
 - ``denominator``: the mean's divisor, Σdᵢ over rows (``streaming.Elementwise``):
-  ``count`` — n rows (Keras ``sum_over_batch_size``); ``class`` — Σ sᵢ·c_{yᵢ}, each row's
+  ``count`` — n rows (Keras ``sum_over_batch_size``; ``--reduction mean_with_sample_weight``
+  drops it, Keras's Σw·L/Σw); ``class`` — Σ sᵢ·c_{yᵢ}, each row's
   sample weight times its class weight (scikit-learn, where class weights are passed
   as sample weights); ``label_class`` — the same for integer labels, Σ sᵢ for target
   columns (PyTorch ``weight=`` with class-index targets).
@@ -77,7 +78,10 @@ KERAS_EPSILON_SQUARED = 1e-14
 KERAS_GCE_EPS = 2.2250738585072014e-308
 
 KERAS_MEAN = "keras-team/keras: keras/src/losses/loss.py (reduce_values)"
-KERAS_DIVIDES_BY_N = "with --weight the mean divides by n (reduction 'sum_over_batch_size'), not Σw"
+KERAS_DIVIDES_BY_N = (
+    "with --weight the mean divides by n (Keras's default reduction 'sum_over_batch_size'), "
+    "not Σw; --reduction mean_with_sample_weight is Keras's Σw·L/Σw"
+)
 
 
 @dataclass(frozen=True)
@@ -528,8 +532,10 @@ RECORDS: tuple[Convention, ...] = (
     _keras(
         "weighted_bce",
         "keras.losses.BinaryCrossentropy with Model.fit(class_weight=)",
-        "class weights become sample weights and the mean divides by n, as here",
-        f"{_KERAS} (binary_crossentropy)",
+        "class weights become sample weights and the mean divides by n, as here; p clipped to "
+        "[1e-7, 1 − 1e-7] in float32 as for bce (1 − 1e-7 rounds to 1 − 1.19e-7)",
+        f"{_KERAS} (binary_crossentropy); {_KERAS_JAX} (binary_crossentropy)",
+        options={"bce_clip": "float32"},
         defined=(Definition(_DEF_KERAS, 606, "BinaryCrossentropy"),),
     ),
     _sklearn_log_loss(
@@ -563,7 +569,11 @@ RECORDS: tuple[Convention, ...] = (
         "binary: alpha only with apply_class_balancing=True (unset here, as losscli), the focal "
         "factor (1 − p_t)^γ from the unclipped p while log p is clipped at 1e-7, and logits go "
         "through sigmoid and that clip; K classes: every term multiplied by alpha = 0.25 (a "
-        "list with --class-weights: 0.25·w_c), p = softmax or p/Σp clipped to [1e-7, 1 − 1e-7]",
+        "list with --class-weights: 0.25·w_c), p = softmax or p/Σp clipped to [1e-7, 1 − 1e-7]; "
+        "label_smoothing ε (Keras's only: losscli's default refuses it) smooths the target "
+        "before the focal factor: binary ỹ = y(1 − ε) + ε/2 in the bce, in 1 − p_t = ỹ(1 − p) + "
+        "(1 − ỹ)p and in α_t; K classes t̃_c = (1 − ε)δ_cy + ε/K, so every class adds "
+        "α(1 − p_c)^γ·(−t̃_c log p_c), each with its own focal factor",
         f"{_KERAS} (binary_focal_crossentropy, categorical_focal_crossentropy)",
         options={"focal_form": "keras", "focal_categorical_alpha": 0.25},
         defined=(
@@ -747,7 +757,8 @@ RECORDS: tuple[Convention, ...] = (
         "kl_div",
         "keras.losses.KLDivergence",
         "both distributions clipped to [1e-7, 1], so t = 0 adds 1e-7·log(1e-7/p) instead of 0; "
-        "rows need not sum to 1 (losscli's default refuses them); "
+        "rows need not sum to 1, and one target and one prediction column (K = 1, Keras's last "
+        "axis of size 1) give t̂·log(t̂/p̂) per row (losscli's default refuses both); "
         "takes probabilities (with --from-logits losscli applies softmax first)",
         f"{_KERAS} (kl_divergence)",
         options={"kl_clip": True},

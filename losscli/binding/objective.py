@@ -12,10 +12,17 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from losscli._lazy import np
-from losscli.binding.conventions import Convention, lookup, lookup_alias
+from losscli.binding.conventions import Convention, lookup, lookup_alias, normalize_library
 from losscli.binding.spec import LossSpec, parse_specs
-from losscli.errors import UsageError
-from losscli.kernel.streaming import ROW_STATISTICS, Batch, PartialSums, check_reduction
+from losscli.errors import ParamError, UsageError
+from losscli.kernel.streaming import (
+    MEAN_WITH_SAMPLE_WEIGHT,
+    ROW_STATISTICS,
+    Batch,
+    PartialSums,
+    check_reduction,
+    kernel_reduction,
+)
 from losscli.losses.params import resolve, resolve_options
 from losscli.losses.registry import Loss, all_losses, get_loss
 
@@ -50,7 +57,11 @@ class BoundLoss:
 
     def for_reduction(self, reduction: str) -> BoundLoss:
         """This loss as ``reduction`` needs it: median, max and p95 keep every Lᵢ
-        (``losscli.kernel.row_statistics``); the other reductions use the loss as it is."""
+        (``losscli.kernel.row_statistics``); mean_with_sample_weight divides by Σwᵢ, so a
+        convention's ``denominator="count"`` (Keras's n) is dropped; the other reductions use
+        the loss as it is."""
+        if reduction == MEAN_WITH_SAMPLE_WEIGHT and self.params.get("denominator") == "count":
+            return replace(self, params={**self.params, "denominator": None})
         if reduction not in ROW_STATISTICS:
             return self
         from losscli.kernel.row_statistics import RowStatistic
@@ -68,13 +79,15 @@ class BoundLoss:
         return self.loss.kernel.update_grouped(self.prepare(batch), self.params, codes, size)
 
     def compute(self, sums: Mapping[str, Any], reduction: str) -> float:
-        return self.loss.kernel.compute(sums, self.params, reduction)
+        return self.loss.kernel.compute(sums, self.params, kernel_reduction(reduction))
 
     def rows(self, batch: Batch) -> np.ndarray:
         return self.loss.kernel.rows(self.prepare(batch), self.params)
 
     def grad(self, batch: Batch, sums: Mapping[str, Any], reduction: str) -> tuple[np.ndarray, ...]:
-        return self.loss.kernel.grad(self.prepare(batch), sums, self.params, reduction)
+        return self.loss.kernel.grad(
+            self.prepare(batch), sums, self.params, kernel_reduction(reduction)
+        )
 
     def breakdown(self, targets: int, predictions: int) -> str | None:
         if self.params.get("focal_layout") == "categorical":
@@ -92,11 +105,13 @@ class BoundLoss:
         return self.loss.kernel.class_sums(sums, c)
 
     def user_params(self) -> dict[str, Any]:
-        """Parameters as results report them (all declared ones, with defaults filled)."""
+        """Parameters as results report them (all declared ones, with defaults filled; not
+        those the loss takes only under another library's convention)."""
+        library = self.convention.library if self.convention is not None else None
         return {
             k: (list(v) if isinstance(v, tuple) else v)
             for k, v in self.params.items()
-            if self.loss.param(k) is not None
+            if (p := self.loss.param(k)) is not None and p.convention in (None, library)
         }
 
 
@@ -192,14 +207,26 @@ def bind_term(
     record = None
     if convention:  # a name such as l2 may select another function of the library
         record = lookup_alias(name, loss.name, convention) or lookup(loss.name, convention)
+    library = normalize_library(convention) if convention else None
     declared = {p.name for p in loss.params}
+    # a shared option skips a loss that takes it only under another convention
+    takes = {p.name for p in loss.params if p.convention in (None, library)}
     alias = name.strip().lower().replace("-", "_")
     given = {**PARAMS_OF_ALIAS.get(alias, {}), **(record.params if record else {})}
-    given.update({k: v for k, v in shared.items() if k in declared})
+    given.update({k: v for k, v in shared.items() if k in takes})
     for key in inline.keys() & given.keys() & shared.keys():
         _same_value(loss, key, inline[key], shared[key])
     given.update(inline)
     params = resolve(loss.params, given, loss.name)
+    for p in loss.params:
+        if p.convention not in (None, library) and params[p.name] != p.default:
+            raise ParamError(
+                p.name,
+                params[p.name],
+                f"left at {p.default} without --convention {p.convention}, the library that "
+                f"defines {p.name} for {loss.name}",
+                loss.name,
+            )
     # Which parameters were chosen rather than defaulted (a kernel may refuse a default
     # that the data makes meaningless, e.g. mape's eps floor on a zero target); a
     # convention chooses them all: it reproduces its library's number.
@@ -329,11 +356,16 @@ def objectives_for(
     specs = expand_bundles(parse_specs(text))
     out = [(s.label, bind(s, shared, from_logits, convention)) for s in specs]
     names = [get_loss(t.name) for s in specs for t in s.terms]
+    library = normalize_library(convention) if convention else None
     for key in shared:
-        if not any(loss.param(key) for loss in names):
+        params = [p for loss in names if (p := loss.param(key)) is not None]
+        if not any(p.convention in (None, library) for p in params):
+            elsewhere = sorted({p.convention for p in params if p.convention})
             raise UsageError(
                 f"no selected loss takes the parameter {key!r} ({', '.join(dict.fromkeys(n.name for n in names))})",
-                hint="run 'losscli losses' to see each loss's parameters",
+                hint=f"{key} is taken under --convention {' or '.join(elsewhere)}"
+                if elsewhere
+                else "run 'losscli losses' to see each loss's parameters",
             )
     if from_logits and not any(loss.logits for loss in names):
         raise UsageError(

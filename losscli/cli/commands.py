@@ -218,7 +218,9 @@ def eval_command(
         typer.Option(
             "--reduction",
             help="mean, sum, none (one row per input row), or median, max, p95 of the per-row "
-            "losses (no --weight; keeps every row's loss in memory).",
+            "losses (no --weight; keeps every row's loss in memory). mean_with_sample_weight: "
+            "Σwᵢ·Lᵢ/Σwᵢ, which mean is without --convention; with --convention keras mean is "
+            "Keras's default sum_over_batch_size (Σwᵢ·Lᵢ/n) and this is Keras's other mean.",
         ),
     ] = Reduction.mean,
     gradients: Annotated[
@@ -419,7 +421,10 @@ def grad_command(
     reduction: Annotated[
         GradReduction,
         typer.Option(
-            "--reduction", help="The J being differentiated: mean, sum, median, max or p95."
+            "--reduction",
+            help="The J being differentiated: mean, sum, median, max or p95; "
+            "mean_with_sample_weight: Σwᵢ·Lᵢ/Σwᵢ (Keras's; mean under --convention keras "
+            "divides by n).",
         ),
     ] = GradReduction.mean,
     with_loss: Annotated[bool, typer.Option("--with-loss", help="Add each row's loss Lᵢ.")] = False,
@@ -493,7 +498,12 @@ def compare_command(
     inputs: InputSpec | None = None,  # the input options (with_input_options)
     reduction: Annotated[
         GradReduction,
-        typer.Option("--reduction", help="mean, sum, or median, max, p95 of the per-row losses."),
+        typer.Option(
+            "--reduction",
+            help="mean, sum, or median, max, p95 of the per-row losses; "
+            "mean_with_sample_weight: Σwᵢ·Lᵢ/Σwᵢ (Keras's; mean under --convention keras "
+            "divides by n).",
+        ),
     ] = GradReduction.mean,
     tolerance: Annotated[
         float | None,

@@ -30,6 +30,7 @@ class Reduction(str, Enum):
     median = "median"
     max = "max"
     p95 = "p95"
+    mean_with_sample_weight = "mean_with_sample_weight"
 
 
 class GradReduction(str, Enum):
@@ -38,6 +39,7 @@ class GradReduction(str, Enum):
     median = "median"
     max = "max"
     p95 = "p95"
+    mean_with_sample_weight = "mean_with_sample_weight"
 
 
 class Engine(str, Enum):

@@ -402,7 +402,19 @@ def _weighted_mean(sums: Mapping[str, Any]) -> float:
 #: Reductions that are statistics of the per-row losses Lᵢ (``losscli.kernel.row_statistics``):
 #: every loss with per-row values (``none``) has them.
 ROW_STATISTICS = ("median", "max", "p95")
+#: Keras's reduction='mean_with_sample_weight': J = Σwᵢ·Lᵢ / Σwᵢ even where a library
+#: convention's mean divides by something else (Keras's default sum_over_batch_size divides by
+#: n). Losses bind it as the mean without the ``denominator`` option ``count``
+#: (``losscli.binding.objective``); their kernels see ``mean``.
+MEAN_WITH_SAMPLE_WEIGHT = "mean_with_sample_weight"
 REDUCTIONS = ("mean", "sum", "none", *ROW_STATISTICS)
+#: The reductions that give one value: what eval, grad, compare and the accumulator take.
+SUMMARIES = ("mean", MEAN_WITH_SAMPLE_WEIGHT, "sum", *ROW_STATISTICS)
+
+
+def kernel_reduction(reduction: str) -> str:
+    """The reduction a kernel computes: ``mean`` for ``mean_with_sample_weight``."""
+    return "mean" if reduction == MEAN_WITH_SAMPLE_WEIGHT else reduction
 
 
 def supported_reductions(kernel: Kernel) -> tuple[str, ...]:
@@ -413,6 +425,7 @@ def supported_reductions(kernel: Kernel) -> tuple[str, ...]:
 
 def check_reduction(name: str, kernel: Kernel, reduction: str) -> None:
     """Refuse a reduction the loss does not define, naming the ones it has."""
+    reduction = kernel_reduction(reduction)
     if reduction not in REDUCTIONS:
         raise UsageError(
             f"unknown reduction {reduction!r}: use {', '.join(REDUCTIONS[:-1])} or {REDUCTIONS[-1]}"

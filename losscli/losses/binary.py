@@ -25,6 +25,7 @@ from losscli.losses.params import (
     EPS,
     FOCAL_CATEGORICAL_ALPHA,
     FOCAL_FORM,
+    FOCAL_LABEL_SMOOTHING,
     FOCAL_LAYOUT,
     GAMMA,
     LABEL_SMOOTHING,
@@ -279,6 +280,32 @@ def keras_binary_focal_terms(y, x, params: Params, at: np.ndarray, s: np.ndarray
     return value, sigmoid_backward(grad, p) if params["from_logits"] else grad
 
 
+def _keras_smoothed_binary_focal(y, x, params: Params, cw: np.ndarray):
+    """Keras's binary focal loss with label_smoothing ε: the target ỹ = y(1 − ε) + ε/2 is
+    used everywhere y was (bce, p_t and the class-balancing α).
+
+    bce = −[ỹ log p̂ + (1 − ỹ) log(1 − p̂)], p̂ = clip(p, eps, 1 − eps); 1 − p_t =
+    ỹ(1 − p) + (1 − ỹ)p from the unclipped p; α_t = ỹα + (1 − ỹ)(1 − α) with alpha set
+    (times the class weight of y). L = α_t (1 − p_t)^γ bce, so ∂L/∂p = α_t[γ(1 − p_t)^(γ−1)
+    (1 − 2ỹ) bce + (1 − p_t)^γ ∂bce/∂p], ∂bce/∂p = −ỹ/p̂ + (1 − ỹ)/(1 − p̂) (0 where p is
+    clipped); logits: ∂L/∂z = ∂L/∂p · p(1 − p).
+    """
+    gamma, alpha, ls = params["gamma"], params["alpha"], params["label_smoothing"]
+    p = sigmoid(x) if params["from_logits"] else x
+    ys = y * (1.0 - ls) + 0.5 * ls
+    # Keras's apply_class_balancing weight (alpha set), from the smoothed target
+    at = cw if alpha is None else cw * (ys * alpha + (1.0 - ys) * (1.0 - alpha))
+    pc, inside = clip_probability(p, params["eps"])
+    bce = -(ys * np.log(pc) + (1.0 - ys) * np.log1p(-pc))
+    dbce = np.where(inside, -ys / pc + (1.0 - ys) / (1.0 - pc), 0.0)
+    qt = ys * (1.0 - p) + (1.0 - ys) * p  # 1 − p_t, unclipped
+    value = at * _power(qt, gamma) * bce
+    grad = at * (
+        gamma * (1.0 - 2.0 * ys) * _power(qt, gamma - 1.0) * bce + _power(qt, gamma) * dbce
+    )
+    return value, sigmoid_backward(grad, p) if params["from_logits"] else grad
+
+
 def binary_focal_terms(y, x, params: Params):
     """Per-element binary focal loss and its derivative w.r.t. p (or z).
 
@@ -287,9 +314,12 @@ def binary_focal_terms(y, x, params: Params):
     Logits (p_t = σ(s z), s = ±1): ∂L/∂z = −α_t s (1 − p_t)^γ [(1 − p_t) − γ p_t log p_t].
     """
     gamma, alpha = params["gamma"], params["alpha"]
-    at = np.ones_like(y) if alpha is None else np.where(y == 1, alpha, 1.0 - alpha)
     w0, w1 = binary_class_weights(params, "focal")
-    at = at * np.where(y == 1, w1, w0)
+    cw = np.where(y == 1, w1, w0)
+    if option(params, FOCAL_FORM) == "keras" and params.get("label_smoothing"):
+        return _keras_smoothed_binary_focal(y, x, params, cw)
+    at = np.ones_like(y) if alpha is None else np.where(y == 1, alpha, 1.0 - alpha)
+    at = at * cw
     s = np.where(y == 1, 1.0, -1.0)
     if option(params, FOCAL_FORM) == "keras":
         return keras_binary_focal_terms(y, x, params, at, s)
@@ -332,6 +362,8 @@ def keras_categorical_focal_terms(labels, x, params: Params, k: int, alpha: floa
     w = alpha * _label_weights(labels, params, k)
     rows = np.arange(len(labels))
     p = softmax(x) if params["from_logits"] else x
+    if params.get("label_smoothing"):
+        return _keras_smoothed_categorical_focal(labels, p, params, w)
     total = np.sum(p, axis=1)
     q = p[rows, labels] / total
     qc, inside = clip_probability(q, params["eps"])
@@ -344,6 +376,35 @@ def keras_categorical_focal_terms(labels, x, params: Params, k: int, alpha: floa
     )
     grad = -(g * q / total)[:, None] * np.ones_like(p)
     grad[rows, labels] += g / total
+    return value, softmax_backward(grad, p) if params["from_logits"] else grad
+
+
+def _keras_smoothed_categorical_focal(labels, p, params: Params, w: np.ndarray):
+    """Keras's categorical focal loss with label_smoothing ε: every class c has the target
+    t̃_c = (1 − ε)δ_cy + ε/K, smoothed before the focal factor, which is each class's own.
+
+    q = p/Σp, q̂ = clip(q, eps, 1 − eps); L = −α w_y Σ_c t̃_c (1 − q̂_c)^γ log q̂_c. With
+    g_c = ∂L/∂q̂_c = α w_y t̃_c[γ(1 − q̂_c)^(γ−1) log q̂_c − (1 − q̂_c)^γ/q̂_c] (0 where
+    clipped): ∂L/∂p_j = (g_j − Σ_c g_c q_c)/Σp, then through softmax for logits.
+    """
+    from losscli.kernel.numerics import softmax_backward
+
+    gamma, ls = params["gamma"], params["label_smoothing"]
+    n, k = p.shape
+    t = np.full((n, k), ls / k)
+    t[np.arange(n), labels] += 1.0 - ls
+    total = np.sum(p, axis=1, keepdims=True)
+    q = p / total
+    qc, inside = clip_probability(q, params["eps"])
+    log_q = np.log(qc)
+    wt = w[:, None] * t
+    value = -np.sum(wt * _power(1.0 - qc, gamma) * log_q, axis=1)
+    g = np.where(
+        inside,
+        wt * (gamma * _power(1.0 - qc, gamma - 1.0) * log_q - _power(1.0 - qc, gamma) / qc),
+        0.0,
+    )
+    grad = (g - np.sum(g * q, axis=1, keepdims=True)) / total
     return value, softmax_backward(grad, p) if params["from_logits"] else grad
 
 
@@ -393,7 +454,7 @@ def softmax_focal_terms(labels, x, params: Params, k: int):
     aliases=("binary_focal", "sigmoid_focal", "categorical_focal"),
     inputs="binary",
     tasks=("binary", "imbalanced", "multiclass", "multilabel", "segmentation"),
-    params=(GAMMA, ALPHA_FOCAL, CLASS_WEIGHTS, EPS),
+    params=(GAMMA, ALPHA_FOCAL, CLASS_WEIGHTS, EPS, FOCAL_LABEL_SMOOTHING),
     logits=True,
     explain=Explain(
         formula="binary: Lᵢ = −α_t (1 − p_t)^γ log p_t, p_t = p if y = 1 else 1 − p, α_t = α if y = 1 else "
@@ -410,7 +471,9 @@ def softmax_focal_terms(labels, x, params: Params, k: int):
         differences="torchvision sigmoid_focal_loss uses α = 0.25 by default (always on); Keras "
         "BinaryFocalCrossentropy applies α = 0.25 only with apply_class_balancing=True; Keras "
         "CategoricalFocalCrossentropy multiplies by α = 0.25 always; optax uses no α; "
-        "SMP FocalLoss in multiclass mode is one-vs-rest sigmoid focal. Here α is unset by default.",
+        "SMP FocalLoss in multiclass mode is one-vs-rest sigmoid focal. Here α is unset by default. "
+        "label_smoothing is Keras's (BinaryFocalCrossentropy, CategoricalFocalCrossentropy): "
+        "taken under --convention keras only.",
     ),
 )
 class Focal(_Binary):

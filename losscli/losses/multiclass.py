@@ -403,7 +403,9 @@ class KLDivergence(Elementwise):
 
     Options of a library convention: ``kl_mean_over_classes`` divides the mean by n·K
     (PyTorch's reduction 'mean'); ``kl_clip`` clips t and p to [eps, 1] and applies
-    softmax to logits (Keras): Lᵢ = Σ_c t̂_c log(t̂_c/p̂_c), ∂Lᵢ/∂p_c = −t̂_c/p̂_c (0 below eps).
+    softmax to logits (Keras): Lᵢ = Σ_c t̂_c log(t̂_c/p̂_c), ∂Lᵢ/∂p_c = −t̂_c/p̂_c (0 below eps);
+    one target and one prediction column are K = 1 (Keras's last axis of size 1), which
+    the default refuses: one number per row is no distribution unless t = p = 1.
     ``kl_pointwise`` (PyTorch): the sum of t·(log t − x) as given, so targets need only be
     ≥ 0 (any log-target with log_target) and log_input takes any real x; rows are not
     checked to sum to 1. ``kl_targets_as_given`` takes target rows that do not sum to 1 as
@@ -413,10 +415,22 @@ class KLDivergence(Elementwise):
     def prepare(self, batch, params):
         x = batch.preds[0]
         t = batch.target
+        clipped = option(params, KL_CLIP)  # Keras clips both rows and computes: no sum check
+        if clipped and t is not None and t.ndim == 1 and x.ndim == 1:
+            # Keras computes a last axis of size 1 (one-class rows): K = 1, clipped as any K
+            t, x = t[:, None], x[:, None]
+            aux = {**batch.aux, "one_class": True}  # the gradient keeps the column's shape
+            batch = batch.replace(target=t, preds=(x, *batch.preds[1:]), aux=aux)
         if t is None or t.ndim != 2 or x.ndim != 2 or t.shape != x.shape:
             raise InputError(
                 "kl_div needs K target-distribution columns and K prediction columns",
-                hint="for integer labels use cross_entropy",
+                hint="for integer labels use cross_entropy"
+                + (
+                    "; one column per row is no distribution unless t = p = 1 (Keras computes "
+                    "its last axis of size 1 under --convention keras)"
+                    if t is not None and t.ndim == 1 and x.ndim == 1
+                    else ""
+                ),
             )
         pointwise = option(params, KL_POINTWISE)
         if params.get("log_target"):
@@ -426,7 +440,6 @@ class KLDivergence(Elementwise):
             require_range(t, batch, "target", 0.0, None, what="is negative")
         else:
             require_range(t, batch, "target", 0.0, 1.0, what="is not a probability in [0, 1]")
-        clipped = option(params, KL_CLIP)  # Keras clips both rows and computes: no sum check
         if not (pointwise or clipped or option(params, KL_TARGETS_AS_GIVEN)):
             require_rows_sum_to_one(t, batch, role="target")
         if params.get("log_input"):
@@ -472,7 +485,8 @@ class KLDivergence(Elementwise):
         if option(params, KL_CLIP):
             tc, p, pc = self._keras(batch, params)
             g = np.where((p >= params["eps"]) & (p <= 1.0), -tc / pc, 0.0)
-            return (softmax_backward(g, p) if params["from_logits"] else g,)
+            g = softmax_backward(g, p) if params["from_logits"] else g
+            return (g[:, 0] if batch.aux.get("one_class") else g,)
         if params.get("log_input"):
             return (-t,)
         if params["from_logits"]:

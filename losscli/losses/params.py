@@ -33,6 +33,9 @@ class Param:
     help: str = ""
     required: bool = False
     choices: tuple[str, ...] = ()
+    #: the library convention under which alone the loss takes this parameter (None: always);
+    #: elsewhere a value other than the default is an error and a shared option skips it
+    convention: str | None = None
 
     def parse(self, text: str) -> Any:
         """Read a value from command-line text (``0.5``, ``1,5``, ``none``, ``true``)."""
@@ -159,6 +162,15 @@ CLASS_WEIGHTS = Param(
 )
 LABEL_SMOOTHING = Param(
     "label_smoothing", 0.0, check=unit_left_closed, valid="in [0, 1)", help="label smoothing"
+)
+#: Keras's focal losses take label_smoothing; losscli's focal does not define it.
+FOCAL_LABEL_SMOOTHING = Param(
+    "label_smoothing",
+    0.0,
+    check=unit_left_closed,
+    valid="in [0, 1)",
+    help="label smoothing (Keras's focal losses: --convention keras only)",
+    convention="keras",
 )
 IGNORE_INDEX = Param(
     "ignore_index", None, kind=INT, valid="an integer label", help="label whose rows are skipped"
