@@ -35,6 +35,7 @@ from losscli.losses.params import (
     KL_TARGETS_AS_GIVEN,
     LABEL_SMOOTHING,
     RENORMALIZE,
+    ROWS_AS_GIVEN,
     Param,
     non_negative,
     option,
@@ -104,7 +105,8 @@ def prepare_multiclass(
         raise InputError(f"{loss}: target shape {y.shape} does not fit {k} prediction columns")
     if not params.get("from_logits"):
         require_probabilities(x, batch)
-        if not option(params, RENORMALIZE):  # Keras divides each row by its sum instead
+        # Keras divides each row by its sum instead; scikit-learn uses the rows as they are
+        if not option(params, RENORMALIZE) and not option(params, ROWS_AS_GIVEN):
             require_rows_sum_to_one(x, batch)
     aux = {"k": k, "from_labels": y.ndim == 1}
     if labels is not None:
@@ -172,7 +174,7 @@ CE_PARAMS = (EPS, LABEL_SMOOTHING, CLASS_WEIGHTS, IGNORE_INDEX)
 
 @register_loss(
     "cross_entropy",
-    options=(DENOMINATOR, RENORMALIZE),
+    options=(DENOMINATOR, RENORMALIZE, ROWS_AS_GIVEN),
     default_for={"multiclass": 1, "multiclass-imbalanced": 1},
     aliases=(
         "cce",
