@@ -43,9 +43,8 @@ _MULTICLASS_BRIER = (
 )
 _ONE_LABEL = (
     "sklearn refuses a y_true holding one label when y_proba has >= 2 columns and no labels= "
-    "is given; losscli maps the label to its prediction column by name and computes a value "
-    "(refusing it needs the whole column's labels before the first row, as brier's "
-    "pos_label pass does)"
+    "is given; in losscli the prediction columns name the classes (what labels= does), so the "
+    "label maps to its column and a value comes out"
 )
 GAPS: dict[str, str] = {
     "rmsle-4-outputs": "root_mean_squared_log_error: losscli has no rmsle (msle's root, per "
