@@ -449,6 +449,16 @@ FIXTURES = [
         grads={'grad_p_0': [0.2682176111599957, 0.0, 0.0, 0.0, 0.375504655623994], 'grad_p_1': [0.0, 0.0, 0.187752327811997, 0.0, 0.0], 'grad_p_2': [0.0, 0.6258410927066567, 0.0, 0.0, 0.0]},
     ),
     Fixture(
+        id='rmsle-sklearn-multioutput',
+        loss='rmsle',
+        library='sklearn',
+        formula="sklearn root_mean_squared_log_error(multioutput='uniform_average', sample_weight=w): mean of per-column √(Σw(log1p ŷ − log1p y)²/Σw)",
+        flags=('--target', 'y_true,y2', '--pred', 'y_pred,p2', '--weight', 'w'),
+        columns={'y_true': [1.5, 0.3, 2.0, 0.7, 4.2], 'y_pred': [1.1, 0.45, 3.6, 0.2, 3.25], 'y2': [0.1, 0.2, 0.5, 1.0, 2.0], 'p2': [0.0, 0.9, 0.4, 1.3, 1.1], 'w': [0.5, 2.0, 1.0, 1.5, 0.25]},
+        value=0.2935719534809218,
+        grads={'grad_y_pred': [-0.01408054815571765, 0.05108816216270338, 0.03151808863529128, -0.14767612849432382, -0.004025138140110069], 'grad_p2': [-0.014814532654902202, 0.15037343751653232, -0.015319861795265495, 0.028335508658427818, -0.01319994063446804]},
+    ),
+    Fixture(
         id='focal-torch-alpha',
         loss='focal',
         library='torch',

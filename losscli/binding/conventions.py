@@ -257,6 +257,16 @@ RECORDS: tuple[Convention, ...] = (
         "sklearn accepts values above −1; losscli requires values ≥ 0",
         f"{_SK_REG} (mean_squared_log_error)",
     ),
+    Convention(
+        "rmsle",
+        "sklearn",
+        "sklearn.metrics.root_mean_squared_log_error",
+        "with several target columns the root of each column's MSLE is averaged "
+        "(multioutput='uniform_average'), not the root of the mean over all columns; sklearn "
+        "accepts values above −1, losscli requires values ≥ 0",
+        f"{_SK_REG} (root_mean_squared_log_error)",
+        options={"rmse_per_output": True},
+    ),
     _keras(
         "mape",
         "keras.losses.MeanAbsolutePercentageError",
