@@ -529,8 +529,8 @@ RECORDS: tuple[Convention, ...] = (
     _sklearn_log_loss(
         "cross_entropy",
         "sklearn.metrics.log_loss",
-        "p clipped at float64 machine epsilon instead of 1e-7; probability rows not summing to 1 "
-        "are used as they are (sklearn warns; losscli's default refuses them); "
+        "p clipped at float64 machine epsilon instead of 1e-7; rows not summing to 1 are used "
+        "as they are (sklearn warns; losscli's default refuses them); "
         f"{_SKLEARN_CLASS_WEIGHTS}",
         options={"rows_as_given": True},
     ),
