@@ -574,6 +574,7 @@ CONVENTION_CASES = {
     "hinge": [_conv("keras", _margin("hinge", pm1=False))],
     "mse": [_conv("keras", _reg_multi("mse"))],
     "rmse": [_conv("sklearn", _reg_multi("rmse")), _conv("sklearn", _reg("rmse"))],
+    "brier": [_conv("sklearn", _multiclass("brier")), _conv("sklearn", _multiclass("brier", k=2))],
     "rmsle": [
         _conv("sklearn", _positive_reg_multi("rmsle")),
         _conv("sklearn", _positive_reg("rmsle")),

@@ -36,12 +36,9 @@ PAGE = Path(__file__).parents[1] / "docs" / "own-tests-sklearn.md"
 # brier-labels-1-2, brier-labels-minus1-1, brier-single-minus1 (the sklearn record's
 # pos_label="greater": sklearn's positive class of a numeric target without --pos-label) and
 # log_loss-not-probabilities (the cross_entropy record's rows_as_given option), rmsle-4-outputs
-# (the new rmsle loss, root_mean_squared_log_error, per output column under the convention).
-_MULTICLASS_BRIER = (
-    "brier_score_loss with K probability columns (K >= 2) and one label column: sklearn sums "
-    "(onehot - p)^2 over the classes (halved for K = 2); losscli's brier reads one binary "
-    "target per prediction column and refuses 1 target column with K prediction columns"
-)
+# (the new rmsle loss, root_mean_squared_log_error, per output column under the convention),
+# brier-two-prob-columns, brier-multiclass*, brier-single-label-with-labels (the brier record's
+# brier_classes option: one label column with K probability columns, Σ over the classes).
 _ONE_LABEL = (
     "sklearn refuses a y_true holding one label when y_proba has >= 2 columns and no labels= "
     "is given; in losscli the prediction columns name the classes (what labels= does), so the "
@@ -51,12 +48,7 @@ GAPS: dict[str, str] = {
     "log_loss-single-label-without-labels": _ONE_LABEL,
     "d2_log_loss-single-label": _ONE_LABEL,
     "d2_brier-single-label": _ONE_LABEL,
-    "brier-two-prob-columns": _MULTICLASS_BRIER,
-    "brier-multiclass-labels-with-absent-class": _MULTICLASS_BRIER,
-    "brier-multiclass": _MULTICLASS_BRIER,
-    "brier-multiclass-perfect": _MULTICLASS_BRIER,
-    "brier-multiclass-all-wrong": _MULTICLASS_BRIER,
-    "brier-single-label-with-labels": _MULTICLASS_BRIER,
+    "brier-single-label-two-columns": _ONE_LABEL,
     "d2_brier-multiclass-class-shares-weighted": "the test asserts D² == 0 exactly; losscli's "
     "streamed sums give -2.2e-16 (one ulp) where sklearn's model and null Brier sums are "
     "bit-identical",

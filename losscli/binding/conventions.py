@@ -32,7 +32,9 @@ binding a record whose option its loss does not declare is an error:
   ``focal_categorical_alpha``). ``sigmoid_only``: the function has no K-class form.
 - ``renormalize``: probability rows divided by their sum first (Keras cross-entropy).
 - ``rows_as_given``: probability rows not summing to 1 used as they are (scikit-learn's
-  log_loss, which warns), not refused.
+  log_loss and brier_score_loss, which warn), not refused.
+- ``brier_classes``: brier on one label column with K probability columns, Σ_c (p_c − t_c)²
+  halved for K = 2 (scikit-learn's multiclass brier_score_loss).
 - ``categorical_hinge``: Keras's max over (1 − t)·s, which includes the true class's 0.
 - ``smooth_numerator=False``, ``class_average="micro"``, ``smooth_scale``: overlap ratios.
   ``overlap_any_values``: mask/prediction columns not range-checked (Keras).
@@ -400,12 +402,15 @@ RECORDS: tuple[Convention, ...] = (
         "brier",
         "sklearn",
         "sklearn.metrics.brier_score_loss",
-        "one label column (for ≥ 3 classes sklearn sums over classes); without --pos-label a "
+        "one label column with K probability columns (named by class) scores Σ_c (p_c − t_c)², "
+        "halved for K = 2 (scale_by_half='auto'), rows not summing to 1 used as they are "
+        "(sklearn warns); without --pos-label a "
         "numeric target that is not 0/1 takes sklearn's positive class: 1 of {−1, 1}, else the "
         "greater of two labels, and a lone label is positive unless it is 0 or −1 (the whole "
         "target column is read first to know its labels); text labels need --pos-label, as in "
         "sklearn",
         f"{_SK_CLS} (brier_score_loss, _validate_binary_probabilistic_prediction)",
+        options={"brier_classes": True, "rows_as_given": True},
         pos_label="greater",
     ),
     Convention(

@@ -220,6 +220,12 @@ SIGMOID_ONLY = Param(
     "sigmoid_only", None, kind=TEXT, valid="a function name", help="no K-class form in: FUNCTION"
 )
 RENORMALIZE = Param("renormalize", False, kind=BOOL, help="probability rows divided by their sum")
+BRIER_CLASSES = Param(
+    "brier_classes",
+    False,
+    kind=BOOL,
+    help="one label column with K probability columns: Σ_c (p_c − t_c)², halved for K = 2",
+)
 ROWS_AS_GIVEN = Param(
     "rows_as_given",
     False,
