@@ -53,6 +53,13 @@ def _positive_reg(loss, **params):
     return make
 
 
+def _positive_reg_multi(loss, **params):
+    def make(rng, n):
+        return Case(loss, rng.uniform(0.1, 5, (n, 3)), (rng.uniform(0.2, 5, (n, 3)),), params)
+
+    return make
+
+
 def _mape(rng, n):
     y = rng.uniform(0.5, 3, n) * rng.choice([-1, 1], n)
     return Case("mape", y, (y + rng.normal(0, 1, n),))
@@ -322,6 +329,7 @@ CASES = {
     "smooth_l1": [_reg("smooth_l1"), _reg("smooth_l1", beta=0.3)],
     "log_cosh": [_reg("log_cosh")],
     "msle": [_positive_reg("msle")],
+    "rmsle": [_positive_reg("rmsle"), _positive_reg_multi("rmsle")],
     "mape": [_mape],
     "quantile": [_reg("quantile"), _reg("quantile", quantile=0.9), _reg("quantile", quantile=0.1)],
     "poisson": [_poisson, _poisson_logits, _poisson_full(False), _poisson_full(True)],
@@ -655,6 +663,11 @@ CONVENTION_CASES = {
     "hinge": [_conv("keras", _margin("hinge", pm1=False))],
     "mse": [_conv("keras", _reg_multi("mse"))],
     "rmse": [_conv("sklearn", _reg_multi("rmse")), _conv("sklearn", _reg("rmse"))],
+    "brier": [_conv("sklearn", _multiclass("brier")), _conv("sklearn", _multiclass("brier", k=2))],
+    "rmsle": [
+        _conv("sklearn", _positive_reg_multi("rmsle")),
+        _conv("sklearn", _positive_reg("rmsle")),
+    ],
     "huber": [_conv("keras", _reg("huber", delta=0.5))],
     "dice": [
         _conv("keras", _overlap("dice", "masks", logits=True)),

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from losscli.binding.conventions import normalize_library
+from losscli.binding.conventions import normalize_library, sklearn_positive
 from losscli.binding.objective import conventions_of, objectives_for
 from losscli.engine.passes import Reading, plan_losses, text_columns_for
 from losscli.errors import InputError, UsageError
@@ -141,6 +141,7 @@ def prepare(
         from losscli.io.targets import TargetTable
 
         table = TargetTable.load(target_source, target_header, wanted, key)
+    _positive_labels(source, header, selected, table)
     text = text_columns_for(merged, selected)
     if pair_by_key:
         if key not in header.columns:
@@ -168,6 +169,68 @@ def _check_keep(keep: Sequence[str], header: Header, name: str) -> None:
                 if close
                 else f"columns: {', '.join(header.columns)}",
             )
+
+
+def _positive_labels(source: Source, header: Header, selected: Sequence[Any], table: Any) -> None:
+    """Without --pos-label, a convention record with ``pos_label="greater"`` (scikit-learn's
+    brier_score_loss) takes the library's positive class of a numeric target that is not 0/1.
+    That needs the whole column's labels before any loss sees a row: the first batch decides
+    when it holds both 0 and 1 (nothing to map); otherwise a pass over the target column
+    alone reads them all (stdin is kept for the evaluation pass)."""
+    wanted = [
+        s
+        for s in selected
+        if s.pos_label is None
+        and len(s.plan.target) == 1
+        and not s.plan.classes
+        and s.plan.target[0] not in header.text_columns
+        and any(r.pos_label == "greater" for r in conventions_of([(s.label, s.objective)]))
+    ]
+    for column in dict.fromkeys(s.plan.target[0] for s in wanted):
+        if table is not None and column in table.numbers:
+            labels = _distinct(table.numbers[column])
+        elif column in header.text_columns or (table is not None and column in table.texts):
+            continue
+        else:
+            labels = _column_labels(source, header, column)
+        positive = None if labels is None else sklearn_positive(labels)
+        for sel in wanted:
+            if positive is not None and sel.plan.target[0] == column:
+                sel.pos_label = repr(positive)
+
+
+def _distinct(values: Any, limit: int = 2) -> set[float] | None:
+    """The distinct finite values, or None beyond ``limit``."""
+    from losscli._lazy import np
+
+    labels = set(np.unique(values[np.isfinite(values)]).tolist())
+    return labels if len(labels) <= limit else None
+
+
+def _column_labels(source: Source, header: Header, column: str) -> set[float] | None:
+    """The labels of a numeric target column (None beyond two, or when the first batch
+    shows both 0 and 1), the input rewound for the evaluation pass."""
+    import sys
+
+    from losscli.io.batches import float_column, read_batches
+
+    if source.path == "-" and source.data is None:
+        # keep stdin for the evaluation pass: the header's first bytes and the rest
+        head, stream = source.pending or (b"", sys.stdin.buffer)
+        source.pending = None
+        source.data = bytes(head) + stream.read()
+    labels: set[float] = set()
+    try:
+        for i, batch in enumerate(read_batches(source, header, [column], set())):
+            seen = _distinct(float_column(batch.column(column))[0])
+            if seen is None or len(labels | seen) > 2:
+                return None  # not binary: the loss's own check refuses the target
+            labels |= seen
+            if i == 0 and labels == {0.0, 1.0}:
+                return None  # 0/1 already: nothing to map, no second look
+    finally:
+        source.pending = None  # the evaluation pass starts from the first row again
+    return labels
 
 
 def _defined_by(convention: str, losses: str, note: Note) -> str:

@@ -34,6 +34,10 @@ binding a record whose option its loss does not declare is an error:
   focal factor from the unclipped p; the categorical one multiplied by
   ``focal_categorical_alpha``). ``sigmoid_only``: the function has no K-class form.
 - ``renormalize``: probability rows divided by their sum first (Keras cross-entropy).
+- ``rows_as_given``: probability rows not summing to 1 used as they are (scikit-learn's
+  log_loss and brier_score_loss, which warn), not refused.
+- ``brier_classes``: brier on one label column with K probability columns, Σ_c (p_c − t_c)²
+  halved for K = 2 (scikit-learn's multiclass brier_score_loss).
 - ``categorical_hinge``: Keras's max over (1 − t)·s, which includes the true class's 0.
 - ``smooth_numerator=False``, ``class_average="micro"``, ``smooth_scale``: overlap ratios.
   ``overlap_any_values``: mask/prediction columns not range-checked (Keras).
@@ -157,6 +161,9 @@ class Convention:
     note: str = ""
     #: where the library defines ``function`` (one entry per function it names)
     defined: tuple[Definition, ...] = ()
+    #: the positive class of a binary numeric target when --pos-label is not given:
+    #: "greater" — scikit-learn's rule (``sklearn_positive``); "" — the target must be 0/1
+    pos_label: str = ""
 
     @property
     def title(self) -> str:
@@ -166,6 +173,19 @@ class Convention:
     def url(self) -> str:
         """The permalink to the (first) function's definition; empty if none is recorded."""
         return self.defined[0].url if self.defined else ""
+
+
+def sklearn_positive(labels: set[float]) -> float | None:
+    """scikit-learn's positive class of a binary numeric target given without pos_label
+    (brier_score_loss, d2_brier_score in 1.9: ``_validate_binary_probabilistic_prediction``):
+    1 for {0, 1}, {−1, 1}, {1} and for a lone 0 or −1 (which are then negative), else the
+    greater label; None when the labels need no mapping (a subset of {0, 1}) or are not
+    binary (more than two: the loss's own check refuses them)."""
+    if labels <= {0.0, 1.0} or len(labels) > 2:
+        return None
+    if labels == {-1.0}:
+        return 1.0
+    return max(labels)
 
 
 def _keras(loss: str, function: str, differs: str = "", source: str = "", **kw: Any) -> Convention:
@@ -203,7 +223,9 @@ _SKLEARN_CLASS_WEIGHTS = (
 )
 
 
-def _sklearn_log_loss(loss: str, function: str, differs: str) -> Convention:
+def _sklearn_log_loss(
+    loss: str, function: str, differs: str, options: Mapping[str, Any] | None = None
+) -> Convention:
     """scikit-learn's log_loss: p clipped at float64 machine epsilon, and class weights passed
     as sample weights, so the mean divides by Σ w_y."""
     return Convention(
@@ -213,7 +235,7 @@ def _sklearn_log_loss(loss: str, function: str, differs: str) -> Convention:
         differs,
         f"{_SK_CLS} (log_loss, _log_loss)",
         params={"eps": FLOAT64_EPS},
-        options={"denominator": "class"},
+        options={"denominator": "class", **(options or {})},
         defined=(_DEF_SK_LOG_LOSS,),
     )
 
@@ -384,6 +406,17 @@ RECORDS: tuple[Convention, ...] = (
         f"{_SK_REG} (mean_squared_log_error)",
         defined=(Definition(_DEF_SK_REG, 701, "mean_squared_log_error"),),
     ),
+    Convention(
+        "rmsle",
+        "sklearn",
+        "sklearn.metrics.root_mean_squared_log_error",
+        "with several target columns the root of each column's MSLE is averaged "
+        "(multioutput='uniform_average'), not the root of the mean over all columns; sklearn "
+        "accepts values above −1, losscli requires values ≥ 0",
+        f"{_SK_REG} (root_mean_squared_log_error)",
+        options={"rmse_per_output": True},
+        defined=(Definition(_DEF_SK_REG, 790, "root_mean_squared_log_error"),),
+    ),
     _keras(
         "mape",
         "keras.losses.MeanAbsolutePercentageError",
@@ -547,9 +580,37 @@ RECORDS: tuple[Convention, ...] = (
         "brier",
         "sklearn",
         "sklearn.metrics.brier_score_loss",
-        "one label column (for ≥ 3 classes sklearn sums over classes)",
-        f"{_SK_CLS} (brier_score_loss)",
+        "one label column with K probability columns (named by class) scores Σ_c (p_c − t_c)², "
+        "halved for K = 2 (scale_by_half='auto'), rows not summing to 1 used as they are "
+        "(sklearn warns); without --pos-label a "
+        "numeric target that is not 0/1 takes sklearn's positive class: 1 of {−1, 1}, else the "
+        "greater of two labels, and a lone label is positive unless it is 0 or −1 (the whole "
+        "target column is read first to know its labels); text labels need --pos-label, as in "
+        "sklearn",
+        f"{_SK_CLS} (brier_score_loss, _validate_binary_probabilistic_prediction)",
+        options={"brier_classes": True, "rows_as_given": True},
+        pos_label="greater",
         defined=(Definition(_DEF_SK_CLS, 3713, "brier_score_loss"),),
+    ),
+    Convention(
+        "d2_log_loss",
+        "sklearn",
+        "sklearn.metrics.d2_log_loss_score",
+        "p clipped at float64 machine epsilon (log_loss's clip) instead of 1e-7; the null model "
+        "predicts the (weighted) class shares, as here",
+        f"{_SK_CLS} (d2_log_loss_score)",
+        params={"eps": FLOAT64_EPS},
+        defined=(Definition(_DEF_SK_CLS, 3869, "d2_log_loss_score"),),
+    ),
+    Convention(
+        "d2_brier",
+        "sklearn",
+        "sklearn.metrics.d2_brier_score",
+        "the null model predicts the (weighted) class shares, as here; a binary numeric target "
+        "that is not 0/1 takes brier_score_loss's positive class without --pos-label",
+        f"{_SK_CLS} (d2_brier_score, _validate_binary_probabilistic_prediction)",
+        pos_label="greater",
+        defined=(Definition(_DEF_SK_CLS, 3993, "d2_brier_score"),),
     ),
     Convention(
         "focal",
@@ -705,7 +766,9 @@ RECORDS: tuple[Convention, ...] = (
         "cross_entropy",
         "sklearn.metrics.log_loss",
         "p clipped at float64 machine epsilon instead of 1e-7; rows not summing to 1 are used "
-        f"as they are; {_SKLEARN_CLASS_WEIGHTS}",
+        "as they are (sklearn warns; losscli's default refuses them); "
+        f"{_SKLEARN_CLASS_WEIGHTS}",
+        options={"rows_as_given": True},
     ),
     Convention(
         "cross_entropy",

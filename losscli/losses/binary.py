@@ -20,6 +20,7 @@ from losscli.kernel.validate import (
 from losscli.losses.params import (
     ALPHA_FOCAL,
     BCE_CLIP,
+    BRIER_CLASSES,
     CLASS_WEIGHTS,
     DENOMINATOR,
     EPS,
@@ -30,6 +31,7 @@ from losscli.losses.params import (
     GAMMA,
     LABEL_SMOOTHING,
     POS_WEIGHT,
+    ROWS_AS_GIVEN,
     SIGMOID_ONLY,
     Param,
     all_non_negative,
@@ -221,6 +223,7 @@ class WeightedBinaryCrossEntropy(BinaryCrossEntropy):
 
 @register_loss(
     "brier",
+    options=(BRIER_CLASSES, ROWS_AS_GIVEN),
     default_for={"binary": 2, "imbalanced": 3},
     aliases=("brier_score",),
     inputs="binary",
@@ -232,20 +235,50 @@ class WeightedBinaryCrossEntropy(BinaryCrossEntropy):
         use_when="you want a bounded, proper score of probability quality (calibration + sharpness)",
         pitfalls="insensitive to rare-class errors on very imbalanced data; not a training loss for logits",
         activation="sigmoid",
-        differences="sklearn brier_score_loss agrees for binary targets; for ≥ 3 classes sklearn sums over classes.",
+        differences="sklearn brier_score_loss agrees for binary targets; with K class columns sklearn "
+        "sums over the classes (halved for K = 2), as --convention sklearn does.",
     ),
 )
 class Brier(_Binary):
-    """Brier score: squared error of a probability."""
+    """Brier score: squared error of a probability.
+
+    With the ``brier_classes`` option (scikit-learn's brier_score_loss) one label column
+    with K probability columns gives Lᵢ = s Σ_c (p_ic − t_ic)², t the one-hot label and
+    s = ½ for K = 2, 1 for K ≥ 3 (``scale_by_half='auto'``); ∂Lᵢ/∂p_ic = 2s(p_ic − t_ic).
+    With ``rows_as_given`` too, rows that do not sum to 1 are used as they are.
+    """
+
+    def prepare(self, batch, params):
+        y, x = batch.target, batch.preds[0]
+        if option(params, BRIER_CLASSES) and y is not None and y.ndim == 1 and x.ndim == 2:
+            if params.get("from_logits"):
+                raise InputError(
+                    "brier over K class columns takes probabilities",
+                    hint="drop --from-logits (scikit-learn's brier_score_loss has no logits)",
+                )
+            from losscli.losses.multiclass import prepare_multiclass
+
+            return prepare_multiclass(batch, params, "brier", soft=False)
+        return super().prepare(batch, params)
+
+    def columnwise(self, batch):
+        return "k" not in batch.aux  # K class columns make one term per row
 
     def _p(self, batch, params):
         x = batch.preds[0]
         return sigmoid(x) if params["from_logits"] else x
 
+    def _half(self, batch) -> float:
+        return 0.5 if batch.aux["k"] == 2 else 1.0
+
     def loss(self, batch, params):
+        if "k" in batch.aux:
+            return self._half(batch) * np.sum((batch.preds[0] - batch.target) ** 2, axis=1)
         return (self._p(batch, params) - batch.target) ** 2
 
     def dloss(self, batch, params):
+        if "k" in batch.aux:
+            return (2.0 * self._half(batch) * (batch.preds[0] - batch.target),)
         p = self._p(batch, params)
         g = 2.0 * (p - batch.target)
         return (sigmoid_backward(g, p) if params["from_logits"] else g,)

@@ -37,6 +37,7 @@ from losscli.losses.params import (
     LABEL_SMOOTHING,
     NEG_INF_LOGITS,
     RENORMALIZE,
+    ROWS_AS_GIVEN,
     Param,
     non_negative,
     option,
@@ -106,7 +107,8 @@ def prepare_multiclass(
         raise InputError(f"{loss}: target shape {y.shape} does not fit {k} prediction columns")
     if not params.get("from_logits"):
         require_probabilities(x, batch)
-        if not option(params, RENORMALIZE):  # Keras divides each row by its sum instead
+        # Keras divides each row by its sum instead; scikit-learn uses the rows as they are
+        if not option(params, RENORMALIZE) and not option(params, ROWS_AS_GIVEN):
             require_rows_sum_to_one(x, batch)
     aux = {"k": k, "from_labels": y.ndim == 1}
     if labels is not None:
@@ -177,7 +179,7 @@ CE_PARAMS = (EPS, LABEL_SMOOTHING, CLASS_WEIGHTS, IGNORE_INDEX)
 
 @register_loss(
     "cross_entropy",
-    options=(DENOMINATOR, RENORMALIZE, NEG_INF_LOGITS),
+    options=(DENOMINATOR, RENORMALIZE, NEG_INF_LOGITS, ROWS_AS_GIVEN),
     default_for={"multiclass": 1, "multiclass-imbalanced": 1},
     aliases=(
         "cce",

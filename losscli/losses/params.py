@@ -241,6 +241,18 @@ SIGMOID_ONLY = Param(
     "sigmoid_only", None, kind=TEXT, valid="a function name", help="no K-class form in: FUNCTION"
 )
 RENORMALIZE = Param("renormalize", False, kind=BOOL, help="probability rows divided by their sum")
+BRIER_CLASSES = Param(
+    "brier_classes",
+    False,
+    kind=BOOL,
+    help="one label column with K probability columns: Σ_c (p_c − t_c)², halved for K = 2",
+)
+ROWS_AS_GIVEN = Param(
+    "rows_as_given",
+    False,
+    kind=BOOL,
+    help="probability rows used as they are, not required to sum to 1 (scikit-learn)",
+)
 CATEGORICAL_HINGE = Param("categorical_hinge", False, kind=BOOL, help="max includes the true class")
 SMOOTH_NUMERATOR = Param("smooth_numerator", True, kind=BOOL, help="smoothing in the numerator")
 OVERLAP_ANY_VALUES = Param(

@@ -331,6 +331,86 @@ class MeanSquaredLogError(_Real):
 
 
 @register_loss(
+    "rmsle",
+    options=(RMSE_PER_OUTPUT,),
+    positive=True,
+    aliases=("root_mean_squared_log_error", "root_mean_squared_logarithmic_error"),
+    inputs="real",
+    tasks=("regression", "counts"),
+    explain=Explain(
+        formula="J = √( (1/n) Σ (log1p ŷᵢ − log1p yᵢ)² ),  y, ŷ ≥ 0  (the root of MSLE)",
+        gradient="∂J/∂ŷᵢ = (log1p ŷᵢ − log1p yᵢ) / ((1 + ŷᵢ)·n·J)  (0 when J = 0)",
+        use_when="relative errors matter and you want them on MSLE's log scale, not squared",
+        pitfalls="not a mean of per-row values: it has no per-row form (reduction mean only); "
+        "undefined below −1, and losscli rejects negative values as msle does",
+        activation="linear or softplus output (non-negative)",
+        differences="sklearn root_mean_squared_log_error agrees; with several target columns "
+        "sklearn averages the per-column roots (multioutput='uniform_average', the sklearn "
+        "convention). torch, Keras and optax have no RMSLE.",
+    ),
+)
+class RootMeanSquaredLogError(MeanSquaredLogError):
+    """Root mean squared logarithmic error.
+
+    J = √M, M the (weighted) mean of Lᵢ = (log1p ŷᵢ − log1p yᵢ)²;
+    ∂J/∂ŷᵢ = wᵢ ∂Lᵢ/∂ŷᵢ / (2 Σw √M), 0 when M = 0.
+
+    With the ``rmse_per_output`` option (scikit-learn's multioutput='uniform_average')
+    m target columns give J = (1/m) Σ_c √M_c, M_c = Σ wᵢ L_ic / Σ w, from per-column
+    sums ``wlc``; ∂J/∂ŷ_ic = wᵢ ∂L_ic/∂ŷ_ic / (2 m Σw √M_c) (0 where M_c = 0).
+    """
+
+    reductions = ("mean",)
+    combines = "J²"
+
+    def outer(self, mean):
+        return float(np.sqrt(mean))
+
+    def outer_grad(self, mean):
+        return 0.0 if mean <= 0 else 0.5 / float(np.sqrt(mean))
+
+    def _per_output(self, batch, params):
+        return option(params, RMSE_PER_OUTPUT) and batch.target.ndim == 2
+
+    def update(self, batch, params):
+        sums = super().update(batch, params)
+        if self._per_output(batch, params):
+            sums["wlc"] = np.sum(batch.w()[:, None] * self.loss(batch, params), axis=0)
+        return sums
+
+    def update_grouped(self, batch, params, codes, size):
+        sums = super().update_grouped(batch, params, codes, size)
+        if self._per_output(batch, params):
+            terms = batch.w()[:, None] * self.loss(batch, params)
+            sums["wlc"] = np.stack(
+                [
+                    np.bincount(codes, weights=terms[:, j], minlength=size)
+                    for j in range(terms.shape[1])
+                ],
+                axis=1,
+            )
+        return sums
+
+    def compute(self, sums, params, reduction):
+        if "wlc" not in sums:
+            return super().compute(sums, params, reduction)
+        if not sums["w"] > 0:  # as for any mean: an input error, not NaN
+            raise ZeroWeightError()
+        return float(np.mean(np.sqrt(np.asarray(sums["wlc"]) / sums["w"])))
+
+    def grad(self, batch, sums, params, reduction):
+        if "wlc" not in sums:
+            return super().grad(batch, sums, params, reduction)
+        if not sums["w"] > 0:
+            raise ZeroWeightError()
+        root = np.sqrt(np.asarray(sums["wlc"]) / sums["w"])
+        scale = np.where(
+            root > 0, 0.5 / (root.size * sums["w"] * np.where(root > 0, root, 1.0)), 0.0
+        )
+        return (batch.w()[:, None] * self.dloss(batch, params)[0] * scale,)
+
+
+@register_loss(
     "mape",
     options=(DENOMINATOR, MAPE_SCALE),
     positive=True,
