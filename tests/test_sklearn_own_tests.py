@@ -39,16 +39,7 @@ PAGE = Path(__file__).parents[1] / "docs" / "own-tests-sklearn.md"
 # (the new rmsle loss, root_mean_squared_log_error, per output column under the convention),
 # brier-two-prob-columns, brier-multiclass*, brier-single-label-with-labels (the brier record's
 # brier_classes option: one label column with K probability columns, Σ over the classes).
-_ONE_LABEL = (
-    "sklearn refuses a y_true holding one label when y_proba has >= 2 columns and no labels= "
-    "is given; in losscli the prediction columns name the classes (what labels= does), so the "
-    "label maps to its column and a value comes out"
-)
 GAPS: dict[str, str] = {
-    "log_loss-single-label-without-labels": _ONE_LABEL,
-    "d2_log_loss-single-label": _ONE_LABEL,
-    "d2_brier-single-label": _ONE_LABEL,
-    "brier-single-label-two-columns": _ONE_LABEL,
     "d2_brier-multiclass-class-shares-weighted": "the test asserts D² == 0 exactly; losscli's "
     "streamed sums give -2.2e-16 (one ulp) where sklearn's model and null Brier sums are "
     "bit-identical",
