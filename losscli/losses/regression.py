@@ -96,6 +96,66 @@ class MeanSquaredError(_Real):
         return (2.0 * option(params, ERROR_SCALE) * self.error(batch),)
 
 
+class _RootOfMean:
+    """The root of an elementwise loss's (weighted) mean: J = √M, ∂J/∂ŷᵢ = wᵢ ∂Lᵢ/∂ŷᵢ / (2 Σw J)
+    (0 when M = 0); no per-row form, so ``mean`` is its only reduction.
+
+    With the ``rmse_per_output`` option (scikit-learn's multioutput='uniform_average') m
+    target columns give J = (1/m) Σ_c √M_c, M_c = Σ wᵢ L_ic / Σ w, from per-column sums
+    ``wlc``; ∂J/∂ŷ_ic = wᵢ ∂L_ic/∂ŷ_ic / (2 m Σw √M_c) (0 where M_c = 0).
+    """
+
+    reductions = ("mean",)
+    combines = "J²"
+
+    def outer(self, mean):
+        return float(np.sqrt(mean))
+
+    def outer_grad(self, mean):
+        return 0.0 if mean <= 0 else 0.5 / float(np.sqrt(mean))
+
+    def _per_output(self, batch, params):
+        return option(params, RMSE_PER_OUTPUT) and batch.target.ndim == 2
+
+    def update(self, batch, params):
+        sums = super().update(batch, params)
+        if self._per_output(batch, params):
+            sums["wlc"] = np.sum(batch.w()[:, None] * self.loss(batch, params), axis=0)
+        return sums
+
+    def update_grouped(self, batch, params, codes, size):
+        sums = super().update_grouped(batch, params, codes, size)
+        if self._per_output(batch, params):
+            terms = batch.w()[:, None] * self.loss(batch, params)
+            sums["wlc"] = np.stack(
+                [
+                    np.bincount(codes, weights=terms[:, j], minlength=size)
+                    for j in range(terms.shape[1])
+                ],
+                axis=1,
+            )
+        return sums
+
+    def _column_roots(self, sums):
+        if not sums["w"] > 0:  # as for any mean: an input error, not NaN
+            raise ZeroWeightError()
+        return np.sqrt(np.asarray(sums["wlc"]) / sums["w"])
+
+    def compute(self, sums, params, reduction):
+        if "wlc" not in sums:
+            return super().compute(sums, params, reduction)
+        return float(np.mean(self._column_roots(sums)))
+
+    def grad(self, batch, sums, params, reduction):
+        if "wlc" not in sums:
+            return super().grad(batch, sums, params, reduction)
+        root = self._column_roots(sums)
+        scale = np.where(
+            root > 0, 0.5 / (root.size * sums["w"] * np.where(root > 0, root, 1.0)), 0.0
+        )
+        return (batch.w()[:, None] * self.dloss(batch, params)[0] * scale,)
+
+
 @register_loss(
     "rmse",
     options=(RMSE_PER_OUTPUT,),
@@ -114,60 +174,13 @@ class MeanSquaredError(_Real):
         "torch and optax have no RMSE loss.",
     ),
 )
-class RootMeanSquaredError(MeanSquaredError):
-    """Root mean squared error.
+class RootMeanSquaredError(_RootOfMean, MeanSquaredError):
+    """Root mean squared error: J = √M, M the (weighted) mean of eᵢ²; ∂J/∂ŷᵢ = wᵢ eᵢ / (Σw J).
 
     With the ``rmse_per_output`` option (scikit-learn's multioutput='uniform_average')
     m target columns give J = (1/m) Σ_c √M_c, M_c = Σ wᵢ e²_ic / Σ w, from per-column
     sums ``wlc``; ∂J/∂ŷ_ic = wᵢ e_ic / (m Σw √M_c) (0 where M_c = 0).
     """
-
-    reductions = ("mean",)
-    combines = "J²"
-
-    def outer(self, mean):
-        return float(np.sqrt(mean))
-
-    def outer_grad(self, mean):
-        return 0.0 if mean <= 0 else 0.5 / float(np.sqrt(mean))
-
-    def _per_output(self, batch, params):
-        return option(params, RMSE_PER_OUTPUT) and batch.target.ndim == 2
-
-    def update(self, batch, params):
-        sums = super().update(batch, params)
-        if self._per_output(batch, params):
-            sums["wlc"] = np.sum(batch.w()[:, None] * self.error(batch) ** 2, axis=0)
-        return sums
-
-    def update_grouped(self, batch, params, codes, size):
-        sums = super().update_grouped(batch, params, codes, size)
-        if self._per_output(batch, params):
-            sq = batch.w()[:, None] * self.error(batch) ** 2
-            sums["wlc"] = np.stack(
-                [np.bincount(codes, weights=sq[:, j], minlength=size) for j in range(sq.shape[1])],
-                axis=1,
-            )
-        return sums
-
-    def _column_means(self, sums):
-        if not sums["w"] > 0:  # as for any mean: an input error, not NaN
-            raise ZeroWeightError()
-        return np.asarray(sums["wlc"]) / sums["w"]
-
-    def compute(self, sums, params, reduction):
-        if "wlc" not in sums:
-            return super().compute(sums, params, reduction)
-        return float(np.mean(np.sqrt(self._column_means(sums))))
-
-    def grad(self, batch, sums, params, reduction):
-        if "wlc" not in sums:
-            return super().grad(batch, sums, params, reduction)
-        root = np.sqrt(self._column_means(sums))
-        scale = np.where(
-            root > 0, 1.0 / (root.size * sums["w"] * np.where(root > 0, root, 1.0)), 0.0
-        )
-        return (batch.w()[:, None] * self.error(batch) * scale,)
 
 
 @register_loss(
@@ -349,7 +362,7 @@ class MeanSquaredLogError(_Real):
         "convention). torch, Keras and optax have no RMSLE.",
     ),
 )
-class RootMeanSquaredLogError(MeanSquaredLogError):
+class RootMeanSquaredLogError(_RootOfMean, MeanSquaredLogError):
     """Root mean squared logarithmic error.
 
     J = √M, M the (weighted) mean of Lᵢ = (log1p ŷᵢ − log1p yᵢ)²;
@@ -359,55 +372,6 @@ class RootMeanSquaredLogError(MeanSquaredLogError):
     m target columns give J = (1/m) Σ_c √M_c, M_c = Σ wᵢ L_ic / Σ w, from per-column
     sums ``wlc``; ∂J/∂ŷ_ic = wᵢ ∂L_ic/∂ŷ_ic / (2 m Σw √M_c) (0 where M_c = 0).
     """
-
-    reductions = ("mean",)
-    combines = "J²"
-
-    def outer(self, mean):
-        return float(np.sqrt(mean))
-
-    def outer_grad(self, mean):
-        return 0.0 if mean <= 0 else 0.5 / float(np.sqrt(mean))
-
-    def _per_output(self, batch, params):
-        return option(params, RMSE_PER_OUTPUT) and batch.target.ndim == 2
-
-    def update(self, batch, params):
-        sums = super().update(batch, params)
-        if self._per_output(batch, params):
-            sums["wlc"] = np.sum(batch.w()[:, None] * self.loss(batch, params), axis=0)
-        return sums
-
-    def update_grouped(self, batch, params, codes, size):
-        sums = super().update_grouped(batch, params, codes, size)
-        if self._per_output(batch, params):
-            terms = batch.w()[:, None] * self.loss(batch, params)
-            sums["wlc"] = np.stack(
-                [
-                    np.bincount(codes, weights=terms[:, j], minlength=size)
-                    for j in range(terms.shape[1])
-                ],
-                axis=1,
-            )
-        return sums
-
-    def compute(self, sums, params, reduction):
-        if "wlc" not in sums:
-            return super().compute(sums, params, reduction)
-        if not sums["w"] > 0:  # as for any mean: an input error, not NaN
-            raise ZeroWeightError()
-        return float(np.mean(np.sqrt(np.asarray(sums["wlc"]) / sums["w"])))
-
-    def grad(self, batch, sums, params, reduction):
-        if "wlc" not in sums:
-            return super().grad(batch, sums, params, reduction)
-        if not sums["w"] > 0:
-            raise ZeroWeightError()
-        root = np.sqrt(np.asarray(sums["wlc"]) / sums["w"])
-        scale = np.where(
-            root > 0, 0.5 / (root.size * sums["w"] * np.where(root > 0, root, 1.0)), 0.0
-        )
-        return (batch.w()[:, None] * self.dloss(batch, params)[0] * scale,)
 
 
 @register_loss(
