@@ -125,11 +125,160 @@ def test_blocks_give_the_same_value_and_gradient(monkeypatch):
     )
 
 
-def test_no_per_row_values(tmp_path, capsys):
+def _rows(capsys, path, *args):
+    """``eval --reduction none`` as a table of columns."""
+    import io
+
+    import pandas as pd
+
+    code, out, err = _eval(capsys, path, "--reduction", "none", *args)
+    assert code == 0, err
+    return pd.read_csv(io.StringIO(out))
+
+
+def test_per_row_values_sum_weighted_to_the_sum_reduction(tmp_path, capsys):
+    """Each row's Lᵢ is against every row of the file: Σwᵢ·Lᵢ is eval's sum, and
+    grad --with-loss writes the same Lᵢ."""
     rng = np.random.default_rng(8)
+    y, x = rng.integers(0, 3, 30).astype(float), _embeddings(rng, 30)
+    w = np.round(rng.uniform(0.5, 2, 30), 3)
+    path = _write(tmp_path / "emb.csv", y, x, {"w": w})
+    rows = _rows(capsys, path, "--weight", "w", "--gamma", "16")
+    assert list(rows.columns) == ["row", "weight", "circle", "weighted_circle"]
+    want = losscli.evaluate(y, x, "circle", reduction="none", gamma=16.0)
+    np.testing.assert_allclose(rows["circle"], want, rtol=1e-12)
+    np.testing.assert_allclose(rows["weighted_circle"], w * want, rtol=1e-12)
+    code, out, err = _eval(
+        capsys, path, "--weight", "w", "--gamma", "16", "--reduction", "sum", "--format", "json"
+    )
+    assert code == 0, err
+    value = json.loads(out)["results"][0]["value"]
+    assert rows["weighted_circle"].sum() == pytest.approx(value, rel=1e-12)
+    total = losscli.evaluate(y, x, "circle", weights=w, reduction="sum", gamma=16.0)
+    assert rows["weighted_circle"].sum() == pytest.approx(total, rel=1e-12)
+    code, out, err = cli(
+        capsys, "grad", path, "--loss", "circle", "-t", "label", "-p", "e_*", "--gamma", "16",
+        "--with-loss", "-q",
+    )  # fmt: skip
+    assert code == 0, err
+    import io
+
+    import pandas as pd
+
+    np.testing.assert_allclose(pd.read_csv(io.StringIO(out))["loss"], want, rtol=1e-12)
+
+
+def test_per_row_values_of_a_file_read_in_several_batches(tmp_path, capsys, monkeypatch):
+    """Rows computed one record batch at a time would compare each row with its batch
+    only; each Lᵢ is against the whole file however many batches it is read in."""
+    import losscli.engine.backend as backend
+    import losscli.io.csv_reader
+
+    rng = np.random.default_rng(10)
+    n = 400
+    y, x = rng.integers(0, 5, n).astype(float), _embeddings(rng, n)
+    path = _write(tmp_path / "emb.csv", y, x)
+    monkeypatch.setattr(losscli.io.csv_reader, "CSV_BLOCK", 4096)  # ~40 rows a batch
+    written = []
+
+    def counted(reading, frame, batches, sums=None):
+        written.append(len(batches[0]))
+        return backend_row_columns(reading, frame, batches, sums)
+
+    backend_row_columns = backend.row_columns
+    monkeypatch.setattr(backend, "row_columns", counted)
+    rows = _rows(capsys, path)
+    assert len(written) > 3 and sum(written) == n  # several record batches
+    want = losscli.evaluate(y, x, "circle", reduction="none")
+    np.testing.assert_allclose(rows["circle"], want, rtol=1e-12)
+    first = losscli.evaluate(y[: written[0]], x[: written[0]], "circle", reduction="none")
+    assert not np.allclose(rows["circle"][: written[0]], first)  # what one batch alone gives
+    code, out, err = cli(
+        capsys, "grad", path, "--loss", "circle", "-t", "label", "-p", "e_*", "--with-loss", "-q"
+    )
+    assert code == 0, err
+    import io
+
+    import pandas as pd
+
+    np.testing.assert_allclose(pd.read_csv(io.StringIO(out))["loss"], want, rtol=1e-12)
+
+
+def test_keras_per_row_values_are_weighted_and_unmasked(tmp_path, capsys):
+    """Keras's reduction=None: wᵢ·Lᵢ, rows without a positive are 0 (its mask is the mean's)."""
+    rng = np.random.default_rng(11)
+    y, x = rng.integers(0, 3, 12).astype(float), _embeddings(rng, 12) * 1.5
+    y[:2] = [10.0, 11.0]
+    w = np.linspace(0.5, 2, 12)
+    path = _write(tmp_path / "emb.csv", y, x, {"w": w})
+    rows = _rows(capsys, path, "--weight", "w", "--convention", "keras")
+    want = losscli.evaluate(y, x, "circle", reduction="none", convention="keras")
+    assert list(want[:2]) == [0.0, 0.0]
+    np.testing.assert_allclose(rows["weighted_circle"], w * want, rtol=1e-12)
+
+
+def test_per_row_limits(tmp_path, capsys):
+    """--reduction none takes no --group (as for every loss); no row statistics and no
+    gradient of one Lᵢ alone, both of which would need each row by itself."""
+    rng = np.random.default_rng(12)
     y, x = rng.integers(0, 2, 6).astype(float), _embeddings(rng, 6)
-    code, _, err = _eval(capsys, _write(tmp_path / "emb.csv", y, x), "--reduction", "none")
-    assert code == 2 and "circle supports: mean, sum" in err
+    path = _write(tmp_path / "emb.csv", y, x, {"batch": ["a", "a", "a", "b", "b", "b"]})
+    code, _, err = _eval(capsys, path, "--reduction", "none", "--group", "batch")
+    assert code == 2 and "--group" in err and "per-row" in err
+    code, _, err = _eval(capsys, path, "--reduction", "median")
+    assert code == 2 and "circle supports: mean, sum, none" in err
+    code, _, err = cli(
+        capsys, "eval", path, "--loss", "circle", "-t", "label", "-p", "e_*", "--top", "2"
+    )
+    assert code == 0 and "circle: each row's loss needs every row" in err
+    with pytest.raises(losscli.UsageError, match="depends on every other row"):
+        losscli.gradient(y, x, "circle", reduction="none")
+
+
+def test_other_losses_write_their_rows_in_one_pass(tmp_path, capsys, monkeypatch):
+    """Only a loss whose Lᵢ needs the other rows takes the first pass."""
+    import losscli.engine.backend as backend
+
+    def refused(*args, **kwargs):
+        raise AssertionError("a first pass for a loss whose rows stand alone")
+
+    monkeypatch.setattr(backend, "accumulate", refused)
+    path = tmp_path / "d.csv"
+    path.write_text("y,p,w\n1,0.8,2\n0,0.3,0.5\n1,0.4,1\n")
+    code, out, err = cli(
+        capsys, "eval", path, "--loss", "mse,hinge", "-t", "y", "-p", "p", "--weight", "w",
+        "--reduction", "none", "-q",
+    )  # fmt: skip
+    assert code == 0, err
+    assert out.splitlines()[0] == "row,weight,mse,weighted_mse,hinge,weighted_hinge"
+
+
+@pytest.mark.skipif(
+    __import__("importlib").util.find_spec("distributed") is None, reason="needs losscli[dask]"
+)
+def test_dask_partitions_give_the_local_per_row_values(tmp_path):
+    """--engine dask merges the partitions' sums first, then writes each partition's rows."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from losscli.app.evaluation import write_rows
+
+    rng = np.random.default_rng(13)
+    n = 90
+    y, x = rng.integers(0, 4, n).astype(float), _embeddings(rng, n)
+    table = pa.table({"label": y, **{f"e_{j}": x[:, j] for j in range(x.shape[1])}})
+    (tmp_path / "data").mkdir()
+    pq.write_table(table.slice(0, 50), tmp_path / "data" / "a.parquet", row_group_size=20)
+    pq.write_table(table.slice(50), tmp_path / "data" / "b.parquet", row_group_size=20)
+    options = dict(loss="circle", target=["label"], pred=["e_*"])
+    rows = write_rows(
+        str(tmp_path / "data"), output=str(tmp_path / "out"), engine="dask", **options
+    )
+    assert rows == n
+    got = pq.read_table(tmp_path / "out")
+    assert got["row"].to_pylist() == list(range(n))
+    want = losscli.evaluate(y, x, "circle", reduction="none")
+    np.testing.assert_allclose(got["circle"].to_numpy(), want, rtol=1e-12)
 
 
 def test_keras_mean_divides_by_rows_with_a_loss():

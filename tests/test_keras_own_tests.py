@@ -22,16 +22,8 @@ CASES = json.loads(FIXTURES.read_text())["cases"]
 IN_SCOPE = [c for c in CASES if "out_of_scope" not in c]
 OUT_OF_SCOPE = [c for c in CASES if "out_of_scope" in c]
 
-CIRCLE_NONE = (
-    "circle has no --reduction none: a row's Lᵢ depends on every other row of the file, and "
-    "the per-row pass sees one record batch at a time, without the merged sums (an engine "
-    "change: rows() would need the collected rows, as grad() has them)"
-)
-
 # case id -> the gap it shows (strict xfail until the gap is closed).
-GAPS: dict[str, str] = {
-    "CircleTest.test_no_reduction": CIRCLE_NONE,
-}
+GAPS: dict[str, str] = {}
 
 
 def _columns(values, prefix):

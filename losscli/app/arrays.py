@@ -249,7 +249,8 @@ def evaluate(
     if reduction == "none":
         _, obj = objective(loss, from_logits, convention, **params)
         obj.check_reduction("none")
-        return obj.rows(make_batch(y_true, y_pred, weights, neg_inf_preds=_neg_inf(obj)))
+        batch = make_batch(y_true, y_pred, weights, neg_inf_preds=_neg_inf(obj))
+        return obj.rows(batch, obj.update(batch) if obj.rows_need_sums else None)
     acc = Accumulator(
         loss, reduction=reduction, from_logits=from_logits, convention=convention, **params
     )

@@ -249,7 +249,12 @@ def _top_rows(
     out = []
     for sel, acc, rows in zip(selected, sums, worst):
         if not rows.ranked:
-            note(f"--top: {sel.label} has no per-row loss; its rows are not ranked")
+            why = (
+                ": each row's loss needs every row (--reduction none writes them)"
+                if getattr(sel.objective, "rows_need_sums", False)
+                else " has no per-row loss"
+            )
+            note(f"--top: {sel.label}{why}; its rows are not ranked")
             continue
         for key in [None, *(k for k, _, _ in group_rows(sel, acc))]:
             out.append({"loss": sel.label, "group": key, "rows": rows.rows(key)})

@@ -81,8 +81,23 @@ class BoundLoss:
     def compute(self, sums: Mapping[str, Any], reduction: str) -> float:
         return self.loss.kernel.compute(sums, self.params, kernel_reduction(reduction))
 
-    def rows(self, batch: Batch) -> np.ndarray:
-        return self.loss.kernel.rows(self.prepare(batch), self.params)
+    @property
+    def rows_need_sums(self) -> bool:
+        """Its Lᵢ need the merged sums of every row (``Kernel.rows_need_sums``)."""
+        return self.loss.kernel.rows_need_sums
+
+    def rows(self, batch: Batch, sums: Mapping[str, Any] | None = None) -> np.ndarray:
+        """Per-row Lᵢ; ``sums`` (the merged sums of every row) reach the kernels whose
+        values need them and no other."""
+        kernel = self.loss.kernel
+        if not kernel.rows_need_sums:
+            return kernel.rows(self.prepare(batch), self.params)
+        if sums is None:
+            raise UsageError(
+                f"{self.name}: a row's value depends on the other rows; it needs the merged "
+                "sums of every row"
+            )
+        return kernel.rows(self.prepare(batch), self.params, sums)
 
     def grad(self, batch: Batch, sums: Mapping[str, Any], reduction: str) -> tuple[np.ndarray, ...]:
         return self.loss.kernel.grad(
@@ -154,8 +169,15 @@ class Composite:
             sum(c * t.compute(sums[str(i)], reduction) for i, (c, t) in enumerate(self.terms))
         )
 
-    def rows(self, batch: Batch) -> np.ndarray:
-        return sum(c * t.rows(batch) for c, t in self.terms)
+    @property
+    def rows_need_sums(self) -> bool:
+        return any(t.rows_need_sums for _, t in self.terms)
+
+    def rows(self, batch: Batch, sums: Mapping[str, Any] | None = None) -> np.ndarray:
+        return sum(
+            c * t.rows(batch, None if sums is None else sums[str(i)])
+            for i, (c, t) in enumerate(self.terms)
+        )
 
     def grad(self, batch: Batch, sums: Mapping[str, Any], reduction: str) -> tuple[np.ndarray, ...]:
         total: list[np.ndarray] | None = None

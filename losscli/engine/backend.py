@@ -27,6 +27,7 @@ from losscli.engine.row_output import (
     row_columns,
     row_format,
     row_names,
+    rows_need_sums,
 )
 from losscli.errors import UsageError
 
@@ -135,9 +136,11 @@ class LocalBackend:
         output, kind = target
         stats: dict[str, int] = {}
         with watching_logits(reading, note, from_logits):
+            sums = accumulate(reading, stats) if rows_need_sums(reading) else None
+            rows = row_frames(reading, stats) if sums is None else row_frames(reading.reopen(), {})
             with RowSink(output, row_names(reading), kind) as sink:
-                for frame, batches in row_frames(reading, stats):
-                    sink.write(row_columns(reading, frame, batches))
+                for frame, batches in rows:
+                    sink.write(row_columns(reading, frame, batches, sums))
         return stats
 
     def write_gradients(

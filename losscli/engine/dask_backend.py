@@ -40,7 +40,13 @@ from losscli.engine.passes import (
     gradient_pass,
     row_frames,
 )
-from losscli.engine.row_output import gradient_columns, gradient_names, row_columns, row_names
+from losscli.engine.row_output import (
+    gradient_columns,
+    gradient_names,
+    row_columns,
+    row_names,
+    rows_need_sums,
+)
 from losscli.engine.scoring import score as score_file
 from losscli.errors import InputError, LossCliError, UsageError
 from losscli.io import dataset
@@ -237,11 +243,15 @@ def _write_gradients(
 
 
 def _write_rows(
-    reading: Reading, stats: dict[str, int], target: tuple[Any, str], names: list[str]
+    reading: Reading,
+    stats: dict[str, int],
+    target: tuple[Any, str],
+    names: list[str],
+    sums: Sequence[GroupedSums] | None = None,
 ) -> int:
     with _PartWriter(*target, names) as out:
         for frame, batches in row_frames(reading, stats):
-            out.write(row_columns(reading, frame, batches))
+            out.write(row_columns(reading, frame, batches, sums))
     return stats.get("rows", 0)
 
 
@@ -576,11 +586,17 @@ def evaluate(
 def write_rows(
     reading: Reading, output: DatasetOutput, scheduler: str | None, note: Callable[[str], None]
 ) -> dict[str, int]:
-    """``eval --reduction none``: per-row losses, one Parquet file per partition."""
+    """``eval --reduction none``: per-row losses, one Parquet file per partition; a loss
+    whose Lᵢ needs every row (``rows_need_sums``) first merges the partitions' sums."""
     require_parquet(reading.source)
     with DaskEngine(scheduler) as engine:
         parts = _plan(engine, reading, note)
-        return engine.write_dataset(_write_rows, reading, parts, output, row_names(reading))
+        names = row_names(reading)
+        if not rows_need_sums(reading):
+            return engine.write_dataset(_write_rows, reading, parts, output, names)
+        sums, stats = engine.accumulate(reading, parts)
+        engine.write_dataset(_write_rows, reading, parts, output, names, sums)
+    return stats
 
 
 def write_gradients(

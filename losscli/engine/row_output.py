@@ -29,14 +29,24 @@ def row_names(reading: Reading) -> list[str]:
     return _distinct(names, reading)
 
 
-def row_columns(reading: Reading, frame: Any, batches: Sequence[Any]) -> list[Any]:
+def rows_need_sums(reading: Reading) -> bool:
+    """Whether a selected loss's Lᵢ depends on the other rows (circle), so that per-row
+    output first merges every row's sums (pass 1, as ``grad`` does) and computes each
+    batch's Lᵢ against them; every other loss's rows are written in one pass."""
+    return any(getattr(sel.objective, "rows_need_sums", False) for sel in reading.selected)
+
+
+def row_columns(
+    reading: Reading, frame: Any, batches: Sequence[Any], sums: Sequence[Any] | None = None
+) -> list[Any]:
     """One frame's ``--reduction none`` output columns: the row ids (and weights), then each
-    loss's Lᵢ (and wᵢLᵢ)."""
+    loss's Lᵢ (and wᵢLᵢ); ``sums``, each loss's merged sums when ``rows_need_sums``."""
     weights = batches[0].weights if reading.selected[0].plan.weight is not None else None
     columns = [_row_ids(reading, frame), *_carried(reading, frame)]
     columns += [weights] if weights is not None else []
-    for sel, batch in zip(reading.selected, batches):
-        losses = _guard(sel, reading.source, sel.objective.rows, batch)
+    for i, (sel, batch) in enumerate(zip(reading.selected, batches)):
+        merged = () if sums is None else (sums[i].overall,)
+        losses = _guard(sel, reading.source, sel.objective.rows, batch, *merged)
         columns += [losses, *([weights * losses] if weights is not None else [])]
     return columns
 
@@ -86,7 +96,7 @@ def gradient_columns(
     for g in grads:
         columns += [g] if g.ndim == 1 else [g[:, j] for j in range(g.shape[1])]
     if with_loss:
-        columns.append(sel.objective.rows(batch))
+        columns.append(sel.objective.rows(batch, sums.overall))
     return columns
 
 

@@ -41,6 +41,8 @@ class WorstRows:
             sel.objective.check_reduction("none")
         except UsageError:
             return cls(k, columns, plan.group, ranked=False)
+        if getattr(sel.objective, "rows_need_sums", False):  # circle: Lᵢ needs every row
+            return cls(k, columns, plan.group, ranked=False)
         return cls(k, columns, plan.group)
 
     def add(self, sel: Selected, batch: Batch, frame: Frame, shared: Any) -> None:

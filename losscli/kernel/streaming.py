@@ -99,6 +99,10 @@ class Kernel:
     ratio: bool = False
     #: the reductions this loss supports.
     reductions: tuple[str, ...] = ("mean", "sum", "none")
+    #: a row's Lᵢ depends on the other rows (circle: every pair of rows): ``rows`` takes the
+    #: merged sums of all rows as a third argument, so per-row output first merges them
+    #: (``engine.row_output``), and no row statistic (median, max, p95) is offered.
+    rows_need_sums: bool = False
 
     def prepare(self, batch: Batch, params: Params) -> Batch:
         """Validate and convert a batch's inputs (labels to int, ±1 targets, ranges)."""
@@ -130,7 +134,8 @@ class Kernel:
         return out if out is not None else PartialSums()
 
     def rows(self, batch: Batch, params: Params) -> np.ndarray:
-        """Per-row losses Lᵢ (for ``--reduction none``)."""
+        """Per-row losses Lᵢ (for ``--reduction none``); with ``rows_need_sums``,
+        ``rows(batch, params, sums)`` against the merged sums of every row."""
         raise UsageError("this loss has no per-row values (it is a ratio of sums)")
 
     def grad(
@@ -419,7 +424,7 @@ def kernel_reduction(reduction: str) -> str:
 
 def supported_reductions(kernel: Kernel) -> tuple[str, ...]:
     """The reductions a loss defines: its own, plus the row statistics when it has rows."""
-    extra = ROW_STATISTICS if "none" in kernel.reductions else ()
+    extra = ROW_STATISTICS if "none" in kernel.reductions and not kernel.rows_need_sums else ()
     return (*kernel.reductions, *(r for r in extra if r not in kernel.reductions))
 
 

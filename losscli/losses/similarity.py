@@ -500,8 +500,8 @@ def circle_losses(y: np.ndarray, x: np.ndarray, params) -> np.ndarray:
         "each training batch with --group BATCH_ID to see what training saw; every pair of rows "
         "is compared: O(n²·D) time and O(n·D) memory, at most 20,000 rows per file or group; "
         "embeddings must have unit norm (|‖x‖ − 1| ≤ 1e-3) under the default; --gamma also sets "
-        "focal's γ when both are selected (give it inline: circle(gamma=80)); no --reduction "
-        "none (a row's value needs every other row)",
+        "focal's γ when both are selected (give it inline: circle(gamma=80)); --reduction none "
+        "and grad --with-loss read the file twice (each row's Lᵢ needs every other row)",
         activation="L2-normalised embeddings (Keras: a Dense layer without activation, then "
         "UnitNormalization)",
         differences="keras.losses.Circle (--convention keras): the mean divides by the rows with "
@@ -513,7 +513,8 @@ class Circle(Kernel):
     """Circle loss over every pair of rows: class labels and unit-norm embeddings."""
 
     ratio = True  # J is not a mean of independent per-row values
-    reductions = ("mean", "sum")
+    reductions = ("mean", "sum", "none")
+    rows_need_sums = True  # Lᵢ against every row: per-row output merges the sums first
 
     def prepare(self, batch, params):
         y, preds = batch.target, batch.preds
@@ -537,12 +538,17 @@ class Circle(Kernel):
             )
         return batch
 
-    def rows(self, batch, params):
-        raise UsageError(
-            "circle has no per-row values here: a row's Lᵢ depends on every other row of the "
-            "file, and per-row output is written one record batch at a time",
-            hint="use --reduction mean or sum (per training batch: --group BATCH_COLUMN)",
-        )
+    def rows(self, batch, params, sums=None):
+        """Lᵢ of the batch's rows, each against every row of the merged sums."""
+        losses, ids, order = memo(sums, "circle-rows", lambda: self._losses(sums, params))
+        return losses[order[_located(ids, batch)]]
+
+    def _losses(self, sums, params):
+        """Lᵢ of every collected row, and the sorted row ids to find a batch's rows."""
+        y, x, _ = self._data(sums)
+        ids = sums["ids"].array()
+        order = np.argsort(ids, kind="stable")
+        return circle_losses(y, x, params), ids[order], order
 
     def update(self, batch, params):
         sums = PartialSums(
@@ -612,19 +618,29 @@ class Circle(Kernel):
         return g, ids[order], order
 
     def grad(self, batch, sums, params, reduction):
+        if reduction == "none":
+            raise UsageError(
+                "circle has no gradient of one row's Lᵢ alone: it depends on every other row",
+                hint="differentiate J: reduction mean or sum",
+            )
         g, ids, order = memo(
             sums, f"circle-grad-{reduction}", lambda: self._gradient(sums, params, reduction)
         )
-        wanted = _row_ids(batch)
-        at = np.searchsorted(ids, wanted)
-        ok = (at < len(ids)) & (ids[np.minimum(at, len(ids) - 1)] == wanted)
-        if not np.all(ok):
-            raise UsageError(
-                "a row is not among the rows the merged sums collected",
-                hint="differentiate the rows that were given to update() (a circle gradient "
-                "depends on every other row)",
-            )
-        return (g[order[at]],)
+        return (g[order[_located(ids, batch)]],)
+
+
+def _located(ids: np.ndarray, batch: Batch) -> np.ndarray:
+    """Where the batch's rows are among the sorted ``ids`` of the rows the sums collected."""
+    wanted = _row_ids(batch)
+    at = np.searchsorted(ids, wanted)
+    ok = (at < len(ids)) & (ids[np.minimum(at, len(ids) - 1)] == wanted)
+    if not np.all(ok):
+        raise UsageError(
+            "a row is not among the rows the merged sums collected",
+            hint="give the rows that were given to update() (a circle value depends on every "
+            "other row)",
+        )
+    return at
 
 
 # Registered last: a metric, listed after every loss.
