@@ -39,13 +39,7 @@ PAGE = Path(__file__).parents[1] / "docs" / "own-tests-sklearn.md"
 # (the new rmsle loss, root_mean_squared_log_error, per output column under the convention),
 # brier-two-prob-columns, brier-multiclass*, brier-single-label-with-labels (the brier record's
 # brier_classes option: one label column with K probability columns, Σ over the classes).
-GAPS: dict[str, str] = {
-    "d2_brier-multiclass-class-shares-weighted": "the test asserts D² == 0 exactly; losscli's "
-    "streamed sums give -2.2e-16 (one ulp) where sklearn's model and null Brier sums are "
-    "bit-identical",
-    "d2_brier-multiclass-class-shares-weighted-text": "the test asserts D² == 0 exactly; "
-    "losscli's streamed sums give -2.2e-16 (one ulp) where sklearn's are bit-identical",
-}
+GAPS: dict[str, str] = {}
 CONV = ["--convention", "sklearn"]
 
 

@@ -606,10 +606,13 @@ RECORDS: tuple[Convention, ...] = (
         "d2_brier",
         "sklearn",
         "sklearn.metrics.d2_brier_score",
-        "the null model predicts the (weighted) class shares, as here; a binary numeric target "
-        "that is not 0/1 takes brier_score_loss's positive class without --pos-label",
+        "the null model predicts the (weighted) class shares, as here, scored row by row as "
+        "sklearn does (so each row's target and weight are kept in memory, (K + 1)·8 bytes "
+        "per row); a binary numeric target that is not 0/1 takes brier_score_loss's positive "
+        "class without --pos-label",
         f"{_SK_CLS} (d2_brier_score, _validate_binary_probabilistic_prediction)",
         pos_label="greater",
+        options={"null_row_by_row": True},
         defined=(Definition(_DEF_SK_CLS, 3993, "d2_brier_score"),),
     ),
     Convention(

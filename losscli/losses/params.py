@@ -208,6 +208,12 @@ NEG_INF_LOGITS = Param(
     help="logits of −inf accepted, 0·log 0 = 0 (optax safe_softmax_cross_entropy)",
 )
 RMSE_PER_OUTPUT = Param("rmse_per_output", False, kind=BOOL, help="mean of per-column RMSEs")
+NULL_ROW_BY_ROW = Param(
+    "null_row_by_row",
+    False,
+    kind=BOOL,
+    help="the null model scored row by row over the kept targets (scikit-learn)",
+)
 MAPE_SCALE = Param(
     "mape_scale", 100.0, check=positive, valid="> 0", help="100: percent, 1: fraction"
 )

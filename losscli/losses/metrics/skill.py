@@ -35,7 +35,7 @@ from losscli.kernel.validate import require_binary, require_probabilities
 from losscli.losses.binary import bce_terms
 from losscli.losses.deviance import MeanDeviance, tweedie_unit_deviance
 from losscli.losses.multiclass import ce_terms, prepare_multiclass
-from losscli.losses.params import EPS, POWER, QUANTILE
+from losscli.losses.params import EPS, NULL_ROW_BY_ROW, POWER, QUANTILE, option
 from losscli.losses.registry import Explain, register_loss
 from losscli.losses.regression import Quantile, Tweedie
 
@@ -353,6 +353,7 @@ class D2LogLoss(_ClassScore):
 
 @register_loss(
     "d2_brier",
+    options=(NULL_ROW_BY_ROW,),
     aliases=("d2_brier_score", "brier_skill_score"),
     inputs="binary",
     tasks=("binary", "multiclass", "imbalanced"),
@@ -389,6 +390,31 @@ class D2Brier(_ClassScore):
         g = 2.0 * (p - batch.target)
         return np.sum((p - batch.target) ** 2, axis=1), (softmax_backward(g, p) if logits else g)
 
+    def null_update(self, batch, params, codes, size):
+        sums = super().null_update(batch, params, codes, size)
+        if option(params, NULL_ROW_BY_ROW):  # every row's target and weight, kept
+            target = batch.target[:, None] if batch.target.ndim == 1 else batch.target
+            rows = np.column_stack([target, batch.w()])
+            sums["targets"] = collect_grouped(rows, codes, size)
+        return sums
+
     def null_deviance(self, sums, params):
-        s = self.shares(sums)
-        return 1.0 - np.sum(s * s)
+        """1 − Σ_c p̄_c²; with ``null_row_by_row`` (scikit-learn's d2_brier_score) the null
+        model's Brier score of each kept row, Σ wᵢ Σ_c (p̄_c − t_ic)² / Σ w, summed as the
+        model's is, so a model that predicts the class shares scores exactly 0."""
+        if "targets" not in sums:
+            s = self.shares(sums)
+            return 1.0 - np.sum(s * s)
+        rows = sums["targets"].array()
+        t, w = rows[:, :-1], rows[:, -1]
+        t = t[:, 0] if t.shape[1] == 1 else t
+        shares = np.average(t, axis=0, weights=w)
+        null = Batch(
+            target=t,
+            preds=(np.broadcast_to(shares, t.shape).copy(),),
+            weights=w,
+            aux={"k": 1} if t.ndim == 1 else {},
+        )
+        value, _ = self.terms(null, {**params, "from_logits": False})
+        weighted = w * value
+        return group_sum(weighted, np.zeros(len(w), dtype=np.intp), 1)[0] / float(sums["w"])
