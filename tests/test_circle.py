@@ -230,7 +230,7 @@ def test_per_row_limits(tmp_path, capsys):
     code, _, err = cli(
         capsys, "eval", path, "--loss", "circle", "-t", "label", "-p", "e_*", "--top", "2"
     )
-    assert code == 0 and "circle: each row's loss needs every row" in err
+    assert code == 2 and "circle: each row's loss needs every row" in err
     with pytest.raises(losscli.UsageError, match="depends on every other row"):
         losscli.gradient(y, x, "circle", reduction="none")
 

@@ -162,13 +162,14 @@ def test_python_api(tmp_path, preds):
         (("eval", "-l", "mse", "--reduction", "none", "--keep", "idd"), "no --keep column 'idd'"),
         (("grad", "-l", "mse", "--keep", "id", "--keep", "id"), "--keep id is given twice"),
         (("grad", "-l", "mse", "--keep", "yhat"), None),  # a loss column may be kept too
+        (("grad", "-l", "mse", "--keep", "id,region"), "row,id,region,grad_yhat"),
     ],
 )
 def test_usage(capsys, preds, args, message):
     code, out, err = cli(capsys, args[0], preds, *args[1:], "-q")
-    if message is None:
+    if message is None or message.startswith("row,"):
         assert code == 0, err
-        assert out.splitlines()[0] == "row,yhat,grad_yhat"
+        assert out.splitlines()[0] == (message or "row,yhat,grad_yhat")
         return
     line, _ = error_lines(code, out, err)
     assert message in line
@@ -205,3 +206,57 @@ def test_dask_engine_partitions_carry_the_columns(capsys, tmp_path):
     assert written.column_names == ["row", "id", "grad_yhat"]
     assert written.column("id").to_pylist() == ["r00", "r01", "r02", "r10", "r11", "r12"]
     assert written.column("grad_yhat").to_pylist() == pytest.approx([1 / 3, 0, -1 / 3] * 2)
+
+
+def test_json_lines_integer_ids_stay_exact(capsys, tmp_path):
+    src = tmp_path / "big.jsonl"
+    src.write_text(f'{{"id": {BIG_ID}, "y": 1, "p": 2}}\n{{"id": 5, "y": 1, "p": 3}}\n')
+    code, out, err = cli(
+        capsys, "eval", src, "-l", "mse", "-t", "y", "-p", "p", "--reduction", "none",
+        "--keep", "id", "-q",
+    )  # fmt: skip
+    assert code == 0, err
+    assert out.splitlines() == ["row,id,mse", f"0,{BIG_ID},1", "1,5,4"]
+
+
+def test_dates_times_and_decimals_are_written_as_text_in_json(capsys, tmp_path):
+    import datetime
+    import decimal
+
+    src = tmp_path / "t.parquet"
+    pq.write_table(
+        pa.table(
+            {
+                "ts": [datetime.datetime(2024, 1, 1, 12)],
+                "day": [datetime.date(2024, 1, 2)],
+                "dec": pa.array([decimal.Decimal("1.50")]),
+                "y": [0.0],
+                "p": [1.0],
+            }
+        ),
+        src,
+    )
+    code, out, err = cli(
+        capsys, "eval", src, "-l", "mse", "-t", "y", "-p", "p", "--reduction", "none",
+        "--keep", "ts,day,dec", "-f", "json", "-q",
+    )  # fmt: skip
+    assert code == 0, err
+    assert json.loads(out) == {
+        "row": 0,
+        "ts": "2024-01-01T12:00:00",
+        "day": "2024-01-02",
+        "dec": "1.50",
+        "mse": 1.0,
+    }
+
+
+def test_a_nested_column_cannot_be_kept(capsys, tmp_path):
+    src = tmp_path / "l.parquet"
+    pq.write_table(pa.table({"l": [[1, 2]], "y": [0.0], "p": [1.0]}), src)
+    code, out, err = cli(
+        capsys, "eval", src, "-l", "mse", "-t", "y", "-p", "p", "--reduction", "none",
+        "--keep", "l",
+    )  # fmt: skip
+    line, hint = error_lines(code, out, err)
+    assert "--keep column 'l' holds list<element: int64> values" in line
+    assert hint is not None

@@ -17,7 +17,8 @@ SAMPLES = ROOT / "sample_data"
 
 def documented(schema: str) -> dict[str, tuple[set[str], set[str]]]:
     """object → (always-present keys, optional keys) from the README table of ``schema``."""
-    block = README.split(f"`{schema}`", 1)[1].split("\n\n|", 1)[1].split("\n\n", 1)[0]
+    # the heading of the schema's tables: "`losscli eval` — `losscli.eval/1`"
+    block = README.split(f"— `{schema}`", 1)[1].split("\n\n|", 1)[1].split("\n\n", 1)[0]
     out = {}
     for line in ("|" + block).splitlines()[2:]:
         obj, keys = (cell.strip() for cell in line.strip("|").split("|"))

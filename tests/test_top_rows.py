@@ -173,3 +173,45 @@ def test_dask_engine_refuses_top(capsys, tmp_path):
     line, hint = error_lines(code, out, err)
     assert "--top is not available with --engine dask" in line
     assert hint is not None
+
+
+def test_row_statistic_reductions_rank_the_same_rows(capsys, regression):
+    path = regression[0]
+    mean = eval_json(capsys, path, "-l", "mse", "--top", 3, quiet=True)["top_rows"]
+    median = eval_json(capsys, path, "-l", "mse", "--top", 3, "--reduction", "median", quiet=True)[
+        "top_rows"
+    ]
+    assert median == mean
+
+
+def test_only_losses_without_per_row_values_is_an_error(capsys, regression):
+    code, out, err = cli(capsys, "eval", regression[0], "-l", "rmse", "--top", 2, "-f", "csv")
+    line, hint = error_lines(code, out, err)
+    assert "--top lists rows by their per-row loss Lᵢ: rmse has no per-row loss" in line
+
+
+def test_input_columns_named_like_the_listing_are_marked(capsys, tmp_path):
+    path = tmp_path / "tv.csv"
+    path.write_text("row,value,pred\n7,1,2\n")
+    code, out, err = cli(
+        capsys, "eval", path, "-l", "mse", "-t", "value", "-p", "pred", "--top", 1, "--keep",
+        "row", "-f", "csv", "-q",
+    )  # fmt: skip
+    assert code == 0, err
+    assert out.splitlines() == [
+        "loss,group,rank,row,input.row,input.value,pred,value",
+        "mse,,1,0,7,1.0,2.0,1.0",
+    ]
+
+
+def test_rows_joined_by_key_carry_the_key(capsys, tmp_path):
+    preds, targets = tmp_path / "p.csv", tmp_path / "t.csv"
+    preds.write_text("id,yhat\nb,3\na,1\n")
+    targets.write_text("id,y\na,0\nb,0\n")
+    doc = eval_json(
+        capsys, preds, "--targets", targets, "--key", "id", "-l", "mse", "-t", "y", "-p",
+        "yhat", "--top", 1, quiet=True,
+    )  # fmt: skip
+    (row,) = doc["top_rows"][0]["rows"]
+    assert row["columns"] == {"id": "b", "y": 0.0, "yhat": 3.0}
+    assert row["value"] == 9.0

@@ -246,15 +246,21 @@ def _top_rows(
     selected: Sequence[Any], sums: Sequence[Any], worst: Sequence[Any], note: Note
 ) -> list[dict[str, Any]]:
     """The ``top_rows`` of the eval document: per loss, the whole file then each group."""
+
+    def why(sel: Any) -> str:
+        if getattr(sel.objective, "rows_need_sums", False):
+            return f"{sel.label}: each row's loss needs every row (--reduction none writes them)"
+        return f"{sel.label} has no per-row loss"
+
+    if not any(rows.ranked for rows in worst):
+        raise UsageError(
+            f"--top lists rows by their per-row loss Lᵢ: {'; '.join(map(why, selected))}",
+            hint="add a loss with per-row values (e.g. mse, bce, cross_entropy), or drop --top",
+        )
     out = []
     for sel, acc, rows in zip(selected, sums, worst):
         if not rows.ranked:
-            why = (
-                ": each row's loss needs every row (--reduction none writes them)"
-                if getattr(sel.objective, "rows_need_sums", False)
-                else " has no per-row loss"
-            )
-            note(f"--top: {sel.label}{why}; its rows are not ranked")
+            note(f"--top: {why(sel)}; its rows are not ranked")
             continue
         for key in [None, *(k for k, _, _ in group_rows(sel, acc))]:
             out.append({"loss": sel.label, "group": key, "rows": rows.rows(key)})

@@ -54,7 +54,7 @@ def prepare(
         if replay or loss is None:
             buffer_stdin(source)
     header = read_header(source)
-    _check_keep(inputs.keep, header, source.name)
+    keep = _check_keep(inputs.keep, header, source.name)
     target_source = target_header = None
     if targets is not None:
         target_source = detect_format(targets, None, inputs.dialect)
@@ -150,25 +150,31 @@ def prepare(
                 hint=f"columns: {', '.join(header.columns)}",
             )
         text = {*text, key}
-    reading = Reading(source, header, selected, text, inputs.dropna, table, key, keep=inputs.keep)
+    reading = Reading(source, header, selected, text, inputs.dropna, table, key, keep=keep)
     return reading, inference
 
 
-def _check_keep(keep: Sequence[str], header: Header, name: str) -> None:
-    """Every ``--keep`` column is in the predictions file, each named once."""
+def _check_keep(keep: Sequence[str], header: Header, name: str) -> tuple[str, ...]:
+    """The ``--keep`` columns, each in the predictions file and named once; ``a,b`` names
+    two columns (as --target and --pred take them) unless a column is called that."""
     from losscli.io.columns import close_columns
 
-    for i, column in enumerate(keep):
-        if column in keep[:i]:
-            raise UsageError(f"--keep {column} is given twice")
-        if column not in header.columns:
-            close = close_columns(column, header.columns)
-            raise InputError(
-                f"{name}: no --keep column {column!r}",
-                hint=f"did you mean {' or '.join(close)}?"
-                if close
-                else f"columns: {', '.join(header.columns)}",
-            )
+    names: list[str] = []
+    for item in keep:
+        parts = [item] if item in header.columns else [p.strip() for p in item.split(",")]
+        for column in parts:
+            if column in names:
+                raise UsageError(f"--keep {column} is given twice")
+            if column not in header.columns:
+                close = close_columns(column, header.columns)
+                raise InputError(
+                    f"{name}: no --keep column {column!r}",
+                    hint=f"did you mean {' or '.join(close)}?"
+                    if close
+                    else f"columns: {', '.join(header.columns)}",
+                )
+            names.append(column)
+    return tuple(names)
 
 
 def _positive_labels(source: Source, header: Header, selected: Sequence[Any], table: Any) -> None:

@@ -123,6 +123,7 @@ def worst_tables(doc: Mapping[str, Any]) -> list[tuple[str, list[str], list[list
     out = []
     for entry in doc.get("top_rows", []):
         names = list(dict.fromkeys(c for r in entry["rows"] for c in r["columns"]))
+        shown = _input_names(names, ("rank", "row", entry["loss"]))
         title = f"worst rows: {entry['loss']}"
         if entry["group"] is not None:
             title += f", group {entry['group']}"
@@ -131,8 +132,13 @@ def worst_tables(doc: Mapping[str, Any]) -> list[tuple[str, list[str], list[list
             + [_number(r["value"])]
             for r in entry["rows"]
         ]
-        out.append((title, ["rank", "row", *names, entry["loss"]], cells))
+        out.append((title, ["rank", "row", *shown, entry["loss"]], cells))
     return out
+
+
+def _input_names(names: list[str], taken: tuple[str, ...]) -> list[str]:
+    """The input columns' headings: ``input.NAME`` where NAME is a heading of the listing."""
+    return [f"input.{n}" if n in taken else n for n in names]
 
 
 def worst_csv(doc: Mapping[str, Any]) -> str:
@@ -142,7 +148,8 @@ def worst_csv(doc: Mapping[str, Any]) -> str:
     writer = csv.writer(buf, lineterminator="\n")
     entries = doc["top_rows"]
     names = list(dict.fromkeys(c for e in entries for r in e["rows"] for c in r["columns"]))
-    writer.writerow(["loss", "group", "rank", "row", *names, "value"])
+    fixed = ("loss", "group", "rank", "row", "value")
+    writer.writerow([*fixed[:4], *_input_names(names, fixed), "value"])
     for e in entries:
         for r in e["rows"]:
             cells = [r["columns"].get(c) for c in names]

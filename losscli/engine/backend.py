@@ -110,7 +110,7 @@ class LocalBackend:
         if top:
             from losscli.engine.top_rows import WorstRows
 
-            worst = [WorstRows.of(top, sel, reading.keep) for sel in reading.selected]
+            worst = [WorstRows.of(top, sel, reading.keep, reading.key) for sel in reading.selected]
         with watching_logits(reading, note, from_logits):
             if splits is not None or resampling is not None:
                 from losscli.engine import breakdown

@@ -194,7 +194,7 @@ def frames(reading: Reading, stats: dict[str, int]) -> Iterator[Frame]:
     neg_inf = neg_inf_columns(reading.selected)
     bad = BadCells()
     row0 = start = source.row0
-    for rb in read_batches(source, reading.header, needed, text_columns):
+    for rb in read_batches(source, reading.header, needed, text_columns, carry_only):
         n = rb.num_rows
         if n == 0:
             continue
@@ -241,7 +241,7 @@ def frames(reading: Reading, stats: dict[str, int]) -> Iterator[Frame]:
         stats["rows"] = stats.get("rows", 0) + n
         if bad.counts:
             continue  # keep counting bad cells to report them all, compute nothing
-        carried = {c: carried_column(rb.column(c)) for c in reading.keep}
+        carried = {c: carried_column(rb.column(c), c, source.name) for c in reading.keep}
         kept = None
         if drop is not None and drop.any():
             keep = ~drop
@@ -266,14 +266,20 @@ def frames(reading: Reading, stats: dict[str, int]) -> Iterator[Frame]:
     check_rows(source, row0 - start, stats.get("dropped", 0))
 
 
-def carried_column(arr: Any) -> Any:
-    """A ``--keep`` column as written to output: its own type; dictionary text as plain text."""
+def carried_column(arr: Any, column: str = "", source: str = "") -> Any:
+    """A ``--keep`` column as written to output: its own type; dictionary text as plain text.
+    A nested column (list, struct, map) has no cell a CSV could hold: an input error."""
     import pyarrow as pa
 
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks()
     if pa.types.is_dictionary(arr.type):
         arr = arr.cast(arr.type.value_type)
+    if pa.types.is_nested(arr.type):
+        raise InputError(
+            f"{source}: --keep column {column!r} holds {arr.type} values, not one value per cell",
+            hint="keep a column of numbers, text, dates or times",
+        )
     return arr
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from losscli._lazy import np
 from losscli.engine.passes import Frame, Selected, group_slices
+from losscli.io.sink import json_cell
 from losscli.kernel.streaming import Batch
 
 
@@ -31,19 +32,16 @@ class WorstRows:
     )
 
     @classmethod
-    def of(cls, k: int, sel: Selected, keep: tuple[str, ...]) -> WorstRows:
-        from losscli.errors import UsageError
-
+    def of(cls, k: int, sel: Selected, keep: tuple[str, ...], key: str | None = None) -> WorstRows:
         plan = sel.plan
         read = [*plan.target, *(c for cols in plan.inputs for c in cols), plan.weight]
-        columns = list(dict.fromkeys([*keep, *(c for c in [plan.group, *read] if c)]))
-        try:
-            sel.objective.check_reduction("none")
-        except UsageError:
-            return cls(k, columns, plan.group, ranked=False)
-        if getattr(sel.objective, "rows_need_sums", False):  # circle: Lᵢ needs every row
-            return cls(k, columns, plan.group, ranked=False)
-        return cls(k, columns, plan.group)
+        columns = list(dict.fromkeys(c for c in [key, *keep, plan.group, *read] if c))
+        ranked = _has_row_values(sel.objective) and not getattr(
+            sel.objective,
+            "rows_need_sums",
+            False,  # circle: Lᵢ needs every row
+        )
+        return cls(k, columns, plan.group, ranked=ranked)
 
     def add(self, sel: Selected, batch: Batch, frame: Frame, shared: Any) -> None:
         """Offer one batch's rows (``passes.BatchAdder``)."""
@@ -78,6 +76,21 @@ class WorstRows:
         ]
 
 
+def _has_row_values(objective: Any) -> bool:
+    """The loss has per-row values Lᵢ: it takes ``--reduction none``, or it is bound to a
+    row statistic (median, max, p95), which only such losses take."""
+    from losscli.errors import UsageError
+    from losscli.kernel.streaming import ROW_STATISTICS
+
+    for reduction in ("none", *ROW_STATISTICS):
+        try:
+            objective.check_reduction(reduction)
+        except UsageError:
+            continue
+        return True
+    return False
+
+
 def _largest(rank: Any, k: int) -> Any:
     """Indices of the k largest values, ties to the earliest rows, in row order."""
     n = len(rank)
@@ -90,11 +103,12 @@ def _largest(rank: Any, k: int) -> Any:
 
 
 def _cells(frame: Frame, columns: list[str], j: int) -> dict[str, Any]:
-    """One row's cells of ``columns``: numbers as floats, text as read, kept as read."""
+    """One row's cells of ``columns``: numbers as floats, text as read, kept as read (a
+    date, time or decimal as its text, so the document stays JSON)."""
     out: dict[str, Any] = {}
     for c in columns:
         if c in frame.carried:
-            out[c] = frame.carried[c][j].as_py()
+            out[c] = json_cell(frame.carried[c][j].as_py())
         elif c in frame.texts:
             codes, cats = frame.texts[c]
             out[c] = cats[codes[j]]

@@ -11,7 +11,7 @@ it): arrays become numpy through their buffers.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -89,9 +89,15 @@ def prefetch(batches: Iterator[Any], depth: int = 2) -> Iterator[Any]:
 
 
 def read_batches(
-    source: Source, header: Header, columns: list[str], text_columns: set[str]
+    source: Source,
+    header: Header,
+    columns: list[str],
+    text_columns: set[str],
+    as_read: Collection[str] = (),
 ) -> Iterator[Any]:
-    """Record batches holding ``columns``: numbers as float64, text as dictionary strings.
+    """Record batches holding ``columns``: numbers as float64, text as dictionary strings;
+    ``as_read`` columns (``--keep``) of JSON Lines in their own type (a Parquet column
+    always has its own; a CSV one is text).
 
     While a progress bar may be shown (``losscli.io.progress``), reading advances it.
     """
@@ -107,7 +113,7 @@ def read_batches(
         total = header.rows_hint if source.pieces is None or whole else None
         yield from progress.track(batches, label, total=total, whole=whole)
     elif source.fmt == "jsonl":
-        yield from progress.track(jsonl_batches(source, columns, text_columns), label)
+        yield from progress.track(jsonl_batches(source, columns, text_columns, as_read), label)
     else:
         yield from read_csv_batches(source, header, columns, text_columns, label, whole)
 

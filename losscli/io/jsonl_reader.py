@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from typing import Any
 
 from losscli.errors import InputError
 from losscli.io.sources import Header, Prefixed, Source, take_stream, text_prefix
 
 JSONL_BLOCK = 1 << 20  # bytes parsed at a time
+
+
+def _first_record(head: bytes) -> dict:
+    import json
+
+    try:
+        record = json.loads(head.decode("utf-8-sig", errors="replace").splitlines()[0])
+    except (ValueError, IndexError):
+        return {}
+    return record if isinstance(record, dict) else {}
 
 
 def jsonl_header(source: Source) -> Header:
@@ -28,12 +38,32 @@ def jsonl_header(source: Source) -> Header:
     return Header(list(record), text)
 
 
-def jsonl_batches(source: Source, columns: list[str], text_columns: set[str]) -> Iterator[Any]:
+def jsonl_batches(
+    source: Source, columns: list[str], text_columns: set[str], as_read: Collection[str] = ()
+) -> Iterator[Any]:
+    """Record batches of ``columns``: text columns as strings, the others as float64, and
+    the ``as_read`` ones (``--keep``) in the type of their value on line 1 (an integer id
+    stays an int64, exact above 2**53)."""
     import pyarrow as pa
     import pyarrow.json as pj
 
     head, stream = take_stream(source)
-    schema = pa.schema([(c, pa.string() if c in text_columns else pa.float64()) for c in columns])
+    first = _first_record(head) if as_read else {}
+
+    def kind(c: str) -> Any:
+        if c in text_columns:
+            return pa.string()
+        if c in as_read:
+            value = first.get(c)
+            if isinstance(value, bool):
+                return pa.bool_()
+            if isinstance(value, int):
+                return pa.int64()
+            if isinstance(value, str):
+                return pa.string()
+        return pa.float64()
+
+    schema = pa.schema([(c, kind(c)) for c in columns])
     try:
         reader = pj.open_json(
             io.BufferedReader(Prefixed(head, stream)),

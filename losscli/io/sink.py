@@ -186,11 +186,22 @@ class JsonLinesWriter:
                 {k: _finite_or_text(v) if isinstance(v, float) else v for k, v in r.items()}
                 for r in rows
             ]
-        text = "".join(json.dumps(r, ensure_ascii=False, allow_nan=False) + "\n" for r in rows)
+        text = "".join(
+            json.dumps(r, ensure_ascii=False, allow_nan=False, default=json_cell) + "\n"
+            for r in rows
+        )
         self._file.write(text.encode())
 
     def close(self) -> None:
         pass
+
+
+def json_cell(value: Any) -> Any:
+    """A cell as JSON holds it (``--keep`` columns): str, int, float, bool and None as they
+    are; a date or time in ISO 8601; anything else (a decimal, bytes) as its text."""
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
 
 
 def _finite_or_text(value: float) -> float | str:
