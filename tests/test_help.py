@@ -10,7 +10,17 @@ import typer
 from losscli.cli.commands import app, run
 
 # The order a user needs them in: evaluate, then gate, then choose, then look up.
-COMMAND_ORDER = ["eval", "grad", "compare", "check", "recommend", "losses", "explain", "plot"]
+COMMAND_ORDER = [
+    "eval",
+    "grad",
+    "compare",
+    "check",
+    "recommend",
+    "losses",
+    "explain",
+    "report",
+    "plot",
+]
 
 try:  # typer 0.28 ships its own copy of click
     from typer import _click as click

@@ -120,6 +120,7 @@ def evaluate(
     seed: int = 0,
     top: int = 0,
     note: Note = _quiet,
+    row_stats: bool = False,
 ) -> dict[str, Any]:
     """Evaluate ``loss`` (a spec such as ``'mse,huber(delta=0.5)'``; None infers the task).
 
@@ -130,7 +131,9 @@ def evaluate(
     rows after each of its rows (``losscli.engine.perclass``); ``bootstrap`` (replicates,
     0 for none) adds a percentile interval to every row. ``top`` (K > 0) adds
     ``top_rows``: each loss's K rows with the largest Lᵢ, overall and per group
-    (``losscli.engine.top_rows``), with the ``inputs.keep`` columns.
+    (``losscli.engine.top_rows``), with the ``inputs.keep`` columns. ``row_stats`` (for
+    ``losscli report``) adds ``row_stats``: per loss, the histograms, residual density or
+    calibration of ``losscli.engine.report_stats``, gathered in the same pass.
     """
     if reduction not in SUMMARIES:
         raise UsageError(
@@ -172,6 +175,7 @@ def evaluate(
             note=note,
             from_logits=inputs.from_logits,
             top=top,
+            report=row_stats,
         )
         return evaluated, splits
 
@@ -232,6 +236,10 @@ def evaluate(
         doc["per_class"] = [s.describe(sel.label) for sel, s in zip(selected, splits)]
     if resampling is not None:
         doc["bootstrap"] = resampling.describe()
+    if evaluated.report is not None:
+        doc["row_stats"] = [
+            {"loss": sel.label, **r.describe()} for sel, r in zip(selected, evaluated.report)
+        ]
     if evaluated.worst is not None:
         doc["top_rows"] = _top_rows(selected, sums, evaluated.worst, note)
     if thresholds:

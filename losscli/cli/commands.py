@@ -810,6 +810,90 @@ def explain_command(
         output.write_lines(output.fit_to_terminal(render.explain_lines(loss)))
 
 
+@app.command("report")
+@with_input_options()
+@with_loss_params()
+def report_command(
+    file: FileArg,
+    loss: LossOpt = None,
+    inputs: InputSpec | None = None,  # the input options (with_input_options)
+    replicates: EvalBootstrapOpt = 0,
+    confidence: ConfidenceOpt = None,
+    seed: SeedOpt = None,
+    top: Annotated[
+        int,
+        typer.Option(
+            "--top",
+            metavar="K",
+            min=1,
+            help="List each loss's K rows with the largest per-row loss (per group too).",
+        ),
+    ] = 10,
+    output_file: Annotated[
+        str | None,
+        typer.Option(
+            "--output",
+            "-o",
+            metavar="FILE",
+            help="Write the HTML page to FILE (atomically; required); - is stdout.",
+            show_default=False,
+        ),
+    ] = None,
+    quiet: QuietOpt = False,
+    params: dict[str, Any] | None = None,  # the loss parameters (with_loss_params)
+) -> None:
+    """Write one self-contained HTML page about a predictions file.
+
+    The eval table with intervals, per-group values worst first, the distribution of the
+    per-row losses and how concentrated they are, residuals or calibration and the
+    confusion matrix, the worst rows (with --keep columns) and what recommend says.
+    Opens offline: inline styles and SVG charts, no scripts, no fonts, no network.
+    Needs matplotlib: pip install 'losscli[report]'.
+
+    Example: losscli report preds.csv --group segment --bootstrap 200 -o report.html
+    """
+    from losscli.app.report import build
+
+    if output_file is None:
+        raise UsageError(
+            "losscli report writes an HTML page: give -o report.html (or -o - for stdout)"
+        )
+    if not replicates and (confidence is not None or seed is not None):
+        raise UsageError("--confidence and --seed shape the bootstrap: add --bootstrap N")
+    if output_file != "-":
+        from losscli.io.sink import check_writable
+
+        check_writable(output_file)
+    options = {
+        "--loss": loss,
+        "--bootstrap": replicates or None,
+        "--confidence": confidence,
+        "--seed": seed,
+        "--top": top,
+        "--keep": ",".join(inputs.keep) or None,
+        "--convention": inputs.convention,
+        "--from-logits": inputs.from_logits,
+    }
+    text = build(
+        file,
+        loss,
+        inputs,
+        params,
+        bootstrap=replicates,
+        confidence=0.95 if confidence is None else confidence,
+        seed=0 if seed is None else seed,
+        top=top,
+        options=options,
+        note=_note(quiet),
+    )
+    if output_file == "-":
+        sys.stdout.write(text)
+    else:
+        from losscli.io.sink import write_text_atomic
+
+        write_text_atomic(output_file, text)
+
+
 @app.command("plot")
 @with_loss_params("smooth", "ignore_index", "bins")
 def plot_command(

@@ -52,6 +52,7 @@ class Backend(Protocol):
         note: Note,
         from_logits: bool | None,
         top: int = 0,
+        report: bool = False,
     ) -> Evaluated: ...
 
     def gradient_summaries(self, reading: Reading, evaluated: Evaluated, reduction: str) -> Any:
@@ -104,13 +105,19 @@ class LocalBackend:
         note: Note,
         from_logits: bool | None,
         top: int = 0,
+        report: bool = False,
     ) -> Evaluated:
         stats: dict[str, int] = {}
-        worst = None
+        worst = row_stats = None
         if top:
             from losscli.engine.top_rows import WorstRows
 
             worst = [WorstRows.of(top, sel, reading.keep, reading.key) for sel in reading.selected]
+        if report:  # losscli report: histograms, residuals or calibration, in the same pass
+            from losscli.engine.report_stats import RowStats
+
+            row_stats = [RowStats.of(sel, i == 0) for i, sel in enumerate(reading.selected)]
+        alongside = _joined(worst, row_stats)
         with watching_logits(reading, note, from_logits):
             if splits is not None or resampling is not None:
                 from losscli.engine import breakdown
@@ -118,12 +125,12 @@ class LocalBackend:
                 if splits is None:
                     splits = [None] * len(reading.selected)
                 resample = resampling is not None
-                sums, extras = breakdown.accumulate(reading, stats, splits, resample, worst)
-            elif worst is not None:
-                sums, extras = accumulate(reading, stats, Extras(worst)), None
+                sums, extras = breakdown.accumulate(reading, stats, splits, resample, alongside)
+            elif alongside is not None:
+                sums, extras = accumulate(reading, stats, Extras(alongside)), None
             else:
                 sums, extras = accumulate(reading, stats), None
-        return Evaluated(sums, stats, extras, worst)
+        return Evaluated(sums, stats, extras, worst, report=row_stats)
 
     def gradient_summaries(self, reading: Reading, evaluated: Evaluated, reduction: str) -> Any:
         return gradient_pass(reading, evaluated.sums, reduction)
@@ -193,3 +200,12 @@ def backend_for(
 
     dask_backend.require(path, scheduler=scheduler, targets=targets)
     return dask_backend.DaskBackend(scheduler)
+
+
+def _joined(first: Sequence[Any] | None, second: Sequence[Any] | None) -> list[Any] | None:
+    """One extra per loss from two optional lists of extras (``passes.Joined`` when both)."""
+    from losscli.engine.passes import Joined
+
+    if first is None or second is None:
+        return list(first or second) if (first or second) else None
+    return [Joined(a, b) for a, b in zip(first, second)]

@@ -659,7 +659,10 @@ class DaskBackend:
         note: Callable[[str], None],
         from_logits: bool | None,
         top: int = 0,
+        report: bool = False,
     ) -> Evaluated:
+        if report:
+            raise UsageError("losscli report runs on the local engine", hint="drop --engine dask")
         if top:
             raise UsageError(
                 "--top is not available with --engine dask yet",

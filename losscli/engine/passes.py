@@ -921,3 +921,4 @@ class Evaluated:
     extras: Any = None  # per-class and bootstrap sums (``breakdown``), when asked for
     worst: Any = None  # each loss's top_rows.WorstRows (``--top``), when asked for
     gradients: Any = None  # gradient summaries, when a backend computes them in the pass
+    report: Any = None  # each loss's report_stats.RowStats (``losscli report``), when asked for

@@ -1,0 +1,361 @@
+"""``losscli report``: one self-contained HTML page about a predictions file.
+
+The numbers come from the same evaluation as ``eval`` (``app.evaluation.evaluate`` with
+``top=K``, ``bootstrap`` and ``row_stats``): the eval document, plus one extra per loss
+in the same pass (``engine.report_stats.RowStats``: histogram of Lᵢ and of the per-row
+gradient's squared norm, their concentration in the top 1% / 10% of rows, and the
+residual density or the calibration). The recommendations are those of
+``losscli recommend FILE`` (``app.recommend.for_file``).
+
+The page needs no network: styles inline, charts as inline SVG (``app.report_charts``,
+matplotlib, the ``report`` extra), no script but one ``application/json`` block with the
+eval document (``id="losscli-data"``) for machines, no fonts beyond the reader's own.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from losscli._version import __version__
+from losscli.app import report_charts as charts
+from losscli.io.input_options import InputSpec
+
+Note = Callable[[str], None]
+
+STYLE = """
+body{font-family:system-ui,-apple-system,"Segoe UI",Helvetica,Arial,sans-serif;margin:0 auto;
+max-width:1100px;padding:16px 24px;color:#1a1a1a;background:#fff;line-height:1.4}
+h1{font-size:1.5em;margin:.2em 0}h2{font-size:1.2em;border-bottom:1px solid #ccc;margin-top:1.6em}
+h3{font-size:1.05em}
+table{border-collapse:collapse;margin:.5em 0;font-size:.9em}
+th,td{border:1px solid #ccc;padding:3px 8px;text-align:left;vertical-align:top}
+td.num{text-align:right;font-variant-numeric:tabular-nums}th{background:#f0f0f0}
+.meta td:first-child{font-weight:600}.note{color:#555;font-size:.9em}
+.charts{display:flex;flex-wrap:wrap;gap:12px;align-items:flex-start}
+.charts figure{margin:0}svg{max-width:100%;height:auto}
+code{background:#f4f4f4;padding:0 3px}
+@media print{body{max-width:none;padding:0}h2{break-after:avoid}figure,table{break-inside:avoid}}
+"""
+
+
+def build(
+    path: str,
+    loss: str | None,
+    inputs: InputSpec,
+    params: Mapping[str, Any] | None = None,
+    *,
+    bootstrap: int = 0,
+    confidence: float = 0.95,
+    seed: int = 0,
+    top: int = 10,
+    options: Mapping[str, Any] | None = None,
+    note: Note | None = None,
+) -> str:
+    """The report page of ``path`` as one HTML string (written by the caller, whole)."""
+    from losscli.app.evaluation import evaluate
+
+    charts.require_matplotlib()
+    notes: list[str] = []
+
+    def keep(message: str) -> None:
+        notes.append(message)
+        if note is not None:
+            note(message)
+
+    from losscli.errors import UsageError
+
+    def run(k: int) -> dict[str, Any]:
+        return evaluate(
+            path,
+            loss,
+            inputs,
+            params,
+            bootstrap=bootstrap,
+            confidence=confidence,
+            seed=seed,
+            top=k,
+            note=keep,
+            row_stats=True,
+        )
+
+    try:
+        doc = run(top)
+    except UsageError as exc:  # no loss has per-row values (rmse alone): no worst rows
+        if not str(exc).startswith("--top lists rows") or inputs.keep or path == "-":
+            raise
+        keep(f"no worst rows: {exc}")
+        doc = run(0)
+    stats = doc.pop("row_stats")
+    advice = _recommendations(path, inputs, keep)
+    return page(doc, stats, advice, notes, options or {})
+
+
+def _recommendations(path: str, inputs: InputSpec, note: Note) -> dict[str, Any] | str:
+    """``recommend FILE``'s record, or why there is none (stdin is read once)."""
+    if path == "-":
+        return "not available for standard input (recommend reads the file again)"
+    from losscli.app.recommend import for_file
+    from losscli.errors import LossCliError
+
+    try:
+        return for_file(path, inputs)
+    except LossCliError as exc:
+        return f"recommend could not read this file: {exc}"
+
+
+def fmt(value: Any) -> str:
+    """A number as the page shows it: 6 significant digits (as the eval table)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return str(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    return f"{value:.6g}"
+
+
+def _e(text: Any) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def _table(header: list[str], rows: list[list[Any]], numeric: set[int] = frozenset()) -> str:
+    out = ["<table><thead><tr>", *(f"<th>{_e(h)}</th>" for h in header), "</tr></thead><tbody>"]
+    for row in rows:
+        cells = (
+            f'<td class="num">{_e(c)}</td>' if i in numeric else f"<td>{_e(c)}</td>"
+            for i, c in enumerate(row)
+        )
+        out.append("<tr>" + "".join(cells) + "</tr>")
+    out.append("</tbody></table>")
+    return "".join(out)
+
+
+def _better(label: str) -> bool:
+    """The loss is higher-is-better (D², …)."""
+    from losscli.losses.registry import get_loss
+
+    try:
+        return get_loss(label.split("(")[0]).better == "higher"
+    except Exception:
+        return False
+
+
+def _as_eval_json(doc: dict[str, Any]) -> dict[str, Any]:
+    """The document as ``eval --format json`` writes it (``null`` params omitted)."""
+    out = dict(doc)
+    out["results"] = [
+        {**r, "params": {k: v for k, v in r["params"].items() if v is not None}}
+        for r in doc["results"]
+    ]
+    return out
+
+
+def _json_for_script(doc: Any) -> str:
+    """JSON safe inside ``<script>``: no ``</`` and no NaN literal (as ``--format json``)."""
+
+    def clean(v: Any) -> Any:
+        if isinstance(v, float) and not math.isfinite(v):
+            return fmt(v)
+        if isinstance(v, dict):
+            return {k: clean(x) for k, x in v.items()}
+        if isinstance(v, (list, tuple)):
+            return [clean(x) for x in v]
+        return v
+
+    text = json.dumps(clean(doc), ensure_ascii=False, allow_nan=False)
+    return text.replace("</", "<\\/").replace("<!--", "<\\!--")
+
+
+def page(
+    doc: dict[str, Any],
+    stats: list[dict[str, Any]],
+    advice: dict[str, Any] | str,
+    notes: list[str],
+    options: Mapping[str, Any],
+) -> str:
+    """The HTML page of an eval document and its report sums."""
+    inp = doc["input"]
+    parts: list[str] = []
+    title = f"losscli report: {inp['path']}"
+    parts.append(f"<h1>{_e(title)}</h1>")
+    meta = [
+        ["file", inp["path"]],
+        [
+            "rows",
+            f"{inp['rows']}" + (f" ({inp['rows_dropped']} dropped)" if inp["rows_dropped"] else ""),
+        ],
+        ["target", ", ".join(inp["target"] or [])],
+        ["predictions", ", ".join(inp["predictions"])],
+        ["weight", inp["weight"] or "none"],
+        ["group", inp["group"] or "none"],
+        ["task", inp["task"] or "given by --loss"],
+        ["options", " ".join(f"{k}={v}" for k, v in options.items() if v not in (None, (), []))],
+        ["losscli", __version__],
+    ]
+    parts.append('<table class="meta"><tbody>')
+    parts += [f"<tr><td>{_e(k)}</td><td>{_e(v)}</td></tr>" for k, v in meta]
+    parts.append("</tbody></table>")
+    if notes:
+        parts.append("<h3>Evidence and notes</h3><ul>")
+        parts += [f'<li class="note">{_e(n)}</li>' for n in notes]
+        parts.append("</ul>")
+
+    parts.append(_losses_section(doc))
+    parts.append(_groups_section(doc))
+    parts.append(_distribution_section(stats))
+    parts.append(_task_section(stats))
+    parts.append(_worst_section(doc))
+    parts.append(_advice_section(advice))
+    body = "\n".join(p for p in parts if p)
+    data = _json_for_script(_as_eval_json(doc))
+    return (
+        "<!DOCTYPE html>\n"
+        '<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{_e(title)}</title><style>{STYLE}</style></head>\n<body>\n{body}\n"
+        f'<script type="application/json" id="losscli-data">{data}</script>\n'
+        f'<p class="note">Made by losscli {_e(__version__)} '
+        "(<code>losscli report</code>); the eval document is embedded as JSON "
+        "(<code>#losscli-data</code>).</p>\n</body></html>\n"
+    )
+
+
+def _losses_section(doc: dict[str, Any]) -> str:
+    rows = [r for r in doc["results"] if "class" not in r]
+    interval = any("ci_low" in r for r in rows)
+    header = ["loss", "group", "n", "value"] + (["ci_low", "ci_high"] if interval else [])
+    body = []
+    for r in rows:
+        line = [
+            r["loss"],
+            r["group"] if r["group"] is not None else "(all)",
+            r["n"],
+            fmt(r["value"]),
+        ]
+        if interval:
+            line += [fmt(r.get("ci_low")), fmt(r.get("ci_high"))]
+        body.append(line)
+    out = "<h2>Losses</h2>" + _table(header, body, numeric={2, 3, 4, 5})
+    if "bootstrap" in doc:
+        b = doc["bootstrap"]
+        out += f'<p class="note">Intervals: bootstrap {_e(json.dumps(b))}</p>'
+    return '<section id="losses">' + out + "</section>"
+
+
+def _groups_section(doc: dict[str, Any]) -> str:
+    by_loss: dict[str, list[dict[str, Any]]] = {}
+    for r in doc["results"]:
+        if r["group"] is not None and "class" not in r:
+            by_loss.setdefault(r["loss"], []).append(r)
+    if not by_loss:
+        return ""
+    figs = [
+        f"<figure>{charts.group_bars(loss, rows, _better(loss))}</figure>"
+        for loss, rows in by_loss.items()
+    ]
+    return (
+        '<section id="groups"><h2>By group</h2><p class="note">Worst group first; whiskers: '
+        "the bootstrap interval (with --bootstrap N).</p>"
+        f'<div class="charts">{"".join(figs)}</div></section>'
+    )
+
+
+def _distribution_section(stats: list[dict[str, Any]]) -> str:
+    out = ['<section id="distribution"><h2>Per-row losses</h2>']
+    out.append(
+        '<p class="note">Shares of the total Σ Lᵢ and of Σ ‖∂Lᵢ/∂ŷᵢ‖² (what dominates '
+        "training) held by the top 1% and 10% of rows, from the histogram's log bins (4 per "
+        "decade): resolved to a bin, not exact.</p>"
+    )
+    rows, figs = [], []
+    for s in stats:
+        if not s["ranked"]:
+            rows.append([s["loss"], "no per-row loss", "", "", ""])
+            continue
+        share = s["losses"]["top_share"]
+        g = s["gradients"]["top_share"] if s["gradients"] else {}
+        rows.append(
+            [
+                s["loss"],
+                _pct(share.get("1%")),
+                _pct(share.get("10%")),
+                _pct(g.get("1%")) if g else "n/a (needs the merged sums)",
+                _pct(g.get("10%")) if g else "",
+            ]
+        )
+        figs.append(f"<figure>{charts.histogram(s['loss'], s['losses'], s['gradients'])}</figure>")
+    header = ["loss", "loss: top 1%", "loss: top 10%", "‖grad‖²: top 1%", "‖grad‖²: top 10%"]
+    out.append(_table(header, rows, numeric={1, 2, 3, 4}))
+    out.append(f'<div class="charts">{"".join(figs)}</div></section>')
+    return "".join(out)
+
+
+def _pct(v: float | None) -> str:
+    return "" if v is None else f"{100 * v:.1f}%"
+
+
+def _task_section(stats: list[dict[str, Any]]) -> str:
+    first = stats[0] if stats else None
+    if first is None:
+        return ""
+    if first["residuals"] is not None:
+        return (
+            '<section id="residuals"><h2>Residuals</h2>'
+            f"<figure>{charts.residual_density(first['residuals'])}</figure></section>"
+        )
+    cal = first["calibration"]
+    if cal is None:
+        return ""
+    classes = first["classes"] or (["0", "1"] if cal["kind"] == "binary" else None)
+    return (
+        '<section id="calibration"><h2>Calibration</h2>'
+        f'<p class="note">ECE = Σₖ (Wₖ/W)·|ȳₖ − p̄ₖ| over 15 equal-width bins: '
+        f"{_e(fmt(cal['ece']))}</p>"
+        f'<div class="charts"><figure>{charts.reliability(cal)}</figure>'
+        f"<figure>{charts.confusion(cal, classes)}</figure></div></section>"
+    )
+
+
+def _worst_section(doc: dict[str, Any]) -> str:
+    tops = doc.get("top_rows") or []
+    if not tops:
+        return ""
+    out = ['<section id="worst"><h2>Worst rows</h2>']
+    for block in tops:
+        if not block["rows"]:
+            continue
+        name = block["loss"] + (f", group {block['group']}" if block["group"] is not None else "")
+        cols = list(block["rows"][0]["columns"])
+        header = ["rank", "row", *cols, block["loss"]]
+        rows = [
+            [r["rank"], r["row"], *(fmt(r["columns"].get(c)) for c in cols), fmt(r["value"])]
+            for r in block["rows"]
+        ]
+        out.append(f"<h3>{_e(name)}</h3>")
+        out.append(_table(header, rows, numeric={0, 1, len(header) - 1}))
+    out.append("</section>")
+    return "".join(out)
+
+
+def _advice_section(advice: dict[str, Any] | str) -> str:
+    out = ['<section id="recommend"><h2>Recommendations (<code>losscli recommend</code>)</h2>']
+    if isinstance(advice, str):
+        out.append(f'<p class="note">{_e(advice)}</p></section>')
+        return "".join(out)
+    if advice.get("findings"):
+        out.append("<ul>" + "".join(f"<li>{_e(f)}</li>" for f in advice["findings"]) + "</ul>")
+    rows = [
+        [r["rank"], r["spec"], r["why"], "; ".join(r.get("evidence", [])), r["command"]]
+        for r in advice.get("recommendations", [])
+    ]
+    out.append(_table(["rank", "loss", "why", "because", "try"], rows, numeric={0}))
+    if advice.get("pitfalls"):
+        out.append("<h3>Pitfalls</h3><ul>")
+        out += [f"<li>{_e(p)}</li>" for p in advice["pitfalls"]]
+        out.append("</ul>")
+    out.append("</section>")
+    return "".join(out)

@@ -1,0 +1,195 @@
+"""The charts of ``losscli report``: matplotlib figures as inline SVG text (the ``report`` extra).
+
+Each function takes the plain numbers of the eval document or of
+``engine.report_stats`` and returns one ``<svg>`` element. The SVG is deterministic
+(``svg.hashsalt`` fixed, no date in the metadata) and self-contained: text stays text
+(``svg.fonttype = 'none'``) with font-family names only, no font files, no links.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+from losscli.errors import UsageError
+
+REPORT_EXTRA = "pip install 'losscli[report]'"
+WIDTH = 6.4  # inches: the figures sit in a page about 1000 px wide
+
+
+def require_matplotlib() -> None:
+    """A clear usage error (exit 2) when the ``report`` extra is not installed."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError as exc:
+        raise UsageError(
+            f"losscli report draws its charts with matplotlib: {REPORT_EXTRA}",
+        ) from exc
+
+
+def _figure(height: float = 3.2, width: float = WIDTH) -> Any:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width, height), layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _svg(fig: Any) -> str:
+    """The figure as one ``<svg>`` element (no XML prolog, no DOCTYPE)."""
+    import io
+
+    import matplotlib
+
+    buffer = io.StringIO()
+    with matplotlib.rc_context(
+        {"svg.fonttype": "none", "svg.hashsalt": "losscli-report", "svg.image_inline": True}
+    ):
+        fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
+    text = buffer.getvalue()
+    return text[text.index("<svg") :]
+
+
+def group_bars(loss: str, groups: Sequence[dict[str, Any]], higher_is_better: bool = False) -> str:
+    """Per-group values as horizontal bars, worst group on top, interval whiskers."""
+    rows = sorted(groups, key=lambda r: _sort_value(r["value"]), reverse=not higher_is_better)
+    fig = _figure(height=max(1.6, 0.32 * len(rows) + 1.0))
+    ax = fig.subplots()
+    names = [str(r["group"]) for r in rows][::-1]
+    values = [_finite(r["value"]) for r in rows][::-1]
+    ax.barh(names, values, color="#4C72B0")
+    lows = [r.get("ci_low") for r in rows][::-1]
+    highs = [r.get("ci_high") for r in rows][::-1]
+    if any(x is not None for x in lows):
+        err = [
+            [max(v - _finite(lo), 0.0) if lo is not None else 0.0 for v, lo in zip(values, lows)],
+            [max(_finite(hi) - v, 0.0) if hi is not None else 0.0 for v, hi in zip(values, highs)],
+        ]
+        ax.errorbar(values, names, xerr=err, fmt="none", ecolor="black", capsize=3)
+    ax.set_xlabel(f"{loss} ({'higher' if higher_is_better else 'lower'} is better)")
+    ax.set_title(f"{loss} by group, worst first")
+    ax.grid(True, axis="x", alpha=0.3)
+    return _svg(fig)
+
+
+def histogram(loss: str, hist: dict[str, Any], grads: dict[str, Any] | None) -> str:
+    """Per-row losses Lᵢ (and ‖∂Lᵢ/∂ŷᵢ‖²) on the log bins; bins ≤ 0 are annotated."""
+    edges = hist["edges"]
+    fig = _figure(height=3.0)
+    ax = fig.subplots()
+    for name, h, color in (("Lᵢ", hist, "#4C72B0"), ("‖∂Lᵢ/∂ŷᵢ‖²", grads, "#DD8452")):
+        if h is None:
+            continue
+        counts = h["counts"][2:-1]  # the log bins
+        used = [i for i, c in enumerate(counts) if c]
+        if not used:
+            continue
+        lo, hi = used[0], used[-1] + 1
+        ax.stairs(counts[lo:hi], edges[lo : hi + 1], fill=False, color=color, label=name)
+    ax.set_xscale("log")
+    ax.set_xlabel("per-row value (log scale; 4 bins per decade)")
+    ax.set_ylabel("rows")
+    zero = hist["counts"][0]
+    title = f"{loss}: distribution of per-row losses"
+    if zero:
+        title += f" ({zero} rows at Lᵢ ≤ 0 not shown)"
+    ax.set_title(title)
+    ax.legend()
+    ax.grid(True, alpha=0.3)
+    return _svg(fig)
+
+
+def residual_density(res: dict[str, Any]) -> str:
+    """Residual y − ŷ against prediction ŷ as a binned 2-D count (log colour)."""
+    import numpy as np
+    from matplotlib.colors import LogNorm
+
+    counts = np.asarray(res["counts"], dtype=float).T  # rows: residual bins
+    fig = _figure(height=4.0)
+    ax = fig.subplots()
+    (x0, x1), (y0, y1) = res["pred_range"], res["resid_range"]
+    shown = np.where(counts > 0, counts, np.nan)
+    vmax = max(float(np.nanmax(shown)) if np.isfinite(shown).any() else 1.0, 1.0)
+    mesh = ax.imshow(  # one inline image, not 1,600 SVG paths
+        shown,
+        origin="lower",
+        extent=(x0, x1, y0, y1),
+        aspect="auto",
+        interpolation="nearest",
+        cmap="viridis",
+        norm=LogNorm(vmin=1.0, vmax=max(vmax, 1.5)),
+    )
+    fig.colorbar(mesh, ax=ax, label="rows per cell")
+    ax.axhline(0.0, color="0.3", linewidth=0.8)
+    ax.set_xlabel("prediction ŷ")
+    ax.set_ylabel("residual y − ŷ")
+    title = "Residuals against predictions (40 × 40 cells"
+    if res["clipped"]:
+        title += f"; {res['clipped']} rows outside clipped into the edge cells"
+    ax.set_title(title + ")", fontsize=9)
+    return _svg(fig)
+
+
+def reliability(cal: dict[str, Any]) -> str:
+    """Reliability diagram: observed frequency against mean predicted probability per bin."""
+    fig = _figure(height=3.6, width=4.6)
+    ax = fig.subplots()
+    b = cal["bins"]
+    width = 1.0 / b
+    centers = [(k + 0.5) * width for k in range(b)]
+    observed = [y if y is not None else 0.0 for y in cal["mean_y"]]
+    ax.bar(centers, observed, width=width * 0.9, color="#4C72B0", label="observed")
+    points = [(p, y) for p, y in zip(cal["mean_p"], cal["mean_y"]) if p is not None]
+    if points:
+        ax.plot(*zip(*points), "o", color="#DD8452", markersize=4, label="mean p per bin")
+    ax.plot([0, 1], [0, 1], "--", color="0.4", linewidth=1, label="perfect")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    what = "p of class 1" if cal["kind"] == "binary" else "top-label confidence"
+    ax.set_xlabel(f"predicted ({what}), {b} equal-width bins")
+    ax.set_ylabel("observed frequency")
+    ece = cal["ece"]
+    ax.set_title(f"Reliability (ECE = {ece:.4g})" if ece is not None else "Reliability")
+    ax.legend(loc="upper left", fontsize=8)
+    return _svg(fig)
+
+
+def confusion(cal: dict[str, Any], classes: Sequence[str] | None) -> str:
+    """The confusion matrix (rows: true class, columns: predicted class), counts in cells."""
+    import numpy as np
+
+    m = np.asarray(cal["confusion"])
+    names = list(classes) if classes and len(classes) == len(m) else [str(i) for i in range(len(m))]
+    size = min(2.4 + 0.45 * len(m), 8.0)
+    fig = _figure(height=size, width=size + 0.8)
+    ax = fig.subplots()
+    ax.imshow(m, cmap="Blues")
+    top = m.max() if m.size else 0
+    for i in range(len(m)):
+        for j in range(len(m)):
+            ax.text(
+                j,
+                i,
+                str(int(m[i, j])),
+                ha="center",
+                va="center",
+                color="white" if m[i, j] > top / 2 else "black",
+                fontsize=8,
+            )
+    ax.set_xticks(range(len(m)), names, rotation=45 if len(m) > 4 else 0)
+    ax.set_yticks(range(len(m)), names)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    at = "p ≥ 0.5" if cal["kind"] == "binary" else "argmax"
+    ax.set_title(f"Confusion matrix at {at}")
+    return _svg(fig)
+
+
+def _finite(v: Any) -> float:
+    return float(v) if isinstance(v, (int, float)) and math.isfinite(v) else 0.0
+
+
+def _sort_value(v: Any) -> float:
+    return float(v) if isinstance(v, (int, float)) and not math.isnan(v) else -math.inf

@@ -1,0 +1,307 @@
+r"""``losscli report``: what the page shows beyond ``eval``, gathered in the eval pass.
+
+``RowStats`` is a ``LossExtra`` (as ``top_rows.WorstRows``): it sees each of its loss's
+batches in the evaluation pass and keeps fixed-size sums only, so memory is bounded by
+the batch whatever the file's length.
+
+- **Histogram of the per-row losses Lᵢ** on fixed log-spaced bins: edges 10^(k/4) for
+  k = −48 … 48 (10⁻¹² … 10¹², 4 bins per decade), plus a bin for Lᵢ ≤ 0, one below 10⁻¹²,
+  one at or above 10¹², and a count of non-finite Lᵢ. Each bin keeps its count nₖ and
+  its sum Sₖ = Σ_{i∈k} Lᵢ.
+- **Concentration**: the share of the total Σ Lᵢ (over Lᵢ > 0) held by the top q of rows
+  (q = 1%, 10%), from the histogram: bins are taken from the largest down until ⌈q·n⌉
+  rows; the last bin contributes its mean Sₖ/nₖ per row taken. It is therefore *resolved
+  to a bin* (a factor 10^¼ ≈ 1.78 in Lᵢ), not exact.
+- The same for the **squared norm of the per-row gradient** gᵢ = ‖∂Lᵢ/∂ŷᵢ‖² (the loss's
+  ``grad`` with reduction none, which needs no merged sums; the mean's gradient is
+  gᵢ/n², so the shares are those of training's gradient). A loss whose per-row gradient
+  needs the merged sums (ratio losses, circle) has none.
+- For the file's task (kept by the first loss only, ``task=True``):
+  regression: a 40 × 40 count of (ŷ, y − ŷ) on a grid fixed from the first batch's
+  range (widened by 10%); rows outside are clipped into the edge bins and counted
+  (``clipped``). Classification: reliability bins (15 equal-width over [0, 1], as ``ece``)
+  with Wₖ, Σp, Σy, and ECE = Σₖ (Wₖ/W)·|ȳₖ − p̄ₖ| (binary: p of class 1; K classes: the
+  top-label confidence max_c p_c against argmax = label), and the confusion matrix at
+  p ≥ 0.5 (binary) or argmax (K classes). Scores outside [0, 1] (logits) are read through
+  the sigmoid or softmax first.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from losscli._lazy import np
+from losscli.engine.passes import Frame, Selected
+from losscli.kernel.streaming import Batch
+
+PER_DECADE = 4
+LOW, HIGH = -12, 12  # decades of the log bins
+GRID = 40  # residual density: GRID × GRID
+CALIBRATION_BINS = 15
+SHARES = (0.01, 0.10)
+
+
+def log_edges() -> Any:
+    """The inner edges 10^(k/4), k = −48 … 48, of the log bins."""
+    return 10.0 ** (np.arange(LOW * PER_DECADE, HIGH * PER_DECADE + 1) / PER_DECADE)
+
+
+@dataclass
+class Histogram:
+    """Counts and sums of values on the fixed log bins.
+
+    Bin 0: v ≤ 0; bin 1: 0 < v < 10⁻¹²; bins 2 … 97: [10^(k/4), 10^((k+1)/4)); bin 98:
+    v ≥ 10¹²; non-finite values are counted in ``nonfinite``.
+    """
+
+    counts: Any = None
+    sums: Any = None
+    nonfinite: int = 0
+
+    def add(self, values: Any) -> None:
+        v = np.asarray(values, dtype=np.float64).ravel()
+        finite = np.isfinite(v)
+        self.nonfinite += int(v.size - finite.sum())
+        v = v[finite]
+        edges = log_edges()
+        index = np.where(v <= 0, 0, np.searchsorted(edges, v, side="right") + 1)
+        size = len(edges) + 2
+        counts = np.bincount(index, minlength=size)
+        sums = np.bincount(index, weights=v, minlength=size)
+        if self.counts is None:
+            self.counts, self.sums = counts, sums
+        else:
+            self.counts += counts
+            self.sums += sums
+
+    def share_of_top(self, q: float) -> float | None:
+        """Share of Σv (v > 0) held by the ⌈q·n⌉ largest values, resolved to a bin."""
+        if self.counts is None:
+            return None
+        n = int(self.counts.sum())
+        total = float(self.sums[1:].sum())
+        if n == 0 or total <= 0:
+            return None
+        want = math.ceil(q * n)
+        taken = 0.0
+        for k in range(len(self.counts) - 1, 0, -1):
+            c = int(self.counts[k])
+            if not c:
+                continue
+            take = min(c, want)
+            taken += self.sums[k] * take / c
+            want -= take
+            if want == 0:
+                break
+        return float(taken / total)
+
+    def describe(self) -> dict[str, Any]:
+        """JSON-ready: the edges, the occupied range of bins, shares of the top rows."""
+        counts = self.counts if self.counts is not None else np.zeros(len(log_edges()) + 2)
+        return {
+            "edges": log_edges().tolist(),
+            "counts": [int(c) for c in counts],
+            "sums": [float(s) for s in (self.sums if self.sums is not None else counts)],
+            "nonfinite": self.nonfinite,
+            "top_share": {f"{q:.0%}": self.share_of_top(q) for q in SHARES},
+        }
+
+
+@dataclass
+class Residuals:
+    """A GRID × GRID count of (ŷ, y − ŷ) on a grid fixed from the first batch."""
+
+    pred_range: tuple[float, float] | None = None
+    resid_range: tuple[float, float] | None = None
+    counts: Any = None
+    clipped: int = 0
+    n: int = 0
+
+    def add(self, y: Any, yhat: Any) -> None:
+        ok = np.isfinite(y) & np.isfinite(yhat)
+        y, yhat = y[ok], yhat[ok]
+        if not y.size:
+            return
+        r = y - yhat
+        if self.pred_range is None:
+            self.pred_range = _widened(yhat)
+            self.resid_range = _widened(r)
+            self.counts = np.zeros((GRID, GRID), dtype=np.int64)
+        i, out_i = _cells(yhat, self.pred_range)
+        j, out_j = _cells(r, self.resid_range)
+        self.clipped += int((out_i | out_j).sum())
+        self.counts += np.bincount(i * GRID + j, minlength=GRID * GRID).reshape(GRID, GRID)
+        self.n += int(y.size)
+
+    def describe(self) -> dict[str, Any] | None:
+        if self.counts is None:
+            return None
+        return {
+            "pred_range": list(self.pred_range),
+            "resid_range": list(self.resid_range),
+            "counts": self.counts.tolist(),  # [prediction bin][residual bin]
+            "clipped": self.clipped,
+            "n": self.n,
+        }
+
+
+def _widened(v: Any) -> tuple[float, float]:
+    lo, hi = float(v.min()), float(v.max())
+    pad = 0.1 * (hi - lo) or max(abs(lo), 1.0) * 0.1
+    return lo - pad, hi + pad
+
+
+def _cells(v: Any, bounds: tuple[float, float]) -> tuple[Any, Any]:
+    lo, hi = bounds
+    k = np.floor((v - lo) / (hi - lo) * GRID).astype(np.int64)
+    out = (k < 0) | (k >= GRID)
+    return np.clip(k, 0, GRID - 1), out
+
+
+@dataclass
+class Calibration:
+    """Reliability bins (W, Σp, Σy per bin) and the confusion matrix."""
+
+    kind: str  # "binary" or "multiclass"
+    classes: int
+    weight: Any = None
+    sum_p: Any = None
+    sum_y: Any = None
+    confusion: Any = None
+
+    def __post_init__(self) -> None:
+        self.weight = np.zeros(CALIBRATION_BINS)
+        self.sum_p = np.zeros(CALIBRATION_BINS)
+        self.sum_y = np.zeros(CALIBRATION_BINS)
+        self.confusion = np.zeros((self.classes, self.classes), dtype=np.int64)
+
+    def add(self, y: Any, p: Any) -> None:
+        from losscli.losses.metrics.calibration import width_bins
+
+        if self.kind == "binary":
+            conf, hit = p, y.astype(np.float64)
+            truth, guess = y.astype(np.int64), (p >= 0.5).astype(np.int64)
+        else:
+            guess = np.argmax(p, axis=1)
+            truth = y.astype(np.int64)
+            conf, hit = p[np.arange(len(p)), guess], (guess == truth).astype(np.float64)
+        k = width_bins(conf, CALIBRATION_BINS)
+        self.weight += np.bincount(k, minlength=CALIBRATION_BINS)
+        self.sum_p += np.bincount(k, weights=conf, minlength=CALIBRATION_BINS)
+        self.sum_y += np.bincount(k, weights=hit, minlength=CALIBRATION_BINS)
+        c = self.classes
+        ok = (truth >= 0) & (truth < c)
+        self.confusion += np.bincount(truth[ok] * c + guess[ok], minlength=c * c).reshape(c, c)
+
+    def ece(self) -> float | None:
+        """ECE = Σₖ (Wₖ/W)·|ȳₖ − p̄ₖ| = Σₖ |Σy − Σp|ₖ / W."""
+        total = float(self.weight.sum())
+        if not total:
+            return None
+        return float(np.abs(self.sum_y - self.sum_p).sum() / total)
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "bins": CALIBRATION_BINS,
+            "count": self.weight.astype(int).tolist(),
+            "mean_p": _ratio(self.sum_p, self.weight),
+            "mean_y": _ratio(self.sum_y, self.weight),
+            "ece": self.ece(),
+            "confusion": self.confusion.tolist(),  # [true class][predicted class]
+        }
+
+
+def _ratio(a: Any, b: Any) -> list[float | None]:
+    return [float(x / w) if w else None for x, w in zip(a, b)]
+
+
+@dataclass
+class RowStats:
+    """One loss's report sums: the histograms of Lᵢ and ‖∂Lᵢ/∂ŷᵢ‖², and (``task``) the
+    residual density or the calibration of the file's predictions."""
+
+    task: bool = False
+    losses: Histogram = field(default_factory=Histogram)
+    grads: Histogram | None = field(default_factory=Histogram)
+    ranked: bool = True
+    residuals: Residuals | None = None
+    calibration: Calibration | None = None
+    classes: list[str] | None = None
+
+    @classmethod
+    def of(cls, sel: Selected, task: bool) -> RowStats:
+        from losscli.engine.top_rows import _has_row_values
+
+        ranked = _has_row_values(sel.objective) and not getattr(
+            sel.objective, "rows_need_sums", False
+        )
+        classes = list(sel.plan.classes) if getattr(sel.plan, "classes", None) else None
+        return cls(task=task, ranked=ranked, grads=Histogram() if ranked else None, classes=classes)
+
+    def add(self, sel: Selected, batch: Batch, frame: Frame, shared: Any) -> None:
+        """Offer one batch (``passes.BatchAdder``)."""
+        if self.ranked:
+            self.losses.add(sel.objective.rows(batch))
+            if self.grads is not None:
+                try:
+                    g = sel.objective.grad(batch, {}, "none")
+                except Exception:  # a gradient that needs the merged sums: left out
+                    self.grads = None
+                else:
+                    n = len(batch)
+                    self.grads.add(sum((np.asarray(a).reshape(n, -1) ** 2).sum(axis=1) for a in g))
+        if self.task:
+            self._task(batch)
+
+    def _task(self, batch: Batch) -> None:
+        y = batch.target
+        if y is None or not batch.preds:
+            return
+        y = np.asarray(y)
+        if len(batch.preds) == 1 and np.asarray(batch.preds[0]).ndim == 1 and y.ndim == 1:
+            x = np.asarray(batch.preds[0], dtype=np.float64)
+            y = y.astype(np.float64)
+            if self.residuals is None and self.calibration is None:
+                binary = bool(np.isin(y[np.isfinite(y)], (0.0, 1.0)).all())
+                if binary and self.classes is None:
+                    self.calibration = Calibration("binary", 2)
+                else:
+                    self.residuals = Residuals()
+            if self.residuals is not None:
+                self.residuals.add(y, x)
+            elif self.calibration is not None:
+                ok = np.isfinite(x) & np.isfinite(y)
+                x, y = x[ok], y[ok]
+                if x.size and (x.min() < 0 or x.max() > 1):
+                    x = 1.0 / (1.0 + np.exp(-x))
+                self.calibration.add(y, x)
+            return
+        cols = [np.asarray(p, dtype=np.float64) for p in batch.preds]
+        p = cols[0] if len(cols) == 1 else np.column_stack(cols)
+        if p.ndim != 2 or y.ndim != 1:
+            return
+        if self.calibration is None:
+            self.calibration = Calibration("multiclass", p.shape[1])
+        ok = np.isfinite(p).all(axis=1)
+        p, y = p[ok], y[ok]
+        if p.size and (p.min() < 0 or p.max() > 1 or np.abs(p.sum(axis=1) - 1).max() > 1e-3):
+            z = np.exp(p - p.max(axis=1, keepdims=True))
+            p = z / z.sum(axis=1, keepdims=True)
+        self.calibration.add(y, p)
+
+    def finish(self) -> None:
+        pass
+
+    def describe(self) -> dict[str, Any]:
+        """JSON-ready sums of the page."""
+        return {
+            "ranked": self.ranked,
+            "losses": self.losses.describe() if self.ranked else None,
+            "gradients": self.grads.describe() if self.grads is not None else None,
+            "residuals": self.residuals.describe() if self.residuals is not None else None,
+            "calibration": self.calibration.describe() if self.calibration else None,
+            "classes": self.classes,
+        }

@@ -1,0 +1,181 @@
+"""losscli report: the page's numbers are eval's, it is self-contained, errors write nothing."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("matplotlib")
+
+from losscli.app.report import fmt  # noqa: E402
+from losscli.cli.commands import run as main  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLES = {
+    "regression": ["--group", "segment", "--keep", "weight"],
+    "binary": [],
+    "multiclass": [],
+}
+
+
+def run(args: list[str]) -> tuple[int, str, str]:
+    """One command line in-process: (exit code, stdout, stderr)."""
+    import contextlib
+    import io
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(args)
+    return code, out.getvalue(), err.getvalue()
+
+
+@pytest.fixture(scope="module")
+def pages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[str, dict]]:
+    out = {}
+    tmp = tmp_path_factory.mktemp("report")
+    for name, extra in SAMPLES.items():
+        path = str(ROOT / "sample_data" / f"{name}.csv")
+        common = [path, "--bootstrap", "50", "--top", "5", *extra]
+        page = tmp / f"{name}.html"
+        code, _, err = run(["report", *common, "-o", str(page), "-q"])
+        assert code == 0, err
+        code, text, err = run(["eval", *common, "--format", "json", "-q"])
+        assert code == 0, err
+        out[name] = (page.read_text(encoding="utf-8"), json.loads(text))
+    return out
+
+
+def embedded(page: str) -> dict:
+    m = re.search(r'<script type="application/json" id="losscli-data">(.*?)</script>', page, re.S)
+    assert m
+    return json.loads(m.group(1).replace("<\\/", "</"))
+
+
+@pytest.mark.parametrize("name", list(SAMPLES))
+def test_numbers_equal_eval_json(pages: dict, name: str) -> None:
+    page, doc = pages[name]
+    data = embedded(page)
+    assert data["results"] == doc["results"]
+    assert data["input"] == doc["input"]
+    assert data["bootstrap"] == doc["bootstrap"]
+    losses = page.split('<section id="losses">', 1)[1].split("</section>", 1)[0]
+    for r in doc["results"]:
+        for key in ("value", "ci_low", "ci_high"):
+            assert f'<td class="num">{fmt(r[key])}</td>' in losses, (r["loss"], key)
+
+
+@pytest.mark.parametrize("name", list(SAMPLES))
+def test_top_rows_equal_eval(pages: dict, name: str) -> None:
+    page, doc = pages[name]
+    assert embedded(page)["top_rows"] == doc["top_rows"]
+    worst = page.split('<section id="worst">', 1)[1].split("</section>", 1)[0]
+    for block in doc["top_rows"]:
+        for r in block["rows"]:
+            assert f'<td class="num">{fmt(r["value"])}</td>' in worst
+    if name == "regression":
+        assert "<th>weight</th>" in worst  # the --keep column
+
+
+@pytest.mark.parametrize("name", list(SAMPLES))
+def test_page_is_self_contained(pages: dict, name: str) -> None:
+    page, _ = pages[name]
+    refs = re.findall(r'(?:src|href)\s*=\s*["\']([^"\']*)', page) + re.findall(
+        r"url\(([^)]*)\)", page
+    )
+    assert not [r for r in refs if re.match(r"\s*['\"]?(https?:)?//", r)], refs
+    assert "<link" not in page and "@import" not in page and "@font-face" not in page
+    assert "<script" not in page.replace('<script type="application/json"', "")
+
+
+@pytest.mark.parametrize("name", list(SAMPLES))
+def test_every_chart_is_drawn(pages: dict, name: str) -> None:
+    page, _ = pages[name]
+    svgs = re.findall(r"<svg.*?</svg>", page, re.S)
+    assert len(svgs) >= {"regression": 8, "binary": 4, "multiclass": 3}[name]
+    for svg in svgs:
+        assert "<path" in svg or "<rect" in svg
+        assert len(svg) > 2000
+    sections = {"regression": "residuals", "binary": "calibration", "multiclass": "calibration"}
+    assert f'<section id="{sections[name]}">' in page
+    assert 'id="recommend"' in page and "losscli recommend" in page
+
+
+def test_calibration_matches_ece(pages: dict) -> None:
+    """The page's ECE (15 equal-width bins) is the ece metric's value on the same file."""
+    page, _ = pages["binary"]
+    code, text, _ = run(
+        ["eval", str(ROOT / "sample_data" / "binary.csv"), "-l", "ece", "-f", "json", "-q"]
+    )
+    value = json.loads(text)["results"][0]["value"]
+    assert f"{fmt(value)}</p>" in page
+
+
+def test_concentration_from_the_histogram() -> None:
+    import numpy as np
+
+    from losscli.engine.report_stats import Histogram
+
+    h = Histogram()
+    values = np.r_[np.full(99, 1.0), 1000.0]
+    h.add(values[:50])
+    h.add(values[50:])
+    assert h.share_of_top(0.01) == pytest.approx(1000 / 1099)
+    assert h.share_of_top(0.10) == pytest.approx((1000 + 9) / 1099)
+    assert sum(h.describe()["counts"]) == 100
+
+
+def test_missing_output_is_one_error(tmp_path: Path) -> None:
+    code, out, err = run(["report", str(ROOT / "sample_data" / "binary.csv")])
+    assert code == 2 and out == ""
+    assert err.startswith("error: ") and "-o report.html" in err
+
+
+def test_bad_column_writes_nothing(tmp_path: Path) -> None:
+    page = tmp_path / "r.html"
+    code, _, err = run(
+        [
+            "report",
+            str(ROOT / "sample_data" / "regression.csv"),
+            "--target",
+            "nope",
+            "-o",
+            str(page),
+        ]
+    )
+    assert code == 2
+    assert [line for line in err.splitlines() if line.startswith("error:")] == [
+        "error: --target 'nope': no such column"
+    ]
+    assert not page.exists() and list(tmp_path.iterdir()) == []
+
+
+def test_without_matplotlib_names_the_extra(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
+    import builtins
+
+    real = builtins.__import__
+
+    def no_matplotlib(name: str, *args, **kwargs):
+        if name == "matplotlib" or name.startswith("matplotlib."):
+            raise ImportError(name)
+        return real(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_matplotlib)
+    page = tmp_path / "r.html"
+    code, _, err = run(["report", str(ROOT / "sample_data" / "binary.csv"), "-o", str(page)])
+    assert code == 2
+    assert "pip install 'losscli[report]'" in err and err.startswith("error: ")
+    assert not page.exists()
+
+
+def test_stdout_and_a_loss_without_rows(tmp_path: Path) -> None:
+    code, out, _ = run(["report", str(ROOT / "sample_data" / "regression.csv"), "-o", "-", "-q"])
+    assert code == 0 and out.startswith("<!DOCTYPE html>") and out.rstrip().endswith("</html>")
+    page = tmp_path / "r.html"
+    code, _, err = run(
+        ["report", str(ROOT / "sample_data" / "regression.csv"), "-l", "rmse", "-o", str(page)]
+    )
+    assert code == 0, err
+    assert "no per-row loss" in page.read_text(encoding="utf-8")
