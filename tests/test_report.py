@@ -94,7 +94,7 @@ def test_page_is_self_contained(pages: dict, name: str) -> None:
 def test_every_chart_is_drawn(pages: dict, name: str) -> None:
     page, _ = pages[name]
     svgs = re.findall(r"<svg.*?</svg>", page, re.S)
-    assert len(svgs) >= {"regression": 8, "binary": 4, "multiclass": 3}[name]
+    assert len(svgs) >= {"regression": 9, "binary": 4, "multiclass": 3}[name]
     for svg in svgs:
         assert "<path" in svg or "<rect" in svg
         assert len(svg) > 2000
@@ -179,3 +179,14 @@ def test_stdout_and_a_loss_without_rows(tmp_path: Path) -> None:
     )
     assert code == 0, err
     assert "no per-row loss" in page.read_text(encoding="utf-8")
+
+
+def test_robust_losses_marked_among_the_residuals(tmp_path: Path) -> None:
+    page = tmp_path / "q.html"
+    spec = "quantile(quantile=0.9),huber(delta=0.5)"
+    code, _, err = run(
+        ["report", str(ROOT / "sample_data" / "quantile.csv"), "-l", spec, "-q", "-o", str(page)]
+    )
+    assert code == 0, err
+    text = page.read_text(encoding="utf-8")
+    assert "±delta = ±0.5" in text and "τ = 0.9 quantile" in text

@@ -207,7 +207,7 @@ def page(
     parts.append(_losses_section(doc))
     parts.append(_groups_section(doc))
     parts.append(_distribution_section(stats))
-    parts.append(_task_section(stats))
+    parts.append(_task_section(stats, doc))
     parts.append(_worst_section(doc))
     parts.append(_advice_section(advice))
     body = "\n".join(p for p in parts if p)
@@ -298,14 +298,46 @@ def _pct(v: float | None) -> str:
     return "" if v is None else f"{100 * v:.1f}%"
 
 
-def _task_section(stats: list[dict[str, Any]]) -> str:
+def _robust_marks(doc: dict[str, Any], res: dict[str, Any]) -> list[tuple[str, float]]:
+    """Where the robust losses' shapes change among the residuals: ±δ (huber, pseudo-huber,
+    smooth_l1's β) and the τ-quantile of the residuals (quantile/pinball: the value its
+    minimiser shifts ŷ by), read off the residual margin of the grid (bin-resolved)."""
+    marks: list[tuple[str, float]] = []
+    seen = set()
+    for r in doc["results"]:
+        if r["group"] is not None or r["loss"] in seen:
+            continue
+        seen.add(r["loss"])
+        params = r.get("params") or {}
+        for key in ("delta", "beta"):
+            d = params.get(key)
+            if isinstance(d, (int, float)) and d > 0:
+                marks += [(f"{r['loss']}: ±{key} = ±{d:g}", -d), ("", d)]
+        tau = params.get("tau", params.get("quantile"))
+        if isinstance(tau, (int, float)) and 0 < tau < 1:
+            counts = [sum(col) for col in zip(*res["counts"])]
+            total, run_ = sum(counts), 0
+            lo, hi = res["resid_range"]
+            for k, c in enumerate(counts):
+                run_ += c
+                if total and run_ >= tau * total:
+                    x = lo + (k + 0.5) * (hi - lo) / len(counts)
+                    marks.append((f"{r['loss']}: τ = {tau:g} quantile of y − ŷ ≈ {x:.3g}", x))
+                    break
+    return marks
+
+
+def _task_section(stats: list[dict[str, Any]], doc: dict[str, Any]) -> str:
     first = stats[0] if stats else None
     if first is None:
         return ""
-    if first["residuals"] is not None:
+    res = first["residuals"]
+    if res is not None:
+        shapes = charts.residual_shapes(res, _robust_marks(doc, res))
         return (
-            '<section id="residuals"><h2>Residuals</h2>'
-            f"<figure>{charts.residual_density(first['residuals'])}</figure></section>"
+            '<section id="residuals"><h2>Residuals</h2><div class="charts">'
+            f"<figure>{charts.residual_density(res)}</figure>"
+            f"<figure>{shapes}</figure></div></section>"
         )
     cal = first["calibration"]
     if cal is None:

@@ -133,6 +133,31 @@ def residual_density(res: dict[str, Any]) -> str:
     return _svg(fig)
 
 
+def residual_shapes(res: dict[str, Any], marks: Sequence[tuple[str, float]]) -> str:
+    """The residual distribution (the grid's residual margin) with where each robust loss's
+    shape changes: ±δ of huber-type losses, the τ-quantile of quantile (pinball) losses."""
+    import numpy as np
+
+    counts = np.asarray(res["counts"]).sum(axis=0)
+    y0, y1 = res["resid_range"]
+    edges = np.linspace(y0, y1, len(counts) + 1)
+    fig = _figure(height=3.0, width=WIDTH + 2.4)
+    ax = fig.subplots()
+    ax.stairs(counts, edges, fill=True, color="#4C72B0", alpha=0.6, label="residuals y − ŷ")
+    k = 0
+    for label, x in marks:  # an empty label: the other side of the mark before, same colour
+        k += bool(label)
+        ax.axvline(
+            x, color=f"C{k % 10}", linestyle="--", linewidth=1.2, label=label or "_nolegend_"
+        )
+    ax.set_xlabel("residual y − ŷ (edge bins hold the clipped rows)")
+    ax.set_ylabel("rows")
+    ax.set_title("Residuals and the robust losses' shape", fontsize=10)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    ax.grid(True, alpha=0.3)
+    return _svg(fig)
+
+
 def reliability(cal: dict[str, Any]) -> str:
     """Reliability diagram: observed frequency against mean predicted probability per bin."""
     fig = _figure(height=3.6, width=4.6)
