@@ -143,14 +143,19 @@ class BadCells:
             kept = self.first_rows.setdefault(column, [])
             kept.extend(other.first_rows[column][: max(0, 3 - len(kept))])
 
-    def error(self, source: str) -> BadCellsError:
+    def error(self, source: str, logit_columns: set[str] = frozenset()) -> BadCellsError:
+        """The error naming the first bad column; ``logit_columns`` take −inf as a logit
+        once --from-logits is given (safe_softmax_cross_entropy), which the hint then says."""
         column = next(iter(self.counts))
         total = self.counts[column]
         rows = ", ".join(map(str, self.first_rows[column]))
         others = "" if len(self.counts) == 1 else f" (and {len(self.counts) - 1} more column(s))"
+        hint = "drop those rows with --dropna (the count is reported), or fix the data"
+        if column in logit_columns:
+            hint = "these columns take −inf as a logit with --from-logits; " + hint
         return BadCellsError(
             f"{source}: column {column!r} has {total} empty, NaN or infinite cell(s), first at row(s) {rows}{others}",
-            hint="drop those rows with --dropna (the count is reported), or fix the data",
+            hint=hint,
             cells=self,
         )
 
@@ -258,7 +263,7 @@ def frames(reading: Reading, stats: dict[str, int]) -> Iterator[Frame]:
             observer.add_frame(frame)
         yield frame
     if bad.counts:
-        raise bad.error(source.name)
+        raise bad.error(source.name, _logit_columns_without_flag(reading.selected))
     if source.pieces is not None:
         return
     if targets is not None:
@@ -281,6 +286,16 @@ def carried_column(arr: Any, column: str = "", source: str = "") -> Any:
             hint="keep a column of numbers, text, dates or times",
         )
     return arr
+
+
+def _logit_columns_without_flag(selected: Sequence[Selected]) -> set[str]:
+    """Prediction columns of a loss that would take −inf logits with --from-logits."""
+    out: set[str] = set()
+    for sel in selected:
+        params = getattr(sel.objective, "params", {})
+        if params.get("neg_inf_logits") and not params.get("from_logits"):
+            out |= {c for cols in sel.plan.inputs for c in cols}
+    return out
 
 
 def neg_inf_columns(selected: Sequence[Selected]) -> set[str]:
