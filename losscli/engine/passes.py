@@ -724,6 +724,14 @@ class Extras:
     losses: Sequence[LossExtra]
     per_frame: Callable[[Frame], Any] | None = None
 
+    @property
+    def mergeable(self) -> bool:
+        """Each extra can start empty (``fresh``) and take another's rows (``merge``), so
+        parts of the file can be read in parallel and merged (``--top``'s WorstRows)."""
+        return self.per_frame is None and all(
+            hasattr(e, "fresh") and hasattr(e, "merge") for e in self.losses
+        )
+
 
 def accumulate(
     reading: Reading, stats: dict[str, int], extras: Extras | None = None
@@ -737,9 +745,10 @@ def accumulate(
     rerun, which names the exact row.
 
     A pass with ``extras`` (``breakdown``: per-class and bootstrap sums) reads the file
-    serially; without them it does no per-batch work for them.
+    serially, unless every extra merges (``Extras.mergeable``: ``--top``'s rows), when each
+    part keeps its own and they are merged; without extras it does no per-batch work for them.
     """
-    if extras is not None:
+    if extras is not None and not extras.mergeable:
         return _accumulate_serial(reading, stats, extras)
     ranges = None
     if reading.targets is None and reading.key is None:
@@ -749,11 +758,11 @@ def accumulate(
         )
     if ranges:
         try:
-            return _accumulate_ranges(reading, stats, ranges)
+            return _accumulate_ranges(reading, stats, ranges, extras)
         except (InputError, _ReadWhole):  # an error is restated with its exact row
             stats.clear()
             reading.reopen()
-    return _accumulate_serial(reading, stats)
+    return _accumulate_serial(reading, stats, extras)
 
 
 class _ReadWhole(Exception):
@@ -771,7 +780,7 @@ def _parallel_parts() -> int:
 
 
 def _accumulate_ranges(
-    reading: Reading, stats: dict[str, int], ranges: Sequence[Source]
+    reading: Reading, stats: dict[str, int], ranges: Sequence[Source], extras: Extras | None = None
 ) -> list[GroupedSums]:
     from concurrent.futures import ThreadPoolExecutor
     from dataclasses import replace
@@ -782,11 +791,27 @@ def _accumulate_ranges(
     reading.source.pending = None
     parts = [replace(reading, source=r) for r in ranges]
     part_stats: list[dict[str, int]] = [{} for _ in parts]
+    # each part its own empty extras; merged into the caller's only once every part is read
+    part_extras = [
+        None if extras is None else Extras([e.fresh() for e in extras.losses]) for _ in parts
+    ]
     with ThreadPoolExecutor(len(parts), thread_name_prefix="losscli-range") as pool:
-        futures = [pool.submit(_accumulate_serial, p, st) for p, st in zip(parts, part_stats)]
+        futures = [
+            pool.submit(_accumulate_serial, p, st, ex)
+            for p, st, ex in zip(parts, part_stats, part_extras)
+        ]
         results = [f.result() for f in futures]
     if ranges[0].watch is not None and ranges[0].watch.quoted:
         raise _ReadWhole  # a quoted field may span a cut
+    if extras is not None:
+        # A line range numbers its rows from 0 (where it starts is known only once the
+        # parts before it are read); a run of row groups from its first row in the file.
+        seen = 0
+        for part, st, source in zip(part_extras, part_stats, ranges):
+            offset = seen + ranges[0].row0 - source.row0
+            for mine, theirs in zip(extras.losses, part.losses):
+                mine.merge(theirs, offset)
+            seen += st.get("rows", 0)
     for st in part_stats:
         for k, v in st.items():
             stats[k] = stats.get(k, 0) + v
