@@ -241,3 +241,14 @@ def test_a_parameter_given_inline_and_shared_keeps_the_name_s_form(capsys, tmp_p
     )
     assert code == 0, err
     assert json.loads(out.splitlines()[3])["safe_softmax_cross_entropy(label_smoothing=0)"] == 0.0
+
+
+def test_minus_inf_without_from_logits_points_to_the_flag(capsys, tmp_path):
+    path = tmp_path / "ninf.csv"
+    path.write_text("y,z_0,z_1\n0,1.0,-inf\n1,0.5,0.2\n")
+    args = ("eval", path, "-t", "y", "-p", "z_0,z_1", "--convention", "optax")
+    code, out, err = cli(capsys, *args, "-l", "safe_softmax_cross_entropy")
+    assert code == 2
+    assert "hint: these columns take −inf as a logit with --from-logits" in err
+    code, out, err = cli(capsys, *args, "-l", "cross_entropy")
+    assert code == 2 and "--from-logits" not in err

@@ -215,3 +215,53 @@ def test_rows_joined_by_key_carry_the_key(capsys, tmp_path):
     (row,) = doc["top_rows"][0]["rows"]
     assert row["columns"] == {"id": "b", "y": 0.0, "yhat": 3.0}
     assert row["value"] == 9.0
+
+
+def test_parts_read_in_parallel_give_the_same_rows(capsys, monkeypatch, regression):
+    """A large file is read as parallel ranges, each keeping its own K rows, then merged."""
+    import losscli.engine.passes
+    import losscli.io.csv_ranges
+
+    path = regression[0]
+    args = ("-l", "mse,mae", "--top", 7, "--group", "segment", "--keep", "id")
+    serial = eval_json(capsys, path, *args, quiet=True)["top_rows"]
+    cuts = []
+    split = losscli.io.csv_ranges.split_lines
+    monkeypatch.setattr(losscli.io.csv_ranges, "PARALLEL_MIN_BYTES", 1)
+    monkeypatch.setattr(losscli.engine.passes, "_parallel_parts", lambda: 2)
+
+    def recorded(source, n):
+        parts = split(source, n)
+        cuts.append(len(parts or ()))
+        return parts
+
+    monkeypatch.setattr(losscli.engine.passes, "split_lines", recorded)
+    assert eval_json(capsys, path, *args, quiet=True)["top_rows"] == serial
+    assert cuts == [2]
+
+
+def test_parquet_row_group_runs_give_the_same_rows(capsys, monkeypatch, regression, tmp_path):
+    import losscli.engine.passes
+    import losscli.io.parquet_reader
+
+    path, y, p, seg = regression
+    data = tmp_path / "preds.parquet"
+    ids = [f"id{i}" for i in range(len(y))]
+    pq.write_table(
+        pa.table({"id": ids, "segment": seg, "y": y, "yhat": p}), data, row_group_size=7_000
+    )
+    args = ("-l", "mse", "--top", 9, "--group", "segment", "--keep", "id")
+    expected = eval_json(capsys, path, *args, quiet=True)["top_rows"]  # the CSV, serially
+    runs = []
+    split = losscli.io.parquet_reader.split_row_groups
+    monkeypatch.setattr(losscli.io.parquet_reader, "PARALLEL_MIN_ROWS", 1)
+    monkeypatch.setattr(losscli.engine.passes, "_parallel_parts", lambda: 2)
+
+    def recorded(source, n, rows=None):
+        parts = split(source, n, rows)
+        runs.append(len(parts or ()))
+        return parts
+
+    monkeypatch.setattr(losscli.engine.passes, "split_row_groups", recorded)
+    assert eval_json(capsys, data, *args, quiet=True)["top_rows"] == expected
+    assert runs == [2]

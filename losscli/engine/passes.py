@@ -143,14 +143,19 @@ class BadCells:
             kept = self.first_rows.setdefault(column, [])
             kept.extend(other.first_rows[column][: max(0, 3 - len(kept))])
 
-    def error(self, source: str) -> BadCellsError:
+    def error(self, source: str, logit_columns: set[str] = frozenset()) -> BadCellsError:
+        """The error naming the first bad column; ``logit_columns`` take −inf as a logit
+        once --from-logits is given (safe_softmax_cross_entropy), which the hint then says."""
         column = next(iter(self.counts))
         total = self.counts[column]
         rows = ", ".join(map(str, self.first_rows[column]))
         others = "" if len(self.counts) == 1 else f" (and {len(self.counts) - 1} more column(s))"
+        hint = "drop those rows with --dropna (the count is reported), or fix the data"
+        if column in logit_columns:
+            hint = "these columns take −inf as a logit with --from-logits; " + hint
         return BadCellsError(
             f"{source}: column {column!r} has {total} empty, NaN or infinite cell(s), first at row(s) {rows}{others}",
-            hint="drop those rows with --dropna (the count is reported), or fix the data",
+            hint=hint,
             cells=self,
         )
 
@@ -258,7 +263,7 @@ def frames(reading: Reading, stats: dict[str, int]) -> Iterator[Frame]:
             observer.add_frame(frame)
         yield frame
     if bad.counts:
-        raise bad.error(source.name)
+        raise bad.error(source.name, _logit_columns_without_flag(reading.selected))
     if source.pieces is not None:
         return
     if targets is not None:
@@ -281,6 +286,16 @@ def carried_column(arr: Any, column: str = "", source: str = "") -> Any:
             hint="keep a column of numbers, text, dates or times",
         )
     return arr
+
+
+def _logit_columns_without_flag(selected: Sequence[Selected]) -> set[str]:
+    """Prediction columns of a loss that would take −inf logits with --from-logits."""
+    out: set[str] = set()
+    for sel in selected:
+        params = getattr(sel.objective, "params", {})
+        if params.get("neg_inf_logits") and not params.get("from_logits"):
+            out |= {c for cols in sel.plan.inputs for c in cols}
+    return out
 
 
 def neg_inf_columns(selected: Sequence[Selected]) -> set[str]:
@@ -709,6 +724,14 @@ class Extras:
     losses: Sequence[LossExtra]
     per_frame: Callable[[Frame], Any] | None = None
 
+    @property
+    def mergeable(self) -> bool:
+        """Each extra can start empty (``fresh``) and take another's rows (``merge``), so
+        parts of the file can be read in parallel and merged (``--top``'s WorstRows)."""
+        return self.per_frame is None and all(
+            hasattr(e, "fresh") and hasattr(e, "merge") for e in self.losses
+        )
+
 
 def accumulate(
     reading: Reading, stats: dict[str, int], extras: Extras | None = None
@@ -722,9 +745,10 @@ def accumulate(
     rerun, which names the exact row.
 
     A pass with ``extras`` (``breakdown``: per-class and bootstrap sums) reads the file
-    serially; without them it does no per-batch work for them.
+    serially, unless every extra merges (``Extras.mergeable``: ``--top``'s rows), when each
+    part keeps its own and they are merged; without extras it does no per-batch work for them.
     """
-    if extras is not None:
+    if extras is not None and not extras.mergeable:
         return _accumulate_serial(reading, stats, extras)
     ranges = None
     if reading.targets is None and reading.key is None:
@@ -734,11 +758,11 @@ def accumulate(
         )
     if ranges:
         try:
-            return _accumulate_ranges(reading, stats, ranges)
+            return _accumulate_ranges(reading, stats, ranges, extras)
         except (InputError, _ReadWhole):  # an error is restated with its exact row
             stats.clear()
             reading.reopen()
-    return _accumulate_serial(reading, stats)
+    return _accumulate_serial(reading, stats, extras)
 
 
 class _ReadWhole(Exception):
@@ -756,7 +780,7 @@ def _parallel_parts() -> int:
 
 
 def _accumulate_ranges(
-    reading: Reading, stats: dict[str, int], ranges: Sequence[Source]
+    reading: Reading, stats: dict[str, int], ranges: Sequence[Source], extras: Extras | None = None
 ) -> list[GroupedSums]:
     from concurrent.futures import ThreadPoolExecutor
     from dataclasses import replace
@@ -767,11 +791,27 @@ def _accumulate_ranges(
     reading.source.pending = None
     parts = [replace(reading, source=r) for r in ranges]
     part_stats: list[dict[str, int]] = [{} for _ in parts]
+    # each part its own empty extras; merged into the caller's only once every part is read
+    part_extras = [
+        None if extras is None else Extras([e.fresh() for e in extras.losses]) for _ in parts
+    ]
     with ThreadPoolExecutor(len(parts), thread_name_prefix="losscli-range") as pool:
-        futures = [pool.submit(_accumulate_serial, p, st) for p, st in zip(parts, part_stats)]
+        futures = [
+            pool.submit(_accumulate_serial, p, st, ex)
+            for p, st, ex in zip(parts, part_stats, part_extras)
+        ]
         results = [f.result() for f in futures]
     if ranges[0].watch is not None and ranges[0].watch.quoted:
         raise _ReadWhole  # a quoted field may span a cut
+    if extras is not None:
+        # A line range numbers its rows from 0 (where it starts is known only once the
+        # parts before it are read); a run of row groups from its first row in the file.
+        seen = 0
+        for part, st, source in zip(part_extras, part_stats, ranges):
+            offset = seen + ranges[0].row0 - source.row0
+            for mine, theirs in zip(extras.losses, part.losses):
+                mine.merge(theirs, offset)
+            seen += st.get("rows", 0)
     for st in part_stats:
         for k, v in st.items():
             stats[k] = stats.get(k, 0) + v

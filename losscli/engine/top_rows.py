@@ -56,6 +56,18 @@ class WorstRows:
     def finish(self) -> None:
         pass
 
+    def fresh(self) -> WorstRows:
+        """An empty list for another part of the file (read in parallel)."""
+        return WorstRows(self.k, self.columns, self.group, self.ranked)
+
+    def merge(self, other: WorstRows, row_offset: int = 0) -> None:
+        """Take the rows of another part, numbered ``row_offset`` further on: the K worst
+        of both, ranked as one list."""
+        for key, rows in other.kept.items():
+            shifted = [(rank, row + row_offset, cells, v) for rank, row, cells, v in rows]
+            merged = sorted(self.kept.get(key, []) + shifted, key=lambda e: (e[0], e[1]))
+            self.kept[key] = merged[: self.k]
+
     def _offer(self, key: str | None, losses: Any, frame: Frame, where: Any) -> None:
         rank = np.where(np.isnan(losses), np.inf, losses)
         chosen = _largest(rank, self.k)
