@@ -16,6 +16,7 @@ from losscli.errors import UsageError
 
 REPORT_EXTRA = "pip install 'losscli[report]'"
 WIDTH = 6.4  # inches: the figures sit in a page about 1000 px wide
+SMALL = 5.0  # inches: charts drawn once per loss, two to a row
 
 
 def require_matplotlib() -> None:
@@ -55,7 +56,7 @@ def _svg(fig: Any) -> str:
 def group_bars(loss: str, groups: Sequence[dict[str, Any]], higher_is_better: bool = False) -> str:
     """Per-group values as horizontal bars, worst group on top, interval whiskers."""
     rows = sorted(groups, key=lambda r: _sort_value(r["value"]), reverse=not higher_is_better)
-    fig = _figure(height=max(1.6, 0.32 * len(rows) + 1.0))
+    fig = _figure(height=max(1.6, 0.32 * len(rows) + 1.0), width=SMALL)
     ax = fig.subplots()
     names = [str(r["group"]) for r in rows][::-1]
     values = [_finite(r["value"]) for r in rows][::-1]
@@ -77,7 +78,7 @@ def group_bars(loss: str, groups: Sequence[dict[str, Any]], higher_is_better: bo
 def histogram(loss: str, hist: dict[str, Any], grads: dict[str, Any] | None) -> str:
     """Per-row losses Lᵢ (and ‖∂Lᵢ/∂ŷᵢ‖²) on the log bins; bins ≤ 0 are annotated."""
     edges = hist["edges"]
-    fig = _figure(height=3.0)
+    fig = _figure(height=3.0, width=SMALL)
     ax = fig.subplots()
     for name, h, color in (("Lᵢ", hist, "#4C72B0"), ("‖∂Lᵢ/∂ŷᵢ‖²", grads, "#DD8452")):
         if h is None:
