@@ -190,3 +190,45 @@ def test_robust_losses_marked_among_the_residuals(tmp_path: Path) -> None:
     assert code == 0, err
     text = page.read_text(encoding="utf-8")
     assert "±delta = ±0.5" in text and "τ = 0.9 quantile" in text
+
+
+@pytest.mark.parametrize("name", ["regression", "binary", "multiclass"])
+def test_parts_read_in_parallel_give_the_same_sums(monkeypatch: pytest.MonkeyPatch, name: str):
+    """Read as two parallel line ranges, the report's sums merge to the serial pass's:
+    histograms and calibration exactly; the residual grid's counts re-binned, same total."""
+    import losscli.engine.passes
+    import losscli.io.csv_ranges
+    from losscli.app.evaluation import evaluate, input_spec
+
+    path = str(ROOT / "sample_data" / f"{name}.csv")
+
+    def stats() -> list[dict]:
+        return evaluate(path, None, input_spec(), top=5, row_stats=True)["row_stats"]
+
+    serial = stats()
+    monkeypatch.setattr(losscli.io.csv_ranges, "PARALLEL_MIN_BYTES", 1)
+    monkeypatch.setattr(losscli.engine.passes, "_parallel_parts", lambda: 2)
+    cuts = []
+    split = losscli.io.csv_ranges.split_lines
+
+    def recorded(source, n):
+        parts = split(source, n)
+        cuts.append(len(parts or ()))
+        return parts
+
+    monkeypatch.setattr(losscli.engine.passes, "split_lines", recorded)
+    parallel = stats()
+    assert cuts == [2]
+    for a, b in zip(serial, parallel):
+        for key in ("losses", "gradients"):
+            if a[key] is not None:
+                assert a[key]["counts"] == b[key]["counts"]
+                assert b[key]["sums"] == pytest.approx(a[key]["sums"])
+        if a["calibration"] is not None:
+            assert a["calibration"]["confusion"] == b["calibration"]["confusion"]
+            assert a["calibration"]["ece"] == pytest.approx(b["calibration"]["ece"])
+        if a["residuals"] is not None:
+            assert a["residuals"]["n"] == b["residuals"]["n"]
+            assert sum(map(sum, b["residuals"]["counts"])) == b["residuals"]["n"]
+            assert a["residuals"]["pred_range"] == b["residuals"]["pred_range"]
+            assert 0 < b["residuals"]["rebinned"] < b["residuals"]["n"]

@@ -82,15 +82,20 @@ def build(
             row_stats=True,
         )
 
-    try:
-        doc = run(top)
-    except UsageError as exc:  # no loss has per-row values (rmse alone): no worst rows
-        if not str(exc).startswith("--top lists rows") or inputs.keep or path == "-":
-            raise
-        keep(f"no worst rows: {exc}")
-        doc = run(0)
+    from concurrent.futures import ThreadPoolExecutor
+
+    # recommend reads the file on its own: alongside the pass (the readers release the GIL)
+    with ThreadPoolExecutor(1, thread_name_prefix="losscli-recommend") as pool:
+        advice_later = pool.submit(_recommendations, path, inputs, keep)
+        try:
+            doc = run(top)
+        except UsageError as exc:  # no loss has per-row values (rmse alone): no worst rows
+            if not str(exc).startswith("--top lists rows") or inputs.keep or path == "-":
+                raise
+            keep(f"no worst rows: {exc}")
+            doc = run(0)
+        advice = advice_later.result()
     stats = doc.pop("row_stats")
-    advice = _recommendations(path, inputs, keep)
     return page(doc, stats, advice, notes, options or {})
 
 

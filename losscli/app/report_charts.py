@@ -130,6 +130,8 @@ def residual_density(res: dict[str, Any]) -> str:
     title = "Residuals against predictions (40 × 40 cells"
     if res["clipped"]:
         title += f"; {res['clipped']} rows outside clipped into the edge cells"
+    if res.get("rebinned"):
+        title += f";\n{res['rebinned']} rows of parts read in parallel re-binned by cell centre"
     ax.set_title(title + ")", fontsize=9)
     return _svg(fig)
 

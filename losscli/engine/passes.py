@@ -715,6 +715,14 @@ class Joined:
         self.first.finish()
         self.second.finish()
 
+    def fresh(self) -> Joined:
+        """Both extras empty, for another part of the file (when both merge)."""
+        return Joined(self.first.fresh(), self.second.fresh())  # type: ignore[attr-defined]
+
+    def merge(self, other: Joined, row_offset: int = 0) -> None:
+        self.first.merge(other.first, row_offset)  # type: ignore[attr-defined]
+        self.second.merge(other.second, row_offset)  # type: ignore[attr-defined]
+
 
 @dataclass
 class Extras:
@@ -728,9 +736,13 @@ class Extras:
     def mergeable(self) -> bool:
         """Each extra can start empty (``fresh``) and take another's rows (``merge``), so
         parts of the file can be read in parallel and merged (``--top``'s WorstRows)."""
-        return self.per_frame is None and all(
-            hasattr(e, "fresh") and hasattr(e, "merge") for e in self.losses
-        )
+        return self.per_frame is None and all(_merges(e) for e in self.losses)
+
+
+def _merges(extra: Any) -> bool:
+    if isinstance(extra, Joined):
+        return _merges(extra.first) and _merges(extra.second)
+    return hasattr(extra, "fresh") and hasattr(extra, "merge")
 
 
 def accumulate(

@@ -19,7 +19,8 @@ the batch whatever the file's length.
 - For the file's task (kept by the first loss only, ``task=True``):
   regression: a 40 × 40 count of (ŷ, y − ŷ) on a grid fixed from the first batch's
   range (widened by 10%); rows outside are clipped into the edge bins and counted
-  (``clipped``). Classification: reliability bins (15 equal-width over [0, 1], as ``ece``)
+  (``clipped``; a part of a large file read in parallel has its own grid, re-binned by cell
+  centres into the first part's when merged: ``rebinned``). Classification: reliability bins (15 equal-width over [0, 1], as ``ece``)
   with Wₖ, Σp, Σy, and ECE = Σₖ (Wₖ/W)·|ȳₖ − p̄ₖ| (binary: p of class 1; K classes: the
   top-label confidence max_c p_c against argmax = label), and the confusion matrix at
   p ≥ 0.5 (binary) or argmax (K classes). Scores outside [0, 1] (logits) are read through
@@ -76,6 +77,17 @@ class Histogram:
             self.counts += counts
             self.sums += sums
 
+    def merge(self, other: Histogram) -> None:
+        """Add another part's counts and sums."""
+        self.nonfinite += other.nonfinite
+        if other.counts is None:
+            return
+        if self.counts is None:
+            self.counts, self.sums = other.counts.copy(), other.sums.copy()
+        else:
+            self.counts += other.counts
+            self.sums += other.sums
+
     def share_of_top(self, q: float) -> float | None:
         """Share of Σv (v > 0) held by the ⌈q·n⌉ largest values, resolved to a bin."""
         if self.counts is None:
@@ -118,6 +130,7 @@ class Residuals:
     counts: Any = None
     clipped: int = 0
     n: int = 0
+    rebinned: int = 0  # rows of parallel parts re-binned into this grid (``merge``)
 
     def add(self, y: Any, yhat: Any) -> None:
         ok = np.isfinite(y) & np.isfinite(yhat)
@@ -135,10 +148,42 @@ class Residuals:
         self.counts += np.bincount(i * GRID + j, minlength=GRID * GRID).reshape(GRID, GRID)
         self.n += int(y.size)
 
+    def merge(self, other: Residuals) -> None:
+        """Add another part's counts. A part read in parallel fixed its grid from its own
+        first batch: its cells are re-binned by their centres into this grid (the file's
+        first part's), so they may move by up to one cell; ``rebinned`` counts them."""
+        if other.counts is None:
+            return
+        if self.counts is None:
+            self.pred_range, self.resid_range = other.pred_range, other.resid_range
+            self.counts, self.clipped, self.n = other.counts.copy(), other.clipped, other.n
+            self.rebinned += other.rebinned
+            return
+        self.clipped += other.clipped
+        self.n += other.n
+        if (other.pred_range, other.resid_range) == (self.pred_range, self.resid_range):
+            self.counts += other.counts
+            return
+        centres = (np.arange(GRID) + 0.5) / GRID
+        px = other.pred_range[0] + centres * (other.pred_range[1] - other.pred_range[0])
+        ry = other.resid_range[0] + centres * (other.resid_range[1] - other.resid_range[0])
+        i, out_i = _cells(px, self.pred_range)
+        j, out_j = _cells(ry, self.resid_range)
+        cells = (i[:, None] * GRID + j[None, :]).ravel()
+        counts = other.counts.ravel()
+        self.counts += (
+            np.bincount(cells, weights=counts, minlength=GRID * GRID)
+            .astype(np.int64)
+            .reshape(GRID, GRID)
+        )
+        self.clipped += int(counts[(out_i[:, None] | out_j[None, :]).ravel()].sum())
+        self.rebinned += int(counts.sum())
+
     def describe(self) -> dict[str, Any] | None:
         if self.counts is None:
             return None
         return {
+            "rebinned": self.rebinned,
             "pred_range": list(self.pred_range),
             "resid_range": list(self.resid_range),
             "counts": self.counts.tolist(),  # [prediction bin][residual bin]
@@ -194,6 +239,15 @@ class Calibration:
         c = self.classes
         ok = (truth >= 0) & (truth < c)
         self.confusion += np.bincount(truth[ok] * c + guess[ok], minlength=c * c).reshape(c, c)
+
+    def merge(self, other: Calibration) -> None:
+        """Add another part's bins and confusion counts."""
+        if other.kind != self.kind or other.classes != self.classes:
+            return
+        self.weight += other.weight
+        self.sum_p += other.sum_p
+        self.sum_y += other.sum_y
+        self.confusion += other.confusion
 
     def ece(self) -> float | None:
         """ECE = Σₖ (Wₖ/W)·|ȳₖ − p̄ₖ| = Σₖ |Σy − Σp|ₖ / W."""
@@ -294,6 +348,31 @@ class RowStats:
 
     def finish(self) -> None:
         pass
+
+    def fresh(self) -> RowStats:
+        """Empty sums for another part of the file (read in parallel)."""
+        return RowStats(
+            task=self.task,
+            ranked=self.ranked,
+            grads=Histogram() if self.grads is not None else None,
+            classes=self.classes,
+        )
+
+    def merge(self, other: RowStats, row_offset: int = 0) -> None:
+        """Add another part's sums (``row_offset``: unused, no row numbers are kept)."""
+        self.losses.merge(other.losses)
+        if self.grads is not None and other.grads is not None:
+            self.grads.merge(other.grads)
+        else:
+            self.grads = None
+        for name in ("residuals", "calibration"):
+            mine, theirs = getattr(self, name), getattr(other, name)
+            if theirs is None:
+                continue
+            if mine is None and self.residuals is None and self.calibration is None:
+                setattr(self, name, theirs)  # the part's sums are not used after the merge
+            elif mine is not None:
+                mine.merge(theirs)
 
     def describe(self) -> dict[str, Any]:
         """JSON-ready sums of the page."""
