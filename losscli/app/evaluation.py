@@ -23,6 +23,7 @@ from losscli.binding.objective import objectives_for
 from losscli.engine.backend import backend_for
 from losscli.engine.logits import quiet
 from losscli.engine.passes import Selected, bind_reduction, check_usable, group_rows, located
+from losscli.engine.top_rows import require_ranked, unranked_reason
 from losscli.errors import UsageError, ZeroWeightError
 from losscli.io.input_options import InputSpec, decimal_value, delimiter_value
 from losscli.io.sources import Source
@@ -165,6 +166,8 @@ def evaluate(
         selected = reading.selected
         check_usable(selected, reduction)
         bind_reduction(selected, reduction)
+        if top:
+            require_ranked(selected)
         splits = [_split(sel, reduction) for sel in selected] if per_class else None
         evaluated = backend.evaluate(
             reading,
@@ -250,25 +253,26 @@ def evaluate(
     return doc
 
 
+def without_unset_params(doc: Mapping[str, Any]) -> dict[str, Any]:
+    """The document as ``--format json`` writes it: each result's params without the
+    ones left unset (``None``)."""
+    out = dict(doc)
+    out["results"] = [
+        {**r, "params": {k: v for k, v in r["params"].items() if v is not None}}
+        for r in doc["results"]
+    ]
+    return out
+
+
 def _top_rows(
     selected: Sequence[Any], sums: Sequence[Any], worst: Sequence[Any], note: Note
 ) -> list[dict[str, Any]]:
     """The ``top_rows`` of the eval document: per loss, the whole file then each group."""
 
-    def why(sel: Any) -> str:
-        if getattr(sel.objective, "rows_need_sums", False):
-            return f"{sel.label}: each row's loss needs every row (--reduction none writes them)"
-        return f"{sel.label} has no per-row loss"
-
-    if not any(rows.ranked for rows in worst):
-        raise UsageError(
-            f"--top lists rows by their per-row loss Lᵢ: {'; '.join(map(why, selected))}",
-            hint="add a loss with per-row values (e.g. mse, bce, cross_entropy), or drop --top",
-        )
     out = []
     for sel, acc, rows in zip(selected, sums, worst):
         if not rows.ranked:
-            note(f"--top: {why(sel)}; its rows are not ranked")
+            note(f"--top: {unranked_reason(sel)}; its rows are not ranked")
             continue
         for key in [None, *(k for k, _, _ in group_rows(sel, acc))]:
             out.append({"loss": sel.label, "group": key, "rows": rows.rows(key)})

@@ -22,7 +22,9 @@ from typing import Any
 
 from losscli._version import __version__
 from losscli.app import report_charts as charts
+from losscli.app.evaluation import without_unset_params
 from losscli.io.input_options import InputSpec
+from losscli.io.sink import finite_json
 
 Note = Callable[[str], None]
 
@@ -66,7 +68,7 @@ def build(
         if note is not None:
             note(message)
 
-    from losscli.errors import UsageError
+    from losscli.engine.top_rows import NothingToRank
 
     def run(k: int) -> dict[str, Any]:
         return evaluate(
@@ -89,8 +91,8 @@ def build(
         advice_later = pool.submit(_recommendations, path, inputs, keep)
         try:
             doc = run(top)
-        except UsageError as exc:  # no loss has per-row values (rmse alone): no worst rows
-            if not str(exc).startswith("--top lists rows") or inputs.keep or path == "-":
+        except NothingToRank as exc:  # no loss has per-row values (rmse alone): no worst rows
+            if inputs.keep or path == "-":  # kept columns are for those rows; stdin is read
                 raise
             keep(f"no worst rows: {exc}")
             doc = run(0)
@@ -119,7 +121,7 @@ def fmt(value: Any) -> str:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return str(value)
     if isinstance(value, float) and not math.isfinite(value):
-        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+        return finite_json(value)
     return f"{value:.6g}"
 
 
@@ -149,29 +151,9 @@ def _better(label: str) -> bool:
         return False
 
 
-def _as_eval_json(doc: dict[str, Any]) -> dict[str, Any]:
-    """The document as ``eval --format json`` writes it (``null`` params omitted)."""
-    out = dict(doc)
-    out["results"] = [
-        {**r, "params": {k: v for k, v in r["params"].items() if v is not None}}
-        for r in doc["results"]
-    ]
-    return out
-
-
 def _json_for_script(doc: Any) -> str:
     """JSON safe inside ``<script>``: no ``</`` and no NaN literal (as ``--format json``)."""
-
-    def clean(v: Any) -> Any:
-        if isinstance(v, float) and not math.isfinite(v):
-            return fmt(v)
-        if isinstance(v, dict):
-            return {k: clean(x) for k, x in v.items()}
-        if isinstance(v, (list, tuple)):
-            return [clean(x) for x in v]
-        return v
-
-    text = json.dumps(clean(doc), ensure_ascii=False, allow_nan=False)
+    text = json.dumps(finite_json(doc), ensure_ascii=False, allow_nan=False)
     return text.replace("</", "<\\/").replace("<!--", "<\\!--")
 
 
@@ -216,7 +198,7 @@ def page(
     parts.append(_worst_section(doc))
     parts.append(_advice_section(advice))
     body = "\n".join(p for p in parts if p)
-    data = _json_for_script(_as_eval_json(doc))
+    data = _json_for_script(without_unset_params(doc))
     return (
         "<!DOCTYPE html>\n"
         '<html lang="en"><head><meta charset="utf-8">'

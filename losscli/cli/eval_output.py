@@ -52,12 +52,9 @@ def _param_value(value: Any) -> str:
 
 def json_document(doc: Mapping[str, Any]) -> str:
     """The JSON document with full-precision floats (``null`` params omitted)."""
-    clean = dict(doc)
-    clean["results"] = [
-        {**r, "params": {k: v for k, v in r["params"].items() if v is not None}}
-        for r in doc["results"]
-    ]
-    return json_text(clean)
+    from losscli.app.evaluation import without_unset_params
+
+    return json_text(without_unset_params(doc))
 
 
 def _interval_heading(doc: Mapping[str, Any]) -> str:

@@ -14,6 +14,7 @@ from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
 from losscli.errors import printable
+from losscli.io.sink import finite_json
 
 
 def stdout_is_terminal() -> bool:
@@ -30,27 +31,6 @@ def write_json(data: Any) -> None:
 def json_text(data: Any) -> str:
     """``data`` as indented strict JSON, non-finite numbers written as ``finite_json`` says."""
     return json.dumps(finite_json(data), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
-
-
-def finite_json(data: Any) -> Any:
-    """``data`` with each infinite or NaN float as the string ``"Infinity"``, ``"-Infinity"``
-    or ``"NaN"`` (as protobuf's JSON mapping writes them).
-
-    JSON has no such numbers, and Python's ``Infinity`` token is refused by jq and
-    ``JSON.parse``. A string keeps which one it was (``null`` would not), and
-    ``float()``, ``Number()`` and ``pandas.to_numeric`` read it back.
-    """
-    if isinstance(data, float):
-        if data != data:
-            return "NaN"
-        if data in (float("inf"), float("-inf")):
-            return "Infinity" if data > 0 else "-Infinity"
-        return data
-    if isinstance(data, dict):
-        return {k: finite_json(v) for k, v in data.items()}
-    if isinstance(data, (list, tuple)):
-        return [finite_json(v) for v in data]
-    return data
 
 
 def write_lines(lines: Iterable[str]) -> None:

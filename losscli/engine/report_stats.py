@@ -35,6 +35,7 @@ from typing import Any
 
 from losscli._lazy import np
 from losscli.engine.passes import Frame, Selected
+from losscli.kernel.numerics import sigmoid, softmax
 from losscli.kernel.streaming import Batch
 
 PER_DECADE = 4
@@ -287,11 +288,9 @@ class RowStats:
 
     @classmethod
     def of(cls, sel: Selected, task: bool) -> RowStats:
-        from losscli.engine.top_rows import _has_row_values
+        from losscli.engine.top_rows import unranked_reason
 
-        ranked = _has_row_values(sel.objective) and not getattr(
-            sel.objective, "rows_need_sums", False
-        )
+        ranked = unranked_reason(sel) is None
         classes = list(sel.plan.classes) if getattr(sel.plan, "classes", None) else None
         return cls(task=task, ranked=ranked, grads=Histogram() if ranked else None, classes=classes)
 
@@ -330,7 +329,7 @@ class RowStats:
                 ok = np.isfinite(x) & np.isfinite(y)
                 x, y = x[ok], y[ok]
                 if x.size and (x.min() < 0 or x.max() > 1):
-                    x = 1.0 / (1.0 + np.exp(-x))
+                    x = sigmoid(x)
                 self.calibration.add(y, x)
             return
         cols = [np.asarray(p, dtype=np.float64) for p in batch.preds]
@@ -342,8 +341,7 @@ class RowStats:
         ok = np.isfinite(p).all(axis=1)
         p, y = p[ok], y[ok]
         if p.size and (p.min() < 0 or p.max() > 1 or np.abs(p.sum(axis=1) - 1).max() > 1e-3):
-            z = np.exp(p - p.max(axis=1, keepdims=True))
-            p = z / z.sum(axis=1, keepdims=True)
+            p = softmax(p)
         self.calibration.add(y, p)
 
     def finish(self) -> None:

@@ -10,11 +10,13 @@ column, and the target, prediction and weight columns the loss read, as read.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from losscli._lazy import np
 from losscli.engine.passes import Frame, Selected, group_slices
+from losscli.errors import UsageError
 from losscli.io.sink import json_cell
 from losscli.kernel.streaming import Batch
 
@@ -36,12 +38,7 @@ class WorstRows:
         plan = sel.plan
         read = [*plan.target, *(c for cols in plan.inputs for c in cols), plan.weight]
         columns = list(dict.fromkeys(c for c in [key, *keep, plan.group, *read] if c))
-        ranked = _has_row_values(sel.objective) and not getattr(
-            sel.objective,
-            "rows_need_sums",
-            False,  # circle: Lᵢ needs every row
-        )
-        return cls(k, columns, plan.group, ranked=ranked)
+        return cls(k, columns, plan.group, ranked=unranked_reason(sel) is None)
 
     def add(self, sel: Selected, batch: Batch, frame: Frame, shared: Any) -> None:
         """Offer one batch's rows (``passes.BatchAdder``)."""
@@ -88,19 +85,36 @@ class WorstRows:
         ]
 
 
-def _has_row_values(objective: Any) -> bool:
-    """The loss has per-row values Lᵢ: it takes ``--reduction none``, or it is bound to a
-    row statistic (median, max, p95), which only such losses take."""
-    from losscli.errors import UsageError
+def unranked_reason(sel: Selected) -> str | None:
+    """Why a loss's rows cannot be ranked by Lᵢ batch by batch (None: they can). A loss has
+    per-row values when it takes ``--reduction none`` or is bound to a row statistic
+    (median, max, p95, which only such losses take); circle's Lᵢ needs every row."""
     from losscli.kernel.streaming import ROW_STATISTICS
 
+    if getattr(sel.objective, "rows_need_sums", False):
+        return f"{sel.label}: each row's loss needs every row (--reduction none writes them)"
     for reduction in ("none", *ROW_STATISTICS):
         try:
-            objective.check_reduction(reduction)
+            sel.objective.check_reduction(reduction)
         except UsageError:
             continue
-        return True
-    return False
+        return None
+    return f"{sel.label} has no per-row loss"
+
+
+class NothingToRank(UsageError):
+    """``--top`` with no loss whose rows can be ranked (``losscli report`` then goes on
+    without worst rows)."""
+
+
+def require_ranked(selected: Sequence[Selected]) -> None:
+    """``--top`` needs a loss whose rows can be ranked: refused before the file is read."""
+    reasons = [unranked_reason(sel) for sel in selected]
+    if all(reasons):
+        raise NothingToRank(
+            f"--top lists rows by their per-row loss Lᵢ: {'; '.join(reasons)}",
+            hint="add a loss with per-row values (e.g. mse, bce, cross_entropy), or drop --top",
+        )
 
 
 def _largest(rank: Any, k: int) -> Any:

@@ -183,7 +183,7 @@ class JsonLinesWriter:
         )
         if not finite:
             rows = [
-                {k: _finite_or_text(v) if isinstance(v, float) else v for k, v in r.items()}
+                {k: finite_json(v) if isinstance(v, float) else v for k, v in r.items()}
                 for r in rows
             ]
         text = "".join(
@@ -204,12 +204,25 @@ def json_cell(value: Any) -> Any:
     return value.isoformat() if hasattr(value, "isoformat") else str(value)
 
 
-def _finite_or_text(value: float) -> float | str:
-    import math
+def finite_json(data: Any) -> Any:
+    """``data`` with each infinite or NaN float as the string ``"Infinity"``, ``"-Infinity"``
+    or ``"NaN"`` (as protobuf's JSON mapping writes them).
 
-    if math.isfinite(value):
-        return value
-    return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    JSON has no such numbers, and Python's ``Infinity`` token is refused by jq and
+    ``JSON.parse``. A string keeps which one it was (``null`` would not), and
+    ``float()``, ``Number()`` and ``pandas.to_numeric`` read it back.
+    """
+    if isinstance(data, float):
+        if data != data:
+            return "NaN"
+        if data in (float("inf"), float("-inf")):
+            return "Infinity" if data > 0 else "-Infinity"
+        return data
+    if isinstance(data, dict):
+        return {k: finite_json(v) for k, v in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [finite_json(v) for v in data]
+    return data
 
 
 class RowSink:
