@@ -19,6 +19,8 @@ SAMPLES = {
     "binary": [],
     "multiclass": [],
 }
+# the report adds class rows where a loss splits by class, as eval --per-class does
+PER_CLASS = {"binary", "multiclass"}
 
 
 def run(args: list[str]) -> tuple[int, str, str]:
@@ -42,7 +44,8 @@ def pages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[str, dict
         page = tmp / f"{name}.html"
         code, _, err = run(["report", *common, "-o", str(page), "-q"])
         assert code == 0, err
-        code, text, err = run(["eval", *common, "--format", "json", "-q"])
+        per_class = ["--per-class"] if name in PER_CLASS else []
+        code, text, err = run(["eval", *common, *per_class, "--format", "json", "-q"])
         assert code == 0, err
         out[name] = (page.read_text(encoding="utf-8"), json.loads(text))
     return out
@@ -61,10 +64,15 @@ def test_numbers_equal_eval_json(pages: dict, name: str) -> None:
     assert data["results"] == doc["results"]
     assert data["input"] == doc["input"]
     assert data["bootstrap"] == doc["bootstrap"]
+    assert data.get("per_class") == doc.get("per_class")
     losses = page.split('<section id="losses">', 1)[1].split("</section>", 1)[0]
+    classes = page.split('<section id="classes">', 1)[1] if name in PER_CLASS else ""
+    classes = classes.split("</section>", 1)[0]
+    assert (name in PER_CLASS) == any(r.get("class") is not None for r in doc["results"])
     for r in doc["results"]:
-        for key in ("value", "ci_low", "ci_high"):
-            assert f'<td class="num">{fmt(r[key])}</td>' in losses, (r["loss"], key)
+        shown = losses if r.get("class") is None else classes
+        cells = "".join(f'<td class="num">{fmt(r[k])}</td>' for k in ("value", "ci_low", "ci_high"))
+        assert cells in shown, (r["loss"], r.get("class"))
 
 
 @pytest.mark.parametrize("name", list(SAMPLES))
@@ -232,3 +240,16 @@ def test_parts_read_in_parallel_give_the_same_sums(monkeypatch: pytest.MonkeyPat
             assert sum(map(sum, b["residuals"]["counts"])) == b["residuals"]["n"]
             assert a["residuals"]["pred_range"] == b["residuals"]["pred_range"]
             assert 0 < b["residuals"]["rebinned"] < b["residuals"]["n"]
+
+
+def test_dask_engine_is_refused_before_writing(tmp_path: Path) -> None:
+    pytest.importorskip("dask")
+    page = tmp_path / "report.html"
+    data = str(ROOT / "sample_data" / "regression.parquet")
+    code, out, err = run(["report", data, "--engine", "dask", "-o", str(page), "-q"])
+    assert code == 2 and out == ""
+    assert err.splitlines() == [
+        "error: losscli report runs on the local engine",
+        "hint: drop --engine dask",
+    ]
+    assert not page.exists()

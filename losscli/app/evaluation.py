@@ -115,7 +115,7 @@ def evaluate(
     gradients: bool = False,
     fail_above: Sequence[str] = (),
     fail_below: Sequence[str] = (),
-    per_class: bool = False,
+    per_class: bool | str = False,
     bootstrap: int = 0,
     confidence: float = 0.95,
     seed: int = 0,
@@ -129,7 +129,8 @@ def evaluate(
     ``convention`` followed (or None), one result per (loss, group) with the overall
     row first, and the checks: ``fail_above`` gates lower-is-better losses and metrics,
     ``fail_below`` higher-is-better ones (D²). ``per_class`` adds each loss's class
-    rows after each of its rows (``losscli.engine.perclass``); ``bootstrap`` (replicates,
+    rows after each of its rows (``losscli.engine.perclass``; ``"where defined"``: of the
+    losses that split, the others left whole, as ``losscli report`` asks); ``bootstrap`` (replicates,
     0 for none) adds a percentile interval to every row. ``top`` (K > 0) adds
     ``top_rows``: each loss's K rows with the largest Lᵢ, overall and per group
     (``losscli.engine.top_rows``), with the ``inputs.keep`` columns. ``row_stats`` (for
@@ -168,7 +169,7 @@ def evaluate(
         bind_reduction(selected, reduction)
         if top:
             require_ranked(selected)
-        splits = [_split(sel, reduction) for sel in selected] if per_class else None
+        splits = _splits(selected, reduction, per_class)
         evaluated = backend.evaluate(
             reading,
             reduction=reduction,
@@ -236,7 +237,7 @@ def evaluate(
         "results": results,
     }
     if splits is not None:
-        doc["per_class"] = [s.describe(sel.label) for sel, s in zip(selected, splits)]
+        doc["per_class"] = [s.describe(sel.label) for sel, s in zip(selected, splits) if s]
     if resampling is not None:
         doc["bootstrap"] = resampling.describe()
     if evaluated.report is not None:
@@ -344,6 +345,27 @@ def _split(sel: Selected, reduction: str) -> Any:
 
     plan = sel.plan
     return split_for(sel.label, sel.objective, plan.target, plan.inputs, plan.classes, reduction)
+
+
+WHERE_DEFINED = "where defined"
+
+
+def _splits(selected: Sequence[Selected], reduction: str, per_class: bool | str) -> Any:
+    """Each loss's class split (``per_class``: True for every loss, a loss without one an
+    error; ``"where defined"`` for the losses that split; else None for no class rows)."""
+    if not per_class:
+        return None
+    if per_class is True:
+        return [_split(sel, reduction) for sel in selected]
+    if per_class != WHERE_DEFINED:
+        raise UsageError(f"per_class is True, False or {WHERE_DEFINED!r}, not {per_class!r}")
+    out = []
+    for sel in selected:
+        try:
+            out.append(_split(sel, reduction))
+        except UsageError:
+            out.append(None)
+    return out if any(out) else None
 
 
 def _resampling(replicates: int, confidence: float, seed: int) -> Any:

@@ -22,7 +22,7 @@ from typing import Any
 
 from losscli._version import __version__
 from losscli.app import report_charts as charts
-from losscli.app.evaluation import without_unset_params
+from losscli.app.evaluation import WHERE_DEFINED, without_unset_params
 from losscli.io.input_options import InputSpec
 from losscli.io.sink import finite_json
 
@@ -82,6 +82,7 @@ def build(
             top=k,
             note=keep,
             row_stats=True,
+            per_class=WHERE_DEFINED,
         )
 
     from concurrent.futures import ThreadPoolExecutor
@@ -193,6 +194,7 @@ def page(
 
     parts.append(_losses_section(doc))
     parts.append(_groups_section(doc))
+    parts.append(_classes_section(doc))
     parts.append(_distribution_section(stats))
     parts.append(_task_section(stats, doc))
     parts.append(_worst_section(doc))
@@ -212,7 +214,7 @@ def page(
 
 
 def _losses_section(doc: dict[str, Any]) -> str:
-    rows = [r for r in doc["results"] if "class" not in r]
+    rows = [r for r in doc["results"] if r.get("class") is None]
     interval = any("ci_low" in r for r in rows)
     header = ["loss", "group", "n", "value"] + (["ci_low", "ci_high"] if interval else [])
     body = []
@@ -233,10 +235,35 @@ def _losses_section(doc: dict[str, Any]) -> str:
     return '<section id="losses">' + out + "</section>"
 
 
+def _classes_section(doc: dict[str, Any]) -> str:
+    """Each loss's class rows (``eval --per-class``), for the losses that split by class."""
+    rows = [r for r in doc["results"] if r.get("class") is not None]
+    if not rows:
+        return ""
+    interval = any("ci_low" in r for r in rows)
+    header = ["loss", "group", "class", "n", "value"] + (["ci_low", "ci_high"] if interval else [])
+    body = []
+    for r in rows:
+        group = r["group"] if r["group"] is not None else "(all)"
+        line = [r["loss"], group, r["class"], r["n"], fmt(r["value"])]
+        if interval:
+            line += [fmt(r.get("ci_low")), fmt(r.get("ci_high"))]
+        body.append(line)
+    rules = "".join(
+        f"<li>{_e(s['loss'])} by {_e(s['by'])}: {_e(s['combine'])}</li>"
+        for s in doc.get("per_class", [])
+    )
+    return (
+        '<section id="classes"><h2>Per class</h2>'
+        + _table(header, body, numeric={3, 4, 5, 6})
+        + f'<ul class="note">{rules}</ul></section>'
+    )
+
+
 def _groups_section(doc: dict[str, Any]) -> str:
     by_loss: dict[str, list[dict[str, Any]]] = {}
     for r in doc["results"]:
-        if r["group"] is not None and "class" not in r:
+        if r["group"] is not None and r.get("class") is None:
             by_loss.setdefault(r["loss"], []).append(r)
     if not by_loss:
         return ""
