@@ -85,3 +85,22 @@ def _save_top(png: bytes, path: Path, height: int = 2000) -> None:
 
     image = Image.open(io.BytesIO(png))
     image.crop((0, 0, image.width, min(height, image.height))).save(path, optimize=True)
+
+
+@requires_browser
+def test_compare_report_opens_offline_and_draws(tmp_path: Path) -> None:
+    """report BASE CAND: the verdict, one difference chart per loss, the rows that got worse."""
+    pytest.importorskip("PIL")
+    page = tmp_path / "compare.html"
+    base = os.path.relpath(ROOT / "sample_data" / "regression.csv")
+    cand = os.path.relpath(ROOT / "sample_data" / "regression_worse.csv")
+    args = [base, cand, "-l", "mse,mae", "--group", "segment", "--bootstrap", "100"]
+    assert run(["report", *args, "-q", "-o", str(page)]) == 0
+    seen = visit(page, width=1280)
+    assert seen.console_errors == []
+    assert seen.requests == []
+    assert seen.svg_count >= 2 and seen.empty_svgs == 0
+    assert "regression: " in seen.text and "Rows that got worse most" in seen.text
+    width, height, colours, top_share = _image_checks(seen.screenshot)
+    assert width == 1280 and height >= 600
+    assert colours > 200 and top_share < 0.97

@@ -66,9 +66,9 @@ def test_top_equals_a_sort_of_the_per_row_losses(capsys, regression, loss):
 def test_one_pass_keeps_k_rows_whatever_the_batches(regression):
     """The merge holds K rows per (loss, group) at any time, not the file."""
     rank = np.array([3.0, 1.0, 3.0, 7.0, np.inf, 3.0, 0.0])  # a NaN Lᵢ is ranked as inf
-    assert top_rows._largest(rank, 3).tolist() == [0, 3, 4]  # inf first, then 7, then 3
-    assert top_rows._largest(rank, 4).tolist() == [0, 2, 3, 4]  # ties to the earliest rows
-    assert top_rows._largest(rank, 10).tolist() == list(range(7))
+    assert top_rows.largest(rank, 3).tolist() == [0, 3, 4]  # inf first, then 7, then 3
+    assert top_rows.largest(rank, 4).tolist() == [0, 2, 3, 4]  # ties to the earliest rows
+    assert top_rows.largest(rank, 10).tolist() == list(range(7))
 
 
 def test_formats(capsys, regression):

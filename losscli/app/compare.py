@@ -269,7 +269,7 @@ def _once(note: Callable[[str], None]) -> Callable[[str], None]:
 def compare(
     baseline: str,
     candidate: str,
-    loss: str,
+    loss: str | None,
     inputs: InputSpec,
     params: Mapping[str, Any] | None = None,
     *,
@@ -281,8 +281,14 @@ def compare(
     rel_tolerance: float | None = None,
     require_significant: bool | None = None,
     note: Callable[[str], None] | None = None,
+    top: int = 0,
 ) -> dict[str, Any]:
     """Score both files and compare them: the ``losscli.compare/1`` document.
+
+    Without ``loss`` the task is inferred from the baseline and its losses are compared.
+    ``top`` (K > 0) adds ``worse_rows``: each loss's K rows with the largest
+    ΔLᵢ = Lᵢ(candidate) − Lᵢ(baseline) (``engine.paired_rows``), from a second pass over
+    both files once they are known to hold the same rows.
 
     ``inputs.key`` pairs the rows of the two files by an id column (else by order).
     ``require_significant`` (default: when there is an interval, i.e. with bootstrap
@@ -307,6 +313,8 @@ def compare(
     for flag, value in (("--tolerance", tolerance), ("--rel-tolerance", rel_tolerance)):
         if value is not None and not value >= 0:
             raise UsageError(f"{flag} {value}: must be >= 0")
+    if isinstance(top, bool) or not isinstance(top, int) or top < 0:
+        raise UsageError(f"top is a number of rows (>= 1), not {top!r}")
     if require_significant and not bootstrap_replicates:
         raise UsageError("--require-significant needs a bootstrap interval (--bootstrap N > 0)")
     if require_significant is None:
@@ -316,9 +324,11 @@ def compare(
     key, group = inputs.key, inputs.group
     readings = []
     for path in (baseline, candidate):
-        reading, _ = prepare(
+        reading, inferred = prepare(
             path, loss, inputs, params, note=note, replay=False, pair_by_key=key is not None
         )
+        if loss is None and inferred is not None:  # the candidate's losses are the baseline's
+            loss = inferred.evaluated or inferred.losses
         for sel in reading.selected:
             sel.objective.check_reduction(reduction)
         bind_reduction(reading.selected, reduction)
@@ -339,7 +349,7 @@ def compare(
         seed=seed,
     )
     regressions = [{"loss": r["loss"], "group": r["group"]} for r in rows if r["regression"]]
-    return {
+    doc = {
         "schema": SCHEMA,
         "version": __version__,
         "baseline": {"path": base.path, "rows": base.rows, "rows_dropped": base.dropped},
@@ -361,6 +371,31 @@ def compare(
         "regressions": regressions,
         "passed": not regressions,
     }
+    if top:
+        doc["worse_rows"] = _worse_rows(readings, top, key, note)
+    return doc
+
+
+def _worse_rows(
+    readings: Sequence[Any], k: int, key: str | None, note: Callable[[str], None]
+) -> list[dict[str, Any]]:
+    """Each lower-is-better loss's K rows that got worse most (``engine.paired_rows``)."""
+    from losscli.engine.paired_rows import worse_rows
+    from losscli.engine.top_rows import unranked_reason
+
+    selected = readings[0].selected
+    ranked = []
+    for sel in selected:
+        reason = unranked_reason(sel)
+        if reason is None and better(sel.objective) != "lower":
+            reason = f"{sel.label} is higher-is-better and has no per-row loss"
+        if reason is not None:
+            note(f"rows that got worse: {reason}; its rows are not ranked")
+        ranked.append(reason is None)
+    if not any(ranked):
+        return []
+    lists = worse_rows(readings[0].reopen(), readings[1].reopen(), ranked, k, key)
+    return [{"loss": sel.label, "rows": w.rows()} for sel, w in zip(selected, lists) if w]
 
 
 def compare_files(
@@ -411,4 +446,47 @@ def compare_files(
         rel_tolerance=rel_tolerance,
         require_significant=require_significant,
         note=note,
+    )
+
+
+# ---- the verdict in words (every output of compare and report BASE CAND) ----
+
+
+def verdict(result: Mapping[str, Any]) -> str:
+    """One result's verdict as the table shows it: REGRESSION, better, ok, within noise,
+    within tolerance, or - (a metric of the targets alone that changed)."""
+    if result["regression"]:
+        return "REGRESSION"
+    sign = {"lower": 1.0, "higher": -1.0}.get(result["better"])
+    if sign is None:  # a metric of the targets alone: no direction
+        return "ok" if result["difference"] == 0 else "-"
+    worsening = sign * result["difference"]
+    if worsening < 0:
+        return "better"
+    if worsening == 0:
+        return "ok"
+    # a worsening beyond the tolerance that passed: its interval reaches 0
+    return "within noise" if ", within noise" in result.get("reason", "") else "within tolerance"
+
+
+def _name(result: Mapping[str, Any]) -> str:
+    return result["loss"] if result["group"] is None else f"{result['loss']} [{result['group']}]"
+
+
+def summary(doc: Mapping[str, Any], shown: int = 2) -> str:
+    """One line: what was compared, whether the candidate regressed, and why a worse
+    value still passed ("mse +0.04%, within noise (…)")."""
+    if doc["passed"]:
+        line = f"passed: {doc['candidate']['path']} is no worse than {doc['baseline']['path']}"
+        why = [  # the reason without its details: "mse +0.04%, within noise"
+            f"{_name(r)} {r['reason'].split(' (')[0]}"
+            for r in doc["results"]
+            if verdict(r) in ("within noise", "within tolerance")
+        ]
+        if len(why) > shown:
+            why = [*why[:shown], f"{len(why) - shown} more within noise or tolerance"]
+        return f"{line}: {'; '.join(why)}" if why else line
+    worse = ", ".join(_name(r) for r in doc["regressions"])
+    return (
+        f"regression: {doc['candidate']['path']} is worse than {doc['baseline']['path']} on {worse}"
     )

@@ -14,34 +14,17 @@ eval document (``id="losscli-data"``) for machines, no fonts beyond the reader's
 
 from __future__ import annotations
 
-import html
 import json
-import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from losscli._version import __version__
 from losscli.app import report_charts as charts
 from losscli.app.evaluation import WHERE_DEFINED, without_unset_params
+from losscli.app.report_html import document, escape, fmt, meta_table, notes_list, table
 from losscli.io.input_options import InputSpec
-from losscli.io.sink import finite_json
 
 Note = Callable[[str], None]
-
-STYLE = """
-body{font-family:system-ui,-apple-system,"Segoe UI",Helvetica,Arial,sans-serif;margin:0 auto;
-max-width:1100px;padding:16px 24px;color:#1a1a1a;background:#fff;line-height:1.4}
-h1{font-size:1.5em;margin:.2em 0}h2{font-size:1.2em;border-bottom:1px solid #ccc;margin-top:1.6em}
-h3{font-size:1.05em}
-table{border-collapse:collapse;margin:.5em 0;font-size:.9em}
-th,td{border:1px solid #ccc;padding:3px 8px;text-align:left;vertical-align:top}
-td.num{text-align:right;font-variant-numeric:tabular-nums}th{background:#f0f0f0}
-.meta td:first-child{font-weight:600}.note{color:#555;font-size:.9em}
-.charts{display:flex;flex-wrap:wrap;gap:12px;align-items:flex-start}
-.charts figure{margin:0}svg{max-width:100%;height:auto}
-code{background:#f4f4f4;padding:0 3px}
-@media print{body{max-width:none;padding:0}h2{break-after:avoid}figure,table{break-inside:avoid}}
-"""
 
 
 def build(
@@ -50,6 +33,7 @@ def build(
     inputs: InputSpec,
     params: Mapping[str, Any] | None = None,
     *,
+    reduction: str = "mean",
     bootstrap: int = 0,
     confidence: float = 0.95,
     seed: int = 0,
@@ -76,6 +60,7 @@ def build(
             loss,
             inputs,
             params,
+            reduction=reduction,
             bootstrap=bootstrap,
             confidence=confidence,
             seed=seed,
@@ -115,33 +100,6 @@ def _recommendations(path: str, inputs: InputSpec, note: Note) -> dict[str, Any]
         return f"recommend could not read this file: {exc}"
 
 
-def fmt(value: Any) -> str:
-    """A number as the page shows it: 6 significant digits (as the eval table)."""
-    if value is None:
-        return ""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return str(value)
-    if isinstance(value, float) and not math.isfinite(value):
-        return finite_json(value)
-    return f"{value:.6g}"
-
-
-def _e(text: Any) -> str:
-    return html.escape(str(text), quote=True)
-
-
-def _table(header: list[str], rows: list[list[Any]], numeric: set[int] = frozenset()) -> str:
-    out = ["<table><thead><tr>", *(f"<th>{_e(h)}</th>" for h in header), "</tr></thead><tbody>"]
-    for row in rows:
-        cells = (
-            f'<td class="num">{_e(c)}</td>' if i in numeric else f"<td>{_e(c)}</td>"
-            for i, c in enumerate(row)
-        )
-        out.append("<tr>" + "".join(cells) + "</tr>")
-    out.append("</tbody></table>")
-    return "".join(out)
-
-
 def _better(label: str) -> bool:
     """The loss is higher-is-better (D², …)."""
     from losscli.losses.registry import get_loss
@@ -150,12 +108,6 @@ def _better(label: str) -> bool:
         return get_loss(label.split("(")[0]).better == "higher"
     except Exception:
         return False
-
-
-def _json_for_script(doc: Any) -> str:
-    """JSON safe inside ``<script>``: no ``</`` and no NaN literal (as ``--format json``)."""
-    text = json.dumps(finite_json(doc), ensure_ascii=False, allow_nan=False)
-    return text.replace("</", "<\\/").replace("<!--", "<\\!--")
 
 
 def page(
@@ -167,50 +119,36 @@ def page(
 ) -> str:
     """The HTML page of an eval document and its report sums."""
     inp = doc["input"]
-    parts: list[str] = []
-    title = f"losscli report: {inp['path']}"
-    parts.append(f"<h1>{_e(title)}</h1>")
+    rows = f"{inp['rows']}" + (f" ({inp['rows_dropped']} dropped)" if inp["rows_dropped"] else "")
     meta = [
-        ["file", inp["path"]],
-        [
-            "rows",
-            f"{inp['rows']}" + (f" ({inp['rows_dropped']} dropped)" if inp["rows_dropped"] else ""),
-        ],
-        ["target", ", ".join(inp["target"] or [])],
-        ["predictions", ", ".join(inp["predictions"])],
-        ["weight", inp["weight"] or "none"],
-        ["group", inp["group"] or "none"],
-        ["task", inp["task"] or "given by --loss"],
-        ["options", " ".join(f"{k}={v}" for k, v in options.items() if v not in (None, (), []))],
-        ["losscli", __version__],
+        ("file", inp["path"]),
+        ("rows", rows),
+        ("target", ", ".join(inp["target"] or [])),
+        ("predictions", ", ".join(inp["predictions"])),
+        ("weight", inp["weight"] or "none"),
+        ("group", inp["group"] or "none"),
+        ("task", inp["task"] or "given by --loss"),
+        ("options", options_text(options)),
+        ("losscli", __version__),
     ]
-    parts.append('<table class="meta"><tbody>')
-    parts += [f"<tr><td>{_e(k)}</td><td>{_e(v)}</td></tr>" for k, v in meta]
-    parts.append("</tbody></table>")
-    if notes:
-        parts.append("<h3>Evidence and notes</h3><ul>")
-        parts += [f'<li class="note">{_e(n)}</li>' for n in notes]
-        parts.append("</ul>")
+    sections = [
+        meta_table(meta),
+        notes_list(notes),
+        _losses_section(doc),
+        _groups_section(doc),
+        _classes_section(doc),
+        _distribution_section(stats),
+        _task_section(stats, doc),
+        _worst_section(doc),
+        _advice_section(advice),
+    ]
+    data = without_unset_params(doc)
+    return document(f"losscli report: {inp['path']}", sections, data, "the eval document")
 
-    parts.append(_losses_section(doc))
-    parts.append(_groups_section(doc))
-    parts.append(_classes_section(doc))
-    parts.append(_distribution_section(stats))
-    parts.append(_task_section(stats, doc))
-    parts.append(_worst_section(doc))
-    parts.append(_advice_section(advice))
-    body = "\n".join(p for p in parts if p)
-    data = _json_for_script(without_unset_params(doc))
-    return (
-        "<!DOCTYPE html>\n"
-        '<html lang="en"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{_e(title)}</title><style>{STYLE}</style></head>\n<body>\n{body}\n"
-        f'<script type="application/json" id="losscli-data">{data}</script>\n'
-        f'<p class="note">Made by losscli {_e(__version__)} '
-        "(<code>losscli report</code>); the eval document is embedded as JSON "
-        "(<code>#losscli-data</code>).</p>\n</body></html>\n"
-    )
+
+def options_text(options: Mapping[str, Any]) -> str:
+    """The options given, as ``--name=value`` words (those left unset are left out)."""
+    return " ".join(f"{k}={v}" for k, v in options.items() if v not in (None, (), []))
 
 
 def _losses_section(doc: dict[str, Any]) -> str:
@@ -228,10 +166,10 @@ def _losses_section(doc: dict[str, Any]) -> str:
         if interval:
             line += [fmt(r.get("ci_low")), fmt(r.get("ci_high"))]
         body.append(line)
-    out = "<h2>Losses</h2>" + _table(header, body, numeric={2, 3, 4, 5})
+    out = "<h2>Losses</h2>" + table(header, body, numeric={2, 3, 4, 5})
     if "bootstrap" in doc:
         b = doc["bootstrap"]
-        out += f'<p class="note">Intervals: bootstrap {_e(json.dumps(b))}</p>'
+        out += f'<p class="note">Intervals: bootstrap {escape(json.dumps(b))}</p>'
     return '<section id="losses">' + out + "</section>"
 
 
@@ -250,12 +188,12 @@ def _classes_section(doc: dict[str, Any]) -> str:
             line += [fmt(r.get("ci_low")), fmt(r.get("ci_high"))]
         body.append(line)
     rules = "".join(
-        f"<li>{_e(s['loss'])} by {_e(s['by'])}: {_e(s['combine'])}</li>"
+        f"<li>{escape(s['loss'])} by {escape(s['by'])}: {escape(s['combine'])}</li>"
         for s in doc.get("per_class", [])
     )
     return (
         '<section id="classes"><h2>Per class</h2>'
-        + _table(header, body, numeric={3, 4, 5, 6})
+        + table(header, body, numeric={3, 4, 5, 6})
         + f'<ul class="note">{rules}</ul></section>'
     )
 
@@ -303,7 +241,7 @@ def _distribution_section(stats: list[dict[str, Any]]) -> str:
         )
         figs.append(f"<figure>{charts.histogram(s['loss'], s['losses'], s['gradients'])}</figure>")
     header = ["loss", "loss: top 1%", "loss: top 10%", "‖grad‖²: top 1%", "‖grad‖²: top 10%"]
-    out.append(_table(header, rows, numeric={1, 2, 3, 4}))
+    out.append(table(header, rows, numeric={1, 2, 3, 4}))
     out.append(f'<div class="charts">{"".join(figs)}</div></section>')
     return "".join(out)
 
@@ -360,7 +298,7 @@ def _task_section(stats: list[dict[str, Any]], doc: dict[str, Any]) -> str:
     return (
         '<section id="calibration"><h2>Calibration</h2>'
         f'<p class="note">ECE = Σₖ (Wₖ/W)·|ȳₖ − p̄ₖ| over 15 equal-width bins: '
-        f"{_e(fmt(cal['ece']))}</p>"
+        f"{escape(fmt(cal['ece']))}</p>"
         f'<div class="charts"><figure>{charts.reliability(cal)}</figure>'
         f"<figure>{charts.confusion(cal, classes)}</figure></div></section>"
     )
@@ -381,8 +319,8 @@ def _worst_section(doc: dict[str, Any]) -> str:
             [r["rank"], r["row"], *(fmt(r["columns"].get(c)) for c in cols), fmt(r["value"])]
             for r in block["rows"]
         ]
-        out.append(f"<h3>{_e(name)}</h3>")
-        out.append(_table(header, rows, numeric={0, 1, len(header) - 1}))
+        out.append(f"<h3>{escape(name)}</h3>")
+        out.append(table(header, rows, numeric={0, 1, len(header) - 1}))
     out.append("</section>")
     return "".join(out)
 
@@ -390,18 +328,18 @@ def _worst_section(doc: dict[str, Any]) -> str:
 def _advice_section(advice: dict[str, Any] | str) -> str:
     out = ['<section id="recommend"><h2>Recommendations (<code>losscli recommend</code>)</h2>']
     if isinstance(advice, str):
-        out.append(f'<p class="note">{_e(advice)}</p></section>')
+        out.append(f'<p class="note">{escape(advice)}</p></section>')
         return "".join(out)
     if advice.get("findings"):
-        out.append("<ul>" + "".join(f"<li>{_e(f)}</li>" for f in advice["findings"]) + "</ul>")
+        out.append("<ul>" + "".join(f"<li>{escape(f)}</li>" for f in advice["findings"]) + "</ul>")
     rows = [
         [r["rank"], r["spec"], r["why"], "; ".join(r.get("evidence", [])), r["command"]]
         for r in advice.get("recommendations", [])
     ]
-    out.append(_table(["rank", "loss", "why", "because", "try"], rows, numeric={0}))
+    out.append(table(["rank", "loss", "why", "because", "try"], rows, numeric={0}))
     if advice.get("pitfalls"):
         out.append("<h3>Pitfalls</h3><ul>")
-        out += [f"<li>{_e(p)}</li>" for p in advice["pitfalls"]]
+        out += [f"<li>{escape(p)}</li>" for p in advice["pitfalls"]]
         out.append("</ul>")
     out.append("</section>")
     return "".join(out)

@@ -58,19 +58,28 @@ def group_bars(loss: str, groups: Sequence[dict[str, Any]], higher_is_better: bo
     rows = sorted(groups, key=lambda r: _sort_value(r["value"]), reverse=not higher_is_better)
     fig = _figure(height=max(1.6, 0.32 * len(rows) + 1.0), width=SMALL)
     ax = fig.subplots()
-    names = [str(r["group"]) for r in rows][::-1]
-    values = [_finite(r["value"]) for r in rows][::-1]
-    ax.barh(names, values, color="#4C72B0")
-    lows = [r.get("ci_low") for r in rows][::-1]
-    highs = [r.get("ci_high") for r in rows][::-1]
-    if any(x is not None for x in lows):
-        err = [
-            [max(v - _finite(lo), 0.0) if lo is not None else 0.0 for v, lo in zip(values, lows)],
-            [max(_finite(hi) - v, 0.0) if hi is not None else 0.0 for v, hi in zip(values, highs)],
-        ]
-        ax.errorbar(values, names, xerr=err, fmt="none", ecolor="black", capsize=3)
+    _bars(ax, [str(r["group"]) for r in rows], rows, "value", ["#4C72B0"] * len(rows))
     ax.set_xlabel(f"{loss} ({'higher' if higher_is_better else 'lower'} is better)")
     ax.set_title(f"{loss} by group, worst first")
+    ax.grid(True, axis="x", alpha=0.3)
+    return _svg(fig)
+
+
+VERDICT_COLOURS = {"REGRESSION": "#C44E52", "better": "#55A868"}  # others grey
+
+
+def differences(loss: str, rows: Sequence[dict[str, Any]], verdicts: Sequence[str]) -> str:
+    """``report BASE CAND``: the paired difference d = candidate − baseline of one loss,
+    whole file then each group, as bars with the bootstrap interval as whiskers; red for
+    a regression, green for better, grey otherwise."""
+    fig = _figure(height=max(1.6, 0.32 * len(rows) + 1.1), width=SMALL)
+    ax = fig.subplots()
+    names = ["(all)" if r["group"] is None else str(r["group"]) for r in rows]
+    _bars(ax, names, rows, "difference", [VERDICT_COLOURS.get(v, "#8C8C8C") for v in verdicts])
+    ax.axvline(0.0, color="0.3", linewidth=0.8)
+    worse = {"lower": " (higher is worse)", "higher": " (lower is worse)"}
+    ax.set_xlabel("candidate − baseline" + worse.get(rows[0]["better"] if rows else None, ""))
+    ax.set_title(f"{loss}: paired difference")
     ax.grid(True, axis="x", alpha=0.3)
     return _svg(fig)
 
@@ -214,6 +223,22 @@ def confusion(cal: dict[str, Any], classes: Sequence[str] | None) -> str:
     at = "p ≥ 0.5" if cal["kind"] == "binary" else "argmax"
     ax.set_title(f"Confusion matrix at {at}")
     return _svg(fig)
+
+
+def _bars(ax: Any, names: list[str], rows: Sequence[dict[str, Any]], key: str, colours: list[str]):
+    """Horizontal bars of ``row[key]``, the first row on top, with each row's bootstrap
+    interval (``ci_low``, ``ci_high``) as whiskers where it has one."""
+    values = [_finite(r[key]) for r in rows][::-1]
+    names = names[::-1]
+    ax.barh(names, values, color=colours[::-1])
+    lows = [r.get("ci_low") for r in rows][::-1]
+    highs = [r.get("ci_high") for r in rows][::-1]
+    if any(x is not None for x in lows):
+        err = [
+            [max(v - _finite(lo), 0.0) if lo is not None else 0.0 for v, lo in zip(values, lows)],
+            [max(_finite(hi) - v, 0.0) if hi is not None else 0.0 for v, hi in zip(values, highs)],
+        ]
+        ax.errorbar(values, names, xerr=err, fmt="none", ecolor="black", capsize=3)
 
 
 def _plain_log_ticks(axis: Any) -> None:

@@ -35,8 +35,13 @@ from losscli.cli.options import (
     PerClassOpt,
     QuietOpt,
     Reduction,
+    RelToleranceOpt,
+    ReportKeyOpt,
+    RequireSignificantOpt,
     SeedOpt,
+    SummaryReductionOpt,
     TaskOpt,
+    ToleranceOpt,
     complete_loss,
     with_input_options,
     with_loss_params,
@@ -496,44 +501,10 @@ def compare_command(
         ),
     ],
     inputs: InputSpec | None = None,  # the input options (with_input_options)
-    reduction: Annotated[
-        GradReduction,
-        typer.Option(
-            "--reduction",
-            help="mean, sum, or median, max, p95 of the per-row losses; "
-            "mean_with_sample_weight: Σwᵢ·Lᵢ/Σwᵢ (Keras's; mean under --convention keras "
-            "divides by n).",
-        ),
-    ] = GradReduction.mean,
-    tolerance: Annotated[
-        float | None,
-        typer.Option(
-            "--tolerance",
-            metavar="ABS",
-            help="A worsening up to ABS is not a regression (e.g. 0.01).",
-            show_default=False,
-        ),
-    ] = None,
-    rel_tolerance: Annotated[
-        float | None,
-        typer.Option(
-            "--rel-tolerance",
-            metavar="FRAC",
-            help="A worsening up to FRAC × |baseline| is not a regression (e.g. 0.02 = 2%).",
-            show_default=False,
-        ),
-    ] = None,
-    require_significant: Annotated[
-        bool | None,
-        typer.Option(
-            "--require-significant/--no-require-significant",
-            help="A worsening beyond the tolerance is a regression only when its paired "
-            "interval lies wholly on the worse side; else it is within noise and passes "
-            "(the default when there is an interval). --no-require-significant: any "
-            "worsening beyond the tolerance is a regression.",
-            show_default=False,
-        ),
-    ] = None,
+    reduction: SummaryReductionOpt = GradReduction.mean,
+    tolerance: ToleranceOpt = None,
+    rel_tolerance: RelToleranceOpt = None,
+    require_significant: RequireSignificantOpt = None,
     replicates: Annotated[
         int,
         typer.Option(
@@ -811,13 +782,41 @@ def explain_command(
 
 
 @app.command("report")
-@with_input_options()
+@with_input_options(key=ReportKeyOpt)
 @with_loss_params()
 def report_command(
-    file: FileArg,
+    file: Annotated[
+        str,
+        typer.Argument(
+            metavar="FILE",
+            help="Predictions file (CSV, Parquet, JSONL; - reads stdin); with CANDIDATE, "
+            "the baseline's.",
+        ),
+    ],
+    candidate: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="[CANDIDATE]",
+            help="A second model's predictions: the page compares it with FILE (as compare).",
+            show_default=False,
+        ),
+    ] = None,
     loss: LossOpt = None,
     inputs: InputSpec | None = None,  # the input options (with_input_options)
-    replicates: EvalBootstrapOpt = 0,
+    reduction: SummaryReductionOpt = GradReduction.mean,
+    tolerance: ToleranceOpt = None,
+    rel_tolerance: RelToleranceOpt = None,
+    require_significant: RequireSignificantOpt = None,
+    replicates: Annotated[
+        int | None,
+        typer.Option(
+            "--bootstrap",
+            metavar="N",
+            help="Bootstrap replicates for every interval (0: none; default 0 for one file, "
+            "1000 for FILE CANDIDATE, as compare).",
+            show_default=False,
+        ),
+    ] = None,
     confidence: ConfidenceOpt = None,
     seed: SeedOpt = None,
     top: Annotated[
@@ -826,7 +825,8 @@ def report_command(
             "--top",
             metavar="K",
             min=1,
-            help="List each loss's K rows with the largest per-row loss (per group too).",
+            help="List each loss's K rows with the largest per-row loss (per group too); "
+            "with CANDIDATE, the K rows whose loss rose most.",
         ),
     ] = 10,
     output_file: Annotated[
@@ -842,22 +842,42 @@ def report_command(
     quiet: QuietOpt = False,
     params: dict[str, Any] | None = None,  # the loss parameters (with_loss_params)
 ) -> None:
-    """Write one self-contained HTML page about a predictions file.
+    """Write one self-contained HTML page about a predictions file, or comparing two.
 
-    The eval table with intervals, per-group values worst first, the distribution of the
-    per-row losses and how concentrated they are, residuals or calibration and the
-    confusion matrix, the worst rows (with --keep columns) and what recommend says.
+    One file: the eval table with intervals, per-group values worst first, per-class
+    values, the distribution of the per-row losses and how concentrated they are,
+    residuals or calibration and the confusion matrix, the worst rows (with --keep
+    columns) and what recommend says. FILE CANDIDATE: compare's table and verdict, the
+    paired differences per loss and group with intervals, and the rows whose loss rose
+    most. The page is written whatever the verdict (exit 0); the gate is compare.
     Opens offline: inline styles and SVG charts, no scripts, no fonts, no network.
     Needs matplotlib: pip install 'losscli[report]'.
 
     Example: losscli report preds.csv --group segment --bootstrap 200 -o report.html
-    """
-    from losscli.app.report import build
 
+    Example: losscli report base.csv new.csv --loss mse,mae --group segment -o diff.html
+    """
     if output_file is None:
         raise UsageError(
             "losscli report writes an HTML page: give -o report.html (or -o - for stdout)"
         )
+    compared = candidate is not None
+    if not compared:
+        given = [
+            flag
+            for flag, value in (
+                ("--tolerance", tolerance),
+                ("--rel-tolerance", rel_tolerance),
+                ("--require-significant", require_significant),
+            )
+            if value is not None
+        ]
+        if given:
+            raise UsageError(
+                f"{given[0]} is compare's rule: it needs a second file (report BASE CAND)"
+            )
+    if replicates is None:
+        replicates = 1000 if compared else 0
     if not replicates and (confidence is not None or seed is not None):
         raise UsageError("--confidence and --seed shape the bootstrap: add --bootstrap N")
     if output_file != "-":
@@ -866,6 +886,11 @@ def report_command(
         check_writable(output_file)
     options = {
         "--loss": loss,
+        "--reduction": None if reduction is GradReduction.mean else reduction.value,
+        "--key": inputs.key,
+        "--tolerance": tolerance,
+        "--rel-tolerance": rel_tolerance,
+        "--require-significant": require_significant,
         "--bootstrap": replicates or None,
         "--confidence": confidence,
         "--seed": seed,
@@ -874,18 +899,37 @@ def report_command(
         "--convention": inputs.convention,
         "--from-logits": inputs.from_logits,
     }
-    text = build(
-        file,
-        loss,
-        inputs,
-        params,
-        bootstrap=replicates,
-        confidence=0.95 if confidence is None else confidence,
-        seed=0 if seed is None else seed,
-        top=top,
-        options=options,
-        note=_note(quiet),
-    )
+    settings = {
+        "bootstrap": replicates,
+        "confidence": 0.95 if confidence is None else confidence,
+        "seed": 0 if seed is None else seed,
+        "top": top,
+        "options": options,
+        "note": _note(quiet),
+    }
+    if compared:
+        from losscli.app import report_compare
+
+        text, doc = report_compare.build(
+            file,
+            candidate,
+            loss,
+            inputs,
+            params,
+            reduction=reduction.value,
+            tolerance=tolerance,
+            rel_tolerance=rel_tolerance,
+            require_significant=require_significant,
+            **settings,
+        )
+        if not quiet:
+            from losscli.app.compare import summary
+
+            _note(quiet)(summary(doc))
+    else:
+        from losscli.app.report import build
+
+        text = build(file, loss, inputs, params, reduction=reduction.value, **settings)
     if output_file == "-":
         sys.stdout.write(text)
     else:

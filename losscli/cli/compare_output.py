@@ -13,6 +13,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from losscli.app.compare import summary, verdict
+from losscli.app.evaluation import without_unset_params
 from losscli.cli import output
 from losscli.cli.eval_output import _params_text
 from losscli.cli.output import markdown_table, plain_table
@@ -41,21 +43,6 @@ def _g(value: float | None) -> str:
 
 def _rel(value: float | None) -> str:
     return "-" if value is None else f"{value:+.2%}"
-
-
-def verdict(result: Mapping[str, Any]) -> str:
-    if result["regression"]:
-        return "REGRESSION"
-    sign = {"lower": 1.0, "higher": -1.0}.get(result["better"])
-    if sign is None:  # a metric of the targets alone: no direction
-        return "ok" if result["difference"] == 0 else "-"
-    worsening = sign * result["difference"]
-    if worsening < 0:
-        return "better"
-    if worsening == 0:
-        return "ok"
-    # a worsening beyond the tolerance that passed: its interval reaches 0
-    return "within noise" if ", within noise" in result.get("reason", "") else "within tolerance"
 
 
 def _interval(result: Mapping[str, Any]) -> str:
@@ -87,29 +74,6 @@ def columns(doc: Mapping[str, Any]) -> list[str]:
     if doc["bootstrap"]:
         cols[cols.index("interval")] = f"{doc['bootstrap']['confidence']:.0%} interval"
     return cols
-
-
-def _name(result: Mapping[str, Any]) -> str:
-    return result["loss"] if result["group"] is None else f"{result['loss']} [{result['group']}]"
-
-
-def summary(doc: Mapping[str, Any], shown: int = 2) -> str:
-    """One line: what was compared, whether the candidate regressed, and why a worse
-    value still passed ("mse +0.04%, within noise (…)")."""
-    if doc["passed"]:
-        line = f"passed: {doc['candidate']['path']} is no worse than {doc['baseline']['path']}"
-        why = [  # the reason without its details: "mse +0.04%, within noise"
-            f"{_name(r)} {r['reason'].split(' (')[0]}"
-            for r in doc["results"]
-            if verdict(r) in ("within noise", "within tolerance")
-        ]
-        if len(why) > shown:
-            why = [*why[:shown], f"{len(why) - shown} more within noise or tolerance"]
-        return f"{line}: {'; '.join(why)}" if why else line
-    worse = ", ".join(_name(r) for r in doc["regressions"])
-    return (
-        f"regression: {doc['candidate']['path']} is worse than {doc['baseline']['path']} on {worse}"
-    )
 
 
 def plain(doc: Mapping[str, Any]) -> str:
@@ -181,12 +145,7 @@ def csv_text(doc: Mapping[str, Any]) -> str:
 
 
 def json_text(doc: Mapping[str, Any]) -> str:
-    clean = dict(doc)
-    clean["results"] = [
-        {**r, "params": {k: v for k, v in r["params"].items() if v is not None}}
-        for r in doc["results"]
-    ]
-    return output.json_text(clean)
+    return output.json_text(without_unset_params(doc))
 
 
 def render(doc: Mapping[str, Any], fmt: str) -> str:

@@ -266,6 +266,16 @@ CompareKeyOpt = Annotated[
         help="Pair the rows of both files by COL instead of by order.",
     ),
 ]
+ReportKeyOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--key",
+        metavar="COL",
+        autocompletion=complete_key,
+        help="With CANDIDATE: pair the two files' rows by COL instead of by order; with "
+        "--targets FILE2: join on COL.",
+    ),
+]
 KeepOpt = Annotated[
     list[str] | None,
     typer.Option(
@@ -448,6 +458,46 @@ SeedOpt = Annotated[
 # ---- the input options as one bundle ---------------------------------------------------
 
 #: InputSpec field → the option that sets it and its default, in --help order
+# compare's rule (and report BASE CAND's)
+SummaryReductionOpt = Annotated[
+    GradReduction,
+    typer.Option(
+        "--reduction",
+        help="mean, sum, or median, max, p95 of the per-row losses; "
+        "mean_with_sample_weight: Σwᵢ·Lᵢ/Σwᵢ (Keras's; mean under --convention keras "
+        "divides by n).",
+    ),
+]
+ToleranceOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--tolerance",
+        metavar="ABS",
+        help="A worsening up to ABS is not a regression (e.g. 0.01).",
+        show_default=False,
+    ),
+]
+RelToleranceOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--rel-tolerance",
+        metavar="FRAC",
+        help="A worsening up to FRAC × |baseline| is not a regression (e.g. 0.02 = 2%).",
+        show_default=False,
+    ),
+]
+RequireSignificantOpt = Annotated[
+    bool | None,
+    typer.Option(
+        "--require-significant/--no-require-significant",
+        help="A worsening beyond the tolerance is a regression only when its paired "
+        "interval lies wholly on the worse side; else it is within noise and passes "
+        "(the default when there is an interval). --no-require-significant: any "
+        "worsening beyond the tolerance is a regression.",
+        show_default=False,
+    ),
+]
+
 INPUT_OPTIONS: dict[str, tuple[Any, Any]] = {
     "target": (TargetOpt, None),
     "pred": (PredOpt, None),

@@ -105,7 +105,7 @@ class Fingerprints:
     def frame(self, frame: Frame) -> FrameScore:
         units = _unit_codes(frame, self.key)
         if self.key is not None:
-            self.hashes.append(_key_hashes(frame, self.key))
+            self.hashes.append(key_hashes(frame, self.key))
         slices = group_slices(frame, self.group) if self.group else []
         return FrameScore(self, units, slices, self.resample)
 
@@ -139,7 +139,7 @@ def _unit_codes(frame: Any, key: str | None) -> np.ndarray:
     return bootstrap.units_of_keys(np.asarray(cats, dtype=object))[codes]
 
 
-def _key_hashes(frame: Any, key: str) -> np.ndarray:
+def key_hashes(frame: Any, key: str) -> np.ndarray:
     codes, cats = frame.texts[key]
     return bootstrap.hash_keys(np.asarray(cats, dtype=object))[codes]
 

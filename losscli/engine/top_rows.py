@@ -62,20 +62,18 @@ class WorstRows:
         of both, ranked as one list."""
         for key, rows in other.kept.items():
             shifted = [(rank, row + row_offset, cells, v) for rank, row, cells, v in rows]
-            merged = sorted(self.kept.get(key, []) + shifted, key=lambda e: (e[0], e[1]))
-            self.kept[key] = merged[: self.k]
+            self.kept[key] = first_k(self.kept.get(key, []) + shifted, self.k)
 
     def _offer(self, key: str | None, losses: Any, frame: Frame, where: Any) -> None:
         rank = np.where(np.isnan(losses), np.inf, losses)
-        chosen = _largest(rank, self.k)
+        chosen = largest(rank, self.k)
         at = chosen if where is None else where[chosen]
         rows = frame.rows[at]
         offered = [
-            (-float(rank[i]), int(r), _cells(frame, self.columns, int(j)), float(losses[i]))
+            (-float(rank[i]), int(r), cells(frame, self.columns, int(j)), float(losses[i]))
             for i, j, r in zip(chosen.tolist(), at.tolist(), rows.tolist())
         ]
-        merged = sorted(self.kept.get(key, []) + offered, key=lambda e: (e[0], e[1]))
-        self.kept[key] = merged[: self.k]
+        self.kept[key] = first_k(self.kept.get(key, []) + offered, self.k)
 
     def rows(self, key: str | None) -> list[dict[str, Any]]:
         """The ranked rows of the whole file (None) or of one group."""
@@ -117,7 +115,12 @@ def require_ranked(selected: Sequence[Selected]) -> None:
         )
 
 
-def _largest(rank: Any, k: int) -> Any:
+def first_k(entries: list[tuple], k: int) -> list[tuple]:
+    """The first k of ``(−rank, row, …)`` entries: largest rank first, ties to the earlier row."""
+    return sorted(entries, key=lambda e: (e[0], e[1]))[:k]
+
+
+def largest(rank: Any, k: int) -> Any:
     """Indices of the k largest values, ties to the earliest rows, in row order."""
     n = len(rank)
     if n <= k:
@@ -128,7 +131,7 @@ def _largest(rank: Any, k: int) -> Any:
     return np.sort(np.concatenate([above, ties]))
 
 
-def _cells(frame: Frame, columns: list[str], j: int) -> dict[str, Any]:
+def cells(frame: Frame, columns: Sequence[str], j: int) -> dict[str, Any]:
     """One row's cells of ``columns``: numbers as floats, text as read, kept as read (a
     date, time or decimal as its text, so the document stays JSON)."""
     out: dict[str, Any] = {}
