@@ -182,11 +182,14 @@ def _worse_section(doc: dict[str, Any]) -> str:
     blocks = doc.get("worse_rows")
     if not blocks:
         return ""
+    cells = (
+        "cells of the candidate's file; rows paired by the key, each with its row number in both files"
+        if doc["key"] is not None
+        else f"cells of the candidate's file, <code>{BASELINE}COL</code> the baseline's prediction"
+    )
     out = [
         '<section id="worse"><h2>Rows that got worse most</h2><p class="note">'
-        "Each loss's rows with the largest ΔLᵢ = Lᵢ(candidate) − Lᵢ(baseline); "
-        f"cells of the candidate's file, <code>{BASELINE}COL</code> the baseline's "
-        "prediction.</p>"
+        f"Each loss's rows with the largest ΔLᵢ = Lᵢ(candidate) − Lᵢ(baseline); {cells}.</p>"
     ]
     for block in blocks:
         if not block["rows"]:
