@@ -110,9 +110,17 @@ def rows(doc: Mapping[str, Any]) -> list[list[str]]:
 
 
 def _cell(value: Any) -> str:
+    """A listed row's cell on one line: a number rounded as the table's, text with its
+    line breaks and other control characters written as escapes (``\\n``), so a kept
+    text column cannot break the table."""
     if value is None:
         return ""
-    return _number(value) if isinstance(value, float) else str(value)
+    if isinstance(value, float):
+        return _number(value)
+    text = str(value)
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def worst_tables(doc: Mapping[str, Any]) -> list[tuple[str, list[str], list[list[str]]]]:
