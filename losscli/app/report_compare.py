@@ -193,6 +193,7 @@ def _worse_section(doc: dict[str, Any]) -> str:
     ]
     for block in blocks:
         if not block["rows"]:
+            out.append(f"<h3>{escape(block['loss'])}</h3><p>No row's loss rose.</p>")
             continue
         cols = list(block["rows"][0]["columns"])
         keyed = doc["key"] is not None
