@@ -11,16 +11,21 @@ dependency). The numbers in the reports are checked against scikit-learn and pan
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
+import subprocess
+import sys
 import xml.etree.ElementTree as ET
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import SAMPLES, cli, user_error
+from helpers import ROOT, SAMPLES, cli, user_error
 from sklearn.metrics import mean_absolute_error, mean_squared_error
 
 REGRESSION = SAMPLES / "regression.csv"
@@ -126,6 +131,12 @@ def failure(case: ET.Element) -> str | None:
     return None if found is None else found.get("message")
 
 
+def failure_numbers(case: ET.Element) -> dict[str, float]:
+    """The ``name: value`` lines of a failure's text."""
+    lines = case.find("failure").text.strip().splitlines()
+    return {k: float(v) for k, v in (line.split(": ") for line in lines)}
+
+
 def regression_frame(path: Path = REGRESSION) -> pd.DataFrame:
     return pd.read_csv(path)
 
@@ -212,6 +223,10 @@ def test_eval_junit_has_one_case_per_gate_with_the_value_the_limit_and_the_inter
     assert failed.find("failure").get("type") == "threshold"
     value = float(re.match(r"mse = (\S+);", message).group(1))
     assert value == pytest.approx(mse, rel=1e-5)  # 6 significant digits
+    numbers = failure_numbers(failed)
+    assert numbers["value"] == pytest.approx(mse, rel=1e-12)  # the text: full precision
+    assert numbers["limit"] == mse_limit
+    assert numbers["ci_low"] < mse < numbers["ci_high"]
     assert f"limit <= {mse_limit:g}" in message
     low, high = map(float, re.search(r"95% interval \[(\S+), (\S+)\]", message).groups())
     assert low < mse < high
@@ -308,6 +323,16 @@ def test_compare_junit_has_one_case_per_loss_and_group(capsys):
                 assert before == pytest.approx(metric(b.y_true, b.y_pred), rel=1e-5)
                 assert after == pytest.approx(metric(c.y_true, c.y_pred), rel=1e-5)
                 assert re.search(r"95% interval \[\S+, \S+\]", message)
+                numbers = failure_numbers(case)
+                assert numbers["baseline"] == pytest.approx(metric(b.y_true, b.y_pred), rel=1e-12)
+                assert numbers["candidate"] == pytest.approx(metric(c.y_true, c.y_pred), rel=1e-12)
+                assert numbers["difference"] == pytest.approx(
+                    numbers["candidate"] - numbers["baseline"], rel=1e-9
+                )
+                assert (numbers["ci_low"], numbers["ci_high"]) == (
+                    result["ci_low"],
+                    result["ci_high"],
+                )
     props = {p.get("name"): p.get("value") for p in suite.find("properties")}
     assert (props["baseline"], props["candidate"]) == (str(REGRESSION), str(WORSE))
 
@@ -355,6 +380,11 @@ def test_check_junit_has_one_case_per_row_and_skips_a_loss_without_a_threshold(c
         assert case.get("classname") == "accuracy: 100%, or near"
         value = float(re.match(rf"{re.escape(label)} = (\S+);", failure(case)).group(1))
         assert value == pytest.approx(mse if group is None else by_group[group], rel=1e-5)
+        numbers = failure_numbers(case)
+        assert numbers["value"] == pytest.approx(
+            mse if group is None else by_group[group], rel=1e-12
+        )
+        assert numbers["limit"] == limit
     assert failure(by_name["mse Δ <= 0 or not significant"]).startswith("mse: ")
 
 
@@ -419,3 +449,118 @@ def test_no_annotations_when_every_gate_passes(capsys, monkeypatch):
     code, _, err = cli(capsys, "eval", REGRESSION, "--loss", "mse", "--fail-above", "100")
     assert code == 0
     assert "::" not in err
+
+
+# ---- README's GitHub Actions workflow and GitLab CI job run as written -------------------
+
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+# The one line of the examples not run: the test runs this checkout's losscli instead.
+INSTALL = "pip install losscli"
+
+
+def readme_yaml() -> list[Any]:
+    import yaml
+
+    return [yaml.safe_load(block) for block in re.findall(r"```yaml\n(.*?)```", README, re.S)]
+
+
+def github_workflow() -> dict[str, Any]:
+    (workflow,) = [d for d in readme_yaml() if isinstance(d, dict) and "jobs" in d]
+    return workflow
+
+
+def gitlab_job() -> dict[str, Any]:
+    jobs = [
+        job
+        for d in readme_yaml()
+        if isinstance(d, dict) and "jobs" not in d
+        for job in d.values()
+        if isinstance(job, dict) and "script" in job
+    ]
+    (job,) = [j for j in jobs if "reports" in j.get("artifacts", {})]
+    return job
+
+
+def job_directory(tmp_path: Path) -> Path:
+    """A checkout as a CI job sees it: the samples and losscli.toml."""
+    shutil.copytree(ROOT / "sample_data", tmp_path / "sample_data")
+    shutil.copy(ROOT / "losscli.toml", tmp_path / "losscli.toml")
+    return tmp_path
+
+
+def run_line(line: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
+    env = {**os.environ, **env}
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    return subprocess.run(
+        ["bash", "-c", line], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
+    )
+
+
+def written(lines: list[str]) -> set[str]:
+    """The files the lines' ``-o`` writes."""
+    return {m for line in lines for m in re.findall(r"-o (\S+)", line)}
+
+
+def test_readme_github_actions_workflow_runs_and_its_report_finds_the_junit_files(tmp_path):
+    workflow = github_workflow()
+    (job,) = workflow["jobs"].values()
+    steps = job["steps"]
+    lines = [
+        line
+        for step in steps
+        if "run" in step
+        for line in step["run"].splitlines()
+        if line.strip() and line.strip() != INSTALL
+    ]
+    assert any(line.startswith("losscli check --format junit") for line in lines)
+    assert any(line.startswith("losscli compare ") for line in lines)
+    cwd = job_directory(tmp_path)
+    for line in lines:
+        proc = run_line(line, cwd, {"GITHUB_ACTIONS": "true"})
+        assert proc.returncode == 0, (line, proc.stderr)
+        assert "::error" not in proc.stderr  # every gate passes on the samples
+    (report,) = [s for s in steps if s.get("uses", "").startswith("mikepenz/action-junit-report")]
+    assert report["if"] == "always()"  # the report shows a failed gate too
+    found = {p.name for p in cwd.glob(report["with"]["report_paths"])}
+    assert found == written(lines) and len(found) == 2
+    for name in found:
+        suite = assert_junit_schema((cwd / name).read_text(encoding="utf-8"))
+        assert int(suite.get("tests")) >= 1 and suite.get("failures") == "0"
+
+
+def test_readme_gitlab_job_runs_and_keeps_its_junit_reports(tmp_path):
+    job = gitlab_job()
+    lines = [line for line in job["script"] if line != INSTALL]
+    assert any(line.startswith("losscli check --format junit") for line in lines)
+    cwd = job_directory(tmp_path)
+    for line in lines:
+        proc = run_line(line, cwd, {"GITLAB_CI": "true"})
+        assert proc.returncode == 0, (line, proc.stderr)
+    assert job["artifacts"]["when"] == "always"  # kept when a gate fails
+    reports = job["artifacts"]["reports"]["junit"]
+    assert set(reports) == written(lines)
+    for name in reports:
+        assert_junit_schema((cwd / name).read_text(encoding="utf-8"))
+
+
+def test_readme_workflow_commands_exit_1_and_report_the_failure_when_a_gate_fails(tmp_path):
+    """The same commands on a worse candidate (the README's own regression_worse sample):
+    the step fails with exit 1, the report still holds the failure, and GitHub sees an
+    annotation."""
+    (job,) = github_workflow()["jobs"].values()
+    (line,) = [
+        line
+        for s in job["steps"]
+        if "run" in s
+        for line in s["run"].splitlines()
+        if line.startswith("losscli compare ")
+    ]
+    cwd = job_directory(tmp_path)
+    worse = line.replace("regression_retrained.csv", "regression_worse.csv")
+    assert worse != line
+    proc = run_line(worse, cwd, {"GITHUB_ACTIONS": "true"})
+    assert proc.returncode == 1, proc.stderr
+    assert error_commands(proc.stderr)
+    (name,) = written([line])
+    suite = assert_junit_schema((cwd / name).read_text(encoding="utf-8"))
+    assert int(suite.get("failures")) >= 1

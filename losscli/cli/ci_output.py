@@ -34,7 +34,8 @@ THRESHOLD, REGRESSION = "threshold", "regression"
 @dataclass(frozen=True)
 class Gate:
     """One gate's outcome: ``classname`` is the file (or check) it is about, ``name`` the
-    loss, the group and the rule; ``message`` says why it failed (or why it was skipped)."""
+    loss, the group and the rule; ``message`` says why it failed (or why it was skipped),
+    ``numbers`` are its values at full precision (the text of a ``<failure>``)."""
 
     classname: str
     name: str
@@ -42,6 +43,11 @@ class Gate:
     message: str = ""
     kind: str = THRESHOLD
     skipped: bool = False
+    numbers: tuple[tuple[str, float | None], ...] = ()
+
+    def failure_text(self) -> str:
+        """``value: 2.5595800184275355`` lines (``repr``, so they read back exactly)."""
+        return "".join(f"{k}: {'-' if v is None else repr(v)}\n" for k, v in self.numbers)
 
 
 def _g(value: float | None) -> str:
@@ -75,8 +81,18 @@ def eval_gates(doc: Mapping[str, Any]) -> list[Gate]:
             f"{check['loss']} = {_g(check['value'])}; limit {rule}"
             f"{_interval(overall.get(check['loss'], {}), confidence)}"
         )
+        row = overall.get(check["loss"], {})
+        numbers = (("value", check["value"]), ("limit", check[kind]))
+        if row.get("ci_low") is not None:
+            numbers += (("ci_low", row["ci_low"]), ("ci_high", row["ci_high"]))
         gates.append(
-            Gate(doc["input"]["path"], f"{check['loss']} {rule}", check["passed"], message)
+            Gate(
+                doc["input"]["path"],
+                f"{check['loss']} {rule}",
+                check["passed"],
+                message,
+                numbers=numbers,
+            )
         )
     return gates
 
@@ -84,6 +100,16 @@ def eval_gates(doc: Mapping[str, Any]) -> list[Gate]:
 def _change(loss: str, group: Any, baseline: float, candidate: float, reason: str) -> str:
     """``mse: 2.55958 -> 2.81253, +9.88%, worse and significant (95% interval […] …)``."""
     return f"{_label(loss, group)}: {_g(baseline)} -> {_g(candidate)}, {reason}"
+
+
+def _change_numbers(row: Mapping[str, Any], candidate: str) -> tuple[tuple[str, Any], ...]:
+    return (
+        ("baseline", row["baseline"]),
+        ("candidate", row[candidate]),
+        ("difference", row["difference"]),
+        ("ci_low", row["ci_low"]),
+        ("ci_high", row["ci_high"]),
+    )
 
 
 def compare_gates(doc: Mapping[str, Any]) -> list[Gate]:
@@ -97,6 +123,7 @@ def compare_gates(doc: Mapping[str, Any]) -> list[Gate]:
             _change(r["loss"], r["group"], r["baseline"], r["candidate"], r["reason"])
             + f"; rule {rule}",
             REGRESSION,
+            numbers=_change_numbers(r, "candidate"),
         )
         for r in doc["results"]
     ]
@@ -110,10 +137,19 @@ def _check_row(check: Mapping[str, Any], row: Mapping[str, Any]) -> Gate:
     if check["kind"] == "compare":
         message = _change(row["loss"], row["group"], row["baseline"], row["value"], row["reason"])
         return Gate(
-            check["name"], name, row["passed"], f"{message}; rule {row['rule']}", REGRESSION
+            check["name"],
+            name,
+            row["passed"],
+            f"{message}; rule {row['rule']}",
+            REGRESSION,
+            numbers=_change_numbers(row, "value"),
         )
     return Gate(
-        check["name"], name, row["passed"], f"{label} = {_g(row['value'])}; limit {row['rule']}"
+        check["name"],
+        name,
+        row["passed"],
+        f"{label} = {_g(row['value'])}; limit {row['rule']}",
+        numbers=(("value", row["value"]), ("limit", row["limit"])),
     )
 
 
@@ -189,7 +225,7 @@ def junit(
             failure = ET.SubElement(
                 case, "failure", {"message": _xml(gate.message), "type": gate.kind}
             )
-            failure.text = _xml(gate.message)
+            failure.text = _xml(gate.failure_text())
     ET.SubElement(suite, "system-out")
     ET.SubElement(suite, "system-err")
     ET.indent(root)
