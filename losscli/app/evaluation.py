@@ -18,6 +18,7 @@ from losscli.app import thresholds as threshold_rules
 from losscli.app.arrays import column_name, column_names, file_path, loss_text
 from losscli.app.arrays import thresholds as threshold_items
 from losscli.app.reading import checked_inference, dropped_note, prepare
+from losscli.app.result_table import EvalDocument
 from losscli.binding.conventions import normalize_library
 from losscli.binding.objective import objectives_for
 from losscli.engine.backend import backend_for
@@ -122,7 +123,7 @@ def evaluate(
     top: int = 0,
     note: Note = _quiet,
     row_stats: bool = False,
-) -> dict[str, Any]:
+) -> EvalDocument:
     """Evaluate ``loss`` (a spec such as ``'mse,huber(delta=0.5)'``; None infers the task).
 
     Returns the ``losscli.eval/1`` document: input description, the library
@@ -229,13 +230,15 @@ def evaluate(
                 resampling=resampling,
                 source=source,
             )
-    doc: dict[str, Any] = {
-        "schema": "losscli.eval/1",
-        "version": __version__,
-        "input": _describe_input(source, stats, selected, task, inputs.from_logits),
-        "convention": normalize_library(inputs.convention) if inputs.convention else None,
-        "results": results,
-    }
+    doc = EvalDocument(
+        {
+            "schema": "losscli.eval/1",
+            "version": __version__,
+            "input": _describe_input(source, stats, selected, task, inputs.from_logits),
+            "convention": normalize_library(inputs.convention) if inputs.convention else None,
+            "results": results,
+        }
+    )
     if splits is not None:
         doc["per_class"] = [s.describe(sel.label) for sel, s in zip(selected, splits) if s]
     if resampling is not None:
@@ -312,13 +315,14 @@ def evaluate_file(
     pos_label: str | None = None,
     top: int = 0,
     keep: Sequence[str] = (),
-) -> dict[str, Any]:
+) -> EvalDocument:
     """``evaluate`` with the input options as keywords (the Python API).
 
     ``engine='dask'`` runs the passes as Dask tasks over a Parquet dataset's partitions
     (on the cluster at ``scheduler``, or on local threads). ``delimiter``, ``decimal``
     and ``pos_label`` read CSV text as ``--delimiter``, ``--decimal`` and ``--pos-label``;
-    ``top`` and ``keep`` list the worst rows as ``--top`` and ``--keep``.
+    ``top`` and ``keep`` list the worst rows as ``--top`` and ``--keep``. The document
+    is a dict; its ``to_pandas()`` is the table of ``eval --format csv``.
     """
     path, loss = file_path(path, "evaluate_file"), loss_text(loss, "evaluate_file")
     inputs = api_inputs(locals())
