@@ -53,6 +53,8 @@ class Source:
     decimal: str = "."
     # --delimiter or --decimal was given: an error for a Parquet or JSON Lines input
     csv_options_given: bool = False
+    # An in-memory table (format ``arrow``, ``losscli.io.frames``): the Arrow table itself.
+    table: Any = None
 
     # CSV/TSV only, set by read_header: the text encoding (from a byte-order mark) and
     # whether a quoted field holds a line break (Arrow's newlines_in_values, slower).
