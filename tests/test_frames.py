@@ -204,8 +204,16 @@ def _cli_error(capsys, path, *args) -> str:
             ["-l", "mse"],
         ),
         (lambda f: f.assign(y_true=-f["y_true"].abs() - 1), ["-l", "poisson"]),
+        (lambda f: f.rename(columns={"segment": "y_pred"}), ["-l", "mse"]),
     ],
-    ids=["nan-cell", "no-such-column", "zero-weights", "text-in-numbers", "out-of-domain"],
+    ids=[
+        "nan-cell",
+        "no-such-column",
+        "zero-weights",
+        "text-in-numbers",
+        "out-of-domain",
+        "a-name-twice",
+    ],
 )
 def test_errors_are_the_command_lines(change, args, tmp_path, capsys):
     frame = change(pd.read_csv(SAMPLES / "regression.csv"))
@@ -231,8 +239,10 @@ def test_what_a_table_cannot_hold_is_an_input_error():
     with pytest.raises(InputError, match=r"<DataFrame>: column 'when' holds timestamp"):
         losscli.evaluate_frame(dated, "mse", pred="when")
     twice = pa.table([frame["y_true"], frame["y_pred"], frame["y_pred"]], ["y_true", "y", "y"])
-    with pytest.raises(InputError, match=r"<Table>: column name 'y' is used twice"):
+    with pytest.raises(InputError, match=r"<Table>: duplicate column name\(s\) y"):
         losscli.evaluate_frame(twice, "mse", pred="y")
+    with pytest.raises(InputError, match=r"<DataFrame>: duplicate column name\(s\) y"):
+        losscli.evaluate_frame(twice.to_pandas(), "mse", pred="y")
     with pytest.raises(TypeError, match=r"evaluate_frame\(\) takes a pandas DataFrame"):
         losscli.evaluate_frame({"y_true": [1.0], "y_pred": [2.0]}, "mse")
     with pytest.raises(UsageError, match="rows_frame"):

@@ -21,7 +21,7 @@ from collections.abc import Collection, Iterator
 from typing import Any
 
 from losscli.errors import InputError, shown
-from losscli.io.sources import Header, Source
+from losscli.io.sources import Header, Source, refuse_duplicate_columns
 
 FORMAT = "arrow"  # Source.fmt of a table in memory
 
@@ -78,6 +78,7 @@ def _from_pandas(frame: Any, named: Collection[str]) -> Any:
     ]
     if levels:
         frame = frame.reset_index(level=levels)
+    refuse_duplicate_columns([str(c) for c in frame.columns], frame_name(frame))
     try:
         return pa.Table.from_pandas(frame, preserve_index=False)
     except (pa.ArrowException, ValueError, TypeError) as exc:
@@ -100,12 +101,7 @@ def _normalized(table: Any, name: str) -> Any:
     nulls (empty cells); a column name used twice is an input error."""
     import pyarrow as pa
 
-    names = table.column_names
-    twice = sorted({c for c in names if names.count(c) > 1})
-    if twice:
-        raise InputError(
-            f"{name}: column name {twice[0]!r} is used twice", hint="rename one of the columns"
-        )
+    refuse_duplicate_columns(table.column_names, name)
     fields = []
     for f in table.schema:
         kind = f.type

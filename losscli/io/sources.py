@@ -80,6 +80,13 @@ class Header:
     bool_columns: set[str] = field(default_factory=set)  # CSV True/False columns
 
 
+def refuse_duplicate_columns(columns: list[str], name: str) -> None:
+    """Each column name once: a name given twice cannot say which column is meant."""
+    dupes = sorted({c for c in columns if columns.count(c) > 1})
+    if dupes:
+        raise InputError(f"{name}: duplicate column name(s) {', '.join(dupes)}")
+
+
 def detect_format(
     path: str, input_format: str | None = None, dialect: InputOptions | None = None
 ) -> Source:
