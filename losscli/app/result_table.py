@@ -74,7 +74,8 @@ class EvalDocument(dict):
     shows as a table (``_repr_html_``)."""
 
     def to_pandas(self) -> Any:
-        """The rows and columns of ``eval --format csv`` as a pandas DataFrame."""
+        """The rows and columns of ``eval --format csv`` as a pandas DataFrame (the
+        results; ``top_rows``, which ``--top`` lists instead, stay in the document)."""
         return result_frame(self)
 
     def _repr_html_(self) -> str:
