@@ -194,7 +194,7 @@ def frames(reading: Reading, stats: dict[str, int]) -> Iterator[Frame]:
     text_columns.update(
         c
         for c in carry_only
-        if source.fmt not in ("parquet", "jsonl") or c in reading.header.text_columns
+        if source.fmt not in ("parquet", "jsonl", "arrow") or c in reading.header.text_columns
     )
     neg_inf = neg_inf_columns(reading.selected)
     bad = BadCells()
