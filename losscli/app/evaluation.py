@@ -122,6 +122,7 @@ def evaluate(
     top: int = 0,
     note: Note = _quiet,
     row_stats: bool = False,
+    observers: Sequence[Any] = (),
 ) -> dict[str, Any]:
     """Evaluate ``loss`` (a spec such as ``'mse,huber(delta=0.5)'``; None infers the task).
 
@@ -135,6 +136,8 @@ def evaluate(
     (``losscli.engine.top_rows``), with the ``inputs.keep`` columns. ``row_stats`` (for
     ``losscli report``) adds ``row_stats``: per loss, the histograms, residual density or
     calibration of ``losscli.engine.report_stats``, gathered in the same pass.
+    ``observers`` see every frame of the pass that gives the result (``Reading.observers``:
+    ``add_frame``, and ``reset`` whenever a pass starts).
     """
     if reduction not in SUMMARIES:
         raise UsageError(
@@ -164,6 +167,10 @@ def evaluate(
     def passes(reading: Any) -> tuple[Any, list[Any] | None]:
         """The evaluation pass: every loss's sums (and class or bootstrap extras)."""
         selected = reading.selected
+        for observer in observers:
+            observer.reset()
+            if observer not in reading.observers:
+                reading.observers.append(observer)
         check_usable(selected, reduction)
         bind_reduction(selected, reduction)
         if top:
