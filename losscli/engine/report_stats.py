@@ -53,30 +53,30 @@ def log_edges() -> Any:
 
 @cache
 def _bounds() -> tuple[Any, Any]:
-    """The edges with −∞ before and +∞ after (``below[s]``), and shifted by one (``above``)."""
-    edges = log_edges()
-    below = np.concatenate([[-np.inf], edges, [np.inf]])
-    return below, np.concatenate([below[1:], [np.inf]])
+    """The bins' lower bounds ``below[s]`` and upper bounds ``above[s]``, s = 0 … 98: the
+    inner edges after the smallest positive float (bin 1 starts there, bin 0 is v ≤ 0)."""
+    edges = np.concatenate([[np.nextafter(0.0, 1.0)], log_edges()])
+    return np.concatenate([[-np.inf], edges]), np.concatenate([edges, [np.inf]])
 
 
 def log_bins(v: Any) -> Any:
     """Each finite value's bin on the log bins: 0 for v ≤ 0, else 1 + the number of edges
     ≤ v (``searchsorted(edges, v, side="right") + 1``, exactly).
 
-    The bin is estimated from ⌊4·log₁₀ v⌋ and set right by one comparison with the edge
-    below and above it (the logarithm's rounding moves a value by at most one bin), which
-    is several times cheaper than a binary search over the edges for each value."""
+    The bin is estimated from ⌊4·log₁₀ v⌋ and set right by one comparison with its lower
+    and upper bound (the logarithm's rounding moves a value by at most one bin; values
+    below 10⁻¹² and v ≤ 0 start in bin 0), several times cheaper than a binary search
+    over the edges for each value."""
     below, above = _bounds()
-    positive = v > 0
-    k = np.full(v.shape, -1e3)
-    np.log10(v, out=k, where=positive)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        k = np.log10(v)  # −inf for 0, NaN for v < 0: bin 0 below (fmax drops NaN)
     k *= PER_DECADE
-    k += 1 - LOW * PER_DECADE
-    np.clip(k, 0, len(below) - 2, out=k)
+    k += 2 - LOW * PER_DECADE
+    np.fmax(k, 0, out=k)
+    np.fmin(k, len(below) - 1, out=k)
     s = k.astype(np.intp)  # ⌊k⌋: k ≥ 0
     s += above.take(s) <= v
     s -= below.take(s) > v
-    s += positive
     return s
 
 
