@@ -1,6 +1,7 @@
 """Time and peak RSS of `losscli eval`/`grad` beside what users do today, as fresh processes.
 
-Usage: python benchmarks/run.py [--cases csv,parquet,grad,multi,50m,startup] [--repeat 3]
+Usage: python benchmarks/run.py [--cases csv,parquet,grad,multi,report,top,50m,startup]
+                                [--repeat 3]
                                 [--startup-repeat 20] [--data DIR] [--json OUT]
 
 Every contender runs as a fresh process (`losscli ...` or `python -c SCRIPT FILE`), N times
@@ -35,7 +36,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 PY = sys.executable
-ALL_CASES = ("csv", "parquet", "grad", "multi", "50m", "startup")
+ALL_CASES = ("csv", "parquet", "grad", "multi", "report", "top", "50m", "startup")
 TOLERANCE = 1e-6
 BUSY = 0.2  # a run starts on a "busy" machine when other work uses more than 20% of the CPUs
 HEAVY = ("numpy", "pyarrow", "pandas")
@@ -305,6 +306,7 @@ class Result:
     value: float | None = None
     error: str | None = None
     busy: list[float] = field(default_factory=list)  # CPU use by others just before each run
+    output_bytes: int | None = None  # the size of the file it wrote (report: the page)
 
     @property
     def ok(self) -> bool:
@@ -503,6 +505,8 @@ def run_case(case: Case, repeat: int, idle_wait: float = 0.0) -> None:
         if result.ok and case.check == "grad" and contender.output is not None:
             result.value, result.error = check_gradient(case.files[0], contender.output)
         if contender.output is not None:
+            if contender.output.exists():
+                result.output_bytes = contender.output.stat().st_size
             contender.output.unlink(missing_ok=True)
     case.notes.extend(agreement(case))
     case.notes.extend(busy_notes(case))
@@ -656,6 +660,52 @@ def multi_cases(data: Path) -> list[Case]:
     return cases
 
 
+REPORT_LIMITS = {"time": 2.5, "rss": 2.0, "page_mib": 2.0}  # issue 18: report against eval
+
+
+def report_case(data: Path, scratch: Path) -> Case:
+    """`losscli report` against `losscli eval` on the same file (the losses inferred, so the
+    same ones): the page's extra pass work, recommendations and charts."""
+    path = data / "regression.csv"
+    page = scratch / "report.html"
+    contenders = [
+        Contender(
+            "losscli eval",
+            losscli_argv("eval", str(path), "-q", "--format", "json"),
+            peer=False,
+            loss="mse",
+        ),
+        Contender(
+            "losscli report",
+            losscli_argv("report", str(path), "-o", str(page), "-q"),
+            peer=False,
+            output=page,
+        ),
+    ]
+    title = "report vs eval (regression.csv, 5M rows, inferred losses)"
+    return Case("report", title, contenders, [path], check="none")
+
+
+def top_case(data: Path) -> Case:
+    """`eval --top 10` against `eval`: the cost of keeping each loss's worst rows."""
+    path = data / "regression.csv"
+    plain = losscli_argv("eval", str(path), "-q", "--format", "json")
+    contenders = [
+        Contender("losscli eval", plain, peer=False, loss="mse"),
+        Contender("losscli eval --top 10", [*plain, "--top", "10"], peer=False, loss="mse"),
+    ]
+    title = "eval --top 10 vs eval (regression.csv, 5M rows, inferred losses)"
+    return Case("top", title, contenders, [path])
+
+
+def pair_ratios(case: Case) -> tuple[float, float] | None:
+    """(time, peak RSS) of a two-command case's second command over its first."""
+    first, second = list(case.results.values())
+    if first.ok and second.ok:
+        return second.best / first.best, second.peak / first.peak
+    return None
+
+
 def big_case(data: Path, big: Path) -> Case:
     """losscli on the 5M-row and the 50M-row regression CSV: memory must not grow."""
     contenders = [
@@ -784,6 +834,15 @@ def ratio_lines(case: Case) -> list[str]:
         return []
     if case.key == "startup":
         return startup_ratios(case)
+    if case.key in ("report", "top"):
+        ratios = pair_ratios(case)
+        if ratios is None:
+            return []
+        first, second = list(case.results.values())
+        line = f"{second.name} / {first.name}: time **{ratios[0]:.2f}×**, RSS **{ratios[1]:.2f}×**"
+        if second.output_bytes is not None:
+            line += f"; page {second.output_bytes / 2**20:.2f} MiB ({second.output_bytes:,} bytes)"
+        return [line]
     if us is None:
         return []
     lines = []
@@ -823,7 +882,7 @@ def startup_ratios(case: Case) -> list[str]:
 
 
 def target_rows(cases: list[Case]) -> list[tuple[str, str, str, str]]:
-    """(target, measured, limit, met?) for each issue-7 target covered by the cases run."""
+    """(target, measured, limit, met?) for each target (issues 7 and 18) the cases cover."""
     rows = []
 
     def add(label: str, value: float | None, limit: float, how: str = "≤") -> None:
@@ -873,6 +932,24 @@ def target_rows(cases: list[Case]) -> list[tuple[str, str, str, str]]:
                     us.peak / fastest.peak,
                     0.4,
                 )
+        elif case.key == "report":
+            ratios = pair_ratios(case)
+            limits = REPORT_LIMITS
+            add("report / eval, 5M-row CSV (time)", ratios and ratios[0], limits["time"])
+            add("report / eval, 5M-row CSV (peak RSS)", ratios and ratios[1], limits["rss"])
+            page = list(case.results.values())[1].output_bytes
+            rows.append(
+                (
+                    "report's page, 5M-row CSV",
+                    "—" if page is None else f"{page / 2**20:.2f} MiB",
+                    f"≤ {limits['page_mib']:g} MiB",
+                    "n/a"
+                    if page is None
+                    else "yes"
+                    if page <= limits["page_mib"] * 2**20
+                    else "**no**",
+                )
+            )
         elif case.key == "50m":
             small, big = list(case.results.values())
             if small.ok and big.ok:
@@ -908,7 +985,7 @@ def target_rows(cases: list[Case]) -> list[tuple[str, str, str, str]]:
 def render_targets(cases: list[Case]) -> str:
     rows = target_rows(cases)
     lines = [
-        "### issue 7 targets (this run)",
+        "### targets of issues 7 and 18 (this run)",
         "",
         "| target | measured | limit | met |",
         "|---|---:|---:|---|",
@@ -1023,6 +1100,10 @@ def build_cases(args: argparse.Namespace, data: Path, scratch: Path) -> list[Cas
         cases += grad_cases(data, scratch)
     if "multi" in args.cases:
         cases += multi_cases(data)
+    if "report" in args.cases:
+        cases.append(report_case(data, scratch))
+    if "top" in args.cases:
+        cases.append(top_case(data))
     if "50m" in args.cases:
         generate(data, rows_50m=True)
         cases.append(big_case(data, data / "regression_50m.csv"))

@@ -127,6 +127,7 @@ def evaluate(
     note: Note = _quiet,
     row_stats: bool = False,
     source: Source | None = None,
+    observers: Sequence[Any] = (),
 ) -> EvalDocument:
     """Evaluate ``loss`` (a spec such as ``'mse,huber(delta=0.5)'``; None infers the task).
 
@@ -143,6 +144,8 @@ def evaluate(
     calibration of ``losscli.engine.report_stats``, gathered in the same pass.
     ``source``, an opened source (a table in memory, ``losscli.io.frames``), is read
     in place of ``path``, which then only names it.
+    ``observers`` see every frame of the pass that gives the result (``Reading.observers``:
+    ``add_frame``, and ``reset`` whenever a pass starts).
     """
     if reduction not in SUMMARIES:
         raise UsageError(
@@ -173,6 +176,10 @@ def evaluate(
     def passes(reading: Any) -> tuple[Any, list[Any] | None]:
         """The evaluation pass: every loss's sums (and class or bootstrap extras)."""
         selected = reading.selected
+        for observer in observers:
+            observer.reset()
+            if observer not in reading.observers:
+                reading.observers.append(observer)
         check_usable(selected, reduction)
         bind_reduction(selected, reduction)
         if top:

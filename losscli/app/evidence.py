@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import math
 import re
+import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -264,81 +266,211 @@ def gather(
         return layout
     text = {c for c in target_cols if c in header.text_columns}
     wanted = list(dict.fromkeys([*target_cols, *pred_cols]))
-    labels = _Counter()
-    label_names: dict[int, str] = {}
-    positives = np.zeros(len(target_cols))
-    rows = 0
-    pmin, pmax = math.inf, -math.inf
-    sums_to_one = 0
-    residuals: list[np.ndarray] = []
-    ysum = [0, 0.0, 0.0, 0]  # n, Σy, Σy², zeros of a single numeric target
-    integral = True  # every value of a single numeric target is a non-negative integer
-    kept = 0
-    sampled = False
+    tally = Tally(target_cols, pred_cols, text)
     for i, batch in enumerate(read_batches(source, header, wanted, text)):
         if max_batches is not None and i >= max_batches:
             break
         if batch.num_rows == 0:
             continue
-        preds = np.column_stack([float_column(batch.column(c))[0] for c in pred_cols])
-        finite = preds[np.isfinite(preds)]
+        tally.add(batch.num_rows, *_readers(batch))
+    return tally.evidence(source, header)
+
+
+def _readers(batch: Any) -> tuple[Callable[[str], np.ndarray], Callable[[str], Any]]:
+    """A record batch's columns as float64 numbers, and as (codes, categories) of text."""
+    return (
+        lambda c: float_column(batch.column(c))[0],
+        lambda c: text_column(batch.column(c))[:2],
+    )
+
+
+class Tally:
+    """The evidence's sums over the rows seen so far: ``gather`` adds each record batch,
+    ``losscli report`` each frame of its evaluation pass (``FrameTally``). Parts of a file
+    read in parallel keep one each, merged in file order (``merge``): the sums are then
+    those of one reader, the residual sample the same first ``RESIDUAL_SAMPLE`` rows."""
+
+    def __init__(self, target_cols: list[str], pred_cols: list[str], text: set[str]) -> None:
+        self.target_cols, self.pred_cols, self.text = target_cols, pred_cols, text
+        self.labels = _Counter()
+        self.label_names: dict[str, int] = {}
+        self.positives = np.zeros(len(target_cols))
+        self.rows = 0
+        self.pmin, self.pmax = math.inf, -math.inf
+        self.sums_to_one = 0
+        self.residuals: list[np.ndarray] = []  # the first RESIDUAL_SAMPLE finite y − ŷ
+        self.kept = 0  # residuals in the sample
+        self.finite_residuals = 0  # residuals seen (more than kept: the sample is a sample)
+        self.ysum = [0, 0.0, 0.0, 0]  # n, Σy, Σy², zeros of a single numeric target
+        self.integral = True  # every value of a single numeric target is a non-negative integer
+
+    def add(
+        self,
+        n: int,
+        numbers: Callable[[str], np.ndarray],
+        labels: Callable[[str], tuple[np.ndarray, Sequence[Any]]],
+    ) -> None:
+        """One block of ``n`` rows: ``numbers(column)`` as float64, ``labels(column)`` as
+        (codes, categories) of a text column."""
+        target_cols, pred_cols = self.target_cols, self.pred_cols
+        if len(pred_cols) == 1:
+            preds = numbers(pred_cols[0])[:, None]
+        else:
+            preds = np.column_stack([numbers(c) for c in pred_cols])
+        finite = _finite(preds)
         if finite.size:
-            pmin, pmax = min(pmin, float(finite.min())), max(pmax, float(finite.max()))
+            self.pmin = min(self.pmin, float(finite.min()))
+            self.pmax = max(self.pmax, float(finite.max()))
         if len(pred_cols) > 1:
-            sums_to_one += int(np.count_nonzero(np.abs(preds.sum(axis=1) - 1.0) <= 1e-4))
+            self.sums_to_one += int(np.count_nonzero(np.abs(preds.sum(axis=1) - 1.0) <= 1e-4))
         if len(target_cols) > 1:
-            y = np.column_stack([float_column(batch.column(c))[0] for c in target_cols])
-            labels.add(y.ravel()[np.isfinite(y.ravel())])
-            positives += np.nansum(y == 1.0, axis=0)
-        elif target_cols[0] in text:
-            codes, cats, _ = text_column(batch.column(target_cols[0]))
+            y = np.column_stack([numbers(c) for c in target_cols])
+            self.labels.add(y.ravel()[np.isfinite(y.ravel())])
+            self.positives += np.nansum(y == 1.0, axis=0)
+        elif target_cols[0] in self.text:
+            codes, cats = labels(target_cols[0])
             names = [str(c) for c in cats]
             counts = np.bincount(codes, minlength=len(names))
             for name, c in zip(names, counts.tolist()):
-                label_names[name] = label_names.get(name, 0) + c
+                self.label_names[name] = self.label_names.get(name, 0) + c
         else:
-            y = float_column(batch.column(target_cols[0]))[0]
-            finite = y[np.isfinite(y)]
-            labels.add(finite)
+            y = numbers(target_cols[0])
+            finite = _finite(y)
+            self.labels.add(finite)
+            ysum = self.ysum
             ysum[0] += finite.size
             ysum[1] += float(finite.sum())
-            ysum[2] += float(np.dot(finite, finite))
+            ysum[2] += float(np.add.reduce(finite * finite))  # not np.dot: BLAS threads spin
             ysum[3] += int(np.count_nonzero(finite == 0.0))
-            integral = integral and bool(np.all((finite >= 0) & (finite == np.floor(finite))))
-            if len(pred_cols) == 1 and kept < RESIDUAL_SAMPLE:
-                r = y - preds[:, 0]
-                r = r[np.isfinite(r)][: RESIDUAL_SAMPLE - kept]
-                residuals.append(r)
-                kept += r.size
-            elif len(pred_cols) == 1:
-                sampled = True
-        rows += batch.num_rows
-    if rows == 0:
-        raise InputError(f"{source.name}: no data rows", hint="the file has a header only")
-    ev = Evidence(
-        path=source.name,
-        rows=rows,
-        target=target_cols,
-        predictions=pred_cols,
-        target_kind="real",
-        task="regression",
-        pred_min=pmin if math.isfinite(pmin) else None,
-        pred_max=pmax if math.isfinite(pmax) else None,
-        rows_sum_to_one=sums_to_one / rows if len(pred_cols) > 1 else None,
-        group=_group_column(header.columns, wanted),
-    )
-    if label_names:  # text labels: counts were kept for every class
-        ev.distinct = len(label_names)
-        ev.classes = sorted(label_names)
-        ev.class_counts = [label_names[c] for c in ev.classes]
-    else:
-        ev.distinct = None if labels.counts is None else len(labels.counts)
-    if ysum[0]:
-        mean = ysum[1] / ysum[0]
-        ev.count_mean, ev.count_var = mean, max(ysum[2] / ysum[0] - mean * mean, 0.0)
-        ev.zero_share = ysum[3] / ysum[0]
-    _classify(ev, labels.counts, positives, residuals, sampled, integral)
-    return ev
+            self.integral = self.integral and bool(
+                np.all((finite >= 0) & (finite == np.floor(finite)))
+            )
+            if len(pred_cols) == 1:
+                self._residuals(_finite(y - preds[:, 0]))
+        self.rows += n
+
+    def _residuals(self, r: np.ndarray) -> None:
+        self.finite_residuals += r.size
+        if self.kept < RESIDUAL_SAMPLE:
+            r = r[: RESIDUAL_SAMPLE - self.kept]
+            self.residuals.append(r)
+            self.kept += r.size
+
+    def merge(self, later: Tally) -> None:
+        """Add the sums of the rows that follow these (the next part of the file)."""
+        if self.labels.counts is not None:
+            if later.labels.counts is None:
+                self.labels.counts = None
+            else:
+                for k, c in later.labels.counts.items():
+                    self.labels.counts[k] = self.labels.counts.get(k, 0) + c
+                if len(self.labels.counts) > MAX_DISTINCT:
+                    self.labels.counts = None
+        for name, c in later.label_names.items():
+            self.label_names[name] = self.label_names.get(name, 0) + c
+        self.positives += later.positives
+        self.rows += later.rows
+        self.pmin, self.pmax = min(self.pmin, later.pmin), max(self.pmax, later.pmax)
+        self.sums_to_one += later.sums_to_one
+        self.ysum = [a + b for a, b in zip(self.ysum, later.ysum)]
+        self.integral = self.integral and later.integral
+        seen = self.finite_residuals + later.finite_residuals
+        for r in later.residuals:
+            self._residuals(r)
+        self.finite_residuals = seen
+
+    def evidence(self, source: Source, header: Header) -> Evidence:
+        """The evidence of the rows added, and the task it points to."""
+        rows, pred_cols, target_cols = self.rows, self.pred_cols, self.target_cols
+        if rows == 0:
+            raise InputError(f"{source.name}: no data rows", hint="the file has a header only")
+        wanted = list(dict.fromkeys([*target_cols, *pred_cols]))
+        pmin, pmax = self.pmin, self.pmax
+        ev = Evidence(
+            path=source.name,
+            rows=rows,
+            target=target_cols,
+            predictions=pred_cols,
+            target_kind="real",
+            task="regression",
+            pred_min=pmin if math.isfinite(pmin) else None,
+            pred_max=pmax if math.isfinite(pmax) else None,
+            rows_sum_to_one=self.sums_to_one / rows if len(pred_cols) > 1 else None,
+            group=_group_column(header.columns, wanted),
+        )
+        label_names = self.label_names
+        if label_names:  # text labels: counts were kept for every class
+            ev.distinct = len(label_names)
+            ev.classes = sorted(label_names)
+            ev.class_counts = [label_names[c] for c in ev.classes]
+        else:
+            ev.distinct = None if self.labels.counts is None else len(self.labels.counts)
+        ysum = self.ysum
+        if ysum[0]:
+            mean = ysum[1] / ysum[0]
+            ev.count_mean, ev.count_var = mean, max(ysum[2] / ysum[0] - mean * mean, 0.0)
+            ev.zero_share = ysum[3] / ysum[0]
+        sampled = self.finite_residuals > self.kept
+        _classify(ev, self.labels.counts, self.positives, self.residuals, sampled, self.integral)
+        return ev
+
+
+def _finite(v: np.ndarray) -> np.ndarray:
+    """The finite values of ``v``, flattened; ``v`` itself when its sum is finite (then
+    every value is, and no copy is made)."""
+    if math.isfinite(np.add.reduce(v, axis=None)):
+        return v.ravel()
+    return v[np.isfinite(v)]
+
+
+class FrameTally:
+    """``gather``'s evidence from the frames of an evaluation pass (an observer of the
+    pass's ``Reading``), so that ``losscli report`` does not read the file a second time.
+
+    Parts of the file read in parallel hand their frames over from their own threads:
+    each part (``Frame.origin``) adds to its own ``Tally``, merged in file order at the
+    end. ``evidence`` is None when it cannot be ``gather``'s: a frame lacked a column the
+    evidence reads (losses on other columns), or the frames were not every row of the
+    file (``rows``: rows dropped by ``--dropna``, or read where no frame was observed).
+    """
+
+    def __init__(self, source: Source, header: Header, target: list[str], pred: list[str]):
+        self.target_cols, self.pred_cols = task_columns(source, header, target, pred)
+        self.text = {c for c in self.target_cols if c in header.text_columns}
+        self._lock = threading.Lock()
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget every frame (a pass that starts again)."""
+        self.parts: dict[int, tuple[int, Tally]] = {}
+        self.blind = False
+
+    def add_frame(self, frame: Any) -> None:
+        me = threading.get_ident()
+        with self._lock:
+            reader, tally = self.parts.setdefault(
+                frame.origin, (me, Tally(self.target_cols, self.pred_cols, self.text))
+            )
+            if reader != me or self.blind:  # one part read by two threads: order unknown
+                self.blind = True
+                return
+        try:
+            tally.add(frame.n, frame.numbers.__getitem__, frame.texts.__getitem__)
+        except Exception:  # a column the losses do not read, or any surprise:
+            self.blind = True  # never the pass's failure (recommend reads the file instead)
+
+    def evidence(self, source: Source, header: Header, rows: int) -> Evidence | None:
+        """``gather``'s evidence of the ``rows`` rows of the file, or None (see the class)."""
+        if self.blind or not self.parts:
+            return None
+        ordered = [tally for _, (_, tally) in sorted(self.parts.items())]
+        whole = ordered[0]
+        for tally in ordered[1:]:
+            whole.merge(tally)
+        self.parts = {0: (0, whole)}
+        if whole.rows != rows:
+            return None
+        return whole.evidence(source, header)
 
 
 def _group_column(columns: list[str], used: list[str]) -> str | None:

@@ -137,9 +137,12 @@ def for_task(task: str) -> dict[str, Any]:
     return _record(guide, advice, "FILE", lambda loss: [], guide.pitfalls)
 
 
-def for_file(path: str, inputs: InputSpec, *, evaluate: bool = False) -> dict[str, Any]:
+def for_file(
+    path: str, inputs: InputSpec, *, evaluate: bool = False, evidence: Any = None
+) -> dict[str, Any]:
     """Infer the task of a predictions file and recommend losses from its evidence
-    (``inputs``: its target and prediction columns, its format and dialect)."""
+    (``inputs``: its target and prediction columns, its format and dialect). ``evidence``:
+    what ``evidence.gather`` would find, already gathered (``losscli report``'s pass)."""
     from losscli.app.evidence import gather
     from losscli.errors import UsageError
     from losscli.io.batches import read_header
@@ -153,7 +156,10 @@ def for_file(path: str, inputs: InputSpec, *, evaluate: bool = False) -> dict[st
     target, pred = inputs.target, inputs.pred
     source = detect_format(path, inputs.input_format, inputs.dialect)
     header = read_header(source)
-    ev = gather(source, header, list(target), list(pred))
+    if evidence is None:
+        ev = gather(source, header, list(target), list(pred))
+    else:
+        ev = evidence
     source.pending = None
     advice, findings, pitfalls = _advise(ev)
     guide = task_guide(ev.task)

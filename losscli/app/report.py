@@ -22,6 +22,7 @@ from losscli._version import __version__
 from losscli.app import report_charts as charts
 from losscli.app.evaluation import WHERE_DEFINED, without_unset_params
 from losscli.app.report_html import document, escape, fmt, meta_table, notes_list, table
+from losscli.errors import LossCliError
 from losscli.io.input_options import InputSpec
 
 Note = Callable[[str], None]
@@ -54,6 +55,8 @@ def build(
 
     from losscli.engine.top_rows import NothingToRank
 
+    advising = _Advising(path, inputs)
+
     def run(k: int) -> dict[str, Any]:
         return evaluate(
             path,
@@ -68,13 +71,10 @@ def build(
             note=keep,
             row_stats=True,
             per_class=WHERE_DEFINED,
+            observers=advising.observers,
         )
 
-    from concurrent.futures import ThreadPoolExecutor
-
-    # recommend reads the file on its own: alongside the pass (the readers release the GIL)
-    with ThreadPoolExecutor(1, thread_name_prefix="losscli-recommend") as pool:
-        advice_later = pool.submit(_recommendations, path, inputs, keep)
+    with advising:
         try:
             doc = run(top)
         except NothingToRank as exc:  # no loss has per-row values (rmse alone): no worst rows
@@ -82,22 +82,88 @@ def build(
                 raise
             keep(f"no worst rows: {exc}")
             doc = run(0)
-        advice = advice_later.result()
+        advice = advising.result(doc)
     stats = doc.pop("row_stats")
     return page(doc, stats, advice, notes, options or {})
 
 
-def _recommendations(path: str, inputs: InputSpec, note: Note) -> dict[str, Any] | str:
-    """``recommend FILE``'s record, or why there is none (stdin is read once)."""
-    if path == "-":
-        return "not available for standard input (recommend reads the file again)"
-    from losscli.app.recommend import for_file
-    from losscli.errors import LossCliError
+def _close_pending(source: Any) -> None:
+    """Close the stream ``read_header`` leaves open for a reader that follows."""
+    pending, source.pending = source.pending, None
+    if pending is not None and hasattr(pending[1], "close"):
+        pending[1].close()
 
-    try:
-        return for_file(path, inputs)
-    except LossCliError as exc:
-        return f"recommend could not read this file: {exc}"
+
+class _Advising:
+    """``recommend FILE``'s record for the page, or why there is none (stdin is read once).
+
+    Its evidence is gathered from the evaluation pass's frames (``evidence.FrameTally``,
+    an observer of the pass): the same numbers as recommend's own read of the file, with
+    no second read. Where the frames are not that (targets in a second file, losses on
+    other columns, rows dropped by ``--dropna``), recommend reads the file itself: from the
+    start, alongside the pass, when that is known before it (the readers release the GIL),
+    else after it.
+    """
+
+    def __init__(self, path: str, inputs: InputSpec) -> None:
+        self.path, self.inputs = path, inputs
+        self.observers: list[Any] = []
+        self.source = self.header = self.tally = None
+        self.pool = self.later = None
+        if path == "-":
+            return
+        if inputs.targets is None:
+            try:
+                from losscli.app.evidence import FrameTally
+                from losscli.io.batches import read_header
+                from losscli.io.sources import detect_format
+
+                self.source = detect_format(path, inputs.input_format, inputs.dialect)
+                self.header = read_header(self.source)
+                _close_pending(self.source)
+                self.tally = FrameTally(
+                    self.source, self.header, list(inputs.target), list(inputs.pred)
+                )
+                self.observers.append(self.tally)
+                return
+            except LossCliError:  # a similarity layout, or no columns to infer a task from
+                self.tally = None
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.pool = ThreadPoolExecutor(1, thread_name_prefix="losscli-recommend")
+        self.later = self.pool.submit(self._read)
+
+    def __enter__(self) -> _Advising:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True)
+
+    def result(self, doc: dict[str, Any]) -> dict[str, Any] | str:
+        """The record, once the pass that gave ``doc`` is done."""
+        if self.path == "-":
+            return "not available for standard input (recommend reads the file again)"
+        if self.later is not None:
+            return self.later.result()
+        inp = doc["input"]
+        try:
+            ev = (
+                None
+                if inp["rows_dropped"]
+                else self.tally.evidence(self.source, self.header, inp["rows"])
+            )
+        except LossCliError:
+            ev = None
+        return self._read(ev)
+
+    def _read(self, evidence: Any = None) -> dict[str, Any] | str:
+        from losscli.app.recommend import for_file
+
+        try:
+            return for_file(self.path, self.inputs, evidence=evidence)
+        except LossCliError as exc:
+            return f"recommend could not read this file: {exc}"
 
 
 def _better(label: str) -> bool:

@@ -20,16 +20,56 @@ SMALL = 5.0  # inches: charts drawn once per loss, two to a row
 
 
 def require_matplotlib() -> None:
-    """A clear usage error (exit 2) when the ``report`` extra is not installed."""
+    """A clear usage error (exit 2) when the ``report`` extra is not installed, before the
+    file is read; then the rest of what the charts use is imported in a thread of its own
+    (about a quarter of a second, spent while the evaluation pass reads the file). The
+    first chart waits for it (``_ready``); a failed import is the same usage error then."""
+    import threading
+
     try:
         import matplotlib  # noqa: F401
     except ImportError as exc:
-        raise UsageError(
-            f"losscli report draws its charts with matplotlib: {REPORT_EXTRA}",
-        ) from exc
+        raise _missing() from exc
+    loading: dict[str, Any] = {}
+
+    def load() -> None:
+        try:
+            import matplotlib.backends.backend_agg
+            import matplotlib.backends.backend_svg
+            import matplotlib.colors
+            import matplotlib.figure
+            import matplotlib.ticker  # noqa: F401
+        except BaseException as exc:  # restated by _ready, in the thread that draws
+            loading["error"] = exc
+
+    thread = threading.Thread(target=load, name="losscli-matplotlib")
+    loading["thread"] = thread
+    _LOADING[:] = [loading]
+    thread.start()
+
+
+_LOADING: list[dict[str, Any]] = []  # the import the last require_matplotlib started
+
+
+def _ready() -> None:
+    """Wait for the import ``require_matplotlib`` started; its failure as a usage error."""
+    if not _LOADING:
+        return
+    loading = _LOADING[0]
+    loading["thread"].join()
+    error = loading.get("error")
+    if isinstance(error, ImportError):
+        raise _missing() from error
+    if error is not None:
+        raise error
+
+
+def _missing() -> UsageError:
+    return UsageError(f"losscli report draws its charts with matplotlib: {REPORT_EXTRA}")
 
 
 def _figure(height: float = 3.2, width: float = WIDTH) -> Any:
+    _ready()
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -132,7 +172,8 @@ def residual_density(res: dict[str, Any]) -> str:
         cmap="viridis",
         norm=LogNorm(vmin=1.0, vmax=max(vmax, 1.5)),
     )
-    fig.colorbar(mesh, ax=ax, label="rows per cell")
+    bar = fig.colorbar(mesh, ax=ax, label="rows per cell")
+    _plain_log_labels(bar.ax.yaxis)
     ax.axhline(0.0, color="0.3", linewidth=0.8)
     ax.set_xlabel("prediction ŷ")
     ax.set_ylabel("residual y − ŷ")
@@ -248,6 +289,15 @@ def _plain_log_ticks(axis: Any) -> None:
 
     axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
     axis.set_minor_formatter(NullFormatter())
+
+
+def _plain_log_labels(axis: Any) -> None:
+    """The log colour bar's labels as plain text (100, 1e+06) on its default ticks: the
+    default labels are mathtext (10²), slow to lay out as ``_plain_log_ticks`` says."""
+    from matplotlib.ticker import LogFormatter
+
+    axis.set_major_formatter(LogFormatter())
+    axis.set_minor_formatter(LogFormatter(labelOnlyBase=False))
 
 
 def _finite(v: Any) -> float:

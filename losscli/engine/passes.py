@@ -88,6 +88,9 @@ class Frame:
     row0: int = 0  # the input row number of the first row
     # --keep columns as Arrow arrays of their own type (text of a CSV as written)
     carried: dict[str, Any] = field(default_factory=dict)
+    # where the frame's part of the file starts (a line range's byte offset, else the
+    # part's first row): frames of parts read in parallel, sorted by it, are in file order
+    origin: int = 0
 
     @property
     def rows(self) -> np.ndarray:
@@ -199,6 +202,7 @@ def frames(reading: Reading, stats: dict[str, int]) -> Iterator[Frame]:
     neg_inf = neg_inf_columns(reading.selected)
     bad = BadCells()
     row0 = start = source.row0
+    origin = source.byte_range[0] if source.byte_range is not None else source.row0
     for rb in read_batches(source, reading.header, needed, text_columns, carry_only):
         n = rb.num_rows
         if n == 0:
@@ -258,7 +262,7 @@ def frames(reading: Reading, stats: dict[str, int]) -> Iterator[Frame]:
             n = len(kept)
             if n == 0:
                 continue
-        frame = Frame(numbers, texts, kept, n, first, carried)
+        frame = Frame(numbers, texts, kept, n, first, carried, origin)
         for observer in reading.observers:
             observer.add_frame(frame)
         yield frame

@@ -66,7 +66,14 @@ class WorstRows:
 
     def _offer(self, key: str | None, losses: Any, frame: Frame, where: Any) -> None:
         rank = np.where(np.isnan(losses), np.inf, losses)
-        chosen = largest(rank, self.k)
+        kept = self.kept.get(key, [])
+        if len(kept) < self.k:
+            chosen = largest(rank, self.k)
+        else:  # a row below the K-th kept value cannot enter the list: only the others
+            candidates = np.flatnonzero(rank >= -kept[-1][0])
+            if not candidates.size:
+                return
+            chosen = candidates[largest(rank[candidates], self.k)]
         at = chosen if where is None else where[chosen]
         rows = frame.rows[at]
         offered = [

@@ -1,0 +1,107 @@
+"""losscli report without a second read: recommend's evidence gathered from the evaluation
+pass (evidence.FrameTally) is the evidence of recommend's own read, serial or in parallel
+parts; the report's log bins are the binary search's."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from losscli.app import evidence
+from losscli.app.evaluation import evaluate, input_spec
+from losscli.app.recommend import for_file
+from losscli.engine.report_stats import Histogram, log_bins, log_edges
+from losscli.io.batches import read_header
+from losscli.io.sources import detect_format
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _from_pass(path: str, loss: str | None = None, **spec) -> tuple[dict | None, dict]:
+    """(recommend's record from the pass's frames or None, recommend's own record)."""
+    inputs = input_spec(**spec)
+    source = detect_format(path)
+    header = read_header(source)
+    source.pending = None
+    tally = evidence.FrameTally(source, header, list(inputs.target), list(inputs.pred))
+    doc = evaluate(path, loss, inputs, observers=[tally])
+    inp = doc["input"]
+    ev = None if inp["rows_dropped"] else tally.evidence(source, header, inp["rows"])
+    return (None if ev is None else for_file(path, inputs, evidence=ev)), for_file(path, inputs)
+
+
+@pytest.mark.parametrize(
+    "name", ["regression", "counts", "binary", "multiclass", "multilabel", "imbalanced"]
+)
+@pytest.mark.parametrize("parts", [1, 2])
+def test_the_pass_gives_recommends_evidence(
+    monkeypatch: pytest.MonkeyPatch, name: str, parts: int
+) -> None:
+    import losscli.engine.passes
+    import losscli.io.csv_ranges
+
+    # a residual sample that ends in the second part when the file is read in two
+    monkeypatch.setattr(evidence, "RESIDUAL_SAMPLE", 1500)
+    if parts == 2:
+        monkeypatch.setattr(losscli.io.csv_ranges, "PARALLEL_MIN_BYTES", 1)
+        monkeypatch.setattr(losscli.engine.passes, "_parallel_parts", lambda: 2)
+    mine, theirs = _from_pass(str(ROOT / "sample_data" / f"{name}.csv"))
+    assert mine is not None
+    assert mine == theirs
+    if name in ("regression", "counts"):
+        assert mine["evidence"]["residuals"]["sampled"] is True
+
+
+def test_frames_without_recommends_columns_or_rows_give_none(tmp_path: Path) -> None:
+    path = tmp_path / "p.csv"
+    rows = ["y_true,y_pred,other"] + [f"{i % 7},{i % 5 + 0.5},{i}" for i in range(50)]
+    path.write_text("\n".join(rows + ["3,,1"]) + "\n", encoding="utf-8")
+    # --dropna drops the last row: not every row of the file was seen
+    mine, theirs = _from_pass(str(path), dropna=True)
+    assert mine is None and theirs["input"]["rows"] == 51
+    # the columns recommend reads follow --pred as the losses' do (no row of them is empty)
+    mine, theirs = _from_pass(str(path), "mse", pred="other", dropna=True)
+    assert mine is not None and mine == theirs
+    # a frame without a column the evidence reads
+    from losscli.engine.passes import Frame
+
+    source = detect_format(str(path))
+    header = read_header(source)
+    source.pending = None
+    tally = evidence.FrameTally(source, header, [], [])
+    tally.add_frame(Frame({"y_true": np.zeros(3)}, {}, None, 3))
+    assert tally.blind and tally.evidence(source, header, 3) is None
+
+
+def test_report_page_has_recommends_record(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    from losscli.app.report import build
+
+    path = str(ROOT / "sample_data" / "regression.csv")
+    page = build(path, None, input_spec())
+    record = for_file(path, input_spec())
+    for r in record["recommendations"]:
+        assert r["command"].replace("'", "&#x27;") in page
+
+
+def test_log_bins_are_the_binary_search() -> None:
+    edges = log_edges()
+    rng = np.random.default_rng(7)
+    values = np.concatenate(
+        [
+            edges,
+            np.nextafter(edges, 0),
+            np.nextafter(edges, np.inf),
+            10 ** rng.uniform(-15, 15, 20_000),
+            rng.standard_normal(5_000) ** 2,
+            [0.0, -0.0, -1.0, -1e300, 5e-324, 1e-300, 1e12, 1e300, np.finfo(float).max],
+        ]
+    )
+    expected = np.where(values <= 0, 0, np.searchsorted(edges, values, side="right") + 1)
+    assert np.array_equal(log_bins(values), expected)
+    h = Histogram()
+    h.add(np.array([1.0, np.nan, np.inf, -2.0, 1e-13]))
+    assert h.nonfinite == 2 and int(h.counts.sum()) == 3
+    assert h.counts[0] == 1 and h.counts[1] == 1 and h.sums[1] == 1e-13
