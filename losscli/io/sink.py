@@ -1,5 +1,8 @@
 """Per-row output: CSV to stdout or a file, Parquet to a file, written atomically.
 
+A CSV or JSON Lines file named ``.gz``, ``.bz2`` or ``.zst`` (``out.csv.gz``) is
+compressed by that suffix, as an input of that name is read (``io.sources.COMPRESSION``).
+
 Numbers are written at full precision (shortest round-trip repr). A file is
 written to a temporary name beside the target and renamed into place only when
 complete, so a failed or interrupted run never leaves a partial or clobbered file.
@@ -64,10 +67,27 @@ def temporary(path: str) -> tuple[int, str]:
     return fd, tmp
 
 
+def output_compression(path: str | None) -> str | None:
+    """The codec a per-row output file's last suffix names (``out.csv.zst``: zstd), or None."""
+    from losscli.io.sources import COMPRESSION
+
+    return COMPRESSION.get(Path(path).suffix.lower()) if path is not None else None
+
+
 def output_format(path: str | None) -> str:
+    """The format of a per-row output file by its name, under a compression suffix."""
     if path is None:
         return "csv"
-    suffix = Path(path).suffix.lower()
+    name = Path(path)
+    compressed = output_compression(path) is not None
+    if compressed:
+        name = name.with_suffix("")
+    suffix = name.suffix.lower()
+    if compressed and suffix in (".parquet", ".pq"):
+        raise UsageError(
+            f"cannot write -o {path}: Parquet compresses its own columns",
+            hint=f"name it {name}",
+        )
     if suffix in (".parquet", ".pq"):
         return "parquet"
     if suffix in (".csv", ".txt", ""):
@@ -233,6 +253,7 @@ class RowSink:
         self.path = path
         self.columns = list(columns)
         self.fmt = fmt or output_format(path)
+        self.compression = output_compression(path)
         self._tmp: str | None = None
         self._writer: Any = None
         if path is not None:
@@ -253,6 +274,8 @@ class RowSink:
 
         # A native file: Arrow writes it without taking the GIL.
         self._file = pa.OSFile(self._tmp, "wb") if self._tmp else sys.stdout.buffer
+        if self.compression is not None:  # closing it closes the file under it
+            self._file = pa.CompressedOutputStream(self._file, self.compression)
         if self.fmt == "jsonl":
             self._writer = JsonLinesWriter(self._file)
             return
