@@ -9,7 +9,7 @@ otherwise repeat on every ``eval``, ``grad``, ``compare`` and ``report``::
     pred = "yhat"                  # --pred yhat (a list: pred = ["p_0", "p_1"])
     target = "label"
     weight = "w"
-    group = "region"
+    group = "region"               # several: group = ["region", "segment"]
     key = "id"                     # compare's row pairing; --key with --targets FILE2
     loss = "huber(delta=0.5),mse"
     convention = "torch"
@@ -37,7 +37,7 @@ KEYS: dict[str, type | tuple[type, ...]] = {
     "target": (str, list),
     "pred": (str, list),
     "weight": str,
-    "group": str,
+    "group": (str, list),
     "var": str,
     "key": str,
     "from_logits": bool,
@@ -90,6 +90,8 @@ def _checked(table: dict[str, Any], where: str) -> dict[str, Any]:
         check_type(where, key, value, KEYS[key])
         if key in ("target", "pred"):
             value = [value] if isinstance(value, str) else list(value)
+        elif key == "group":
+            value = ",".join([value] if isinstance(value, str) else value)
         elif key == "pos_label":
             value = str(value)  # TOML true/false: the labels True/False
         elif key == "delimiter":

@@ -138,7 +138,8 @@ GroupOpt = Annotated[
         "--group",
         metavar="COL",
         autocompletion=_complete_column,
-        help="One result row per value of COL.",
+        help="One result row per value of COL; a comma list (--group region,segment) gives "
+        "one row per combination of their values.",
     ),
 ]
 VarOpt = Annotated[
