@@ -36,6 +36,9 @@ def frame() -> pd.DataFrame:
             "region": rng.choice(["eu", "us", "asia"], size=ROWS),
             "tier": rng.choice([1, 2, 10], size=ROWS),
             "w": rng.uniform(0.5, 2.0, size=ROWS),
+            # many values each: more combinations than a lookup table would hold
+            "c1": rng.integers(0, 1000, size=ROWS),
+            "c2": rng.integers(0, 1000, size=ROWS),
         }
     )
     # one combination never occurs: it gets no row
@@ -179,3 +182,14 @@ def test_the_python_api_takes_a_list_of_group_columns(frame, path):
 def test_bad_group_lists_are_usage_errors(capsys, path, group, message):
     line, _ = error_lines(*cli(capsys, "eval", path, "-l", "mse", "--group", group))
     assert message in line
+
+
+def test_combinations_of_many_values_are_counted_as_one_column(capsys, frame, path):
+    doc = eval_json(capsys, path, "-l", "mse", "--group", "c1,c2,region")
+    rows = doc["results"][1:]
+    want = sorted(frame.groupby(["c1", "c2", "region"]), key=lambda g: g[0])
+    assert [r["group"] for r in rows] == [f"c1={a}, c2={b}, region={c}" for (a, b, c), _ in want]
+    assert [r["n"] for r in rows] == [len(part) for _, part in want]
+    assert [r["value"] for r in rows] == pytest.approx(
+        [mean_squared_error(part["y_true"], part["y_pred"]) for _, part in want], rel=1e-12
+    )

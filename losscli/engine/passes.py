@@ -660,11 +660,26 @@ def group_codes(frame: Frame, columns: Sequence[str]) -> tuple[np.ndarray, list[
     coded = [_column_codes(frame, c) for c in columns]
     if len(coded) == 1:
         return coded[0]
-    combos, codes = np.unique(np.stack([c for c, _ in coded], axis=1), axis=0, return_inverse=True)
-    names = [
-        group_name(columns, [coded[i][1][v] for i, v in enumerate(combo)])
-        for combo in combos.tolist()
-    ]
+    # each combination as one number, mixed radix: code₁·|names₂|·… + code₂·… + …
+    sizes = [max(len(names), 1) for _, names in coded]
+    combined = np.zeros(frame.n, dtype=np.int64)
+    for (codes, _), size in zip(coded, sizes):
+        combined = combined * size + codes
+    space = math.prod(sizes)
+    if space <= max(4 * frame.n, 1 << 16):  # a lookup table: linear, no sort
+        found = np.flatnonzero(np.bincount(combined, minlength=space))
+        lookup = np.zeros(space, dtype=np.intp)
+        lookup[found] = np.arange(len(found))
+        codes = lookup[combined]
+    else:
+        found, codes = np.unique(combined, return_inverse=True)
+    names = []
+    for number in found.tolist():
+        values = []
+        for (_, column_names), size in zip(reversed(coded), reversed(sizes)):
+            number, code = divmod(number, size)
+            values.append(column_names[code])
+        names.append(group_name(columns, values[::-1]))
     return codes.reshape(-1), names
 
 
