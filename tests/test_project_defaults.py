@@ -216,3 +216,12 @@ def test_check_still_reads_a_file_with_defaults(capsys, project):
     assert code == 0, err
     got = json.loads(out)["checks"][0]["results"][0]["value"]
     assert got == pytest.approx(mean_squared_error(project["obs"], project["fcst"]), rel=1e-12)
+
+
+def test_check_reports_a_bad_defaults_table(capsys, project):
+    config(
+        '[defaults]\nprd = "fcst"\n\n[[check]]\nfile = "preds.csv"\nloss = "mse"\n'
+        'target = "obs"\npred = "fcst"\nfail_above = 100\n'
+    )
+    line, _ = error_lines(*cli(capsys, "check"))
+    assert line == "error: losscli.toml: [defaults]: unknown key 'prd' (did you mean 'pred'?)"

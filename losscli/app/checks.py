@@ -100,6 +100,7 @@ class Config:
     path: Path
     checks: list[dict[str, Any]]
     prefix: str  # where the checks live: "check" or "tool.losscli.check"
+    defaults: Any = None  # the command line's [defaults] table, as read (app.defaults)
 
 
 def _load_toml(path: Path) -> dict[str, Any]:
@@ -156,7 +157,8 @@ def _from_losscli_toml(path: Path, data: Mapping[str, Any]) -> Config:
             f"{path}: unknown key {unknown[0]!r}",
             hint="declare checks as [[check]] tables, the command line's defaults as [defaults]",
         )
-    return Config(path, _check_list(path, data.get("check"), "check"), "check")
+    checks = _check_list(path, data.get("check"), "check")
+    return Config(path, checks, "check", data.get("defaults"))
 
 
 def _from_pyproject(path: Path, data: Mapping[str, Any]) -> Config:
@@ -170,9 +172,8 @@ def _from_pyproject(path: Path, data: Mapping[str, Any]) -> Config:
             hint="declare checks as [[tool.losscli.check]] tables, the command line's defaults "
             "as [tool.losscli.defaults]",
         )
-    return Config(
-        path, _check_list(path, section.get("check"), "tool.losscli.check"), "tool.losscli.check"
-    )
+    checks = _check_list(path, section.get("check"), "tool.losscli.check")
+    return Config(path, checks, "tool.losscli.check", section.get("defaults"))
 
 
 def _check_list(path: Path, checks: Any, prefix: str) -> list[dict[str, Any]]:

@@ -17,7 +17,8 @@ otherwise repeat on every ``eval``, ``grad``, ``compare`` and ``report``::
 
 A value is used only when its option is not on the command line (the command line
 wins). An unknown key, a value of the wrong type or an invalid delimiter, decimal mark
-or input format is an error naming the file and the key.
+or input format is an error naming the file and the key. ``losscli check`` checks the
+table too, though its checks name their own columns.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from losscli.app.checks import ConfigError, check_type, discover
+from losscli.app.checks import Config, ConfigError, check_type, discover
 from losscli.io.input_options import decimal_value, delimiter_value
 
 #: each key of the defaults table → the TOML types it takes; the keys are the options'
@@ -64,8 +65,17 @@ def load() -> Defaults:
         return Defaults()
     path, data, in_pyproject = found
     table = data.get("tool", {}).get("losscli", {}) if in_pyproject else data
+    return _table(path, table.get("defaults"), in_pyproject)
+
+
+def check_config(config: Config) -> None:
+    """The defaults table of the file ``losscli check`` reads, checked as ``load`` checks
+    it, so that a pipeline's check reports a mistake there before a command line meets it."""
+    _table(config.path, config.defaults, config.prefix.startswith("tool."))
+
+
+def _table(path: Path, values: Any, in_pyproject: bool) -> Defaults:
     name = "tool.losscli.defaults" if in_pyproject else "defaults"
-    values = table.get("defaults")
     if values is None:
         return Defaults(path)
     if not isinstance(values, dict):

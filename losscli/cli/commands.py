@@ -651,11 +651,13 @@ def check_command(
 
     Example: losscli check --format markdown >> "$GITHUB_STEP_SUMMARY"
     """
-    from losscli.app import checks
+    from losscli.app import checks, defaults
     from losscli.io import progress
 
     progress.enable(quiet)
-    doc = checks.run_checks(checks.find_config(config))
+    found = checks.find_config(config)
+    defaults.check_config(found)
+    doc = checks.run_checks(found)
 
     def table() -> None:
         output.write_table(
