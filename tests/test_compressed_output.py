@@ -4,7 +4,8 @@
 as the uncompressed ``-o out.csv``, through gzip or zstd (checked by decompressing with
 Python's gzip and bz2 modules, and Arrow's zstd reader); losscli and pandas read them
 back as any compressed input. Parquet compresses its own columns, so ``out.parquet.gz``
-is refused before any work.
+is refused before any work. A summary (``eval -o summary.json.gz``, compare, check)
+is compressed by its name too, its format read under the compression suffix.
 """
 
 from __future__ import annotations
@@ -12,11 +13,13 @@ from __future__ import annotations
 import bz2
 import gzip
 import io
+import json
 import os
 
 import pandas as pd
 import pytest
 from helpers import SAMPLES, cli, error_lines, eval_json
+from sklearn.metrics import mean_squared_error
 
 REGRESSION = str(SAMPLES / "regression.csv")
 PER_ROW = {
@@ -74,8 +77,6 @@ def test_json_lines_output_is_compressed_too(capsys, tmp_path):
 
 @pytest.mark.parametrize("suffix", [".gz", ".zst"])
 def test_losscli_reads_its_compressed_output_back(capsys, tmp_path, suffix):
-    from sklearn.metrics import mean_squared_error
-
     packed = tmp_path / f"rows.csv{suffix}"
     code, _, err = cli(
         capsys, "eval", REGRESSION, "-l", "mse", "--reduction", "none", "--keep", "y_true",
@@ -97,3 +98,23 @@ def test_compressed_parquet_is_refused_before_any_work(capsys, tmp_path):
     assert "out.parquet.gz" in line and "Parquet" in line
     assert hint is not None and "out.parquet" in hint
     assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("suffix", [".gz", ".zst"])
+def test_a_summary_is_compressed_by_its_name_and_formatted_by_the_name_under_it(
+    capsys, tmp_path, suffix
+):
+    plain, packed = tmp_path / "summary.json", tmp_path / f"summary.json{suffix}"
+    for target in (plain, packed):
+        code, out, err = cli(capsys, "eval", REGRESSION, "-l", "mse", "-o", target, "-q")
+        assert code == 0 and out == "", err
+    assert decompressed(packed) == plain.read_bytes()
+    frame = pd.read_csv(REGRESSION)
+    value = json.loads(decompressed(packed))["results"][0]["value"]
+    assert value == pytest.approx(mean_squared_error(frame["y_true"], frame["y_pred"]), rel=1e-12)
+    compared = tmp_path / f"compare.csv{suffix}"
+    code, _, err = cli(
+        capsys, "compare", REGRESSION, REGRESSION, "-l", "mse", "-f", "csv", "-o", compared
+    )
+    assert code == 0, err
+    assert decompressed(compared).startswith(b"loss,")

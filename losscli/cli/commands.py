@@ -398,10 +398,11 @@ def _required_loss(loss: str | None, command: str) -> str:
 
 
 def _summary_format(fmt: EvalFormat | None, output_file: str | None) -> EvalFormat:
-    """``--format``, else the one ``-o``'s extension names (.json, .csv, .md), else table."""
-    from pathlib import Path
+    """``--format``, else the one ``-o``'s extension names (.json, .csv, .md, under a .gz,
+    .bz2 or .zst), else table."""
+    from losscli.io.sink import plain_suffix
 
-    named = _BY_EXTENSION.get(Path(output_file).suffix.lower()) if output_file else None
+    named = _BY_EXTENSION.get(plain_suffix(output_file)) if output_file else None
     return fmt or named or EvalFormat.table
 
 

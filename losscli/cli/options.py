@@ -237,8 +237,8 @@ OutputOpt = Annotated[
         "--output",
         "-o",
         metavar="FILE",
-        help="Write to FILE (atomically); - is stdout. Per-row output (grad, eval --reduction "
-        "none) named .gz, .bz2 or .zst is compressed, e.g. -o rows.csv.zst.",
+        help="Write to FILE (atomically); - is stdout. A FILE named .gz, .bz2 or .zst is "
+        "compressed, e.g. -o rows.csv.zst.",
         callback=_dash_is_stdout,
     ),
 ]

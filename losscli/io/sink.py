@@ -1,7 +1,8 @@
 """Per-row output: CSV to stdout or a file, Parquet to a file, written atomically.
 
 A CSV or JSON Lines file named ``.gz``, ``.bz2`` or ``.zst`` (``out.csv.gz``) is
-compressed by that suffix, as an input of that name is read (``io.sources.COMPRESSION``).
+compressed by that suffix, as an input of that name is read (``io.sources.COMPRESSION``),
+and so is a summary (``write_text_atomic``).
 
 Numbers are written at full precision (shortest round-trip repr). A file is
 written to a temporary name beside the target and renamed into place only when
@@ -74,6 +75,15 @@ def output_compression(path: str | None) -> str | None:
     return COMPRESSION.get(Path(path).suffix.lower()) if path is not None else None
 
 
+def plain_suffix(path: str) -> str:
+    """The suffix that names a file's format, under a compression suffix (``.csv`` of
+    ``out.csv.gz``), lower-case."""
+    name = Path(path)
+    if output_compression(path) is not None:
+        name = name.with_suffix("")
+    return name.suffix.lower()
+
+
 def output_format(path: str | None) -> str:
     """The format of a per-row output file by its name, under a compression suffix."""
     if path is None:
@@ -82,7 +92,7 @@ def output_format(path: str | None) -> str:
     compressed = output_compression(path) is not None
     if compressed:
         name = name.with_suffix("")
-    suffix = name.suffix.lower()
+    suffix = plain_suffix(path)
     if compressed and suffix in (".parquet", ".pq"):
         raise UsageError(
             f"cannot write -o {path}: Parquet compresses its own columns",
@@ -343,12 +353,21 @@ class RowSink:
 
 
 def write_text_atomic(path: str, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file and a rename."""
+    """Write ``text`` to ``path`` through a temporary file and a rename; compressed when the
+    name ends in .gz, .bz2 or .zst (``summary.json.gz``)."""
     check_writable(path)
     fd, tmp = temporary(path)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
+        codec = output_compression(path)
+        if codec is None:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(text)
+        else:
+            import pyarrow as pa
+
+            os.close(fd)
+            with pa.CompressedOutputStream(pa.OSFile(tmp, "wb"), codec) as out:
+                out.write(text.encode())
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
