@@ -69,7 +69,7 @@ def temporary(path: str) -> tuple[int, str]:
 
 
 def output_compression(path: str | None) -> str | None:
-    """The codec a per-row output file's last suffix names (``out.csv.zst``: zstd), or None."""
+    """The codec an output file's last suffix names (``out.csv.zst``: zstd), or None."""
     from losscli.io.sources import COMPRESSION
 
     return COMPRESSION.get(Path(path).suffix.lower()) if path is not None else None
@@ -88,15 +88,11 @@ def output_format(path: str | None) -> str:
     """The format of a per-row output file by its name, under a compression suffix."""
     if path is None:
         return "csv"
-    name = Path(path)
-    compressed = output_compression(path) is not None
-    if compressed:
-        name = name.with_suffix("")
     suffix = plain_suffix(path)
-    if compressed and suffix in (".parquet", ".pq"):
+    if output_compression(path) is not None and suffix in (".parquet", ".pq"):
         raise UsageError(
             f"cannot write -o {path}: Parquet compresses its own columns",
-            hint=f"name it {name}",
+            hint=f"name it {Path(path).with_suffix('')}",
         )
     if suffix in (".parquet", ".pq"):
         return "parquet"
