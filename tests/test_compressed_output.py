@@ -53,6 +53,9 @@ def test_compressed_output_holds_the_bytes_of_the_plain_output(capsys, tmp_path,
     write(capsys, command, packed)
     assert packed.read_bytes() != plain.read_bytes()  # compressed, not a renamed CSV
     assert decompressed(packed) == plain.read_bytes()
+    again = tmp_path / f"again.csv{suffix}"  # no time or name in a header: the same bytes
+    write(capsys, command, again)
+    assert again.read_bytes() == packed.read_bytes()
     pd.testing.assert_frame_equal(pd.read_csv(io.BytesIO(decompressed(packed))), pd.read_csv(plain))
 
 
