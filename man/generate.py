@@ -64,12 +64,15 @@ FILES = (
     (
         "losscli.toml",
         "The checks that losscli check runs, read from the current directory "
-        "(or from the file given with --config).",
+        "(or from the file given with --config); its [defaults] table gives eval, grad, "
+        "compare and report the options not on the command line (loss, target, pred, "
+        "weight, group, var, key, from_logits, convention, input_format, delimiter, "
+        "decimal, pos_label).",
     ),
     (
         "pyproject.toml",
-        "The same checks in a [tool.losscli] table, for projects that keep their "
-        "settings in pyproject.toml.",
+        "The same checks in a [tool.losscli] table, and the defaults in "
+        "[tool.losscli.defaults], for projects that keep their settings in pyproject.toml.",
     ),
 )
 

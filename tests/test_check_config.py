@@ -235,7 +235,7 @@ def test_a_losscli_toml_with_a_stray_table_names_it(capsys, tmp_path):
     """A [tool] table in losscli.toml is an unknown key there, not a pyproject.toml."""
     got, hint = config_error(capsys, tmp_path, "[tool]\nx = 1\n\n" + file_check("fail_above = 5"))
     assert got == "unknown key 'tool'"
-    assert hint == "declare checks as [[check]] tables"
+    assert hint == "declare checks as [[check]] tables, the command line's defaults as [defaults]"
 
 
 def test_a_misaligned_compare_check_hints_at_the_key_key(capsys, tmp_path):

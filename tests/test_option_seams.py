@@ -88,7 +88,7 @@ def test_repeated_loss_options_add_up(capsys):
     assert [r["value"] for r in doc["results"]] == [r["value"] for r in same["results"]]
 
 
-@pytest.mark.parametrize("option", ["--group", "--weight", "--var"])
+@pytest.mark.parametrize("option", ["--weight", "--var"])
 def test_a_single_column_option_refuses_a_comma_list(capsys, option):
     loss = "gaussian_nll" if option == "--var" else "mse"
     error, hint = usage_error(capsys, "eval", REGRESSION, "-l", loss, option, "segment,weight")

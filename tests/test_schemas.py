@@ -45,13 +45,25 @@ def assert_keys(obj: dict, spec: tuple[set[str], set[str]], where: str, full: bo
         assert keys == always | optional, (where, (always | optional) - keys)
 
 
-def test_eval_schema(capsys):
+def with_two_groups(sample: Path, tmp_path: Path) -> Path:
+    """A copy of ``sample`` with group columns g1 (a, b) and g2 (1, 2, 3), for the keys
+    of several group columns."""
+    lines = sample.read_text().splitlines()
+    rows = [f"{line},{'ab'[i % 2]},{i % 3 + 1}" for i, line in enumerate(lines[1:])]
+    out = tmp_path / sample.name
+    out.write_text("\n".join([lines[0] + ",g1,g2", *rows]) + "\n")
+    return out
+
+
+def test_eval_schema(capsys, tmp_path):
     spec = documented("losscli.eval/1")
     plain = run_json(capsys, "eval", SAMPLES / "regression.csv", "--loss", "mse")
     full = run_json(
         capsys,
         "eval",
-        SAMPLES / "multiclass.csv",
+        with_two_groups(SAMPLES / "multiclass.csv", tmp_path),
+        "--group",
+        "g1,g2",
         "--loss",
         "cross_entropy",
         "--gradients",
@@ -96,13 +108,16 @@ def test_eval_schema(capsys):
         assert set(check) == always | {threshold}
 
 
-def test_compare_schema(capsys):
+def test_compare_schema(capsys, tmp_path):
     spec = documented("losscli.compare/1")
+    (tmp_path / "base").mkdir()
     doc = run_json(
         capsys,
         "compare",
-        SAMPLES / "regression.csv",
-        SAMPLES / "regression_worse.csv",
+        with_two_groups(SAMPLES / "regression.csv", tmp_path / "base"),
+        with_two_groups(SAMPLES / "regression_worse.csv", tmp_path),
+        "--group",
+        "g1,g2",
         "--loss",
         "mse",
         "--bootstrap",

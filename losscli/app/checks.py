@@ -55,7 +55,7 @@ COMMON_KEYS = {
     "target": (str, list),
     "pred": (str, list),
     "weight": str,
-    "group": str,
+    "group": (str, list),
     "var": str,
     "from_logits": bool,
     "convention": str,
@@ -100,6 +100,7 @@ class Config:
     path: Path
     checks: list[dict[str, Any]]
     prefix: str  # where the checks live: "check" or "tool.losscli.check"
+    defaults: Any = None  # the command line's [defaults] table, as read (app.defaults)
 
 
 def _load_toml(path: Path) -> dict[str, Any]:
@@ -118,6 +119,19 @@ def _load_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
 
 
+def discover() -> tuple[Path, dict[str, Any], bool] | None:
+    """The configuration file of the current directory: ./losscli.toml, else
+    ./pyproject.toml when it has a [tool.losscli] table, as (path, its TOML, whether it
+    is a pyproject.toml); None when there is neither."""
+    if Path("losscli.toml").is_file():
+        return Path("losscli.toml"), _load_toml(Path("losscli.toml")), False
+    if Path("pyproject.toml").is_file():
+        data = _load_toml(Path("pyproject.toml"))
+        if "losscli" in data.get("tool", {}):
+            return Path("pyproject.toml"), data, True
+    return None
+
+
 def find_config(explicit: str | None) -> Config:
     """The given file, else ./losscli.toml, else ./pyproject.toml's [tool.losscli]."""
     if explicit is not None:
@@ -126,12 +140,10 @@ def find_config(explicit: str | None) -> Config:
         if path.name == "pyproject.toml" or ("tool" in data and "check" not in data):
             return _from_pyproject(path, data)
         return _from_losscli_toml(path, data)
-    if Path("losscli.toml").is_file():
-        return _from_losscli_toml(Path("losscli.toml"), _load_toml(Path("losscli.toml")))
-    if Path("pyproject.toml").is_file():
-        data = _load_toml(Path("pyproject.toml"))
-        if "losscli" in data.get("tool", {}):
-            return _from_pyproject(Path("pyproject.toml"), data)
+    found = discover()
+    if found is not None:
+        path, data, in_pyproject = found
+        return (_from_pyproject if in_pyproject else _from_losscli_toml)(path, data)
     raise ConfigError(
         "no checks found: there is no losscli.toml here and no [tool.losscli] in pyproject.toml",
         hint="declare [[check]] tables in losscli.toml, or pass --config FILE",
@@ -139,27 +151,29 @@ def find_config(explicit: str | None) -> Config:
 
 
 def _from_losscli_toml(path: Path, data: Mapping[str, Any]) -> Config:
-    unknown = [k for k in data if k != "check"]
+    unknown = [k for k in data if k not in ("check", "defaults")]
     if unknown:
         raise ConfigError(
-            f"{path}: unknown key {unknown[0]!r}", hint="declare checks as [[check]] tables"
+            f"{path}: unknown key {unknown[0]!r}",
+            hint="declare checks as [[check]] tables, the command line's defaults as [defaults]",
         )
-    return Config(path, _check_list(path, data.get("check"), "check"), "check")
+    checks = _check_list(path, data.get("check"), "check")
+    return Config(path, checks, "check", data.get("defaults"))
 
 
 def _from_pyproject(path: Path, data: Mapping[str, Any]) -> Config:
     section = data.get("tool", {}).get("losscli")
     if section is None:
         raise ConfigError(f"{path}: no [tool.losscli] section")
-    unknown = [k for k in section if k != "check"]
+    unknown = [k for k in section if k not in ("check", "defaults")]
     if unknown:
         raise ConfigError(
             f"{path}: unknown key 'tool.losscli.{unknown[0]}'",
-            hint="declare checks as [[tool.losscli.check]] tables",
+            hint="declare checks as [[tool.losscli.check]] tables, the command line's defaults "
+            "as [tool.losscli.defaults]",
         )
-    return Config(
-        path, _check_list(path, section.get("check"), "tool.losscli.check"), "tool.losscli.check"
-    )
+    checks = _check_list(path, section.get("check"), "tool.losscli.check")
+    return Config(path, checks, "tool.losscli.check", section.get("defaults"))
 
 
 def _check_list(path: Path, checks: Any, prefix: str) -> list[dict[str, Any]]:
@@ -288,22 +302,7 @@ def validate(config: Config) -> None:
                     f"{where}: unknown key {key!r}{why}",
                     hint=f"the keys of a {kind}: {', '.join(sorted(allowed))}",
                 )
-            types = allowed[key] if isinstance(allowed[key], tuple) else (allowed[key],)
-            if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
-                raise ConfigError(
-                    f"{where}: key {key!r} has the wrong type: {_toml_type(value)} "
-                    f"({value!r}), it takes {_expected(types)}"
-                )
-            if isinstance(value, list) and not all(isinstance(v, str) for v in value):
-                raise ConfigError(f"{where}: key {key!r} must list column names as strings")
-            if isinstance(value, float) and value != value:
-                raise ConfigError(f"{where}: key {key!r} is NaN")
-            if (isinstance(value, str) and not value.strip()) or value in ([], {}):
-                raise ConfigError(
-                    f"{where}: key {key!r} is empty", hint="give it a value, or leave the key out"
-                )
-            if isinstance(value, list) and not all(v.strip() for v in value):
-                raise ConfigError(f"{where}: key {key!r} lists an empty column name")
+            check_type(where, key, value, allowed[key])
         _check_values(check, where)
         needed = ("baseline", "candidate", "loss") if compare else ("file", "loss")
         for key in needed:
@@ -349,6 +348,26 @@ def validate(config: Config) -> None:
                 hint=f"add {example} (fail_above gates losses, fail_below "
                 "higher-is-better metrics such as D²)",
             )
+
+
+def check_type(where: str, key: str, value: Any, allowed: type | tuple[type, ...]) -> None:
+    """A key's value has one of the ``allowed`` TOML types and is not empty (or NaN)."""
+    types = allowed if isinstance(allowed, tuple) else (allowed,)
+    if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
+        raise ConfigError(
+            f"{where}: key {key!r} has the wrong type: {_toml_type(value)} "
+            f"({value!r}), it takes {_expected(types)}"
+        )
+    if isinstance(value, list) and not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{where}: key {key!r} must list column names as strings")
+    if isinstance(value, float) and value != value:
+        raise ConfigError(f"{where}: key {key!r} is NaN")
+    if (isinstance(value, str) and not value.strip()) or value in ([], {}):
+        raise ConfigError(
+            f"{where}: key {key!r} is empty", hint="give it a value, or leave the key out"
+        )
+    if isinstance(value, list) and not all(v.strip() for v in value):
+        raise ConfigError(f"{where}: key {key!r} lists an empty column name")
 
 
 def _bare(label: str) -> str:
@@ -474,7 +493,7 @@ def input_spec(check: Mapping[str, Any]) -> InputSpec:
         target=_list(check.get("target")),
         pred=_list(check.get("pred")),
         weight=check.get("weight"),
-        group=check.get("group"),
+        group=",".join(_list(check.get("group"))) or None,
         var=check.get("var"),
         key=check.get("key"),
         from_logits=check.get("from_logits"),

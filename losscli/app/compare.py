@@ -32,9 +32,11 @@ from losscli.engine import bootstrap
 from losscli.engine.backend import backend_for
 from losscli.engine.passes import (
     Selected,
-    _natural_key,
     bind_reduction,
+    group_by,
+    group_order,
     located,
+    with_group_values,
 )
 from losscli.engine.scoring import Scored
 from losscli.errors import InputError, UsageError, ZeroWeightError
@@ -158,7 +160,7 @@ def results(
     out = []
     for sel, tb, tc in zip(selected, base.tallies, cand.tallies):
         rows = [(None, tb.overall, tc.overall, tb.n, tb.units, tc.units, seed)]
-        names = sorted(set(tb.groups) | set(tc.groups), key=_natural_key)
+        names = sorted(set(tb.groups) | set(tc.groups), key=group_order(sel.plan.group))
         for i, name in enumerate(names):
             if name not in tb.groups or name not in tc.groups:
                 raise InputError(
@@ -321,7 +323,7 @@ def compare(
         require_significant = bootstrap_replicates > 0
     backend = backend_for(inputs.engine, inputs.scheduler, baseline)
     backend_for(inputs.engine, inputs.scheduler, candidate)
-    key, group = inputs.key, inputs.group
+    key = inputs.key
     readings = []
     for path in (baseline, candidate):
         reading, inferred = prepare(
@@ -333,6 +335,7 @@ def compare(
             sel.objective.check_reduction(reduction)
         bind_reduction(reading.selected, reduction)
         readings.append(reading)
+    group = readings[0].selected[0].plan.group  # the columns, as the file names them
     options = {"key": key, "group": group, "resample": bootstrap_replicates > 0}
     base, cand = backend.score(readings, options, note, inputs.from_logits)
     selected = readings[0].selected
@@ -348,6 +351,7 @@ def compare(
         confidence=confidence,
         seed=seed,
     )
+    with_group_values(rows, group)
     regressions = [{"loss": r["loss"], "group": r["group"]} for r in rows if r["regression"]]
     doc = {
         "schema": SCHEMA,
@@ -355,7 +359,7 @@ def compare(
         "baseline": {"path": base.path, "rows": base.rows, "rows_dropped": base.dropped},
         "candidate": {"path": cand.path, "rows": cand.rows, "rows_dropped": cand.dropped},
         "key": key,
-        "group": group,
+        "group": group_by(group),
         "reduction": reduction,
         "convention": normalize_library(inputs.convention) if inputs.convention else None,
         "bootstrap": {

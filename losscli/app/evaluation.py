@@ -23,7 +23,15 @@ from losscli.binding.conventions import normalize_library
 from losscli.binding.objective import objectives_for
 from losscli.engine.backend import backend_for
 from losscli.engine.logits import quiet
-from losscli.engine.passes import Selected, bind_reduction, check_usable, group_rows, located
+from losscli.engine.passes import (
+    Selected,
+    bind_reduction,
+    check_usable,
+    group_by,
+    group_rows,
+    located,
+    with_group_values,
+)
 from losscli.engine.top_rows import require_ranked, unranked_reason
 from losscli.errors import UsageError, ZeroWeightError
 from losscli.io.input_options import InputSpec, decimal_value, delimiter_value
@@ -72,7 +80,7 @@ def input_spec(
         pred=column_names(pred, "pred"),
         var=column_name(var, "var"),
         weight=column_name(weight, "weight"),
-        group=column_name(group, "group"),
+        group=",".join(column_names(group, "group")) or None,  # several: one row per combination
         key=column_name(key, "key"),
         targets=targets,
         from_logits=from_logits,
@@ -104,7 +112,7 @@ def _describe_input(
         "target": plan.target,
         "predictions": [c for cols in plan.inputs for c in cols],
         "weight": plan.weight,
-        "group": plan.group,
+        "group": group_by(plan.group),
         "from_logits": bool(from_logits),
     }
 
@@ -244,6 +252,7 @@ def evaluate(
                 resampling=resampling,
                 source=source,
             )
+    with_group_values(results, selected[0].plan.group)
     doc = EvalDocument(
         {
             "schema": "losscli.eval/1",
@@ -263,6 +272,7 @@ def evaluate(
         ]
     if evaluated.worst is not None:
         doc["top_rows"] = _top_rows(selected, sums, evaluated.worst, note)
+        with_group_values(doc["top_rows"], selected[0].plan.group)
     if thresholds:
         doc["checks"] = threshold_rules.checks(thresholds, selected, results)
         doc["passed"] = all(c["passed"] for c in doc["checks"])
@@ -305,7 +315,7 @@ def evaluate_file(
     pred: Sequence[str] = (),
     var: str | None = None,
     weight: str | None = None,
-    group: str | None = None,
+    group: str | Sequence[str] | None = None,
     reduction: str = "mean",
     gradients: bool = False,
     from_logits: bool | None = None,

@@ -21,7 +21,15 @@ from typing import Any
 from losscli._version import __version__
 from losscli.app import report_charts as charts
 from losscli.app.evaluation import WHERE_DEFINED, without_unset_params
-from losscli.app.report_html import document, escape, fmt, meta_table, notes_list, table
+from losscli.app.report_html import (
+    document,
+    escape,
+    fmt,
+    group_columns_text,
+    meta_table,
+    notes_list,
+    table,
+)
 from losscli.errors import LossCliError
 from losscli.io.input_options import InputSpec
 
@@ -192,7 +200,7 @@ def page(
         ("target", ", ".join(inp["target"] or [])),
         ("predictions", ", ".join(inp["predictions"])),
         ("weight", inp["weight"] or "none"),
-        ("group", inp["group"] or "none"),
+        ("group", group_columns_text(inp["group"])),
         ("task", inp["task"] or "given by --loss"),
         ("options", options_text(options)),
         ("losscli", __version__),

@@ -17,7 +17,15 @@ from losscli._version import __version__
 from losscli.app import report_charts as charts
 from losscli.app.compare import rule_text, summary, verdict
 from losscli.app.evaluation import without_unset_params
-from losscli.app.report_html import document, escape, fmt, meta_table, notes_list, table
+from losscli.app.report_html import (
+    document,
+    escape,
+    fmt,
+    group_columns_text,
+    meta_table,
+    notes_list,
+    table,
+)
 from losscli.engine.paired_rows import BASELINE
 from losscli.errors import UsageError
 from losscli.io.input_options import InputSpec
@@ -94,7 +102,7 @@ def page(doc: dict[str, Any], notes: list[str], options: Mapping[str, Any]) -> s
         ("baseline", f"{base['path']} ({_rows(base)})"),
         ("candidate", f"{cand['path']} ({_rows(cand)})"),
         ("rows paired", f"by the key column {doc['key']}" if doc["key"] else "by order"),
-        ("group", doc["group"] or "none"),
+        ("group", group_columns_text(doc["group"])),
         ("reduction", doc["reduction"]),
         ("passes when", _rule_words(rule, doc["bootstrap"])),
         ("options", options_text(options)),

@@ -63,6 +63,13 @@ def table(
     return "".join(out)
 
 
+def group_columns_text(group: str | list[str] | None) -> str:
+    """A document's group columns as the page's header says them: ``region, segment``."""
+    if group is None:
+        return "none"
+    return group if isinstance(group, str) else ", ".join(group)
+
+
 def meta_table(items: Sequence[tuple[str, Any]]) -> str:
     """The page's header facts (file, rows, options …), one per line."""
     body = "".join(f"<tr><td>{escape(k)}</td><td>{escape(v)}</td></tr>" for k, v in items)

@@ -213,7 +213,7 @@ def _note(quiet: bool):
 
 
 @app.command("eval")
-@with_input_options()
+@with_input_options(project_defaults=True)
 @with_loss_params()
 def eval_command(
     file: FileArg,
@@ -441,11 +441,22 @@ _BY_EXTENSION = {
 }
 
 
-def _summary_format(fmt: EvalFormat | None, output_file: str | None) -> EvalFormat:
-    """``--format``, else the one ``-o``'s extension names (.json, .csv, .md, .xml), else table."""
-    from pathlib import Path
+def _required_loss(loss: str | None, command: str) -> str:
+    """``--loss``, which ``command`` needs: given, or from losscli.toml's [defaults]."""
+    if loss is None:
+        raise UsageError(
+            f"{command} needs --loss SPEC",
+            hint='give --loss, e.g. --loss mse, or loss = "mse" under [defaults] in losscli.toml',
+        )
+    return loss
 
-    named = _BY_EXTENSION.get(Path(output_file).suffix.lower()) if output_file else None
+
+def _summary_format(fmt: EvalFormat | None, output_file: str | None) -> EvalFormat:
+    """``--format``, else the one ``-o``'s extension names (.json, .csv, .md, .xml; under a .gz,
+    .bz2 or .zst), else table."""
+    from losscli.io.sink import plain_suffix
+
+    named = _BY_EXTENSION.get(plain_suffix(output_file)) if output_file else None
     return fmt or named or EvalFormat.table
 
 
@@ -462,20 +473,22 @@ def _warn_not_finite(doc: dict) -> None:
 
 
 @app.command("grad")
-@with_input_options(*(name for name in INPUT_OPTIONS if name != "group"))
+@with_input_options(*(name for name in INPUT_OPTIONS if name != "group"), project_defaults=True)
 @with_loss_params()
 def grad_command(
     file: FileArg,
     loss: Annotated[
-        str,
+        str | None,
         typer.Option(
             "--loss",
             "-l",
             metavar="SPEC",
             autocompletion=complete_loss,
-            help="One loss (or a linear combination).",
+            help="One loss (or a linear combination). Required, unless losscli.toml's "
+            "[defaults] gives loss.",
+            show_default=False,
         ),
-    ],
+    ] = None,
     inputs: InputSpec | None = None,  # the input options (with_input_options)
     reduction: Annotated[
         GradReduction,
@@ -513,7 +526,7 @@ def grad_command(
 
     files.gradients_of(
         file,
-        loss,
+        _required_loss(loss, "grad"),
         inputs,
         params,
         output_file,
@@ -534,7 +547,9 @@ class ReportFormat(str, Enum):
 
 @app.command("compare")
 @with_input_options(
-    *(name for name in INPUT_OPTIONS if name not in ("targets", "keep")), key=CompareKeyOpt
+    *(name for name in INPUT_OPTIONS if name not in ("targets", "keep")),
+    key=CompareKeyOpt,
+    project_defaults=True,
 )
 @with_loss_params()
 def compare_command(
@@ -545,15 +560,17 @@ def compare_command(
         str, typer.Argument(metavar="CANDIDATE", help="Predictions of the new model.")
     ],
     loss: Annotated[
-        str,
+        str | None,
         typer.Option(
             "--loss",
             "-l",
             metavar="SPEC",
             autocompletion=complete_loss,
-            help="Losses to compare, e.g. 'mse,huber(delta=0.5)'.",
+            help="Losses to compare, e.g. 'mse,huber(delta=0.5)'. Required, unless "
+            "losscli.toml's [defaults] gives loss.",
+            show_default=False,
         ),
-    ],
+    ] = None,
     inputs: InputSpec | None = None,  # the input options (with_input_options)
     reduction: SummaryReductionOpt = GradReduction.mean,
     tolerance: ToleranceOpt = None,
@@ -618,7 +635,7 @@ def compare_command(
     doc = compare(
         baseline,
         candidate,
-        loss,
+        _required_loss(loss, "compare"),
         inputs,
         params,
         reduction=reduction.value,
@@ -707,12 +724,14 @@ def check_command(
 
     Example: losscli check --format markdown >> "$GITHUB_STEP_SUMMARY"
     """
-    from losscli.app import checks
+    from losscli.app import checks, defaults
     from losscli.io import progress
 
     started = time.perf_counter()
     progress.enable(quiet)
-    doc = checks.run_checks(checks.find_config(config))
+    found = checks.find_config(config)
+    defaults.check_config(found)
+    doc = checks.run_checks(found)
 
     def table() -> None:
         output.write_table(
@@ -857,7 +876,7 @@ def explain_command(
 
 
 @app.command("report")
-@with_input_options(key=ReportKeyOpt)
+@with_input_options(key=ReportKeyOpt, project_defaults=True)
 @with_loss_params()
 def report_command(
     file: Annotated[

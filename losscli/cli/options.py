@@ -139,7 +139,8 @@ GroupOpt = Annotated[
         "--group",
         metavar="COL",
         autocompletion=_complete_column,
-        help="One result row per value of COL.",
+        help="One result row per value of COL; a comma list (--group region,segment) gives "
+        "one row per combination of their values.",
     ),
 ]
 VarOpt = Annotated[
@@ -237,7 +238,8 @@ OutputOpt = Annotated[
         "--output",
         "-o",
         metavar="FILE",
-        help="Write to FILE (atomically); - is stdout.",
+        help="Write to FILE (atomically); - is stdout. A FILE named .gz, .bz2 or .zst is "
+        "compressed, e.g. -o rows.csv.zst.",
         callback=_dash_is_stdout,
     ),
 ]
@@ -520,10 +522,13 @@ INPUT_OPTIONS: dict[str, tuple[Any, Any]] = {
 }
 
 
-def _bundle(placeholder: str, options: dict[str, tuple[Any, Any]], build: Any) -> Any:
+def _bundle(
+    placeholder: str, options: dict[str, tuple[Any, Any]], build: Any, prepare: Any = None
+) -> Any:
     """A decorator that replaces a command's ``placeholder`` parameter with ``options``
     (name → (annotation, default)) and calls the command with ``build(**their values)``
-    in its place: options declared once, received as one value."""
+    in its place: options declared once, received as one value. ``prepare(given,
+    arguments)``, if given, may fill in the values first (the project's defaults)."""
     import functools
     import inspect
 
@@ -546,6 +551,8 @@ def _bundle(placeholder: str, options: dict[str, tuple[Any, Any]], build: Any) -
         @functools.wraps(command)
         def run(**arguments: Any) -> Any:
             given = {name: arguments.pop(name) for name in options}
+            if prepare is not None:
+                prepare(given, arguments)
             arguments[placeholder] = build(**given)
             return command(**arguments)
 
@@ -556,11 +563,12 @@ def _bundle(placeholder: str, options: dict[str, tuple[Any, Any]], build: Any) -
     return decorate
 
 
-def with_input_options(*fields: str, **overrides: Any) -> Any:
+def with_input_options(*fields: str, project_defaults: bool = False, **overrides: Any) -> Any:
     """Declare a command's input options once: its ``inputs`` parameter becomes the options
     of ``fields`` (all of ``INPUT_OPTIONS`` when none are named; ``overrides`` replaces an
     option's declaration, e.g. compare's --key), and the command receives them as one
-    ``InputSpec``, whole, to pass down.
+    ``InputSpec``, whole, to pass down. With ``project_defaults``, the options (and
+    ``--loss``) not on the command line take the values of ``[defaults]`` in losscli.toml.
     """
     names = fields or tuple(INPUT_OPTIONS)
     options = {
@@ -568,7 +576,55 @@ def with_input_options(*fields: str, **overrides: Any) -> Any:
         for name, (annotation, default) in INPUT_OPTIONS.items()
         if name in names
     }
-    return _bundle("inputs", options, input_spec)
+    return _bundle("inputs", options, input_spec, apply_defaults if project_defaults else None)
+
+
+def apply_defaults(given: dict[str, Any], arguments: dict[str, Any]) -> None:
+    """Fill the input options (``given``) and ``--loss`` (in ``arguments``) that the
+    command line left out from the project's ``[defaults]``; a note names what was used
+    (unless ``--quiet``).
+
+    A default the command line could not turn off, where the command would refuse it, is
+    left out: the group under ``--reduction none``, the weight under median, max or p95,
+    the key of a --targets join without --targets.
+    """
+    from losscli.app.defaults import load
+
+    defaults = load()
+    used = []
+    for name, value in defaults.values.items():
+        values = arguments if name == "loss" else given
+        if name not in values or values[name] is not None or not _applies(name, given, arguments):
+            continue
+        values[name] = value
+        used.append(_as_flags(name, value))
+    if used and not arguments.get("quiet"):
+        from losscli.errors import printable
+        from losscli.io import progress
+
+        progress.note(printable(f"note: defaults from {defaults.path}: {' '.join(used)}"))
+
+
+def _applies(name: str, given: dict[str, Any], arguments: dict[str, Any]) -> bool:
+    reduction = getattr(arguments.get("reduction"), "value", None)
+    if name == "group":
+        return reduction != "none"
+    if name == "weight":
+        return reduction not in ("median", "max", "p95")
+    if name == "key" and "targets" in given:  # eval, grad, report: --key joins --targets
+        return given["targets"] is not None or arguments.get("candidate") is not None
+    return True
+
+
+def _as_flags(name: str, value: Any) -> str:
+    """A default as the command line would say it: ``--pred yhat``, ``--no-from-logits``."""
+    import shlex
+
+    flag = "--" + name.replace("_", "-")
+    if isinstance(value, bool):
+        return flag if value else f"--no-{flag[2:]}"
+    values = value if isinstance(value, list) else [value]
+    return " ".join(f"{flag} {shlex.quote(v)}" for v in values)
 
 
 def with_loss_params(*left_out: str) -> Any:

@@ -42,7 +42,7 @@ class WorseRows:
     def of(cls, k: int, base: Selected, cand: Selected, keep: Sequence[str], key: str | None):
         plan = cand.plan
         read = [*plan.target, *(c for cols in plan.inputs for c in cols), plan.weight]
-        columns = list(dict.fromkeys(c for c in [key, *keep, plan.group, *read] if c))
+        columns = list(dict.fromkeys(c for c in [key, *keep, *plan.group, *read] if c))
         baseline = [] if key else [c for cols in base.plan.inputs for c in cols]
         return cls(k, columns, baseline)
 

@@ -644,9 +644,9 @@ def _grow(leaf: np.ndarray, size: int) -> np.ndarray:
     return np.concatenate([leaf, pad])
 
 
-def group_slices(frame: Frame, column: str) -> list[tuple[str, np.ndarray]]:
+def group_slices(frame: Frame, columns: Sequence[str]) -> list[tuple[str, np.ndarray]]:
     """Each group of a frame with the indices of its rows, in the order of the group names."""
-    codes, cats = group_codes(frame, column)
+    codes, cats = group_codes(frame, columns)
     out = []
     for code in np.unique(codes):
         out.append((cats[code], np.flatnonzero(codes == code)))
@@ -658,11 +658,80 @@ def text_like(values: np.ndarray) -> tuple[np.ndarray, list[str]]:
     return codes, [str(int(u)) if float(u).is_integer() else repr(float(u)) for u in uniq]
 
 
-def group_codes(frame: Frame, column: str) -> tuple[np.ndarray, list[str]]:
-    """The group column of a frame as codes into its group names."""
+def group_codes(frame: Frame, columns: Sequence[str]) -> tuple[np.ndarray, list[str]]:
+    """The group columns of a frame as codes into its group names (``group_name``): one
+    code per combination of their values that occurs."""
+    coded = [_column_codes(frame, c) for c in columns]
+    if len(coded) == 1:
+        return coded[0]
+    # each combination as one number, mixed radix: code₁·|names₂|·… + code₂·… + …
+    sizes = [max(len(names), 1) for _, names in coded]
+    combined = np.zeros(frame.n, dtype=np.int64)
+    for (codes, _), size in zip(coded, sizes):
+        combined = combined * size + codes
+    space = math.prod(sizes)
+    if space <= max(4 * frame.n, 1 << 16):  # a lookup table: linear, no sort
+        found = np.flatnonzero(np.bincount(combined, minlength=space))
+        lookup = np.zeros(space, dtype=np.intp)
+        lookup[found] = np.arange(len(found))
+        codes = lookup[combined]
+    else:
+        found, codes = np.unique(combined, return_inverse=True)
+    names = []
+    for number in found.tolist():
+        values = []
+        for (_, column_names), size in zip(reversed(coded), reversed(sizes)):
+            number, code = divmod(number, size)
+            values.append(column_names[code])
+        names.append(group_name(columns, values[::-1]))
+    return codes.reshape(-1), names
+
+
+def _column_codes(frame: Frame, column: str) -> tuple[np.ndarray, list[str]]:
     if column in frame.texts:
         return frame.texts[column]
     return text_like(frame.numbers[column])
+
+
+def group_name(columns: Sequence[str], values: Sequence[str]) -> str:
+    """The name of a group: its value for one group column; ``a=x, b=y`` for several."""
+    if len(columns) == 1:
+        return values[0]
+    return ", ".join(f"{c}={v}" for c, v in zip(columns, values, strict=True))
+
+
+def group_values(columns: Sequence[str], name: str) -> list[str]:
+    """The values of a group's columns, read back from its name (``group_name``)."""
+    if len(columns) == 1:
+        return [name]
+    values, rest = [], name[len(columns[0]) + 1 :]
+    for column in columns[1:]:
+        value, _, rest = rest.partition(f", {column}=")
+        values.append(value)
+    return [*values, rest]
+
+
+def group_by(columns: Sequence[str]) -> str | list[str] | None:
+    """The group columns as a document names them: none, the one column, or the list."""
+    if not columns:
+        return None
+    return columns[0] if len(columns) == 1 else list(columns)
+
+
+def with_group_values(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> None:
+    """Give each result row of several group columns ``groups``, its group's value of each
+    column (``{"region": "eu", "segment": "b"}``; null on the whole-file rows)."""
+    if len(columns) < 2:
+        return
+    for row in rows:
+        name = row["group"]
+        row["groups"] = None if name is None else dict(zip(columns, group_values(columns, name)))
+
+
+def group_order(columns: Sequence[str]) -> Callable[[str], tuple]:
+    """The sort key of group names: the natural order of each column's value in turn
+    (``2`` before ``10``), the first column first."""
+    return lambda name: tuple(_natural_key(v) for v in group_values(columns, name))
 
 
 class BatchAdder(Protocol):
@@ -935,8 +1004,7 @@ def text_columns_for(header: Header, selected: Sequence[Selected]) -> set[str]:
     for sel in selected:
         # A group column that is also read as numbers (the target, a prediction, the
         # weight) is grouped by its values, as a numeric Parquet column always is.
-        if sel.plan.group and sel.plan.group not in numbers:
-            out.add(sel.plan.group)
+        out.update(c for c in sel.plan.group if c not in numbers)
     return out
 
 
@@ -959,7 +1027,8 @@ def bind_reduction(selected: Sequence[Selected], reduction: str) -> None:
 
 
 def group_rows(sel: Selected, acc: GroupedSums) -> list[tuple[str, PartialSums, int]]:
-    return [(k, acc.groups[k], acc.group_n[k]) for k in sorted(acc.groups, key=_natural_key)]
+    order = group_order(sel.plan.group)
+    return [(k, acc.groups[k], acc.group_n[k]) for k in sorted(acc.groups, key=order)]
 
 
 def _natural_key(text: str) -> tuple:

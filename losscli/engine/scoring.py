@@ -97,7 +97,7 @@ class Fingerprints:
     checksum and the key hashes; ``frame`` makes each frame's ``FrameScore``."""
 
     key: str | None
-    group: str | None
+    group: tuple[str, ...]  # the group columns (none: no groups)
     resample: bool
     checksum: Any = field(default_factory=lambda: np.zeros((bootstrap.UNITS, 2)))
     hashes: list[Any] = field(default_factory=list)
@@ -144,7 +144,7 @@ def key_hashes(frame: Any, key: str) -> np.ndarray:
     return bootstrap.hash_keys(np.asarray(cats, dtype=object))[codes]
 
 
-def score(reading: Reading, *, key: str | None, group: str | None, resample: bool) -> Scored:
+def score(reading: Reading, *, key: str | None, group: tuple[str, ...], resample: bool) -> Scored:
     """One pass over a file: every loss's sums overall, per group and per resampling unit."""
     tallies = [Tally() for _ in reading.selected]
     found = Fingerprints(key, group, resample)

@@ -27,7 +27,7 @@ class WorstRows:
 
     k: int
     columns: list[str]  # --keep columns, then the loss's target, prediction, weight columns
-    group: str | None = None
+    group: tuple[str, ...] = ()
     ranked: bool = True  # False for a loss without per-row values (rmse, Dice-type, …)
     kept: dict[str | None, list[tuple[float, int, dict[str, Any], float]]] = field(
         default_factory=dict
@@ -37,7 +37,7 @@ class WorstRows:
     def of(cls, k: int, sel: Selected, keep: tuple[str, ...], key: str | None = None) -> WorstRows:
         plan = sel.plan
         read = [*plan.target, *(c for cols in plan.inputs for c in cols), plan.weight]
-        columns = list(dict.fromkeys(c for c in [key, *keep, plan.group, *read] if c))
+        columns = list(dict.fromkeys(c for c in [key, *keep, *plan.group, *read] if c))
         return cls(k, columns, plan.group, ranked=unranked_reason(sel) is None)
 
     def add(self, sel: Selected, batch: Batch, frame: Frame, shared: Any) -> None:
@@ -46,7 +46,7 @@ class WorstRows:
             return
         losses = np.asarray(sel.objective.rows(batch), dtype=np.float64)
         self._offer(None, losses, frame, None)
-        if self.group is not None:
+        if self.group:
             for name, where in group_slices(frame, self.group):
                 self._offer(name, losses[where], frame, where)
 

@@ -55,11 +55,11 @@ class ColumnPlan:
     inputs: list[list[str]] = field(default_factory=list)  # one list of columns per input
     classes: list[str] | None = None  # class names from prob_<class>-style columns
     weight: str | None = None
-    group: str | None = None
+    group: tuple[str, ...] = ()  # --group: one result row per combination of their values
 
     def columns(self) -> list[str]:
         out = [*self.target, *(c for cols in self.inputs for c in cols)]
-        out += [c for c in (self.weight, self.group) if c]
+        out += [c for c in (self.weight, *self.group) if c]
         return list(dict.fromkeys(out))
 
 
@@ -131,6 +131,23 @@ def one_column(name: str, columns: Sequence[str], option: str, source: str | Non
     return hits[0]
 
 
+def group_columns(group: str, columns: Sequence[str], source: str | None = None) -> tuple[str, ...]:
+    """The columns ``--group`` names: one, or a comma list (``--group region,segment``) whose
+    value combinations each get a result row. Each name (or glob) is one column, and a
+    column named twice is an error."""
+    out = [one_column(p.strip(), columns, "--group", source) for p in group.split(",") if p.strip()]
+    where = f"{source}: " if source else ""
+    if not out:
+        raise UsageError(f"{where}--group {group!r} names no column")
+    twice = next((c for c in out if out.count(c) > 1), None)
+    if twice is not None:
+        raise UsageError(
+            f"{where}--group {group!r} names {twice!r} twice",
+            hint="name each group column once, e.g. --group region,segment",
+        )
+    return tuple(out)
+
+
 def _columns_hint(columns: Sequence[str]) -> str:
     shown = ", ".join(columns[:12]) + (", …" if len(columns) > 12 else "")
     return f"the columns are: {shown}"
@@ -173,7 +190,7 @@ def resolve_columns(
     if weight:
         plan.weight = one_column(weight, columns, "--weight", source)
     if group:
-        plan.group = one_column(group, columns, "--group", source)
+        plan.group = group_columns(group, columns, source)
     if kind in PAIRS:
         plan.inputs = _pair_inputs(columns, kind, pred, source)
     else:
@@ -185,8 +202,8 @@ def resolve_columns(
     # an embedding's columns are coordinates, not classes
     if len(plan.inputs[0]) > 1 and kind not in PAIRS and kind != "labelled_embedding":
         plan.classes = _suffixes(plan.inputs[0])
-    used = set(plan.columns()) - {plan.group, plan.weight}
-    for role, col in (("--weight", plan.weight), ("--group", plan.group)):
+    used = set(plan.columns()) - {*plan.group, plan.weight}
+    for role, col in (("--weight", plan.weight), *(("--group", c) for c in plan.group)):
         if col and col in used:
             raise UsageError(f"{role} column {col!r} is also read as a target or prediction")
     return plan

@@ -1,5 +1,9 @@
 """Per-row output: CSV to stdout or a file, Parquet to a file, written atomically.
 
+A CSV or JSON Lines file named ``.gz``, ``.bz2`` or ``.zst`` (``out.csv.gz``) is
+compressed by that suffix, as an input of that name is read (``io.sources.COMPRESSION``),
+and so is a summary (``write_text_atomic``).
+
 Numbers are written at full precision (shortest round-trip repr). A file is
 written to a temporary name beside the target and renamed into place only when
 complete, so a failed or interrupted run never leaves a partial or clobbered file.
@@ -64,10 +68,32 @@ def temporary(path: str) -> tuple[int, str]:
     return fd, tmp
 
 
+def output_compression(path: str | None) -> str | None:
+    """The codec an output file's last suffix names (``out.csv.zst``: zstd), or None."""
+    from losscli.io.sources import COMPRESSION
+
+    return COMPRESSION.get(Path(path).suffix.lower()) if path is not None else None
+
+
+def plain_suffix(path: str) -> str:
+    """The suffix that names a file's format, under a compression suffix (``.csv`` of
+    ``out.csv.gz``), lower-case."""
+    name = Path(path)
+    if output_compression(path) is not None:
+        name = name.with_suffix("")
+    return name.suffix.lower()
+
+
 def output_format(path: str | None) -> str:
+    """The format of a per-row output file by its name, under a compression suffix."""
     if path is None:
         return "csv"
-    suffix = Path(path).suffix.lower()
+    suffix = plain_suffix(path)
+    if output_compression(path) is not None and suffix in (".parquet", ".pq"):
+        raise UsageError(
+            f"cannot write -o {path}: Parquet compresses its own columns",
+            hint=f"name it {Path(path).with_suffix('')}",
+        )
     if suffix in (".parquet", ".pq"):
         return "parquet"
     if suffix in (".csv", ".txt", ""):
@@ -78,6 +104,48 @@ def output_format(path: str | None) -> str:
         f"cannot tell the output format of -o {path}",
         hint="use a .csv, .jsonl (JSON Lines: one object per row) or .parquet file name",
     )
+
+
+def compressed_file(path: str, codec: str) -> Any:
+    """A new Arrow output file at ``path`` that compresses what is written with ``codec``
+    (closing it completes and closes the file).
+
+    gzip is written at level 6, the gzip command's default, by zlib (which lets go of the
+    GIL as it compresses): Arrow's gzip stream is fixed at level 9, as small but twice as
+    slow. The header holds no name or time, so one input gives the same bytes each run.
+    bz2 and zstd are Arrow's streams.
+    """
+    import pyarrow as pa
+
+    if codec == "gzip":
+        return pa.PythonFile(_GzipFile(path), mode="w")
+    return pa.CompressedOutputStream(pa.OSFile(path, "wb"), codec)
+
+
+class _GzipFile:
+    """The writing end of a gzip file at ``path`` (level 6), as ``pa.PythonFile`` wraps it."""
+
+    def __init__(self, path: str) -> None:
+        import zlib
+
+        self._file = open(path, "wb")  # noqa: SIM115 - closed by close()
+        self._deflate = zlib.compressobj(6, zlib.DEFLATED, 31)  # wbits 16 + 15: gzip framing
+        self.closed = False
+
+    def write(self, data: Any) -> int:
+        self._file.write(self._deflate.compress(data))
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            try:
+                self._file.write(self._deflate.flush())
+            finally:
+                self._file.close()
 
 
 def _strings(names: list[str]) -> Any:
@@ -233,6 +301,7 @@ class RowSink:
         self.path = path
         self.columns = list(columns)
         self.fmt = fmt or output_format(path)
+        self.compression = output_compression(path)
         self._tmp: str | None = None
         self._writer: Any = None
         if path is not None:
@@ -252,7 +321,10 @@ class RowSink:
         import pyarrow.csv as pcsv
 
         # A native file: Arrow writes it without taking the GIL.
-        self._file = pa.OSFile(self._tmp, "wb") if self._tmp else sys.stdout.buffer
+        if self.compression is not None and self._tmp:
+            self._file = compressed_file(self._tmp, self.compression)
+        else:
+            self._file = pa.OSFile(self._tmp, "wb") if self._tmp else sys.stdout.buffer
         if self.fmt == "jsonl":
             self._writer = JsonLinesWriter(self._file)
             return
@@ -353,12 +425,19 @@ class TableSink:
 
 
 def write_text_atomic(path: str, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file and a rename."""
+    """Write ``text`` to ``path`` through a temporary file and a rename; compressed when the
+    name ends in .gz, .bz2 or .zst (``summary.json.gz``)."""
     check_writable(path)
     fd, tmp = temporary(path)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
+        codec = output_compression(path)
+        if codec is None:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(text)
+        else:
+            os.close(fd)
+            with compressed_file(tmp, codec) as out:
+                out.write(text.encode())
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
