@@ -518,7 +518,7 @@ def test_a_file_without_a_needed_column_is_named(data, tmp_path, capsys):
         (["eval", "{base}", "--loss", "mse", "--engine", "dask", "--scheduler", "nowhere"], "--scheduler nowhere: not a scheduler address"),
         (["grad", "{base}", "--loss", "mse", "--engine", "dask"], "--engine dask writes per-row output as a Parquet dataset: give -o DIR"),
         (["grad", "{base}", "--loss", "mse", "--engine", "dask", "-o", "g.csv"], "-o g.csv: --engine dask writes a Parquet dataset"),
-        (["eval", "{base}/*.csv", "--loss", "mse"], "{base}/*.csv: a URL or a glob is read as a Parquet dataset"),
+        (["eval", "{base}/*.csv", "--loss", "mse"], "{base}/*.csv: no .csv files match"),
         (["eval", "{base}/*.nothing.parquet", "--loss", "mse"], "{base}/*.nothing.parquet: no .parquet files match"),
     ],
     ids=["stdin", "csv", "targets", "scheduler_alone", "bad_address", "grad_no_output", "grad_csv_output", "csv_glob", "empty_glob"],

@@ -175,7 +175,12 @@ def settle(outcome: Outcome, source: Source) -> tuple[Any, dict[str, int]]:
 def _partition_reading(reading: Reading, part: Partition) -> Reading:
     source = reading.source
     piece = Source(
-        source.path, "parquet", pieces=part.pieces, row0=part.row0, filesystem=source.filesystem
+        source.path,
+        "parquet",
+        pieces=part.pieces,
+        row0=part.row0,
+        filesystem=source.filesystem,
+        partitions=source.partitions,
     )
     return replace(reading, source=piece, targets=None)
 

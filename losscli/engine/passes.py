@@ -129,11 +129,15 @@ class BadCells:
 
     counts: dict[str, int] = field(default_factory=dict)
     first_rows: dict[str, list[int]] = field(default_factory=dict)
+    # where the first bad row of a column stands in a dataset's files (Source.place)
+    places: dict[str, str] = field(default_factory=dict)
 
-    def add(self, column: str, rows: np.ndarray) -> None:
+    def add(self, column: str, rows: np.ndarray, source: Source | None = None) -> None:
         if len(rows):
             self.counts[column] = self.counts.get(column, 0) + len(rows)
             kept = self.first_rows.setdefault(column, [])
+            if not kept and source is not None and source.place(int(rows[0])):
+                self.places[column] = source.place(int(rows[0]))
             kept.extend(int(r) for r in rows[: max(0, 3 - len(kept))])
 
     def merge(self, other: BadCells) -> None:
@@ -141,6 +145,8 @@ class BadCells:
         for column, count in other.counts.items():
             self.counts[column] = self.counts.get(column, 0) + count
             kept = self.first_rows.setdefault(column, [])
+            if not kept and column in other.places:
+                self.places[column] = other.places[column]
             kept.extend(other.first_rows[column][: max(0, 3 - len(kept))])
 
     def error(self, source: str, logit_columns: set[str] = frozenset()) -> BadCellsError:
@@ -149,6 +155,9 @@ class BadCells:
         column = next(iter(self.counts))
         total = self.counts[column]
         rows = ", ".join(map(str, self.first_rows[column]))
+        place = self.places.get(column, "")
+        if place:
+            rows += f" (row {self.first_rows[column][0]}: {place})"
         others = "" if len(self.counts) == 1 else f" (and {len(self.counts) - 1} more column(s))"
         hint = "drop those rows with --dropna (the count is reported), or fix the data"
         if column in logit_columns:
@@ -232,14 +241,14 @@ def frames(reading: Reading, stats: dict[str, int]) -> Iterator[Frame]:
             if broken.any():
                 drop = broken if drop is None else drop | broken
                 if not dropna:
-                    bad.add(c, row0 + np.flatnonzero(broken))
+                    bad.add(c, row0 + np.flatnonzero(broken), source)
         for c in needed:
             if c in text_columns and c not in texts and c not in carry_only:
                 codes, cats, nulls = text_column(rb.column(c))
                 if nulls is not None and nulls.any():
                     drop = nulls if drop is None else drop | nulls
                     if not dropna:
-                        bad.add(c, row0 + np.flatnonzero(nulls))
+                        bad.add(c, row0 + np.flatnonzero(nulls), source)
                 texts[c] = (codes, cats)
         first = row0
         row0 += n
@@ -557,7 +566,7 @@ def located(exc: InputError, sel: Selected, source: Source, group: object = None
     else:
         name = columns[0] if len(columns) == 1 else None
     where = f"column {name!r}" if name else (f"columns {', '.join(columns)}" if columns else role)
-    line = f" (line {exc.row + 2})" if source.is_text else ""
+    line = source.where_row(exc.row)
     more = f"; {exc.count} rows in all" if exc.count > 1 else ""
     value = f"{exc.value:.10g}" if isinstance(exc.value, float) else repr(exc.value)
     return InputError(
