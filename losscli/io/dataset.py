@@ -219,7 +219,8 @@ def glob_root(path: str) -> str:
 @dataclass(frozen=True)
 class Partitions:
     """The Hive partition columns of a dataset: ``columns`` (name, "int32" or "string")
-    and each file's values (``values[file]``: name → value; a missing key left out)."""
+    and each file's values (``values[file]``: name → value or None for a null; a key
+    that no folder of the file names is left out, and null too)."""
 
     columns: tuple[tuple[str, str], ...]
     values: dict[str, dict[str, Any]]
@@ -300,8 +301,8 @@ def hive_partitions(path: str, files: list[str], root: str | None = None) -> Par
                 continue
             key, value = unquote(key), unquote(value)
             seen.setdefault(key, [])
-            if value != HIVE_NULL:
-                keys[key] = value
+            keys[key] = None if value == HIVE_NULL else value
+            if keys[key] is not None:
                 seen[key].append(value)
     if not seen:
         return None
@@ -311,7 +312,7 @@ def hive_partitions(path: str, files: list[str], root: str | None = None) -> Par
         columns.append((key, kind))
         if kind == "int32":
             for keys in values.values():
-                if key in keys:
+                if keys.get(key) is not None:
                     keys[key] = int(keys[key])
     return Partitions(tuple(columns), values)
 
