@@ -290,8 +290,8 @@ def test_a_part_with_other_columns_is_named(capsys, tmp_path, regression):
     parts["part-1"].drop(columns=["weight"]).to_csv(tmp_path / "part-1.csv", index=False)
     line = user_error(capsys, "eval", tmp_path, "--loss", "mse")
     assert line == (
-        f"error: {tmp_path / 'part-1.csv'}: the part lacks weight; every part needs the "
-        f"columns of the first, {tmp_path / 'part-0.csv'}"
+        f"error: {tmp_path / 'part-1.csv'}: the part lacks weight; every part of {tmp_path} "
+        "needs the columns of its first part"
     )
 
 

@@ -114,8 +114,10 @@ class Reading:
     keep: tuple[str, ...] = ()  # columns copied as they are into per-row output (--keep)
 
     def reopen(self) -> Reading:
-        """The same reading, ready for another pass from the first row."""
-        self.header = read_header(self.source)
+        """The same reading, ready for another pass from the first row (a dataset of
+        parts opens each part as it comes to it: nothing to reopen)."""
+        if not self.source.is_parts:
+            self.header = read_header(self.source)
         if self.targets is not None:
             self.targets.reset()
         for observer in self.observers:

@@ -22,7 +22,7 @@ from losscli.errors import InputError, UsageError
 from losscli.io.arrow_reader import arrow_batches, arrow_header
 from losscli.io.csv_header import read_csv_header
 from losscli.io.csv_reader import read_csv_batches
-from losscli.io.dataset import with_partition_columns
+from losscli.io.dataset import empty_file, with_partition_columns
 from losscli.io.jsonl_reader import jsonl_batches, jsonl_header
 from losscli.io.parquet_reader import parquet_batches, parquet_header
 from losscli.io.sources import Header, Source, part_source
@@ -32,7 +32,7 @@ def read_header(source: Source) -> Header:
     """Column names (and which look like text) without reading the whole input; a
     dataset's are its first file's and its partition columns."""
     if source.is_parts:
-        first = part_source(source, source.files[0])
+        first = part_source(source, _first_part(source))
         header = _file_header(first)
         _drop_pending(first)
     else:
@@ -51,6 +51,15 @@ def _file_header(source: Source) -> Header:
         _refuse_csv_options(source)
         return arrow_header(source)
     return read_csv_header(source)
+
+
+def _first_part(source: Source) -> str:
+    """The first file of a dataset's parts that is not empty (an empty part has no rows
+    and no header to read; Spark writes such parts)."""
+    first = next((f for f in source.files if not empty_file(f)), None)
+    if first is None:
+        raise InputError(f"{source.name}: every part is an empty file", hint="no rows to read")
+    return first
 
 
 def _drop_pending(source: Source) -> None:
@@ -94,10 +103,11 @@ def _part_batches(
     partition = set(source.partitions.names) if source.partitions else set()
     wanted = [c for c in columns if c not in partition]
     expected = [c for c in header.columns if c not in partition]
-    first = source.files[0]
     row = source.row0
     source.part_starts.clear()
     for path in source.files:
+        if empty_file(path):
+            continue
         part = part_source(source, path)
         own = _file_header(part)
         if set(own.columns) != set(expected):
@@ -113,7 +123,8 @@ def _part_batches(
                 )
             )
             raise InputError(
-                f"{path}: the part {what}; every part needs the columns of the first, {first}",
+                f"{path}: the part {what}; every part of {source.name} needs the columns "
+                "of its first part",
                 hint="give the parts the same columns, or read the others with a glob",
             )
         own = Header(own.columns, header.text_columns, None, header.bool_columns)

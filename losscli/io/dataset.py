@@ -208,6 +208,14 @@ def _remote_files(url: str) -> tuple[list[str], Any]:
     return _order(files), fs
 
 
+def empty_file(path: str) -> bool:
+    """A local file of 0 bytes (a part with no rows)."""
+    try:
+        return os.path.getsize(path) == 0
+    except OSError:
+        return False
+
+
 def glob_root(path: str) -> str:
     """The folder a path's glob starts in (the path itself when it has no glob)."""
     if not has_glob(path):

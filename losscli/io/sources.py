@@ -96,6 +96,8 @@ class Source:
         if i < 0:
             return ""
         first, part = self.part_starts[i]
+        if part == self.path:  # a file read as a dataset of one part (--engine dask)
+            return ""
         line = f", line {row - first + 2}" if self.is_text else ""
         return f"{part}, row {row - first}{line}"
 
@@ -105,7 +107,7 @@ class Source:
         place = self.place(row)
         if place:
             return f" ({place})"
-        return f" (line {row + 2})" if self.is_text and self.files is None else ""
+        return f" (line {row + 2})" if self.is_text else ""
 
 
 @dataclass
