@@ -745,9 +745,10 @@ class Extras:
 
     @property
     def mergeable(self) -> bool:
-        """Each extra can start empty (``fresh``) and take another's rows (``merge``), so
-        parts of the file can be read in parallel and merged (``--top``'s WorstRows)."""
-        return self.per_frame is None and all(_merges(e) for e in self.losses)
+        """Each extra can start empty (``fresh``) and take another's rows (``merge``, told
+        how far the part's row numbers are off), so parts of the file can be read in
+        parallel and merged (``--top``'s WorstRows, ``breakdown.Extra``)."""
+        return all(_merges(e) for e in self.losses)
 
 
 def _merges(extra: Any) -> bool:
@@ -767,9 +768,10 @@ def accumulate(
     result does not depend on thread timing. Any error there is stated by a serial
     rerun, which names the exact row.
 
-    A pass with ``extras`` (``breakdown``: per-class and bootstrap sums) reads the file
-    serially, unless every extra merges (``Extras.mergeable``: ``--top``'s rows), when each
-    part keeps its own and they are merged; without extras it does no per-batch work for them.
+    A pass with ``extras`` reads the file serially, unless every extra merges
+    (``Extras.mergeable``: ``--top``'s rows, ``breakdown``'s per-class and bootstrap sums),
+    when each part keeps its own and they are merged; without extras it does no
+    per-batch work for them.
     """
     if extras is not None and not extras.mergeable:
         return _accumulate_serial(reading, stats, extras)
@@ -816,7 +818,8 @@ def _accumulate_ranges(
     part_stats: list[dict[str, int]] = [{} for _ in parts]
     # each part its own empty extras; merged into the caller's only once every part is read
     part_extras = [
-        None if extras is None else Extras([e.fresh() for e in extras.losses]) for _ in parts
+        None if extras is None else Extras([e.fresh() for e in extras.losses], extras.per_frame)
+        for _ in parts
     ]
     with ThreadPoolExecutor(len(parts), thread_name_prefix="losscli-range") as pool:
         futures = [
