@@ -125,7 +125,7 @@ def _part_batches(
             raise InputError(
                 f"{path}: the part {what}; every part of {source.name} needs the columns "
                 "of its first part",
-                hint="give the parts the same columns, or read the others with a glob",
+                hint="give every part the same columns, or name the parts that have them with a glob",
             )
         own = Header(own.columns, header.text_columns, None, header.bool_columns)
         source.part_starts.append((row, path))
