@@ -182,6 +182,15 @@ def test_hive_folders_are_columns_for_target_and_group(capsys, hive):
         )
 
 
+def test_completion_offers_the_parts_and_partition_columns(hive, tmp_path, regression):
+    from losscli.cli.completion import header_columns
+
+    root, _ = hive
+    assert header_columns(str(root)) == ["prob", "w", "label", "region"]
+    feather.write_feather(pa.Table.from_pandas(regression), tmp_path / "r.feather")
+    assert header_columns(str(tmp_path / "r.feather")) == list(regression.columns)
+
+
 def test_hive_columns_are_kept_in_per_row_output(capsys, tmp_path, hive):
     root, rows = hive
     out = tmp_path / "rows.csv"
