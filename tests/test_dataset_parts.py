@@ -219,6 +219,7 @@ def test_hive_values_and_types_are_pyarrows(tmp_path):
         "a=2/b=__HIVE_DEFAULT_PARTITION__/f.parquet",
         "a=3/b=%C3%A9t%C3%A9/c=3000000000/f.parquet",
         "a=-4/b=7/c=5/f.parquet",
+        "a=5/b=1_000/d=x%3Dy/f.parquet",
     ]
     files = []
     for i, rel in enumerate(paths):
@@ -231,7 +232,9 @@ def test_hive_values_and_types_are_pyarrows(tmp_path):
     ours = hive_partitions(str(tmp_path), files)
     theirs = ds.dataset(str(tmp_path), partitioning="hive")
     kinds = {f.name: str(f.type) for f in theirs.schema if f.name != "v"}
-    assert dict(ours.columns) == kinds == {"a": "int32", "b": "string", "c": "string"}
+    assert (
+        dict(ours.columns) == kinds == {"a": "int32", "b": "string", "c": "string", "d": "string"}
+    )
     for fragment in theirs.get_fragments():
         assert ours.values[fragment.path] == ds.get_partition_keys(fragment.partition_expression)
 

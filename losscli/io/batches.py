@@ -5,8 +5,9 @@
 progress bar (``losscli.io.progress``); a directory or glob of CSV, TSV, JSON Lines or
 Arrow parts is read part after part as one table, and Hive partition columns
 (``dataset.Partitions``) are added to each file's batches. ``float_column`` and
-``text_column`` turn Arrow arrays into numpy. Columns are read as float64 unless they are label, group or key columns, which
-are read as dictionary-encoded strings when the first block shows text.
+``text_column`` turn Arrow arrays into numpy. Columns are read as float64 unless they
+are label, group or key columns, which are read as dictionary-encoded strings when the
+first block shows text.
 pandas is never imported here (pyarrow's to_numpy() and pa.array() would import
 it): arrays become numpy through their buffers.
 """
@@ -113,19 +114,17 @@ def _part_batches(
         if set(own.columns) != set(expected):
             missing = [c for c in expected if c not in own.columns]
             extra = [c for c in own.columns if c not in expected]
-            what = " and ".join(
-                filter(
-                    None,
-                    [
-                        missing and "lacks " + ", ".join(missing),
-                        extra and "has " + ", ".join(extra),
-                    ],
-                )
-            )
+            differences = []
+            if missing:
+                differences.append("lacks " + ", ".join(missing))
+            if extra:
+                differences.append("has " + ", ".join(extra))
+            what = " and ".join(differences)
             raise InputError(
                 f"{path}: the part {what}; every part of {source.name} needs the columns "
                 "of its first part",
-                hint="give every part the same columns, or name the parts that have them with a glob",
+                hint="give every part the same columns, "
+                "or name the parts that have them with a glob",
             )
         own = Header(own.columns, header.text_columns, None, header.bool_columns)
         source.part_starts.append((row, path))

@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import glob
 import os
+import posixpath
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -78,10 +80,10 @@ def _skipped(relative: str) -> bool:
     return any(part[:1] in (".", "_") for part in relative.split("/") if part)
 
 
-def _wanted(path: str, root: str, suffixes: tuple[str, ...] = SUFFIXES) -> bool:
-    """A file of the format, not hidden below ``root`` (the listed directory, ending in /)."""
+def _wanted(path: str, root: str) -> bool:
+    """A Parquet file, not hidden below ``root`` (the listed directory, ending in /)."""
     relative = path[len(root) :] if path.startswith(root) else os.path.basename(path)
-    return path.lower().endswith(suffixes) and not _skipped(relative)
+    return path.lower().endswith(SUFFIXES) and not _skipped(relative)
 
 
 def part_format(path: str) -> str | None:
@@ -143,7 +145,7 @@ def parquet_files(path: str) -> tuple[list[str], Any]:
 
 
 def _local_files(
-    path: str, suffixes: tuple[str, ...] = SUFFIXES, kind: str = "parquet"
+    path: str, suffixes: tuple[str, ...] = SUFFIXES, kind: str = ".parquet"
 ) -> list[str]:
     p = Path(path)
     if p.is_file():
@@ -151,9 +153,10 @@ def _local_files(
     if p.is_dir():
         files = _local_tree(path, suffixes)
         if not files:
+            plain = [x for x in suffixes if not x.endswith(TEXT_COMPRESSION)]
             raise InputError(
                 f"{path}: the directory has no {kind} files",
-                hint=f"the parts are files ending in {', '.join(suffixes[:8])}",
+                hint=f"parts are files named *{', *'.join(plain)}",
             )
         return files
     if not has_glob(path):
@@ -296,12 +299,13 @@ def hive_partitions(path: str, files: list[str], root: str | None = None) -> Par
     """
     from urllib.parse import unquote
 
-    root = (glob_root(path) if root is None else root).rstrip("/")
-    prefix = root + "/" if root else ""
+    root = posixpath.normpath(glob_root(path) if root is None else root)
     values: dict[str, dict[str, Any]] = {}
     seen: dict[str, list[str]] = {}
     for file in files:
-        relative = file[len(prefix) :] if prefix and file.startswith(prefix) else file
+        relative = posixpath.relpath(posixpath.normpath(file), root)
+        if relative.startswith("../"):
+            relative = file
         keys = values[file] = {}
         for folder in relative.split("/")[:-1]:
             key, sep, value = folder.partition("=")
@@ -326,8 +330,4 @@ def hive_partitions(path: str, files: list[str], root: str | None = None) -> Par
 
 
 def _int32(text: str) -> bool:
-    try:
-        number = int(text)
-    except ValueError:
-        return False
-    return INT32[0] <= number <= INT32[1]
+    return bool(re.fullmatch(r"[-+]?[0-9]+", text)) and INT32[0] <= int(text) <= INT32[1]

@@ -45,9 +45,9 @@ class Source:
     compression: str | None = None
     data: bytes | None = None  # stdin, buffered (Parquet, or a second pass)
     pending: Any = None  # (first bytes, open stream) left by read_header for read_batches
-    # Parquet only. A dataset partition reads these (file, row groups) pieces instead of
-    # the whole path, and numbers its first row ``row0``; ``filesystem`` is the fsspec
-    # filesystem of a URL.
+    # A dataset partition (--engine dask) reads these (file, row groups) pieces instead
+    # of the whole path (a CSV, JSON Lines or Arrow part: one file, row groups None), and
+    # numbers its first row ``row0``; ``filesystem`` is the fsspec filesystem of a URL.
     pieces: tuple[tuple[str, tuple[int, ...] | None], ...] | None = None
     row0: int = 0
     filesystem: Any = None
