@@ -154,10 +154,7 @@ def _local_files(
         files = _local_tree(path, suffixes)
         if not files:
             plain = [x for x in suffixes if not x.endswith(TEXT_COMPRESSION)]
-            raise InputError(
-                f"{path}: the directory has no {kind} files",
-                hint=f"parts are files named *{', *'.join(plain)}",
-            )
+            raise InputError(f"{path}: the directory has no {kind} files (*{', *'.join(plain)})")
         return files
     if not has_glob(path):
         raise InputError(f"{path}: no such file or directory")
