@@ -503,6 +503,23 @@ def test_compare_refuses_datasets_with_different_targets(data, tmp_path):
         compare_files(str(data["base"]), str(tmp_path / "cand"), "mse", engine="dask")
 
 
+@needs_dask
+@pytest.mark.parametrize("case", COMPARE_CASES)
+def test_compare_of_csv_parts_on_a_cluster_equals_local_compare(data, parts, cluster, case):
+    """The candidate as CSV parts, the baseline as JSON Lines parts: one task per part."""
+    options = dict(COMPARE_CASES[case], bootstrap_replicates=200)
+    local = compare_files(str(data["all"]), str(data["cand_all"]), **options)
+    cand = data["root"] / "cand-csv"
+    if not cand.exists():
+        _write_parts(cand, pq.read_table(data["cand_all"]), "csv")
+    dist = compare_files(
+        str(parts["jsonl"]), str(cand), engine="dask", scheduler=cluster.scheduler_address,
+        **options,
+    )  # fmt: skip
+    assert_close(dist, local)
+    assert all(r["ci_low"] is not None for r in dist["results"])
+
+
 # ---- the command line ------------------------------------------------------------------
 
 

@@ -296,7 +296,7 @@ def hive_partitions(path: str, files: list[str], root: str | None = None) -> Par
     """
     from urllib.parse import unquote
 
-    root = posixpath.normpath(glob_root(path) if root is None else root)
+    root = posixpath.normpath(glob_root(path if root is None else root))
     values: dict[str, dict[str, Any]] = {}
     seen: dict[str, list[str]] = {}
     for file in files:
