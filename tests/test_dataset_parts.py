@@ -123,6 +123,28 @@ def test_grad_and_compare_read_a_glob_of_parts(capsys, tmp_path, csv_dir, regres
     assert base["baseline"] == pytest.approx(mean_squared_error(whole.y_true, whole.y_pred))
 
 
+def test_check_and_report_read_a_directory_of_parts(capsys, tmp_path, csv_dir, regression):
+    whole = _in_path_order(regression)
+    mse = mean_squared_error(whole.y_true, whole.y_pred)
+    config = tmp_path / "losscli.toml"
+    for limit, status in ((mse * 1.001, 0), (mse * 0.999, 1)):
+        config.write_text(
+            f'[[check]]\nname = "parts"\nfile = "{csv_dir}"\nloss = "mse"\n'
+            f"fail_above = {{ mse = {limit!r} }}\n"
+        )
+        code, out, err = cli(capsys, "check", "--config", config, "--format", "json")
+        assert code == status, err
+        (result,) = json.loads(out)["checks"][0]["results"]
+        assert result["value"] == pytest.approx(mse, rel=1e-12)
+    page = tmp_path / "page.html"
+    code, _, err = cli(capsys, "report", csv_dir, "--loss", "mse", "-o", page, "-q")
+    assert code == 0, err
+    data = page.read_text(encoding="utf-8").split('id="losscli-data">', 1)[1]
+    doc = json.loads(data.split("</script>", 1)[0].replace("<\\/", "</"))
+    assert doc["input"]["rows"] == 2000
+    assert doc["results"][0]["value"] == pytest.approx(mse, rel=1e-12)
+
+
 def test_json_lines_parts_some_compressed(capsys, tmp_path, regression):
     root = tmp_path / "jl"
     root.mkdir()
