@@ -298,6 +298,106 @@ def _set_cells(path: Path, column: str, rows: list[int], value: object) -> None:
     pq.write_table(table.set_column(i, column, pa.array(values, column_type)), path)
 
 
+# ---- CSV, JSON Lines and Arrow parts; --per-class and --bootstrap ----------------------
+
+
+def _write_parts(root: Path, table: pa.Table, fmt: str) -> None:
+    """``table`` cut as FILES (the empty part a header alone), as CSV, JSON Lines or Feather."""
+    import pyarrow.csv as pacsv
+    import pyarrow.feather as feather
+
+    start = 0
+    for name, (n, _) in FILES.items():
+        path = root / name.replace(".parquet", f".{fmt}").replace(".pq", f".{fmt}")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        part = table.slice(start, n)
+        if fmt == "csv":
+            pacsv.write_csv(part, path)
+        elif fmt == "jsonl":
+            path.write_text("".join(json.dumps(r) + "\n" for r in part.to_pylist()))
+        else:
+            feather.write_feather(part, path, chunksize=100)
+        start += n
+
+
+@pytest.fixture(scope="module")
+def parts(data) -> dict[str, Path]:
+    """The baseline dataset as CSV, JSON Lines and Feather parts (same files, same folders)."""
+    table = pq.read_table(data["all"])
+    out = {}
+    for fmt in ("csv", "jsonl", "feather"):
+        out[fmt] = data["root"] / f"parts-{fmt}"
+        _write_parts(out[fmt], table, fmt)
+    return out
+
+
+@needs_dask
+@pytest.mark.parametrize("fmt", ["csv", "jsonl", "feather"])
+@pytest.mark.parametrize("case", EVAL_CASES)
+def test_parts_of_other_formats_on_a_cluster_equal_local_eval(data, parts, cluster, fmt, case):
+    """One task per part; values equal the local engine's on the concatenated file."""
+    options = EVAL_CASES[case]
+    local = evaluate_file(str(data["all"]), gradients=True, **options)
+    notes = []
+    dist = evaluate_file(
+        str(parts[fmt]), gradients=True, engine="dask", scheduler=cluster.scheduler_address,
+        note=notes.append, **options,
+    )  # fmt: skip
+    assert_close(dist, local)
+    assert dist["input"]["rows"] == 1600
+    assert any("5 partition(s) of 5 file(s)" in n for n in notes), notes
+
+
+@needs_dask
+@pytest.mark.parametrize("layout", ["parquet_row_groups", "csv", "jsonl"])
+def test_per_class_and_bootstrap_on_dask_equal_the_local_engine(data, parts, monkeypatch, layout):
+    """Class sums merge; bootstrap units are row number mod 4096 with the rows numbered in
+    the dataset, so the intervals are the local engine's too."""
+    from losscli.engine import dask_backend as dask_engine
+
+    monkeypatch.setattr(dask_engine, "PARTITION_ROWS", 150)  # Parquet files cut into runs
+    monkeypatch.setattr(dask_engine, "FAN_IN", 2)
+    path = data["base"] if layout == "parquet_row_groups" else parts[layout]
+    for options in (
+        dict(EVAL_CASES["multiclass"], per_class=True, bootstrap=300, seed=7),
+        dict(EVAL_CASES["binary"], bootstrap=200),
+        dict(EVAL_CASES["regression"], bootstrap=100, confidence=0.9),
+    ):
+        local = evaluate_file(str(data["all"]), **options)
+        dist = evaluate_file(str(path), engine="dask", **options)
+        assert_close(dist, local)
+        assert all(r.get("ci_low") is not None for r in dist["results"])
+        if options.get("per_class"):
+            assert {r["class"] for r in dist["results"]} == {None, "0", "1", "2"}
+
+
+@needs_dask
+def test_grad_of_csv_parts_on_dask_numbers_rows_across_parts(data, parts, tmp_path):
+    options = dict(loss="bce", target=["label"], pred=["prob"])
+    write_gradients(str(data["all"]), output=str(tmp_path / "local.parquet"), **options)
+    write_gradients(str(parts["csv"]), output=str(tmp_path / "g"), engine="dask", **options)
+    got, want = pq.read_table(tmp_path / "g"), pq.read_table(tmp_path / "local.parquet")
+    assert got["row"].to_pylist() == list(range(1600)) == want["row"].to_pylist()
+    for name in want.column_names[1:]:
+        np.testing.assert_allclose(got[name].to_numpy(), want[name].to_numpy(), rtol=REL)
+
+
+@needs_dask
+def test_a_bad_cell_in_a_csv_part_is_the_local_engines_error(parts, tmp_path, capsys):
+    shutil.copytree(parts["csv"], tmp_path / "ds")
+    path = tmp_path / "ds" / "year=2025" / "part-2.csv"
+    lines = path.read_text().splitlines()
+    cells = lines[6].split(",")
+    cells[2] = ""  # y_pred of the part's row 5
+    lines[6] = ",".join(cells)
+    path.write_text("\n".join(lines) + "\n")
+    args = ["--loss", "mse", "-q"]
+    local = cli(capsys, "eval", tmp_path / "ds", *args)
+    dist = cli(capsys, "eval", tmp_path / "ds", *args, "--engine", "dask")
+    assert local[0] == 2 and dist == local
+    assert f"first at row(s) 542 (row 542: {path}, row 5, line 7)" in local[2]
+
+
 # ---- grad and per-row output -----------------------------------------------------------
 
 GRAD_CASES = {
@@ -401,6 +501,23 @@ def test_compare_refuses_datasets_with_different_targets(data, tmp_path):
     _set_cells(tmp_path / "cand" / "b" / "b.parquet", "y_true", [10], 99.0)
     with pytest.raises(Exception, match="do not hold the same targets: they differ in 1 row"):
         compare_files(str(data["base"]), str(tmp_path / "cand"), "mse", engine="dask")
+
+
+@needs_dask
+@pytest.mark.parametrize("case", COMPARE_CASES)
+def test_compare_of_csv_parts_on_a_cluster_equals_local_compare(data, parts, cluster, case):
+    """The candidate as CSV parts, the baseline as JSON Lines parts: one task per part."""
+    options = dict(COMPARE_CASES[case], bootstrap_replicates=200)
+    local = compare_files(str(data["all"]), str(data["cand_all"]), **options)
+    cand = data["root"] / "cand-csv"
+    if not cand.exists():
+        _write_parts(cand, pq.read_table(data["cand_all"]), "csv")
+    dist = compare_files(
+        str(parts["jsonl"]), str(cand), engine="dask", scheduler=cluster.scheduler_address,
+        **options,
+    )  # fmt: skip
+    assert_close(dist, local)
+    assert all(r["ci_low"] is not None for r in dist["results"])
 
 
 # ---- the command line ------------------------------------------------------------------
@@ -511,17 +628,16 @@ def test_a_file_without_a_needed_column_is_named(data, tmp_path, capsys):
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["eval", "-", "--loss", "mse", "--engine", "dask"], "--engine dask reads a Parquet dataset, not stdin"),
-        (["eval", "{csv}", "--loss", "mse", "--engine", "dask"], "--engine dask reads Parquet; {csv} is csv"),
+        (["eval", "-", "--loss", "mse", "--engine", "dask"], "--engine dask reads files, not stdin"),
         (["eval", "{base}", "--loss", "mse", "--engine", "dask", "--targets", "{all}"], "--engine dask does not read a --targets file"),
         (["eval", "{base}", "--loss", "mse", "--scheduler", "tcp://127.0.0.1:8786"], "--scheduler needs --engine dask"),
         (["eval", "{base}", "--loss", "mse", "--engine", "dask", "--scheduler", "nowhere"], "--scheduler nowhere: not a scheduler address"),
         (["grad", "{base}", "--loss", "mse", "--engine", "dask"], "--engine dask writes per-row output as a Parquet dataset: give -o DIR"),
         (["grad", "{base}", "--loss", "mse", "--engine", "dask", "-o", "g.csv"], "-o g.csv: --engine dask writes a Parquet dataset"),
-        (["eval", "{base}/*.csv", "--loss", "mse"], "{base}/*.csv: a URL or a glob is read as a Parquet dataset"),
+        (["eval", "{base}/*.csv", "--loss", "mse"], "{base}/*.csv: no .csv files match"),
         (["eval", "{base}/*.nothing.parquet", "--loss", "mse"], "{base}/*.nothing.parquet: no .parquet files match"),
     ],
-    ids=["stdin", "csv", "targets", "scheduler_alone", "bad_address", "grad_no_output", "grad_csv_output", "csv_glob", "empty_glob"],
+    ids=["stdin", "targets", "scheduler_alone", "bad_address", "grad_no_output", "grad_csv_output", "csv_glob", "empty_glob"],
 )  # fmt: skip
 def test_usage_errors(data, tmp_path, capsys, args, message):
     csv = tmp_path / "p.csv"

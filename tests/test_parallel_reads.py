@@ -72,6 +72,32 @@ def test_ranges_give_the_serial_results(capsys, ranges, sample, args, parts):
     assert again == parallel  # the same bytes run after run, whatever the thread timing
 
 
+@pytest.mark.parametrize(
+    "sample, args",
+    [
+        ("multiclass.csv", ["--loss", "cross_entropy,focal", "--per-class", "--bootstrap", "200"]),
+        ("regression.csv", ["--loss", "mse,mae", "--group", "segment", "--bootstrap", "150"]),
+    ],
+    ids=["per_class_bootstrap", "groups_bootstrap"],
+)
+@pytest.mark.parametrize("parts", [2, 3])
+def test_ranges_give_the_serial_class_rows_and_intervals(capsys, ranges, sample, args, parts):
+    """A line range numbers its rows from 0: its bootstrap units (row mod 4096) are moved
+    by the rows before it when the parts merge, so the intervals are the serial read's."""
+    serial = eval_json(capsys, SAMPLES / sample, *args)
+    made = ranges(parts)
+    parallel = eval_json(capsys, SAMPLES / sample, *args)
+    assert len(made) == 1 and len(made[0]) == parts
+    assert parallel["input"] == serial["input"]
+    assert len(parallel["results"]) == len(serial["results"])
+    for a, b in zip(parallel["results"], serial["results"]):
+        assert (a["loss"], a["group"], a.get("class"), a["n"]) == (
+            b["loss"], b["group"], b.get("class"), b["n"],
+        )  # fmt: skip
+        for key in ("value", "ci_low", "ci_high"):
+            assert a[key] == pytest.approx(b[key], rel=1e-12), key
+
+
 def test_cuts_fall_after_newlines_and_cover_the_file(tmp_path):
     path = tmp_path / "p.csv"
     rows = "\n".join(f"{i},{i * 0.5}" for i in range(1000))

@@ -563,18 +563,16 @@ def test_zero_weight_class_is_an_input_error_naming_the_class(tmp_path, capsys):
     assert "sum to 0 over the rows of class '1'" in err
 
 
-def test_per_class_and_bootstrap_are_refused_on_the_dask_engine(capsys):
+def test_per_class_and_bootstrap_on_the_dask_engine_equal_the_local_engine(capsys):
     pytest.importorskip("dask")
-    for option in (["--per-class"], ["--bootstrap", "10"]):
-        code, out, err = cli(
-            capsys,
-            "eval",
-            SAMPLES / "multiclass.parquet",
-            "--loss",
-            "cross_entropy",
-            "--engine",
-            "dask",
-            *option,
-        )
-        assert code == 2 and out == ""
-        assert err.splitlines()[0] == "error: --per-class and --bootstrap run on the local engine"
+    for option in (["--per-class"], ["--bootstrap", "50", "--per-class"]):
+        args = ["eval", SAMPLES / "multiclass.parquet", "--loss", "cross_entropy", *option]
+        local = cli(capsys, *args, "--format", "json")
+        dist = cli(capsys, *args, "--format", "json", "--engine", "dask", "-q")
+        assert local[0] == dist[0] == 0, dist[2]
+        want, got = json.loads(local[1])["results"], json.loads(dist[1])["results"]
+        assert [(r["class"], r["n"]) for r in got] == [(r["class"], r["n"]) for r in want]
+        for g, w in zip(got, want):
+            assert g.keys() == w.keys()
+            for key in {"value", "ci_low", "ci_high"} & w.keys():
+                assert g[key] == pytest.approx(w[key], rel=1e-9)

@@ -171,7 +171,8 @@ def _is_input_path(value: str) -> bool:
 
 
 def header_columns(path: str, input_format: str | None = None) -> list[str]:
-    """The column names of a CSV/TSV/JSONL/Parquet file, or [] when they cannot be read."""
+    """The column names of a CSV/TSV/JSONL/Parquet/Arrow file or dataset, or [] when they
+    cannot be read."""
     try:
         return _header_columns(path, input_format)
     except Exception:  # completion must never fail: no columns is the answer
@@ -183,7 +184,7 @@ def _header_columns(path: str, input_format: str | None) -> list[str]:
     from losscli.io.sources import detect_format
 
     source = detect_format(path, input_format)
-    if source.fmt == "parquet":
+    if source.fmt in ("parquet", "arrow") or source.is_parts:  # with Hive partition columns
         return read_header(source).columns
     line = _first_line(source)
     if source.fmt == "jsonl":

@@ -189,7 +189,8 @@ InputFormatOpt = Annotated[
         "--input-format",
         metavar="FMT",
         autocompletion=_complete_input_format,
-        help="csv, tsv, parquet or jsonl (default: by extension).",
+        help="csv, tsv, parquet, jsonl or arrow (Feather/Arrow IPC) (default: by extension; "
+        "a directory's or glob's by its files' extensions).",
     ),
 ]
 

@@ -2,14 +2,18 @@
 
 A Parquet dataset (a file, a directory, a glob or an fsspec URL; ``losscli.io.dataset``)
 is cut into partitions: each file, and a file of more than ``partition_rows`` rows
-into runs of whole row groups of about that many rows. Every task runs the local
-engine's own code over its partition (``engine.accumulate``, ``engine.gradient_pass``,
-``scoring.score``, the ``grad`` and ``--reduction none`` row writers) with the rows
-numbered from the partition's first row in the dataset, so row numbers in errors, in
-``grad`` output and in the bootstrap's resampling units are the local engine's. The
-client merges the partial sums in partition order (``PartialSums.merge``; groups by
-name) and computes every value once, as the local engine does: results agree with it
-to rounding (1e-9 relative is tested).
+into runs of whole row groups of about that many rows. A directory or glob of CSV,
+TSV, JSON Lines or Arrow parts (or one such file) has a partition per file, whose rows
+a first task per file counts (the header's count for Arrow; a read of one column
+otherwise). Every task runs the local engine's own code over its partition
+(``engine.accumulate``, ``breakdown.accumulate`` for ``--per-class``/``--bootstrap``,
+``engine.gradient_pass``, ``scoring.score``, the ``grad`` and ``--reduction none`` row
+writers) with the rows numbered from the partition's first row in the dataset, so row
+numbers in errors, in ``grad`` output and in the bootstrap's resampling units are the
+local engine's. The client merges the partial sums in partition order
+(``PartialSums.merge``; groups by name; the per-class and per-unit sums of
+``breakdown.Extra.merge``) and computes every value once, as the local engine does:
+results agree with it to rounding (1e-9 relative is tested).
 
 Errors: each task returns its error instead of raising it, and the client reports
 the first one in row order, as a single pass would. Empty, NaN or infinite cells are
@@ -50,8 +54,9 @@ from losscli.engine.row_output import (
 from losscli.engine.scoring import score as score_file
 from losscli.errors import InputError, LossCliError, UsageError
 from losscli.io import dataset
+from losscli.io.batches import read_batches, read_header
 from losscli.io.parquet_reader import parquet_file, parquet_files
-from losscli.io.sources import Source
+from losscli.io.sources import Source, part_source
 
 PARTITION_ROWS = 1 << 22  # a file larger than this is split at row-group boundaries
 FAN_IN = 8  # partition outcomes merged per task of the reduction tree
@@ -73,8 +78,8 @@ def require(path: str, *, scheduler: str | None, targets: str | None = None) -> 
             ) from None
     if path == "-":
         raise UsageError(
-            "--engine dask reads a Parquet dataset, not stdin",
-            hint="give a .parquet file, a directory, a glob or a URL",
+            "--engine dask reads files, not stdin",
+            hint="give a file, a directory or glob of parts, or a Parquet dataset's URL",
         )
     if targets is not None:
         raise UsageError(
@@ -83,11 +88,12 @@ def require(path: str, *, scheduler: str | None, targets: str | None = None) -> 
         )
 
 
-def require_parquet(source: Source) -> None:
-    if source.fmt != "parquet":
+def require_dataset(source: Source) -> None:
+    """A Parquet dataset, a directory or glob of parts, or one file of another format."""
+    if source.path == "-" or source.data is not None:
         raise UsageError(
-            f"--engine dask reads Parquet; {source.name} is {source.fmt}",
-            hint="convert it to Parquet, or use --engine local",
+            "--engine dask reads files, not stdin",
+            hint="give a file, a directory or glob of parts, or a Parquet dataset's URL",
         )
 
 
@@ -174,9 +180,27 @@ def settle(outcome: Outcome, source: Source) -> tuple[Any, dict[str, int]]:
 
 def _partition_reading(reading: Reading, part: Partition) -> Reading:
     source = reading.source
-    piece = Source(
-        source.path, "parquet", pieces=part.pieces, row0=part.row0, filesystem=source.filesystem
-    )
+    if source.fmt == "parquet":
+        piece = Source(
+            source.path,
+            "parquet",
+            pieces=part.pieces,
+            row0=part.row0,
+            filesystem=source.filesystem,
+            partitions=source.partitions,
+        )
+    else:  # one file of parts (or the one file), read as a dataset of that part
+        piece = Source(
+            source.path,
+            source.fmt,
+            pieces=part.pieces,
+            row0=part.row0,
+            files=[path for path, _ in part.pieces],
+            partitions=source.partitions,
+            delimiter=source.delimiter,
+            decimal=source.decimal,
+            csv_options_given=source.csv_options_given,
+        )
     return replace(reading, source=piece, targets=None)
 
 
@@ -213,6 +237,17 @@ def _row_groups(path: str, source: Source) -> list[int]:
 
 def _accumulate(reading: Reading, stats: dict[str, int]) -> list[GroupedSums]:
     return accumulate(reading, stats)
+
+
+def _accumulate_extras(
+    reading: Reading, stats: dict[str, int], splits: Sequence[Any], resample: bool
+) -> tuple[list[GroupedSums], list[Any]]:
+    """Pass 1 with ``--per-class`` / ``--bootstrap`` sums (``engine.breakdown``): the rows
+    are numbered from the partition's first row in the dataset, so their bootstrap units
+    are the local engine's."""
+    from losscli.engine import breakdown
+
+    return breakdown.accumulate(reading, stats, list(splits), resample)
 
 
 def _gradient_stats(
@@ -423,7 +458,15 @@ class DaskEngine:
         return out
 
     def partitions(self, source: Source) -> list[Partition]:
-        """The dataset's partitions (the files' row groups are read by the tasks)."""
+        """The dataset's partitions (the files' row groups are read by the tasks). A
+        CSV, TSV, JSON Lines or Arrow part is one partition; a task counts its rows
+        first (a read of one column), so that every partition numbers its rows from
+        its first row in the dataset, as the local engine does."""
+        if source.fmt != "parquet":
+            files = source.files or [source.path]
+            probe = replace(source, files=None, part_starts=[])
+            sizes, _ = settle(self.reduce(_count_rows, files, [probe], _concat), source)
+            return plan_partitions(files, [[n] for n in sizes], self.partition_rows)
         files = parquet_files(source)
         probe = Source(source.path, "parquet", filesystem=source.filesystem)
         sizes, _ = settle(self.reduce(_listing, files, [probe], _concat), source)
@@ -445,12 +488,25 @@ class DaskEngine:
     # ---- the passes --------------------------------------------------------------------
 
     def accumulate(
-        self, reading: Reading, parts: Sequence[Partition]
-    ) -> tuple[list[GroupedSums], dict[str, int]]:
-        """Pass 1: every partition's sums, merged in partition order."""
-        sums, stats = self.run(_accumulate, _merge_sums, reading, parts)
+        self,
+        reading: Reading,
+        parts: Sequence[Partition],
+        splits: Any = None,
+        resample: bool = False,
+    ) -> tuple[list[GroupedSums], dict[str, int], Any]:
+        """Pass 1: every partition's sums (and per-class/bootstrap extras when ``splits``
+        or ``resample``), merged in partition order."""
+        extras = None
+        if splits is not None or resample:
+            splits = list(splits) if splits is not None else [None] * len(reading.selected)
+            args = (splits, resample)
+            (sums, extras), stats = self.run(
+                _accumulate_extras, _merge_with_extras, reading, parts, *args
+            )
+        else:
+            sums, stats = self.run(_accumulate, _merge_sums, reading, parts)
         check_rows(reading.source, stats.get("rows", 0), stats.get("dropped", 0))
-        return sums, stats
+        return sums, stats, extras
 
     def gradient_pass(
         self,
@@ -519,6 +575,23 @@ def _listing(path: str, probe: Source) -> Outcome:
         return Outcome(clean_error=exc, dirty_error=exc)
 
 
+def _count_rows(path: str, probe: Source) -> Outcome:
+    """The rows of one file of parts: the number its header states, else a read of its
+    first column (as text, so that any cell counts)."""
+    try:
+        if dataset.empty_file(path):
+            return Outcome([0])
+        part = part_source(probe, path)
+        header = read_header(part)
+        if header.rows_hint is None:
+            column = header.columns[0]
+            batches = read_batches(part, header, [column], {column}, (column,))
+            header.rows_hint = sum(batch.num_rows for batch in batches)
+        return Outcome([header.rows_hint])
+    except LossCliError as exc:
+        return Outcome(clean_error=exc, dirty_error=exc)
+
+
 def _write_part(
     part: Partition, fn: Callable[..., Any], reading: Reading, output: Any, names: list[str], *args
 ) -> Outcome:
@@ -530,6 +603,18 @@ def _write_part(
 
 def _merge_sums(a: list[GroupedSums], b: list[GroupedSums]) -> list[GroupedSums]:
     return [x.merge(y) for x, y in zip(a, b)]
+
+
+def _merge_with_extras(a: tuple[list[Any], list[Any]], b: tuple[list[Any], list[Any]]) -> Any:
+    """Sums and per-class/bootstrap extras of consecutive partitions (each numbered from
+    its own first row in the dataset: no offset)."""
+    extras = []
+    for mine, theirs in zip(a[1], b[1]):
+        merged = mine.fresh()
+        merged.merge(mine)
+        merged.merge(theirs)
+        extras.append(merged)
+    return _merge_sums(a[0], b[0]), extras
 
 
 def _merge_gradients(a: list[Any], b: list[Any]) -> list[Any]:
@@ -573,14 +658,17 @@ def evaluate(
     reduction: str,
     gradients: bool,
     note: Callable[[str], None],
-) -> tuple[list[GroupedSums], dict[str, int], Any]:
-    """``eval``: (merged sums, row counts, gradient summaries or None)."""
-    require_parquet(reading.source)
+    splits: Sequence[Any] | None = None,
+    resample: bool = False,
+) -> tuple[list[GroupedSums], dict[str, int], Any, Any]:
+    """``eval``: (merged sums, row counts, per-class/bootstrap extras or None, gradient
+    summaries or None)."""
+    require_dataset(reading.source)
     with DaskEngine(scheduler) as engine:
         parts = _plan(engine, reading, note)
-        sums, stats = engine.accumulate(reading, parts)
+        sums, stats, extras = engine.accumulate(reading, parts, splits, resample)
         grads = engine.gradient_pass(reading, parts, sums, reduction) if gradients else None
-    return sums, stats, grads
+    return sums, stats, extras, grads
 
 
 def write_rows(
@@ -588,13 +676,13 @@ def write_rows(
 ) -> dict[str, int]:
     """``eval --reduction none``: per-row losses, one Parquet file per partition; a loss
     whose Lᵢ needs every row (``rows_need_sums``) first merges the partitions' sums."""
-    require_parquet(reading.source)
+    require_dataset(reading.source)
     with DaskEngine(scheduler) as engine:
         parts = _plan(engine, reading, note)
         names = row_names(reading)
         if not rows_need_sums(reading):
             return engine.write_dataset(_write_rows, reading, parts, output, names)
-        sums, stats = engine.accumulate(reading, parts)
+        sums, stats, _ = engine.accumulate(reading, parts)
         engine.write_dataset(_write_rows, reading, parts, output, names, sums)
     return stats
 
@@ -608,10 +696,10 @@ def write_gradients(
     note: Callable[[str], None],
 ) -> dict[str, int]:
     """``grad``: pass 1 merges the sums, pass 2 writes one Parquet file per partition."""
-    require_parquet(reading.source)
+    require_dataset(reading.source)
     with DaskEngine(scheduler) as engine:
         parts = _plan(engine, reading, note)
-        sums, stats = engine.accumulate(reading, parts)
+        sums, stats, _ = engine.accumulate(reading, parts)
         names = gradient_names(reading, with_loss)
         engine.write_dataset(
             _write_gradients, reading, parts, output, names, sums[0], reduction, with_loss
@@ -622,7 +710,7 @@ def write_gradients(
 def score(readings: Sequence[Reading], scheduler: str | None, options: dict[str, Any]) -> list[Any]:
     """``compare``: each dataset's ``compare.Scored``, from its partitions' scores."""
     for reading in readings:
-        require_parquet(reading.source)
+        require_dataset(reading.source)
     with DaskEngine(scheduler) as engine:
         return [engine.score(reading, **options) for reading in readings]
 
@@ -669,13 +757,11 @@ class DaskBackend:
                 hint="run it with --engine local (the default), or use --reduction none -o DIR "
                 "and sort the rows",
             )
-        if splits is not None or resampling is not None:
-            raise UsageError(
-                "--per-class and --bootstrap run on the local engine",
-                hint="drop --engine dask, or those options",
-            )
-        sums, stats, grads = evaluate(reading, self.scheduler, reduction, gradients, note)
-        return Evaluated(sums, stats, None, gradients=grads)
+        resample = resampling is not None
+        sums, stats, extras, grads = evaluate(
+            reading, self.scheduler, reduction, gradients, note, splits, resample
+        )
+        return Evaluated(sums, stats, extras, gradients=grads)
 
     def gradient_summaries(self, reading: Reading, evaluated: Any, reduction: str) -> Any:
         return evaluated.gradients  # computed in the evaluation's own tasks

@@ -117,8 +117,10 @@ class Reading:
     keep: tuple[str, ...] = ()  # columns copied as they are into per-row output (--keep)
 
     def reopen(self) -> Reading:
-        """The same reading, ready for another pass from the first row."""
-        self.header = read_header(self.source)
+        """The same reading, ready for another pass from the first row (a dataset of
+        parts opens each part as it comes to it: nothing to reopen)."""
+        if not self.source.is_parts:
+            self.header = read_header(self.source)
         if self.targets is not None:
             self.targets.reset()
         for observer in self.observers:
@@ -132,11 +134,15 @@ class BadCells:
 
     counts: dict[str, int] = field(default_factory=dict)
     first_rows: dict[str, list[int]] = field(default_factory=dict)
+    # where the first bad row of a column stands in a dataset's files (Source.place)
+    places: dict[str, str] = field(default_factory=dict)
 
-    def add(self, column: str, rows: np.ndarray) -> None:
+    def add(self, column: str, rows: np.ndarray, source: Source | None = None) -> None:
         if len(rows):
             self.counts[column] = self.counts.get(column, 0) + len(rows)
             kept = self.first_rows.setdefault(column, [])
+            if not kept and source is not None and source.place(int(rows[0])):
+                self.places[column] = source.place(int(rows[0]))
             kept.extend(int(r) for r in rows[: max(0, 3 - len(kept))])
 
     def merge(self, other: BadCells) -> None:
@@ -144,6 +150,8 @@ class BadCells:
         for column, count in other.counts.items():
             self.counts[column] = self.counts.get(column, 0) + count
             kept = self.first_rows.setdefault(column, [])
+            if not kept and column in other.places:
+                self.places[column] = other.places[column]
             kept.extend(other.first_rows[column][: max(0, 3 - len(kept))])
 
     def error(self, source: str, logit_columns: set[str] = frozenset()) -> BadCellsError:
@@ -152,6 +160,9 @@ class BadCells:
         column = next(iter(self.counts))
         total = self.counts[column]
         rows = ", ".join(map(str, self.first_rows[column]))
+        place = self.places.get(column, "")
+        if place:
+            rows += f" (row {self.first_rows[column][0]}: {place})"
         others = "" if len(self.counts) == 1 else f" (and {len(self.counts) - 1} more column(s))"
         hint = "drop those rows with --dropna (the count is reported), or fix the data"
         if column in logit_columns:
@@ -197,7 +208,8 @@ def frames(reading: Reading, stats: dict[str, int]) -> Iterator[Frame]:
     text_columns.update(
         c
         for c in carry_only
-        if source.fmt not in ("parquet", "jsonl", "arrow") or c in reading.header.text_columns
+        if source.fmt not in ("parquet", "jsonl", "arrow", "table")
+        or c in reading.header.text_columns
     )
     neg_inf = neg_inf_columns(reading.selected)
     bad = BadCells()
@@ -236,14 +248,14 @@ def frames(reading: Reading, stats: dict[str, int]) -> Iterator[Frame]:
             if broken.any():
                 drop = broken if drop is None else drop | broken
                 if not dropna:
-                    bad.add(c, row0 + np.flatnonzero(broken))
+                    bad.add(c, row0 + np.flatnonzero(broken), source)
         for c in needed:
             if c in text_columns and c not in texts and c not in carry_only:
                 codes, cats, nulls = text_column(rb.column(c))
                 if nulls is not None and nulls.any():
                     drop = nulls if drop is None else drop | nulls
                     if not dropna:
-                        bad.add(c, row0 + np.flatnonzero(nulls))
+                        bad.add(c, row0 + np.flatnonzero(nulls), source)
                 texts[c] = (codes, cats)
         first = row0
         row0 += n
@@ -561,7 +573,7 @@ def located(exc: InputError, sel: Selected, source: Source, group: object = None
     else:
         name = columns[0] if len(columns) == 1 else None
     where = f"column {name!r}" if name else (f"columns {', '.join(columns)}" if columns else role)
-    line = f" (line {exc.row + 2})" if source.is_text else ""
+    line = source.where_row(exc.row)
     more = f"; at least {exc.count} rows" if exc.count > 1 else ""  # counted in its batch
     value = f"{exc.value:.10g}" if isinstance(exc.value, float) else repr(exc.value)
     return InputError(
@@ -807,9 +819,10 @@ class Extras:
 
     @property
     def mergeable(self) -> bool:
-        """Each extra can start empty (``fresh``) and take another's rows (``merge``), so
-        parts of the file can be read in parallel and merged (``--top``'s WorstRows)."""
-        return self.per_frame is None and all(_merges(e) for e in self.losses)
+        """Each extra can start empty (``fresh``) and take another's rows (``merge``, told
+        how far the part's row numbers are off), so parts of the file can be read in
+        parallel and merged (``--top``'s WorstRows, ``breakdown.Extra``)."""
+        return all(_merges(e) for e in self.losses)
 
 
 def _merges(extra: Any) -> bool:
@@ -829,9 +842,10 @@ def accumulate(
     result does not depend on thread timing. Any error there is stated by a serial
     rerun, which names the exact row.
 
-    A pass with ``extras`` (``breakdown``: per-class and bootstrap sums) reads the file
-    serially, unless every extra merges (``Extras.mergeable``: ``--top``'s rows), when each
-    part keeps its own and they are merged; without extras it does no per-batch work for them.
+    A pass with ``extras`` reads the file serially, unless every extra merges
+    (``Extras.mergeable``: ``--top``'s rows, ``breakdown``'s per-class and bootstrap sums),
+    when each part keeps its own and they are merged; without extras it does no
+    per-batch work for them.
     """
     if extras is not None and not extras.mergeable:
         return _accumulate_serial(reading, stats, extras)
@@ -878,7 +892,8 @@ def _accumulate_ranges(
     part_stats: list[dict[str, int]] = [{} for _ in parts]
     # each part its own empty extras; merged into the caller's only once every part is read
     part_extras = [
-        None if extras is None else Extras([e.fresh() for e in extras.losses]) for _ in parts
+        None if extras is None else Extras([e.fresh() for e in extras.losses], extras.per_frame)
+        for _ in parts
     ]
     with ThreadPoolExecutor(len(parts), thread_name_prefix="losscli-range") as pool:
         futures = [

@@ -1,10 +1,13 @@
 """Any input → record batches and numpy columns: the entry point of the format readers.
 
 ``read_header`` and ``read_batches`` dispatch a ``Source`` to its format's reader
-(``csv_reader``, ``parquet_reader``, ``jsonl_reader``), advancing the progress bar
-(``losscli.io.progress``); ``float_column`` and ``text_column`` turn Arrow arrays into
-numpy. Columns are read as float64 unless they are label, group or key columns, which
-are read as dictionary-encoded strings when the first block shows text.
+(``csv_reader``, ``parquet_reader``, ``jsonl_reader``, ``arrow_reader``), advancing the
+progress bar (``losscli.io.progress``); a directory or glob of CSV, TSV, JSON Lines or
+Arrow parts is read part after part as one table, and Hive partition columns
+(``dataset.Partitions``) are added to each file's batches. ``float_column`` and
+``text_column`` turn Arrow arrays into numpy. Columns are read as float64 unless they
+are label, group or key columns, which are read as dictionary-encoded strings when the
+first block shows text.
 pandas is never imported here (pyarrow's to_numpy() and pa.array() would import
 it): arrays become numpy through their buffers.
 """
@@ -17,32 +20,128 @@ from typing import Any
 
 from losscli._lazy import np
 from losscli.errors import InputError, UsageError
+from losscli.io.arrow_reader import arrow_batches, arrow_header
 from losscli.io.csv_header import read_csv_header
 from losscli.io.csv_reader import read_csv_batches
-from losscli.io.frames import FORMAT, arrow_batches, arrow_header
+from losscli.io.dataset import empty_file, with_partition_columns
+from losscli.io.frames import FORMAT as TABLE
+from losscli.io.frames import table_batches, table_header
 from losscli.io.jsonl_reader import jsonl_batches, jsonl_header
 from losscli.io.parquet_reader import parquet_batches, parquet_header
-from losscli.io.sources import Header, Source
+from losscli.io.sources import Header, Source, part_source
 
 
 def read_header(source: Source) -> Header:
-    """Column names (and which look like text) without reading the whole input."""
+    """Column names (and which look like text) without reading the whole input; a
+    dataset's are its first file's and its partition columns."""
+    if source.is_parts:
+        first = part_source(source, _first_part(source))
+        header = _file_header(first)
+        _drop_pending(first)
+    else:
+        header = _file_header(source)  # a Parquet dataset's listing finds its partitions
+    return _with_partitions(source, header)
+
+
+def _file_header(source: Source) -> Header:
     if source.fmt == "parquet":
         _refuse_csv_options(source)
         return parquet_header(source)
     if source.fmt == "jsonl":
         _refuse_csv_options(source)
         return jsonl_header(source)
-    if source.fmt == FORMAT:
+    if source.fmt == TABLE:
+        return table_header(source)
+    if source.fmt == "arrow":
+        _refuse_csv_options(source)
         return arrow_header(source)
     return read_csv_header(source)
+
+
+def _first_part(source: Source) -> str:
+    """The first file of a dataset's parts that is not empty (an empty part has no rows
+    and no header to read; Spark writes such parts)."""
+    first = next((f for f in source.files if not empty_file(f)), None)
+    if first is None:
+        raise InputError(f"{source.name}: every part is an empty file", hint="no rows to read")
+    return first
+
+
+def _drop_pending(source: Source) -> None:
+    """Close the stream a header read left open for the batches."""
+    if source.pending is not None and hasattr(source.pending[1], "close"):
+        source.pending[1].close()
+    source.pending = None
+
+
+def _with_partitions(source: Source, header: Header) -> Header:
+    """The header with the dataset's Hive partition columns after the files' columns."""
+    partitions = source.partitions
+    if partitions is None:
+        return header
+    for name in partitions.names:
+        if name in header.columns:
+            raise InputError(
+                f"{source.name}: column {name!r} is both in the files and a partition "
+                f"folder ({name}=…)",
+                hint="rename the folders or the column",
+            )
+    return Header(
+        [*header.columns, *partitions.names],
+        header.text_columns | partitions.text_names(),
+        header.rows_hint,
+        header.bool_columns,
+    )
+
+
+def _part_batches(
+    source: Source,
+    header: Header,
+    columns: list[str],
+    text_columns: set[str],
+    as_read: Collection[str],
+) -> Iterator[Any]:
+    """The batches of a dataset's files, one file after the other. Each file's header
+    must name the first file's columns (in any order); its cells are read as the first
+    file's were (text, numbers or booleans). ``source.part_starts`` records where each
+    file's rows start, so that errors can name the file and its row."""
+    partition = set(source.partitions.names) if source.partitions else set()
+    wanted = [c for c in columns if c not in partition]
+    expected = [c for c in header.columns if c not in partition]
+    row = source.row0
+    source.part_starts.clear()
+    for path in source.files:
+        if empty_file(path):
+            continue
+        part = part_source(source, path)
+        own = _file_header(part)
+        if set(own.columns) != set(expected):
+            missing = [c for c in expected if c not in own.columns]
+            extra = [c for c in own.columns if c not in expected]
+            differences = []
+            if missing:
+                differences.append("lacks " + ", ".join(missing))
+            if extra:
+                differences.append("has " + ", ".join(extra))
+            what = " and ".join(differences)
+            raise InputError(
+                f"{path}: the part {what}; every part of {source.name} needs the columns "
+                "of its first part",
+                hint="give every part the same columns, "
+                "or name the parts that have them with a glob",
+            )
+        own = Header(own.columns, header.text_columns, None, header.bool_columns)
+        source.part_starts.append((row, path))
+        for batch in read_batches(part, own, wanted, text_columns, as_read):
+            row += batch.num_rows
+            yield with_partition_columns(batch, source.partitions, path, columns)
 
 
 def _refuse_csv_options(source: Source) -> None:
     """--delimiter and --decimal describe CSV text: refuse them for another format."""
     if source.csv_options_given:
         flag = "--delimiter" if source.delimiter is not None else "--decimal"
-        kind = {"parquet": "Parquet", "jsonl": "JSON Lines"}[source.fmt]
+        kind = {"parquet": "Parquet", "jsonl": "JSON Lines", "arrow": "Arrow"}[source.fmt]
         raise UsageError(f"{flag} applies to CSV input; {source.name} is read as {kind}")
 
 
@@ -106,6 +205,9 @@ def read_batches(
     """
     from losscli.io import progress
 
+    if source.is_parts:
+        yield from _part_batches(source, header, columns, text_columns, as_read)
+        return
     label = Path(source.name).name or source.name  # the file name; the path is known
     # The parallel parts of one file (split_lines, split_row_groups) share its one bar.
     whole = (source.path, source.part.partition("/")[2]) if source.part else None
@@ -117,8 +219,11 @@ def read_batches(
         yield from progress.track(batches, label, total=total, whole=whole)
     elif source.fmt == "jsonl":
         yield from progress.track(jsonl_batches(source, columns, text_columns, as_read), label)
-    elif source.fmt == FORMAT:  # a table in memory: nothing to wait for
-        yield from arrow_batches(source, columns, text_columns, as_read)
+    elif source.fmt == TABLE:  # a table in memory: nothing to wait for
+        yield from table_batches(source, columns, text_columns, as_read)
+    elif source.fmt == "arrow":
+        total = header.rows_hint
+        yield from progress.track(arrow_batches(source, columns), label, total=total)
     else:
         yield from read_csv_batches(source, header, columns, text_columns, label, whole)
 

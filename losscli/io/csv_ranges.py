@@ -142,6 +142,7 @@ def split_lines(source: Source, parts: int) -> list[Source] | None:
         parts < 2
         or source.fmt not in ("csv", "tsv")
         or source.path == "-"
+        or source.files is not None  # a dataset's parts are read one after another
         or source.compression is not None
         or source.encoding != "utf-8"  # a cut after b"\n" may split a UTF-16 character
         or source.newlines_in_values  # quoted line breaks: the cuts are unsafe

@@ -3,7 +3,7 @@
 ``frame_source`` turns a pandas DataFrame, a pyarrow Table, RecordBatch or
 RecordBatchReader, or any object with the Arrow PyCapsule stream interface
 (``__arrow_c_stream__``: polars DataFrames, duckdb results) into a ``Source`` of
-format ``arrow`` that holds one Arrow table; ``arrow_header`` and ``arrow_batches`` are
+format ``table`` that holds one Arrow table; ``table_header`` and ``table_batches`` are
 its reader, dispatched by ``io.batches`` as a file's are. Its name is the object's
 type (``<DataFrame>``, ``<Table>``), in place of a file name in every message.
 
@@ -23,7 +23,7 @@ from typing import Any
 from losscli.errors import InputError, shown
 from losscli.io.sources import Header, Source, refuse_duplicate_columns
 
-FORMAT = "arrow"  # Source.fmt of a table in memory
+FORMAT = "table"  # Source.fmt of a table in memory (a Feather/IPC file is "arrow")
 
 
 def frame_name(frame: Any) -> str:
@@ -137,7 +137,7 @@ def _is_number(kind: Any) -> bool:
     )
 
 
-def arrow_header(source: Source) -> Header:
+def table_header(source: Source) -> Header:
     """The table's columns; its text and categorical ones are text, its row count exact."""
     import pyarrow as pa
 
@@ -146,7 +146,7 @@ def arrow_header(source: Source) -> Header:
     return Header(list(table.column_names), text, table.num_rows)
 
 
-def arrow_batches(
+def table_batches(
     source: Source, columns: list[str], text_columns: Collection[str], as_read: Collection[str] = ()
 ) -> Iterator[Any]:
     """Record batches of ``columns``: the ``text_columns`` and ``as_read`` ones (``--keep``)

@@ -29,6 +29,8 @@ def parquet_files(source: Source) -> list[str]:
         return ["-"]
     if source.files is None:
         source.files, source.filesystem = dataset.parquet_files(source.path)
+        root = dataset.filesystem(source.path)[1] if source.filesystem is not None else None
+        source.partitions = dataset.hive_partitions(source.path, source.files, root)
     return source.files
 
 
@@ -144,18 +146,30 @@ def parquet_batch_rows(columns: int) -> int:
 
 
 def parquet_batches(source: Source, columns: list[str], text: Sequence[str] = ()) -> Iterator[Any]:
+    """The batches of the source's files (or pieces), with their Hive partition columns;
+    ``source.part_starts`` records where each file's rows start (for errors)."""
     pieces = source.pieces or tuple((path, None) for path in parquet_files(source))
+    partition = set(source.partitions.names) if source.partitions else set()
+    wanted = [c for c in columns if c not in partition]
+    row = source.row0
+    source.part_starts.clear()
     for path, row_groups in pieces:
-        pf = parquet_file(source, path, text)
-        missing = [c for c in columns if c not in pf.schema_arrow.names]
+        pf = parquet_file(source, path, [c for c in text if c not in partition])
+        missing = [c for c in wanted if c not in pf.schema_arrow.names]
         if missing:
             raise InputError(
                 f"{path}: missing column(s) {', '.join(missing)} (other files of the dataset have them)"
             )
+        if len(pieces) > 1 or source.partitions is not None:
+            meta = pf.metadata
+            before = sum(meta.row_group(i).num_rows for i in range(min(row_groups or [0])))
+            source.part_starts.append((row - before, path))
         try:
-            yield from pf.iter_batches(
-                batch_size=parquet_batch_rows(len(columns)), columns=columns, row_groups=row_groups
-            )
+            for batch in pf.iter_batches(
+                batch_size=parquet_batch_rows(len(columns)), columns=wanted, row_groups=row_groups
+            ):
+                row += batch.num_rows
+                yield dataset.with_partition_columns(batch, source.partitions, path, columns)
         finally:
             pf.close(force=source.filesystem is not None)  # the fsspec file is ours to close
 

@@ -2,10 +2,12 @@
 
 ``Source`` (a path, its format and compression, and the reading state the format
 readers keep on it), ``detect_format`` (``--input-format`` or the extension; a
-directory, glob or URL is a Parquet dataset), ``Header`` (the columns a source has),
+directory or glob is a dataset of parts of one format, a URL a Parquet dataset),
+``Header`` (the columns a source has),
 the decompressed byte stream of a text input with its first block (``text_prefix``),
 and the refusal of binary data read as text. The format readers build on this:
-``csv_header``/``csv_reader``/``csv_ranges``, ``parquet_reader``, ``jsonl_reader``.
+``csv_header``/``csv_reader``/``csv_ranges``, ``parquet_reader``, ``jsonl_reader``,
+``arrow_reader``.
 """
 
 from __future__ import annotations
@@ -22,7 +24,15 @@ from losscli.io import dataset
 from losscli.io.input_options import InputOptions
 
 SNIFF_BYTES = 1 << 20  # the first block of a text input: header, dialect and type sniffing
-FORMATS = ("csv", "tsv", "parquet", "jsonl")
+FORMATS = ("csv", "tsv", "parquet", "jsonl", "arrow")
+# other names --input-format takes for a format
+FORMAT_ALIASES = {
+    "pq": "parquet",
+    "json": "jsonl",
+    "ndjson": "jsonl",
+    "feather": "arrow",
+    "ipc": "arrow",
+}
 COMPRESSION = {".gz": "gzip", ".bz2": "bz2", ".zst": "zstd", ".zstd": "zstd"}
 
 
@@ -35,13 +45,18 @@ class Source:
     compression: str | None = None
     data: bytes | None = None  # stdin, buffered (Parquet, or a second pass)
     pending: Any = None  # (first bytes, open stream) left by read_header for read_batches
-    # Parquet only. A dataset partition reads these (file, row groups) pieces instead of
-    # the whole path, and numbers its first row ``row0``; ``filesystem`` is the fsspec
-    # filesystem of a URL; ``files`` caches the dataset's listing.
+    # A dataset partition (--engine dask) reads these (file, row groups) pieces instead
+    # of the whole path (a CSV, JSON Lines or Arrow part: one file, row groups None), and
+    # numbers its first row ``row0``; ``filesystem`` is the fsspec filesystem of a URL.
     pieces: tuple[tuple[str, tuple[int, ...] | None], ...] | None = None
     row0: int = 0
     filesystem: Any = None
+    # A dataset (a directory or glob): its files in row order (for Parquet, a cache of
+    # the listing); ``partitions`` their Hive partition columns (dataset.Partitions);
+    # ``part_starts`` (first row, file) of each file as it is read, for errors.
     files: list[str] | None = None
+    partitions: Any = None
+    part_starts: list[tuple[int, str]] = field(default_factory=list)
     # CSV/TSV only: a slice of whole lines (split_lines) and the watch its ranges share.
     byte_range: tuple[int, int] | None = None  # a slice of lines of a CSV file (split_lines)
     block_size: int = 0  # the range readers' block size
@@ -53,7 +68,7 @@ class Source:
     decimal: str = "."
     # --delimiter or --decimal was given: an error for a Parquet or JSON Lines input
     csv_options_given: bool = False
-    # An in-memory table (format ``arrow``, ``losscli.io.frames``): the Arrow table itself.
+    # An in-memory table (format ``table``, ``losscli.io.frames``): the Arrow table itself.
     table: Any = None
 
     # CSV/TSV only, set by read_header: the text encoding (from a byte-order mark) and
@@ -68,6 +83,33 @@ class Source:
     @property
     def is_text(self) -> bool:
         return self.fmt in ("csv", "tsv")
+
+    @property
+    def is_parts(self) -> bool:
+        """A directory or glob of CSV, TSV, JSON Lines or Arrow files read one by one."""
+        return self.files is not None and self.fmt != "parquet"
+
+    def place(self, row: int) -> str:
+        """Which file of a dataset holds input row ``row``, and where in it
+        (``data/b.csv, row 3, line 5``); "" for a single file or a row not yet read."""
+        import bisect
+
+        i = bisect.bisect_right(self.part_starts, (row, "\uffff")) - 1
+        if i < 0:
+            return ""
+        first, part = self.part_starts[i]
+        if part == self.path:  # a file read as a dataset of one part (--engine dask)
+            return ""
+        line = f", line {row - first + 2}" if self.is_text else ""
+        return f"{part}, row {row - first}{line}"
+
+    def where_row(self, row: int) -> str:
+        """Where input row ``row`` stands, for an error: `` (line 9)`` in a CSV file,
+        `` (data/b.csv, row 3, line 5)`` in a dataset."""
+        place = self.place(row)
+        if place:
+            return f" ({place})"
+        return f" (line {row + 2})" if self.is_text else ""
 
 
 @dataclass
@@ -101,14 +143,7 @@ def detect_format(
 
 def _detect(path: str, input_format: str | None) -> Source:
     if input_format is not None:
-        fmt = (
-            input_format.lower()
-            .replace("ndjson", "jsonl")
-            .replace("json", "jsonl")
-            .replace("jsonll", "jsonl")
-        )
-        if fmt == "pq":
-            fmt = "parquet"
+        fmt = FORMAT_ALIASES.get(input_format.lower(), input_format.lower())
         if fmt not in FORMATS:
             raise UsageError(
                 f"unknown --input-format {input_format!r}", hint=f"use one of {', '.join(FORMATS)}"
@@ -116,21 +151,19 @@ def _detect(path: str, input_format: str | None) -> Source:
     if path == "-":
         return Source(path, input_format and fmt or "csv")
     p = Path(path)
-    if dataset.is_url(path) or (dataset.has_glob(path) and not p.exists()):
+    if dataset.is_url(path):
         if (input_format is not None and fmt != "parquet") or not _parquet_like(path):
             raise InputError(
-                f"{path}: a URL or a glob is read as a Parquet dataset; other formats need a local file",
+                f"{path}: a URL is read as a Parquet dataset; other formats need a local file",
                 hint="name Parquet files (.parquet, .pq) or a directory of them",
             )
         return Source(path, "parquet")
+    if dataset.has_glob(path) and not p.exists():
+        return _parts(path, fmt if input_format is not None else None)
     if not p.exists():
         raise InputError(f"{path}: no such file or directory")
     if p.is_dir():
-        if input_format not in (None, "parquet"):
-            raise InputError(
-                f"{path} is a directory; only a directory of Parquet files can be read"
-            )
-        return Source(path, "parquet")
+        return _parts(path, fmt if input_format is not None else None)
     if not os.access(path, os.R_OK):
         raise InputError(f"{path}: permission denied")
     suffixes = [s.lower() for s in p.suffixes]
@@ -150,17 +183,40 @@ def _detect(path: str, input_format: str | None) -> Source:
         ".jsonl": "jsonl",
         ".ndjson": "jsonl",
         ".json": "jsonl",
+        ".arrow": "arrow",
+        ".feather": "arrow",
+        ".ipc": "arrow",
     }
     if ext not in by_ext:
         raise InputError(
             f"{path}: cannot tell the format from the extension {ext or '(none)'!r}",
-            hint="use --input-format csv|tsv|parquet|jsonl",
+            hint="use --input-format csv|tsv|parquet|jsonl|arrow",
         )
-    if by_ext[ext] == "parquet" and compression:
+    if by_ext[ext] in ("parquet", "arrow") and compression:
+        kind = "Parquet" if by_ext[ext] == "parquet" else "Arrow"
         raise InputError(
-            f"{path}: a compressed Parquet file is not supported (Parquet compresses itself)"
+            f"{path}: a compressed {kind} file is not supported ({kind} compresses itself)"
         )
     return Source(path, by_ext[ext], compression)
+
+
+def _parts(path: str, fmt: str | None) -> Source:
+    """A local directory or glob: its files of one format, in row order (``dataset``)."""
+    files, fmt = dataset.data_files(path, fmt)
+    return Source(path, fmt, files=files, partitions=dataset.hive_partitions(path, files))
+
+
+def part_source(source: Source, path: str) -> Source:
+    """One file of a dataset of parts, read with the dataset's dialect."""
+    suffix = Path(path).suffix.lower()
+    return Source(
+        path,
+        source.fmt,
+        COMPRESSION.get(suffix),
+        delimiter=source.delimiter,
+        decimal=source.decimal,
+        csv_options_given=source.csv_options_given,
+    )
 
 
 def _parquet_like(path: str) -> bool:
