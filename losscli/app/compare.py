@@ -37,7 +37,7 @@ from losscli.engine.passes import (
     located,
 )
 from losscli.engine.scoring import Scored
-from losscli.errors import InputError, UsageError, ZeroWeightError
+from losscli.errors import InputError, UsageError
 from losscli.io.input_options import InputSpec
 from losscli.kernel.streaming import SUMMARIES, PartialSums
 
@@ -119,7 +119,7 @@ class Rule:
 def _value(sel: Selected, sums: PartialSums, reduction: str, scored: Scored, group: Any) -> float:
     try:
         return sel.objective.compute(sums, reduction)
-    except ZeroWeightError as exc:
+    except InputError as exc:  # the weights sum to 0, or a metric is undefined
         raise located(exc, sel, scored.source, group) from None
 
 

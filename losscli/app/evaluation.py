@@ -24,7 +24,7 @@ from losscli.engine.backend import backend_for
 from losscli.engine.logits import quiet
 from losscli.engine.passes import Selected, bind_reduction, check_usable, group_rows, located
 from losscli.engine.top_rows import require_ranked, unranked_reason
-from losscli.errors import UsageError, ZeroWeightError
+from losscli.errors import InputError, UsageError
 from losscli.io.input_options import InputSpec, decimal_value, delimiter_value
 from losscli.io.sources import Source
 from losscli.kernel.streaming import SUMMARIES
@@ -193,6 +193,7 @@ def evaluate(
     source, selected = reading.source, reading.selected
     sums, stats, extras = evaluated.sums, evaluated.stats, evaluated.extras
     dropped_note(stats, note)
+    kept_rows_note(selected, stats.get("rows", 0) - stats.get("dropped", 0), note)
     grads = backend.gradient_summaries(reading, evaluated, reduction) if gradients else None
     results = []
     for i, (sel, acc) in enumerate(zip(selected, sums)):
@@ -201,7 +202,7 @@ def evaluate(
         for stratum, (key, part, n) in enumerate(rows):
             try:
                 value = sel.objective.compute(part, reduction)
-            except ZeroWeightError as exc:
+            except InputError as exc:  # the weights sum to 0, or a metric is undefined
                 raise located(exc, sel, source, key) from None
             result = {
                 "loss": sel.label,
@@ -348,6 +349,23 @@ def _split(sel: Selected, reduction: str) -> Any:
 
 
 WHERE_DEFINED = "where defined"
+
+
+def kept_rows_note(selected: Sequence[Selected], rows: int, note: Note) -> None:
+    """For each metric that keeps every row's scores to rank them (roc_auc), the memory it
+    took here and would take for 5M rows (its kernel's ``kept_bytes`` per row)."""
+    from rich.filesize import decimal
+
+    for sel in selected:
+        kernel = getattr(getattr(sel.objective, "loss", None), "kernel", None)
+        per_row = getattr(kernel, "kept_bytes", None)
+        if per_row is None:
+            continue
+        size = per_row(sum(len(cols) for cols in sel.plan.inputs), sel.plan.weight is not None)
+        note(
+            f"{sel.name} keeps every row's score to rank them exactly: {rows} rows × {size} "
+            f"bytes = {decimal(rows * size)} (5M rows: {decimal(5_000_000 * size)})"
+        )
 
 
 def _splits(selected: Sequence[Selected], reduction: str, per_class: bool | str) -> Any:

@@ -401,6 +401,12 @@ def _kept(collected) -> tuple[np.ndarray, np.ndarray | None]:
 class _Ranking(_Classified):
     """Metrics of the order of the scores: every row's score is kept (``Collected``)."""
 
+    @staticmethod
+    def kept_bytes(columns: int, weighted: bool) -> int:
+        """Bytes kept per row: the score (one column) or the K scores and the label, and
+        the weight when there is one (float64 each)."""
+        return 8 * ((1 if columns == 1 else columns + 1) + weighted)
+
     def update_grouped(self, batch, params, codes, size):
         x, w = batch.preds[0], batch.weights
         if batch.aux["k"] == 1:
