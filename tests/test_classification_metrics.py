@@ -164,7 +164,10 @@ def test_single_class_rankings_are_an_error(name):
         losscli.evaluate(np.zeros(20), np.linspace(0.05, 0.95, 20), name)
     y, p, _ = _multiclass(11, 3)
     y[y == 2] = 0  # class 2 has no rows of its own
-    with pytest.raises(losscli.InputError, match="of class 2 against the others is undefined"):
+    with pytest.raises(
+        losscli.InputError,
+        match=r"of class 2 \(prediction column 3\) against the others is undefined",
+    ):
         losscli.evaluate(y, p, name)
 
 
@@ -330,3 +333,34 @@ def test_losses_and_explain_list_every_metric(capsys):
         assert code == 0 and "sklearn" in text and "metric, higher is better" in text
     _, text, _ = cli(capsys, "explain", "average_precision")
     assert "40 MB" in text and "80 MB for 5M rows" in text
+
+
+def test_parallel_ranges_merge_to_sklearns_values(tmp_path, capsys, monkeypatch):
+    """A CSV cut into byte ranges read by threads: the confusion matrices add, the kept
+    scores concatenate, and each value is still scikit-learn's."""
+    import losscli.engine.passes
+    import losscli.io.csv_ranges
+
+    cuts = []
+    split = losscli.io.csv_ranges.split_lines
+
+    def recording(source, parts):
+        out = split(source, parts)
+        cuts.extend(out or [])
+        return out
+
+    monkeypatch.setattr(losscli.io.csv_ranges, "PARALLEL_MIN_BYTES", 1)
+    monkeypatch.setattr(losscli.engine.passes, "split_lines", recording)
+    monkeypatch.setattr(losscli.engine.passes, "_parallel_parts", lambda: 3)
+    path, y, p, w, site = _text_label_file(tmp_path, seed=18, n=3000)
+    doc = eval_json(
+        capsys, path, "-l", ",".join(ALL), "-t", "species", "-p", "prob_*", "--weight", "w",
+        "--group", "site",
+    )  # fmt: skip
+    assert len(cuts) == 3
+    got = {(r["loss"], r["group"]): r["value"] for r in doc["results"]}
+    for group in (None, "east"):
+        rows = np.ones(len(y), bool) if group is None else site == group
+        for name in ALL:
+            expected = _reference(name, y[rows], p[rows], w[rows])
+            assert got[name, group] == pytest.approx(expected, **TOL), (name, group)

@@ -438,7 +438,12 @@ class _Ranking(_Classified):
         scores = sums["scores"].array()
         w = np.ones(len(labels)) if w is None else w
         values = [
-            self.binary(scores[:, c], labels == c, w, f" of class {c} against the others")
+            self.binary(
+                scores[:, c],
+                labels == c,
+                w,
+                f" of class {c} (prediction column {c + 1}) against the others",
+            )
             for c in range(scores.shape[1])
         ]
         return float(np.mean(values))
