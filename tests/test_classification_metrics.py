@@ -158,10 +158,14 @@ def test_single_class_decisions_score_as_sklearn():
         assert losscli.evaluate(y, p, name) == pytest.approx(_reference(name, y, p), **TOL), name
 
 
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
 @pytest.mark.parametrize("name", RANKINGS)
-def test_single_class_rankings_are_an_error(name):
+def test_single_class_rankings_are_an_error(name, weighted):
+    w = np.linspace(0.5, 2, 20) if weighted else None
     with pytest.raises(losscli.InputError, match="undefined: the rows scored hold no positive"):
-        losscli.evaluate(np.zeros(20), np.linspace(0.05, 0.95, 20), name)
+        losscli.evaluate(np.zeros(20), np.linspace(0.05, 0.95, 20), name, weights=w)
+    with pytest.raises(losscli.InputError, match="undefined: the rows scored hold no negative"):
+        losscli.evaluate(np.ones(20), np.linspace(0.05, 0.95, 20), name, weights=w)
     y, p, _ = _multiclass(11, 3)
     y[y == 2] = 0  # class 2 has no rows of its own
     with pytest.raises(

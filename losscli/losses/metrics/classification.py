@@ -33,6 +33,7 @@ from losscli.kernel.grouped import group_sum, ungrouped
 from losscli.kernel.numerics import softmax
 from losscli.kernel.streaming import Batch, Kernel, Params, PartialSums, collect_grouped
 from losscli.kernel.validate import one_hot_labels, require_binary, require_probabilities
+from losscli.losses.metrics.calibration import positive_total
 from losscli.losses.multiclass import prepare_multiclass
 from losscli.losses.params import CHOICE, Param, unit_left_closed
 from losscli.losses.registry import Explain, register_loss
@@ -72,14 +73,6 @@ KEEPS = (
     "and 80 MB for 5M rows); K classes keep K scores and the label, 8(K + 1) bytes per row, "
     "8(K + 2) with --weight"
 )
-
-
-def _total(weight: float) -> float:
-    if not weight > 0:
-        exc = ZeroWeightError()
-        exc.hint = "give some rows a positive weight"
-        raise exc
-    return weight
 
 
 class _Classified(Kernel):
@@ -161,7 +154,7 @@ class _Decisions(_Classified):
     def compute(self, sums, params, reduction):
         binary = "binary" in sums
         cells = np.asarray(sums["binary" if binary else "cells"], dtype=np.float64)
-        _total(float(cells.sum()))
+        positive_total(float(cells.sum()))
         present = np.asarray(sums["seen"]) > 0
         return float(self.score(cells, present, binary, params))
 
@@ -197,7 +190,7 @@ class _Averaged(_Decisions):
         if average == "binary":
             return values[1]
         if average == "weighted":
-            return np.sum(values * true) / _total(float(true.sum()))
+            return np.sum(values * true) / positive_total(float(true.sum()))
         return np.mean(values[present])
 
 
@@ -390,12 +383,11 @@ class MatthewsCorrelation(_Decisions):
         return 0.0 if spread == 0 else covariance / np.sqrt(spread)
 
 
-def _kept(collected) -> tuple[np.ndarray, np.ndarray | None]:
-    """(values, weights or None) of kept rows: one column, or the value and its weight."""
+def _kept(collected) -> tuple[np.ndarray, np.ndarray]:
+    """(values, weights) of kept rows: one column (weights 1), or the value and its weight."""
     rows = collected.array()
-    if rows.ndim == 1:  # nothing kept
-        return rows, None
-    return rows[:, 0], (rows[:, 1] if rows.shape[1] == 2 else None)
+    rows = rows.reshape(-1, 1) if rows.ndim == 1 else rows  # nothing kept: (0, 1)
+    return rows[:, 0], (rows[:, 1] if rows.shape[1] == 2 else np.ones(len(rows)))
 
 
 class _Ranking(_Classified):
@@ -428,15 +420,12 @@ class _Ranking(_Classified):
     def compute(self, sums, params, reduction):
         if "scores" not in sums:
             (pos, wp), (neg, wn) = _kept(sums["positive"]), _kept(sums["negative"])
-            scores = np.concatenate([pos, neg])
-            weighted = wp is not None or wn is not None
-            w = np.concatenate([wp, wn]) if weighted else np.ones(len(scores))
+            scores, w = np.concatenate([pos, neg]), np.concatenate([wp, wn])
             return float(self.binary(scores, np.arange(len(scores)) < len(pos), w, ""))
         labels, w = _kept(sums["labels"])
         if not len(labels):
             raise ZeroWeightError()
         scores = sums["scores"].array()
-        w = np.ones(len(labels)) if w is None else w
         values = [
             self.binary(
                 scores[:, c],
