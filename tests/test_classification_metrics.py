@@ -297,9 +297,11 @@ def test_compare_ranks_the_metrics_higher_is_better(tmp_path, capsys):
     for r in json.loads(out)["results"]:
         assert r["better"] == "higher"
         assert r["difference"] < 0 and r["regression"] is True, r["loss"]
-    code, out, _ = cli(capsys, "compare", bad, good, "-l", names, "--format", "json")
+    code, out, err = cli(capsys, "compare", bad, good, "-l", names, "--format", "json")
     assert code == 0
     assert all(r["regression"] is False for r in json.loads(out)["results"])
+    # both files' scores are kept: the note counts their rows
+    assert "note: roc_auc keeps every row's score to rank them exactly: 4000 rows × 8 " in err
 
 
 def test_roc_auc_notes_the_memory_it_keeps(capsys):

@@ -296,7 +296,7 @@ def compare(
     paired interval lies wholly on the worse side; ``False`` counts every such worsening.
     On the Dask backend each Parquet dataset is scored as tasks over its partitions.
     """
-    from losscli.app.reading import prepare
+    from losscli.app.reading import kept_rows_note, prepare
     from losscli.engine.logits import quiet
 
     note = _once(note or quiet)
@@ -336,6 +336,7 @@ def compare(
     options = {"key": key, "group": group, "resample": bootstrap_replicates > 0}
     base, cand = backend.score(readings, options, note, inputs.from_logits)
     selected = readings[0].selected
+    kept_rows_note(selected, base.rows - base.dropped + cand.rows - cand.dropped, note)
     check_aligned(base, cand, key)
     rule = Rule(tolerance, rel_tolerance, require_significant)
     rows = results(

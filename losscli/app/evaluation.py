@@ -17,7 +17,7 @@ from losscli._version import __version__
 from losscli.app import thresholds as threshold_rules
 from losscli.app.arrays import column_name, column_names, file_path, loss_text
 from losscli.app.arrays import thresholds as threshold_items
-from losscli.app.reading import checked_inference, dropped_note, prepare
+from losscli.app.reading import checked_inference, dropped_note, kept_rows_note, prepare
 from losscli.binding.conventions import normalize_library
 from losscli.binding.objective import objectives_for
 from losscli.engine.backend import backend_for
@@ -349,23 +349,6 @@ def _split(sel: Selected, reduction: str) -> Any:
 
 
 WHERE_DEFINED = "where defined"
-
-
-def kept_rows_note(selected: Sequence[Selected], rows: int, note: Note) -> None:
-    """For each metric that keeps every row's scores to rank them (roc_auc), the memory it
-    took here and would take for 5M rows (its kernel's ``kept_bytes`` per row)."""
-    from rich.filesize import decimal
-
-    for sel in selected:
-        kernel = getattr(getattr(sel.objective, "loss", None), "kernel", None)
-        per_row = getattr(kernel, "kept_bytes", None)
-        if per_row is None:
-            continue
-        size = per_row(sum(len(cols) for cols in sel.plan.inputs), sel.plan.weight is not None)
-        note(
-            f"{sel.name} keeps every row's score to rank them exactly: {rows} rows × {size} "
-            f"bytes = {decimal(rows * size)} (5M rows: {decimal(5_000_000 * size)})"
-        )
 
 
 def _splits(selected: Sequence[Selected], reduction: str, per_class: bool | str) -> Any:
