@@ -370,3 +370,18 @@ def test_parallel_ranges_merge_to_sklearns_values(tmp_path, capsys, monkeypatch)
         for name in ALL:
             expected = _reference(name, y[rows], p[rows], w[rows])
             assert got[name, group] == pytest.approx(expected, **TOL), (name, group)
+
+
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+@pytest.mark.parametrize("k", [1, 3])
+def test_the_noted_bytes_per_row_are_what_the_rankings_keep(k, weighted):
+    from losscli.kernel.streaming import Batch
+    from losscli.losses.registry import get_loss
+
+    y, p, w = _binary(19) if k == 1 else _multiclass(19, k)
+    kernel = get_loss("roc_auc").kernel
+    params = {"from_logits": False}
+    batch = kernel.prepare(Batch(y.astype(float), (p,), w if weighted else None), params)
+    kept = sum(leaf.array().nbytes for leaf in kernel.update(batch, params).values())
+    assert kept == len(y) * kernel.kept_bytes(k, weighted)
+    assert kernel.kept_bytes(1, False) * 5_000_000 == 40e6  # the 40 MB the note states
