@@ -7,6 +7,7 @@ The Python API::
     losscli.gradient(y, p, "bce", from_logits=True)         # ∂J/∂z, z's shape
     losscli.evaluate(y, p, "0.7*mse + 0.3*huber", delta=0.5)
     losscli.evaluate(y, z, "cross_entropy", from_logits=True, class_weights=w, convention="torch")
+    losscli.evaluate_frame(df, "mse,huber", target="y", pred="yhat")  # eval's table, as pandas
 """
 
 from __future__ import annotations
@@ -30,6 +31,10 @@ _EXPORTS = {
     "evaluate_file": "losscli.app.evaluation",
     "write_gradients": "losscli.app.evaluation",
     "write_rows": "losscli.app.evaluation",
+    "EvalDocument": "losscli.app.result_table",
+    "evaluate_frame": "losscli.app.frames",
+    "gradient_frame": "losscli.app.frames",
+    "rows_frame": "losscli.app.frames",
     "Param": "losscli.losses.params",
     "Explain": "losscli.losses.registry",
     "Loss": "losscli.losses.registry",
@@ -62,6 +67,7 @@ __all__ = [
     "Accumulator",
     "Batch",
     "Elementwise",
+    "EvalDocument",
     "ExitCode",
     "Explain",
     "InputError",
@@ -75,10 +81,13 @@ __all__ = [
     "available_losses",
     "evaluate",
     "evaluate_file",
+    "evaluate_frame",
     "get_loss",
     "gradient",
+    "gradient_frame",
     "partial_sums",
     "register_loss",
+    "rows_frame",
     "write_gradients",
     "write_rows",
     "__version__",

@@ -14,8 +14,10 @@ import subprocess
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from losscli.cli.commands import run
+from losscli.losses.registry import get_loss
 
 ROOT = Path(__file__).resolve().parents[1]  # the checkout
 SAMPLES = ROOT / "sample_data"
@@ -159,3 +161,91 @@ def parse_table(text: str) -> list[dict[str, str]]:
         ]
         rows.append(dict(zip(names, cells)))
     return rows
+
+
+def case_columns(case: Any) -> tuple[dict[str, Any], list[str], list[list[str]]]:
+    """A ``cases.Case`` laid out as file columns: (columns, target names, prediction inputs)."""
+    cols: dict[str, Any] = {}
+    kind = get_loss(case.loss).inputs
+    target: list[str] = []
+    if case.y is not None:
+        if case.y.ndim == 1:
+            cols["y_true"] = case.y
+            target = ["y_true"]
+        else:
+            target = [f"t_{j}" for j in range(case.y.shape[1])]
+            cols.update({name: case.y[:, j] for j, name in enumerate(target)})
+    inputs: list[list[str]] = []
+    prefixes = {
+        "triplet": ["anchor", "positive", "negative"],
+        "pair_embedding": ["a", "b"],
+        "ranking": ["x1", "x2"],
+        "gaussian": ["y_pred", "var"],
+    }.get(kind, ["p"])
+    for k, x in enumerate(case.preds):
+        prefix = prefixes[k] if k < len(prefixes) else f"in{k}"
+        if x.ndim == 1:
+            name = {"p": "y_pred"}.get(prefix, prefix)
+            if kind == "triplet":
+                name = ["d_ap", "d_an"][k]
+            cols[name] = x
+            inputs.append([name])
+        else:
+            names = [f"{prefix}_{j}" for j in range(x.shape[1])]
+            cols.update({name: x[:, j] for j, name in enumerate(names)})
+            inputs.append(names)
+    return cols, target, inputs
+
+
+def case_args(case: Any, target: list[str], inputs: list[list[str]]) -> list[str]:
+    """The command line options that read ``case_columns``'s layout of a case."""
+    args = ["--loss", case.loss]
+    if target:
+        args += ["--target", ",".join(target)]
+    if get_loss(case.loss).inputs == "gaussian":
+        args += ["--pred", "y_pred", "--var", "var"]
+    else:
+        for cols in inputs:
+            args += ["--pred", ",".join(cols)]
+    for key, value in case.params.items():
+        text = ",".join(map(str, value)) if isinstance(value, tuple) else str(value)
+        args += ["--param", f"{key}={text}"]
+    if case.from_logits:
+        args.append("--from-logits")
+    return args
+
+
+def csv_table(text: str) -> Any:
+    """A CSV table as pandas reads it, an empty cell as missing."""
+    import pandas as pd
+
+    return pd.read_csv(io.StringIO(text), keep_default_na=False, na_values=[""])
+
+
+def assert_same_table(got: Any, expected: Any) -> None:
+    """Two pandas tables with the same columns and rows: text equal (a missing cell as
+    empty), numbers to 1e-12 relative."""
+    import numpy as np
+    import pandas as pd
+
+    assert list(got.columns) == list(expected.columns)
+    assert len(got) == len(expected)
+    for column in expected.columns:
+        if column in (
+            "loss",
+            "params",
+            "reduction",
+            "group",
+            "class",
+        ) or not pd.api.types.is_numeric_dtype(expected[column]):
+            mine = got[column].astype(object).where(got[column].notna(), "")
+            theirs = expected[column].astype(object).where(expected[column].notna(), "")
+            assert [str(v) for v in mine] == [str(v) for v in theirs], column
+        else:
+            np.testing.assert_allclose(
+                got[column].to_numpy(float),
+                expected[column].to_numpy(float),
+                rtol=1e-12,
+                atol=1e-300,
+                err_msg=column,
+            )

@@ -70,6 +70,7 @@ def test_a_dataframe_as_the_path_names_the_array_api(path, function):
     with pytest.raises(TypeError, match=r"losscli\.evaluate\(y_true, y_pred, loss\)") as info:
         getattr(losscli, function)(frame, "mse")
     assert f"{function}() reads a file" in str(info.value) and "DataFrame" in str(info.value)
+    assert "losscli.evaluate_frame(df, loss" in str(info.value)
 
 
 def test_write_rows_and_gradients_take_str_columns(path, tmp_path):

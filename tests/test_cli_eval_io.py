@@ -1006,3 +1006,24 @@ def test_markdown_title_names_stdin_dropped_rows_and_a_failed_check(capsys, monk
     stdin_bytes(monkeypatch, b"y_true,y_pred\n1,1.5\n3,2.5\n")
     code, out, _ = cli(capsys, "eval", "-", "--loss", "mse", "--format", "markdown")
     assert code == 0 and out.splitlines()[0] == "### losscli eval standard input"
+
+
+def test_jsonl_numeric_group_column_groups_like_csv(capsys, tmp_path):
+    """A JSON Lines group column holding numbers (pandas' to_json of an int column) groups as
+    the same column written to CSV does."""
+    rng = np.random.default_rng(7)
+    n = 400
+    y, p, g = rng.normal(size=n).tolist(), rng.normal(size=n).tolist(), rng.integers(1, 4, n)
+    jsonl, csv_path = tmp_path / "g.jsonl", tmp_path / "g.csv"
+    jsonl.write_text(
+        "".join(json.dumps({"y": a, "p": b, "g": int(c)}) + "\n" for a, b, c in zip(y, p, g))
+    )
+    csv_path.write_text("y,p,g\n" + "".join(f"{a!r},{b!r},{c}\n" for a, b, c in zip(y, p, g)))
+    args = ["-l", "mse", "-t", "y", "-p", "p", "--group", "g"]
+    from_jsonl = eval_json(capsys, jsonl, *args)["results"]
+    from_csv = eval_json(capsys, csv_path, *args)["results"]
+    assert [r["group"] for r in from_jsonl] == [None, "1", "2", "3"]
+    assert from_jsonl == from_csv
+    err = (np.array(y) - np.array(p)) ** 2
+    for r in from_jsonl[1:]:
+        assert r["value"] == pytest.approx(err[g == int(r["group"])].mean(), rel=1e-12)

@@ -135,6 +135,7 @@ def test_formats_complete() -> None:
         "json",
         "csv",
         "markdown",
+        "junit",
     ]
     assert "parquet" in bash_complete("losscli eval sample_data/regression.csv --input-format ")
 

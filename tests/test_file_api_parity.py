@@ -9,46 +9,12 @@ import json
 import numpy as np
 import pytest
 from cases import CASES
+from helpers import case_args, case_columns
 
 import losscli
 from losscli.cli.commands import run
-from losscli.losses.registry import get_loss
 
 NAMES = losscli.available_losses()
-
-
-def _columns(case) -> tuple[dict[str, np.ndarray], list[str], list[list[str]]]:
-    """Lay a case out as file columns; return (columns, target names, prediction inputs)."""
-    cols: dict[str, np.ndarray] = {}
-    kind = get_loss(case.loss).inputs
-    target: list[str] = []
-    if case.y is not None:
-        if case.y.ndim == 1:
-            cols["y_true"] = case.y
-            target = ["y_true"]
-        else:
-            target = [f"t_{j}" for j in range(case.y.shape[1])]
-            cols.update({name: case.y[:, j] for j, name in enumerate(target)})
-    inputs: list[list[str]] = []
-    prefixes = {
-        "triplet": ["anchor", "positive", "negative"],
-        "pair_embedding": ["a", "b"],
-        "ranking": ["x1", "x2"],
-        "gaussian": ["y_pred", "var"],
-    }.get(kind, ["p"])
-    for k, x in enumerate(case.preds):
-        prefix = prefixes[k] if k < len(prefixes) else f"in{k}"
-        if x.ndim == 1:
-            name = {"p": "y_pred"}.get(prefix, prefix)
-            if kind == "triplet":
-                name = ["d_ap", "d_an"][k]
-            cols[name] = x
-            inputs.append([name])
-        else:
-            names = [f"{prefix}_{j}" for j in range(x.shape[1])]
-            cols.update({name: x[:, j] for j, name in enumerate(names)})
-            inputs.append(names)
-    return cols, target, inputs
 
 
 def _write(path, cols):
@@ -58,23 +24,6 @@ def _write(path, cols):
         writer.writerow(names)
         for i in range(len(next(iter(cols.values())))):
             writer.writerow([repr(float(cols[n][i])) for n in names])
-
-
-def _args(case, target, inputs):
-    args = ["--loss", case.loss]
-    if target:
-        args += ["--target", ",".join(target)]
-    if get_loss(case.loss).inputs == "gaussian":
-        args += ["--pred", "y_pred", "--var", "var"]
-    else:
-        for cols in inputs:
-            args += ["--pred", ",".join(cols)]
-    for key, value in case.params.items():
-        text = ",".join(map(str, value)) if isinstance(value, tuple) else str(value)
-        args += ["--param", f"{key}={text}"]
-    if case.from_logits:
-        args.append("--from-logits")
-    return args
 
 
 PARAMS = [
@@ -88,10 +37,10 @@ PARAMS = [
 def test_file_value_and_gradient_equal_the_api(name, index, tmp_path, capsys):
     rng = np.random.default_rng(99)
     case = CASES[name][index](rng, 40)
-    cols, target, inputs = _columns(case)
+    cols, target, inputs = case_columns(case)
     path = tmp_path / "data.csv"
     _write(path, cols)
-    args = _args(case, target, inputs)
+    args = case_args(case, target, inputs)
 
     assert run(["eval", str(path), *args, "--format", "json", "-q"]) == 0
     doc = json.loads(capsys.readouterr().out)

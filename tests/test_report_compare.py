@@ -248,3 +248,13 @@ def test_one_file_with_another_reduction_equals_eval(tmp_path: Path) -> None:
     assert code == 0, err
     code, text, _ = run(["eval", *args, "-f", "json", "-q"])
     assert embedded(page.read_text())["results"] == json.loads(text)["results"]
+
+
+def test_no_row_got_worse_against_itself(tmp_path: Path) -> None:
+    page = tmp_path / "same.html"
+    code, _, err = run(["report", BASE, BASE, "-l", "mse", "--bootstrap", "0", "-o", str(page)])
+    assert code == 0, err
+    text = page.read_text()
+    assert embedded(text)["worse_rows"] == [{"loss": "mse", "rows": []}]
+    assert "No row&#x27;s loss rose." in text or "No row's loss rose." in text
+    assert f"passed: {BASE} is no worse than {BASE}" in err

@@ -265,3 +265,20 @@ def test_parquet_row_group_runs_give_the_same_rows(capsys, monkeypatch, regressi
     monkeypatch.setattr(losscli.engine.passes, "split_row_groups", recorded)
     assert eval_json(capsys, data, *args, quiet=True)["top_rows"] == expected
     assert runs == [2]
+
+
+@pytest.mark.parametrize("fmt", ["table", "markdown"])
+def test_line_breaks_in_a_kept_cell_stay_on_the_row(capsys, tmp_path, fmt):
+    """A quoted CSV cell with a line break (a comment column) is listed as one line, the
+    break written as an escape; JSON keeps the text as read."""
+    path = tmp_path / "notes.csv"
+    path.write_text('y,yhat,note\n1,3,"two\nlines\ttab"\n2,2,plain\n')
+    args = ["eval", path, "-l", "mse", "--top", 2, "--keep", "note", "-q"]
+    code, out, err = cli(capsys, *args, "-f", fmt)
+    assert code == 0, err
+    lines = out.splitlines()
+    assert any("two\\nlines\\ttab" in line and "4" in line for line in lines), out
+    assert not any(line.strip() == "lines" or line.startswith("lines") for line in lines)
+    code, out, err = cli(capsys, *args, "-f", "json")
+    rows = json.loads(out)["top_rows"][0]["rows"]
+    assert rows[0]["columns"]["note"] == "two\nlines\ttab"

@@ -28,7 +28,7 @@ def _as_array(x: ArrayLike, role: str) -> np.ndarray:
 
 def file_path(path: Any, function: str) -> str:
     """The path argument of a file-level function (str or os.PathLike); arrays and frames
-    are a ``TypeError`` that names the array API instead."""
+    are a ``TypeError`` that names the frame and array APIs instead."""
     import os
 
     if isinstance(path, str | os.PathLike):
@@ -36,8 +36,9 @@ def file_path(path: Any, function: str) -> str:
     kind = type(path).__name__
     raise TypeError(
         f"{function}() reads a file: path must be a str or os.PathLike, not {kind}; for "
-        "arrays or a DataFrame's columns use losscli.evaluate(y_true, y_pred, loss) "
-        "(losscli.gradient for gradients), e.g. "
+        "a DataFrame or Arrow table use losscli.evaluate_frame(df, loss, target=..., "
+        "pred=...) (rows_frame, gradient_frame); for arrays or a DataFrame's columns "
+        "losscli.evaluate(y_true, y_pred, loss) (losscli.gradient for gradients), e.g. "
         "losscli.evaluate(df['y'], df['yhat'], 'mse')"
     )
 

@@ -530,7 +530,7 @@ def _run_eval(config: Config, check: Mapping[str, Any]) -> tuple[list[dict[str, 
 
 
 def _run_compare(config: Config, check: Mapping[str, Any]) -> tuple[list[dict[str, Any]], str]:
-    from losscli.app.compare import compare
+    from losscli.app.compare import compare, rule_text
 
     base, cand = _resolve(config, check["baseline"]), _resolve(config, check["candidate"])
     doc = compare(
@@ -548,15 +548,7 @@ def _run_compare(config: Config, check: Mapping[str, Any]) -> tuple[list[dict[st
         require_significant=check.get("require_significant"),
     )
     per_group = check.get("per_group", True)
-    rule = doc["rule"]
-    parts = []
-    if rule["tolerance"] is not None:
-        parts.append(f"Δ <= {rule['tolerance']:g}")
-    if rule["rel_tolerance"] is not None:
-        parts.append(f"Δ <= {rule['rel_tolerance']:g}·|baseline|")
-    text = " or ".join(parts) or "Δ <= 0"
-    if rule["require_significant"]:
-        text += " or not significant"
+    text = rule_text(doc["rule"])
     rows = []
     for r in doc["results"]:
         if r["group"] is not None and not per_group:

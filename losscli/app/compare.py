@@ -453,6 +453,21 @@ def compare_files(
 # ---- the verdict in words (every output of compare and report BASE CAND) ----
 
 
+def rule_text(rule: Mapping[str, Any]) -> str:
+    """The rule a change must meet, from the document's ``rule``: ``Δ <= 0.01·|baseline| or
+    not significant`` (Δ is the worsening: candidate − baseline for a loss, its negative
+    for a higher-is-better metric)."""
+    parts = []
+    if rule["tolerance"] is not None:
+        parts.append(f"Δ <= {rule['tolerance']:g}")
+    if rule["rel_tolerance"] is not None:
+        parts.append(f"Δ <= {rule['rel_tolerance']:g}·|baseline|")
+    text = " or ".join(parts) or "Δ <= 0"
+    if rule["require_significant"]:
+        text += " or not significant"
+    return text
+
+
 def verdict(result: Mapping[str, Any]) -> str:
     """One result's verdict as the table shows it: REGRESSION, better, ok, within noise,
     within tolerance, or - (a metric of the targets alone that changed)."""

@@ -11,13 +11,14 @@ run on the backend ``--engine`` names (``losscli.engine.backend``).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from losscli._version import __version__
 from losscli.app import thresholds as threshold_rules
 from losscli.app.arrays import column_name, column_names, file_path, loss_text
 from losscli.app.arrays import thresholds as threshold_items
 from losscli.app.reading import checked_inference, dropped_note, kept_rows_note, prepare
+from losscli.app.result_table import EvalDocument
 from losscli.binding.conventions import normalize_library
 from losscli.binding.objective import objectives_for
 from losscli.engine.backend import backend_for
@@ -28,6 +29,9 @@ from losscli.errors import InputError, UsageError
 from losscli.io.input_options import InputSpec, decimal_value, delimiter_value
 from losscli.io.sources import Source
 from losscli.kernel.streaming import SUMMARIES
+
+if TYPE_CHECKING:
+    from losscli.io.sink import TableSink
 
 Note = Callable[[str], None]
 _quiet = quiet
@@ -122,7 +126,8 @@ def evaluate(
     top: int = 0,
     note: Note = _quiet,
     row_stats: bool = False,
-) -> dict[str, Any]:
+    source: Source | None = None,
+) -> EvalDocument:
     """Evaluate ``loss`` (a spec such as ``'mse,huber(delta=0.5)'``; None infers the task).
 
     Returns the ``losscli.eval/1`` document: input description, the library
@@ -136,6 +141,8 @@ def evaluate(
     (``losscli.engine.top_rows``), with the ``inputs.keep`` columns. ``row_stats`` (for
     ``losscli report``) adds ``row_stats``: per loss, the histograms, residual density or
     calibration of ``losscli.engine.report_stats``, gathered in the same pass.
+    ``source``, an opened source (a table in memory, ``losscli.io.frames``), is read
+    in place of ``path``, which then only names it.
     """
     if reduction not in SUMMARIES:
         raise UsageError(
@@ -160,6 +167,7 @@ def evaluate(
         note=held.append if guess else note,
         replay=gradients,
         guess=guess,
+        source=source,
     )
 
     def passes(reading: Any) -> tuple[Any, list[Any] | None]:
@@ -230,13 +238,15 @@ def evaluate(
                 resampling=resampling,
                 source=source,
             )
-    doc: dict[str, Any] = {
-        "schema": "losscli.eval/1",
-        "version": __version__,
-        "input": _describe_input(source, stats, selected, task, inputs.from_logits),
-        "convention": normalize_library(inputs.convention) if inputs.convention else None,
-        "results": results,
-    }
+    doc = EvalDocument(
+        {
+            "schema": "losscli.eval/1",
+            "version": __version__,
+            "input": _describe_input(source, stats, selected, task, inputs.from_logits),
+            "convention": normalize_library(inputs.convention) if inputs.convention else None,
+            "results": results,
+        }
+    )
     if splits is not None:
         doc["per_class"] = [s.describe(sel.label) for sel, s in zip(selected, splits) if s]
     if resampling is not None:
@@ -313,13 +323,14 @@ def evaluate_file(
     pos_label: str | None = None,
     top: int = 0,
     keep: Sequence[str] = (),
-) -> dict[str, Any]:
+) -> EvalDocument:
     """``evaluate`` with the input options as keywords (the Python API).
 
     ``engine='dask'`` runs the passes as Dask tasks over a Parquet dataset's partitions
     (on the cluster at ``scheduler``, or on local threads). ``delimiter``, ``decimal``
     and ``pos_label`` read CSV text as ``--delimiter``, ``--decimal`` and ``--pos-label``;
-    ``top`` and ``keep`` list the worst rows as ``--top`` and ``--keep``.
+    ``top`` and ``keep`` list the worst rows as ``--top`` and ``--keep``. The document
+    is a dict; its ``to_pandas()`` is the table of ``eval --format csv``.
     """
     path, loss = file_path(path, "evaluate_file"), loss_text(loss, "evaluate_file")
     inputs = api_inputs(locals())
@@ -389,24 +400,26 @@ def rows_of(
     loss: str | None,
     inputs: InputSpec,
     params: Mapping[str, Any] | None = None,
-    output: str | None = None,
+    output: str | TableSink | None = None,
     *,
     fmt: str | None = None,
     note: Note = _quiet,
+    source: Source | None = None,
 ) -> int:
     """Per-row losses Lᵢ (``--reduction none``): ``row`` (or the key), then one column per
     loss; with a weight column, also the weight and each loss's wᵢLᵢ.
 
     ``fmt`` is ``csv`` or ``json`` (JSON Lines: one object per row); None takes it from
     ``output``'s extension (``.csv``, ``.jsonl``, ``.parquet``), CSV on stdout. On the
-    Dask backend ``output`` is a directory that receives one Parquet file per partition.
-    Returns the number of input rows.
+    Dask backend ``output`` is a directory that receives one Parquet file per partition;
+    a ``TableSink`` keeps the rows in memory. ``source`` as for ``evaluate``. Returns the
+    number of input rows.
     """
     if inputs.group is not None:
         raise UsageError("per-row output has one row per input row; it takes no group column")
     backend = backend_for(inputs.engine, inputs.scheduler, path, inputs.targets)
     target = backend.row_output(output, fmt, "--reduction none")
-    reading, _ = prepare(path, loss, inputs, params, note=note, replay=False)
+    reading, _ = prepare(path, loss, inputs, params, note=note, replay=False, source=source)
     check_usable(reading.selected, "none")
     stats = backend.write_rows(reading, target, note, inputs.from_logits)
     dropped_note(stats, note)
@@ -418,19 +431,20 @@ def gradients_of(
     loss: str,
     inputs: InputSpec,
     params: Mapping[str, Any] | None = None,
-    output: str | None = None,
+    output: str | TableSink | None = None,
     *,
     reduction: str = "mean",
     with_loss: bool = False,
     fmt: str | None = None,
     note: Note = _quiet,
+    source: Source | None = None,
 ) -> int:
     """Per-row ∂J/∂ŷ: ``row`` (or the key), ``grad_<prediction column>`` per column, and
     ``loss`` with ``with_loss``; ``fmt`` as for ``rows_of`` (csv, json or None).
 
     Two passes: the first merges the partial sums (n, Σw, ratio totals), the second
     differentiates each row against them, so the output matches ``losscli.gradient``.
-    Returns the number of input rows.
+    ``output`` and ``source`` as for ``rows_of``. Returns the number of input rows.
     """
     if reduction not in SUMMARIES:
         raise UsageError(
@@ -445,7 +459,7 @@ def gradients_of(
             f"grad takes one loss, got {loss!r}",
             hint="run grad once per loss, or combine them: --loss '0.7*mse + 0.3*mae'",
         )
-    reading, _ = prepare(path, loss, inputs, params, note=note, replay=True)
+    reading, _ = prepare(path, loss, inputs, params, note=note, replay=True, source=source)
     check_usable(reading.selected, reduction)
     if with_loss:
         check_usable(reading.selected, "none")

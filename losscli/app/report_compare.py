@@ -15,7 +15,7 @@ from typing import Any
 
 from losscli._version import __version__
 from losscli.app import report_charts as charts
-from losscli.app.compare import summary, verdict
+from losscli.app.compare import rule_text, summary, verdict
 from losscli.app.evaluation import without_unset_params
 from losscli.app.report_html import document, escape, fmt, meta_table, notes_list, table
 from losscli.engine.paired_rows import BASELINE
@@ -96,7 +96,7 @@ def page(doc: dict[str, Any], notes: list[str], options: Mapping[str, Any]) -> s
         ("rows paired", f"by the key column {doc['key']}" if doc["key"] else "by order"),
         ("group", doc["group"] or "none"),
         ("reduction", doc["reduction"]),
-        ("regression when", _rule_text(rule, doc["bootstrap"])),
+        ("passes when", _rule_words(rule, doc["bootstrap"])),
         ("options", options_text(options)),
         ("losscli", __version__),
     ]
@@ -118,22 +118,16 @@ def _rows(side: Mapping[str, Any]) -> str:
     return f"{side['rows']} rows{dropped}"
 
 
-def _rule_text(rule: Mapping[str, Any], resampling: Mapping[str, Any] | None) -> str:
-    allowance = []
-    if rule["tolerance"] is not None:
-        allowance.append(f"{rule['tolerance']:g}")
-    if rule["rel_tolerance"] is not None:
-        allowance.append(f"{rule['rel_tolerance']:g} × |baseline|")
-    text = "the worsening exceeds " + (
-        f"max({', '.join(allowance)})" if len(allowance) > 1 else (allowance or ["0"])[0]
-    )
+def _rule_words(rule: Mapping[str, Any], resampling: Mapping[str, Any] | None) -> str:
+    """compare's rule (``rule_text``), with what Δ and significant mean here."""
+    text = f"{rule_text(rule)} (Δ: the worsening"
     if rule["require_significant"] and resampling:
         text += (
-            f" and its {resampling['confidence']:.0%} paired bootstrap interval "
+            f"; significant: its {resampling['confidence']:.0%} paired bootstrap interval "
             f"({resampling['replicates']} replicates, seed {resampling['seed']}) lies wholly "
             "on the worse side of 0"
         )
-    return text
+    return text + ")"
 
 
 def _results_section(doc: dict[str, Any]) -> str:
@@ -193,6 +187,7 @@ def _worse_section(doc: dict[str, Any]) -> str:
     ]
     for block in blocks:
         if not block["rows"]:
+            out.append(f"<h3>{escape(block['loss'])}</h3><p>No row's loss rose.</p>")
             continue
         cols = list(block["rows"][0]["columns"])
         keyed = doc["key"] is not None

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import os
 import sys
+import time
 import traceback
 import warnings
 from collections.abc import Callable, Sequence
@@ -257,9 +258,10 @@ def eval_command(
         typer.Option(
             "--format",
             "-f",
-            help="Output format (default: table; with -o, by its extension: .json, .csv, .md). "
-            "--reduction none writes csv or json (JSON Lines, one object per row). JSON writes an "
-            'infinite or NaN value as the string "Infinity", "-Infinity" or "NaN".',
+            help="Output format (default: table; with -o, by its extension: .json, .csv, .md, "
+            ".xml). --reduction none writes csv or json (JSON Lines, one object per row). JSON "
+            'writes an infinite or NaN value as the string "Infinity", "-Infinity" or "NaN". '
+            "junit: JUnit XML, one test case per --fail-above/--fail-below gate.",
             show_default=False,
         ),
     ] = None,
@@ -293,9 +295,22 @@ def eval_command(
     from losscli.app import evaluation as files
     from losscli.cli import eval_output as report
 
+    started = time.perf_counter()
     note = _note(quiet)
     if not replicates and (confidence is not None or seed is not None):
         raise UsageError("--confidence and --seed shape the bootstrap: add --bootstrap N")
+    if (fmt is EvalFormat.junit or _summary_format(fmt, output_file) is EvalFormat.junit) and (
+        reduction is Reduction.none
+        or not (fail_above or fail_below)
+        or top
+        or per_class
+        or gradients
+    ):
+        raise UsageError(
+            "--format junit writes one test case per --fail-above/--fail-below gate; it takes a "
+            "gate, and no --reduction none, --top, --per-class or --gradients",
+            hint="add --fail-above [LOSS=]VALUE, or write the other rows with --format json",
+        )
     if reduction is Reduction.none:
         if gradients or fail_above or fail_below or inputs.group:
             raise UsageError(
@@ -341,14 +356,45 @@ def eval_command(
             output.write_table(worst_cols, worst_rows)
         output.write_notes(checks)
 
+    ci = _CiReport("eval", started)
     _deliver(
         doc,
-        lambda: report.render(doc, fmt.value),
+        lambda: ci.junit(doc) if fmt is EvalFormat.junit else report.render(doc, fmt.value),
         output_file,
         table if fmt is EvalFormat.table else None,
         verdict_shown=fmt in (EvalFormat.table, EvalFormat.markdown),
         verdict=lambda: f"check failed: {report.failed_summary(doc)}",
+        ci=ci,
     )
+
+
+@dataclass(frozen=True)
+class _CiReport:
+    """How a gating command speaks to CI: its name (``ci_output`` reads its gates from the
+    document by it) and when it started (the JUnit suite's time)."""
+
+    command: str
+    started: float
+
+    def gates(self, doc: dict[str, Any]) -> list[Any]:
+        from losscli.cli import ci_output
+
+        return getattr(ci_output, f"{self.command}_gates")(doc)
+
+    def junit(self, doc: dict[str, Any]) -> str:
+        from losscli.cli import ci_output
+
+        return ci_output.junit(
+            self.command,
+            self.gates(doc),
+            ci_output.properties(self.command, doc),
+            time.perf_counter() - self.started,
+        )
+
+    def annotations(self, doc: dict[str, Any]) -> list[str]:
+        from losscli.cli import ci_output
+
+        return ci_output.annotations(self.command, self.gates(doc))
 
 
 def _deliver(
@@ -359,11 +405,14 @@ def _deliver(
     *,
     verdict_shown: bool,
     verdict: Callable[[], str],
+    ci: _CiReport,
 ) -> None:
     """The tail of every command that gates: the document to ``-o`` (written whole, or not
     at all), else a table on a terminal (``table``, for the table format), else the text
     on stdout; then, on a failed gate, the verdict line once (on stderr unless stdout
-    shows it: ``verdict_shown``) and exit 1."""
+    shows it: ``verdict_shown``), under GitHub Actions an ``::error`` annotation per failed
+    gate (on stderr, which the runner reads as it reads stdout, so that stdout stays the
+    document), and exit 1."""
     if output_file is not None:
         from losscli.io.sink import write_text_atomic
 
@@ -375,6 +424,10 @@ def _deliver(
     if not doc["passed"]:
         if output_file is not None or not verdict_shown:
             print(verdict(), file=sys.stderr)
+        if os.environ.get("GITHUB_ACTIONS") == "true":
+            sys.stdout.flush()
+            for line in ci.annotations(doc):
+                print(line, file=sys.stderr)
         raise typer.Exit(int(ExitCode.CHECK_FAILED))
 
 
@@ -384,11 +437,12 @@ _BY_EXTENSION = {
     ".csv": EvalFormat.csv,
     ".md": EvalFormat.markdown,
     ".markdown": EvalFormat.markdown,
+    ".xml": EvalFormat.junit,
 }
 
 
 def _summary_format(fmt: EvalFormat | None, output_file: str | None) -> EvalFormat:
-    """``--format``, else the one ``-o``'s extension names (.json, .csv, .md), else table."""
+    """``--format``, else the one ``-o``'s extension names (.json, .csv, .md, .xml), else table."""
     from pathlib import Path
 
     named = _BY_EXTENSION.get(Path(output_file).suffix.lower()) if output_file else None
@@ -529,7 +583,8 @@ def compare_command(
             "--format",
             "-f",
             help="Output format. JSON writes an infinite or NaN value as the string "
-            '"Infinity", "-Infinity" or "NaN".',
+            '"Infinity", "-Infinity" or "NaN". junit: JUnit XML, one test case per loss and '
+            "group.",
         ),
     ] = EvalFormat.table,
     output_file: OutputOpt = None,
@@ -553,6 +608,7 @@ def compare_command(
     from losscli.cli import compare_output
     from losscli.io import progress
 
+    started = time.perf_counter()
     progress.enable(quiet)
     if not replicates and (confidence is not None or seed is not None):
         raise UsageError(
@@ -589,14 +645,25 @@ def compare_command(
         )
         output.write_notes(["", summary])
 
+    ci = _CiReport("compare", started)
     _deliver(
         doc,
-        lambda: compare_output.render(doc, fmt.value),
+        lambda: ci.junit(doc) if fmt is EvalFormat.junit else compare_output.render(doc, fmt.value),
         output_file,
         table if fmt is EvalFormat.table else None,
         verdict_shown=fmt in (EvalFormat.table, EvalFormat.markdown),
         verdict=lambda: summary,
+        ci=ci,
     )
+
+
+class CheckFormat(str, Enum):
+    """Output formats of ``check``: those of ``recommend``, and JUnit XML."""
+
+    table = "table"
+    json = "json"
+    markdown = "markdown"
+    junit = "junit"
 
 
 @app.command("check")
@@ -612,8 +679,11 @@ def check_command(
         ),
     ] = None,
     fmt: Annotated[
-        ReportFormat, typer.Option("--format", "-f", help="Output format.")
-    ] = ReportFormat.table,
+        CheckFormat,
+        typer.Option(
+            "--format", "-f", help="Output format. junit: JUnit XML, one test case per check row."
+        ),
+    ] = CheckFormat.table,
     output_file: OutputOpt = None,
     quiet: QuietOpt = False,
 ) -> None:
@@ -621,7 +691,9 @@ def check_command(
 
     Each [[check]] scores a file against thresholds (fail_above, fail_below) or compares a
     candidate with a baseline (max_regression, max_rel_regression). One summary
-    is printed: a table, Markdown for $GITHUB_STEP_SUMMARY, or JSON.
+    is printed: a table, Markdown for $GITHUB_STEP_SUMMARY, JSON, or JUnit XML for the test
+    reports of GitLab, Jenkins, Azure DevOps and GitHub Actions. Under GitHub Actions
+    (GITHUB_ACTIONS=true) each failed row is also an ::error annotation on stderr.
 
     Keys of a file check: name, file, loss, fail_above, fail_below (one of them is
     required), target, pred, weight, group, var, from_logits, convention, dropna,
@@ -638,6 +710,7 @@ def check_command(
     from losscli.app import checks
     from losscli.io import progress
 
+    started = time.perf_counter()
     progress.enable(quiet)
     doc = checks.run_checks(checks.find_config(config))
 
@@ -649,13 +722,15 @@ def check_command(
         )
         output.write_notes(["", check_output.summary_line(doc)])
 
+    ci = _CiReport("check", started)
     _deliver(
         doc,
-        lambda: check_output.render(doc, fmt.value),
+        lambda: ci.junit(doc) if fmt is CheckFormat.junit else check_output.render(doc, fmt.value),
         output_file,
-        table if fmt is ReportFormat.table else None,
-        verdict_shown=fmt is not ReportFormat.json,
+        table if fmt is CheckFormat.table else None,
+        verdict_shown=fmt in (CheckFormat.table, CheckFormat.markdown),
         verdict=lambda: f"check failed: {check_output.summary_line(doc)}",
+        ci=ci,
     )
 
 

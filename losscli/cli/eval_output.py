@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -110,9 +109,17 @@ def rows(doc: Mapping[str, Any]) -> list[list[str]]:
 
 
 def _cell(value: Any) -> str:
+    """A listed row's cell on one line: a number rounded as the table's, text with its
+    line breaks and other control characters written as escapes (``\\n``), so a kept
+    text column cannot break the table."""
     if value is None:
         return ""
-    return _number(value) if isinstance(value, float) else str(value)
+    if isinstance(value, float):
+        return _number(value)
+    text = str(value)
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def worst_tables(doc: Mapping[str, Any]) -> list[tuple[str, list[str], list[list[str]]]]:
@@ -248,36 +255,15 @@ def plain(doc: Mapping[str, Any]) -> str:
 
 
 def csv_text(doc: Mapping[str, Any]) -> str:
+    """The result table (``app.result_table``): full-precision floats, None as empty."""
+    from losscli.app.result_table import result_table
+
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    has_grad = any("gradient" in r for r in doc["results"])
-    per_class, resampled = "per_class" in doc, "bootstrap" in doc
-    header = ["loss", "params", "reduction", "group", "n", "value"]
-    if per_class:
-        header.insert(4, "class")
-    if resampled:
-        header += ["ci_low", "ci_high"]
-    writer.writerow(header + (["grad_mean", "grad_abs_max", "grad_l2_norm"] if has_grad else []))
-    for r in doc["results"]:
-        params = json.dumps(
-            {k: v for k, v in r["params"].items() if v is not None}, separators=(",", ":")
-        )
-        row = [
-            r["loss"],
-            params,
-            r["reduction"],
-            "" if r["group"] is None else r["group"],
-            r["n"],
-            repr(r["value"]),
-        ]
-        if per_class:
-            row.insert(4, "" if r.get("class") is None else r["class"])
-        if resampled:
-            row += ["" if r.get(k) is None else repr(r[k]) for k in ("ci_low", "ci_high")]
-        if has_grad:
-            g = r.get("gradient")
-            row += [repr(g[k]) for k in ("mean", "abs_max", "l2_norm")] if g else ["", "", ""]
-        writer.writerow(row)
+    header, rows = result_table(doc)
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow(["" if v is None else repr(v) if isinstance(v, float) else v for v in row])
     return buf.getvalue()
 
 

@@ -15,12 +15,13 @@ from losscli.errors import UsageError
 
 
 class EvalFormat(str, Enum):
-    """Output formats of ``eval``."""
+    """Output formats of ``eval`` and ``compare``."""
 
     table = "table"
     json = "json"
     csv = "csv"
     markdown = "markdown"
+    junit = "junit"
 
 
 class Reduction(str, Enum):

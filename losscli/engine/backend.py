@@ -87,8 +87,10 @@ class LocalBackend:
     infers_while_reading = True
 
     def row_output(self, output: str | None, fmt: str | None, what: str) -> Any:
-        from losscli.io.sink import check_writable
+        from losscli.io.sink import TableSink, check_writable
 
+        if isinstance(output, TableSink):  # a table in memory (the Python API's frames)
+            return output, "table"
         kind = row_format(output, fmt, what)
         if output is not None:
             check_writable(output)
@@ -138,14 +140,11 @@ class LocalBackend:
     def write_rows(
         self, reading: Reading, target: Any, note: Note, from_logits: bool | None
     ) -> dict[str, int]:
-        from losscli.io.sink import RowSink
-
-        output, kind = target
         stats: dict[str, int] = {}
         with watching_logits(reading, note, from_logits):
             sums = accumulate(reading, stats) if rows_need_sums(reading) else None
             rows = row_frames(reading, stats) if sums is None else row_frames(reading.reopen(), {})
-            with RowSink(output, row_names(reading), kind) as sink:
+            with _sink(target, row_names(reading)) as sink:
                 for frame, batches in rows:
                     sink.write(row_columns(reading, frame, batches, sums))
         return stats
@@ -159,13 +158,10 @@ class LocalBackend:
         note: Note,
         from_logits: bool | None,
     ) -> dict[str, int]:
-        from losscli.io.sink import RowSink
-
-        output, kind = target
         stats: dict[str, int] = {}
         with watching_logits(reading, note, from_logits):
             sums = accumulate(reading, stats)[0]
-        with RowSink(output, gradient_names(reading, with_loss), kind) as sink:
+        with _sink(target, gradient_names(reading, with_loss)) as sink:
             for frame, (batch,) in row_frames(reading.reopen(), {}):
                 sink.write(gradient_columns(reading, frame, batch, sums, reduction, with_loss))
         return stats
@@ -184,6 +180,15 @@ class LocalBackend:
             with watching_logits(reading, note, from_logits):
                 scored.append(score(reading, **options))
         return scored
+
+
+def _sink(target: Any, columns: Sequence[str]) -> Any:
+    """Where the local backend's per-row output goes: ``row_output``'s (file or stdout,
+    format), or the ``TableSink`` it was given."""
+    from losscli.io.sink import RowSink
+
+    output, kind = target
+    return output.open(columns) if kind == "table" else RowSink(output, columns, kind)
 
 
 def backend_for(

@@ -1,8 +1,9 @@
 """``losscli report BASE CAND``: the rows whose loss got worse most, per loss.
 
 Each row i that both files hold gets ΔLᵢ = Lᵢ(candidate) − Lᵢ(baseline), its per-row loss
-in the candidate's file less that in the baseline's; the K rows with the largest ΔLᵢ are
-kept (a NaN ΔLᵢ ranks above every number, ties to the earlier row), as ``--top`` keeps
+in the candidate's file less that in the baseline's; of the rows whose loss rose (ΔLᵢ > 0,
+or NaN), the K with the largest ΔLᵢ are kept (a NaN ranks above every number, ties to the
+earlier row), as ``--top`` keeps
 the rows with the largest Lᵢ (``top_rows``), so the list is that of sorting the
 difference of the two files' ``--reduction none`` outputs.
 
@@ -60,7 +61,8 @@ class WorseRows:
         change = cand_losses - base_losses
         rank = np.where(np.isnan(change), np.inf, change)
         offered = []
-        for i in largest(rank, self.k).tolist():
+        chosen = largest(rank, self.k)
+        for i in chosen[rank[chosen] > 0].tolist():  # rows whose loss rose (or became NaN)
             j = int(cand_at[i])
             shown = cells(cand_frame, self.columns, j)
             if base_frame is not None:

@@ -194,7 +194,7 @@ def frames(reading: Reading, stats: dict[str, int]) -> Iterator[Frame]:
     text_columns.update(
         c
         for c in carry_only
-        if source.fmt not in ("parquet", "jsonl") or c in reading.header.text_columns
+        if source.fmt not in ("parquet", "jsonl", "arrow") or c in reading.header.text_columns
     )
     neg_inf = neg_inf_columns(reading.selected)
     bad = BadCells()
@@ -560,7 +560,7 @@ def located(exc: InputError, sel: Selected, source: Source, group: object = None
         name = columns[0] if len(columns) == 1 else None
     where = f"column {name!r}" if name else (f"columns {', '.join(columns)}" if columns else role)
     line = f" (line {exc.row + 2})" if source.is_text else ""
-    more = f"; {exc.count} rows in all" if exc.count > 1 else ""
+    more = f"; at least {exc.count} rows" if exc.count > 1 else ""  # counted in its batch
     value = f"{exc.value:.10g}" if isinstance(exc.value, float) else repr(exc.value)
     return InputError(
         f"{source.name}: {where}, row {exc.row}{line}: {value} {exc.what} ({sel.name}{more})",

@@ -19,6 +19,7 @@ from losscli._lazy import np
 from losscli.errors import InputError, UsageError
 from losscli.io.csv_header import read_csv_header
 from losscli.io.csv_reader import read_csv_batches
+from losscli.io.frames import FORMAT, arrow_batches, arrow_header
 from losscli.io.jsonl_reader import jsonl_batches, jsonl_header
 from losscli.io.parquet_reader import parquet_batches, parquet_header
 from losscli.io.sources import Header, Source
@@ -32,6 +33,8 @@ def read_header(source: Source) -> Header:
     if source.fmt == "jsonl":
         _refuse_csv_options(source)
         return jsonl_header(source)
+    if source.fmt == FORMAT:
+        return arrow_header(source)
     return read_csv_header(source)
 
 
@@ -114,6 +117,8 @@ def read_batches(
         yield from progress.track(batches, label, total=total, whole=whole)
     elif source.fmt == "jsonl":
         yield from progress.track(jsonl_batches(source, columns, text_columns, as_read), label)
+    elif source.fmt == FORMAT:  # a table in memory: nothing to wait for
+        yield from arrow_batches(source, columns, text_columns, as_read)
     else:
         yield from read_csv_batches(source, header, columns, text_columns, label, whole)
 

@@ -14,7 +14,7 @@ import io
 
 from losscli.errors import InputError, UsageError, shown
 from losscli.io import input_options
-from losscli.io.sources import Header, Source, text_prefix
+from losscli.io.sources import Header, Source, refuse_duplicate_columns, text_prefix
 
 #: What pandas' read_csv reads as missing by default (its ``na_values``): Arrow's own
 #: list less nothing, plus ``None`` and ``<NA>``. Such cells count as missing (see --dropna).
@@ -52,9 +52,7 @@ def read_csv_header(source: Source) -> Header:
     columns = _header_names(source, head_text)
     if all(c.startswith("unnamed_") for c in columns):
         raise InputError(f"{source.name}: no header line with column names")
-    dupes = sorted({c for c in columns if columns.count(c) > 1})
-    if dupes:
-        raise InputError(f"{source.name}: duplicate column name(s) {', '.join(dupes)}")
+    refuse_duplicate_columns(columns, source.name)
     text, flags = _sniff_text_columns(source, head_text, columns)
     return Header(columns, text, bool_columns=flags)
 

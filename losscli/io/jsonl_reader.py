@@ -48,19 +48,32 @@ def jsonl_batches(
     import pyarrow.json as pj
 
     head, stream = take_stream(source)
-    first = _first_record(head) if as_read else {}
+    first = _first_record(head) if as_read or text_columns else {}
+
+    def typed(c: str) -> Any:
+        """The type of column c's value on line 1 (None: not a number or a boolean)."""
+        value = first.get(c)
+        if isinstance(value, bool):
+            return pa.bool_()
+        if isinstance(value, int):
+            return pa.int64()
+        if isinstance(value, float):
+            return pa.float64()
+        return None
+
+    # A text column (a group, text labels) that holds numbers is read as numbers and then
+    # made text, as a CSV's digits are: JSON's parser will not read 1 as a string.
+    numbers_as_text = [c for c in columns if c in text_columns and typed(c) is not None]
 
     def kind(c: str) -> Any:
+        if c in numbers_as_text:
+            return typed(c)
         if c in text_columns:
             return pa.string()
         if c in as_read:
-            value = first.get(c)
-            if isinstance(value, bool):
-                return pa.bool_()
-            if isinstance(value, int):
-                return pa.int64()
-            if isinstance(value, str):
+            if isinstance(first.get(c), str):
                 return pa.string()
+            return typed(c) or pa.float64()
         return pa.float64()
 
     schema = pa.schema([(c, kind(c)) for c in columns])
@@ -72,8 +85,20 @@ def jsonl_batches(
                 explicit_schema=schema, unexpected_field_behavior="ignore"
             ),
         )
-        yield from reader
+        for batch in reader:
+            yield _as_text(batch, numbers_as_text) if numbers_as_text else batch
     except pa.ArrowInvalid as exc:
         raise InputError(
             f"{source.name}: cannot parse JSON Lines: {str(exc).splitlines()[0]}"
         ) from None
+
+
+def _as_text(batch: Any, columns: list[str]) -> Any:
+    """The batch with ``columns`` cast to text (1 → "1", true → "true")."""
+    import pyarrow as pa
+
+    arrays = [
+        batch.column(i).cast(pa.string()) if name in columns else batch.column(i)
+        for i, name in enumerate(batch.schema.names)
+    ]
+    return pa.RecordBatch.from_arrays(arrays, names=batch.schema.names)

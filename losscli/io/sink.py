@@ -319,6 +319,39 @@ class RowSink:
         self._tmp = None
 
 
+class TableSink:
+    """Per-row output kept in memory as one Arrow table (the Python API's frames): the
+    same columns and numbers ``RowSink`` writes to a file. ``open`` names the columns;
+    ``table`` is set once every batch is written."""
+
+    def __init__(self) -> None:
+        self.columns: list[str] = []
+        self._batches: list[Any] = []
+        self.table: Any = None
+
+    def open(self, columns: Sequence[str]) -> TableSink:
+        self.columns, self._batches, self.table = list(columns), [], None
+        return self
+
+    def write(self, arrays: Sequence[np.ndarray]) -> None:
+        import pyarrow as pa
+
+        arrays = [_arrow(a) for a in arrays]
+        self._batches.append(pa.RecordBatch.from_arrays(arrays, names=self.columns))
+
+    def __enter__(self) -> TableSink:
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        import pyarrow as pa
+
+        if exc_type is None:
+            if not self._batches:  # no rows: the columns, empty
+                self.write([np.zeros(0) for _ in self.columns])
+            self.table = pa.Table.from_batches(self._batches)
+        self._batches = []
+
+
 def write_text_atomic(path: str, text: str) -> None:
     """Write ``text`` to ``path`` through a temporary file and a rename."""
     check_writable(path)

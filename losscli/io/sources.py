@@ -53,6 +53,8 @@ class Source:
     decimal: str = "."
     # --delimiter or --decimal was given: an error for a Parquet or JSON Lines input
     csv_options_given: bool = False
+    # An in-memory table (format ``arrow``, ``losscli.io.frames``): the Arrow table itself.
+    table: Any = None
 
     # CSV/TSV only, set by read_header: the text encoding (from a byte-order mark) and
     # whether a quoted field holds a line break (Arrow's newlines_in_values, slower).
@@ -76,6 +78,13 @@ class Header:
     text_columns: set[str]
     rows_hint: int | None = None  # exact row count when the format stores it
     bool_columns: set[str] = field(default_factory=set)  # CSV True/False columns
+
+
+def refuse_duplicate_columns(columns: list[str], name: str) -> None:
+    """Each column name once: a name given twice cannot say which column is meant."""
+    dupes = sorted({c for c in columns if columns.count(c) > 1})
+    if dupes:
+        raise InputError(f"{name}: duplicate column name(s) {', '.join(dupes)}")
 
 
 def detect_format(

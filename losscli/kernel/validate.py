@@ -63,7 +63,7 @@ def fail_where(
     if isinstance(value, np.generic):
         value = value.item()
     row = batch.row_number(idx)
-    more = f" ({count} rows in all)" if count > 1 else ""
+    more = f" (at least {count} rows)" if count > 1 else ""  # counted in this batch
     raise ValueProblem(
         f"{role} {what} at row {row}: {value!r}{more}",
         role=role,
