@@ -392,7 +392,7 @@ def _kept(collected) -> tuple[np.ndarray, np.ndarray | None]:
     return rows[:, 0], (rows[:, 1] if rows.shape[1] == 2 else None)
 
 
-class Sorted:
+class _SortedScores:
     """Scores sorted ascending with their running weight: W(< s) and W(≤ s) for any s
     by binary search, in O(log n) per query and without a copy per query."""
 
@@ -464,7 +464,7 @@ class _Ranking(_Classified):
     def binary(self, pos: np.ndarray, wp, neg: np.ndarray, wn, of: str) -> float:
         """The metric of the positive rows' scores ``pos`` (weights ``wp``, None for 1)
         against the negative rows' ``neg`` (``wn``)."""
-        positives, negatives = Sorted(pos, wp), Sorted(neg, wn)
+        positives, negatives = _SortedScores(pos, wp), _SortedScores(neg, wn)
         if not (positives.total > 0 and negatives.total > 0):
             missing = "positive" if not positives.total > 0 else "negative"
             raise InputError(
@@ -475,7 +475,7 @@ class _Ranking(_Classified):
         return self.ranked(pos, np.ones(len(pos)) if wp is None else wp, positives, negatives)
 
     def ranked(
-        self, pos: np.ndarray, wp: np.ndarray, positives: Sorted, negatives: Sorted
+        self, pos: np.ndarray, wp: np.ndarray, positives: _SortedScores, negatives: _SortedScores
     ) -> float:
         """The metric from each positive row's score and weight, and both classes sorted."""
         raise NotImplementedError
