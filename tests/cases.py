@@ -168,6 +168,18 @@ def _multiclass(loss, logits=False, k=4, target="labels", **params):
     return make
 
 
+def _every_class(loss, logits=False, k=4, onehot=False):
+    """K-class rows in which every class has rows (one-vs-rest scores need each class)."""
+
+    def make(rng, n):
+        labels = rng.permutation(np.arange(n) % k)
+        x = rng.normal(0, 2, (n, k)) if logits else _dirichlet(rng, n, k)
+        y = np.eye(k)[labels] if onehot else labels.astype(float)
+        return Case(loss, y, (x,), {}, logits)
+
+    return make
+
+
 def _nll(**params):
     def make(rng, n):
         k = 4
@@ -499,6 +511,36 @@ CASES = {
         _binary("brier_resolution", generalized=False),
     ],
     "brier_uncertainty": [_binary("brier_uncertainty"), _binary("brier_uncertainty", logits=True)],
+    "r2": [_reg("r2"), _reg_multi("r2")],
+    **{
+        name: [
+            _binary(name),
+            _binary(name, logits=True, threshold=0.3),
+            _multiclass(name),
+            _multiclass(name, logits=True, target="onehot"),
+        ]
+        for name in ("accuracy", "balanced_accuracy", "mcc")
+    },
+    **{
+        name: [
+            _binary(name),
+            _binary(name, logits=True, threshold=0.7),
+            _binary(name, average="macro"),
+            _multiclass(name),
+            _multiclass(name, logits=True, average="weighted"),
+            _multiclass(name, target="onehot", average="weighted"),
+        ]
+        for name in ("precision", "recall", "f1")
+    },
+    **{
+        name: [
+            _binary(name),
+            _binary(name, logits=True),
+            _every_class(name),
+            _every_class(name, logits=True, onehot=True),
+        ]
+        for name in ("roc_auc", "average_precision")
+    },
     "contrastive": [_contrastive],
     "triplet": [
         _triplet_distances,

@@ -4,7 +4,9 @@ Every number here comes from an independent computation, not from losscli: the P
 rows call ``torch.nn.functional`` (and torchvision's ``sigmoid_focal_loss``) in float64;
 the Keras, optax and scikit-learn rows transcribe the formula of the library's source
 (named in ``formula`` and in ``losscli.binding.conventions``) into float64 torch operations, and
-every gradient is torch autograd of that formula for J as the library reduces it.
+every gradient is torch autograd of that formula for J as the library reduces it. The
+classification metrics' sklearn rows (accuracy … average_precision) call ``sklearn.metrics``
+itself; they are step functions of the scores, so their gradient is 0.
 ``value`` is J; ``grads`` maps each ``losscli grad`` output column to ∂J/∂column.
 ``library=None`` is losscli's own default, for contrast.
 """
@@ -318,6 +320,96 @@ FIXTURES = [
         columns={'y_true': [1.5, -0.3, 2.0, 0.7, -1.2], 'y_pred': [1.1, 0.45, 3.6, -0.2, -1.25]},
         value=0.26,
         grads={'grad_y_pred': [0.2, -0.2, -0.2, 0.2, 0.2]},
+    ),
+    Fixture(
+        id='r2-sklearn',
+        loss='r2',
+        library='sklearn',
+        formula='sklearn r2_score: 1 − Σe²/Σ(y − ȳ)² (d2_tweedie at power 0); gradient −2(ŷ − y)/Σ(y − ȳ)²',
+        flags=(),
+        columns={'y_true': [1.5, -0.3, 2.0, 0.7, -1.2], 'y_pred': [1.1, 0.45, 3.6, -0.2, -1.25]},
+        value=0.39885496183206093,
+        grads={'grad_y_pred': [0.11743981209630062, -0.22019964768056374, -0.46975924838520267, 0.26423957721667646, 0.014679976512037595]},
+    ),
+    Fixture(
+        id='accuracy-sklearn',
+        loss='accuracy',
+        library='sklearn',
+        formula='sklearn.metrics.accuracy_score(y, p > 0.5); a step function of p: gradient 0',
+        flags=(),
+        columns={'y_true': [0.0, 1.0, 1.0, 0.0, 1.0, 0.0, 1.0, 1.0, 0.0, 0.0], 'y_pred': [0.2, 0.8, 0.45, 0.55, 0.7, 0.1, 0.55, 0.9, 0.3, 0.45]},
+        value=0.8,
+        grads={'grad_y_pred': [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]},
+    ),
+    Fixture(
+        id='balanced_accuracy-sklearn',
+        loss='balanced_accuracy',
+        library='sklearn',
+        formula='sklearn.metrics.balanced_accuracy_score(y, p > 0.5); a step function of p: gradient 0',
+        flags=(),
+        columns={'y_true': [0.0, 1.0, 1.0, 0.0, 1.0, 0.0, 1.0, 1.0, 0.0, 0.0], 'y_pred': [0.2, 0.8, 0.45, 0.55, 0.7, 0.1, 0.55, 0.9, 0.3, 0.45]},
+        value=0.8,
+        grads={'grad_y_pred': [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]},
+    ),
+    Fixture(
+        id='precision-sklearn',
+        loss='precision',
+        library='sklearn',
+        formula='sklearn.metrics.precision_score(y, p > 0.5); a step function of p: gradient 0',
+        flags=(),
+        columns={'y_true': [0.0, 1.0, 1.0, 0.0, 1.0, 0.0, 1.0, 1.0, 0.0, 0.0], 'y_pred': [0.2, 0.8, 0.45, 0.55, 0.7, 0.1, 0.55, 0.9, 0.3, 0.45]},
+        value=0.8,
+        grads={'grad_y_pred': [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]},
+    ),
+    Fixture(
+        id='recall-sklearn',
+        loss='recall',
+        library='sklearn',
+        formula='sklearn.metrics.recall_score(y, p > 0.5); a step function of p: gradient 0',
+        flags=(),
+        columns={'y_true': [0.0, 1.0, 1.0, 0.0, 1.0, 0.0, 1.0, 1.0, 0.0, 0.0], 'y_pred': [0.2, 0.8, 0.45, 0.55, 0.7, 0.1, 0.55, 0.9, 0.3, 0.45]},
+        value=0.8,
+        grads={'grad_y_pred': [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]},
+    ),
+    Fixture(
+        id='f1-sklearn',
+        loss='f1',
+        library='sklearn',
+        formula='sklearn.metrics.f1_score(y, p > 0.5); a step function of p: gradient 0',
+        flags=(),
+        columns={'y_true': [0.0, 1.0, 1.0, 0.0, 1.0, 0.0, 1.0, 1.0, 0.0, 0.0], 'y_pred': [0.2, 0.8, 0.45, 0.55, 0.7, 0.1, 0.55, 0.9, 0.3, 0.45]},
+        value=0.8,
+        grads={'grad_y_pred': [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]},
+    ),
+    Fixture(
+        id='mcc-sklearn',
+        loss='mcc',
+        library='sklearn',
+        formula='sklearn.metrics.matthews_corrcoef(y, p > 0.5); a step function of p: gradient 0',
+        flags=(),
+        columns={'y_true': [0.0, 1.0, 1.0, 0.0, 1.0, 0.0, 1.0, 1.0, 0.0, 0.0], 'y_pred': [0.2, 0.8, 0.45, 0.55, 0.7, 0.1, 0.55, 0.9, 0.3, 0.45]},
+        value=0.6,
+        grads={'grad_y_pred': [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]},
+    ),
+    Fixture(
+        id='roc_auc-sklearn',
+        loss='roc_auc',
+        library='sklearn',
+        formula='sklearn.metrics.roc_auc_score(y, p): ties (0.45, 0.55) count ½; a step function of p: gradient 0',
+        flags=(),
+        columns={'y_true': [0.0, 1.0, 1.0, 0.0, 1.0, 0.0, 1.0, 1.0, 0.0, 0.0], 'y_pred': [0.2, 0.8, 0.45, 0.55, 0.7, 0.1, 0.55, 0.9, 0.3, 0.45]},
+        value=0.92,
+        grads={'grad_y_pred': [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]},
+    ),
+    Fixture(
+        id='average_precision-sklearn',
+        loss='average_precision',
+        library='sklearn',
+        formula='sklearn.metrics.average_precision_score(y, p); a step function of p: gradient 0',
+        flags=(),
+        columns={'y_true': [0.0, 1.0, 1.0, 0.0, 1.0, 0.0, 1.0, 1.0, 0.0, 0.0], 'y_pred': [0.2, 0.8, 0.45, 0.55, 0.7, 0.1, 0.55, 0.9, 0.3, 0.45]},
+        value=0.9028571428571428,
+        grads={'grad_y_pred': [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]},
     ),
     Fixture(
         id='bce-torch-p0-p1',

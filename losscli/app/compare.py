@@ -39,7 +39,7 @@ from losscli.engine.passes import (
     with_group_values,
 )
 from losscli.engine.scoring import Scored
-from losscli.errors import InputError, UsageError, ZeroWeightError
+from losscli.errors import InputError, UsageError
 from losscli.io.input_options import InputSpec
 from losscli.kernel.streaming import SUMMARIES, PartialSums
 
@@ -121,7 +121,7 @@ class Rule:
 def _value(sel: Selected, sums: PartialSums, reduction: str, scored: Scored, group: Any) -> float:
     try:
         return sel.objective.compute(sums, reduction)
-    except ZeroWeightError as exc:
+    except InputError as exc:  # the weights sum to 0, or a metric is undefined
         raise located(exc, sel, scored.source, group) from None
 
 
@@ -298,7 +298,7 @@ def compare(
     paired interval lies wholly on the worse side; ``False`` counts every such worsening.
     On the Dask backend each Parquet dataset is scored as tasks over its partitions.
     """
-    from losscli.app.reading import prepare
+    from losscli.app.reading import kept_rows_note, prepare
     from losscli.engine.logits import quiet
 
     note = _once(note or quiet)
@@ -339,6 +339,7 @@ def compare(
     options = {"key": key, "group": group, "resample": bootstrap_replicates > 0}
     base, cand = backend.score(readings, options, note, inputs.from_logits)
     selected = readings[0].selected
+    kept_rows_note(selected, base.rows - base.dropped + cand.rows - cand.dropped, note)
     check_aligned(base, cand, key)
     rule = Rule(tolerance, rel_tolerance, require_significant)
     rows = results(

@@ -17,7 +17,7 @@ from losscli._version import __version__
 from losscli.app import thresholds as threshold_rules
 from losscli.app.arrays import column_name, column_names, file_path, loss_text
 from losscli.app.arrays import thresholds as threshold_items
-from losscli.app.reading import checked_inference, dropped_note, prepare
+from losscli.app.reading import checked_inference, dropped_note, kept_rows_note, prepare
 from losscli.app.result_table import EvalDocument
 from losscli.binding.conventions import normalize_library
 from losscli.binding.objective import objectives_for
@@ -33,7 +33,7 @@ from losscli.engine.passes import (
     with_group_values,
 )
 from losscli.engine.top_rows import require_ranked, unranked_reason
-from losscli.errors import UsageError, ZeroWeightError
+from losscli.errors import InputError, UsageError
 from losscli.io.input_options import InputSpec, decimal_value, delimiter_value
 from losscli.io.sources import Source
 from losscli.kernel.streaming import SUMMARIES
@@ -216,6 +216,7 @@ def evaluate(
     source, selected = reading.source, reading.selected
     sums, stats, extras = evaluated.sums, evaluated.stats, evaluated.extras
     dropped_note(stats, note)
+    kept_rows_note(selected, stats.get("rows", 0) - stats.get("dropped", 0), note)
     grads = backend.gradient_summaries(reading, evaluated, reduction) if gradients else None
     results = []
     for i, (sel, acc) in enumerate(zip(selected, sums)):
@@ -224,7 +225,7 @@ def evaluate(
         for stratum, (key, part, n) in enumerate(rows):
             try:
                 value = sel.objective.compute(part, reduction)
-            except ZeroWeightError as exc:
+            except InputError as exc:  # the weights sum to 0, or a metric is undefined
                 raise located(exc, sel, source, key) from None
             result = {
                 "loss": sel.label,

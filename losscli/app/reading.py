@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from losscli.binding.conventions import normalize_library, sklearn_positive
 from losscli.binding.objective import conventions_of, objectives_for
-from losscli.engine.passes import Reading, plan_losses, text_columns_for
+from losscli.engine.passes import Reading, Selected, plan_losses, text_columns_for
 from losscli.errors import InputError, UsageError
 from losscli.io.batches import read_header
 from losscli.io.input_options import InputSpec
@@ -321,4 +321,21 @@ def dropped_note(stats: Mapping[str, int], note: Note) -> None:
     if stats.get("dropped"):
         note(
             f"dropped {stats['dropped']} of {stats['rows']} rows with empty, NaN or infinite cells (--dropna)"
+        )
+
+
+def kept_rows_note(selected: Sequence[Selected], rows: int, note: Note) -> None:
+    """For each metric that keeps every row's scores to rank them (roc_auc), the memory it
+    took here and would take for 5M rows (its kernel's ``kept_bytes`` per row)."""
+    from rich.filesize import decimal
+
+    for sel in selected:
+        kernel = getattr(getattr(sel.objective, "loss", None), "kernel", None)
+        per_row = getattr(kernel, "kept_bytes", None)
+        if per_row is None:
+            continue
+        size = per_row(sum(len(cols) for cols in sel.plan.inputs), sel.plan.weight is not None)
+        note(
+            f"{sel.name} keeps every row's score to rank them exactly: {rows} rows × {size} "
+            f"bytes = {decimal(rows * size)} (5M rows: {decimal(5_000_000 * size)})"
         )

@@ -206,12 +206,14 @@ _OPTAX_REG = "google-deepmind/optax: optax/losses/_regression.py"
 _OPTAX_SEG = "google-deepmind/optax: optax/losses/_segmentation.py"
 _SK_CLS = "scikit-learn/scikit-learn: sklearn/metrics/_classification.py"
 _SK_REG = "scikit-learn/scikit-learn: sklearn/metrics/_regression.py"
+_SK_RANK = "scikit-learn/scikit-learn: sklearn/metrics/_ranking.py"
 _TORCH_DOC = "https://pytorch.org/docs/stable/generated/torch.nn.{}.html"
 # The files that define the functions, for ``Definition`` (line numbers at the pinned versions).
 _DEF_TORCH = "torch/nn/functional.py"
 _DEF_KERAS = "keras/src/losses/losses.py"
 _DEF_SK_REG = "sklearn/metrics/_regression.py"
 _DEF_SK_CLS = "sklearn/metrics/_classification.py"
+_DEF_SK_RANK = "sklearn/metrics/_ranking.py"
 _DEF_OPTAX_REG = "optax/losses/_regression.py"
 _DEF_OPTAX_CLS = "optax/losses/_classification.py"
 _DEF_SK_LOG_LOSS = Definition(_DEF_SK_CLS, 3321, "log_loss")
@@ -507,6 +509,51 @@ RECORDS: tuple[Convention, ...] = (
         "sklearn.metrics.d2_absolute_error_score",
         source=f"{_SK_REG} (d2_absolute_error_score)",
         defined=(Definition(_DEF_SK_REG, 1882, "d2_absolute_error_score"),),
+    ),
+    Convention(
+        "r2",
+        "sklearn",
+        "sklearn.metrics.r2_score",
+        "several target columns average the per-column R² (multioutput='uniform_average'), as here",
+        f"{_SK_REG} (r2_score)",
+        defined=(Definition(_DEF_SK_REG, 1157, "r2_score"),),
+    ),
+    # --- classification metrics: sklearn takes the decisions, losscli makes them -----
+    *(
+        Convention(
+            name,
+            "sklearn",
+            f"sklearn.metrics.{function}",
+            "sklearn scores decided labels; losscli decides them from the scores (p > "
+            "threshold for one column, argmax for K columns) and scores them as sklearn does",
+            f"{_SK_CLS} ({function})",
+            defined=(Definition(_DEF_SK_CLS, line, function),),
+        )
+        for name, function, line in (
+            ("accuracy", "accuracy_score", 340),
+            ("balanced_accuracy", "balanced_accuracy_score", 2855),
+            ("precision", "precision_score", 2498),
+            ("recall", "recall_score", 2681),
+            ("f1", "f1_score", 1448),
+            ("mcc", "matthews_corrcoef", 1252),
+        )
+    ),
+    Convention(
+        "roc_auc",
+        "sklearn",
+        "sklearn.metrics.roc_auc_score",
+        "K class columns: multi_class='ovr', average='macro' (sklearn refuses K columns without "
+        "multi_class)",
+        f"{_SK_RANK} (roc_auc_score)",
+        defined=(Definition(_DEF_SK_RANK, 511, "roc_auc_score"),),
+    ),
+    Convention(
+        "average_precision",
+        "sklearn",
+        "sklearn.metrics.average_precision_score",
+        "no positive row is an error here; sklearn returns 0 with a warning",
+        f"{_SK_RANK} (average_precision_score)",
+        defined=(Definition(_DEF_SK_RANK, 128, "average_precision_score"),),
     ),
     # --- binary classification -----------------------------------------------------
     Convention(

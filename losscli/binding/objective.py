@@ -279,9 +279,15 @@ OPTIONS_OF_ALIAS: dict[str, dict[str, Any]] = {
     "safe_softmax_cross_entropy": {"neg_inf_logits": True},
 }
 # Names that set a parameter's default (given parameters still win): optax's
-# multiclass_perceptron_loss is multi_hinge with margin 0.
+# multiclass_perceptron_loss is multi_hinge with margin 0; f1_macro is f1 with average=macro.
 PARAMS_OF_ALIAS: dict[str, dict[str, Any]] = {
     "multiclass_perceptron": {"margin": 0.0},
+    # scikit-learn's scorer names: the average of precision, recall and F1
+    **{
+        f"{metric}_{average}": {"average": average}
+        for metric in ("precision", "recall", "f1")
+        for average in ("macro", "weighted")
+    },
 }
 
 

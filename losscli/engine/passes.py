@@ -553,8 +553,10 @@ def located(exc: InputError, sel: Selected, source: Source, group: object = None
             return exc
         predictions = "; ".join(",".join(cols) for cols in plan.inputs)
         targets = f"target {','.join(plan.target)}, " if plan.target else ""
+        where = f" in group {group!r}" if group is not None else ""
         return InputError(
-            f"{source.name}: {sel.name} on {targets}predictions {predictions}: {exc.message}",
+            f"{source.name}: {sel.name} on {targets}predictions {predictions}{where}: "
+            f"{exc.message}",
             hint=exc.hint,
         )
     inputs = plan.inputs

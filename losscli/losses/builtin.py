@@ -15,3 +15,4 @@ from losscli.losses import lovasz  # isort: skip  # noqa: F401
 from losscli.losses import similarity  # isort: skip  # noqa: F401
 from losscli.losses.metrics import skill  # isort: skip  # noqa: F401
 from losscli.losses.metrics import calibration  # isort: skip  # noqa: F401
+from losscli.losses.metrics import classification  # isort: skip  # noqa: F401

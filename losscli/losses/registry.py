@@ -334,14 +334,8 @@ def get_loss(name: str) -> Loss:
     raise UsageError(f"unknown loss {name!r}", hint=hint)
 
 
-_R2 = "R² is D² with the squared error: --loss 'd2_tweedie(power=0)' (as scikit-learn's r2_score)"
 # Names users reach for that the registry spells another way (not aliases: not the same name).
 _ELSEWHERE = {
-    "r2": _R2,
-    "r2_score": _R2,
-    "r_squared": _R2,
-    "rsquared": _R2,
-    "coefficient_of_determination": _R2,
     "rmse": "rmse is √mse: --loss mse (its square root is the RMSE)",
     "root_mean_squared_error": "rmse is √mse: --loss mse (its square root is the RMSE)",
 }

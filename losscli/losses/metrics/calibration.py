@@ -118,7 +118,8 @@ class _Forecasts(Kernel):
         return (grad_p,)
 
 
-def _total(weight: float) -> float:
+def positive_total(weight: float) -> float:
+    """The total weight of the rows scored; 0 (or less) is an error: nothing to average."""
     if not weight > 0:
         exc = ZeroWeightError()
         exc.hint = "give some rows a positive weight"
@@ -154,7 +155,7 @@ class _Binned(_Forecasts):
         if not len(data):
             raise ZeroWeightError()
         p, y, w = data[:, 0], data[:, 1], data[:, 2]
-        _total(float(np.sum(w)))
+        positive_total(float(np.sum(w)))
         edges = mass_edges(p, w, b)
         k = np.searchsorted(edges, p, side="left")
 
@@ -181,11 +182,11 @@ class _Binned(_Forecasts):
 
     def compute(self, sums, params, reduction):
         s = self.bin_sums(sums, params)
-        return float(self.value(s, _total(float(np.sum(s["w"]))), params))
+        return float(self.value(s, positive_total(float(np.sum(s["w"]))), params))
 
     def grad(self, batch, sums, params, reduction):
         s = self.bin_sums(sums, params)
-        total = _total(float(np.sum(s["w"])))
+        total = positive_total(float(np.sum(s["w"])))
         k = self.row_bins(batch.aux["p"], sums, params)
         return self.chain(self.dvalue(s, total, k, batch, params), batch, params)
 
@@ -369,9 +370,9 @@ class BrierUncertainty(_Forecasts):
         return PartialSums(w=group_sum(w, codes, size), y=group_sum(w * batch.target, codes, size))
 
     def compute(self, sums, params, reduction):
-        ybar = float(sums["y"]) / _total(float(sums["w"]))
+        ybar = float(sums["y"]) / positive_total(float(sums["w"]))
         return ybar * (1.0 - ybar)
 
     def grad(self, batch, sums, params, reduction):
-        _total(float(sums["w"]))
+        positive_total(float(sums["w"]))
         return (np.zeros(len(batch)),)

@@ -183,6 +183,46 @@ class D2Tweedie(SkillScore):
         return np.where(null <= rounding, 0.0, null)
 
 
+@register_loss(
+    "r2",
+    aliases=("r2_score", "r_squared", "coefficient_of_determination"),
+    inputs="real",
+    tasks=("regression",),
+    kind="metric",
+    better="higher",
+    explain=Explain(
+        formula="R² = 1 − Σ wᵢ (yᵢ − ŷᵢ)² / Σ wᵢ (yᵢ − ȳ)²,  ȳ = Σ wy / Σ w: d2_tweedie at power 0 "
+        "(the D² of the squared error)",
+        gradient="∂R²/∂ŷᵢ = −2wᵢ(ŷᵢ − yᵢ) / Σ w (y − ȳ)²",
+        pitfalls="not a loss to minimise (higher is better); the null model is the mean of the rows "
+        "scored, so each --group is scored against its own mean; " + FORCE_FINITE,
+        differences="sklearn r2_score agrees (1e-12), weights as its sample_weight, several target "
+        "columns averaged as its multioutput='uniform_average'. The same kernel as "
+        "d2_tweedie(power=0), under the name every library gives it.",
+        properties="≤ 1; 0 for the constant mean prediction; equals the squared correlation only "
+        "for a least-squares fit with an intercept",
+        **_scores_text("the squared error"),
+    ),
+)
+class R2(D2Tweedie):
+    """R², the coefficient of determination (D² of the squared error; sklearn's r2_score)."""
+
+    def _at_power(self, params: Params) -> dict:
+        return {**params, "power": 0.0}
+
+    def prepare(self, batch, params):
+        return super().prepare(batch, self._at_power(params))
+
+    def terms(self, batch, params):
+        return super().terms(batch, self._at_power(params))
+
+    def null_update(self, batch, params, codes, size):
+        return super().null_update(batch, self._at_power(params), codes, size)
+
+    def null_deviance(self, sums, params):
+        return super().null_deviance(sums, self._at_power(params))
+
+
 class _PinballScore(SkillScore):
     """D² for the pinball loss at quantile q; the null model is the weighted q-quantile of y."""
 
