@@ -151,6 +151,7 @@ def test_r2_is_sklearns_r2_score_and_d2_tweedie_at_power_0():
         )
 
 
+@pytest.mark.filterwarnings("ignore:y_pred contains classes not in y_true")
 def test_single_class_decisions_score_as_sklearn():
     y = np.zeros(20, dtype=int)
     p = np.linspace(0.05, 0.95, 20)
