@@ -28,25 +28,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from losscli.app.checks import Config, ConfigError, check_type, discover
+from losscli.app.checks import COMMON_KEYS, Config, ConfigError, check_type, discover
 from losscli.io.input_options import decimal_value, delimiter_value
 
 #: each key of the defaults table → the TOML types it takes; the keys are the options'
 #: names (--input-format is input_format)
 KEYS: dict[str, type | tuple[type, ...]] = {
-    "loss": str,
-    "target": (str, list),
-    "pred": (str, list),
-    "weight": str,
-    "group": (str, list),
-    "var": str,
+    **{k: COMMON_KEYS[k] for k in ("loss", "target", "pred", "weight", "group", "var")},
     "key": str,
-    "from_logits": bool,
-    "convention": str,
-    "input_format": str,
-    "delimiter": str,
-    "decimal": str,
-    "pos_label": (str, int, bool),
+    **{
+        k: COMMON_KEYS[k]
+        for k in ("from_logits", "convention", "input_format", "delimiter", "decimal", "pos_label")
+    },
 }
 
 
