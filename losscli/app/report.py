@@ -22,6 +22,7 @@ from losscli._version import __version__
 from losscli.app import report_charts as charts
 from losscli.app.evaluation import WHERE_DEFINED, without_unset_params
 from losscli.app.report_html import (
+    Notes,
     document,
     escape,
     fmt,
@@ -54,12 +55,7 @@ def build(
     from losscli.app.evaluation import evaluate
 
     charts.require_matplotlib()
-    notes: list[str] = []
-
-    def keep(message: str) -> None:
-        notes.append(message)
-        if note is not None:
-            note(message)
+    keep = Notes(note)
 
     from losscli.engine.top_rows import NothingToRank
 
@@ -92,7 +88,7 @@ def build(
             doc = run(0)
         advice = advising.result(doc)
     stats = doc.pop("row_stats")
-    return page(doc, stats, advice, notes, options or {})
+    return page(doc, stats, advice, keep.messages, options or {})
 
 
 def _close_pending(source: Any) -> None:

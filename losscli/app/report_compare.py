@@ -18,6 +18,7 @@ from losscli.app import report_charts as charts
 from losscli.app.compare import rule_text, summary, verdict
 from losscli.app.evaluation import without_unset_params
 from losscli.app.report_html import (
+    Notes,
     document,
     escape,
     fmt,
@@ -66,12 +67,7 @@ def build(
         raise UsageError(
             "report BASE CAND scores each file against its own targets (as compare): drop --targets"
         )
-    notes: list[str] = []
-
-    def keep(message: str) -> None:
-        notes.append(message)
-        if note is not None:
-            note(message)
+    keep = Notes(note)
 
     doc = compare(
         baseline,
@@ -89,7 +85,7 @@ def build(
         note=keep,
         top=top,
     )
-    return page(doc, notes, options or {}), doc
+    return page(doc, keep.messages, options or {}), doc
 
 
 def page(doc: dict[str, Any], notes: list[str], options: Mapping[str, Any]) -> str:

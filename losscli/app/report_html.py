@@ -8,7 +8,7 @@ from __future__ import annotations
 import html
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from losscli._version import __version__
@@ -30,6 +30,20 @@ code{background:#f4f4f4;padding:0 3px}
 .verdict.failed{border-color:#C44E52}.verdict.passed{border-color:#55A868}
 @media print{body{max-width:none;padding:0}h2{break-after:avoid}figure,table{break-inside:avoid}}
 """
+
+
+class Notes:
+    """The notes of a run: called with each message, it keeps it for the page's "Evidence
+    and notes" (``messages``) and passes it on to ``note`` (which prints it)."""
+
+    def __init__(self, note: Callable[[str], None] | None = None) -> None:
+        self.messages: list[str] = []
+        self._note = note
+
+    def __call__(self, message: str) -> None:
+        self.messages.append(message)
+        if self._note is not None:
+            self._note(message)
 
 
 def fmt(value: Any) -> str:
