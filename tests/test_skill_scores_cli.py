@@ -201,7 +201,7 @@ def test_losses_lists_metrics_after_the_losses(capsys):
     code, out, _ = cli(capsys, "losses", "--task", "regression")
     assert code == 0
     losses_table, metrics_part = out.split(
-        "\n\nMetrics: skill scores, calibration and similarity", 1
+        "\n\nMetrics: classification, skill scores, calibration and similarity", 1
     )
     assert "d2_tweedie" not in losses_table and "mse" in losses_table
     header = metrics_part.splitlines()[1].split()

@@ -822,7 +822,7 @@ def losses_command(
     task: TaskOpt = None,
     fmt: Annotated[ListFormat, typer.Option("--format", help="Output format.")] = ListFormat.table,
 ) -> None:
-    """List the registered losses, then the metrics (skill scores, calibration).
+    """List the registered losses, then the metrics (classification, skill scores, calibration).
 
     One row per loss: name, aliases, tasks, inputs, parameters with their defaults.
     Metrics follow in their own table, with which way is better.

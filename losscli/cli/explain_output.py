@@ -20,7 +20,9 @@ LOSS_COLUMNS = ("name", "aliases", "tasks", "inputs", "params", "summary")
 METRIC_COLUMNS = ("name", "better", "aliases", "tasks", "inputs", "params", "summary")
 # Columns whose cells may wrap between words on a narrow terminal (names and numbers never do).
 TEXT_COLUMNS = ("aliases", "tasks", "params", "summary")
-METRICS_TITLE = "Metrics: skill scores, calibration and similarity (reported, not minimised)"
+METRICS_TITLE = (
+    "Metrics: classification, skill scores, calibration and similarity (reported, not minimised)"
+)
 METRICS_NOTE = (
     "--fail-above gates the lower-is-better ones, --fail-below the higher-is-better ones; "
     + "; ".join(f"{name} selects {', '.join(members)}" for name, members in BUNDLES.items())
