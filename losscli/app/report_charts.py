@@ -283,12 +283,13 @@ def _bars(ax: Any, names: list[str], rows: Sequence[dict[str, Any]], key: str, c
 
 
 def _plain_log_ticks(axis: Any) -> None:
-    """Decade ticks as plain text (1e-06, 0.01, 100): matplotlib's default log labels are
-    mathtext, which costs about half a second per chart to lay out."""
-    from matplotlib.ticker import FuncFormatter, NullFormatter
+    """Decade ticks as plain text (1e-06, 0.01, 100), and no minor ticks: matplotlib's
+    default log labels are mathtext, which costs about half a second per chart to lay
+    out, and its eight minor ticks per decade a tenth of a second more."""
+    from matplotlib.ticker import FuncFormatter, NullLocator
 
     axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
-    axis.set_minor_formatter(NullFormatter())
+    axis.set_minor_locator(NullLocator())
 
 
 def _plain_log_labels(axis: Any) -> None:
