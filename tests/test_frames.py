@@ -183,6 +183,14 @@ def test_a_pandas_index_is_no_column_unless_named():
     with pytest.raises(InputError) as info:
         losscli.evaluate_frame(indexed, "mse", pred="segmant")
     assert "segment" not in str(info.value)
+    # several group columns, both index levels
+    frame["tier"] = np.where(frame.index % 3 == 0, "x", "y")
+    by_columns = losscli.evaluate_frame(frame, "mse", group=["segment", "tier"])
+    by_levels = losscli.evaluate_frame(
+        frame.set_index(["segment", "tier"]), "mse", group=["segment", "tier"]
+    )
+    assert_same_table(by_levels, by_columns)
+    assert "segment=east, tier=x" in set(by_columns["group"])
     rows = losscli.rows_frame(frame.set_index(frame.index + 100), "mse")
     assert list(rows["row"]) == list(range(len(frame)))  # row numbers are positions
 

@@ -173,6 +173,21 @@ def test_pyproject_defaults_are_found_too(capsys, project):
     assert "note: defaults from pyproject.toml: --target obs --pred fcst" in err
 
 
+def test_a_broken_pyproject_holds_no_defaults(capsys, project):
+    """Another tool's half-edited pyproject.toml does not stop eval (check still says it is
+    broken); a broken losscli.toml, losscli's own file, is an error."""
+    config('[project\nname = "x"\n', "pyproject.toml")
+    got, err = doc(capsys, "eval", "preds.csv", "-l", "mse", "-t", "obs", "-p", "fcst")
+    assert by_loss(got)[("mse", None)] == pytest.approx(
+        mean_squared_error(project["obs"], project["fcst"]), rel=1e-12
+    )
+    code, out, err = cli(capsys, "check")
+    assert code == 2 and "pyproject.toml" in err and "TOML" in err
+    config("[defaults\n")
+    code, out, err = cli(capsys, "eval", "preds.csv", "-l", "mse", "-t", "obs", "-p", "fcst")
+    assert code == 2 and err.startswith("error: losscli.toml")
+
+
 @pytest.mark.parametrize(
     ("table", "message", "hint"),
     [

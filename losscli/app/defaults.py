@@ -52,8 +52,15 @@ class Defaults:
 
 
 def load() -> Defaults:
-    """The current directory's defaults, checked; no values when there is no table."""
-    found = discover()
+    """The current directory's defaults, checked; no values when there is no table. A
+    pyproject.toml that is not valid TOML holds none (it is another tool's file too;
+    ``losscli check`` reports it), while a broken losscli.toml is an error."""
+    try:
+        found = discover()
+    except ConfigError:
+        if Path("losscli.toml").is_file():
+            raise
+        return Defaults()
     if found is None:
         return Defaults()
     path, data, in_pyproject = found

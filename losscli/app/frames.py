@@ -27,7 +27,8 @@ Note = Callable[[str], None]
 def _open(frame: Any, function: str, inputs: InputSpec) -> Source:
     """The frame as a source; the columns the call names may be levels of a pandas index."""
     named = {c for item in (*inputs.target, *inputs.pred, *inputs.keep) for c in item.split(",")}
-    named |= {c for c in (inputs.var, inputs.weight, inputs.group) if c}
+    named |= {c for c in (inputs.var, inputs.weight) if c}
+    named |= set(inputs.group.split(",")) if inputs.group else set()  # --group a,b
     return frame_source(frame, function, named)
 
 
