@@ -564,3 +564,23 @@ def test_readme_workflow_commands_exit_1_and_report_the_failure_when_a_gate_fail
     (name,) = written([line])
     suite = assert_junit_schema((cwd / name).read_text(encoding="utf-8"))
     assert int(suite.get("failures")) >= 1
+
+
+def test_check_and_compare_take_the_format_from_the_output_name(capsys, tmp_path, monkeypatch):
+    """check -o report.xml writes JUnit (GitLab's usual name), compare -o cmp.json JSON, as
+    eval -o does; --format still wins."""
+    shutil.copytree(ROOT / "sample_data", tmp_path / "sample_data")
+    shutil.copy(ROOT / "losscli.toml", tmp_path / "losscli.toml")
+    monkeypatch.chdir(tmp_path)
+    code, _, err = cli(capsys, "check", "-o", "report.xml", "-q")
+    assert code == 0, err
+    assert ET.parse("report.xml").getroot().tag == "testsuites"
+    code, _, err = cli(capsys, "check", "-o", "check.json", "-q")
+    assert json.loads(Path("check.json").read_text())["schema"] == "losscli.check/1"
+    code, _, err = cli(capsys, "check", "-f", "json", "-o", "forced.xml", "-q")
+    assert json.loads(Path("forced.xml").read_text())["schema"] == "losscli.check/1"
+    base, cand = SAMPLES / "regression.csv", SAMPLES / "regression_retrained.csv"
+    code, _, err = cli(capsys, "compare", base, cand, "-l", "mse", "-o", "cmp.json", "-q")
+    assert json.loads(Path("cmp.json").read_text())["schema"] == "losscli.compare/1"
+    code, _, err = cli(capsys, "compare", base, cand, "-l", "mse", "-o", "cmp.xml", "-q")
+    assert ET.parse("cmp.xml").getroot().find("testsuite").get("name") == "losscli compare"

@@ -595,15 +595,16 @@ def compare_command(
     ] = None,
     seed: SeedOpt = None,
     fmt: Annotated[
-        EvalFormat,
+        EvalFormat | None,
         typer.Option(
             "--format",
             "-f",
-            help="Output format. JSON writes an infinite or NaN value as the string "
-            '"Infinity", "-Infinity" or "NaN". junit: JUnit XML, one test case per loss and '
-            "group.",
+            help="Output format (default: table; with -o, by its extension: .json, .csv, .md, "
+            '.xml). JSON writes an infinite or NaN value as the string "Infinity", '
+            '"-Infinity" or "NaN". junit: JUnit XML, one test case per loss and group.',
+            show_default=False,
         ),
-    ] = EvalFormat.table,
+    ] = None,
     output_file: OutputOpt = None,
     quiet: QuietOpt = False,
     params: dict[str, Any] | None = None,  # the loss parameters (with_loss_params)
@@ -653,6 +654,7 @@ def compare_command(
             "any worsening beyond the tolerance is a regression"
         )
     summary = compare_output.summary(doc)
+    fmt = _summary_format(fmt, output_file)
 
     def table() -> None:
         output.write_table(
@@ -696,11 +698,15 @@ def check_command(
         ),
     ] = None,
     fmt: Annotated[
-        CheckFormat,
+        CheckFormat | None,
         typer.Option(
-            "--format", "-f", help="Output format. junit: JUnit XML, one test case per check row."
+            "--format",
+            "-f",
+            help="Output format (default: table; with -o, by its extension: .json, .md, .xml). "
+            "junit: JUnit XML, one test case per check row.",
+            show_default=False,
         ),
-    ] = CheckFormat.table,
+    ] = None,
     output_file: OutputOpt = None,
     quiet: QuietOpt = False,
 ) -> None:
@@ -729,6 +735,8 @@ def check_command(
 
     started = time.perf_counter()
     progress.enable(quiet)
+    named = _summary_format(fmt, output_file).value  # --format, else -o's extension
+    fmt = CheckFormat(named) if named in CheckFormat.__members__ else CheckFormat.table
     found = checks.find_config(config)
     defaults.check_config(found)
     doc = checks.run_checks(found)
