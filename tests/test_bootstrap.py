@@ -186,3 +186,48 @@ def test_key_hash_is_deterministic_and_type_aware():
     assert int(bootstrap.hash_keys(np.array([1.0]))[0]) == int(
         bootstrap.hash_keys(np.array([1.0]))[0]
     )
+
+
+def test_collected_leaves_are_resampled_one_replicate_at_a_time():
+    """A metric that keeps its rows' values (roc_auc's scores) has each replicate's copy
+    made when that replicate is computed, never all replicates' copies at once (that is
+    replicates × rows of memory); the values are those of resampling each replicate."""
+    import gc
+    import weakref
+
+    from losscli.kernel.streaming import PartialSums
+
+    alive: set[int] = set()
+    most = [0]
+
+    class Copy:
+        def __init__(self, total: float) -> None:
+            self.total = total
+            alive.add(id(self))
+            most[0] = max(most[0], len(alive))
+            weakref.finalize(self, alive.discard, id(self))
+
+    class Kept:
+        """Values kept per unit; its resampler repeats each unit's values as drawn."""
+
+        def __init__(self, values: float) -> None:
+            self.values = values
+
+        @staticmethod
+        def resampler(leaf):
+            return lambda row: Copy(float(sum(k.values * c for k, c in zip(leaf, row))))
+
+    units = 5
+    leaf = np.empty(units, dtype=object)
+    leaf[:] = [Kept(float(u + 1)) for u in range(units)]
+    sums = PartialSums({"kept": leaf, "n": np.ones(units)})
+    counts = bootstrap.draw(units, 50, 0)
+
+    def compute(s):
+        gc.collect()
+        return s["kept"].total / s["n"]
+
+    values = bootstrap.replicate_values(compute, sums, np.arange(units), counts)
+    expected = (counts @ np.arange(1.0, units + 1)) / counts.sum(axis=1)
+    np.testing.assert_allclose(values, expected, rtol=1e-12)
+    assert most[0] <= 2  # this replicate's copy (and the last one's, not yet collected)

@@ -23,7 +23,7 @@ from typing import Any
 
 from losscli._lazy import np
 from losscli.errors import LossCliError
-from losscli.kernel.streaming import PartialSums, map_leaves, take_group
+from losscli.kernel.streaming import PartialSums, map_leaves
 
 UNITS = 4096
 
@@ -96,6 +96,27 @@ def draw(occupied: int, replicates: int, seed: int | None) -> np.ndarray:
     return flat.reshape(replicates, occupied)
 
 
+class _Drawn:
+    """A collected leaf (the values a metric keeps, e.g. roc_auc's scores) resampled one
+    replicate at a time, when that replicate is computed: the replicates' copies are never
+    all held at once (that would be replicates × rows)."""
+
+    def __init__(self, leaf: np.ndarray, counts: np.ndarray) -> None:
+        self.leaf, self.counts = leaf, counts
+        kinds = {type(x) for x in leaf if not isinstance(x, int)}
+        resampler = getattr(kinds.pop(), "resampler", None) if len(kinds) == 1 else None
+        self.draw = resampler(leaf) if resampler is not None else None
+
+    def __call__(self, b: int) -> Any:
+        """Replicate b's leaf: each drawn unit's values, repeated as often as it is drawn
+        (at once when the leaf type has a resampler; else summed from 0, which every leaf
+        absorbs)."""
+        row = self.counts[b]
+        if self.draw is not None:
+            return self.draw(row)
+        return sum((self.leaf[u] for u in np.repeat(np.arange(len(row)), row)), 0)
+
+
 def replicate_values(
     compute: Callable[[Mapping[str, Any]], float],
     unit_sums: PartialSums,
@@ -105,29 +126,21 @@ def replicate_values(
     """J of every replicate: the drawn units' sums added, then computed as usual."""
     weights = counts.astype(np.float64)
 
-    def resample(leaf: np.ndarray) -> np.ndarray:
+    def resample(leaf: np.ndarray) -> Any:
         leaf = np.asarray(leaf)[occupied]
-        if leaf.dtype == object:  # Collected values or another mergeable statistic:
-            # each drawn unit's leaf, repeated (at once when the leaf type has a resampler;
-            # else summed from 0, which every leaf absorbs)
-            kinds = {type(x) for x in leaf if not isinstance(x, int)}
-            resampler = getattr(kinds.pop(), "resampler", None) if len(kinds) == 1 else None
-            draw = resampler(leaf) if resampler is not None else None
-            out = np.empty(counts.shape[0], dtype=object)
-            for b, row in enumerate(counts):
-                if draw is not None:
-                    out[b] = draw(row)
-                else:
-                    out[b] = sum((leaf[u] for u in np.repeat(np.arange(len(row)), row)), 0)
-            return out
+        if leaf.dtype == object:  # Collected values or another mergeable statistic
+            return _Drawn(leaf, counts)
         flat = leaf.reshape(leaf.shape[0], -1).astype(np.float64)
         return (weights @ flat).reshape(weights.shape[0], *leaf.shape[1:])
 
     stacked = map_leaves(unit_sums, resample)
     values = np.empty(counts.shape[0])
     for b in range(counts.shape[0]):
+        replicate = map_leaves(
+            stacked, lambda leaf, b=b: leaf(b) if isinstance(leaf, _Drawn) else leaf[b]
+        )
         try:
-            values[b] = compute(take_group(stacked, b))
+            values[b] = compute(replicate)
         except LossCliError:  # e.g. a replicate whose weights sum to 0
             values[b] = np.nan
     return values
