@@ -1027,3 +1027,41 @@ def test_jsonl_numeric_group_column_groups_like_csv(capsys, tmp_path):
     err = (np.array(y) - np.array(p)) ** 2
     for r in from_jsonl[1:]:
         assert r["value"] == pytest.approx(err[g == int(r["group"])].mean(), rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("values", "suffix", "role", "shown"),
+    [
+        (
+            pa.array([[1.0], [2.0], [3.0]]),
+            "parquet",
+            "pred",
+            "list<element: double> values, not numbers",
+        ),
+        (
+            pa.array([[1.0], [2.0], [3.0]]),
+            "feather",
+            "pred",
+            "list<item: double> values, not numbers",
+        ),
+        (
+            pa.array([19000, 19001, 19002], pa.date32()),
+            "parquet",
+            "pred",
+            "date32[day] values, not numbers",
+        ),
+        (pa.array([[1], [2], [3]]), "parquet", "group", "list<element: int64> values, not labels"),
+    ],
+)
+def test_a_column_of_lists_or_dates_is_one_error(capsys, tmp_path, values, suffix, role, shown):
+    """A typed file's column that is not numbers (a list, a date) where numbers or labels
+    are read: one error naming the file, the column and its type (was an internal error)."""
+    import pyarrow.feather as feather
+
+    table = pa.table({"y": [1.0, 2.0, 3.0], "p": [1.0, 2.5, 2.0], "c": values})
+    path = tmp_path / f"typed.{suffix}"
+    (pq.write_table if suffix == "parquet" else feather.write_feather)(table, str(path))
+    args = ["-t", "y", "-p", "c"] if role == "pred" else ["-t", "y", "-p", "p", "--group", "c"]
+    code, out, err = cli(capsys, "eval", path, "-l", "mse", *args)
+    assert code == 2 and out == ""
+    assert err.splitlines()[0] == f"error: {path}: column 'c' holds {shown}"

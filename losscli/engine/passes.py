@@ -251,7 +251,10 @@ def frames(reading: Reading, stats: dict[str, int]) -> Iterator[Frame]:
                     bad.add(c, row0 + np.flatnonzero(broken), source)
         for c in needed:
             if c in text_columns and c not in texts and c not in carry_only:
-                codes, cats, nulls = text_column(rb.column(c))
+                try:
+                    codes, cats, nulls = text_column(rb.column(c))
+                except InputError as exc:  # a nested column as a group or labels
+                    raise InputError(f"{source.name}: column {c!r} {exc.message}") from None
                 if nulls is not None and nulls.any():
                     drop = nulls if drop is None else drop | nulls
                     if not dropna:
@@ -341,9 +344,9 @@ def check_rows(source: Source, rows: int, dropped: int) -> None:
 def _numbers(rb: Any, column: str, source: Source) -> tuple[np.ndarray, np.ndarray | None]:
     try:
         return float_column(rb.column(column))
-    except InputError:
+    except InputError as exc:  # text, dates, lists …
         raise InputError(
-            f"{source.name}: column {column!r} holds text where numbers are needed",
+            f"{source.name}: column {column!r} {exc.message}",
             hint="choose numeric columns with --pred/--target/--weight",
         ) from None
 

@@ -254,7 +254,7 @@ def float_column(arr: Any) -> tuple[np.ndarray, np.ndarray | None]:
         )
         return values, nulls
     if pa.types.is_dictionary(arr.type) or pa.types.is_string(arr.type):
-        raise InputError("a text column was given where numbers are needed")
+        raise InputError("holds text where numbers are needed")
     if pa.types.is_integer(arr.type) or pa.types.is_float32(arr.type):
         # Widened by numpy: Array.cast would import pyarrow.compute (~30 ms at start-up).
         kind = (
@@ -265,7 +265,10 @@ def float_column(arr: Any) -> tuple[np.ndarray, np.ndarray | None]:
             arr.buffers()[1], dtype=dtype, count=len(arr), offset=arr.offset * dtype.itemsize
         )
         return raw.astype(np.float64), nulls
-    arr = arr.cast(pa.float64())
+    try:
+        arr = arr.cast(pa.float64())
+    except (pa.ArrowNotImplementedError, pa.ArrowInvalid, pa.ArrowTypeError):
+        raise InputError(f"holds {arr.type} values, not numbers") from None  # dates, lists
     values = np.frombuffer(
         arr.buffers()[1], dtype=np.float64, count=len(arr), offset=arr.offset * 8
     )
@@ -284,6 +287,8 @@ def text_column(arr: Any) -> tuple[np.ndarray, list[str], np.ndarray | None]:
             uniq, codes = np.unique(values, return_inverse=True)
             cats = [str(int(u)) if float(u).is_integer() else repr(float(u)) for u in uniq]
             return codes.astype(np.int32), cats, nulls
+        if pa.types.is_nested(arr.type):
+            raise InputError(f"holds {arr.type} values, not labels")
         arr = arr.cast(pa.string()).dictionary_encode()
     indices = arr.indices
     if not pa.types.is_int32(indices.type):
