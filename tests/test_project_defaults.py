@@ -240,3 +240,25 @@ def test_check_reports_a_bad_defaults_table(capsys, project):
     )
     line, _ = error_lines(*cli(capsys, "check"))
     assert line == "error: losscli.toml: [defaults]: unknown key 'prd' (did you mean 'pred'?)"
+
+
+def test_var_and_pos_label_defaults_serve_the_losses_that_read_them(capsys, project):
+    """A project's var (for gaussian_nll) and pos_label (for its binary labels) do not stop
+    a loss that reads neither; given on the command line, they are still refused there."""
+    project.assign(sd=1.5).to_csv("preds.csv", index=False)
+    config('[defaults]\ntarget = "obs"\npred = "fcst"\nvar = "sd"\npos_label = "1"\n')
+    got, err = doc(capsys, "eval", "preds.csv", "-l", "mse")
+    assert by_loss(got)[("mse", None)] == pytest.approx(
+        mean_squared_error(project["obs"], project["fcst"]), rel=1e-12
+    )
+    got, _ = doc(capsys, "eval", "preds.csv", "-l", "gaussian_nll")
+    var = 1.5  # the column holds the variance
+    expected = np.mean(0.5 * (np.log(var) + (project["obs"] - project["fcst"]) ** 2 / var))
+    assert by_loss(got)[("gaussian_nll", None)] == pytest.approx(expected, rel=1e-12)
+    got, _ = doc(
+        capsys, "eval", "preds.csv", "-l", "bce", "-t", "y01", "-p", "logit", "--from-logits"
+    )
+    p = 1 / (1 + np.exp(-project["logit"]))
+    assert by_loss(got)[("bce", None)] == pytest.approx(log_loss(project["y01"], p), rel=1e-9)
+    code, out, err = cli(capsys, "eval", "preds.csv", "-l", "mse", "--var", "sd")
+    assert code == 2 and "no selected loss reads a variance column" in err

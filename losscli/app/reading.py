@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from losscli.binding.conventions import normalize_library, sklearn_positive
 from losscli.binding.objective import conventions_of, objectives_for
-from losscli.engine.passes import Reading, Selected, plan_losses, text_columns_for
+from losscli.engine.passes import LABEL_INPUTS, Reading, Selected, plan_losses, text_columns_for
 from losscli.errors import InputError, UsageError
 from losscli.io.batches import read_header
 from losscli.io.input_options import InputSpec
@@ -95,6 +95,9 @@ def prepare(
             note(inference.note())
     objectives = objectives_for(loss, params or {}, from_logits, convention)
     if var is not None and not any(obj.inputs == "gaussian" for _, obj in objectives):
+        if "var" in inputs.defaulted:  # a project default for the losses that read one
+            var = None
+    if var is not None and not any(obj.inputs == "gaussian" for _, obj in objectives):
         readers = [x.name for x in all_losses() if x.inputs == "gaussian"]
         raise UsageError(
             f"--var {var}: no selected loss reads a variance column",
@@ -126,6 +129,14 @@ def prepare(
         group=inputs.group,
         pos_label=inputs.pos_label,
     )
+    if "pos_label" in inputs.defaulted:  # a project default, for the binary labels only
+        for sel in selected:
+            if (
+                not sel.plan.target
+                or sel.plan.classes
+                or getattr(sel.objective, "inputs", None) not in LABEL_INPUTS
+            ):
+                sel.pos_label = None
     if target and not any(s.plan.target for s in selected):
         raise UsageError(
             f"--target {','.join(target)}: {', '.join(s.label for s in selected)} read no "

@@ -599,6 +599,8 @@ def apply_defaults(given: dict[str, Any], arguments: dict[str, Any]) -> None:
             continue
         values[name] = value
         used.append(_as_flags(name, value))
+        if values is given:
+            given["defaulted"] = given.get("defaulted", frozenset()) | {name}
     if used and not arguments.get("quiet"):
         from losscli.errors import printable
         from losscli.io import progress

@@ -72,6 +72,9 @@ class InputSpec:
     keep: tuple[str, ...] = ()  # columns copied into per-row output (--keep)
     engine: str = "local"
     scheduler: str | None = None
+    # the options filled from losscli.toml's [defaults] (a loss that does not read one of
+    # them leaves it unused rather than refused: the command line could not take it back)
+    defaulted: frozenset[str] = frozenset()
 
     @property
     def dialect(self) -> InputOptions:
