@@ -202,7 +202,8 @@ GRAD_PANDAS = """
 import sys
 import numpy as np
 import pandas as pd
-d = pd.read_csv(sys.argv[1])
+read = pd.read_parquet if sys.argv[1].endswith(".parquet") else pd.read_csv
+d = read(sys.argv[1])
 n = len(d)
 g = pd.DataFrame({"row": np.arange(n), "grad_y_pred": 2.0 * (d["y_pred"] - d["y_true"]) / n})
 if sys.argv[2].endswith(".parquet"):
@@ -214,7 +215,7 @@ else:
 GRAD_POLARS = """
 import sys
 import polars as pl
-d = pl.read_csv(sys.argv[1])
+d = (pl.read_parquet if sys.argv[1].endswith(".parquet") else pl.read_csv)(sys.argv[1])
 g = d.select(
     pl.int_range(pl.len()).alias("row"),
     (2.0 * (pl.col("y_pred") - pl.col("y_true")) / pl.len()).alias("grad_y_pred"),
@@ -230,10 +231,11 @@ import sys
 import duckdb
 src, out = (a.replace("'", "''") for a in sys.argv[1:3])
 fmt = "(FORMAT parquet)" if out.endswith(".parquet") else "(HEADER, DELIMITER ',')"
+read = "read_parquet" if src.endswith(".parquet") else "read_csv"
 duckdb.execute(
     "COPY (SELECT row_number() OVER () - 1 AS row, "
     "2.0 * (y_pred - y_true) / count(*) OVER () AS grad_y_pred "
-    f"FROM read_csv('{src}')) TO '{out}' {fmt}"
+    f"FROM {read}('{src}')) TO '{out}' {fmt}"
 )
 """
 
@@ -243,12 +245,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as csv
-t = csv.read_csv(sys.argv[1])
+import pyarrow.parquet as pq
+t = (pq.read_table if sys.argv[1].endswith(".parquet") else csv.read_csv)(sys.argv[1])
 n = t.num_rows
 g = pc.divide(pc.multiply(pc.subtract(t["y_pred"], t["y_true"]), 2.0), float(n))
 out = pa.table({"row": pa.array(np.arange(n)), "grad_y_pred": g})
 if sys.argv[2].endswith(".parquet"):
-    import pyarrow.parquet as pq
     pq.write_table(out, sys.argv[2])
 else:
     csv.write_csv(out, sys.argv[2])
@@ -261,7 +263,7 @@ import numpy as np
 import pyarrow.csv as csv
 import pyarrow.parquet as pq
 src, out = sys.argv[1], sys.argv[2]
-t = csv.read_csv(src)
+t = pq.read_table(src) if src.endswith(".parquet") else csv.read_csv(src)
 y, p = t["y_true"].to_numpy(), t["y_pred"].to_numpy()
 g = pq.read_table(out) if out.endswith(".parquet") else csv.read_csv(out)
 row = g["row"].to_numpy()
@@ -619,24 +621,29 @@ def eval_cases(data: Path, kind: str) -> list[Case]:
 
 
 def grad_cases(data: Path, scratch: Path) -> list[Case]:
-    """Per-row MSE gradients of the 5M-row regression CSV, written to CSV and to Parquet."""
-    src = data / "regression.csv"
+    """Per-row MSE gradients of the 5M-row regression CSV, written to CSV and to Parquet,
+    and of the regression Parquet file, written to Parquet."""
     cases = []
-    for ext, writers in (
-        ("csv", ("pandas to_csv", "polars write_csv", "duckdb COPY", "pyarrow eager")),
-        ("parquet", ("pandas to_parquet", "polars write_parquet", "duckdb COPY", "pyarrow eager")),
+    to_csv = ("pandas to_csv", "polars write_csv", "duckdb COPY", "pyarrow eager")
+    to_parquet = ("pandas to_parquet", "polars write_parquet", "duckdb COPY", "pyarrow eager")
+    for name, ext, writers in (
+        ("regression.csv", "csv", to_csv),
+        ("regression.csv", "parquet", to_parquet),
+        ("regression.parquet", "parquet", to_parquet),
     ):
+        src = data / name
+        tag = "" if name.endswith(".csv") else "_from_parquet"
         scripts = (GRAD_PANDAS, GRAD_POLARS, GRAD_DUCKDB, GRAD_PYARROW)
         dists = (("pandas",), ("polars",), ("duckdb",), ("pyarrow",))
-        out = scratch / f"grad_losscli.{ext}"
+        out = scratch / f"grad_losscli{tag}.{ext}"
         argv = losscli_argv("grad", str(src), "--loss", "mse", "-o", str(out))
         contenders = [Contender("losscli grad", argv, peer=False, output=out)]
-        for name, code, need in zip(writers, scripts, dists):
+        for who, code, need in zip(writers, scripts, dists):
             if all(installed(d) for d in need):
-                target = scratch / f"grad_{name.split()[0]}.{ext}"
+                target = scratch / f"grad_{who.split()[0]}{tag}.{ext}"
                 argv = [PY, "-c", script(code), str(src), str(target)]
-                contenders.append(Contender(name, argv, output=target))
-        title = f"per-row MSE gradient to {ext.upper()} (5M rows, regression.csv)"
+                contenders.append(Contender(who, argv, output=target))
+        title = f"per-row MSE gradient to {ext.upper()} (5M rows, {name})"
         cases.append(Case("grad", title, contenders, [src], check="grad"))
     return cases
 

@@ -306,11 +306,12 @@ class _PartWriter:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        from losscli.io.sink import _arrow
+        from losscli.io.sink import _arrow, parquet_options
 
         batch = pa.RecordBatch.from_arrays([_arrow(c) for c in columns], names=self.names)
         if self._writer is None:
-            self._writer = pq.ParquetWriter(self._file, batch.schema)
+            options = parquet_options(batch.schema)
+            self._writer = pq.ParquetWriter(self._file, batch.schema, **options)
         self._writer.write_batch(batch)
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
