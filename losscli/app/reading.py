@@ -97,12 +97,12 @@ def prepare(
     if var is not None and not any(obj.inputs == "gaussian" for _, obj in objectives):
         if "var" in inputs.defaulted:  # a project default for the losses that read one
             var = None
-    if var is not None and not any(obj.inputs == "gaussian" for _, obj in objectives):
-        readers = [x.name for x in all_losses() if x.inputs == "gaussian"]
-        raise UsageError(
-            f"--var {var}: no selected loss reads a variance column",
-            hint=f"--var is read by {', '.join(readers)}: drop --var, or select one of them",
-        )
+        else:
+            readers = [x.name for x in all_losses() if x.inputs == "gaussian"]
+            raise UsageError(
+                f"--var {var}: no selected loss reads a variance column",
+                hint=f"--var is read by {', '.join(readers)}: drop --var, or select one of them",
+            )
     for record in conventions_of(objectives):
         extra = f"; {record.note}" if record.note and from_logits is None else ""
         note(f"--convention {record.library}: {record.loss} as {record.function}{extra}")
