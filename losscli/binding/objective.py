@@ -7,7 +7,7 @@ terms' sums side by side, its value Σ c_k J_k and its gradient Σ c_k ∂J_k.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -104,6 +104,15 @@ class BoundLoss:
             self.prepare(batch), sums, self.params, kernel_reduction(reduction)
         )
 
+    def gradient_sums(
+        self, rows: Callable[[], int | None], reduction: str, weighted: bool
+    ) -> PartialSums | None:
+        """The merged sums ``grad`` reads, known from the row count before the pass (the
+        kernel's ``gradient_sums``), or None."""
+        return self.loss.kernel.gradient_sums(
+            rows, self.params, kernel_reduction(reduction), weighted
+        )
+
     def breakdown(self, targets: int, predictions: int) -> str | None:
         if self.params.get("focal_layout") == "categorical":
             targets = 1  # one-hot target columns are read as one label per row
@@ -186,6 +195,15 @@ class Composite:
             g = t.grad(batch, sums.get(str(i), PartialSums()), reduction)
             total = [c * x for x in g] if total is None else [a + c * x for a, x in zip(total, g)]
         return tuple(total)
+
+    def gradient_sums(
+        self, rows: Callable[[], int | None], reduction: str, weighted: bool
+    ) -> PartialSums | None:
+        """Each term's, when every term's is known before the pass; else None."""
+        parts = [t.gradient_sums(rows, reduction, weighted) for _, t in self.terms]
+        if any(part is None for part in parts):
+            return None
+        return PartialSums({str(i): part for i, part in enumerate(parts)})
 
     def breakdown(self, targets: int, predictions: int) -> str | None:
         """The terms' common breakdown; None when they split differently."""

@@ -18,8 +18,11 @@ from losscli.engine.passes import (
     Extras,
     Reading,
     accumulate,
+    assumed_gradient_sums,
     gradient_pass,
     row_frames,
+    sum_and_emit,
+    sums_agree,
 )
 from losscli.engine.row_output import (
     gradient_columns,
@@ -158,10 +161,35 @@ class LocalBackend:
         note: Note,
         from_logits: bool | None,
     ) -> dict[str, int]:
+        """Pass 1 merges the sums, pass 2 writes each row's gradient against them; a
+        gradient that needs no more than the row count (``assumed_gradient_sums``) is
+        written in one pass to a file or table, which is written again, from the sums
+        that pass merged, should they differ from those assumed (blank CSV lines)."""
+        names = gradient_names(reading, with_loss)
         stats: dict[str, int] = {}
+        restartable = target[1] == "table" or target[0] is not None  # not stdout
+        assumed = assumed_gradient_sums(reading, reduction) if restartable else None
         with watching_logits(reading, note, from_logits):
-            sums = accumulate(reading, stats)[0]
-        with _sink(target, gradient_names(reading, with_loss)) as sink:
+            if assumed is None:
+                sums = accumulate(reading, stats)[0]
+            else:
+                try:
+                    with _sink(target, names) as sink:
+
+                        def emit(frame: Any, batch: Any) -> None:
+                            sink.write(
+                                gradient_columns(
+                                    reading, frame, batch, assumed, reduction, with_loss
+                                )
+                            )
+
+                        sums = sum_and_emit(reading, stats, emit)
+                        if not sums_agree(assumed.overall, sums.overall):
+                            raise _Rewrite  # the output so far is dropped
+                    return stats
+                except _Rewrite:
+                    pass
+        with _sink(target, names) as sink:
             for frame, (batch,) in row_frames(reading.reopen(), {}):
                 sink.write(gradient_columns(reading, frame, batch, sums, reduction, with_loss))
         return stats
@@ -180,6 +208,10 @@ class LocalBackend:
             with watching_logits(reading, note, from_logits):
                 scored.append(score(reading, **options))
         return scored
+
+
+class _Rewrite(Exception):
+    """The sums a one-pass gradient assumed were not the pass's: write it again."""
 
 
 def _sink(target: Any, columns: Sequence[str]) -> Any:

@@ -12,14 +12,20 @@ second pass. Memory is bounded by the batch, not the file.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from losscli._lazy import np
 from losscli.binding.objective import Objective
 from losscli.errors import InputError, UsageError, ZeroWeightError, shown
-from losscli.io.batches import float_column, read_batches, read_header, text_column
+from losscli.io.batches import (
+    expected_rows,
+    float_column,
+    read_batches,
+    read_header,
+    text_column,
+)
 from losscli.io.columns import ColumnPlan, resolve_columns
 from losscli.io.csv_ranges import split_lines
 from losscli.io.parquet_reader import split_row_groups
@@ -995,6 +1001,50 @@ def gradient_pass(
             except ZeroWeightError as exc:
                 raise located(exc, sel, reading.source, key) from None
     return out
+
+
+def assumed_gradient_sums(reading: Reading, reduction: str) -> GroupedSums | None:
+    """The merged sums the (one) selected loss's gradient reads, known before the pass
+    (its ``gradient_sums``: none for ``sum``, the row count for a plain mean): the rows'
+    gradients can then be written as they are read, and the pass's own sums confirm the
+    assumption at the end (``sums_agree``). None when the gradient needs the pass's sums."""
+    sel = reading.selected[0]
+    assumed = sel.objective.gradient_sums(
+        lambda: expected_rows(reading.source, reading.header),
+        reduction,
+        sel.plan.weight is not None,
+    )
+    return None if assumed is None else GroupedSums(overall=assumed)
+
+
+def sums_agree(assumed: Mapping[str, Any], merged: Mapping[str, Any]) -> bool:
+    """Whether every sum of ``assumed`` (nested sums too) equals the same sum of ``merged``."""
+    for name, value in assumed.items():
+        other = merged.get(name)
+        if isinstance(value, Mapping):
+            if not isinstance(other, Mapping) or not sums_agree(value, other):
+                return False
+        elif other is None or not bool(np.all(other == value)):
+            return False
+    return True
+
+
+def sum_and_emit(
+    reading: Reading, stats: dict[str, int], emit: Callable[[Frame, Batch], None]
+) -> GroupedSums:
+    """One pass that adds each batch of the (one) selected loss to its sums, as pass 1
+    does, and hands it to ``emit`` (which writes its rows): the loss's merged sums."""
+    sel, source = reading.selected[0], reading.source
+    sums = GroupedSums()
+    for frame in frames(reading, stats):
+        batch = build_batch(frame, sel, source.name)
+        try:
+            sums.add_batch(sel, batch, frame)
+        except InputError as exc:
+            raise located(exc, sel, source) from None
+        emit(frame, batch)
+    sums.finish()
+    return sums
 
 
 def row_frames(reading: Reading, stats: dict[str, int]) -> Iterator[tuple[Frame, list[Batch]]]:

@@ -22,6 +22,7 @@ from losscli._lazy import np
 from losscli.errors import InputError, UsageError
 from losscli.io.arrow_reader import arrow_batches, arrow_header
 from losscli.io.csv_header import read_csv_header
+from losscli.io.csv_ranges import count_lines
 from losscli.io.csv_reader import read_csv_batches
 from losscli.io.dataset import empty_file, with_partition_columns
 from losscli.io.frames import FORMAT as TABLE
@@ -41,6 +42,17 @@ def read_header(source: Source) -> Header:
     else:
         header = _file_header(source)  # a Parquet dataset's listing finds its partitions
     return _with_partitions(source, header)
+
+
+def expected_rows(source: Source, header: Header) -> int | None:
+    """How many rows the input holds, told before they are read: the count a Parquet or
+    Arrow file stores, or a plain CSV/TSV file's lines (``csv_ranges.count_lines``); None
+    when that cannot be told without reading the rows. A CSV file's count is an estimate
+    (blank lines): whoever relies on it checks it against the rows read.
+    """
+    if header.rows_hint is not None:
+        return header.rows_hint
+    return count_lines(source)
 
 
 def _file_header(source: Source) -> Header:

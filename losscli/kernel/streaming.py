@@ -10,7 +10,7 @@ This is the update/compute split of torchmetrics, made mergeable across workers.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -144,6 +144,19 @@ class Kernel:
         """∂J/∂(each input) for the batch's rows, J being reduced over the merged sums."""
         raise NotImplementedError
 
+    def gradient_sums(
+        self, rows: Callable[[], int | None], params: Params, reduction: str, weighted: bool
+    ) -> PartialSums | None:
+        """What ``grad`` reads of the merged sums, known before any row is read: the sums a
+        pass gives when no row is masked, ``rows()`` being the input's row count (asked for
+        only when needed; None when unknown) and ``weighted`` whether rows carry sample
+        weights. None when the gradient needs the pass's own sums.
+
+        A pass may write gradients from these and check them against its own merged sums
+        at the end (each leaf equal, ``engine.passes.sums_agree``): one pass instead of two.
+        """
+        return None
+
     #: What recombines linearly across --per-class rows: J, or J² (rmse), log J (perplexity).
     combines: str = "J"
 
@@ -268,8 +281,9 @@ class Elementwise(Kernel):
     ) -> tuple[np.ndarray, ...]:
         w = self._row_weights(batch, params)
         if reduction == "mean":
-            mean = _weighted_mean(sums)
-            scale = w * (self.outer_grad(mean) / sums["w"])
+            total = _total_weight(sums)
+            slope = 1.0 if self._linear_outer else self.outer_grad(float(sums["wl"] / total))
+            scale = w * (slope / total)
         else:  # sum, and none: ∂(wᵢLᵢ)/∂input per row (autograd with a ones cotangent)
             scale = w
         out = []
@@ -278,6 +292,32 @@ class Elementwise(Kernel):
             s = scale / g.shape[1] if columnwise and g.ndim == 2 else scale
             out.append(g * (s[:, None] if g.ndim == 2 else s))
         return tuple(out)
+
+    @property
+    def _linear_outer(self) -> bool:
+        """J is the mean itself (no ``outer`` function): ∂J/∂M = 1 whatever M is."""
+        return type(self).outer_grad is Elementwise.outer_grad
+
+    def gradient_sums(
+        self, rows: Callable[[], int | None], params: Params, reduction: str, weighted: bool
+    ) -> PartialSums | None:
+        """``sum``: ∂(ΣwᵢLᵢ) reads no sums. ``mean`` of J = M: the gradient reads Σdᵢ alone,
+        which is the row count when every row counts once (no sample weights, no class
+        weights in the denominator, no row masked: the pass's check); None otherwise."""
+        if type(self).grad is not Elementwise.grad:
+            return None
+        if reduction == "sum":
+            return PartialSums()
+        denominator = params.get("denominator")
+        counted_once = (
+            (denominator == "count" or (denominator is None and not weighted))
+            and type(self).denominator is Elementwise.denominator
+            and type(self).update is Elementwise.update
+        )
+        if reduction == "mean" and self._linear_outer and counted_once:
+            n = rows()
+            return PartialSums(w=float(n)) if n else None
+        return None
 
     def columnwise(self, batch: Batch) -> bool:
         """True when Lᵢ is the mean of per-column terms (multilabel, multi-output),
@@ -397,11 +437,16 @@ def map_leaves(sums: Mapping[str, Any], fn: Any) -> PartialSums:
 
 def _weighted_mean(sums: Mapping[str, Any]) -> float:
     """Σ wL / Σ w; a mean over no weight is an input error, not NaN."""
+    return float(sums["wl"] / _total_weight(sums))
+
+
+def _total_weight(sums: Mapping[str, Any]) -> Any:
+    """Σ w, the mean's denominator; none (zero) is an input error, not NaN."""
     if not sums["w"] > 0:
         from losscli.errors import ZeroWeightError
 
         raise ZeroWeightError()
-    return float(sums["wl"] / sums["w"])
+    return sums["w"]
 
 
 #: Reductions that are statistics of the per-row losses Lᵢ (``losscli.kernel.row_statistics``):
