@@ -44,6 +44,15 @@ def read_csv_batches(
             yield from progress.track(
                 batches, label, total=total, unit="bytes", position=stream.tell, whole=whole
             )
+    elif csv_ranges.chunkable(source):
+        chunks = csv_ranges.OrderedChunks(source)
+        batches = chunks.batches(
+            lambda data: _parse_chunk(source, header, columns, text_columns, data),
+            lambda raw, skip: _csv_batches(source, header, columns, text_columns, raw, skip),
+        )
+        yield from progress.track(
+            batches, label, total=chunks.size, unit="bytes", position=chunks.tell
+        )
     elif source.path != "-" and source.compression is None and os.path.isfile(source.path):
         size = os.path.getsize(source.path)
         lead = csv_ranges.ReadLead(csv_ranges.CSV_READ_LEAD)
@@ -56,12 +65,12 @@ def read_csv_batches(
         yield from progress.track(_csv_batches(source, header, columns, text_columns), label)
 
 
-def _csv_batches(
-    source: Source, header: Header, columns: list[str], text_columns: set[str], raw: Any = None
-) -> Iterator[Any]:
+def _column_types(header: Header, columns: list[str], text_columns: set[str]) -> dict[str, Any]:
+    """How each read column is converted: text as dictionary strings, True/False as
+    booleans, anything else as float64."""
     import pyarrow as pa
 
-    types = {
+    return {
         c: (
             pa.dictionary(pa.int32(), pa.string())
             if c in text_columns
@@ -71,6 +80,61 @@ def _csv_batches(
         )
         for c in columns
     }
+
+
+def _parse_chunk(
+    source: Source,
+    header: Header,
+    columns: list[str],
+    text_columns: set[str],
+    data: bytes,
+) -> list[Any]:
+    """The record batches of ``data``, whole lines from past the header (``OrderedChunks``),
+    parsed on the calling thread; an error names its line as the serial read would."""
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+
+    types = _column_types(header, columns, text_columns)
+    try:
+        table = pcsv.read_csv(
+            pa.py_buffer(data),
+            read_options=pcsv.ReadOptions(
+                block_size=len(data) + 1, column_names=header.columns, use_threads=False
+            ),
+            parse_options=pcsv.ParseOptions(delimiter=field_delimiter(source)),
+            convert_options=_convert_options(source, types, columns),
+        )
+    except pa.ArrowInvalid as exc:
+        raise _explain_csv_error(source, header, columns, text_columns, str(exc)) from None
+    return table.to_batches()
+
+
+def _convert_options(source: Source, types: dict[str, Any], columns: list[str]) -> Any:
+    import pyarrow.csv as pcsv
+
+    return pcsv.ConvertOptions(
+        column_types=types,
+        include_columns=columns,
+        null_values=NULL_VALUES,
+        strings_can_be_null=True,
+        quoted_strings_can_be_null=True,
+        decimal_point=source.decimal,
+        **BOOLEANS,
+    )
+
+
+def _csv_batches(
+    source: Source,
+    header: Header,
+    columns: list[str],
+    text_columns: set[str],
+    raw: Any = None,
+    skip: int = 0,
+) -> Iterator[Any]:
+    """The batches of the input (or its range ``raw``), less the first ``skip`` rows."""
+    import pyarrow as pa
+
+    types = _column_types(header, columns, text_columns)
     if source.byte_range is not None:  # lines from the middle of the file: no header
         data: Any = raw  # its reads hand Arrow each block without a copy
     else:
@@ -82,7 +146,7 @@ def _csv_batches(
         else:
             data = io.BufferedReader(Prefixed(head, stream), buffer_size=CSV_BLOCK)
     block = source.block_size if source.byte_range else CSV_BLOCK
-    handed = 0  # rows handed on: a read started again skips them
+    handed = skip  # rows handed on: a read started again skips them
     while True:
         try:
             skip = handed
@@ -125,15 +189,7 @@ def _open_csv(
         parse_options=pcsv.ParseOptions(
             delimiter=field_delimiter(source), newlines_in_values=source.newlines_in_values
         ),
-        convert_options=pcsv.ConvertOptions(
-            column_types=types,
-            include_columns=columns,
-            null_values=NULL_VALUES,
-            strings_can_be_null=True,
-            quoted_strings_can_be_null=True,
-            decimal_point=source.decimal,
-            **BOOLEANS,
-        ),
+        convert_options=_convert_options(source, types, columns),
     )
 
 

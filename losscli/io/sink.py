@@ -258,7 +258,7 @@ class CsvRowsWriter:
     ``CSVWriter``'s.
     """
 
-    SLICE = 1 << 16  # rows: below two slices' worth a batch is formatted in one go
+    SLICE = 1 << 16  # rows: a smaller batch is formatted in one go
 
     def __init__(self, file: Any) -> None:
         import pyarrow.csv as pcsv
@@ -277,7 +277,7 @@ class CsvRowsWriter:
 
     def write_batch(self, batch: Any) -> None:
         n = batch.num_rows
-        if n < 2 * self.SLICE:
+        if n < self.SLICE:
             self._file.write(self._format(batch))
             return
         if self._pool is None:

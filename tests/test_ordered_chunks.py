@@ -1,0 +1,121 @@
+"""A large CSV file read in order (grad, --reduction none, second passes) is parsed in
+chunks of whole lines on two threads and handed on in file order: the rows, their
+numbers, the output bytes and the errors are those of the serial reader."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from helpers import cli
+
+from losscli.io import csv_ranges, sources
+
+
+@pytest.fixture
+def small_chunks(monkeypatch):
+    """Files of a few KiB read in chunks of 1 KiB (about 25 rows), on two CPUs."""
+    monkeypatch.setattr(csv_ranges, "PARALLEL_MIN_BYTES", 1)
+    monkeypatch.setattr(csv_ranges, "CSV_CHUNK", 1024)
+    monkeypatch.setattr(csv_ranges, "_cpus", lambda: 2)
+    monkeypatch.setattr(sources, "SNIFF_BYTES", 8192)  # the head sees no quote of row 1500
+    parsed = []
+    original = csv_ranges.OrderedChunks._parse
+
+    def counted(fd, start, end, parse):
+        out = original(fd, start, end, parse)
+        parsed.append(out is not None)
+        return out
+
+    monkeypatch.setattr(csv_ranges.OrderedChunks, "_parse", staticmethod(counted))
+    return parsed
+
+
+def _serial(monkeypatch) -> None:
+    monkeypatch.setattr(csv_ranges, "chunkable", lambda source: False)
+
+
+def _write(tmp_path, lines: list[str], name="preds.csv"):
+    path = tmp_path / name
+    path.write_text("y,yhat,note\n" + "".join(lines))
+    return path
+
+
+def _rows(n: int, seed=0) -> list[str]:
+    rng = np.random.default_rng(seed)
+    y, p = rng.normal(size=n).tolist(), rng.normal(size=n).tolist()
+    return [f"{a!r},{b!r},{'ab'[i % 2]}\n" for i, (a, b) in enumerate(zip(y, p))]
+
+
+def _both(capsys, monkeypatch, tmp_path, path, *args):
+    """(code, output bytes, stderr) of a run with the chunked reader, then the serial one."""
+    out = []
+    for serial in (False, True):
+        with monkeypatch.context() as m:
+            if serial:
+                _serial(m)
+            target = tmp_path / f"out{int(serial)}.csv"
+            code, _, err = cli(capsys, *args[:1], path, *args[1:], "-o", target, "-q")
+            out.append((code, target.read_bytes() if target.exists() else None, err))
+    return out
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["grad", "-l", "mse", "--with-loss"],
+        ["grad", "-l", "mse", "--reduction", "sum"],
+        ["eval", "-l", "mse,mae", "--reduction", "none", "--keep", "note"],
+    ],
+)
+def test_chunks_give_the_serial_bytes(args, small_chunks, capsys, monkeypatch, tmp_path):
+    lines = _rows(2000)
+    lines[-1] = lines[-1].rstrip("\n")  # no line break after the last row
+    path = _write(tmp_path, lines)
+    chunked, serial = _both(capsys, monkeypatch, tmp_path, path, *args)
+    assert chunked[0] == serial[0] == 0, (chunked[2], serial[2])
+    assert chunked[1] == serial[1]
+    assert len(small_chunks) > 20 and all(small_chunks)  # every chunk parsed on the pool
+    rows = chunked[1].decode().splitlines()[1:]
+    assert [int(r.split(",")[0]) for r in rows] == list(range(2000))
+
+
+@pytest.mark.parametrize("quoted", ['"a,b"', '"two\nlines"'])
+def test_a_quote_hands_the_rest_to_the_serial_reader(
+    quoted, small_chunks, capsys, monkeypatch, tmp_path
+):
+    lines = _rows(2000)
+    y, p, _ = lines[1500].split(",")
+    lines[1500] = f"{y},{p},{quoted}\n"  # a quoted note past many chunks
+    path = _write(tmp_path, lines)
+    args = ["eval", "-l", "mse", "--reduction", "none", "--keep", "note"]
+    chunked, serial = _both(capsys, monkeypatch, tmp_path, path, *args)
+    assert chunked[0] == serial[0] == 0, (chunked[2], serial[2])
+    assert chunked[1] == serial[1]
+    assert small_chunks.count(False) >= 1 and small_chunks[0]  # parsed, then handed on
+    assert len(chunked[1].decode().replace(quoted, "q").splitlines()) == 2001
+
+
+def test_an_error_in_a_late_chunk_is_the_serial_error(small_chunks, capsys, monkeypatch, tmp_path):
+    lines = _rows(2000)
+    y, _, label = lines[1700].split(",")
+    lines[1700] = f"{y},oops,{label}"
+    path = _write(tmp_path, lines)
+    chunked, serial = _both(capsys, monkeypatch, tmp_path, path, "grad", "-l", "mse")
+    assert chunked[0] == serial[0] == 2
+    assert chunked[2] == serial[2]
+    assert "row 1700 (line 1702)" in chunked[2]
+    assert chunked[1] is None
+
+
+def test_blank_lines_are_skipped_as_the_serial_reader_does(
+    small_chunks, capsys, monkeypatch, tmp_path
+):
+    lines = _rows(600)
+    for at in (599, 300, 30):
+        lines.insert(at, "\n")
+    path = _write(tmp_path, lines)
+    args = ["eval", "-l", "mse", "--reduction", "none"]
+    chunked, serial = _both(capsys, monkeypatch, tmp_path, path, *args)
+    assert chunked[0] == serial[0] == 0
+    assert chunked[1] == serial[1]
+    assert len(chunked[1].splitlines()) == 601
