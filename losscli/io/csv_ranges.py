@@ -123,6 +123,23 @@ class RangeFile(io.RawIOBase):
 PARALLEL_MIN_BYTES = 64 << 20
 
 
+def plain_lines(source: Source) -> bool:
+    """Whether ``source`` is one plain CSV/TSV file whose line breaks end its rows, so that
+    it may be cut after any of them, counted by them, or read with pread: not stdin, not
+    compressed, not a dataset's parts, UTF-8 (a cut after b"\\n" may split a UTF-16
+    character), no quoted line break seen in its head."""
+    return (
+        source.fmt in ("csv", "tsv")
+        and source.path != "-"
+        and source.files is None  # a dataset's parts are read one after another
+        and source.pieces is None
+        and source.compression is None
+        and source.encoding == "utf-8"
+        and not source.newlines_in_values  # quoted line breaks: the cuts are unsafe
+        and hasattr(os, "pread")
+    )
+
+
 class RangeWatch:
     """Set when a range reader met a quote character: the ranges must be read again."""
 
@@ -138,16 +155,7 @@ def split_lines(source: Source, parts: int) -> list[Source] | None:
     ranges' results are dropped for a serial read (``RangeWatch`` on the sources).
     Only plain CSV/TSV files of at least ``PARALLEL_MIN_BYTES`` are cut.
     """
-    if (
-        parts < 2
-        or source.fmt not in ("csv", "tsv")
-        or source.path == "-"
-        or source.files is not None  # a dataset's parts are read one after another
-        or source.compression is not None
-        or source.encoding != "utf-8"  # a cut after b"\n" may split a UTF-16 character
-        or source.newlines_in_values  # quoted line breaks: the cuts are unsafe
-        or not hasattr(os, "pread")
-    ):
+    if parts < 2 or not plain_lines(source):
         return None
     try:
         size = os.path.getsize(source.path)
@@ -193,18 +201,7 @@ CHUNKS_AHEAD = 3  # chunks read and parsed ahead of the one handed on
 def chunkable(source: Source) -> bool:
     """Whether a whole-file read may go through ``OrderedChunks``: a plain CSV/TSV file of
     at least ``PARALLEL_MIN_BYTES``, no quoted line break seen in its head, two CPUs."""
-    if (
-        source.fmt not in ("csv", "tsv")
-        or source.path == "-"
-        or source.byte_range is not None
-        or source.files is not None
-        or source.pieces is not None
-        or source.compression is not None
-        or source.encoding != "utf-8"
-        or source.newlines_in_values
-        or not hasattr(os, "pread")
-        or _cpus() < 2
-    ):
+    if not plain_lines(source) or source.byte_range is not None or _cpus() < 2:
         return False
     try:
         return os.path.isfile(source.path) and os.path.getsize(source.path) >= PARALLEL_MIN_BYTES
@@ -317,15 +314,7 @@ def count_lines(source: Source) -> int | None:
     """
     import numpy as np
 
-    if (
-        source.fmt not in ("csv", "tsv")
-        or source.path == "-"
-        or source.files is not None
-        or source.pieces is not None
-        or source.compression is not None
-        or source.encoding != "utf-8"
-        or source.newlines_in_values
-    ):
+    if not plain_lines(source):
         return None
     breaks, last = 0, b"\n"
     buffer = bytearray(1 << 24)
