@@ -16,7 +16,7 @@ def small_chunks(monkeypatch):
     """Files of a few KiB read in chunks of 1 KiB (about 25 rows), on two CPUs."""
     monkeypatch.setattr(csv_ranges, "PARALLEL_MIN_BYTES", 1)
     monkeypatch.setattr(csv_ranges, "CSV_CHUNK", 1024)
-    monkeypatch.setattr(csv_ranges, "_cpus", lambda: 2)
+    monkeypatch.setattr(csv_ranges, "usable_cpus", lambda: 2)
     monkeypatch.setattr(sources, "SNIFF_BYTES", 8192)  # the head sees no quote of row 1500
     parsed = []
     original = csv_ranges.OrderedChunks._parse

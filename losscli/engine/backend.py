@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 from losscli.engine.logits import watching_logits
 from losscli.engine.passes import (
+    Emitter,
     Evaluated,
     Extras,
     Reading,
@@ -21,7 +22,6 @@ from losscli.engine.passes import (
     assumed_gradient_sums,
     gradient_pass,
     row_frames,
-    sum_and_emit,
     sums_agree,
 )
 from losscli.engine.row_output import (
@@ -175,15 +175,14 @@ class LocalBackend:
             else:
                 try:
                     with _sink(target, names) as sink:
-
-                        def emit(frame: Any, batch: Any) -> None:
-                            sink.write(
+                        writer = Emitter(
+                            lambda frame, batch: sink.write(
                                 gradient_columns(
                                     reading, frame, batch, assumed, reduction, with_loss
                                 )
                             )
-
-                        sums = sum_and_emit(reading, stats, emit)
+                        )
+                        sums = accumulate(reading, stats, Extras([writer]))[0]
                         if not sums_agree(assumed.overall, sums.overall):
                             raise _Rewrite  # the output so far is dropped
                     return stats

@@ -27,7 +27,7 @@ from losscli.io.batches import (
     text_column,
 )
 from losscli.io.columns import ColumnPlan, resolve_columns
-from losscli.io.csv_ranges import split_lines
+from losscli.io.csv_ranges import split_lines, usable_cpus
 from losscli.io.parquet_reader import split_row_groups
 from losscli.io.sources import Header, Source
 from losscli.kernel.streaming import ROW_STATISTICS, Batch, PartialSums, map_leaves, take_group
@@ -880,13 +880,7 @@ class _ReadWhole(Exception):
 
 
 def _parallel_parts() -> int:
-    import os
-
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        cpus = os.cpu_count() or 1
-    return min(cpus, 2)
+    return min(usable_cpus(), 2)
 
 
 def _accumulate_ranges(
@@ -1029,22 +1023,18 @@ def sums_agree(assumed: Mapping[str, Any], merged: Mapping[str, Any]) -> bool:
     return True
 
 
-def sum_and_emit(
-    reading: Reading, stats: dict[str, int], emit: Callable[[Frame, Batch], None]
-) -> GroupedSums:
-    """One pass that adds each batch of the (one) selected loss to its sums, as pass 1
-    does, and hands it to ``emit`` (which writes its rows): the loss's merged sums."""
-    sel, source = reading.selected[0], reading.source
-    sums = GroupedSums()
-    for frame in frames(reading, stats):
-        batch = build_batch(frame, sel, source.name)
-        try:
-            sums.add_batch(sel, batch, frame)
-        except InputError as exc:
-            raise located(exc, sel, source) from None
-        emit(frame, batch)
-    sums.finish()
-    return sums
+@dataclass
+class Emitter:
+    """An extra that hands each batch of a summing pass on (``emit(frame, batch)``): rows
+    written by the pass that sums them (``grad`` in one pass)."""
+
+    emit: Callable[[Frame, Batch], None]
+
+    def add(self, sel: Selected, batch: Batch, frame: Frame, shared: Any) -> None:
+        self.emit(frame, batch)
+
+    def finish(self) -> None:
+        pass
 
 
 def row_frames(reading: Reading, stats: dict[str, int]) -> Iterator[tuple[Frame, list[Batch]]]:

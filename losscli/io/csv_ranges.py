@@ -201,7 +201,7 @@ CHUNKS_AHEAD = 3  # chunks read and parsed ahead of the one handed on
 def chunkable(source: Source) -> bool:
     """Whether a whole-file read may go through ``OrderedChunks``: a plain CSV/TSV file of
     at least ``PARALLEL_MIN_BYTES``, no quoted line break seen in its head, two CPUs."""
-    if not plain_lines(source) or source.byte_range is not None or _cpus() < 2:
+    if not plain_lines(source) or source.byte_range is not None or usable_cpus() < 2:
         return False
     try:
         return os.path.isfile(source.path) and os.path.getsize(source.path) >= PARALLEL_MIN_BYTES
@@ -209,7 +209,8 @@ def chunkable(source: Source) -> bool:
         return False
 
 
-def _cpus() -> int:
+def usable_cpus() -> int:
+    """The CPUs this process may run on."""
     try:
         return len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
