@@ -29,6 +29,7 @@ from losscli.app.report_html import (
     group_columns_text,
     meta_table,
     notes_list,
+    options_text,
     table,
 )
 from losscli.errors import LossCliError
@@ -91,13 +92,6 @@ def build(
     return page(doc, stats, advice, keep.messages, options or {})
 
 
-def _close_pending(source: Any) -> None:
-    """Close the stream ``read_header`` leaves open for a reader that follows."""
-    pending, source.pending = source.pending, None
-    if pending is not None and hasattr(pending[1], "close"):
-        pending[1].close()
-
-
 class _Advising:
     """``recommend FILE``'s record for the page, or why there is none (stdin is read once).
 
@@ -119,12 +113,12 @@ class _Advising:
         if inputs.targets is None:
             try:
                 from losscli.app.evidence import FrameTally
-                from losscli.io.batches import read_header
+                from losscli.io.batches import drop_pending, read_header
                 from losscli.io.sources import detect_format
 
                 self.source = detect_format(path, inputs.input_format, inputs.dialect)
                 self.header = read_header(self.source)
-                _close_pending(self.source)
+                drop_pending(self.source)
                 self.tally = FrameTally(
                     self.source, self.header, list(inputs.target), list(inputs.pred)
                 )
@@ -214,11 +208,6 @@ def page(
     ]
     data = without_unset_params(doc)
     return document(f"losscli report: {inp['path']}", sections, data, "the eval document")
-
-
-def options_text(options: Mapping[str, Any]) -> str:
-    """The options given, as ``--name=value`` words (those left unset are left out)."""
-    return " ".join(f"{k}={v}" for k, v in options.items() if v not in (None, (), []))
 
 
 def _losses_section(doc: dict[str, Any]) -> str:

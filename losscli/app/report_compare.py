@@ -25,6 +25,7 @@ from losscli.app.report_html import (
     group_columns_text,
     meta_table,
     notes_list,
+    options_text,
     table,
 )
 from losscli.engine.paired_rows import BASELINE
@@ -55,7 +56,6 @@ def build(
     """The compare page of ``candidate`` against ``baseline``, and compare's document."""
     from losscli.app.compare import compare
 
-    charts.require_matplotlib()
     if "-" in (baseline, candidate):
         raise UsageError(
             "report BASE CAND reads each file twice (the comparison, then the rows that "
@@ -67,6 +67,7 @@ def build(
         raise UsageError(
             "report BASE CAND scores each file against its own targets (as compare): drop --targets"
         )
+    charts.require_matplotlib()
     keep = Notes(note)
 
     doc = compare(
@@ -90,7 +91,6 @@ def build(
 
 def page(doc: dict[str, Any], notes: list[str], options: Mapping[str, Any]) -> str:
     """The HTML page of a ``losscli.compare/1`` document."""
-    from losscli.app.report import options_text
 
     base, cand = doc["baseline"], doc["candidate"]
     rule = doc["rule"]

@@ -8,7 +8,7 @@ from __future__ import annotations
 import html
 import json
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from losscli._version import __version__
@@ -82,6 +82,11 @@ def group_columns_text(group: str | list[str] | None) -> str:
     if group is None:
         return "none"
     return group if isinstance(group, str) else ", ".join(group)
+
+
+def options_text(options: Mapping[str, Any]) -> str:
+    """The options given, as ``--name=value`` words (those left unset are left out)."""
+    return " ".join(f"{k}={v}" for k, v in options.items() if v not in (None, (), []))
 
 
 def meta_table(items: Sequence[tuple[str, Any]]) -> str:

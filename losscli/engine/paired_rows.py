@@ -24,7 +24,7 @@ from typing import Any
 from losscli._lazy import np
 from losscli.engine.passes import Frame, Reading, Selected, row_frames
 from losscli.engine.scoring import key_hashes
-from losscli.engine.top_rows import cells, first_k, largest
+from losscli.engine.top_rows import cells, first_k, largest, shown_columns
 
 BASELINE = "baseline:"  # the prefix of the baseline's prediction cells
 
@@ -40,11 +40,8 @@ class WorseRows:
 
     @classmethod
     def of(cls, k: int, base: Selected, cand: Selected, keep: Sequence[str], key: str | None):
-        plan = cand.plan
-        read = [*plan.target, *(c for cols in plan.inputs for c in cols), plan.weight]
-        columns = list(dict.fromkeys(c for c in [key, *keep, *plan.group, *read] if c))
         baseline = [] if key else [c for cols in base.plan.inputs for c in cols]
-        return cls(k, columns, baseline)
+        return cls(k, shown_columns(cand, keep, key), baseline)
 
     def offer(
         self,

@@ -20,6 +20,7 @@ from losscli._lazy import np
 from losscli.binding.objective import Objective
 from losscli.errors import InputError, UsageError, ZeroWeightError, shown
 from losscli.io.batches import (
+    drop_pending,
     expected_rows,
     float_column,
     read_batches,
@@ -889,10 +890,7 @@ def _accumulate_ranges(
     from concurrent.futures import ThreadPoolExecutor
     from dataclasses import replace
 
-    pending = reading.source.pending  # the header's open stream is not needed here
-    if pending is not None and hasattr(pending[1], "close"):
-        pending[1].close()
-    reading.source.pending = None
+    drop_pending(reading.source)  # the header's open stream is not needed here
     parts = [replace(reading, source=r) for r in ranges]
     part_stats: list[dict[str, int]] = [{} for _ in parts]
     # each part its own empty extras; merged into the caller's only once every part is read

@@ -21,6 +21,14 @@ from losscli.io.sink import json_cell
 from losscli.kernel.streaming import Batch
 
 
+def shown_columns(sel: Selected, keep: Sequence[str], key: str | None = None) -> list[str]:
+    """The cells a listed row shows: the key, the --keep columns, the group columns, then
+    the loss's target, prediction and weight columns, each once."""
+    plan = sel.plan
+    read = [*plan.target, *(c for cols in plan.inputs for c in cols), plan.weight]
+    return list(dict.fromkeys(c for c in [key, *keep, *plan.group, *read] if c))
+
+
 @dataclass
 class WorstRows:
     """One loss's K worst rows: overall (key None) and per group (key: the group's name)."""
@@ -35,10 +43,8 @@ class WorstRows:
 
     @classmethod
     def of(cls, k: int, sel: Selected, keep: tuple[str, ...], key: str | None = None) -> WorstRows:
-        plan = sel.plan
-        read = [*plan.target, *(c for cols in plan.inputs for c in cols), plan.weight]
-        columns = list(dict.fromkeys(c for c in [key, *keep, *plan.group, *read] if c))
-        return cls(k, columns, plan.group, ranked=unranked_reason(sel) is None)
+        columns = shown_columns(sel, keep, key)
+        return cls(k, columns, sel.plan.group, ranked=unranked_reason(sel) is None)
 
     def add(self, sel: Selected, batch: Batch, frame: Frame, shared: Any) -> None:
         """Offer one batch's rows (``passes.BatchAdder``)."""

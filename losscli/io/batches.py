@@ -38,7 +38,7 @@ def read_header(source: Source) -> Header:
     if source.is_parts:
         first = part_source(source, _first_part(source))
         header = _file_header(first)
-        _drop_pending(first)
+        drop_pending(first)
     else:
         header = _file_header(source)  # a Parquet dataset's listing finds its partitions
     return _with_partitions(source, header)
@@ -79,7 +79,7 @@ def _first_part(source: Source) -> str:
     return first
 
 
-def _drop_pending(source: Source) -> None:
+def drop_pending(source: Source) -> None:
     """Close the stream a header read left open for the batches."""
     if source.pending is not None and hasattr(source.pending[1], "close"):
         source.pending[1].close()
