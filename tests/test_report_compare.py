@@ -230,6 +230,10 @@ def test_losses_inferred_from_the_baseline(tmp_path: Path) -> None:
             "error: report BASE CAND scores each file against its own targets",
         ),
         ([BASE, str(ROOT / "sample_data" / "binary.csv"), "-l", "mse"], "error: "),
+        (
+            [BASE, CAND, "-l", "rmse", "--keep", "segment"],
+            "error: --keep shows columns beside the rows that got worse",
+        ),
     ],
 )
 def test_refusals_write_nothing(tmp_path: Path, args: list[str], message: str) -> None:

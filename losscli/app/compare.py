@@ -398,6 +398,11 @@ def _worse_rows(
             note(f"rows that got worse: {reason}; its rows are not ranked")
         ranked.append(reason is None)
     if not any(ranked):
+        if readings[0].keep:  # the kept columns would have no row to stand beside
+            raise UsageError(
+                "--keep shows columns beside the rows that got worse, and no loss here ranks its rows",
+                hint="add a loss with per-row values (e.g. mse, bce, cross_entropy), or drop --keep",
+            )
         return []
     lists = worse_rows(readings[0].reopen(), readings[1].reopen(), ranked, k, key)
     return [{"loss": sel.label, "rows": w.rows()} for sel, w in zip(selected, lists) if w]
