@@ -262,3 +262,14 @@ def test_var_and_pos_label_defaults_serve_the_losses_that_read_them(capsys, proj
     assert by_loss(got)[("bce", None)] == pytest.approx(log_loss(project["y01"], p), rel=1e-9)
     code, out, err = cli(capsys, "eval", "preds.csv", "-l", "mse", "--var", "sd")
     assert code == 2 and "no selected loss reads a variance column" in err
+
+
+@pytest.mark.parametrize("name", ["feather", "ipc", "arrow"])
+def test_input_format_takes_every_name_the_option_takes(capsys, project, name):
+    """``input_format = "feather"`` reads as ``--input-format feather`` does."""
+    project.to_feather("preds.data")
+    config(BASE + f'input_format = "{name}"\n')
+    got, _ = doc(capsys, "eval", "preds.data")
+    assert by_loss(got)[("mse", None)] == pytest.approx(
+        mean_squared_error(project["obs"], project["fcst"]), rel=1e-12
+    )

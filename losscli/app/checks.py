@@ -426,7 +426,7 @@ def _check_thresholds(
 
 def _check_values(check: Mapping[str, Any], where: str) -> None:
     """Values of the right type that are still invalid, named by their key."""
-    from losscli.io.sources import FORMAT_ALIASES, FORMATS
+    from losscli.io.sources import FORMATS, known_format
 
     if check.get("reduction", "mean") not in SUMMARIES:
         raise ConfigError(
@@ -460,7 +460,7 @@ def _check_values(check: Mapping[str, Any], where: str) -> None:
         if check.get(key, 0) < 0:
             raise ConfigError(f"{where}: key {key!r} must be >= 0")
     fmt = check.get("input_format")
-    if fmt is not None and fmt.lower() not in (*FORMATS, *FORMAT_ALIASES):
+    if fmt is not None and not known_format(fmt):
         raise ConfigError(
             f"{where}: key 'input_format' is {fmt!r}", hint=f"formats: {', '.join(FORMATS)}"
         )

@@ -86,7 +86,7 @@ def _table(path: Path, values: Any, in_pyproject: bool) -> Defaults:
 def _checked(table: dict[str, Any], where: str) -> dict[str, Any]:
     """The table's values as the command line gives them: column lists as lists of names,
     a positive label as text."""
-    from losscli.io.sources import FORMATS
+    from losscli.io.sources import FORMATS, known_format
 
     out: dict[str, Any] = {}
     for key, value in table.items():
@@ -108,7 +108,7 @@ def _checked(table: dict[str, Any], where: str) -> dict[str, Any]:
             delimiter_value(value, f"{where}: key 'delimiter'")
         elif key == "decimal":
             decimal_value(value, f"{where}: key 'decimal'")
-        elif key == "input_format" and value.lower() not in (*FORMATS, "pq", "json", "ndjson"):
+        elif key == "input_format" and not known_format(value):
             raise ConfigError(
                 f"{where}: key 'input_format' is {value!r}", hint=f"formats: {', '.join(FORMATS)}"
             )
