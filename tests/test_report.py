@@ -253,3 +253,17 @@ def test_dask_engine_is_refused_before_writing(tmp_path: Path) -> None:
         "hint: drop --engine dask",
     ]
     assert not page.exists()
+
+
+def test_confusion_matrix_decides_as_accuracy_does() -> None:
+    """A score of exactly 0.5 is a negative decision, in the matrix as in ``accuracy``."""
+    import numpy as np
+
+    import losscli
+    from losscli.engine.report_stats import Calibration
+
+    y, p = np.array([0, 1, 1, 0]), np.array([0.5, 0.5, 0.9, 0.1])
+    cal = Calibration("binary", 2)
+    cal.add(y, p)
+    assert cal.confusion.tolist() == [[2, 0], [1, 1]]
+    assert np.trace(cal.confusion) / len(y) == losscli.evaluate(y, p, "accuracy")

@@ -23,8 +23,8 @@ the batch whatever the file's length.
   centres into the first part's when merged: ``rebinned``). Classification: reliability bins (15 equal-width over [0, 1], as ``ece``)
   with Wₖ, Σp, Σy, and ECE = Σₖ (Wₖ/W)·|ȳₖ − p̄ₖ| (binary: p of class 1; K classes: the
   top-label confidence max_c p_c against argmax = label), and the confusion matrix at
-  p ≥ 0.5 (binary) or argmax (K classes). Scores outside [0, 1] (logits) are read through
-  the sigmoid or softmax first.
+  p > 0.5 (binary, as accuracy and the other metrics decide) or argmax (K classes). Scores
+  outside [0, 1] (logits) are read through the sigmoid or softmax first.
 """
 
 from __future__ import annotations
@@ -259,7 +259,7 @@ class Calibration:
 
         if self.kind == "binary":
             conf, hit = p, y.astype(np.float64)
-            truth, guess = y.astype(np.int64), (p >= 0.5).astype(np.int64)
+            truth, guess = y.astype(np.int64), (p > 0.5).astype(np.int64)  # as the metrics decide
         else:
             guess = np.argmax(p, axis=1)
             truth = y.astype(np.int64)

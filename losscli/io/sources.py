@@ -38,6 +38,8 @@ FORMAT_ALIASES = {
 def known_format(name: str) -> bool:
     """Whether ``--input-format`` (or a config file's ``input_format``) takes ``name``."""
     return name.lower() in FORMATS or name.lower() in FORMAT_ALIASES
+
+
 COMPRESSION = {".gz": "gzip", ".bz2": "bz2", ".zst": "zstd", ".zstd": "zstd"}
 
 
