@@ -184,6 +184,8 @@ def test_a_bad_cell_late_in_the_file_leaves_no_output(capsys, tmp_path):
         (b"a,b\r\n1,2\r\n3,4\r\n", 2),
         (b"a,b\n", 0),
         (b"a,b", 0),
+        (b"a,b\n1,2\n3,4\n\n\n", 2),  # blank lines at the end are no rows
+        (b"a,b\r\n1,2\r\n\r\n", 1),
     ],
 )
 def test_count_lines(text, rows, tmp_path):
@@ -200,3 +202,17 @@ def test_count_lines_declines_what_it_cannot_count(tmp_path):
     plain = tmp_path / "q.csv"
     plain.write_bytes(b'a,b\n"x\ny",2\n')
     assert count_lines(Source(str(plain), "csv", newlines_in_values=True)) is None
+
+
+def test_a_composite_counts_the_lines_once(capsys, monkeypatch, tmp_path):
+    from losscli.io import batches
+
+    path, _, _ = _regression(tmp_path, n=200)
+    counted = []
+    original = batches.count_lines
+    monkeypatch.setattr(
+        batches, "count_lines", lambda source: counted.append(1) or original(source)
+    )
+    out = tmp_path / "g.csv"
+    assert _grad(capsys, path, "-l", "0.7*mse + 0.3*mae", "-o", out)[0] == 0
+    assert len(counted) == 1

@@ -119,3 +119,31 @@ def test_blank_lines_are_skipped_as_the_serial_reader_does(
     assert chunked[0] == serial[0] == 0
     assert chunked[1] == serial[1]
     assert len(chunked[1].splitlines()) == 601
+
+
+def test_lines_ending_in_a_lone_carriage_return(small_chunks, capsys, monkeypatch, tmp_path):
+    """Old Mac line ends: no cut after a line feed ends a line, so one reader reads it."""
+    path = tmp_path / "cr.csv"
+    path.write_bytes(("y,yhat,note\r" + "".join(_rows(600)).replace("\n", "\r")).encode())
+    args = ["eval", "-l", "mse", "--reduction", "none"]
+    chunked, serial = _both(capsys, monkeypatch, tmp_path, path, *args)
+    assert chunked[0] == serial[0] == 0, (chunked[2], serial[2])
+    assert chunked[1] == serial[1]
+    assert len(chunked[1].splitlines()) == 601
+
+
+def test_a_bad_cell_is_explained_once(small_chunks, capsys, monkeypatch, tmp_path):
+    """Chunks parsed ahead may fail too; the file is searched for the bad row only once."""
+    from losscli.io import csv_reader
+
+    lines = _rows(2000)
+    for at in range(1500, 2000):  # every chunk from row 1500 on fails
+        y, _, note = lines[at].split(",")
+        lines[at] = f"{y},oops,{note}"
+    path = _write(tmp_path, lines)
+    calls = []
+    explain = csv_reader._explain_csv_error
+    monkeypatch.setattr(csv_reader, "_explain_csv_error", lambda *a: calls.append(1) or explain(*a))
+    code, _, err = cli(capsys, "grad", path, "-l", "mse", "-o", tmp_path / "g.csv", "-q")
+    assert code == 2 and "row 1500 (line 1502)" in err
+    assert len(calls) == 1

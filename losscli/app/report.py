@@ -113,8 +113,8 @@ class _Advising:
         if inputs.targets is None:
             try:
                 from losscli.app.evidence import FrameTally
-                from losscli.io.batches import drop_pending, read_header
-                from losscli.io.sources import detect_format
+                from losscli.io.batches import read_header
+                from losscli.io.sources import detect_format, drop_pending
 
                 self.source = detect_format(path, inputs.input_format, inputs.dialect)
                 self.header = read_header(self.source)

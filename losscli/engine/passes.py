@@ -11,6 +11,7 @@ second pass. Memory is bounded by the batch, not the file.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -20,7 +21,6 @@ from losscli._lazy import np
 from losscli.binding.objective import Objective
 from losscli.errors import InputError, UsageError, ZeroWeightError, shown
 from losscli.io.batches import (
-    drop_pending,
     expected_rows,
     float_column,
     read_batches,
@@ -30,7 +30,7 @@ from losscli.io.batches import (
 from losscli.io.columns import ColumnPlan, resolve_columns
 from losscli.io.csv_ranges import split_lines, usable_cpus
 from losscli.io.parquet_reader import split_row_groups
-from losscli.io.sources import Header, Source
+from losscli.io.sources import Header, Source, drop_pending
 from losscli.kernel.streaming import ROW_STATISTICS, Batch, PartialSums, map_leaves, take_group
 
 
@@ -1002,7 +1002,7 @@ def assumed_gradient_sums(reading: Reading, reduction: str) -> GroupedSums | Non
     assumption at the end (``sums_agree``). None when the gradient needs the pass's sums."""
     sel = reading.selected[0]
     assumed = sel.objective.gradient_sums(
-        lambda: expected_rows(reading.source, reading.header),
+        functools.cache(lambda: expected_rows(reading.source, reading.header)),  # once a file
         reduction,
         sel.plan.weight is not None,
     )

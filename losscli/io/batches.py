@@ -29,7 +29,7 @@ from losscli.io.frames import FORMAT as TABLE
 from losscli.io.frames import table_batches, table_header
 from losscli.io.jsonl_reader import jsonl_batches, jsonl_header
 from losscli.io.parquet_reader import parquet_batches, parquet_header
-from losscli.io.sources import Header, Source, part_source
+from losscli.io.sources import Header, Source, drop_pending, part_source
 
 
 def read_header(source: Source) -> Header:
@@ -77,13 +77,6 @@ def _first_part(source: Source) -> str:
     if first is None:
         raise InputError(f"{source.name}: every part is an empty file", hint="no rows to read")
     return first
-
-
-def drop_pending(source: Source) -> None:
-    """Close the stream a header read left open for the batches."""
-    if source.pending is not None and hasattr(source.pending[1], "close"):
-        source.pending[1].close()
-    source.pending = None
 
 
 def _with_partitions(source: Source, header: Header) -> Header:

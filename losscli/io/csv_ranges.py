@@ -252,38 +252,57 @@ class OrderedChunks:
         from concurrent.futures import ThreadPoolExecutor
 
         fd = os.open(self.source.path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+        pool = ThreadPoolExecutor(2, thread_name_prefix="losscli-chunk")
         try:
-            pos = self._after_line(fd, 0)  # the header line
+            pos = self._after_header(fd)
+            if pos is None:  # lines end in a lone \r: no cut after b"\n" is a line's end
+                yield from self._serially(rest, 0)
+                return
             ahead: deque[tuple[int, Any]] = deque()
             rows = 0
-            with ThreadPoolExecutor(2, thread_name_prefix="losscli-chunk") as pool:
 
-                def read_next() -> None:
-                    nonlocal pos
-                    end = self._after_line(fd, pos + CSV_CHUNK)
-                    ahead.append((end, pool.submit(self._parse, fd, pos, end, parse)))
-                    pos = end
+            def read_next() -> None:
+                nonlocal pos
+                end = self._after_line(fd, pos + CSV_CHUNK)
+                ahead.append((end, pool.submit(self._parse, fd, pos, end, parse)))
+                pos = end
 
-                while pos < self.size and len(ahead) < CHUNKS_AHEAD:
+            while pos < self.size and len(ahead) < CHUNKS_AHEAD:
+                read_next()
+            while ahead:
+                end, parsed = ahead.popleft()
+                batches = parsed.result()
+                if batches is None:  # a quote: the serial reader from here on
+                    pool.shutdown(wait=False, cancel_futures=True)
+                    yield from self._serially(rest, rows)
+                    return
+                if pos < self.size:
                     read_next()
-                while ahead:
-                    end, parsed = ahead.popleft()
-                    batches = parsed.result()
-                    if batches is None:  # a quote: the serial reader from here on
-                        for _, later in ahead:
-                            later.cancel()
-                        with RangeFile(self.source.path, 0, self.size) as raw:
-                            self._rest = raw
-                            yield from rest(raw, rows)
-                        return
-                    if pos < self.size:
-                        read_next()
-                    for batch in batches:
-                        rows += batch.num_rows
-                        yield batch
-                    self._pos = end
+                for batch in batches:
+                    rows += batch.num_rows
+                    yield batch
+                self._pos = end
         finally:
+            pool.shutdown(wait=True, cancel_futures=True)  # a stopped reader waits for none
             os.close(fd)
+
+    def _serially(
+        self, rest: Callable[[RangeFile, int], Iterator[Any]], skip: int
+    ) -> Iterator[Any]:
+        """``rest``'s batches over the whole file, less ``skip`` rows, Arrow's reader kept a
+        few blocks ahead (``ReadLead``)."""
+        lead = ReadLead(CSV_READ_LEAD)
+        with RangeFile(self.source.path, 0, self.size, lead=lead) as raw:
+            self._rest = raw
+            yield from lead.count(rest(raw, skip))
+
+    def _after_header(self, fd: int) -> int | None:
+        """Where the rows start (past the header line), or None when the header line ends
+        in a lone carriage return (old Mac line ends), which Arrow reads as a line end."""
+        end = self._after_line(fd, 0)
+        head = os.pread(fd, min(end, 1 << 16), 0)
+        cr = head.find(b"\r")
+        return None if 0 <= cr != end - 2 else end
 
     @staticmethod
     def _parse(
@@ -328,4 +347,13 @@ def count_lines(source: Source) -> int | None:
     except OSError:
         return None
     lines = breaks + (last != b"\n")
-    return max(lines - 1, 0)
+    return max(lines - 1 - _trailing_blank_lines(source.path), 0)
+
+
+def _trailing_blank_lines(path: str) -> int:
+    """Empty lines at the end of a file (a reader skips them; most writers leave none)."""
+    with open(path, "rb") as f:
+        f.seek(max(os.path.getsize(path) - 256, 0))
+        tail = f.read()
+    ending = tail[len(tail.rstrip(b"\r\n")) :]
+    return max(ending.count(b"\n") - 1, 0)

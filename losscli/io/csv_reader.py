@@ -17,7 +17,14 @@ from typing import Any
 from losscli.errors import InputError, shown
 from losscli.io import csv_ranges
 from losscli.io.csv_header import BOOLEANS, NULL_VALUES, field_delimiter
-from losscli.io.sources import Header, Prefixed, Source, open_stream, take_stream
+from losscli.io.sources import (
+    Header,
+    Prefixed,
+    Source,
+    drop_pending,
+    open_stream,
+    take_stream,
+)
 
 CSV_BLOCK = 1 << 20  # larger blocks raise memory for no speed
 
@@ -45,14 +52,20 @@ def read_csv_batches(
                 batches, label, total=total, unit="bytes", position=stream.tell, whole=whole
             )
     elif csv_ranges.chunkable(source):
+        import pyarrow as pa
+
+        drop_pending(source)  # the chunks are read with pread
         chunks = csv_ranges.OrderedChunks(source)
         batches = chunks.batches(
             lambda data: _parse_chunk(source, header, columns, text_columns, data),
             lambda raw, skip: _csv_batches(source, header, columns, text_columns, raw, skip),
         )
-        yield from progress.track(
-            batches, label, total=chunks.size, unit="bytes", position=chunks.tell
-        )
+        try:
+            yield from progress.track(
+                batches, label, total=chunks.size, unit="bytes", position=chunks.tell
+            )
+        except pa.ArrowInvalid as exc:  # a chunk's error, explained once, here
+            raise _explain_csv_error(source, header, columns, text_columns, str(exc)) from None
     elif source.path != "-" and source.compression is None and os.path.isfile(source.path):
         size = os.path.getsize(source.path)
         lead = csv_ranges.ReadLead(csv_ranges.CSV_READ_LEAD)
@@ -90,22 +103,19 @@ def _parse_chunk(
     data: bytes,
 ) -> list[Any]:
     """The record batches of ``data``, whole lines from past the header (``OrderedChunks``),
-    parsed on the calling thread; an error names its line as the serial read would."""
+    parsed on the calling thread; Arrow's error is explained by the reader that takes them."""
     import pyarrow as pa
     import pyarrow.csv as pcsv
 
     types = _column_types(header, columns, text_columns)
-    try:
-        table = pcsv.read_csv(
-            pa.py_buffer(data),
-            read_options=pcsv.ReadOptions(
-                block_size=len(data) + 1, column_names=header.columns, use_threads=False
-            ),
-            parse_options=pcsv.ParseOptions(delimiter=field_delimiter(source)),
-            convert_options=_convert_options(source, types, columns),
-        )
-    except pa.ArrowInvalid as exc:
-        raise _explain_csv_error(source, header, columns, text_columns, str(exc)) from None
+    table = pcsv.read_csv(
+        pa.py_buffer(data),
+        read_options=pcsv.ReadOptions(
+            block_size=len(data) + 1, column_names=header.columns, use_threads=False
+        ),
+        parse_options=pcsv.ParseOptions(delimiter=field_delimiter(source)),
+        convert_options=_convert_options(source, types, columns),
+    )
     return table.to_batches()
 
 

@@ -337,6 +337,13 @@ def _refuse_binary(source: Source, head: bytes) -> None:
         )
 
 
+def drop_pending(source: Source) -> None:
+    """Close the stream a header read left open for the batches."""
+    if source.pending is not None and hasattr(source.pending[1], "close"):
+        source.pending[1].close()
+    source.pending = None
+
+
 def take_stream(source: Source) -> tuple[bytes, Any]:
     pending = source.pending
     source.pending = None
