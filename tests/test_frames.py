@@ -291,3 +291,17 @@ def test_a_duckdb_result_is_read_through_its_stream():
     got = losscli.evaluate_frame(result, "mse", weight="weight", group="segment")
     expected = losscli.evaluate_file(path, "mse", weight="weight", group="segment").to_pandas()
     assert_same_table(got, expected)
+
+
+def test_text_numbers_read_as_the_csv_reader_reads_them(tmp_path):
+    """A column of text read as numbers: empty cells and null spellings are missing and
+    spaces are dropped, as in the same table written to CSV; a word the CSV reader refuses
+    is refused with its row."""
+    y = pd.Series(["1.0", "", "NA", " 0.5", "None", "2"], dtype=object)
+    frame = pd.DataFrame({"y_true": y, "y_pred": [0.5, 1.0, 2.0, 0.0, 1.0, 1.5]})
+    frame.to_csv(tmp_path / "same.csv", index=False)
+    got = losscli.evaluate_frame(frame, "mse", dropna=True)
+    want = losscli.evaluate_file(str(tmp_path / "same.csv"), "mse", dropna=True)["results"][0]
+    assert (got["value"].iloc[0], got["n"].iloc[0]) == (want["value"], want["n"]) == (0.25, 3)
+    with pytest.raises(losscli.InputError, match=r"row 1: '1_0' is not a number"):
+        losscli.evaluate_frame(pd.DataFrame({"y_true": ["1", "1_0"], "y_pred": [1.0, 2.0]}), "mse")

@@ -174,18 +174,25 @@ def table_batches(
 
 
 def _parsed(source: Source, column: str, values: Any) -> Any:
-    """A text column read as numbers: each cell parsed as a CSV cell is; the first word
-    that is no number is an error naming its row."""
+    """A text column read as numbers: each cell parsed as a CSV cell is (surrounding
+    spaces dropped, the CSV reader's null spellings and empty cells missing); the first
+    word that is no number is an error naming its row."""
     import pyarrow as pa
+    import pyarrow.compute as pc
 
+    from losscli.io.csv_header import NULL_VALUES
+
+    text = pc.utf8_trim_whitespace(values.cast(pa.string()))
+    missing = pc.is_in(text, value_set=pa.array(NULL_VALUES))
+    text = pc.if_else(missing, pa.scalar(None, pa.string()), text)
     try:
-        return values.cast(pa.string()).cast(pa.float64())
+        return text.cast(pa.float64())
     except pa.ArrowInvalid:
         pass
-    for row, cell in enumerate(values.to_pylist()):
+    for row, cell in enumerate(text.to_pylist()):
         try:
-            float(cell if cell is not None else "nan")
-        except ValueError:
+            pa.array([cell], pa.string()).cast(pa.float64())
+        except pa.ArrowInvalid:
             raise InputError(
                 f"{source.name}: column {column!r}, row {row}: {shown(cell)} is not a number",
                 hint="fix or remove the cell (empty cells count as missing; see --dropna)",
