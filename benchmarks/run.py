@@ -1159,8 +1159,14 @@ def compile_bytecode() -> None:
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     temp_data = args.data is None
-    data = args.data or Path(tempfile.mkdtemp(prefix="lossbench-"))
+    data = (args.data or Path(tempfile.mkdtemp(prefix="lossbench-"))).resolve()
     scratch = Path(tempfile.mkdtemp(prefix="lossbench-out-"))
+    if args.json:
+        args.json = args.json.resolve()
+    # Every command runs in an empty directory: a losscli.toml or pyproject.toml where the
+    # runner was started would otherwise be read (and timed) by each losscli command.
+    home = os.getcwd()
+    os.chdir(scratch)
     big = data / "regression_50m.csv"
     big_existed = big.exists()
     try:
@@ -1189,6 +1195,7 @@ def main(argv: list[str] | None = None) -> None:
         if args.json:
             args.json.write_text(json.dumps(to_json(info, cases), indent=2, default=str))
     finally:
+        os.chdir(home)
         shutil.rmtree(scratch, ignore_errors=True)
         if temp_data:
             shutil.rmtree(data, ignore_errors=True)

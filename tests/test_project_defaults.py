@@ -173,6 +173,21 @@ def test_pyproject_defaults_are_found_too(capsys, project):
     assert "note: defaults from pyproject.toml: --target obs --pred fcst" in err
 
 
+def test_a_pyproject_that_never_names_losscli_is_not_parsed(capsys, project, monkeypatch):
+    """Start-up: every command looks for defaults, and most projects' pyproject.toml says
+    nothing of losscli; such a file is not handed to the TOML parser at all."""
+    import losscli.app.checks as checks
+
+    parsed = []
+    monkeypatch.setattr(checks, "_load_toml", lambda path: parsed.append(path) or {})
+    config('[project]\nname = "x"\n\n[tool.black]\nline-length = 100\n', "pyproject.toml")
+    got, err = doc(capsys, "eval", "preds.csv", "-l", "mse", "-t", "obs", "-p", "fcst")
+    assert parsed == [] and "defaults from" not in err
+    config('[project]\nname = "x"\n\n[tool.losscli.defaults]\nloss = "mae"\n', "pyproject.toml")
+    doc(capsys, "eval", "preds.csv", "-l", "mse", "-t", "obs", "-p", "fcst")
+    assert [p.name for p in parsed] == ["pyproject.toml"]
+
+
 def test_a_broken_pyproject_holds_no_defaults(capsys, project):
     """Another tool's half-edited pyproject.toml does not stop eval (check still says it is
     broken); a broken losscli.toml, losscli's own file, is an error."""

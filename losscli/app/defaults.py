@@ -55,6 +55,8 @@ def load() -> Defaults:
     """The current directory's defaults, checked; no values when there is no table. A
     pyproject.toml that is not valid TOML holds none (it is another tool's file too;
     ``losscli check`` reports it), while a broken losscli.toml is an error."""
+    if not Path("losscli.toml").is_file() and not _mentions_losscli(Path("pyproject.toml")):
+        return Defaults()  # most projects' pyproject.toml: not parsed on every command
     try:
         found = discover()
     except ConfigError:
@@ -66,6 +68,16 @@ def load() -> Defaults:
     path, data, in_pyproject = found
     table = data.get("tool", {}).get("losscli", {}) if in_pyproject else data
     return _table(path, table.get("defaults"), in_pyproject)
+
+
+def _mentions_losscli(path: Path) -> bool:
+    """Whether the file exists and its text holds the word (a [tool.losscli] table must)."""
+    try:
+        return b"losscli" in path.read_bytes()
+    except FileNotFoundError:
+        return False
+    except OSError:
+        return True  # discover reports what is wrong with it
 
 
 def check_config(config: Config) -> None:
