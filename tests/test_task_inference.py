@@ -157,3 +157,38 @@ def test_parallel_parquet_readers_gather_the_evidence(tmp_path, capsys, kind):
     assert [r["value"] for r in doc["results"]] == [
         r["value"] for r in json.loads(explicit)["results"]
     ]
+
+
+def _counted_by_sorting(values: np.ndarray) -> dict[float, int] | None:
+    keys, counts = np.unique(values, return_counts=True)
+    return None if keys.size > 64 else dict(zip(keys.tolist(), counts.tolist()))
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        np.random.default_rng(1).normal(size=5000),  # continuous: told by its first values
+        np.r_[np.zeros(2000), np.arange(100.0)],  # few distinct at first, 101 in all
+        np.r_[np.zeros(2000), np.arange(64.0)],  # exactly 64 distinct
+        np.random.default_rng(2).integers(0, 5, 9000).astype(float),  # labels: bincount
+        np.array([0.0, -0.0, 3.0, 3.0, 65535.0, 70000.0, 70000.0]),  # past 2¹⁶: sorted
+        np.array([-1.0, 0.0, 1.0, 1.0]),  # negative integers
+        np.array([0.5, 1.5, 0.5, 2.25]),  # non-integers, few of them
+        np.array([]),
+    ],
+)
+def test_distinct_counts_equal_counting_by_sorting(values):
+    """The cheap count of a target's distinct values (stop at the first values, bincount
+    for labels) gives what np.unique gives, key for key, and None past 64 values."""
+    from losscli.app.evidence import MAX_DISTINCT, add_counts, distinct_counts
+
+    assert MAX_DISTINCT == 64
+    expected = _counted_by_sorting(values)
+    got = distinct_counts(values)
+    assert got == expected
+    if got is not None:
+        assert all(isinstance(k, float) for k in got)
+    # two halves added give the whole
+    half = values.size // 2
+    merged = add_counts(distinct_counts(values[:half]), distinct_counts(values[half:]))
+    assert merged == expected

@@ -200,6 +200,47 @@ def task_columns(
     return target_cols, pred_cols
 
 
+DISTINCT_PREFIX = 1024  # values looked at first: more than MAX_DISTINCT there ends the count
+
+
+def distinct_counts(values: np.ndarray) -> dict[float, int] | None:
+    """How often each distinct value of the finite ``values`` occurs, or None when there
+    are more than MAX_DISTINCT of them.
+
+    A continuous column is told by its first ``DISTINCT_PREFIX`` values (the whole has at
+    least their distinct values) without sorting the rest; non-negative integers below
+    2¹⁶ are counted by ``bincount`` rather than by sorting.
+    """
+    if values.size == 0:
+        return {}
+    if np.unique(values[:DISTINCT_PREFIX]).size > MAX_DISTINCT:
+        return None
+    if values.min() >= 0 and values.max() < 1 << 16 and non_negative_integers(values):
+        counts = np.bincount(values.astype(np.intp))
+        keys = np.flatnonzero(counts)
+        if keys.size > MAX_DISTINCT:
+            return None
+        return dict(zip(keys.astype(float).tolist(), counts[keys].tolist()))
+    keys, counts = np.unique(values, return_counts=True)
+    if keys.size > MAX_DISTINCT:
+        return None
+    return dict(zip(keys.tolist(), counts.tolist()))
+
+
+def add_counts(total: dict[float, int] | None, more: dict[float, int] | None) -> dict | None:
+    """``total`` (changed in place) with the counts of ``more``; None past MAX_DISTINCT."""
+    if total is None or more is None:
+        return None
+    for k, c in more.items():
+        total[k] = total.get(k, 0) + c
+    return total if len(total) <= MAX_DISTINCT else None
+
+
+def non_negative_integers(values: np.ndarray) -> bool:
+    """Whether every one of the finite ``values`` is a non-negative integer (0, 1, 2, …)."""
+    return bool(np.all(values >= 0) and np.all(values == np.floor(values)))
+
+
 class _Counter:
     """Exact counts of distinct values while there are at most MAX_DISTINCT of them."""
 
@@ -207,13 +248,8 @@ class _Counter:
         self.counts: dict[Any, int] | None = {}
 
     def add(self, values: np.ndarray) -> None:
-        if self.counts is None:
-            return
-        keys, counts = np.unique(values, return_counts=True)
-        for k, c in zip(keys.tolist(), counts.tolist()):
-            self.counts[k] = self.counts.get(k, 0) + c
-        if len(self.counts) > MAX_DISTINCT:
-            self.counts = None
+        if self.counts is not None:
+            self.counts = add_counts(self.counts, distinct_counts(values))
 
 
 # Column layouts of similarity files: (loss, required columns or families, --pred values).
@@ -342,9 +378,7 @@ class Tally:
             ysum[1] += float(finite.sum())
             ysum[2] += float(np.add.reduce(finite * finite))  # not np.dot: BLAS threads spin
             ysum[3] += int(np.count_nonzero(finite == 0.0))
-            self.integral = self.integral and bool(
-                np.all((finite >= 0) & (finite == np.floor(finite)))
-            )
+            self.integral = self.integral and non_negative_integers(finite)
             if len(pred_cols) == 1:
                 self._residuals(_finite(y - preds[:, 0]))
         self.rows += n
@@ -358,14 +392,7 @@ class Tally:
 
     def merge(self, later: Tally) -> None:
         """Add the sums of the rows that follow these (the next part of the file)."""
-        if self.labels.counts is not None:
-            if later.labels.counts is None:
-                self.labels.counts = None
-            else:
-                for k, c in later.labels.counts.items():
-                    self.labels.counts[k] = self.labels.counts.get(k, 0) + c
-                if len(self.labels.counts) > MAX_DISTINCT:
-                    self.labels.counts = None
+        self.labels.counts = add_counts(self.labels.counts, later.labels.counts)
         for name, c in later.label_names.items():
             self.label_names[name] = self.label_names.get(name, 0) + c
         self.positives += later.positives

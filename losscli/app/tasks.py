@@ -14,7 +14,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from losscli._lazy import np
-from losscli.app.evidence import IMBALANCE_SHARE, MAX_DISTINCT
+from losscli.app.evidence import (
+    IMBALANCE_SHARE,
+    add_counts,
+    distinct_counts,
+    non_negative_integers,
+)
 from losscli.errors import InputError
 from losscli.io.batches import float_column, read_batches, text_column
 from losscli.io.sources import Header, Source
@@ -66,16 +71,16 @@ class TargetEvidence:
         self.blind = False  # a batch lacked a target column: the evidence is incomplete
 
     def add_values(self, values: np.ndarray) -> None:
+        with self._lock:
+            counting, integral = self.counts is not None, self.integral
+        if not (counting or integral):
+            return  # a continuous target, known to be one: nothing more to learn
         values = values[np.isfinite(values)]
-        keys, counts = np.unique(values, return_counts=True)
-        integral = bool(np.all(keys >= 0) and np.all(keys == np.round(keys)))
+        counts = distinct_counts(values) if counting else None
+        integral = integral and non_negative_integers(values)
         with self._lock:
             self.integral = self.integral and integral
-            if self.counts is not None:
-                for k, c in zip(keys.tolist(), counts.tolist()):
-                    self.counts[k] = self.counts.get(k, 0) + c
-                if len(self.counts) > MAX_DISTINCT:
-                    self.counts = None
+            self.counts = add_counts(self.counts, counts)
 
     def add_labels(self, codes: np.ndarray, cats: list[str]) -> None:
         counts = np.bincount(codes[codes >= 0], minlength=len(cats))
