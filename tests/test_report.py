@@ -172,10 +172,26 @@ def test_without_matplotlib_names_the_extra(monkeypatch: pytest.MonkeyPatch, tmp
 
     monkeypatch.setattr(builtins, "__import__", no_matplotlib)
     page = tmp_path / "r.html"
+    # found but failing to import (a broken install): the error when the charts need it
+    code, _, err = run(["report", str(ROOT / "sample_data" / "binary.csv"), "-o", str(page)])
+    assert code == 2
+    assert err.splitlines()[-1] == (
+        "error: losscli report draws its charts with matplotlib: pip install 'losscli[report]'"
+    )
+    assert not page.exists()
+    # not installed at all: told before the file is read, the only line on stderr
+    import importlib.util
+
+    real_find = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "matplotlib" else real_find(name, *a),
+    )
     code, _, err = run(["report", str(ROOT / "sample_data" / "binary.csv"), "-o", str(page)])
     assert code == 2
     assert "pip install 'losscli[report]'" in err and err.startswith("error: ")
-    assert not page.exists()
+    assert len(err.splitlines()) == 1 and not page.exists()
 
 
 def test_stdout_and_a_loss_without_rows(tmp_path: Path) -> None:

@@ -583,8 +583,9 @@ def _residuals(r: np.ndarray, sampled: bool) -> Residuals:
     mad = float(np.median(np.abs(r - median)))
     std = float(np.std(r))
     centred = r - r.mean()
-    m2 = float(np.mean(centred**2))
-    kurtosis = float(np.mean(centred**4) / m2**2 - 3.0) if m2 > 0 else 0.0
+    squared = centred * centred  # not ** 4: a general power is ~20× slower than a product
+    m2 = float(np.mean(squared))
+    kurtosis = float(np.mean(squared * squared) / m2**2 - 3.0) if m2 > 0 else 0.0
     scale = MAD_TO_SIGMA * mad
     outliers = float(np.mean(np.abs(r - median) > 3.0 * scale)) if scale > 0 else 0.0
     return Residuals(

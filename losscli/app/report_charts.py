@@ -21,19 +21,24 @@ SMALL = 5.0  # inches: charts drawn once per loss, two to a row
 
 def require_matplotlib() -> None:
     """A clear usage error (exit 2) when the ``report`` extra is not installed, before the
-    file is read; then the rest of what the charts use is imported in a thread of its own
-    (about a quarter of a second, spent while the evaluation pass reads the file). The
-    first chart waits for it (``_ready``); a failed import is the same usage error then."""
+    file is read (told by ``find_spec``, without importing it); then what the charts use
+    is imported in a thread of its own (a quarter to half a second, spent while the
+    evaluation pass reads the file). The first chart waits for it (``_ready``); a failed
+    import is the same usage error then."""
+    import importlib.util
     import threading
 
     try:
-        import matplotlib  # noqa: F401
-    except ImportError as exc:
-        raise _missing() from exc
+        found = importlib.util.find_spec("matplotlib") is not None
+    except (ImportError, ValueError):
+        found = False
+    if not found:
+        raise _missing()
     loading: dict[str, Any] = {}
 
     def load() -> None:
         try:
+            import matplotlib  # noqa: F401
             import matplotlib.backends.backend_agg
             import matplotlib.backends.backend_svg
             import matplotlib.colors
