@@ -342,26 +342,28 @@ def test_losses_and_explain_list_every_metric(capsys):
     assert "40 MB" in text and "80 MB for 5M rows" in text
 
 
-def test_parallel_ranges_merge_to_sklearns_values(tmp_path, capsys, monkeypatch):
-    """A CSV cut into byte ranges read by threads: the confusion matrices add, the kept
-    scores concatenate, and each value is still scikit-learn's."""
+def test_parallel_parts_merge_to_sklearns_values(tmp_path, capsys, monkeypatch):
+    """A Parquet file cut into runs of row groups read by threads: the confusion matrices
+    add, the kept scores concatenate, and each value is still scikit-learn's."""
     import losscli.engine.passes
-    import losscli.io.csv_ranges
+    import losscli.io.parquet_reader
 
     cuts = []
-    split = losscli.io.csv_ranges.split_lines
+    split = losscli.io.parquet_reader.split_row_groups
 
-    def recording(source, parts):
-        out = split(source, parts)
+    def recording(source, parts, rows=None):
+        out = split(source, parts, rows)
         cuts.extend(out or [])
         return out
 
-    monkeypatch.setattr(losscli.io.csv_ranges, "PARALLEL_MIN_BYTES", 1)
-    monkeypatch.setattr(losscli.engine.passes, "split_lines", recording)
+    monkeypatch.setattr(losscli.io.parquet_reader, "PARALLEL_MIN_ROWS", 1)
+    monkeypatch.setattr(losscli.engine.passes, "split_row_groups", recording)
     monkeypatch.setattr(losscli.engine.passes, "_parallel_parts", lambda: 3)
     path, y, p, w, site = _text_label_file(tmp_path, seed=18, n=3000)
+    parquet = tmp_path / "species.parquet"
+    pd.read_csv(path, float_precision="round_trip").to_parquet(parquet, row_group_size=500)
     doc = eval_json(
-        capsys, path, "-l", ",".join(ALL), "-t", "species", "-p", "prob_*", "--weight", "w",
+        capsys, parquet, "-l", ",".join(ALL), "-t", "species", "-p", "prob_*", "--weight", "w",
         "--group", "site",
     )  # fmt: skip
     assert len(cuts) == 3

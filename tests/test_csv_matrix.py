@@ -329,7 +329,7 @@ def test_debug_works_before_or_after_the_command_name(tmp_path, where):
     assert done.stderr.strip().splitlines()[-2] == "error: --pred 'nope': no such column"
 
 
-# ---- a file of 64 MiB or more: parallel range readers ------------------------------------
+# ---- a file of 64 MiB or more: chunks parsed ahead on two threads --------------------------
 
 
 @pytest.fixture(scope="session")
@@ -352,10 +352,7 @@ def big_csv(tmp_path_factory) -> tuple[Path, pd.DataFrame]:
 def test_a_file_over_the_parallel_threshold_agrees_with_pandas(capsys, big_csv):
     path, block = big_csv
     assert path.stat().st_size >= losscli.io.csv_ranges.PARALLEL_MIN_BYTES
-    assert (
-        losscli.io.csv_ranges.split_lines(losscli.io.sources.detect_format(str(path)), 2)
-        is not None
-    )
+    assert losscli.io.csv_ranges.chunkable(losscli.io.sources.detect_format(str(path)))
     assert_agrees(capsys, path, block)  # the mean of copies of a block is the block's mean
 
 
@@ -366,11 +363,11 @@ def test_a_big_file_with_a_quoted_line_break_at_a_cut(capsys, big_csv, tmp_path)
     data = path.read_bytes()
     middle = data.index(b"\n", len(data) // 2 - 40)
     start = data.rindex(b"\n", 0, middle) + 1
-    # a note of 40 short lines around the middle, where the parallel readers cut the file
+    # a note of 40 short lines around the middle: the chunk holding it, and every chunk
+    # after it, go to the serial reader
     note = '"' + "\n".join(["note"] * 40) + '"'
     row = data[start:middle].decode().rsplit(",", 1)[0] + f",{note}"
     data = data[:start] + row.encode() + data[middle:]
     quoted.write_bytes(data)
-    ranges = losscli.io.csv_ranges.split_lines(losscli.io.sources.detect_format(str(quoted)), 2)
-    assert start < ranges[1].byte_range[0] < start + len(row)  # the cut is inside the note
+    assert losscli.io.csv_ranges.chunkable(losscli.io.sources.detect_format(str(quoted)))
     assert_agrees(capsys, quoted, pd.read_csv(quoted))

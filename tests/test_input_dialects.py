@@ -17,6 +17,7 @@ from helpers import SAMPLES, cli, stdin_bytes, values
 
 import losscli.engine.passes
 import losscli.io.csv_ranges
+import losscli.io.csv_reader
 
 
 def one_error(err: str) -> tuple[str, str | None]:
@@ -152,8 +153,8 @@ def test_check_reads_the_delimiter_and_decimal_keys(capsys, tmp_path, regression
     assert json.loads(out)["checks"][0]["results"][0]["value"] == pytest.approx(expected, rel=1e-12)
 
 
-@pytest.mark.parametrize("parts", [2, 3])
-def test_range_readers_use_the_sniffed_delimiter(capsys, monkeypatch, tmp_path, parts):
+@pytest.mark.parametrize("chunk", [1 << 12, 20_000])
+def test_chunks_parsed_ahead_use_the_sniffed_delimiter(capsys, monkeypatch, tmp_path, chunk):
     rng = np.random.default_rng(1)
     y = np.round(rng.normal(size=6000), 6)
     p = np.round(y + rng.normal(size=6000), 6)
@@ -162,17 +163,17 @@ def test_range_readers_use_the_sniffed_delimiter(capsys, monkeypatch, tmp_path, 
         "y_true;y_pred\n" + "".join(f"{a:.6f};{b:.6f}\n".replace(".", ",") for a, b in zip(y, p))
     )
     serial = values(capsys, path, "--loss", "mse,mae", "--decimal", ",")
-    cuts = []
-    split = losscli.io.csv_ranges.split_lines
+    chunks = []
+    parse = losscli.io.csv_reader._parse_chunk
     monkeypatch.setattr(losscli.io.csv_ranges, "PARALLEL_MIN_BYTES", 1)
-    monkeypatch.setattr(losscli.engine.passes, "_parallel_parts", lambda: parts)
+    monkeypatch.setattr(losscli.io.csv_ranges, "CSV_CHUNK", chunk)
     monkeypatch.setattr(
-        losscli.engine.passes, "split_lines", lambda s, n: cuts.append(n) or split(s, n)
+        losscli.io.csv_reader, "_parse_chunk", lambda *a: chunks.append(1) or parse(*a)
     )
     assert values(capsys, path, "--loss", "mse,mae", "--decimal", ",") == pytest.approx(
         serial, rel=1e-12
     )
-    assert cuts == [parts]
+    assert len(chunks) >= path.stat().st_size // chunk  # every chunk, parsed as a chunk
     assert serial == [
         pytest.approx(float(np.mean((y - p) ** 2)), rel=1e-9),
         pytest.approx(float(np.mean(np.abs(y - p))), rel=1e-9),

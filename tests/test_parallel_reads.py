@@ -1,5 +1,6 @@
-"""Large CSV files are parsed as line ranges in parallel threads: same results as one
-reader, deterministic, a serial read for quoted files, and exact rows in errors."""
+"""Large inputs are read in parallel: a plain CSV file's chunks are parsed ahead on two
+threads (the eval pass included), a Parquet file's runs of row groups are read by threads.
+Same results as one reader, deterministic, and exact rows in errors."""
 
 from __future__ import annotations
 
@@ -21,24 +22,21 @@ SAMPLES = Path(__file__).resolve().parents[1] / "sample_data"
 
 
 @pytest.fixture
-def ranges(monkeypatch):
-    """Cut every CSV into `parts` ranges, however small; record the cuts made."""
-    made: list[list[tuple[int, int]]] = []
-    split = losscli.io.csv_ranges.split_lines
-
-    def recording(source, parts):
-        out = split(source, parts)
-        if out:
-            made.append([s.byte_range for s in out])
-        return out
-
+def chunks(monkeypatch):
+    """Read every plain CSV in chunks of ``size`` bytes parsed ahead, however small the
+    file; record the size of each chunk parsed."""
+    parsed: list[int] = []
+    parse = losscli.io.csv_reader._parse_chunk
     monkeypatch.setattr(losscli.io.csv_ranges, "PARALLEL_MIN_BYTES", 1)
-    monkeypatch.setattr(losscli.engine.passes, "split_lines", recording)
+    monkeypatch.setattr(losscli.io.csv_ranges, "usable_cpus", lambda: 2)
+    monkeypatch.setattr(
+        losscli.io.csv_reader, "_parse_chunk", lambda *a: parsed.append(len(a[-1])) or parse(*a)
+    )
 
-    def use(parts: int) -> list:
-        monkeypatch.setattr(losscli.engine.passes, "_parallel_parts", lambda: parts)
-        made.clear()
-        return made
+    def use(size: int) -> list[int]:
+        monkeypatch.setattr(losscli.io.csv_ranges, "CSV_CHUNK", size)
+        parsed.clear()
+        return parsed
 
     return use
 
@@ -54,22 +52,22 @@ CASES = [
 
 
 @pytest.mark.parametrize("sample, args", CASES, ids=lambda c: c if isinstance(c, str) else None)
-@pytest.mark.parametrize("parts", [2, 3])
-def test_ranges_give_the_serial_results(capsys, ranges, sample, args, parts):
+@pytest.mark.parametrize("size", [4096, 20_000])
+def test_chunks_give_the_serial_results(capsys, chunks, sample, args, size):
     serial = eval_json(capsys, SAMPLES / sample, *args)
-    made = ranges(parts)
-    parallel = eval_json(capsys, SAMPLES / sample, *args)
-    assert len(made) == 1 and len(made[0]) == parts  # it really was cut
-    assert parallel["input"] == serial["input"]
+    parsed = chunks(size)
+    chunked = eval_json(capsys, SAMPLES / sample, *args)
+    assert len(parsed) >= (SAMPLES / sample).stat().st_size // size  # it really was chunked
+    assert chunked["input"] == serial["input"]
     assert [
-        {k: v for k, v in r.items() if k not in ("value", "gradient")} for r in parallel["results"]
+        {k: v for k, v in r.items() if k not in ("value", "gradient")} for r in chunked["results"]
     ] == [{k: v for k, v in r.items() if k not in ("value", "gradient")} for r in serial["results"]]
-    for a, b in zip(parallel["results"], serial["results"]):
+    for a, b in zip(chunked["results"], serial["results"]):
         assert a["value"] == pytest.approx(b["value"], rel=1e-12, abs=1e-300)
         for key in a.get("gradient", {}):
             assert a["gradient"][key] == pytest.approx(b["gradient"][key], rel=1e-9, abs=1e-15)
     again = eval_json(capsys, SAMPLES / sample, *args)
-    assert again == parallel  # the same bytes run after run, whatever the thread timing
+    assert again == chunked  # the same bytes run after run, whatever the thread timing
 
 
 @pytest.mark.parametrize(
@@ -80,17 +78,16 @@ def test_ranges_give_the_serial_results(capsys, ranges, sample, args, parts):
     ],
     ids=["per_class_bootstrap", "groups_bootstrap"],
 )
-@pytest.mark.parametrize("parts", [2, 3])
-def test_ranges_give_the_serial_class_rows_and_intervals(capsys, ranges, sample, args, parts):
-    """A line range numbers its rows from 0: its bootstrap units (row mod 4096) are moved
-    by the rows before it when the parts merge, so the intervals are the serial read's."""
+def test_chunks_give_the_serial_class_rows_and_intervals(capsys, chunks, sample, args):
+    """Rows keep their numbers across chunks: the bootstrap units (row mod 4096) and so
+    the intervals are the serial read's."""
     serial = eval_json(capsys, SAMPLES / sample, *args)
-    made = ranges(parts)
-    parallel = eval_json(capsys, SAMPLES / sample, *args)
-    assert len(made) == 1 and len(made[0]) == parts
-    assert parallel["input"] == serial["input"]
-    assert len(parallel["results"]) == len(serial["results"])
-    for a, b in zip(parallel["results"], serial["results"]):
+    parsed = chunks(4096)
+    chunked = eval_json(capsys, SAMPLES / sample, *args)
+    assert len(parsed) > 10
+    assert chunked["input"] == serial["input"]
+    assert len(chunked["results"]) == len(serial["results"])
+    for a, b in zip(chunked["results"], serial["results"]):
         assert (a["loss"], a["group"], a.get("class"), a["n"]) == (
             b["loss"], b["group"], b.get("class"), b["n"],
         )  # fmt: skip
@@ -98,75 +95,59 @@ def test_ranges_give_the_serial_class_rows_and_intervals(capsys, ranges, sample,
             assert a[key] == pytest.approx(b[key], rel=1e-12), key
 
 
-def test_cuts_fall_after_newlines_and_cover_the_file(tmp_path):
-    path = tmp_path / "p.csv"
-    rows = "\n".join(f"{i},{i * 0.5}" for i in range(1000))
-    path.write_text("y_true,y_pred\n" + rows + "\n")
-    source = losscli.io.sources.detect_format(str(path))
-    old = losscli.io.csv_ranges.PARALLEL_MIN_BYTES
-    losscli.io.csv_ranges.PARALLEL_MIN_BYTES = 1
-    try:
-        parts = losscli.io.csv_ranges.split_lines(source, 4)
-    finally:
-        losscli.io.csv_ranges.PARALLEL_MIN_BYTES = old
-    data = path.read_bytes()
-    cuts = [p.byte_range for p in parts]
-    assert cuts[0][0] == 0 and cuts[-1][1] == len(data)
-    assert all(a[1] == b[0] for a, b in zip(cuts, cuts[1:]))
-    assert all(data[b[0] - 1 : b[0]] == b"\n" for b in cuts[1:])
-
-
-def test_files_below_the_threshold_compressed_or_stdin_are_not_cut(tmp_path):
-    small = losscli.io.sources.detect_format(str(SAMPLES / "regression.csv"))
-    assert losscli.io.csv_ranges.split_lines(small, 2) is None  # far below 64 MiB
+def test_files_below_the_threshold_compressed_or_stdin_are_not_chunked(tmp_path):
+    chunkable = losscli.io.csv_ranges.chunkable
+    assert not chunkable(losscli.io.sources.detect_format(str(SAMPLES / "regression.csv")))
     gz = tmp_path / "r.csv.gz"
     gz.write_bytes(b"")
-    assert losscli.io.csv_ranges.split_lines(losscli.io.sources.detect_format(str(gz)), 2) is None
-    assert losscli.io.csv_ranges.split_lines(losscli.io.sources.detect_format("-"), 2) is None
+    assert not chunkable(losscli.io.sources.detect_format(str(gz)))
+    assert not chunkable(losscli.io.sources.detect_format("-"))
 
 
 @pytest.mark.parametrize("first_block", [4096, 1 << 20])
-def test_a_quoted_field_anywhere_means_one_serial_read(
-    capsys, ranges, tmp_path, monkeypatch, first_block
+def test_a_quoted_field_anywhere_gives_the_serial_results(
+    capsys, chunks, tmp_path, monkeypatch, first_block
 ):
     monkeypatch.setattr(losscli.io.sources, "SNIFF_BYTES", first_block)
     path = tmp_path / "quoted.csv"
     lines = [f"{i % 3},{(i % 5) / 4},s{i % 4}" for i in range(3000)]
-    lines[2500] = '1,0.5,"north,\nwest"'  # a newline inside a quoted field, past the cut
+    lines[2500] = '1,0.5,"north,\nwest"'  # a newline inside a quoted field, late in the file
     path.write_text("y_true,y_pred,segment\n" + "\n".join(lines) + "\n")
     serial = eval_json(capsys, path, "--loss", "mse", "--group", "segment")
-    made = ranges(2)
-    parallel = eval_json(capsys, path, "--loss", "mse", "--group", "segment")
-    # Past the first block, the ranges were tried, met the quote and were dropped; within
-    # it, the header's read saw the quoted line break and the file was never cut.
-    assert bool(made) == (first_block < path.stat().st_size)
-    assert parallel == serial
+    parsed = chunks(4096)
+    chunked = eval_json(capsys, path, "--loss", "mse", "--group", "segment")
+    # Past the first block, the chunks before the quote were parsed ahead and the rest
+    # read serially; within it, the header's read saw the quoted line break and the file
+    # was read by one reader from the start.
+    assert bool(parsed) == (first_block < path.stat().st_size)
+    assert chunked == serial
     assert any(r["group"] == "north,\nwest" for r in serial["results"])
 
 
-def test_errors_in_a_later_range_name_the_exact_row(capsys, ranges, tmp_path):
+def test_errors_in_a_later_chunk_name_the_exact_row(capsys, chunks, tmp_path):
     path = tmp_path / "bad.csv"
     rng = np.random.default_rng(0)
     y = rng.normal(size=4000)
     lines = [f"{a:.6f},{a + 0.1:.6f}" for a in y]
     lines[3456] = f"{y[3456]:.6f},nan"
     path.write_text("y_true,y_pred\n" + "\n".join(lines) + "\n")
-    ranges(2)
+    parsed = chunks(4096)
     code = run(["eval", str(path), "--loss", "mse"])
     _, err = capsys.readouterr()
-    assert code == 2
+    assert code == 2 and len(parsed) > 10
     assert err.splitlines()[0] == (
         f"error: {path}: column 'y_pred' has 1 empty, NaN or infinite cell(s), first at row(s) 3456"
     )
 
 
-def test_tsv_files_are_cut_too(capsys, ranges, tmp_path):
+def test_tsv_files_are_chunked_too(capsys, chunks, tmp_path):
     tsv = tmp_path / "r.tsv"
     shutil.copy(SAMPLES / "regression.csv", tmp_path / "r.csv")
     tsv.write_text((tmp_path / "r.csv").read_text().replace(",", "\t"))
     serial = eval_json(capsys, tmp_path / "r.csv", "--loss", "mse,mae")
-    ranges(2)
+    parsed = chunks(4096)
     got = eval_json(capsys, tsv, "--loss", "mse,mae")
+    assert len(parsed) > 10
     assert [r["value"] for r in got["results"]] == pytest.approx(
         [r["value"] for r in serial["results"]], rel=1e-12
     )
@@ -296,14 +277,15 @@ def test_prefetch_stops_its_thread_when_the_reader_stops_early():
 
 
 def test_each_part_is_named_for_the_progress_bar(tmp_path):
-    path = tmp_path / "p.csv"
-    path.write_text("y_true,y_pred\n" + "\n".join(f"{i},{i}" for i in range(1000)) + "\n")
-    old = losscli.io.csv_ranges.PARALLEL_MIN_BYTES
-    losscli.io.csv_ranges.PARALLEL_MIN_BYTES = 1
+    path = _parquet_copy(tmp_path, "regression.csv", 300)
+    old = losscli.io.parquet_reader.PARALLEL_MIN_ROWS
+    losscli.io.parquet_reader.PARALLEL_MIN_ROWS = 1
     try:
-        parts = losscli.io.csv_ranges.split_lines(losscli.io.sources.detect_format(str(path)), 3)
+        parts = losscli.io.parquet_reader.split_row_groups(
+            losscli.io.sources.detect_format(str(path)), 3
+        )
     finally:
-        losscli.io.csv_ranges.PARALLEL_MIN_BYTES = old
+        losscli.io.parquet_reader.PARALLEL_MIN_ROWS = old
     assert [p.part for p in parts] == ["1/3", "2/3", "3/3"]
     assert all(p.name == str(path) for p in parts)  # errors still name the file itself
 
@@ -333,31 +315,6 @@ def write_pairs(path: Path, rows: int, seed: int) -> tuple[np.ndarray, np.ndarra
     y, p = rng.normal(size=rows), rng.normal(size=rows)
     path.write_text("y_true,y_pred\n" + "".join(f"{a:.6f},{b:.6f}\n" for a, b in zip(y, p)))
     return np.round(y, 6), np.round(p, 6)
-
-
-def test_range_readers_stay_a_few_blocks_ahead_of_the_batches_taken(
-    capsys, ranges, monkeypatch, tmp_path, read_leads
-):
-    # Arrow's CSV reader would read up to 32 blocks ahead of its parser; each range
-    # reader holds it to CSV_READ_LEAD blocks, and never stalls it (the limit holds).
-    path = tmp_path / "long.csv"
-    y, p = write_pairs(path, 60_000, seed=3)
-    serial = eval_json(capsys, path, "--loss", "mse,mae")
-    read_leads.clear()  # the serial read's; the ranges' come next
-    # ~200 rows a block
-    monkeypatch.setattr(losscli.io.csv_ranges, "CSV_RANGE_BLOCK", (1 << 12, 1 << 12))
-    made = ranges(2)
-    parallel = eval_json(capsys, path, "--loss", "mse,mae")
-    assert len(made) == 1 and len(read_leads) == 2
-    assert all(lead._reads > 40 for lead in read_leads)  # many blocks each
-    lead_limit = losscli.io.csv_ranges.CSV_READ_LEAD
-    assert all(lead.lead == lead_limit for lead in read_leads)  # never dropped
-    assert max(lead.ahead for lead in read_leads) <= losscli.io.csv_ranges.CSV_READ_LEAD
-    for a, b in zip(parallel["results"], serial["results"]):
-        assert a["n"] == b["n"] == 60_000
-        assert a["value"] == pytest.approx(b["value"], rel=1e-12)
-    expected_mse = float(np.mean((p - y) ** 2))
-    assert parallel["results"][0]["value"] == pytest.approx(expected_mse, rel=1e-9)
 
 
 def test_a_serial_read_of_a_file_stays_a_few_blocks_ahead_too(

@@ -111,8 +111,9 @@ def test_short_runs_show_no_bar_by_default(big_csv: Path) -> None:
     assert err == ""
 
 
-# A 64 MiB file is cut into parts read by threads of their own (two on a machine with two
-# cores or more); the launcher pins that count so that the test does not hang on the CPU.
+# A 64 MiB CSV is parsed in chunks on two threads, a large Parquet file read in runs of
+# row groups by threads of their own (two on a machine with two cores or more); the
+# launcher pins that count so that the test does not hang on the CPU.
 TWO_READERS = (
     "import losscli.engine.passes as e; e._parallel_parts = lambda: 2; "
     "from losscli.cli.commands import console; console()"
@@ -121,7 +122,7 @@ TWO_READERS = (
 
 @pytest.fixture(scope="session")
 def csv_64mib(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A plain CSV just over 64 MiB (the size at which a file is read in parallel parts)."""
+    """A plain CSV just over 64 MiB (the size from which a file is parsed in chunks ahead)."""
     import io
 
     from losscli.io.csv_ranges import PARALLEL_MIN_BYTES
@@ -143,10 +144,10 @@ def _run_with_two_readers(args: list[str], env: dict[str, str]) -> tuple[int, st
     return _run_on_terminal(args, env, launcher=("-c", TWO_READERS))
 
 
-def test_a_file_read_in_parallel_parts_has_one_bar_and_never_crashes(csv_64mib: Path) -> None:
+def test_a_csv_parsed_in_chunks_has_one_bar_and_never_crashes(csv_64mib: Path) -> None:
     size_mb = f"/{os.path.getsize(csv_64mib) / 1e6:.1f} MB"
     rows = csv_64mib.read_bytes().count(b"\n") - 1
-    for _ in range(10):  # the race between the readers' bars hit about one run in ten
+    for _ in range(5):  # a race between two readers' bars once hit about one run in ten
         code, out, err = _run_with_two_readers(
             ["eval", str(csv_64mib), "--loss", "mse", "--format", "json"], _env()
         )

@@ -217,30 +217,36 @@ def test_robust_losses_marked_among_the_residuals(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("name", ["regression", "binary", "multiclass"])
-def test_parts_read_in_parallel_give_the_same_sums(monkeypatch: pytest.MonkeyPatch, name: str):
-    """Read as two parallel line ranges, the report's sums merge to the serial pass's:
-    histograms and calibration exactly; the residual grid's counts re-binned, same total."""
+def test_parts_read_in_parallel_give_the_same_sums(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, name: str
+):
+    """Read as two parallel runs of Parquet row groups, the report's sums merge to the
+    serial pass's: histograms and calibration exactly; the residual grid's counts
+    re-binned, same total."""
+    import pandas as pd
+
     import losscli.engine.passes
-    import losscli.io.csv_ranges
+    import losscli.io.parquet_reader
     from losscli.app.evaluation import evaluate, input_spec
 
-    path = str(ROOT / "sample_data" / f"{name}.csv")
+    path = str(tmp_path / f"{name}.parquet")
+    pd.read_csv(ROOT / "sample_data" / f"{name}.csv").to_parquet(path, row_group_size=250)
 
     def stats() -> list[dict]:
         return evaluate(path, None, input_spec(), top=5, row_stats=True)["row_stats"]
 
     serial = stats()
-    monkeypatch.setattr(losscli.io.csv_ranges, "PARALLEL_MIN_BYTES", 1)
+    monkeypatch.setattr(losscli.io.parquet_reader, "PARALLEL_MIN_ROWS", 1)
     monkeypatch.setattr(losscli.engine.passes, "_parallel_parts", lambda: 2)
     cuts = []
-    split = losscli.io.csv_ranges.split_lines
+    split = losscli.io.parquet_reader.split_row_groups
 
-    def recorded(source, n):
-        parts = split(source, n)
+    def recorded(source, n, rows=None):
+        parts = split(source, n, rows)
         cuts.append(len(parts or ()))
         return parts
 
-    monkeypatch.setattr(losscli.engine.passes, "split_lines", recorded)
+    monkeypatch.setattr(losscli.engine.passes, "split_row_groups", recorded)
     parallel = stats()
     assert cuts == [2]
     for a, b in zip(serial, parallel):

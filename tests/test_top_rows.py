@@ -217,27 +217,25 @@ def test_rows_joined_by_key_carry_the_key(capsys, tmp_path):
     assert row["value"] == 9.0
 
 
-def test_parts_read_in_parallel_give_the_same_rows(capsys, monkeypatch, regression):
-    """A large file is read as parallel ranges, each keeping its own K rows, then merged."""
-    import losscli.engine.passes
+def test_a_csv_parsed_in_chunks_gives_the_same_rows(capsys, monkeypatch, regression):
+    """A large CSV's chunks are parsed ahead on two threads: rows keep their numbers, and
+    the K rows kept are the serial read's."""
     import losscli.io.csv_ranges
+    import losscli.io.csv_reader
 
     path = regression[0]
     args = ("-l", "mse,mae", "--top", 7, "--group", "segment", "--keep", "id")
     serial = eval_json(capsys, path, *args, quiet=True)["top_rows"]
-    cuts = []
-    split = losscli.io.csv_ranges.split_lines
+    parsed = []
+    parse = losscli.io.csv_reader._parse_chunk
     monkeypatch.setattr(losscli.io.csv_ranges, "PARALLEL_MIN_BYTES", 1)
-    monkeypatch.setattr(losscli.engine.passes, "_parallel_parts", lambda: 2)
-
-    def recorded(source, n):
-        parts = split(source, n)
-        cuts.append(len(parts or ()))
-        return parts
-
-    monkeypatch.setattr(losscli.engine.passes, "split_lines", recorded)
+    monkeypatch.setattr(losscli.io.csv_ranges, "CSV_CHUNK", 1 << 14)
+    monkeypatch.setattr(losscli.io.csv_ranges, "usable_cpus", lambda: 2)
+    monkeypatch.setattr(
+        losscli.io.csv_reader, "_parse_chunk", lambda *a: parsed.append(1) or parse(*a)
+    )
     assert eval_json(capsys, path, *args, quiet=True)["top_rows"] == serial
-    assert cuts == [2]
+    assert len(parsed) >= path.stat().st_size // (1 << 14)
 
 
 def test_parquet_row_group_runs_give_the_same_rows(capsys, monkeypatch, regression, tmp_path):

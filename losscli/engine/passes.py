@@ -28,7 +28,7 @@ from losscli.io.batches import (
     text_column,
 )
 from losscli.io.columns import ColumnPlan, resolve_columns
-from losscli.io.csv_ranges import split_lines, usable_cpus
+from losscli.io.csv_ranges import usable_cpus
 from losscli.io.parquet_reader import split_row_groups
 from losscli.io.sources import Header, Source, drop_pending
 from losscli.kernel.streaming import ROW_STATISTICS, Batch, PartialSums, map_leaves, take_group
@@ -95,8 +95,8 @@ class Frame:
     row0: int = 0  # the input row number of the first row
     # --keep columns as Arrow arrays of their own type (text of a CSV as written)
     carried: dict[str, Any] = field(default_factory=dict)
-    # where the frame's part of the file starts (a line range's byte offset, else the
-    # part's first row): frames of parts read in parallel, sorted by it, are in file order
+    # where the frame's part of the file starts (the part's first row): frames of parts
+    # read in parallel, sorted by it, are in file order
     origin: int = 0
 
     @property
@@ -221,7 +221,7 @@ def frames(reading: Reading, stats: dict[str, int]) -> Iterator[Frame]:
     neg_inf = neg_inf_columns(reading.selected)
     bad = BadCells()
     row0 = start = source.row0
-    origin = source.byte_range[0] if source.byte_range is not None else source.row0
+    origin = source.row0
     for rb in read_batches(source, reading.header, needed, text_columns, carry_only):
         n = rb.num_rows
         if n == 0:
@@ -848,11 +848,11 @@ def accumulate(
 ) -> list[GroupedSums]:
     """Pass 1: every loss (and group) adds each batch to its partial sums.
 
-    A large plain CSV file is cut into line ranges (``io.split_lines``), a large
-    Parquet input into runs of row groups (``io.split_row_groups``), read in parallel
-    threads; each part is summed on its own and the sums merged in file order, so the
-    result does not depend on thread timing. Any error there is stated by a serial
-    rerun, which names the exact row.
+    A large Parquet input is cut into runs of row groups (``io.split_row_groups``), read
+    in parallel threads; each part is summed on its own and the sums merged in file
+    order, so the result does not depend on thread timing. Any error there is stated by
+    a serial rerun, which names the exact row. (A large plain CSV file is read by one
+    reader whose chunks are parsed on two threads: ``io.csv_ranges.OrderedChunks``.)
 
     A pass with ``extras`` reads the file serially, unless every extra merges
     (``Extras.mergeable``: ``--top``'s rows, ``breakdown``'s per-class and bootstrap sums),
@@ -863,21 +863,14 @@ def accumulate(
         return _accumulate_serial(reading, stats, extras)
     ranges = None
     if reading.targets is None and reading.key is None:
-        parts = _parallel_parts()
-        ranges = split_lines(reading.source, parts) or split_row_groups(
-            reading.source, parts, reading.header.rows_hint
-        )
+        ranges = split_row_groups(reading.source, _parallel_parts(), reading.header.rows_hint)
     if ranges:
         try:
             return _accumulate_ranges(reading, stats, ranges, extras)
-        except (InputError, _ReadWhole):  # an error is restated with its exact row
+        except InputError:  # an error is restated with its exact row
             stats.clear()
             reading.reopen()
     return _accumulate_serial(reading, stats, extras)
-
-
-class _ReadWhole(Exception):
-    """The parts' sums are void: the file must be read by one reader."""
 
 
 def _parallel_parts() -> int:
@@ -904,17 +897,11 @@ def _accumulate_ranges(
             for p, st, ex in zip(parts, part_stats, part_extras)
         ]
         results = [f.result() for f in futures]
-    if ranges[0].watch is not None and ranges[0].watch.quoted:
-        raise _ReadWhole  # a quoted field may span a cut
     if extras is not None:
-        # A line range numbers its rows from 0 (where it starts is known only once the
-        # parts before it are read); a run of row groups from its first row in the file.
-        seen = 0
-        for part, st, source in zip(part_extras, part_stats, ranges):
-            offset = seen + ranges[0].row0 - source.row0
+        # A run of row groups numbers its rows from its first row in the file.
+        for part in part_extras:
             for mine, theirs in zip(extras.losses, part.losses):
-                mine.merge(theirs, offset)
-            seen += st.get("rows", 0)
+                mine.merge(theirs, 0)
     for st in part_stats:
         for k, v in st.items():
             stats[k] = stats.get(k, 0) + v

@@ -214,7 +214,7 @@ def read_batches(
         yield from _part_batches(source, header, columns, text_columns, as_read)
         return
     label = Path(source.name).name or source.name  # the file name; the path is known
-    # The parallel parts of one file (split_lines, split_row_groups) share its one bar.
+    # The parallel parts of one file (split_row_groups) share its one bar.
     whole = (source.path, source.part.partition("/")[2]) if source.part else None
     if source.fmt == "parquet":
         text = [c for c in columns if c in text_columns and c in header.text_columns]
@@ -230,7 +230,7 @@ def read_batches(
         total = header.rows_hint
         yield from progress.track(arrow_batches(source, columns), label, total=total)
     else:
-        yield from read_csv_batches(source, header, columns, text_columns, label, whole)
+        yield from read_csv_batches(source, header, columns, text_columns, label)
 
 
 # ---- arrow → numpy, without pandas -------------------------------------------------

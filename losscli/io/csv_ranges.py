@@ -1,10 +1,10 @@
-"""Parallel reads of one large CSV/TSV file: byte ranges of whole lines, read with pread.
+"""Reads of one large plain CSV/TSV file with pread: in order, parsed ahead in chunks.
 
-``split_lines`` cuts a plain file of at least ``PARALLEL_MIN_BYTES`` into ranges, each
-parsed by its own reader; ``RangeFile`` is the file object each reader reads (also
-used for a whole-file read, for its progress position); ``RangeWatch`` voids the
-ranges when a quote may hide a line break; ``ReadLead`` keeps Arrow's reader a few
-blocks ahead of the batches taken, no more.
+``OrderedChunks`` reads a plain file of at least ``PARALLEL_MIN_BYTES`` in chunks of
+whole lines parsed on two threads and handed on in file order; ``RangeFile`` is the file
+object Arrow's serial reader reads (for its progress position); ``ReadLead`` keeps that
+reader a few blocks ahead of the batches taken, no more. ``count_lines`` tells the rows
+of such a file from its line breaks.
 """
 
 from __future__ import annotations
@@ -16,10 +16,6 @@ from typing import Any
 
 from losscli.io.sources import Source
 
-# Each of the parallel range readers (split_lines) parses blocks of about this many rows,
-# between these sizes: small blocks hold little memory, too small ones cost per batch.
-CSV_RANGE_ROWS = 16384
-CSV_RANGE_BLOCK = (1 << 17, 1 << 20)
 CSV_READ_LEAD = 8  # blocks read ahead of the batches taken (ReadLead)
 
 
@@ -27,8 +23,7 @@ class ReadLead:
     """Keeps Arrow's CSV reader at most ``lead`` blocks ahead of the batches taken from it.
 
     Arrow's streaming CSV reader reads up to 32 blocks ahead of its parser on a
-    background thread, so two range readers of 512 KiB blocks hold 32 MiB of text
-    that nobody is parsing yet. The file object waits in ``before_read`` until the
+    background thread: 32 MiB of text that nobody is parsing yet. The file object waits in ``before_read`` until the
     consumer has taken enough batches (``taken``): one batch per block, and Arrow
     needs the next block to finish a batch, so a lead of a few blocks never stalls
     it. Should a wait ever last ``patience`` seconds, the limit is dropped for good.
@@ -66,14 +61,10 @@ class ReadLead:
 class RangeFile(io.RawIOBase):
     """Bytes ``start``..``end`` of a file, read with pread (the GIL is released meanwhile)."""
 
-    def __init__(
-        self, path: str, start: int, end: int, watch: Any = None, lead: ReadLead | None = None
-    ) -> None:
+    def __init__(self, path: str, start: int, end: int, lead: ReadLead | None = None) -> None:
         self._fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
         self._start, self._pos, self._end = start, start, end
-        self._watch = watch
         self._lead = lead
-        self._header = start == 0  # the header line may quote its names
         self._next: RangeFile | None = None
 
     def readable(self) -> bool:
@@ -88,14 +79,6 @@ class RangeFile(io.RawIOBase):
         if self._lead is not None:
             self._lead.before_read()
         chunk = os.pread(self._fd, n, self._pos)
-        if self._watch is not None:
-            body = chunk
-            if self._header:
-                body = chunk[chunk.find(b"\n") + 1 :] if b"\n" in chunk else b""
-                self._header = b"\n" not in chunk
-            if b'"' in body:  # a quoted field may hold a newline: the cut is unsafe
-                self._watch.quoted = True
-                return b""  # stop here; the caller reads the file again, whole
         self._pos += len(chunk)
         return chunk
 
@@ -119,7 +102,7 @@ class RangeFile(io.RawIOBase):
         super().close()
 
 
-#: files at least this large are parsed in parallel byte ranges (split_lines)
+#: files at least this large are read by ``OrderedChunks`` (smaller ones by one reader)
 PARALLEL_MIN_BYTES = 64 << 20
 
 
@@ -140,68 +123,15 @@ def plain_lines(source: Source) -> bool:
     )
 
 
-class RangeWatch:
-    """Set when a range reader met a quote character: the ranges must be read again."""
-
-    quoted = False
-
-
-def split_lines(source: Source, parts: int) -> list[Source] | None:
-    """The file cut into ``parts`` ranges of whole lines, or None when it cannot be.
-
-    Each range is parsed by its own reader in its own thread. A cut after a newline
-    is a row boundary unless the newline sits inside a quoted field, so the readers
-    watch for quote characters (past the header line): one quote anywhere and the
-    ranges' results are dropped for a serial read (``RangeWatch`` on the sources).
-    Only plain CSV/TSV files of at least ``PARALLEL_MIN_BYTES`` are cut.
-    """
-    if parts < 2 or not plain_lines(source):
-        return None
-    try:
-        size = os.path.getsize(source.path)
-        if size < PARALLEL_MIN_BYTES:
-            return None
-        cuts = [0]
-        with open(source.path, "rb") as f:
-            head = f.read(1 << 16)
-            per_row = len(head) / max(head.count(b"\n"), 1)
-            for i in range(1, parts):
-                f.seek(size * i // parts)
-                f.readline()  # to the end of the line the cut falls in
-                at = f.tell()
-                if at <= cuts[-1] or at >= size:
-                    return None
-                cuts.append(at)
-    except OSError:
-        return None
-    cuts.append(size)
-    watch = RangeWatch()
-    lo, hi = CSV_RANGE_BLOCK
-    block = min(hi, max(lo, 1 << int(CSV_RANGE_ROWS * per_row).bit_length() - 1))
-    return [
-        Source(
-            source.path,
-            source.fmt,
-            byte_range=(a, b),
-            watch=watch,
-            block_size=block,
-            part=f"{i}/{parts}",
-            delimiter=source.delimiter,
-            decimal=source.decimal,
-        )
-        for i, (a, b) in enumerate(zip(cuts, cuts[1:]), start=1)
-    ]
-
-
-#: a large file read in order (``OrderedChunks``) is parsed in chunks of about this size
-CSV_CHUNK = 4 << 20
+#: a large file is parsed in chunks of about this size (4 MiB: as fast, 20 MiB more memory)
+CSV_CHUNK = 2 << 20
 CHUNKS_AHEAD = 3  # chunks read and parsed ahead of the one handed on
 
 
 def chunkable(source: Source) -> bool:
     """Whether a whole-file read may go through ``OrderedChunks``: a plain CSV/TSV file of
     at least ``PARALLEL_MIN_BYTES``, no quoted line break seen in its head, two CPUs."""
-    if not plain_lines(source) or source.byte_range is not None or usable_cpus() < 2:
+    if not plain_lines(source) or usable_cpus() < 2:
         return False
     try:
         return os.path.isfile(source.path) and os.path.getsize(source.path) >= PARALLEL_MIN_BYTES
@@ -220,11 +150,13 @@ def usable_cpus() -> int:
 class OrderedChunks:
     """A plain CSV/TSV file read in order, its chunks of whole lines parsed on two threads.
 
-    Arrow's streaming reader parses one block after another; a pass that needs the rows
-    in file order (a gradient written as read, a second pass) reads this way instead:
-    chunks of about ``CSV_CHUNK`` bytes, each cut after a line break, are read with pread
-    and parsed whole by ``parse(data)`` on a pool of two threads (Arrow lets go of the
-    GIL), at most ``CHUNKS_AHEAD`` ahead, and handed on in order.
+    Arrow's streaming reader parses one block after another; every whole-file read of
+    such a file goes this way instead: chunks of about ``CSV_CHUNK`` bytes, each cut after
+    a line break, are read with pread and parsed whole by ``parse(data)`` on a pool of two
+    threads (Arrow lets go of the GIL) while the caller computes on the rows before them,
+    at most ``CHUNKS_AHEAD`` ahead, and handed on in order. (Two readers of halves of the
+    file, each Arrow's threaded streaming reader, were measured slower on two cores: their
+    threads contend for the same CPUs.)
 
     A cut after a line break is a row boundary unless the break sits in a quoted field, so
     a chunk holding a quote character is not parsed: the rows from there on come from

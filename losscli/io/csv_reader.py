@@ -1,7 +1,7 @@
 """CSV/TSV rows → pyarrow record batches, and Arrow's CSV errors explained.
 
-Reads the whole input (or one range of ``csv_ranges.split_lines``) in blocks of
-``CSV_BLOCK``: numbers as float64, text columns as dictionary strings, True/False as
+Reads the whole input (a large plain file through ``csv_ranges.OrderedChunks``) in
+blocks of ``CSV_BLOCK``: numbers as float64, text columns as dictionary strings, True/False as
 booleans. An error that a larger block or ``newlines_in_values`` cures is read again;
 any other names its line, column and value.
 """
@@ -30,28 +30,12 @@ CSV_BLOCK = 1 << 20  # larger blocks raise memory for no speed
 
 
 def read_csv_batches(
-    source: Source,
-    header: Header,
-    columns: list[str],
-    text_columns: set[str],
-    label: str,
-    whole: tuple[str, str] | None,
+    source: Source, header: Header, columns: list[str], text_columns: set[str], label: str
 ) -> Iterator[Any]:
-    """The batches of a CSV/TSV source (a whole input or a range), advancing its progress
-    bar ``label`` (``whole``: the file and part count its parallel ranges share a bar by).
-    """
+    """The batches of a CSV/TSV source, advancing its progress bar ``label``."""
     from losscli.io import progress
 
-    if source.byte_range is not None:
-        start, end = source.byte_range
-        lead = csv_ranges.ReadLead(csv_ranges.CSV_READ_LEAD)
-        with csv_ranges.RangeFile(source.path, start, end, source.watch, lead) as stream:
-            batches = lead.count(_csv_batches(source, header, columns, text_columns, stream))
-            total = os.path.getsize(source.path) if whole else end - start
-            yield from progress.track(
-                batches, label, total=total, unit="bytes", position=stream.tell, whole=whole
-            )
-    elif csv_ranges.chunkable(source):
+    if csv_ranges.chunkable(source):
         import pyarrow as pa
 
         drop_pending(source)  # the chunks are read with pread
@@ -145,17 +129,15 @@ def _csv_batches(
     import pyarrow as pa
 
     types = _column_types(header, columns, text_columns)
-    if source.byte_range is not None:  # lines from the middle of the file: no header
-        data: Any = raw  # its reads hand Arrow each block without a copy
+    head, stream = take_stream(source)
+    data: Any
+    if source.path != "-" and source.compression is None:
+        if hasattr(stream, "close"):
+            stream.close()
+        data = source.path if raw is None else raw  # raw's reads hand Arrow each block
     else:
-        head, stream = take_stream(source)
-        if source.path != "-" and source.compression is None:
-            if hasattr(stream, "close"):
-                stream.close()
-            data = source.path if raw is None else raw
-        else:
-            data = io.BufferedReader(Prefixed(head, stream), buffer_size=CSV_BLOCK)
-    block = source.block_size if source.byte_range else CSV_BLOCK
+        data = io.BufferedReader(Prefixed(head, stream), buffer_size=CSV_BLOCK)
+    block = CSV_BLOCK
     handed = skip  # rows handed on: a read started again skips them
     while True:
         try:
@@ -170,10 +152,6 @@ def _csv_batches(
                 yield batch
             return
         except pa.ArrowInvalid as exc:
-            if source.watch is not None and source.watch.quoted:
-                # A range cut short at a quote: void, read again whole by the caller
-                # (explaining the error would scan the whole file for nothing).
-                raise InputError(f"{source.name}: a quoted field may span the cut") from None
             larger = _csv_retry(source, str(exc), block)
             if larger is None:
                 raise _explain_csv_error(source, header, columns, text_columns, str(exc)) from None
@@ -186,14 +164,13 @@ def _open_csv(
     import pyarrow.csv as pcsv
 
     # Our cleaned names replace the header row, which is skipped as a row (quotes and all).
-    skip = 1 if source.byte_range is None or source.byte_range[0] == 0 else 0
     return pcsv.open_csv(
         data,
         read_options=pcsv.ReadOptions(
             block_size=block,
             column_names=header.columns,
-            skip_rows_after_names=skip,
-            use_threads=True,  # ranges too: Arrow's threads parse while Python computes
+            skip_rows_after_names=1,
+            use_threads=True,  # Arrow's threads parse while Python computes
             encoding=source.encoding,
         ),
         parse_options=pcsv.ParseOptions(
@@ -218,8 +195,8 @@ def _csv_retry(source: Source, message: str, block: int) -> int | None:
         not source.newlines_in_values
     )
     straddles = "straddles" in message and block < CSV_MAX_BLOCK
-    if source.byte_range is not None or (source.path == "-" and source.data is None):
-        return None  # a range is read again whole by the caller; stdin cannot be
+    if source.path == "-" and source.data is None:
+        return None  # stdin cannot be read again
     if synced:
         source.newlines_in_values = True
         return block

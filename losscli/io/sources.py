@@ -64,10 +64,6 @@ class Source:
     files: list[str] | None = None
     partitions: Any = None
     part_starts: list[tuple[int, str]] = field(default_factory=list)
-    # CSV/TSV only: a slice of whole lines (split_lines) and the watch its ranges share.
-    byte_range: tuple[int, int] | None = None  # a slice of lines of a CSV file (split_lines)
-    block_size: int = 0  # the range readers' block size
-    watch: Any = None  # the RangeWatch shared by the ranges of one file
     part: str = ""  # "1/2": which of the parallel parts this is (for the progress bar)
     # CSV/TSV only: the field delimiter (--delimiter, else sniffed from the header line)
     # and the decimal mark (--decimal); ``detect_format`` sets them from the InputSpec.
