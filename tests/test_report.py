@@ -289,3 +289,25 @@ def test_confusion_matrix_decides_as_accuracy_does() -> None:
     cal.add(y, p)
     assert cal.confusion.tolist() == [[2, 0], [1, 1]]
     assert np.trace(cal.confusion) / len(y) == losscli.evaluate(y, p, "accuracy")
+
+
+@pytest.mark.parametrize(("top", "labels"), [(20_000, ["1", "10", "100", "1000", "10000"]),
+                                             (5, ["1", "2", "3", "4"])])  # fmt: skip
+def test_residual_colour_bar_ticks(top: int, labels: list[str]) -> None:
+    """The log colour bar is labelled at its decades; across two decades or more it has
+    no minor ticks (33 more tick marks to lay out), across less its minor ticks are the
+    labels. Drawn first (before any other chart), it waits for matplotlib's import."""
+    import numpy as np
+
+    from losscli.app import report_charts
+
+    report_charts.require_matplotlib()
+    counts = np.zeros((40, 40), dtype=int)
+    counts[5, 5], counts[6, 6] = top, 1
+    res = {"counts": counts.tolist(), "pred_range": [0, 1], "resid_range": [-1, 1],
+           "clipped": 0, "rebinned": 0, "n": int(counts.sum())}  # fmt: skip
+    svg = report_charts.residual_density(res)
+    texts = re.findall(r"<text[^>]*>([^<]*)</text>", svg)
+    assert texts[texts.index("Residuals against predictions (40 × 40 cells)") + 1 : -1] == labels
+    # the main axes' 6 + 9 ticks, then the bar's: its labelled ticks, no unlabelled ones
+    assert len(re.findall(r'<g id="[xy]tick_', svg)) == 15 + len(labels) + (top < 100)

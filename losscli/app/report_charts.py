@@ -160,10 +160,11 @@ def histogram(loss: str, hist: dict[str, Any], grads: dict[str, Any] | None) -> 
 def residual_density(res: dict[str, Any]) -> str:
     """Residual y − ŷ against prediction ŷ as a binned 2-D count (log colour)."""
     import numpy as np
-    from matplotlib.colors import LogNorm
 
     counts = np.asarray(res["counts"], dtype=float).T  # rows: residual bins
-    fig = _figure(height=4.0)
+    fig = _figure(height=4.0)  # first: it waits for matplotlib's import in its thread
+    from matplotlib.colors import LogNorm
+
     ax = fig.subplots()
     (x0, x1), (y0, y1) = res["pred_range"], res["resid_range"]
     shown = np.where(counts > 0, counts, np.nan)
@@ -178,7 +179,7 @@ def residual_density(res: dict[str, Any]) -> str:
         norm=LogNorm(vmin=1.0, vmax=max(vmax, 1.5)),
     )
     bar = fig.colorbar(mesh, ax=ax, label="rows per cell")
-    _plain_log_labels(bar.ax.yaxis)
+    _plain_log_labels(bar.ax.yaxis, minor=vmax < 100)
     ax.axhline(0.0, color="0.3", linewidth=0.8)
     ax.set_xlabel("prediction ŷ")
     ax.set_ylabel("residual y − ŷ")
@@ -297,13 +298,19 @@ def _plain_log_ticks(axis: Any) -> None:
     axis.set_minor_locator(NullLocator())
 
 
-def _plain_log_labels(axis: Any) -> None:
+def _plain_log_labels(axis: Any, minor: bool) -> None:
     """The log colour bar's labels as plain text (100, 1e+06) on its default ticks: the
-    default labels are mathtext (10²), slow to lay out as ``_plain_log_ticks`` says."""
-    from matplotlib.ticker import LogFormatter
+    default labels are mathtext (10²), slow to lay out as ``_plain_log_ticks`` says.
+    Minor ticks (2 … 9 of each decade) only where the bar spans less than two decades:
+    across more, the decades are labels enough and the minor ticks cost a tenth of a
+    second to lay out."""
+    from matplotlib.ticker import LogFormatter, NullLocator
 
     axis.set_major_formatter(LogFormatter())
-    axis.set_minor_formatter(LogFormatter(labelOnlyBase=False))
+    if minor:
+        axis.set_minor_formatter(LogFormatter(labelOnlyBase=False))
+    else:
+        axis.set_minor_locator(NullLocator())
 
 
 def _finite(v: Any) -> float:
