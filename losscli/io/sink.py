@@ -258,7 +258,7 @@ class CsvRowsWriter:
     ``CSVWriter``'s.
     """
 
-    SLICE = 1 << 16  # rows: a smaller batch is formatted in one go
+    SLICE = 1 << 15  # rows: a smaller batch is formatted in one go
 
     def __init__(self, file: Any) -> None:
         import pyarrow.csv as pcsv
