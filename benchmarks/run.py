@@ -1164,8 +1164,13 @@ def main(argv: list[str] | None = None) -> None:
     if args.json:
         args.json = args.json.resolve()
     # Every command runs in an empty directory: a losscli.toml or pyproject.toml where the
-    # runner was started would otherwise be read (and timed) by each losscli command.
+    # runner was started would otherwise be read (and timed) by each losscli command. A
+    # checkout run without installing (`python -m losscli`) is then found by PYTHONPATH.
     home = os.getcwd()
+    if not installed("losscli"):
+        os.environ["PYTHONPATH"] = os.pathsep.join(
+            p for p in (str(HERE.parent), os.environ.get("PYTHONPATH", "")) if p
+        )
     os.chdir(scratch)
     big = data / "regression_50m.csv"
     big_existed = big.exists()

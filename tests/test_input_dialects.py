@@ -167,6 +167,8 @@ def test_chunks_parsed_ahead_use_the_sniffed_delimiter(capsys, monkeypatch, tmp_
     parse = losscli.io.csv_reader._parse_chunk
     monkeypatch.setattr(losscli.io.csv_ranges, "PARALLEL_MIN_BYTES", 1)
     monkeypatch.setattr(losscli.io.csv_ranges, "CSV_CHUNK", chunk)
+    monkeypatch.setattr(losscli.io.csv_ranges, "CSV_CHUNK_MAX", chunk)
+    monkeypatch.setattr(losscli.io.csv_ranges, "usable_cpus", lambda: 2)
     monkeypatch.setattr(
         losscli.io.csv_reader, "_parse_chunk", lambda *a: chunks.append(1) or parse(*a)
     )

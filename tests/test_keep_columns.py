@@ -127,7 +127,7 @@ def test_dropped_rows_keep_their_ids_aligned(capsys, tmp_path):
     ]
 
 
-def test_many_batches_and_parallel_first_pass_keep_rows_aligned(capsys, monkeypatch, tmp_path):
+def test_many_batches_and_chunks_parsed_ahead_keep_rows_aligned(capsys, monkeypatch, tmp_path):
     n = 60_000  # several 1 MiB blocks
     rng = np.random.default_rng(7)
     y, p = rng.normal(size=n), rng.normal(size=n)
@@ -137,7 +137,9 @@ def test_many_batches_and_parallel_first_pass_keep_rows_aligned(capsys, monkeypa
         + "".join(f"id{i},{float(a)!r},{float(b)!r}\n" for i, (a, b) in enumerate(zip(y, p)))
     )
     monkeypatch.setattr(losscli.io.csv_ranges, "PARALLEL_MIN_BYTES", 1)
-    monkeypatch.setattr(losscli.engine.passes, "_parallel_parts", lambda: 2)
+    monkeypatch.setattr(losscli.io.csv_ranges, "CSV_CHUNK", 1 << 16)  # about 40 chunks
+    monkeypatch.setattr(losscli.io.csv_ranges, "CSV_CHUNK_MAX", 1 << 16)
+    monkeypatch.setattr(losscli.io.csv_ranges, "usable_cpus", lambda: 2)
     code, out, err = cli(capsys, "grad", src, "-l", "mse", "--keep", "id", "-q")
     assert code == 0, err
     rows = _rows(out)

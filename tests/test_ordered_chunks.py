@@ -16,6 +16,7 @@ def small_chunks(monkeypatch):
     """Files of a few KiB read in chunks of 1 KiB (about 25 rows), on two CPUs."""
     monkeypatch.setattr(csv_ranges, "PARALLEL_MIN_BYTES", 1)
     monkeypatch.setattr(csv_ranges, "CSV_CHUNK", 1024)
+    monkeypatch.setattr(csv_ranges, "CSV_CHUNK_MAX", 1024)
     monkeypatch.setattr(csv_ranges, "usable_cpus", lambda: 2)
     monkeypatch.setattr(sources, "SNIFF_BYTES", 8192)  # the head sees no quote of row 1500
     parsed = []
@@ -147,3 +148,44 @@ def test_a_bad_cell_is_explained_once(small_chunks, capsys, monkeypatch, tmp_pat
     code, _, err = cli(capsys, "grad", path, "-l", "mse", "-o", tmp_path / "g.csv", "-q")
     assert code == 2 and "row 1500 (line 1502)" in err
     assert len(calls) == 1
+
+
+@pytest.mark.parametrize(
+    ("row_bytes", "expected"),
+    [(20, 2 << 20), (50, 50 << 16), (200, 6 << 20)],
+    ids=["narrow: the least chunk", "64Ki rows", "wide: the largest chunk"],
+)
+def test_a_chunk_holds_about_64ki_rows_within_its_bounds(tmp_path, row_bytes, expected):
+    """2 MiB holds 100k rows of two numbers but 10k of ten: chunks aim at 64Ki rows,
+    between 2 and 6 MiB."""
+    import os
+
+    path = tmp_path / "rows.csv"
+    line = ("1," * (row_bytes // 2))[: row_bytes - 2] + "1\n"
+    assert len(line) == row_bytes
+    path.write_text("h\n" + line * 5000)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        chunks = csv_ranges.OrderedChunks(sources.detect_format(str(path)))
+        # told from the first 64 KiB, whose last line is cut: within a row of the mark
+        assert chunks._chunk_bytes(fd, 2) == pytest.approx(expected, rel=1e-3)
+    finally:
+        os.close(fd)
+
+
+def test_batches_hold_at_most_the_chunk_rows(small_chunks, monkeypatch, tmp_path):
+    """A chunk's rows are handed on in batches of at most CSV_CHUNK_ROWS (the arrays a loss
+    computes stay that size), every row once, in order."""
+    from losscli.io.batches import read_batches, read_header
+
+    monkeypatch.setattr(csv_ranges, "CSV_CHUNK", 1 << 20)
+    monkeypatch.setattr(csv_ranges, "CSV_CHUNK_MAX", 1 << 20)
+    monkeypatch.setattr(csv_ranges, "CSV_CHUNK_ROWS", 100)
+    path = _write(tmp_path, _rows(3000))
+    source = sources.detect_format(str(path))
+    batches = list(read_batches(source, read_header(source), ["y", "yhat"], set()))
+    assert small_chunks == [True]  # one chunk of the whole file ...
+    assert [b.num_rows for b in batches] == [100] * 30  # ... in batches of 100 rows
+    y = np.concatenate([b.column("y").to_numpy() for b in batches])
+    expected = np.array([float(line.split(",")[0]) for line in _rows(3000)])
+    np.testing.assert_array_equal(y, expected)

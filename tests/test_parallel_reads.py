@@ -35,6 +35,7 @@ def chunks(monkeypatch):
 
     def use(size: int) -> list[int]:
         monkeypatch.setattr(losscli.io.csv_ranges, "CSV_CHUNK", size)
+        monkeypatch.setattr(losscli.io.csv_ranges, "CSV_CHUNK_MAX", size)
         parsed.clear()
         return parsed
 
@@ -208,6 +209,56 @@ def test_row_group_runs_give_the_serial_results(capsys, monkeypatch, tmp_path, s
     for a, b in zip(parallel["results"], serial["results"], strict=True):
         assert (a["loss"], a["group"], a["n"]) == (b["loss"], b["group"], b["n"])
         assert a["value"] == pytest.approx(b["value"], rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    "sample, args",
+    [
+        ("multiclass.csv", ["--loss", "cross_entropy,focal", "--per-class", "--bootstrap", "200"]),
+        ("regression.csv", ["--loss", "mse,mae", "--group", "segment", "--bootstrap", "150"]),
+        ("regression.csv", ["--loss", "mse", "--dropna", "--top", "5", "--group", "segment"]),
+    ],
+    ids=["per_class_bootstrap", "groups_bootstrap", "dropna_top"],
+)
+def test_row_group_runs_give_the_serial_class_rows_intervals_and_top_rows(
+    capsys, monkeypatch, tmp_path, sample, args
+):
+    """Each run numbers its rows by their place in the file: merged, the bootstrap units
+    (row mod 4096), the intervals and the worst rows are the serial read's, with rows
+    dropped by --dropna too."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = _parquet_copy(tmp_path, sample, 300)
+    if "--dropna" in args:  # a few empty predictions, in both runs
+        table = pq.read_table(path)
+        pred = table.column("y_pred").to_numpy().copy()
+        mask = np.zeros(len(pred), bool)
+        mask[[7, 400, 1500, 1999]] = True
+        column = pa.array(pred, mask=mask)
+        table = table.set_column(table.schema.get_field_index("y_pred"), "y_pred", column)
+        pq.write_table(table, path, row_group_size=300)
+    serial = eval_json(capsys, path, *args)
+    made: list = []
+    split = losscli.io.parquet_reader.split_row_groups
+    monkeypatch.setattr(losscli.io.parquet_reader, "PARALLEL_MIN_ROWS", 1)
+    monkeypatch.setattr(losscli.engine.passes, "_parallel_parts", lambda: 2)
+    monkeypatch.setattr(
+        losscli.engine.passes, "split_row_groups", lambda *a: made.append(split(*a)) or made[-1]
+    )
+    parallel = eval_json(capsys, path, *args)
+    assert made and len(made[0]) == 2
+    assert parallel["input"] == serial["input"]
+    assert parallel.get("top_rows") == serial.get("top_rows")
+    assert len(parallel["results"]) == len(serial["results"])
+    for a, b in zip(parallel["results"], serial["results"]):
+        assert (a["loss"], a["group"], a.get("class"), a["n"]) == (
+            b["loss"], b["group"], b.get("class"), b["n"],
+        )  # fmt: skip
+        assert a.keys() == b.keys()
+        for key in ("value", "ci_low", "ci_high"):
+            if key in b:
+                assert a[key] == pytest.approx(b[key], rel=1e-12), key
 
 
 def test_row_group_runs_split_rows_evenly_and_number_them(tmp_path):

@@ -37,17 +37,36 @@ def _from_pass(path: str, loss: str | None = None, **spec) -> tuple[dict | None,
 )
 @pytest.mark.parametrize("parts", [1, 2])
 def test_the_pass_gives_recommends_evidence(
-    monkeypatch: pytest.MonkeyPatch, name: str, parts: int
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, name: str, parts: int
 ) -> None:
+    """Serially (the CSV), and in two parallel runs of row groups (the same rows as
+    Parquet), whose tallies merge in file order."""
+    import pyarrow.csv as pcsv
+    import pyarrow.parquet as pq
+
     import losscli.engine.passes
-    import losscli.io.csv_ranges
+    import losscli.io.parquet_reader
 
     # a residual sample that ends in the second part when the file is read in two
     monkeypatch.setattr(evidence, "RESIDUAL_SAMPLE", 1500)
+    path = str(ROOT / "sample_data" / f"{name}.csv")
     if parts == 2:
-        monkeypatch.setattr(losscli.io.csv_ranges, "PARALLEL_MIN_BYTES", 1)
+        path = str(tmp_path / f"{name}.parquet")
+        table = pcsv.read_csv(ROOT / "sample_data" / f"{name}.csv")
+        pq.write_table(table, path, row_group_size=500)
+        split = losscli.io.parquet_reader.split_row_groups
+        made = []
+
+        def recorded(*args):
+            made.append(split(*args))
+            return made[-1]
+
+        monkeypatch.setattr(losscli.io.parquet_reader, "PARALLEL_MIN_ROWS", 1)
         monkeypatch.setattr(losscli.engine.passes, "_parallel_parts", lambda: 2)
-    mine, theirs = _from_pass(str(ROOT / "sample_data" / f"{name}.csv"))
+        monkeypatch.setattr(losscli.engine.passes, "split_row_groups", recorded)
+    mine, theirs = _from_pass(path)
+    if parts == 2:
+        assert made and len(made[0]) == 2  # really read in two parts
     assert mine is not None
     assert mine == theirs
     if name in ("regression", "counts"):

@@ -230,6 +230,7 @@ def test_a_csv_parsed_in_chunks_gives_the_same_rows(capsys, monkeypatch, regress
     parse = losscli.io.csv_reader._parse_chunk
     monkeypatch.setattr(losscli.io.csv_ranges, "PARALLEL_MIN_BYTES", 1)
     monkeypatch.setattr(losscli.io.csv_ranges, "CSV_CHUNK", 1 << 14)
+    monkeypatch.setattr(losscli.io.csv_ranges, "CSV_CHUNK_MAX", 1 << 14)
     monkeypatch.setattr(losscli.io.csv_ranges, "usable_cpus", lambda: 2)
     monkeypatch.setattr(
         losscli.io.csv_reader, "_parse_chunk", lambda *a: parsed.append(1) or parse(*a)

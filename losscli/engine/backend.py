@@ -85,7 +85,7 @@ class Backend(Protocol):
 
 
 class LocalBackend:
-    """The passes in this process, over the range readers' record batches."""
+    """The passes in this process, over the readers' record batches."""
 
     infers_while_reading = True
 

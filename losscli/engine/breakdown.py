@@ -207,19 +207,12 @@ class Extra:
         """An empty extra of the same kind, for another part of the input."""
         return Extra(self.split, self.resample)
 
-    def merge(self, other: Extra, row_offset: int = 0) -> None:
-        """Take the finished sums of the rows after these (the next part's). That part
-        numbered its rows ``row_offset`` less than their place in the input, so its
-        unit u holds the rows of unit (u + row_offset) mod ``UNITS``."""
+    def merge(self, other: Extra) -> None:
+        """Take the finished sums of the rows after these (the next part's, whose rows
+        are numbered by their place in the input, so its units are these units)."""
         self.classes = self.classes.merge(other.classes)
-        shift = row_offset % UNITS
         for key, table in other.units.items():
-            ids, sums = table.ids, table.sums
-            if shift:
-                moved = (ids + shift) % UNITS
-                order = np.argsort(moved)
-                ids, sums = moved[order], map_leaves(sums, lambda leaf, o=order: leaf[o])
-            self.units.setdefault(key, UnitTable()).add(ids, sums)
+            self.units.setdefault(key, UnitTable()).add(table.ids, table.sums)
 
 
 def _units_of_frame(frame: Frame) -> np.ndarray:

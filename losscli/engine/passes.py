@@ -816,9 +816,9 @@ class Joined:
         """Both extras empty, for another part of the file (when both merge)."""
         return Joined(self.first.fresh(), self.second.fresh())  # type: ignore[attr-defined]
 
-    def merge(self, other: Joined, row_offset: int = 0) -> None:
-        self.first.merge(other.first, row_offset)  # type: ignore[attr-defined]
-        self.second.merge(other.second, row_offset)  # type: ignore[attr-defined]
+    def merge(self, other: Joined) -> None:
+        self.first.merge(other.first)  # type: ignore[attr-defined]
+        self.second.merge(other.second)  # type: ignore[attr-defined]
 
 
 @dataclass
@@ -861,12 +861,12 @@ def accumulate(
     """
     if extras is not None and not extras.mergeable:
         return _accumulate_serial(reading, stats, extras)
-    ranges = None
+    parts = None
     if reading.targets is None and reading.key is None:
-        ranges = split_row_groups(reading.source, _parallel_parts(), reading.header.rows_hint)
-    if ranges:
+        parts = split_row_groups(reading.source, _parallel_parts(), reading.header.rows_hint)
+    if parts:
         try:
-            return _accumulate_ranges(reading, stats, ranges, extras)
+            return _accumulate_parts(reading, stats, parts, extras)
         except InputError:  # an error is restated with its exact row
             stats.clear()
             reading.reopen()
@@ -877,31 +877,30 @@ def _parallel_parts() -> int:
     return min(usable_cpus(), 2)
 
 
-def _accumulate_ranges(
-    reading: Reading, stats: dict[str, int], ranges: Sequence[Source], extras: Extras | None = None
+def _accumulate_parts(
+    reading: Reading, stats: dict[str, int], sources: Sequence[Source], extras: Extras | None = None
 ) -> list[GroupedSums]:
     from concurrent.futures import ThreadPoolExecutor
     from dataclasses import replace
 
     drop_pending(reading.source)  # the header's open stream is not needed here
-    parts = [replace(reading, source=r) for r in ranges]
+    parts = [replace(reading, source=r) for r in sources]
     part_stats: list[dict[str, int]] = [{} for _ in parts]
     # each part its own empty extras; merged into the caller's only once every part is read
     part_extras = [
         None if extras is None else Extras([e.fresh() for e in extras.losses], extras.per_frame)
         for _ in parts
     ]
-    with ThreadPoolExecutor(len(parts), thread_name_prefix="losscli-range") as pool:
+    with ThreadPoolExecutor(len(parts), thread_name_prefix="losscli-part") as pool:
         futures = [
             pool.submit(_accumulate_serial, p, st, ex)
             for p, st, ex in zip(parts, part_stats, part_extras)
         ]
         results = [f.result() for f in futures]
-    if extras is not None:
-        # A run of row groups numbers its rows from its first row in the file.
+    if extras is not None:  # a part numbers its rows by their place in the file
         for part in part_extras:
             for mine, theirs in zip(extras.losses, part.losses):
-                mine.merge(theirs, 0)
+                mine.merge(theirs)
     for st in part_stats:
         for k, v in st.items():
             stats[k] = stats.get(k, 0) + v

@@ -394,8 +394,8 @@ class RowStats:
             classes=self.classes,
         )
 
-    def merge(self, other: RowStats, row_offset: int = 0) -> None:
-        """Add another part's sums (``row_offset``: unused, no row numbers are kept)."""
+    def merge(self, other: RowStats) -> None:
+        """Add another part's sums."""
         self.losses.merge(other.losses)
         if self.grads is not None and other.grads is not None:
             self.grads.merge(other.grads)

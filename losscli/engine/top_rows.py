@@ -63,12 +63,11 @@ class WorstRows:
         """An empty list for another part of the file (read in parallel)."""
         return WorstRows(self.k, self.columns, self.group, self.ranked)
 
-    def merge(self, other: WorstRows, row_offset: int = 0) -> None:
-        """Take the rows of another part, numbered ``row_offset`` further on: the K worst
-        of both, ranked as one list."""
+    def merge(self, other: WorstRows) -> None:
+        """Take the rows of another part (numbered by their place in the input): the K
+        worst of both, ranked as one list."""
         for key, rows in other.kept.items():
-            shifted = [(rank, row + row_offset, cells, v) for rank, row, cells, v in rows]
-            self.kept[key] = first_k(self.kept.get(key, []) + shifted, self.k)
+            self.kept[key] = first_k(self.kept.get(key, []) + rows, self.k)
 
     def _offer(self, key: str | None, losses: Any, frame: Frame, where: Any) -> None:
         rank = np.where(np.isnan(losses), np.inf, losses)

@@ -23,10 +23,10 @@ class ReadLead:
     """Keeps Arrow's CSV reader at most ``lead`` blocks ahead of the batches taken from it.
 
     Arrow's streaming CSV reader reads up to 32 blocks ahead of its parser on a
-    background thread: 32 MiB of text that nobody is parsing yet. The file object waits in ``before_read`` until the
-    consumer has taken enough batches (``taken``): one batch per block, and Arrow
-    needs the next block to finish a batch, so a lead of a few blocks never stalls
-    it. Should a wait ever last ``patience`` seconds, the limit is dropped for good.
+    background thread: 32 MiB of text that nobody is parsing yet. The file object waits
+    in ``before_read`` until the consumer has taken enough batches (``taken``): one
+    batch per block, and Arrow needs the next block to finish a batch, so a lead of a
+    few blocks never stalls it. Should a wait ever last ``patience`` seconds, the limit is dropped for good.
     """
 
     def __init__(self, lead: int, patience: float = 0.5) -> None:
@@ -123,8 +123,13 @@ def plain_lines(source: Source) -> bool:
     )
 
 
-#: a large file is parsed in chunks of about this size (4 MiB: as fast, 20 MiB more memory)
+#: a large file is parsed in chunks of about CSV_CHUNK_ROWS rows, at least CSV_CHUNK and
+#: at most CSV_CHUNK_MAX bytes, handed on in batches of at most CSV_CHUNK_ROWS rows: fewer
+#: rows a chunk cost per-chunk and per-batch work (a 10-class file's 2 MiB holds 10k
+#: rows), more rows hold more memory in the parsed chunks and the batches' arrays
 CSV_CHUNK = 2 << 20
+CSV_CHUNK_MAX = 6 << 20
+CSV_CHUNK_ROWS = 1 << 16
 CHUNKS_AHEAD = 3  # chunks read and parsed ahead of the one handed on
 
 
@@ -151,12 +156,12 @@ class OrderedChunks:
     """A plain CSV/TSV file read in order, its chunks of whole lines parsed on two threads.
 
     Arrow's streaming reader parses one block after another; every whole-file read of
-    such a file goes this way instead: chunks of about ``CSV_CHUNK`` bytes, each cut after
-    a line break, are read with pread and parsed whole by ``parse(data)`` on a pool of two
-    threads (Arrow lets go of the GIL) while the caller computes on the rows before them,
-    at most ``CHUNKS_AHEAD`` ahead, and handed on in order. (Two readers of halves of the
-    file, each Arrow's threaded streaming reader, were measured slower on two cores: their
-    threads contend for the same CPUs.)
+    such a file goes this way instead: chunks of about ``CSV_CHUNK_ROWS`` rows
+    (``_chunk_bytes``), each cut after a line break, are read with pread and parsed whole
+    by ``parse(data)`` on a pool of two threads (Arrow lets go of the GIL) while the
+    caller computes on the rows before them, at most ``CHUNKS_AHEAD`` ahead, and handed
+    on in order. (Two readers of halves of the file, each Arrow's threaded streaming
+    reader, were measured slower on two cores: their threads contend for the same CPUs.)
 
     A cut after a line break is a row boundary unless the break sits in a quoted field, so
     a chunk holding a quote character is not parsed: the rows from there on come from
@@ -190,12 +195,13 @@ class OrderedChunks:
             if pos is None:  # lines end in a lone \r: no cut after b"\n" is a line's end
                 yield from self._serially(rest, 0)
                 return
+            chunk = self._chunk_bytes(fd, pos)
             ahead: deque[tuple[int, Any]] = deque()
             rows = 0
 
             def read_next() -> None:
                 nonlocal pos
-                end = self._after_line(fd, pos + CSV_CHUNK)
+                end = self._after_line(fd, pos + chunk)
                 ahead.append((end, pool.submit(self._parse, fd, pos, end, parse)))
                 pos = end
 
@@ -235,6 +241,13 @@ class OrderedChunks:
         head = os.pread(fd, min(end, 1 << 16), 0)
         cr = head.find(b"\r")
         return None if 0 <= cr != end - 2 else end
+
+    def _chunk_bytes(self, fd: int, start: int) -> int:
+        """The chunk size for this file: ``CSV_CHUNK_ROWS`` rows as long as its first
+        64 KiB of rows, within ``CSV_CHUNK`` … ``CSV_CHUNK_MAX`` bytes."""
+        head = os.pread(fd, 1 << 16, start)
+        per_row = len(head) / max(head.count(b"\n"), 1)
+        return min(CSV_CHUNK_MAX, max(CSV_CHUNK, int(CSV_CHUNK_ROWS * per_row)))
 
     @staticmethod
     def _parse(

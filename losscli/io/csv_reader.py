@@ -100,7 +100,7 @@ def _parse_chunk(
         parse_options=pcsv.ParseOptions(delimiter=field_delimiter(source)),
         convert_options=_convert_options(source, types, columns),
     )
-    return table.to_batches()
+    return table.to_batches(max_chunksize=csv_ranges.CSV_CHUNK_ROWS)
 
 
 def _convert_options(source: Source, types: dict[str, Any], columns: list[str]) -> Any:
@@ -125,7 +125,8 @@ def _csv_batches(
     raw: Any = None,
     skip: int = 0,
 ) -> Iterator[Any]:
-    """The batches of the input (or its range ``raw``), less the first ``skip`` rows."""
+    """The batches of the input (read through ``raw`` when given), less the first ``skip``
+    rows."""
     import pyarrow as pa
 
     types = _column_types(header, columns, text_columns)

@@ -3,8 +3,8 @@
 ``InputSpec`` holds every input option of a command, built once from the command line
 (``losscli.cli.options.with_input_options``), from a check's keys (``losscli check``)
 or from the Python API's keywords, and passed down whole. ``detect_format`` gives a
-``Source`` the CSV settings of its ``dialect``, and the parallel range readers of one
-file copy them. Nothing heavy is imported here (``--help`` stays light).
+``Source`` the CSV settings of its ``dialect``. Nothing heavy is imported here
+(``--help`` stays light).
 """
 
 from __future__ import annotations
