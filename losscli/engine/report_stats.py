@@ -59,24 +59,35 @@ def _bounds() -> tuple[Any, Any]:
     return np.concatenate([[-np.inf], edges]), np.concatenate([edges, [np.inf]])
 
 
+#: a value whose 4·log₁₀ v lies this close to a whole number may sit on either side of an
+#: edge once rounded (the logarithm's error is ~10⁻¹⁴ there): it is checked against the edges
+NEAR_EDGE = 1e-9
+
+
 def log_bins(v: Any) -> Any:
     """Each finite value's bin on the log bins: 0 for v ≤ 0, else 1 + the number of edges
     ≤ v (``searchsorted(edges, v, side="right") + 1``, exactly).
 
-    The bin is estimated from ⌊4·log₁₀ v⌋ and set right by one comparison with its lower
-    and upper bound (the logarithm's rounding moves a value by at most one bin; values
-    below 10⁻¹² and v ≤ 0 start in bin 0), several times cheaper than a binary search
-    over the edges for each value."""
+    The bin is ⌊4·log₁₀ v⌋ (shifted to count from bin 2), which is exact unless that
+    number lies within ``NEAR_EDGE`` of a whole one; those values (and the clipped ones:
+    v ≤ 0, v < 10⁻¹², v ≥ 10¹²) are set right by a comparison with their bin's lower and
+    upper bound, the logarithm's rounding moving a value by at most one bin. Several
+    times cheaper than a binary search over the edges for each value."""
     below, above = _bounds()
     with np.errstate(divide="ignore", invalid="ignore"):
-        k = np.log10(v)  # −inf for 0, NaN for v < 0: bin 0 below (fmax drops NaN)
+        k = np.log10(v)  # −inf for 0, NaN for v < 0: clipped to 1 below (fmax drops NaN)
     k *= PER_DECADE
     k += 2 - LOW * PER_DECADE
-    np.fmax(k, 0, out=k)
+    np.fmax(k, 1, out=k)  # bin 1 holds every 0 < v < 10⁻¹², and v ≤ 0 is set right below
     np.fmin(k, len(below) - 1, out=k)
-    s = k.astype(np.intp)  # ⌊k⌋: k ≥ 0
-    s += above.take(s) <= v
-    s -= below.take(s) > v
+    s = k.astype(np.intp)  # ⌊k⌋: k ≥ 1
+    k -= s  # the fraction: a clipped value's is 0
+    near = np.flatnonzero((k < NEAR_EDGE) | (k > 1.0 - NEAR_EDGE))
+    if near.size:
+        sn, vn = s[near], v[near]
+        sn += above.take(sn) <= vn
+        sn -= below.take(sn) > vn
+        s[near] = sn
     return s
 
 
