@@ -45,18 +45,18 @@ def test_a_name_both_parameter_and_option_is_refused():
 
 
 def test_binding_an_undeclared_option_raises(monkeypatch):
-    import losscli.binding.objective as objective
+    import losscli.binding.conventions as conventions
 
     typo = Convention("mape", "sklearn", "f", options={"mape_scal": 1.0})
-    monkeypatch.setattr(objective, "lookup", lambda loss, library: typo)
+    monkeypatch.setattr(conventions, "lookup", lambda loss, library: typo)
     with pytest.raises(ValueError, match="mape_scal"):
         bind_term("mape", {}, {}, None, "sklearn")
 
 
 def test_binding_an_option_with_an_invalid_value_raises(monkeypatch):
-    import losscli.binding.objective as objective
+    import losscli.binding.conventions as conventions
 
     wrong = Convention("mse", "keras", "f", options={"denominator": "rows"})
-    monkeypatch.setattr(objective, "lookup", lambda loss, library: wrong)
+    monkeypatch.setattr(conventions, "lookup", lambda loss, library: wrong)
     with pytest.raises(Exception, match="denominator"):
         bind_term("mse", {}, {}, None, "keras")

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 import pytest
 from helpers import succeeds
 
 HEAVY = ("numpy", "pandas", "pyarrow")
+SAMPLE = Path(__file__).resolve().parents[1] / "sample_data" / "regression.csv"
 
 # Runs one command through the console-script entry point, then reports its exit
 # code and which heavy modules got imported as the last line of stdout.
@@ -83,3 +85,20 @@ def test_python_m_losscli_imports_no_heavy_module(args: list[str]) -> None:
     }
     assert "losscli.cli.commands" in imported
     assert {name.split(".")[0] for name in imported} & set(HEAVY) == set()
+
+
+@pytest.mark.parametrize(
+    ("args", "loaded"),
+    [([], False), (["--convention", "torch"], True)],
+    ids=["no convention", "--convention torch"],
+)
+def test_the_convention_records_load_only_for_a_convention(args: list[str], loaded: bool) -> None:
+    """eval reads no convention record unless one is asked for (the table of every
+    (loss, library) record costs milliseconds of every command's start-up)."""
+    script = (
+        "import sys; from losscli.cli.commands import run; "
+        f"code = run(['eval', {str(SAMPLE)!r}, '--loss', 'mse', '-q', *{args!r}]); "
+        "print(code, 'losscli.binding.conventions' in sys.modules)"
+    )
+    proc = succeeds([sys.executable, "-c", script])
+    assert proc.stdout.split()[-2:] == ["0", str(loaded)]

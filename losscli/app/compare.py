@@ -27,7 +27,7 @@ from typing import Any
 from losscli._lazy import np
 from losscli._version import __version__
 from losscli.app.thresholds import better
-from losscli.binding.conventions import normalize_library
+from losscli.binding.libraries import normalize_library
 from losscli.engine import bootstrap
 from losscli.engine.backend import backend_for
 from losscli.engine.passes import (

@@ -19,7 +19,7 @@ from losscli.app.arrays import column_name, column_names, file_path, loss_text
 from losscli.app.arrays import thresholds as threshold_items
 from losscli.app.reading import checked_inference, dropped_note, kept_rows_note, prepare
 from losscli.app.result_table import EvalDocument
-from losscli.binding.conventions import normalize_library
+from losscli.binding.libraries import normalize_library
 from losscli.binding.objective import objectives_for
 from losscli.engine.backend import backend_for
 from losscli.engine.logits import quiet

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from losscli.binding.conventions import normalize_library, sklearn_positive
+from losscli.binding.libraries import normalize_library, sklearn_positive
 from losscli.binding.objective import conventions_of, objectives_for
 from losscli.engine.passes import LABEL_INPUTS, Reading, Selected, plan_losses, text_columns_for
 from losscli.errors import InputError, UsageError
@@ -263,7 +263,7 @@ def _defined_by(convention: str, losses: str, note: Note) -> str:
         except UsageError:
             lacking.append(name)
     if lacking and kept:
-        from losscli.binding.conventions import TITLES
+        from losscli.binding.libraries import TITLES
 
         library = normalize_library(convention)
         note(f"--convention {library}: {TITLES[library]} defines no {', '.join(lacking)}: left out")

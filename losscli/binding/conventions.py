@@ -57,20 +57,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from losscli.binding.libraries import LIBRARIES, TITLES, normalize_library
 from losscli.errors import UsageError
-
-LIBRARIES = ("torch", "keras", "sklearn", "optax")
-TITLES = {"torch": "PyTorch", "keras": "Keras", "sklearn": "scikit-learn", "optax": "optax"}
-SPELLINGS = {
-    "pytorch": "torch",
-    "torchvision": "torch",
-    "tf.keras": "keras",
-    "keras3": "keras",
-    "scikit-learn": "sklearn",
-    "scikit_learn": "sklearn",
-    "sk-learn": "sklearn",
-    "jax": "optax",
-}
 
 # Float64 machine epsilon: scikit-learn's clipping floor (log_loss) and MAPE floor.
 FLOAT64_EPS = 2.220446049250313e-16
@@ -173,19 +161,6 @@ class Convention:
     def url(self) -> str:
         """The permalink to the (first) function's definition; empty if none is recorded."""
         return self.defined[0].url if self.defined else ""
-
-
-def sklearn_positive(labels: set[float]) -> float | None:
-    """scikit-learn's positive class of a binary numeric target given without pos_label
-    (brier_score_loss, d2_brier_score in 1.9: ``_validate_binary_probabilistic_prediction``):
-    1 for {0, 1}, {−1, 1}, {1} and for a lone 0 or −1 (which are then negative), else the
-    greater label; None when the labels need no mapping (a subset of {0, 1}) or are not
-    binary (more than two: the loss's own check refuses them)."""
-    if labels <= {0.0, 1.0} or len(labels) > 2:
-        return None
-    if labels == {-1.0}:
-        return 1.0
-    return max(labels)
 
 
 def _keras(loss: str, function: str, differs: str = "", source: str = "", **kw: Any) -> Convention:
@@ -1089,18 +1064,6 @@ def _alias_key(name: str) -> str:
 def alias_records(loss: str) -> list[tuple[str, Convention]]:
     """(name, record) of the names that select another function for ``loss``."""
     return [(alias, r) for (alias, _), r in ALIAS_RECORDS.items() if r.loss == loss]
-
-
-def normalize_library(name: str) -> str:
-    """``torch``, ``keras``, ``sklearn`` or ``optax`` for a spelling such as ``pytorch``."""
-    key = name.strip().lower()
-    key = SPELLINGS.get(key, key)
-    if key not in LIBRARIES:
-        raise UsageError(
-            f"unknown convention {name!r}",
-            hint=f"conventions: {', '.join(LIBRARIES)}",
-        )
-    return key
 
 
 def for_loss(loss: str) -> list[Convention]:

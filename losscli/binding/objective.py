@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from losscli._lazy import np
-from losscli.binding.conventions import Convention, lookup, lookup_alias, normalize_library
+from losscli.binding.libraries import normalize_library
 from losscli.binding.spec import LossSpec, parse_specs
 from losscli.errors import ParamError, UsageError
 from losscli.kernel.streaming import (
@@ -25,6 +25,9 @@ from losscli.kernel.streaming import (
 )
 from losscli.losses.params import resolve, resolve_options
 from losscli.losses.registry import Loss, all_losses, get_loss
+
+if TYPE_CHECKING:  # the records load only when a convention is asked for
+    from losscli.binding.conventions import Convention
 
 
 @dataclass
@@ -246,6 +249,8 @@ def bind_term(
     loss = get_loss(name)
     record = None
     if convention:  # a name such as l2 may select another function of the library
+        from losscli.binding.conventions import lookup, lookup_alias
+
         record = lookup_alias(name, loss.name, convention) or lookup(loss.name, convention)
     library = normalize_library(convention) if convention else None
     declared = {p.name for p in loss.params}

@@ -84,7 +84,7 @@ def task_completions(incomplete: str) -> list[Completion]:
 
 def convention_completions(incomplete: str) -> list[Completion]:
     """The libraries ``--convention`` reproduces."""
-    from losscli.binding.conventions import LIBRARIES, TITLES
+    from losscli.binding.libraries import LIBRARIES, TITLES
 
     return [(lib, TITLES[lib]) for lib in LIBRARIES if lib.startswith(incomplete.lower())]
 
