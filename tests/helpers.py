@@ -79,6 +79,25 @@ def error_lines(code: int, out: str, err: str, expect_code: int = 2) -> tuple[st
     return errors[0], (hints[0] if hints else None)
 
 
+def parquet_in_parts(monkeypatch, parts: int = 2) -> list:
+    """From now on a Parquet input of any size is read in ``parts`` parallel runs of row
+    groups; the runs each read made are recorded (None where the input could not be cut)."""
+    import losscli.engine.passes
+    import losscli.io.parquet_reader
+
+    made: list = []
+    split = losscli.io.parquet_reader.split_row_groups
+
+    def recorded(*args):
+        made.append(split(*args))
+        return made[-1]
+
+    monkeypatch.setattr(losscli.io.parquet_reader, "PARALLEL_MIN_ROWS", 1)
+    monkeypatch.setattr(losscli.engine.passes, "_parallel_parts", lambda: parts)
+    monkeypatch.setattr(losscli.engine.passes, "split_row_groups", recorded)
+    return made
+
+
 def stdin_bytes(monkeypatch, data: bytes) -> None:
     """Make ``data`` the standard input of the next in-process run."""
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data)))

@@ -347,21 +347,9 @@ def test_parallel_parts_merge_to_sklearns_values(tmp_path, capsys, monkeypatch):
     add, the kept scores concatenate, and each value is still scikit-learn's."""
     import pyarrow.csv as pcsv
     import pyarrow.parquet as pq
+    from helpers import parquet_in_parts
 
-    import losscli.engine.passes
-    import losscli.io.parquet_reader
-
-    cuts = []
-    split = losscli.io.parquet_reader.split_row_groups
-
-    def recording(source, parts, rows=None):
-        out = split(source, parts, rows)
-        cuts.extend(out or [])
-        return out
-
-    monkeypatch.setattr(losscli.io.parquet_reader, "PARALLEL_MIN_ROWS", 1)
-    monkeypatch.setattr(losscli.engine.passes, "split_row_groups", recording)
-    monkeypatch.setattr(losscli.engine.passes, "_parallel_parts", lambda: 3)
+    made = parquet_in_parts(monkeypatch, 3)
     path, y, p, w, site = _text_label_file(tmp_path, seed=18, n=3000)
     parquet = tmp_path / "species.parquet"
     pq.write_table(pcsv.read_csv(path), parquet, row_group_size=500)
@@ -369,7 +357,7 @@ def test_parallel_parts_merge_to_sklearns_values(tmp_path, capsys, monkeypatch):
         capsys, parquet, "-l", ",".join(ALL), "-t", "species", "-p", "prob_*", "--weight", "w",
         "--group", "site",
     )  # fmt: skip
-    assert len(cuts) == 3
+    assert [len(parts) for parts in made] == [3]
     got = {(r["loss"], r["group"]): r["value"] for r in doc["results"]}
     for group in (None, "east"):
         rows = np.ones(len(y), bool) if group is None else site == group

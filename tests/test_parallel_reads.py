@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import eval_json
+from helpers import eval_json, parquet_in_parts
 
 import losscli.engine.passes
 import losscli.io.csv_ranges
@@ -159,19 +159,7 @@ def test_tsv_files_are_chunked_too(capsys, chunks, tmp_path):
 
 @pytest.fixture
 def row_group_parts(monkeypatch):
-    made: list[list] = []
-    split = losscli.io.parquet_reader.split_row_groups
-
-    def recording(*args):
-        out = split(*args)
-        if out:
-            made.append([(s.pieces, s.row0) for s in out])
-        return out
-
-    monkeypatch.setattr(losscli.io.parquet_reader, "PARALLEL_MIN_ROWS", 1)
-    monkeypatch.setattr(losscli.engine.passes, "split_row_groups", recording)
-    monkeypatch.setattr(losscli.engine.passes, "_parallel_parts", lambda: 2)
-    return made
+    return parquet_in_parts(monkeypatch)
 
 
 def _parquet_copy(tmp_path: Path, sample: str, row_group_size: int) -> Path:
@@ -196,15 +184,9 @@ def _parquet_copy(tmp_path: Path, sample: str, row_group_size: int) -> Path:
 def test_row_group_runs_give_the_serial_results(capsys, monkeypatch, tmp_path, sample, args):
     path = _parquet_copy(tmp_path, sample, 300)
     serial = eval_json(capsys, path, *args)
-    made: list = []
-    split = losscli.io.parquet_reader.split_row_groups
-    monkeypatch.setattr(losscli.io.parquet_reader, "PARALLEL_MIN_ROWS", 1)
-    monkeypatch.setattr(losscli.engine.passes, "_parallel_parts", lambda: 2)
-    monkeypatch.setattr(
-        losscli.engine.passes, "split_row_groups", lambda *a: made.append(1) or split(*a)
-    )
+    made = parquet_in_parts(monkeypatch)
     parallel = eval_json(capsys, path, *args)
-    assert made
+    assert made and len(made[0]) == 2
     assert parallel["input"] == serial["input"]
     for a, b in zip(parallel["results"], serial["results"], strict=True):
         assert (a["loss"], a["group"], a["n"]) == (b["loss"], b["group"], b["n"])
@@ -239,13 +221,7 @@ def test_row_group_runs_give_the_serial_class_rows_intervals_and_top_rows(
         table = table.set_column(table.schema.get_field_index("y_pred"), "y_pred", column)
         pq.write_table(table, path, row_group_size=300)
     serial = eval_json(capsys, path, *args)
-    made: list = []
-    split = losscli.io.parquet_reader.split_row_groups
-    monkeypatch.setattr(losscli.io.parquet_reader, "PARALLEL_MIN_ROWS", 1)
-    monkeypatch.setattr(losscli.engine.passes, "_parallel_parts", lambda: 2)
-    monkeypatch.setattr(
-        losscli.engine.passes, "split_row_groups", lambda *a: made.append(split(*a)) or made[-1]
-    )
+    made = parquet_in_parts(monkeypatch)
     parallel = eval_json(capsys, path, *args)
     assert made and len(made[0]) == 2
     assert parallel["input"] == serial["input"]

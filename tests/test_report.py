@@ -224,9 +224,8 @@ def test_parts_read_in_parallel_give_the_same_sums(
     serial pass's: histograms and calibration exactly; the residual grid's counts
     re-binned, same total."""
     import pandas as pd
+    from helpers import parquet_in_parts
 
-    import losscli.engine.passes
-    import losscli.io.parquet_reader
     from losscli.app.evaluation import evaluate, input_spec
 
     path = str(tmp_path / f"{name}.parquet")
@@ -236,19 +235,9 @@ def test_parts_read_in_parallel_give_the_same_sums(
         return evaluate(path, None, input_spec(), top=5, row_stats=True)["row_stats"]
 
     serial = stats()
-    monkeypatch.setattr(losscli.io.parquet_reader, "PARALLEL_MIN_ROWS", 1)
-    monkeypatch.setattr(losscli.engine.passes, "_parallel_parts", lambda: 2)
-    cuts = []
-    split = losscli.io.parquet_reader.split_row_groups
-
-    def recorded(source, n, rows=None):
-        parts = split(source, n, rows)
-        cuts.append(len(parts or ()))
-        return parts
-
-    monkeypatch.setattr(losscli.engine.passes, "split_row_groups", recorded)
+    made = parquet_in_parts(monkeypatch)
     parallel = stats()
-    assert cuts == [2]
+    assert [len(parts) for parts in made] == [2]
     for a, b in zip(serial, parallel):
         for key in ("losses", "gradients"):
             if a[key] is not None:

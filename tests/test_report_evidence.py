@@ -43,9 +43,7 @@ def test_the_pass_gives_recommends_evidence(
     Parquet), whose tallies merge in file order."""
     import pyarrow.csv as pcsv
     import pyarrow.parquet as pq
-
-    import losscli.engine.passes
-    import losscli.io.parquet_reader
+    from helpers import parquet_in_parts
 
     # a residual sample that ends in the second part when the file is read in two
     monkeypatch.setattr(evidence, "RESIDUAL_SAMPLE", 1500)
@@ -54,16 +52,7 @@ def test_the_pass_gives_recommends_evidence(
         path = str(tmp_path / f"{name}.parquet")
         table = pcsv.read_csv(ROOT / "sample_data" / f"{name}.csv")
         pq.write_table(table, path, row_group_size=500)
-        split = losscli.io.parquet_reader.split_row_groups
-        made = []
-
-        def recorded(*args):
-            made.append(split(*args))
-            return made[-1]
-
-        monkeypatch.setattr(losscli.io.parquet_reader, "PARALLEL_MIN_ROWS", 1)
-        monkeypatch.setattr(losscli.engine.passes, "_parallel_parts", lambda: 2)
-        monkeypatch.setattr(losscli.engine.passes, "split_row_groups", recorded)
+        made = parquet_in_parts(monkeypatch)
     mine, theirs = _from_pass(path)
     if parts == 2:
         assert made and len(made[0]) == 2  # really read in two parts
