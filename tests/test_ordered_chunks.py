@@ -152,12 +152,12 @@ def test_a_bad_cell_is_explained_once(small_chunks, capsys, monkeypatch, tmp_pat
 
 @pytest.mark.parametrize(
     ("row_bytes", "expected"),
-    [(20, 2 << 20), (50, 50 << 16), (200, 6 << 20)],
+    [(10, 1 << 20), (50, 50 << 16), (200, 6 << 20)],
     ids=["narrow: the least chunk", "64Ki rows", "wide: the largest chunk"],
 )
 def test_a_chunk_holds_about_64ki_rows_within_its_bounds(tmp_path, row_bytes, expected):
     """2 MiB holds 100k rows of two numbers but 10k of ten: chunks aim at 64Ki rows,
-    between 2 and 6 MiB."""
+    between 1 and 6 MiB."""
     import os
 
     path = tmp_path / "rows.csv"
