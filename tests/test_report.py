@@ -300,3 +300,34 @@ def test_residual_colour_bar_ticks(top: int, labels: list[str]) -> None:
     assert texts[texts.index("Residuals against predictions (40 × 40 cells)") + 1 : -1] == labels
     # the main axes' 6 + 9 ticks, then the bar's: its labelled ticks, no unlabelled ones
     assert len(re.findall(r'<g id="[xy]tick_', svg)) == 15 + len(labels) + (top < 100)
+
+
+@pytest.mark.parametrize("full_exit", ["", "1"], ids=["quick exit", "interpreter's exit"])
+def test_a_report_failing_before_its_charts_does_not_wait_for_matplotlib(
+    tmp_path: Path, full_exit: str
+) -> None:
+    """matplotlib is imported on a daemon thread while the file is read: a report that
+    fails first (a missing file) exits with its one error line without waiting for that
+    import, by the quick exit and by the interpreter's own."""
+    import os
+    import subprocess
+    import sys
+
+    from losscli.app import report_charts
+
+    report_charts.require_matplotlib()
+    assert report_charts._LOADING[0]["thread"].daemon
+    env = {**os.environ, "LOSSCLI_FULL_EXIT": full_exit}
+    page = tmp_path / "r.html"
+    proc = subprocess.run(
+        [sys.executable, "-m", "losscli", "report", str(tmp_path / "missing.csv"), "-o", str(page)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr.splitlines() == [
+        f"error: {tmp_path / 'missing.csv'}: no such file or directory"
+    ]
+    assert not page.exists()

@@ -47,7 +47,9 @@ def require_matplotlib() -> None:
         except BaseException as exc:  # restated by _ready, in the thread that draws
             loading["error"] = exc
 
-    thread = threading.Thread(target=load, name="losscli-matplotlib")
+    # a daemon: a command that fails before its first chart exits at once, without
+    # waiting for an import nobody needs any more
+    thread = threading.Thread(target=load, name="losscli-matplotlib", daemon=True)
     loading["thread"] = thread
     _LOADING[:] = [loading]
     thread.start()
