@@ -394,12 +394,16 @@ def _kept(collected) -> tuple[np.ndarray, np.ndarray | None]:
 
 class _SortedScores:
     """Scores sorted ascending with their running weight: W(< s) and W(≤ s) for any s
-    by binary search, in O(log n) per query and without a copy per query."""
+    by binary search, in O(log n) per query and without a copy per query.
+
+    The order of equal scores does not matter (a query counts all of them or none), so
+    the sort need not be stable; ``weights`` are the weights in the sorted order."""
 
     def __init__(self, scores: np.ndarray, weights: np.ndarray | None) -> None:
-        order = np.argsort(scores, kind="stable")
+        order = np.argsort(scores)
         self.scores = scores[order]
-        self.running = None if weights is None else np.cumsum(weights[order])
+        self.weights = None if weights is None else weights[order]
+        self.running = None if weights is None else np.cumsum(self.weights)
         self.total = float(
             len(scores) if weights is None else self.running[-1] if len(order) else 0
         )
@@ -472,12 +476,16 @@ class _Ranking(_Classified):
                 "(with a positive weight)",
                 hint="score rows of both classes (with --group, every group needs both)",
             )
-        return self.ranked(pos, np.ones(len(pos)) if wp is None else wp, positives, negatives)
+        # the positive rows in score order: sorted queries make each binary search start
+        # where the last one ended (several times faster on millions of rows)
+        weights = np.ones(len(pos)) if wp is None else positives.weights
+        return self.ranked(positives.scores, weights, positives, negatives)
 
     def ranked(
         self, pos: np.ndarray, wp: np.ndarray, positives: _SortedScores, negatives: _SortedScores
     ) -> float:
-        """The metric from each positive row's score and weight, and both classes sorted."""
+        """The metric from each positive row's score and weight (in score order), and both
+        classes sorted."""
         raise NotImplementedError
 
 
