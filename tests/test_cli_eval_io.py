@@ -970,6 +970,55 @@ def test_the_cli_reads_with_arrows_jemalloc_pool_unless_the_user_chose_one(user_
     assert f"POOL={expected}" in proc.stderr, proc.stderr
 
 
+BLAS_THREADS_SCRIPT = """
+import sys
+from losscli.cli.commands import main
+sys.argv = ["losscli", "eval", {path!r}, "--loss", "mse", "--format", "json"]
+try:
+    main()
+except SystemExit:
+    pass
+import threadpoolctl
+pools = [p for p in threadpoolctl.threadpool_info() if p["internal_api"] == "openblas"]
+sys.stderr.write("THREADS=" + ",".join(str(p["num_threads"]) for p in pools) + "\\n")
+"""
+
+# numpy alone: its OpenBLAS pools and their threads, without losscli's settings
+BLAS_PROBE_SCRIPT = """
+import numpy, threadpoolctl
+pools = [p for p in threadpoolctl.threadpool_info() if p["internal_api"] == "openblas"]
+print(max((p["num_threads"] for p in pools), default=0))
+"""
+
+
+@pytest.mark.parametrize(
+    "user_choice,expected",
+    [({}, "1"), ({"OPENBLAS_NUM_THREADS": "2"}, "2"), ({"OMP_NUM_THREADS": "2"}, "2")],
+)
+def test_the_cli_runs_numpys_openblas_on_one_thread_unless_the_user_chose(user_choice, expected):
+    import os
+
+    pytest.importorskip("threadpoolctl")
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_NUM_THREADS")}
+    probe = subprocess.run(
+        [sys.executable, "-c", BLAS_PROBE_SCRIPT], capture_output=True, text=True, env=env
+    )
+    threads = int(probe.stdout.strip() or 0)
+    if threads == 0:
+        pytest.skip("this numpy does not run on OpenBLAS")
+    if threads == 1:
+        pytest.skip("OpenBLAS runs one thread on this machine anyway")
+    path = str(Path(__file__).resolve().parents[1] / "sample_data" / "regression.csv")
+    proc = subprocess.run(
+        [sys.executable, "-c", BLAS_THREADS_SCRIPT.format(path=path)],
+        capture_output=True,
+        text=True,
+        env={**env, **user_choice},
+        timeout=60,
+    )
+    assert f"THREADS={expected}" in proc.stderr, proc.stderr
+
+
 def test_output_dash_is_stdout(tmp_path: Path) -> None:
     data = tmp_path / "small.csv"
     data.write_text("y_true,y_pred\n1,2\n3,5\n")
