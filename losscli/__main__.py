@@ -1,5 +1,5 @@
 """``python -m losscli``."""
 
-from losscli.cli.commands import console
+from losscli.cli.entry import console
 
 console()

@@ -79,7 +79,7 @@ def test_losscli_full_exit_asks_for_the_ordinary_exit(exits, monkeypatch) -> Non
 
 def test_the_console_script_is_the_quick_exit_entry_point() -> None:
     text = (ROOT / "pyproject.toml").read_text()
-    assert 'losscli = "losscli.cli.commands:console"' in text
+    assert 'losscli = "losscli.cli.entry:console"' in text
     assert "console()" in (ROOT / "losscli" / "__main__.py").read_text()
 
 
@@ -88,7 +88,7 @@ ATEXIT_SCRIPT = """
 import atexit, sys
 atexit.register(lambda: sys.stdout.write("ATEXIT\\n"))
 sys.argv = ["losscli", *{args!r}]
-from losscli.cli.commands import console
+from losscli.cli.entry import console
 console()
 """
 
@@ -136,3 +136,49 @@ def test_the_module_entry_point_exits_with_the_commands_status() -> None:
     )
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1 and proc.stderr.startswith("error: ")
+
+
+# Start-up's objects are made with the collector paused and frozen as the command begins.
+COLLECTOR_SCRIPT = """
+import atexit, gc, sys
+import losscli.cli.commands as commands
+seen = {{}}
+invoke = commands._Command.invoke
+def spy(self, ctx):
+    seen["start-up collections"] = sum(s["collections"] for s in gc.get_stats()) - before
+    return invoke(self, ctx)
+commands._Command.invoke = spy
+atexit.register(lambda: sys.stderr.write(
+    f"{{seen}} enabled={{gc.isenabled()}} frozen={{gc.get_freeze_count() > 1000}}\\\\n"
+))
+sys.argv = ["losscli", *{args!r}]
+before = sum(s["collections"] for s in gc.get_stats())
+from losscli.cli.entry import console
+console()
+"""
+
+
+def test_the_console_script_pauses_the_collector_for_start_up_only() -> None:
+    sample = str(ROOT / "sample_data" / "regression.csv")
+    script = COLLECTOR_SCRIPT.format(args=["eval", sample, "--loss", "mse"])
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, cwd=ROOT
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "{'start-up collections': 0} enabled=True frozen=True" in proc.stderr
+
+
+def test_the_library_leaves_the_collector_alone(capsys) -> None:
+    import gc
+
+    from losscli.cli.commands import run
+
+    frozen = gc.get_freeze_count()
+    assert run(["eval", str(ROOT / "sample_data" / "regression.csv"), "--loss", "mse"]) == 0
+    assert gc.isenabled() and gc.get_freeze_count() == frozen
+    gc.disable()
+    try:
+        assert run(["explain", "mse"]) == 0
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

@@ -116,7 +116,7 @@ def test_short_runs_show_no_bar_by_default(big_csv: Path) -> None:
 # launcher pins that count so that the test does not hang on the CPU.
 TWO_READERS = (
     "import losscli.engine.passes as e; e._parallel_parts = lambda: 2; "
-    "from losscli.cli.commands import console; console()"
+    "from losscli.cli.entry import console; console()"
 )
 
 

@@ -22,7 +22,7 @@ import typer
 from typer.core import TyperCommand, TyperGroup
 
 from losscli import __version__
-from losscli.cli import check_output, compat, output
+from losscli.cli import check_output, collector, compat, output
 from losscli.cli.options import (
     INPUT_OPTIONS,
     CompareKeyOpt,
@@ -85,7 +85,11 @@ class _Once:
 
 
 class _Command(_Once, TyperCommand):
-    """A command whose options are checked by ``_Once``."""
+    """A command whose options are checked by ``_Once``; start-up ends as it is invoked."""
+
+    def invoke(self, ctx: Any) -> Any:
+        collector.resume()
+        return super().invoke(ctx)
 
 
 def _once(seen: dict[str, Any]) -> Callable[[compat.Occurrence], Any]:
