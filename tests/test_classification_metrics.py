@@ -266,8 +266,10 @@ def test_a_group_of_one_class_names_itself_in_the_error(tmp_path, capsys):
         {"y": [0, 1, 0, 1, 0, 0], "prob": [0.1, 0.8, 0.3, 0.6, 0.2, 0.4], "g": list("aaaabb")}
     ).to_csv(path, index=False)
     message, hint = error_lines(*cli(capsys, "eval", path, "-l", "roc_auc", "--group", "g"))
-    assert "roc_auc is undefined: the rows scored hold no positive row" in message
-    assert str(path) in message and "group 'b'" in message
+    assert message == (
+        f"error: {path}: roc_auc on target y, predictions prob in group 'b' is undefined: "
+        "the rows scored hold no positive row (with a positive weight)"
+    )  # the loss named once
     assert "every group needs both" in hint
 
 

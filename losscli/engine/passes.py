@@ -564,9 +564,11 @@ def located(exc: InputError, sel: Selected, source: Source, group: object = None
         predictions = "; ".join(",".join(cols) for cols in plan.inputs)
         targets = f"target {','.join(plan.target)}, " if plan.target else ""
         where = f" in group {group!r}" if group is not None else ""
+        # a kernel's message that names its loss goes on from the columns, named once
+        named = exc.message.startswith(f"{sel.name} ")
+        said = exc.message[len(sel.name) :] if named else f": {exc.message}"
         return InputError(
-            f"{source.name}: {sel.name} on {targets}predictions {predictions}{where}: "
-            f"{exc.message}",
+            f"{source.name}: {sel.name} on {targets}predictions {predictions}{where}{said}",
             hint=exc.hint,
         )
     inputs = plan.inputs
