@@ -40,3 +40,18 @@ assert len(doc.to_pandas()) == 5 and "pandas" in sys.modules
 """
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_every_output_shows_the_params_that_were_set_and_drops_the_unset(capsys):
+    from losscli.app.result_table import params_json, set_params
+
+    assert set_params({"delta": 0.5, "eps": None}) == {"delta": 0.5}
+    assert params_json({"delta": 0.5, "eps": None, "q": 0.9}) == '{"delta":0.5,"q":0.9}'
+    assert params_json({"eps": None}) == "{}"
+    data = SAMPLES / "regression.csv"
+    _, csv_out, _ = cli(capsys, "eval", data, "-l", "huber(delta=0.5)", "--format", "csv")
+    assert '"{""delta"":0.5}"' in csv_out.splitlines()[1]
+    _, json_out, _ = cli(capsys, "eval", data, "-l", "huber(delta=0.5)", "--format", "json")
+    assert json.loads(json_out)["results"][0]["params"] == {"delta": 0.5}
+    _, compared, _ = cli(capsys, "compare", data, data, "-l", "huber(delta=0.5)", "--format", "csv")
+    assert '"{""delta"":0.5}"' in compared.splitlines()[1]

@@ -18,7 +18,7 @@ from losscli.app import thresholds as threshold_rules
 from losscli.app.arrays import column_name, column_names, file_path, loss_text
 from losscli.app.arrays import thresholds as threshold_items
 from losscli.app.reading import checked_inference, dropped_note, kept_rows_note, prepare
-from losscli.app.result_table import EvalDocument
+from losscli.app.result_table import EvalDocument, set_params
 from losscli.binding.libraries import normalize_library
 from losscli.binding.objective import objectives_for
 from losscli.engine.backend import backend_for
@@ -286,10 +286,7 @@ def without_unset_params(doc: Mapping[str, Any]) -> dict[str, Any]:
     """The document as ``--format json`` writes it: each result's params without the
     ones left unset (``None``)."""
     out = dict(doc)
-    out["results"] = [
-        {**r, "params": {k: v for k, v in r["params"].items() if v is not None}}
-        for r in doc["results"]
-    ]
+    out["results"] = [{**r, "params": set_params(r["params"])} for r in doc["results"]]
     return out
 
 

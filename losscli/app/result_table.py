@@ -19,6 +19,16 @@ FLOAT_COLUMNS = ("value", "ci_low", "ci_high", "grad_mean", "grad_abs_max", "gra
 GRADIENT_COLUMNS = {"grad_mean": "mean", "grad_abs_max": "abs_max", "grad_l2_norm": "l2_norm"}
 
 
+def set_params(params: Mapping[str, Any]) -> dict[str, Any]:
+    """A result's params without the ones left unset (None), as every output shows them."""
+    return {k: v for k, v in params.items() if v is not None}
+
+
+def params_json(params: Mapping[str, Any]) -> str:
+    """The set params as compact JSON: the ``params`` cell of the CSV tables."""
+    return json.dumps(set_params(params), separators=(",", ":"))
+
+
 def result_table(doc: Mapping[str, Any]) -> tuple[list[str], list[list[Any]]]:
     """(column names, rows) of the eval document's results: one row per result (loss,
     group, class), cells as str, int, float or None (empty)."""
@@ -33,10 +43,9 @@ def result_table(doc: Mapping[str, Any]) -> tuple[list[str], list[list[Any]]]:
         header += list(GRADIENT_COLUMNS)
     rows = []
     for r in doc["results"]:
-        params = {k: v for k, v in r["params"].items() if v is not None}
         row = [
             r["loss"],
-            json.dumps(params, separators=(",", ":")),
+            params_json(r["params"]),
             r["reduction"],
             r["group"],
             r["n"],

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from collections.abc import Mapping
 from typing import Any
 
 from losscli.app.compare import summary, verdict
 from losscli.app.evaluation import without_unset_params
+from losscli.app.result_table import params_json
 from losscli.cli import output
 from losscli.cli.eval_output import _params_text
 from losscli.cli.output import markdown_table, plain_table
@@ -121,9 +121,7 @@ def csv_text(doc: Mapping[str, Any]) -> str:
     ]
     writer.writerow(header)
     for r in doc["results"]:
-        params = json.dumps(
-            {k: v for k, v in r["params"].items() if v is not None}, separators=(",", ":")
-        )
+        params = params_json(r["params"])
         writer.writerow(
             [
                 r["loss"],
