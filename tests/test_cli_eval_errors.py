@@ -437,6 +437,40 @@ def test_jsonl_errors_name_the_file(tmp_path, capsys):
     )
 
 
+@pytest.mark.parametrize(
+    "name,text,says,fix",
+    [
+        (
+            "array.json",
+            '[{"y_true": 1, "y_pred": 2}]\n',
+            "line 1 opens a JSON array; JSON Lines holds one JSON object per line",
+            "lines=True",
+        ),
+        (
+            "pretty.json",
+            '{\n  "y_true": 1,\n  "y_pred": 2\n}\n',
+            "line 1 is not a whole JSON object: the file looks like one JSON document",
+            "lines=True",
+        ),
+        (
+            "doc.json",
+            '{\n  "schema": "losscli.eval/1",\n  "results": []\n}\n',
+            "this is a losscli output document, not predictions",
+            "the predictions file",
+        ),
+        ("table.jsonl", "y_true,y_pred\n1,2\n", "line 1 is not a JSON object", "--input-format"),
+    ],
+)
+def test_json_that_is_not_json_lines_says_what_it_is_and_the_fix(
+    tmp_path, capsys, name, text, says, fix
+):
+    path = write(tmp_path, name, text)
+    code, out, err = cli(capsys, "eval", path, "--loss", "mse")
+    message, hint = error_lines(code, out, err)
+    assert message.startswith(f"error: {path}: {says}")
+    assert fix in hint
+
+
 def test_not_a_parquet_file(tmp_path, capsys):
     path = write(tmp_path, "bad.parquet", b"this is not parquet\n")
     msg, _ = user_error(capsys, "eval", path, "--loss", "mse")

@@ -27,15 +27,48 @@ def jsonl_header(source: Source) -> Header:
 
     head, stream = text_prefix(source)
     source.pending = (head, stream)
-    line = head.decode("utf-8-sig", errors="replace").splitlines()[0]
+    text = head.decode("utf-8-sig", errors="replace")
+    line = text.splitlines()[0]
     try:
         record = json.loads(line)
     except ValueError:
-        raise InputError(f"{source.name}: line 1 is not a JSON object") from None
+        record = None
     if not isinstance(record, dict):
-        raise InputError(f"{source.name}: line 1 is not a JSON object")
-    text = {k for k, v in record.items() if isinstance(v, str)}
-    return Header(list(record), text)
+        raise _not_json_lines(source, line, text)
+    return Header(list(record), {k for k, v in record.items() if isinstance(v, str)})
+
+
+_ONE_PER_LINE = (
+    "write one record per line: pandas to_json(orient='records', lines=True), "
+    "or jq -c '.[]' for an array"
+)
+
+
+def _not_json_lines(source: Source, line: str, text: str) -> InputError:
+    """Line 1 is not a JSON object: say what the file looks like instead, and the fix."""
+    start = line.lstrip()[:1]
+    if '"losscli.' in text and start == "{":
+        return InputError(
+            f"{source.name}: this is a losscli output document, not predictions",
+            hint="give the predictions file (CSV, TSV, Parquet or JSON Lines) it was made from",
+        )
+    if start == "[":
+        return InputError(
+            f"{source.name}: line 1 opens a JSON array; JSON Lines holds one JSON object "
+            "per line",
+            hint=_ONE_PER_LINE,
+        )
+    if start == "{":
+        return InputError(
+            f"{source.name}: line 1 is not a whole JSON object: the file looks like one JSON "
+            "document over several lines, and JSON Lines holds one object per line",
+            hint=_ONE_PER_LINE,
+        )
+    return InputError(
+        f"{source.name}: line 1 is not a JSON object, as each line of JSON Lines is",
+        hint="name the file's format with --input-format (csv, tsv, parquet, jsonl, arrow) "
+        "if it is not JSON Lines",
+    )
 
 
 def jsonl_batches(
