@@ -10,6 +10,7 @@ a bug exits 70.
 
 from __future__ import annotations
 
+import gzip
 import json
 import re
 import subprocess
@@ -416,15 +417,55 @@ def test_parquet_text_column_where_numbers_are_needed(capsys, out_file, flag):
     untouched(out)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="poor message: a non-numeric JSON Lines value gives pyarrow's 'cannot parse JSON "
-    "Lines: JSON parse error: Column(/y_pred) changed from number to string in row 1'",
-)
 def test_jsonl_non_numeric_value(tmp_path, capsys):
     path = write(tmp_path, "bad.jsonl", '{"y_true":1,"y_pred":2}\n{"y_true":1,"y_pred":"x"}\n')
     msg, _ = user_error(capsys, "eval", path, "--loss", "mse")
     contains_all(msg, "bad.jsonl", "'y_pred'", "row 1", "'x'")
+
+
+GOOD_LINE = '{"y_true": 1, "y_pred": 2, "g": "a"}\n'
+JSONL_MISFITS = {
+    # name: (the lines after a good one, the message after the file's name)
+    "string": (
+        '{"y_true": 1, "y_pred": "x", "g": "a"}\n',
+        "column 'y_pred', row 1 (line 2): 'x' is not a number",
+    ),
+    "boolean after a blank line": (
+        '\n{"y_true": 1, "y_pred": true, "g": "a"}\n',
+        "column 'y_pred', row 1 (line 3): 'true' is not a number",
+    ),
+    "array, third row": (
+        GOOD_LINE + '{"y_true": 1, "y_pred": [1], "g": "a"}\n',
+        "column 'y_pred', row 2 (line 3): '[1]' is not a number",
+    ),
+    "number in a text column": (
+        '{"y_true": 1, "y_pred": 2, "g": 3}\n',
+        "column 'g', row 1 (line 2): '3' is not text",
+    ),
+    "not JSON": ("not json\n", "line 2 is not valid JSON"),
+    "not an object": ("[1, 2]\n", "line 2 is not a JSON object"),
+}
+
+
+@pytest.mark.parametrize("case", list(JSONL_MISFITS))
+def test_a_jsonl_value_that_does_not_fit_is_found_by_line_row_and_column(tmp_path, capsys, case):
+    rest, says = JSONL_MISFITS[case]
+    path = write(tmp_path, "bad.jsonl", GOOD_LINE + rest)
+    msg, hint = user_error(capsys, "eval", path, "--loss", "mse", "--group", "g")
+    assert msg == f"error: {path}: {says}"
+    assert hint is not None
+    gz = tmp_path / "bad.jsonl.gz"
+    gz.write_bytes(gzip.compress((GOOD_LINE + rest).encode()))
+    assert user_error(capsys, "eval", gz, "--loss", "mse", "--group", "g")[0] == (
+        f"error: {gz}: {says}"
+    )
+
+
+def test_a_jsonl_misfit_on_streamed_stdin_names_the_column(capsys, monkeypatch):
+    stdin_bytes(monkeypatch, (GOOD_LINE + '{"y_true": 1, "y_pred": "x", "g": "a"}\n').encode())
+    msg, hint = user_error(capsys, "eval", "-", "--input-format", "jsonl", "--loss", "mse")
+    assert msg == "error: <stdin>: column 'y_pred': a JSON string where a number is due"
+    assert "save stdin to a file" in hint
 
 
 def test_jsonl_errors_name_the_file(tmp_path, capsys):

@@ -6,8 +6,15 @@ import io
 from collections.abc import Collection, Iterator
 from typing import Any
 
-from losscli.errors import InputError
-from losscli.io.sources import Header, Prefixed, Source, take_stream, text_prefix
+from losscli.errors import InputError, shown
+from losscli.io.sources import (
+    Header,
+    Prefixed,
+    Source,
+    open_stream,
+    take_stream,
+    text_prefix,
+)
 
 JSONL_BLOCK = 1 << 20  # bytes parsed at a time
 
@@ -54,8 +61,7 @@ def _not_json_lines(source: Source, line: str, text: str) -> InputError:
         )
     if start == "[":
         return InputError(
-            f"{source.name}: line 1 opens a JSON array; JSON Lines holds one JSON object "
-            "per line",
+            f"{source.name}: line 1 opens a JSON array; JSON Lines holds one JSON object per line",
             hint=_ONE_PER_LINE,
         )
     if start == "{":
@@ -121,9 +127,82 @@ def jsonl_batches(
         for batch in reader:
             yield _as_text(batch, numbers_as_text) if numbers_as_text else batch
     except pa.ArrowInvalid as exc:
-        raise InputError(
-            f"{source.name}: cannot parse JSON Lines: {str(exc).splitlines()[0]}"
-        ) from None
+        raise _explain_json_error(source, schema, str(exc).splitlines()[0]) from None
+
+
+# What each column type of the reading schema takes, by Arrow type name
+_TAKES = {
+    "double": ((int, float), "a number"),
+    "int64": ((int,), "an integer"),
+    "bool": ((bool,), "true or false"),
+    "string": ((str,), "text"),
+}
+
+
+def _explain_json_error(source: Source, schema: Any, message: str) -> InputError:
+    """Turn Arrow's JSON error into one that names the line, row, column and value: the
+    input is read again up to the first record that does not fit (not for streamed stdin,
+    which is gone: then the column from Arrow's message)."""
+    import re
+
+    if source.path != "-" or source.data is not None:
+        found = _first_misfit(source, schema)
+        if found is not None:
+            return found
+    m = re.search(r"Column\(/(.*)\) changed from \w+ to (\w+)", message)
+    if m and m.group(1) in schema.names:
+        _, what = _TAKES.get(str(schema.field(m.group(1)).type), ((), "another kind of value"))
+        return InputError(
+            f"{source.name}: column {m.group(1)!r}: a JSON {m.group(2)} where {what} is due",
+            hint="fix or remove the value; save stdin to a file to have the row reported",
+        )
+    return InputError(
+        f"{source.name}: cannot parse JSON Lines: {shown(message, 200)}",
+        hint="JSON Lines holds one JSON object per line; save stdin to a file to have the "
+        "line reported",
+    )
+
+
+def _first_misfit(source: Source, schema: Any) -> InputError | None:
+    """The error for the first line that is not JSON, or the first value of a column that
+    its type does not take (None where every line fits)."""
+    import json
+
+    types = {f.name: _TAKES.get(str(f.type)) for f in schema}
+    row = -1
+    with io.BufferedReader(Prefixed(b"", open_stream(source))) as stream:
+        for number, raw in enumerate(stream, start=1):
+            if not raw.strip():
+                continue  # Arrow skips blank lines, which hold no row
+            row += 1
+            try:
+                record = json.loads(raw.decode("utf-8-sig" if number == 1 else "utf-8"))
+            except ValueError:
+                return InputError(
+                    f"{source.name}: line {number} is not valid JSON",
+                    hint="JSON Lines holds one JSON object per line",
+                )
+            if not isinstance(record, dict):
+                return InputError(
+                    f"{source.name}: line {number} is not a JSON object",
+                    hint="JSON Lines holds one JSON object per line",
+                )
+            for column, takes in types.items():
+                value = record.get(column)
+                if value is None or takes is None:
+                    continue
+                kinds, what = takes
+                if isinstance(value, kinds) and (bool not in kinds) == (
+                    not isinstance(value, bool)
+                ):
+                    continue
+                return InputError(
+                    f"{source.name}: column {column!r}, row {row} (line {number}): "
+                    f"{shown(json.dumps(value) if not isinstance(value, str) else value)} "
+                    f"is not {what}",
+                    hint="fix or remove the value (null counts as missing; see --dropna)",
+                )
+    return None
 
 
 def _as_text(batch: Any, columns: list[str]) -> Any:
