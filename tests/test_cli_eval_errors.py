@@ -230,14 +230,6 @@ LINE_CASES = {
 }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: 'line N' is not the physical line and 'row' is not always the data-row index: "
-    "value errors compute line = row + 2 (wrong after a blank line, which pyarrow skips, or a "
-    "quoted field spanning lines); the ragged and non-numeric searches count csv records, "
-    "not lines, and count a blank line as a row ('row 2 (line 4)' where --reduction none "
-    "numbers that row 1)",
-)
 @pytest.mark.parametrize("case", list(LINE_CASES))
 def test_line_numbers_are_physical_lines(tmp_path, capsys, case):
     text, loss, parts = LINE_CASES[case]
@@ -1144,3 +1136,24 @@ def test_group_with_zero_total_weight_names_the_group(tmp_path, capsys):
     path = write(tmp_path, "w0g.csv", "y_true,y_pred,w,g\n1,2,1,a\n3,5,0,b\n")
     msg, _ = user_error(capsys, "eval", path, "--loss", "mse", "--weight", "w", "--group", "g")
     contains_all(msg, "w0g.csv", "'w'", "group 'b'", "sum to 0")
+
+
+def test_a_negative_weight_names_the_file_column_and_row(tmp_path, capsys):
+    path = write(tmp_path, "w.csv", "y_true,y_pred,w\n1,2,1\n2,3,-0.5\n")
+    msg, hint = user_error(capsys, "eval", path, "--loss", "mse", "--weight", "w")
+    assert msg == f"error: {path}: column 'w', row 1: negative weight -0.5"
+    assert hint is not None
+
+
+def test_a_row_of_a_csv_dataset_is_placed_by_its_file_row_and_physical_line(tmp_path, capsys):
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    (folder / "a.csv").write_text("y_true,y_pred,note\n1,2,x\n3,4,x\n")
+    (folder / "b.csv").write_text('y_true,y_pred,note\n1,2,"two\nlines"\n\n3,-1,x\n')
+    msg, _ = user_error(capsys, "eval", folder, "--loss", "poisson")
+    assert msg.startswith(
+        f"error: {folder}: column 'y_pred', row 3 ({folder / 'b.csv'}, row 1, line 5): -1 is not"
+    )
+    (folder / "b.csv").write_text('y_true,y_pred,note\n1,2,"two\nlines"\n\n3,,x\n')
+    msg, _ = user_error(capsys, "eval", folder, "--loss", "mse")
+    assert msg.endswith(f"first at row(s) 3 (row 3: {folder / 'b.csv'}, row 1, line 5)")

@@ -23,9 +23,11 @@ from losscli.errors import InputError, UsageError, ZeroWeightError, shown
 from losscli.io.batches import (
     expected_rows,
     float_column,
+    place,
     read_batches,
     read_header,
     text_column,
+    where_row,
 )
 from losscli.io.columns import ColumnPlan, resolve_columns
 from losscli.io.csv_ranges import usable_cpus
@@ -141,15 +143,16 @@ class BadCells:
 
     counts: dict[str, int] = field(default_factory=dict)
     first_rows: dict[str, list[int]] = field(default_factory=dict)
-    # where the first bad row of a column stands in a dataset's files (Source.place)
+    # where the first bad row of a column stands in a dataset's files (io.batches.place)
     places: dict[str, str] = field(default_factory=dict)
 
     def add(self, column: str, rows: np.ndarray, source: Source | None = None) -> None:
         if len(rows):
             self.counts[column] = self.counts.get(column, 0) + len(rows)
             kept = self.first_rows.setdefault(column, [])
-            if not kept and source is not None and source.place(int(rows[0])):
-                self.places[column] = source.place(int(rows[0]))
+            where = place(source, int(rows[0])) if not kept and source is not None else ""
+            if where:
+                self.places[column] = where
             kept.extend(int(r) for r in rows[: max(0, 3 - len(kept))])
 
     def merge(self, other: BadCells) -> None:
@@ -393,7 +396,7 @@ TRUE = ("true", "True", "TRUE")
 FALSE = ("false", "False", "FALSE")
 
 
-def _binary_text_labels(frame: Frame, column: str, sel: Selected, source: str) -> np.ndarray:
+def _binary_text_labels(frame: Frame, column: str, sel: Selected, source: Source) -> np.ndarray:
     """A binary target of text labels as 0/1: --pos-label is 1, the other label 0
     (True/False need no --pos-label: True is 1)."""
     codes, cats = frame.texts[column]
@@ -404,7 +407,7 @@ def _binary_text_labels(frame: Frame, column: str, sel: Selected, source: str) -
     labels = ", ".join(shown(c) for c in sorted(seen)[:5]) + ("…" if len(seen) > 5 else "")
     if len(seen) > 2:
         raise InputError(
-            f"{source}: column {column!r} holds more than two labels ({labels}), but the "
+            f"{source.name}: column {column!r} holds more than two labels ({labels}), but the "
             f"predictions of {sel.name} are one column",
             hint="multi-class losses need one prediction column per class (prob_<class>)",
         )
@@ -417,13 +420,13 @@ def _binary_text_labels(frame: Frame, column: str, sel: Selected, source: str) -
 
             choices = " or ".join(f"--pos-label {shlex.quote(c)}" for c in sorted(seen))
             raise InputError(
-                f"{source}: column {column!r} holds the text labels {labels}, and "
+                f"{source.name}: column {column!r} holds the text labels {labels}, and "
                 f"{sel.name} needs to know which one is the positive class",
                 hint=f"name it: {choices} (as scikit-learn's pos_label)",
             )
     elif len(seen) == 2 and positive not in seen:
         raise InputError(
-            f"{source}: --pos-label {shown(positive)} is not a label of column {column!r} "
+            f"{source.name}: --pos-label {shown(positive)} is not a label of column {column!r} "
             f"(its labels are {labels})",
             hint="--pos-label names one of the two labels, as written in the file",
         )
@@ -431,7 +434,7 @@ def _binary_text_labels(frame: Frame, column: str, sel: Selected, source: str) -
     return lookup[codes]
 
 
-def _numbers_with_a_word(frame: Frame, column: str, present: list[str], source: str) -> None:
+def _numbers_with_a_word(frame: Frame, column: str, present: list[str], source: Source) -> None:
     """Numeric labels with a stray word among them: report the word's cell."""
 
     def number(text: str) -> bool:
@@ -448,7 +451,8 @@ def _numbers_with_a_word(frame: Frame, column: str, present: list[str], source: 
     i = int(np.argmax(words))
     row = int(frame.rows[i])
     raise InputError(
-        f"{source}: column {column!r}, row {row} (line {row + 2}): {shown(cats[codes[i]])} "
+        f"{source.name}: column {column!r}, row {row}{where_row(source, row)}: "
+        f"{shown(cats[codes[i]])} "
         "is not a number",
         hint="fix or remove the cell (empty cells count as missing; see --dropna)",
     )
@@ -501,7 +505,7 @@ def columns_matrix(columns: Sequence[np.ndarray]) -> np.ndarray:
     return np.vstack(columns).T
 
 
-def build_batch(frame: Frame, sel: Selected, source: str) -> Batch:
+def build_batch(frame: Frame, sel: Selected, source: Source) -> Batch:
     """The Batch one loss reads from a frame."""
     plan = sel.plan
     target = None
@@ -517,13 +521,13 @@ def build_batch(frame: Frame, sel: Selected, source: str) -> Batch:
             )
         for c in plan.target:
             if c in frame.texts and plan.classes:
-                cols.append(_labels(frame, c, plan.classes, source))
+                cols.append(_labels(frame, c, plan.classes, source.name))
             elif c in frame.texts:
                 cols.append(_binary_text_labels(frame, c, sel, source))
             elif len(plan.target) == 1 and plan.classes:
                 cols.append(_numeric_labels(frame.numbers[c], plan.classes))
             elif sel.pos_label is not None:
-                cols.append(_binary_numeric_labels(frame.numbers[c], c, sel, source))
+                cols.append(_binary_numeric_labels(frame.numbers[c], c, sel, source.name))
             else:
                 cols.append(frame.numbers[c])
         target = cols[0] if len(cols) == 1 else columns_matrix(cols)
@@ -539,7 +543,7 @@ def build_batch(frame: Frame, sel: Selected, source: str) -> Batch:
         if np.any(weights < 0):
             i = int(np.argmax(weights < 0))
             raise InputError(
-                f"{source}: column {plan.weight!r}, row {int(frame.rows[i])}: negative weight {float(weights[i])!r}",
+                f"{source.name}: column {plan.weight!r}, row {int(frame.rows[i])}: negative weight {float(weights[i])!r}",
                 hint="sample weights must be >= 0",
             )
     if frame.kept_rows is None:
@@ -587,7 +591,7 @@ def located(exc: InputError, sel: Selected, source: Source, group: object = None
     else:
         name = columns[0] if len(columns) == 1 else None
     where = f"column {name!r}" if name else (f"columns {', '.join(columns)}" if columns else role)
-    line = source.where_row(exc.row)
+    line = where_row(source, exc.row)
     more = f"; at least {exc.count} rows" if exc.count > 1 else ""  # counted in its batch
     value = f"{exc.value:.10g}" if isinstance(exc.value, float) else repr(exc.value)
     return InputError(
@@ -783,7 +787,7 @@ def each_batch(
     for frame in frames(reading, stats):
         shared = per_frame(frame) if per_frame is not None else None
         for sel, adds in zip(selected, adders):
-            batch = build_batch(frame, sel, source.name)
+            batch = build_batch(frame, sel, source)
             try:
                 for add in adds:
                     add(sel, batch, frame, shared)
@@ -970,7 +974,7 @@ def gradient_pass(
     out = [(GradientStats(), {}) for _ in selected]
     for frame in frames(reading.reopen(), {}):
         for sel, acc, (overall, groups) in zip(selected, sums, out):
-            batch = build_batch(frame, sel, reading.source.name)
+            batch = build_batch(frame, sel, reading.source)
             key = None
             try:
                 overall.add(sel.objective.grad(batch, acc.overall, reduction))
@@ -1026,7 +1030,7 @@ class Emitter:
 def row_frames(reading: Reading, stats: dict[str, int]) -> Iterator[tuple[Frame, list[Batch]]]:
     """Frames with each loss's batch, for per-row output (reduction none, grad)."""
     for frame in frames(reading, stats):
-        yield frame, [build_batch(frame, sel, reading.source.name) for sel in reading.selected]
+        yield frame, [build_batch(frame, sel, reading.source) for sel in reading.selected]
 
 
 def text_columns_for(header: Header, selected: Sequence[Selected]) -> set[str]:

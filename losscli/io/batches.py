@@ -23,7 +23,7 @@ from losscli.errors import InputError, UsageError
 from losscli.io.arrow_reader import arrow_batches, arrow_header
 from losscli.io.csv_header import read_csv_header
 from losscli.io.csv_ranges import count_lines
-from losscli.io.csv_reader import read_csv_batches
+from losscli.io.csv_reader import physical_line, read_csv_batches
 from losscli.io.dataset import empty_file, with_partition_columns
 from losscli.io.frames import FORMAT as TABLE
 from losscli.io.frames import table_batches, table_header
@@ -42,6 +42,28 @@ def read_header(source: Source) -> Header:
     else:
         header = _file_header(source)  # a Parquet dataset's listing finds its partitions
     return _with_partitions(source, header)
+
+
+def where_row(source: Source, row: int) -> str:
+    """Where input row ``row`` stands, for an error: `` (line 9)`` in a CSV/TSV file,
+    `` (data/b.csv, row 3, line 5)`` in a dataset; "" in other formats and on streamed
+    stdin. The line is the one the row starts on, found by reading the file again."""
+    where = place(source, row)
+    if where:
+        return f" ({where})"
+    line = physical_line(source, row) if source.is_text else None
+    return f" (line {line})" if line else ""
+
+
+def place(source: Source, row: int) -> str:
+    """Which file of a dataset holds input row ``row``, and where in it (``data/b.csv,
+    row 3, line 5``); "" for a single file or a row not yet read."""
+    found = source.part_row(row)
+    if found is None:
+        return ""
+    part, part_row = found
+    line = physical_line(part_source(source, part), part_row) if source.is_text else None
+    return f"{part}, row {part_row}" + (f", line {line}" if line else "")
 
 
 def expected_rows(source: Source, header: Header) -> int | None:

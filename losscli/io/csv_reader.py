@@ -244,9 +244,9 @@ def _explain_csv_error(
                     or "fix or remove the cell; save stdin to a file to have the row reported",
                 )
         if bad:
-            column, line, value = bad
+            column, row, line, value = bad
             return InputError(
-                f"{source.name}: column {column!r}, row {line - 2} (line {line}): {shown(value)} is not a number",
+                f"{source.name}: column {column!r}, row {row} (line {line}): {shown(value)} is not a number",
                 hint=_number_hint(source, value)
                 or "fix or remove the cell (empty cells count as missing; see --dropna)",
             )
@@ -284,37 +284,63 @@ def _multiline_error(source: Source, message: str) -> InputError:
     return InputError(f"{source.name}: cannot read the CSV rows: {what}", hint=fix)
 
 
-def _text_lines(source: Source) -> Iterator[list[str]]:
-    """The input's CSV records, read again from the start (error reports only)."""
+def _records(source: Source) -> Iterator[tuple[int, list[str]]]:
+    """(the line each record starts on, its fields): the input's CSV records read again
+    from the start, the header first; blank lines, which Arrow skips and which hold no
+    row, are left out, and a line break inside a quoted field counts (error reports only)."""
     text = io.TextIOWrapper(
         io.BufferedReader(Prefixed(b"", open_stream(source))),
         encoding="utf-8-sig" if source.encoding == "utf-8" else source.encoding,
         errors="replace",  # a stray byte must not hide the error being explained
         newline="",
     )
-    yield from csv.reader(text, delimiter=field_delimiter(source))
+    reader = csv.reader(text, delimiter=field_delimiter(source))
+    start = 1
+    for record in reader:
+        if record:
+            yield start, record
+        start = reader.line_num + 1
+
+
+def _data_rows(source: Source) -> Iterator[tuple[int, int, list[str]]]:
+    """(row, line, fields) of each data row: rows counted from 0 as the passes count them."""
+    records = _records(source)
+    next(records, None)  # the header
+    for row, (line, record) in enumerate(records):
+        yield row, line, record
+
+
+def physical_line(source: Source, row: int) -> int | None:
+    """The line of a CSV/TSV file on which data row ``row`` starts, counting blank lines
+    and line breaks in quoted fields, found by reading the file again (error reports
+    only); None when it cannot be read again (streamed stdin) or has no such row."""
+    if source.path == "-" and source.data is None:
+        return None
+    for number, line, _ in _data_rows(source):
+        if number == row:
+            return line
+    return None
 
 
 def _find_ragged_line(source: Source, width: int) -> tuple[int | None, int]:
     if source.path == "-" and source.data is None:
         return None, 0
-    for number, row in enumerate(_text_lines(source), start=1):
-        if row and len(row) != width:
-            return number, len(row)
+    for line, record in _records(source):
+        if len(record) != width:
+            return line, len(record)
     return None, 0
 
 
 def _find_non_numeric(
     source: Source, header: Header, numeric: list[str]
-) -> tuple[str, int, str] | None:
+) -> tuple[str, int, int, str] | None:
+    """(column, row, line, cell) of the first cell of ``numeric`` that is not a number."""
     if source.path == "-" and source.data is None:
         return None
     index = {c: header.columns.index(c) for c in numeric}
-    for number, row in enumerate(_text_lines(source), start=1):
-        if number == 1:
-            continue
+    for row, line, record in _data_rows(source):
         for column, i in index.items():
-            cell = row[i] if i < len(row) else ""
+            cell = record[i] if i < len(record) else ""
             if cell in NULL_VALUES or cell.strip() == "":
                 continue
             try:
@@ -322,5 +348,5 @@ def _find_non_numeric(
                     raise ValueError  # Arrow reads decimal commas only
                 float(cell.replace(",", ".") if source.decimal == "," else cell.replace("_", "x"))
             except ValueError:
-                return column, number, cell
+                return column, row, line, cell
     return None

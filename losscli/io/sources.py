@@ -92,27 +92,18 @@ class Source:
         """A directory or glob of CSV, TSV, JSON Lines or Arrow files read one by one."""
         return self.files is not None and self.fmt != "parquet"
 
-    def place(self, row: int) -> str:
-        """Which file of a dataset holds input row ``row``, and where in it
-        (``data/b.csv, row 3, line 5``); "" for a single file or a row not yet read."""
+    def part_row(self, row: int) -> tuple[str, int] | None:
+        """Which file of a dataset holds input row ``row``, and its row there; None for a
+        single file or a row not yet read (``io.batches.place`` words it for errors)."""
         import bisect
 
         i = bisect.bisect_right(self.part_starts, (row, "\uffff")) - 1
         if i < 0:
-            return ""
+            return None
         first, part = self.part_starts[i]
         if part == self.path:  # a file read as a dataset of one part (--engine dask)
-            return ""
-        line = f", line {row - first + 2}" if self.is_text else ""
-        return f"{part}, row {row - first}{line}"
-
-    def where_row(self, row: int) -> str:
-        """Where input row ``row`` stands, for an error: `` (line 9)`` in a CSV file,
-        `` (data/b.csv, row 3, line 5)`` in a dataset."""
-        place = self.place(row)
-        if place:
-            return f" ({place})"
-        return f" (line {row + 2})" if self.is_text else ""
+            return None
+        return part, row - first
 
 
 @dataclass
