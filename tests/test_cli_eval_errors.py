@@ -215,17 +215,17 @@ LINE_CASES = {
         "mse",
         ["line 5", "4 fields"],
     ),
-    "value_after_blank_line": ("y_true,y_pred\n0,0.2\n\n1,1.5\n", "bce", ["row 1", "line 4"]),
+    "value_after_blank_line": ("y_true,y_pred\n0,0.2\n\n1,1.5\n", "bce", ["row 1 (line 4)"]),
     "value_after_multiline_field": (
         'y_true,y_pred,note\n0,0.2,"a\nb"\n1,1.5,c\n',
         "bce",
-        ["row 1", "line 4"],
+        ["row 1 (line 4)"],
     ),
-    "non_numeric_after_blank_line": ("y_true,y_pred\n1,2\n\n3,abc\n", "mse", ["row 1", "line 4"]),
+    "non_numeric_after_blank_line": ("y_true,y_pred\n1,2\n\n3,abc\n", "mse", ["row 1 (line 4)"]),
     "non_numeric_after_multiline_field": (
         'y_true,y_pred,note\n1,2,"a\nb"\n3,abc,x\n',
         "mse",
-        ["row 1", "line 4"],
+        ["row 1 (line 4)"],
     ),
 }
 
@@ -424,17 +424,25 @@ JSONL_MISFITS = {
     ),
     "boolean after a blank line": (
         '\n{"y_true": 1, "y_pred": true, "g": "a"}\n',
-        "column 'y_pred', row 1 (line 3): 'true' is not a number",
+        "column 'y_pred', row 1 (line 3): true is not a number",
     ),
     "array, third row": (
         GOOD_LINE + '{"y_true": 1, "y_pred": [1], "g": "a"}\n',
-        "column 'y_pred', row 2 (line 3): '[1]' is not a number",
+        "column 'y_pred', row 2 (line 3): [1] is not a number",
     ),
     "number in a text column": (
         '{"y_true": 1, "y_pred": 2, "g": 3}\n',
-        "column 'g', row 1 (line 2): '3' is not text",
+        "column 'g', row 1 (line 2): 3 is not text (the column's kind is its value's on line 1)",
     ),
     "not JSON": ("not json\n", "line 2 is not valid JSON"),
+    "two objects on a line, then a string": (
+        GOOD_LINE.strip() + " " + GOOD_LINE + '{"y_true": 1, "y_pred": "x", "g": "a"}\n',
+        "column 'y_pred', row 3 (line 3): 'x' is not a number",
+    ),
+    "the text 'true'": (
+        '{"y_true": 1, "y_pred": "true", "g": "a"}\n',
+        "column 'y_pred', row 1 (line 2): 'true' is not a number",
+    ),
     "not an object": ("[1, 2]\n", "line 2 is not a JSON object"),
 }
 
@@ -492,6 +500,18 @@ def test_jsonl_errors_name_the_file(tmp_path, capsys):
             "the predictions file",
         ),
         ("table.jsonl", "y_true,y_pred\n1,2\n", "line 1 is not a JSON object", "--input-format"),
+        (
+            "blank-first.json",
+            '\n[{"y_true": 1, "y_pred": 2}]\n',
+            "line 2 opens a JSON array",
+            "lines=True",
+        ),
+        (
+            "pretty-predictions.json",
+            '{\n  "src": "losscli.toml",\n  "y_true": 1\n}\n',
+            "line 1 is not a whole JSON object",
+            "lines=True",
+        ),
     ],
 )
 def test_json_that_is_not_json_lines_says_what_it_is_and_the_fix(
@@ -1157,3 +1177,38 @@ def test_a_row_of_a_csv_dataset_is_placed_by_its_file_row_and_physical_line(tmp_
     (folder / "b.csv").write_text('y_true,y_pred,note\n1,2,"two\nlines"\n\n3,,x\n')
     msg, _ = user_error(capsys, "eval", folder, "--loss", "mse")
     assert msg.endswith(f"first at row(s) 3 (row 3: {folder / 'b.csv'}, row 1, line 5)")
+
+
+def test_json_lines_with_a_blank_first_line_and_u2028_in_a_string_are_read(tmp_path, capsys):
+    path = write(
+        tmp_path,
+        "ok.jsonl",
+        '\n{"y_true": 1, "y_pred": 2, "note": "a\u2028b"}\n{"y_true": 3, "y_pred": 5}\n',
+    )
+    code, out, err = cli(capsys, "eval", path, "--loss", "mse", "--format", "json")
+    assert code == 0, err
+    assert json.loads(out)["results"][0]["value"] == 2.5
+
+
+def test_a_datasets_part_is_read_again_in_its_own_dialect_for_the_line(tmp_path, capsys):
+    folder = tmp_path / "semicolons"
+    folder.mkdir()
+    (folder / "a.csv").write_text("y;pred;note\n1;0.5;x\n")
+    (folder / "b.csv").write_text('y;pred;note\n1;0.5;"a\nb"\n\n0;0.3;"c\nd"\n0;1.5;z\n')
+    args = ["eval", folder, "--loss", "log_loss", "--target", "y", "--pred", "pred"]
+    msg, _ = user_error(capsys, *args)
+    assert f"row 3 ({folder / 'b.csv'}, row 2, line 7): 1.5 is not a probability" in msg
+    (folder / "b.csv").write_bytes("y;pred;note\n1;0.5;x\n\n0;0.3;y\n0;1.5;z\n".encode("utf-16"))
+    msg, _ = user_error(capsys, *args)
+    assert f"row 3 ({folder / 'b.csv'}, row 2, line 5): 1.5 is not a probability" in msg
+
+
+def test_the_line_of_a_row_deep_in_a_gzip_file(tmp_path, capsys):
+    lines = ["y_true,y_pred"] + [f"{i % 2},0.5" for i in range(100_000)]
+    lines[2801] = "1,1.5"  # row 2800
+    lines.insert(50, "")
+    lines.insert(900, "\r")  # a blank line of a file with CRLF here and there
+    path = tmp_path / "deep.csv.gz"
+    path.write_bytes(gzip.compress(("\n".join(lines) + "\n").encode()))
+    msg, _ = user_error(capsys, "eval", path, "--loss", "bce")
+    assert msg.startswith(f"error: {path}: column 'y_pred', row 2800 (line 2804): 1.5 is not")

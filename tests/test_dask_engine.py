@@ -398,6 +398,21 @@ def test_a_bad_cell_in_a_csv_part_is_the_local_engines_error(parts, tmp_path, ca
     assert f"first at row(s) 542 (row 542: {path}, row 5, line 7)" in local[2]
 
 
+@needs_dask
+def test_the_line_of_a_bad_value_in_one_gzip_file_is_the_local_engines(tmp_path, capsys):
+    import gzip
+
+    lines = ["y_true,y_pred"] + [f"{i % 2},0.5" for i in range(20_000)]
+    lines[2801] = "1,1.5"  # row 2800
+    lines[50:50] = ["", ""]
+    path = tmp_path / "one.csv.gz"
+    path.write_bytes(gzip.compress(("\n".join(lines) + "\n").encode()))
+    local = cli(capsys, "eval", path, "--loss", "bce", "-q")
+    dist = cli(capsys, "eval", path, "--loss", "bce", "-q", "--engine", "dask")
+    assert local[0] == 2 and dist == local
+    assert "row 2800 (line 2804): 1.5 is not a probability" in local[2]
+
+
 # ---- grad and per-row output -----------------------------------------------------------
 
 GRAD_CASES = {

@@ -174,7 +174,7 @@ def settle(outcome: Outcome, source: Source) -> tuple[Any, dict[str, int]]:
     if outcome.clean_error is not None:
         raise outcome.clean_error
     if outcome.bad.counts:
-        raise outcome.bad.error(source.name)
+        raise outcome.bad.error(source)
     return outcome.value, outcome.stats
 
 
@@ -200,6 +200,10 @@ def _partition_reading(reading: Reading, part: Partition) -> Reading:
             delimiter=source.delimiter,
             decimal=source.decimal,
             csv_options_given=source.csv_options_given,
+            # for the line of an error in the one file: how to read it again
+            compression=source.compression,
+            encoding=source.encoding,
+            newlines_in_values=source.newlines_in_values,
         )
     return replace(reading, source=piece, targets=None)
 

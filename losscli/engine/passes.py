@@ -23,7 +23,7 @@ from losscli.errors import InputError, UsageError, ZeroWeightError, shown
 from losscli.io.batches import (
     expected_rows,
     float_column,
-    place,
+    part_place,
     read_batches,
     read_header,
     text_column,
@@ -143,16 +143,17 @@ class BadCells:
 
     counts: dict[str, int] = field(default_factory=dict)
     first_rows: dict[str, list[int]] = field(default_factory=dict)
-    # where the first bad row of a column stands in a dataset's files (io.batches.place)
-    places: dict[str, str] = field(default_factory=dict)
+    # which of a dataset's files holds the first bad row of a column, and its row there
+    # (Source.part_row); worded, with its line, only for the error (io.batches.part_place)
+    places: dict[str, tuple[str, int]] = field(default_factory=dict)
 
     def add(self, column: str, rows: np.ndarray, source: Source | None = None) -> None:
         if len(rows):
             self.counts[column] = self.counts.get(column, 0) + len(rows)
             kept = self.first_rows.setdefault(column, [])
-            where = place(source, int(rows[0])) if not kept and source is not None else ""
-            if where:
-                self.places[column] = where
+            found = source.part_row(int(rows[0])) if not kept and source is not None else None
+            if found is not None:
+                self.places[column] = found
             kept.extend(int(r) for r in rows[: max(0, 3 - len(kept))])
 
     def merge(self, other: BadCells) -> None:
@@ -164,21 +165,21 @@ class BadCells:
                 self.places[column] = other.places[column]
             kept.extend(other.first_rows[column][: max(0, 3 - len(kept))])
 
-    def error(self, source: str, logit_columns: set[str] = frozenset()) -> BadCellsError:
+    def error(self, source: Source, logit_columns: set[str] = frozenset()) -> BadCellsError:
         """The error naming the first bad column; ``logit_columns`` take −inf as a logit
         once --from-logits is given (safe_softmax_cross_entropy), which the hint then says."""
         column = next(iter(self.counts))
         total = self.counts[column]
         rows = ", ".join(map(str, self.first_rows[column]))
-        place = self.places.get(column, "")
-        if place:
-            rows += f" (row {self.first_rows[column][0]}: {place})"
+        if column in self.places:
+            where = part_place(source, *self.places[column])
+            rows += f" (row {self.first_rows[column][0]}: {where})"
         others = "" if len(self.counts) == 1 else f" (and {len(self.counts) - 1} more column(s))"
         hint = "drop those rows with --dropna (the count is reported), or fix the data"
         if column in logit_columns:
             hint = "these columns take −inf as a logit with --from-logits; " + hint
         return BadCellsError(
-            f"{source}: column {column!r} has {total} empty, NaN or infinite cell(s), first at row(s) {rows}{others}",
+            f"{source.name}: column {column!r} has {total} empty, NaN or infinite cell(s), first at row(s) {rows}{others}",
             hint=hint,
             cells=self,
         )
@@ -292,7 +293,7 @@ def frames(reading: Reading, stats: dict[str, int]) -> Iterator[Frame]:
             observer.add_frame(frame)
         yield frame
     if bad.counts:
-        raise bad.error(source.name, _logit_columns_without_flag(reading.selected))
+        raise bad.error(source, _logit_columns_without_flag(reading.selected))
     if source.pieces is not None:
         return
     if targets is not None:
@@ -551,6 +552,10 @@ def build_batch(frame: Frame, sel: Selected, source: Source) -> Batch:
     return Batch(target, preds, weights, int(frame.kept_rows[0]), rows=frame.kept_rows)
 
 
+# The words after a loss's name with which a kernel's message reads on from its columns
+_GOES_ON = ("is", "of", "needs", "takes", "has")
+
+
 def located(exc: InputError, sel: Selected, source: Source, group: object = None) -> InputError:
     """Restate a loss kernel's value error with the file, column, row and line."""
     role = getattr(exc, "role", None)
@@ -568,8 +573,9 @@ def located(exc: InputError, sel: Selected, source: Source, group: object = None
         predictions = "; ".join(",".join(cols) for cols in plan.inputs)
         targets = f"target {','.join(plan.target)}, " if plan.target else ""
         where = f" in group {group!r}" if group is not None else ""
-        # a kernel's message that names its loss goes on from the columns, named once
-        named = exc.message.startswith(f"{sel.name} ")
+        # a kernel's message that names its loss ("roc_auc is undefined: …", "… of class
+        # 2 …", "… needs a target column") goes on from the columns, the loss named once
+        named = exc.message.startswith(tuple(f"{sel.name} {w} " for w in _GOES_ON))
         said = exc.message[len(sel.name) :] if named else f": {exc.message}"
         return InputError(
             f"{source.name}: {sel.name} on {targets}predictions {predictions}{where}{said}",

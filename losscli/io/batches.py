@@ -59,11 +59,19 @@ def place(source: Source, row: int) -> str:
     """Which file of a dataset holds input row ``row``, and where in it (``data/b.csv,
     row 3, line 5``); "" for a single file or a row not yet read."""
     found = source.part_row(row)
-    if found is None:
-        return ""
-    part, part_row = found
-    line = physical_line(part_source(source, part), part_row) if source.is_text else None
-    return f"{part}, row {part_row}" + (f", line {line}" if line else "")
+    return "" if found is None else part_place(source, *found)
+
+
+def part_place(source: Source, part: str, row: int) -> str:
+    """Row ``row`` of the dataset's file ``part`` in words (``data/b.csv, row 3, line
+    5``); the line is found by reading the file again (error reports only)."""
+    line = None
+    if source.is_text:
+        part_file = part_source(source, part)
+        _file_header(part_file)  # the part's own encoding, delimiter and quoted line breaks
+        drop_pending(part_file)
+        line = physical_line(part_file, row)
+    return f"{part}, row {row}" + (f", line {line}" if line else "")
 
 
 def expected_rows(source: Source, header: Header) -> int | None:

@@ -313,13 +313,53 @@ def _data_rows(source: Source) -> Iterator[tuple[int, int, list[str]]]:
 def physical_line(source: Source, row: int) -> int | None:
     """The line of a CSV/TSV file on which data row ``row`` starts, counting blank lines
     and line breaks in quoted fields, found by reading the file again (error reports
-    only); None when it cannot be read again (streamed stdin) or has no such row."""
+    only); None when it cannot be read again (streamed stdin) or has no such row.
+
+    A UTF-8 file without line breaks in quoted fields is scanned as bytes (a row is a
+    line that is not empty, the header the first); any other with Python's csv module."""
     if source.path == "-" and source.data is None:
         return None
+    if source.encoding == "utf-8" and not source.newlines_in_values:
+        return _line_by_bytes(source, row)
     for number, line, _ in _data_rows(source):
         if number == row:
             return line
     return None
+
+
+def _line_by_bytes(source: Source, row: int) -> int | None:
+    """``physical_line`` by counting lines: data row ``row`` is the (row + 2)th line that
+    is not blank (empty or a lone "\\r"; Arrow skips those), the header the first."""
+    import numpy as np
+
+    wanted = row + 2
+    seen = 0  # lines that are not blank, in the blocks before
+    lines = 0  # lines ended in the blocks before
+    carry, carry_first = 0, -1  # bytes (and the first) of the line the last block ended in
+    with io.BufferedReader(Prefixed(b"", open_stream(source))) as stream:
+        while block := stream.read(CSV_BLOCK):
+            data = np.frombuffer(block, np.uint8)
+            ends = np.flatnonzero(data == 10)
+            if not len(ends):
+                carry_first = carry_first if carry else int(data[0])
+                carry += len(block)
+                continue
+            starts = np.concatenate(([0], ends[:-1] + 1))
+            length = ends - starts
+            first = data[np.minimum(starts, len(data) - 1)].astype(np.int64)
+            if carry:
+                length[0] += carry
+                first[0] = carry_first
+            full = (length > 1) | ((length == 1) & (first != 13))
+            counts = seen + np.cumsum(full)
+            hit = int(np.searchsorted(counts, wanted))
+            if hit < len(counts):
+                return lines + hit + 1
+            seen, lines = int(counts[-1]), lines + len(ends)
+            carry = len(block) - int(ends[-1]) - 1
+            carry_first = int(data[ends[-1] + 1]) if carry else -1
+    last_full = carry > 1 or (carry == 1 and carry_first != 13)
+    return lines + 1 if last_full and seen + 1 == wanted else None
 
 
 def _find_ragged_line(source: Source, width: int) -> tuple[int | None, int]:

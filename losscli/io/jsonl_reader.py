@@ -19,12 +19,21 @@ from losscli.io.sources import (
 JSONL_BLOCK = 1 << 20  # bytes parsed at a time
 
 
+def _first_line(text: str) -> tuple[int, str]:
+    """(number, text) of the first line that is not blank: JSON Lines ends a line at
+    "\\n" alone (U+2028 and the like may stand inside its strings)."""
+    for number, line in enumerate(text.split("\n"), start=1):
+        if line.strip():
+            return number, line
+    return 1, ""
+
+
 def _first_record(head: bytes) -> dict:
     import json
 
     try:
-        record = json.loads(head.decode("utf-8-sig", errors="replace").splitlines()[0])
-    except (ValueError, IndexError):
+        record = json.loads(_first_line(head.decode("utf-8-sig", errors="replace"))[1])
+    except ValueError:
         return {}
     return record if isinstance(record, dict) else {}
 
@@ -35,13 +44,13 @@ def jsonl_header(source: Source) -> Header:
     head, stream = text_prefix(source)
     source.pending = (head, stream)
     text = head.decode("utf-8-sig", errors="replace")
-    line = text.splitlines()[0]
+    number, line = _first_line(text)
     try:
         record = json.loads(line)
     except ValueError:
         record = None
     if not isinstance(record, dict):
-        raise _not_json_lines(source, line, text)
+        raise _not_json_lines(source, number, line, text)
     return Header(list(record), {k for k, v in record.items() if isinstance(v, str)})
 
 
@@ -51,27 +60,30 @@ _ONE_PER_LINE = (
 )
 
 
-def _not_json_lines(source: Source, line: str, text: str) -> InputError:
-    """Line 1 is not a JSON object: say what the file looks like instead, and the fix."""
+def _not_json_lines(source: Source, number: int, line: str, text: str) -> InputError:
+    """The first line is not a JSON object: say what the file looks like, and the fix."""
+    import re
+
     start = line.lstrip()[:1]
-    if '"losscli.' in text and start == "{":
+    if start == "{" and re.search(r'"schema"\s*:\s*"losscli\.', text):
         return InputError(
             f"{source.name}: this is a losscli output document, not predictions",
             hint="give the predictions file (CSV, TSV, Parquet or JSON Lines) it was made from",
         )
     if start == "[":
         return InputError(
-            f"{source.name}: line 1 opens a JSON array; JSON Lines holds one JSON object per line",
+            f"{source.name}: line {number} opens a JSON array; JSON Lines holds one JSON "
+            "object per line",
             hint=_ONE_PER_LINE,
         )
     if start == "{":
         return InputError(
-            f"{source.name}: line 1 is not a whole JSON object: the file looks like one JSON "
-            "document over several lines, and JSON Lines holds one object per line",
+            f"{source.name}: line {number} is not a whole JSON object: the file looks like "
+            "one JSON document over several lines, and JSON Lines holds one object per line",
             hint=_ONE_PER_LINE,
         )
     return InputError(
-        f"{source.name}: line 1 is not a JSON object, as each line of JSON Lines is",
+        f"{source.name}: line {number} is not a JSON object, as each line of JSON Lines is",
         hint="name the file's format with --input-format (csv, tsv, parquet, jsonl, arrow) "
         "if it is not JSON Lines",
     )
@@ -165,44 +177,69 @@ def _explain_json_error(source: Source, schema: Any, message: str) -> InputError
 
 def _first_misfit(source: Source, schema: Any) -> InputError | None:
     """The error for the first line that is not JSON, or the first value of a column that
-    its type does not take (None where every line fits)."""
+    its type does not take (None where every line fits). Rows are the objects, as Arrow
+    reads them: blank lines hold none, and a line may hold more than one."""
     import json
 
     types = {f.name: _TAKES.get(str(f.type)) for f in schema}
+    decoder = json.JSONDecoder()
     row = -1
     with io.BufferedReader(Prefixed(b"", open_stream(source))) as stream:
         for number, raw in enumerate(stream, start=1):
-            if not raw.strip():
-                continue  # Arrow skips blank lines, which hold no row
-            row += 1
-            try:
-                record = json.loads(raw.decode("utf-8-sig" if number == 1 else "utf-8"))
-            except ValueError:
-                return InputError(
-                    f"{source.name}: line {number} is not valid JSON",
-                    hint="JSON Lines holds one JSON object per line",
-                )
-            if not isinstance(record, dict):
-                return InputError(
-                    f"{source.name}: line {number} is not a JSON object",
-                    hint="JSON Lines holds one JSON object per line",
-                )
-            for column, takes in types.items():
-                value = record.get(column)
-                if value is None or takes is None:
-                    continue
-                kinds, what = takes
-                if isinstance(value, kinds) and (bool not in kinds) == (
-                    not isinstance(value, bool)
-                ):
-                    continue
-                return InputError(
-                    f"{source.name}: column {column!r}, row {row} (line {number}): "
-                    f"{shown(json.dumps(value) if not isinstance(value, str) else value)} "
-                    f"is not {what}",
-                    hint="fix or remove the value (null counts as missing; see --dropna)",
-                )
+            text = raw.decode("utf-8-sig" if number == 1 else "utf-8", errors="replace")
+            at = 0
+            while True:
+                while at < len(text) and text[at].isspace():
+                    at += 1
+                if at == len(text):
+                    break
+                try:
+                    record, at = decoder.raw_decode(text, at)
+                except ValueError:
+                    return InputError(
+                        f"{source.name}: line {number} is not valid JSON",
+                        hint="JSON Lines holds one JSON object per line",
+                    )
+                row += 1
+                if not isinstance(record, dict):
+                    return InputError(
+                        f"{source.name}: line {number} is not a JSON object",
+                        hint="JSON Lines holds one JSON object per line",
+                    )
+                misfit = _misfit(record, types)
+                if misfit is not None:
+                    column, value, what, double = misfit
+                    kind = "" if double else " (the column's kind is its value's on line 1)"
+                    return InputError(
+                        f"{source.name}: column {column!r}, row {row} (line {number}): "
+                        f"{_json_value(value)} is not {what}{kind}",
+                        hint="fix or remove the value (null counts as missing; see --dropna)",
+                    )
     return None
+
+
+def _misfit(record: dict, types: dict[str, Any]) -> tuple[str, Any, str, bool] | None:
+    """(column, value, what it takes, a number column?) of the record's first value that
+    its column's type does not take; None when all fit (null fits every column)."""
+    for column, takes in types.items():
+        value = record.get(column)
+        if value is None or takes is None:
+            continue
+        kinds, what = takes
+        if isinstance(value, kinds) and (bool in kinds) == isinstance(value, bool):
+            continue
+        return column, value, what, kinds == (int, float)
+    return None
+
+
+def _json_value(value: Any) -> str:
+    """A JSON value for a message: text quoted (and escaped), others as JSON writes them."""
+    import json
+
+    if isinstance(value, str):
+        return shown(value)
+    text = json.dumps(value)  # ASCII only: nothing raw reaches the terminal
+    return text if len(text) <= 60 else text[:60] + "…"
 
 
 def _as_text(batch: Any, columns: list[str]) -> Any:
