@@ -221,6 +221,12 @@ LINE_CASES = {
         "bce",
         ["row 1 (line 4)"],
     ),
+    "value_after_blank_crlf_line": (
+        "y_true,y_pred\r\n0,0.2\r\n\r\n1,1.5\r\n",
+        "bce",
+        ["row 1 (line 4)"],
+    ),
+    "value_after_blank_cr_line": ("y_true,y_pred\r0,0.2\r\r1,1.5\r", "bce", ["row 1 (line 4)"]),
     "non_numeric_after_blank_line": ("y_true,y_pred\n1,2\n\n3,abc\n", "mse", ["row 1 (line 4)"]),
     "non_numeric_after_multiline_field": (
         'y_true,y_pred,note\n1,2,"a\nb"\n3,abc,x\n',

@@ -320,7 +320,10 @@ def physical_line(source: Source, row: int) -> int | None:
     if source.path == "-" and source.data is None:
         return None
     if source.encoding == "utf-8" and not source.newlines_in_values:
-        return _line_by_bytes(source, row)
+        try:
+            return _line_by_bytes(source, row)
+        except _LoneCarriageReturn:
+            pass  # lines that end in "\r" alone: Python's csv module counts them
     for number, line, _ in _data_rows(source):
         if number == row:
             return line
@@ -339,6 +342,9 @@ def _line_by_bytes(source: Source, row: int) -> int | None:
     with io.BufferedReader(Prefixed(b"", open_stream(source))) as stream:
         while block := stream.read(CSV_BLOCK):
             data = np.frombuffer(block, np.uint8)
+            returns = np.flatnonzero(data[:-1] == 13)
+            if len(returns) and (data[returns + 1] != 10).any():
+                raise _LoneCarriageReturn
             ends = np.flatnonzero(data == 10)
             if not len(ends):
                 carry_first = carry_first if carry else int(data[0])
@@ -360,6 +366,10 @@ def _line_by_bytes(source: Source, row: int) -> int | None:
             carry_first = int(data[ends[-1] + 1]) if carry else -1
     last_full = carry > 1 or (carry == 1 and carry_first != 13)
     return lines + 1 if last_full and seen + 1 == wanted else None
+
+
+class _LoneCarriageReturn(Exception):
+    """A line ends in "\\r" alone, which counting "\\n" would not see."""
 
 
 def _find_ragged_line(source: Source, width: int) -> tuple[int | None, int]:
