@@ -1218,3 +1218,16 @@ def test_the_line_of_a_row_deep_in_a_gzip_file(tmp_path, capsys):
     path.write_bytes(gzip.compress(("\n".join(lines) + "\n").encode()))
     msg, _ = user_error(capsys, "eval", path, "--loss", "bce")
     assert msg.startswith(f"error: {path}: column 'y_pred', row 2800 (line 2804): 1.5 is not")
+
+
+def test_a_jsonl_kind_is_named_by_the_line_of_the_first_record(tmp_path, capsys):
+    path = write(
+        tmp_path,
+        "late.jsonl",
+        '\n\n{"y_true": 1, "y_pred": 0.5, "g": "a"}\n{"y_true": 0, "y_pred": 0.5, "g": 3}\n',
+    )
+    msg, _ = user_error(capsys, "eval", path, "--loss", "bce", "--group", "g")
+    assert msg == (
+        f"error: {path}: column 'g', row 1 (line 4): 3 is not text "
+        "(the column's kind is its value's on line 3)"
+    )

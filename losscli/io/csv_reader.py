@@ -315,15 +315,15 @@ def physical_line(source: Source, row: int) -> int | None:
     and line breaks in quoted fields, found by reading the file again (error reports
     only); None when it cannot be read again (streamed stdin) or has no such row.
 
-    A UTF-8 file without line breaks in quoted fields is scanned as bytes (a row is a
-    line that is not empty, the header the first); any other with Python's csv module."""
+    A UTF-8 file is scanned as bytes (a row is a line that is not blank, the header the
+    first) up to a line that this would miscount; any other with Python's csv module."""
     if source.path == "-" and source.data is None:
         return None
     if source.encoding == "utf-8" and not source.newlines_in_values:
         try:
             return _line_by_bytes(source, row)
-        except _LoneCarriageReturn:
-            pass  # lines that end in "\r" alone: Python's csv module counts them
+        except _NeedsCsvModule:
+            pass  # Python's csv module counts those lines
     for number, line, _ in _data_rows(source):
         if number == row:
             return line
@@ -332,24 +332,35 @@ def physical_line(source: Source, row: int) -> int | None:
 
 def _line_by_bytes(source: Source, row: int) -> int | None:
     """``physical_line`` by counting lines: data row ``row`` is the (row + 2)th line that
-    is not blank (empty or a lone "\\r"; Arrow skips those), the header the first."""
+    is not blank (empty or a lone "\\r"; Arrow skips those), the header the first. Raises
+    ``_NeedsCsvModule`` at a line that ends in "\\r" alone or holds an odd count of quotes
+    (a quoted field goes on to the next line), which counting "\\n" would miscount."""
     import numpy as np
 
     wanted = row + 2
     seen = 0  # lines that are not blank, in the blocks before
     lines = 0  # lines ended in the blocks before
     carry, carry_first = 0, -1  # bytes (and the first) of the line the last block ended in
+    carry_quotes, after_return = 0, False  # its quotes; whether the last byte was "\r"
     with io.BufferedReader(Prefixed(b"", open_stream(source))) as stream:
         while block := stream.read(CSV_BLOCK):
             data = np.frombuffer(block, np.uint8)
             returns = np.flatnonzero(data[:-1] == 13)
-            if len(returns) and (data[returns + 1] != 10).any():
-                raise _LoneCarriageReturn
+            lone = len(returns) and (data[returns + 1] != 10).any()
+            if lone or (after_return and data[0] != 10):
+                raise _NeedsCsvModule
+            after_return = bool(data[-1] == 13)
             ends = np.flatnonzero(data == 10)
+            quotes = np.flatnonzero(data == 34)
             if not len(ends):
                 carry_first = carry_first if carry else int(data[0])
                 carry += len(block)
+                carry_quotes += len(quotes)
                 continue
+            in_line = np.diff(np.searchsorted(quotes, ends), prepend=0)
+            in_line[0] += carry_quotes
+            if (in_line % 2).any():
+                raise _NeedsCsvModule
             starts = np.concatenate(([0], ends[:-1] + 1))
             length = ends - starts
             first = data[np.minimum(starts, len(data) - 1)].astype(np.int64)
@@ -364,12 +375,14 @@ def _line_by_bytes(source: Source, row: int) -> int | None:
             seen, lines = int(counts[-1]), lines + len(ends)
             carry = len(block) - int(ends[-1]) - 1
             carry_first = int(data[ends[-1] + 1]) if carry else -1
+            carry_quotes = len(quotes) - int(np.searchsorted(quotes, ends[-1]))
     last_full = carry > 1 or (carry == 1 and carry_first != 13)
     return lines + 1 if last_full and seen + 1 == wanted else None
 
 
-class _LoneCarriageReturn(Exception):
-    """A line ends in "\\r" alone, which counting "\\n" would not see."""
+class _NeedsCsvModule(Exception):
+    """A line ends in "\\r" alone, or a quoted field holds a line break: lines that
+    counting "\\n" would miscount."""
 
 
 def _find_ragged_line(source: Source, width: int) -> tuple[int | None, int]:

@@ -183,7 +183,7 @@ def _first_misfit(source: Source, schema: Any) -> InputError | None:
 
     types = {f.name: _TAKES.get(str(f.type)) for f in schema}
     decoder = json.JSONDecoder()
-    row = -1
+    row, first_line = -1, 0
     with io.BufferedReader(Prefixed(b"", open_stream(source))) as stream:
         for number, raw in enumerate(stream, start=1):
             text = raw.decode("utf-8-sig" if number == 1 else "utf-8", errors="replace")
@@ -201,6 +201,7 @@ def _first_misfit(source: Source, schema: Any) -> InputError | None:
                         hint="JSON Lines holds one JSON object per line",
                     )
                 row += 1
+                first_line = first_line or number
                 if not isinstance(record, dict):
                     return InputError(
                         f"{source.name}: line {number} is not a JSON object",
@@ -209,7 +210,11 @@ def _first_misfit(source: Source, schema: Any) -> InputError | None:
                 misfit = _misfit(record, types)
                 if misfit is not None:
                     column, value, what, double = misfit
-                    kind = "" if double else " (the column's kind is its value's on line 1)"
+                    kind = (
+                        ""
+                        if double
+                        else f" (the column's kind is its value's on line {first_line})"
+                    )
                     return InputError(
                         f"{source.name}: column {column!r}, row {row} (line {number}): "
                         f"{_json_value(value)} is not {what}{kind}",
