@@ -933,7 +933,8 @@ def test_pipeline_error_goes_to_stderr_only():
     assert proc.stderr.startswith("error: <stdin>") and "Traceback" not in proc.stderr
 
 
-ARROW_POOL_SCRIPT = """
+# A command line run in a fresh process, then a look at what it left set (``probe``).
+AFTER_AN_EVAL = """
 import sys
 from losscli.cli.commands import main
 sys.argv = ["losscli", "eval", {path!r}, "--loss", "mse", "--format", "json"]
@@ -941,6 +942,26 @@ try:
     main()
 except SystemExit:
     pass
+{probe}
+"""
+
+
+def _after_an_eval(probe: str, env: dict[str, str]) -> str:
+    """stderr of a fresh process that runs ``losscli eval`` on the sample, then ``probe``."""
+    import subprocess
+
+    path = str(Path(__file__).resolve().parents[1] / "sample_data" / "regression.csv")
+    proc = subprocess.run(
+        [sys.executable, "-c", AFTER_AN_EVAL.format(path=path, probe=probe)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    return proc.stderr
+
+
+POOL_PROBE = """
 import pyarrow
 sys.stderr.write("POOL=" + pyarrow.default_memory_pool().backend_name + "\\n")
 """
@@ -950,7 +971,6 @@ sys.stderr.write("POOL=" + pyarrow.default_memory_pool().backend_name + "\\n")
 @pytest.mark.parametrize("user_choice,expected", [(None, "jemalloc"), ("system", "system")])
 def test_the_cli_reads_with_arrows_jemalloc_pool_unless_the_user_chose_one(user_choice, expected):
     import os
-    import subprocess
 
     import pyarrow
 
@@ -959,32 +979,18 @@ def test_the_cli_reads_with_arrows_jemalloc_pool_unless_the_user_chose_one(user_
     env = {k: v for k, v in os.environ.items() if k != "ARROW_DEFAULT_MEMORY_POOL"}
     if user_choice:
         env["ARROW_DEFAULT_MEMORY_POOL"] = user_choice
-    path = str(Path(__file__).resolve().parents[1] / "sample_data" / "regression.csv")
-    proc = subprocess.run(
-        [sys.executable, "-c", ARROW_POOL_SCRIPT.format(path=path)],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-    )
-    assert f"POOL={expected}" in proc.stderr, proc.stderr
+    err = _after_an_eval(POOL_PROBE, env)
+    assert f"POOL={expected}" in err, err
 
 
-BLAS_THREADS_SCRIPT = """
-import sys
-from losscli.cli.commands import main
-sys.argv = ["losscli", "eval", {path!r}, "--loss", "mse", "--format", "json"]
-try:
-    main()
-except SystemExit:
-    pass
+BLAS_PROBE = """
 import threadpoolctl
 pools = [p for p in threadpoolctl.threadpool_info() if p["internal_api"] == "openblas"]
 sys.stderr.write("THREADS=" + ",".join(str(p["num_threads"]) for p in pools) + "\\n")
 """
 
 # numpy alone: its OpenBLAS pools and their threads, without losscli's settings
-BLAS_PROBE_SCRIPT = """
+BLAS_ALONE = """
 import numpy, threadpoolctl
 pools = [p for p in threadpoolctl.threadpool_info() if p["internal_api"] == "openblas"]
 print(max((p["num_threads"] for p in pools), default=0))
@@ -1000,23 +1006,16 @@ def test_the_cli_runs_numpys_openblas_on_one_thread_unless_the_user_chose(user_c
 
     pytest.importorskip("threadpoolctl")
     env = {k: v for k, v in os.environ.items() if not k.endswith("_NUM_THREADS")}
-    probe = subprocess.run(
-        [sys.executable, "-c", BLAS_PROBE_SCRIPT], capture_output=True, text=True, env=env
+    alone = subprocess.run(
+        [sys.executable, "-c", BLAS_ALONE], capture_output=True, text=True, env=env
     )
-    threads = int(probe.stdout.strip() or 0)
+    threads = int(alone.stdout.strip() or 0)
     if threads == 0:
         pytest.skip("this numpy does not run on OpenBLAS")
     if threads == 1:
         pytest.skip("OpenBLAS runs one thread on this machine anyway")
-    path = str(Path(__file__).resolve().parents[1] / "sample_data" / "regression.csv")
-    proc = subprocess.run(
-        [sys.executable, "-c", BLAS_THREADS_SCRIPT.format(path=path)],
-        capture_output=True,
-        text=True,
-        env={**env, **user_choice},
-        timeout=60,
-    )
-    assert f"THREADS={expected}" in proc.stderr, proc.stderr
+    err = _after_an_eval(BLAS_PROBE, {**env, **user_choice})
+    assert f"THREADS={expected}" in err, err
 
 
 def test_output_dash_is_stdout(tmp_path: Path) -> None:
