@@ -1231,3 +1231,15 @@ def test_a_jsonl_kind_is_named_by_the_line_of_the_first_record(tmp_path, capsys)
         f"error: {path}: column 'g', row 1 (line 4): 3 is not text "
         "(the column's kind is its value's on line 3)"
     )
+
+
+def test_an_empty_cell_names_its_physical_line_in_a_file_and_none_on_streamed_stdin(
+    tmp_path, capsys, monkeypatch
+):
+    text = "y_true,y_pred\n1,2\n\n3,\n5,6\n"
+    path = write(tmp_path, "holes.csv", text)
+    msg, _ = user_error(capsys, "eval", path, "--loss", "mse")
+    assert msg.endswith("first at row(s) 1 (line 4)")
+    stdin_bytes(monkeypatch, text.encode())
+    msg, _ = user_error(capsys, "eval", "-", "--loss", "mse")
+    assert msg.endswith("first at row(s) 1")

@@ -137,7 +137,8 @@ def test_errors_in_a_later_chunk_name_the_exact_row(capsys, chunks, tmp_path):
     _, err = capsys.readouterr()
     assert code == 2 and len(parsed) > 10
     assert err.splitlines()[0] == (
-        f"error: {path}: column 'y_pred' has 1 empty, NaN or infinite cell(s), first at row(s) 3456"
+        f"error: {path}: column 'y_pred' has 1 empty, NaN or infinite cell(s), first at row(s) 3456 "
+        "(line 3458)"
     )
 
 

@@ -174,6 +174,8 @@ class BadCells:
         if column in self.places:
             where = part_place(source, *self.places[column])
             rows += f" (row {self.first_rows[column][0]}: {where})"
+        elif not source.is_parts:
+            rows += where_row(source, self.first_rows[column][0])  # " (line N)" in a CSV
         others = "" if len(self.counts) == 1 else f" (and {len(self.counts) - 1} more column(s))"
         hint = "drop those rows with --dropna (the count is reported), or fix the data"
         if column in logit_columns:
