@@ -200,12 +200,21 @@ def test_ragged_row_on_stdin_while_inferring(capsys, monkeypatch):
 @pytest.mark.xfail(
     strict=True,
     reason="bug: with --loss, stdin is streamed and the ragged-row search cannot reread it: "
-    "'<stdin>: ragged CSV row: 3 fields where the header has 2' has no line number",
+    "the error shows the row's text but no line number",
 )
 def test_ragged_row_on_stdin_names_the_line(capsys, monkeypatch):
     stdin_bytes(monkeypatch, RAGGED.encode())
     msg, _ = user_error(capsys, "eval", "-", "--loss", "mse")
     contains_all(msg, "<stdin>", "line 4", "3 fields")
+
+
+def test_a_ragged_row_on_streamed_stdin_is_shown_escaped(capsys, monkeypatch):
+    stdin_bytes(monkeypatch, b"y_true,y_pred\n1,2\n3,4\n5,6,\x1b[31mx\n")
+    msg, hint = user_error(capsys, "eval", "-", "--loss", "mse")
+    assert msg == (
+        "error: <stdin>: ragged CSV row '5,6,\\x1b[31mx': 3 fields where the header has 2"
+    )
+    assert "one value per header column" in hint
 
 
 LINE_CASES = {

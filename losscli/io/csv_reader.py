@@ -221,12 +221,13 @@ def _explain_csv_error(
     """Turn pyarrow's CSV error into one that names the line, column and value."""
     if "Expected" in message and "columns" in message:
         line, got = _find_ragged_line(source, len(header.columns))
-        if line is None:  # streamed stdin cannot be read again: take pyarrow's count
+        where = f" at line {line}" if line else ""
+        if line is None:  # streamed stdin cannot be read again: pyarrow's count and the row
             import re
 
-            m = re.search(r"got (\d+)", message)
+            m = re.search(r"got (\d+): (.*)", message)
             got = int(m.group(1)) if m else got
-        where = f" at line {line}" if line else ""
+            where = f" {shown(m.group(2))}" if m else ""
         return InputError(
             f"{source.name}: ragged CSV row{where}: {got} fields where the header has {len(header.columns)}",
             hint="every row needs one value per header column (quote fields that contain the delimiter)",
