@@ -231,7 +231,7 @@ def _column_labels(source: Source, header: Header, column: str) -> set[float] | 
 
     from losscli.io.batches import float_column, read_batches
 
-    if source.path == "-" and source.data is None:
+    if source.streamed:
         # keep stdin for the evaluation pass: the header's first bytes and the rest
         head, stream = source.pending or (b"", sys.stdin.buffer)
         source.pending = None

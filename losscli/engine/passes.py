@@ -455,8 +455,7 @@ def _numbers_with_a_word(frame: Frame, column: str, present: list[str], source: 
     row = int(frame.rows[i])
     raise InputError(
         f"{source.name}: column {column!r}, row {row}{where_row(source, row)}: "
-        f"{shown(cats[codes[i]])} "
-        "is not a number",
+        f"{shown(cats[codes[i]])} is not a number",
         hint="fix or remove the cell (empty cells count as missing; see --dropna)",
     )
 

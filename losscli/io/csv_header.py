@@ -120,8 +120,7 @@ def _header_names(source: Source, head_text: str) -> list[str]:
     names = next(rows, [])
     header_end = rows.line_num  # physical lines the header row took
     # Streamed stdin cannot be read again, should a quoted line break turn up later.
-    streamed = source.path == "-" and source.data is None
-    if header_end > 1 or streamed or _quoted_line_break(head_text):
+    if header_end > 1 or source.streamed or _quoted_line_break(head_text):
         source.newlines_in_values = True
     # Names are read as written, less surrounding spaces and with a line break inside a
     # name read as one space; unnamed columns get a placeholder.

@@ -196,7 +196,7 @@ def _csv_retry(source: Source, message: str, block: int) -> int | None:
         not source.newlines_in_values
     )
     straddles = "straddles" in message and block < CSV_MAX_BLOCK
-    if source.path == "-" and source.data is None:
+    if source.streamed:
         return None  # stdin cannot be read again
     if synced:
         source.newlines_in_values = True
@@ -226,8 +226,8 @@ def _explain_csv_error(
             import re
 
             m = re.search(r"got (\d+): (.*)", message)
-            got = int(m.group(1)) if m else got
-            where = f" {shown(m.group(2))}" if m else ""
+            if m:
+                got, where = int(m.group(1)), f" {shown(m.group(2))}"
         return InputError(
             f"{source.name}: ragged CSV row{where}: {got} fields where the header has {len(header.columns)}",
             hint="every row needs one value per header column (quote fields that contain the delimiter)",
@@ -318,7 +318,7 @@ def physical_line(source: Source, row: int) -> int | None:
 
     A UTF-8 file is scanned as bytes (a row is a line that is not blank, the header the
     first) up to a line that this would miscount; any other with Python's csv module."""
-    if source.path == "-" and source.data is None:
+    if source.streamed:
         return None
     if source.encoding == "utf-8" and not source.newlines_in_values:
         try:
@@ -387,7 +387,7 @@ class _NeedsCsvModule(Exception):
 
 
 def _find_ragged_line(source: Source, width: int) -> tuple[int | None, int]:
-    if source.path == "-" and source.data is None:
+    if source.streamed:
         return None, 0
     for line, record in _records(source):
         if len(record) != width:
@@ -399,7 +399,7 @@ def _find_non_numeric(
     source: Source, header: Header, numeric: list[str]
 ) -> tuple[str, int, int, str] | None:
     """(column, row, line, cell) of the first cell of ``numeric`` that is not a number."""
-    if source.path == "-" and source.data is None:
+    if source.streamed:
         return None
     index = {c: header.columns.index(c) for c in numeric}
     for row, line, record in _data_rows(source):

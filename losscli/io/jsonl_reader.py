@@ -157,7 +157,7 @@ def _explain_json_error(source: Source, schema: Any, message: str) -> InputError
     which is gone: then the column from Arrow's message)."""
     import re
 
-    if source.path != "-" or source.data is not None:
+    if not source.streamed:
         found = _first_misfit(source, schema)
         if found is not None:
             return found

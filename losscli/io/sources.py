@@ -88,6 +88,11 @@ class Source:
         return self.fmt in ("csv", "tsv")
 
     @property
+    def streamed(self) -> bool:
+        """stdin read as it comes (not buffered in ``data``): it cannot be read again."""
+        return self.path == "-" and self.data is None
+
+    @property
     def is_parts(self) -> bool:
         """A directory or glob of CSV, TSV, JSON Lines or Arrow files read one by one."""
         return self.files is not None and self.fmt != "parquet"
@@ -257,7 +262,7 @@ def open_stream(source: Source) -> Any:
 
 def buffer_stdin(source: Source) -> Source:
     """Read stdin whole (Parquet needs random access; a second pass needs a replay)."""
-    if source.path == "-" and source.data is None:
+    if source.streamed:
         source.data = sys.stdin.buffer.read()
     return source
 
