@@ -1,18 +1,80 @@
-"""The built-in loss families and metrics; importing this module registers them all.
+"""The built-in loss families and metrics, imported as they are needed.
 
-``registry`` imports it on first use (so start-up loads no family it does not need).
-Registration order is the order ``losscli losses`` lists them in, so the imports are not
-sorted.
+``FAMILIES`` names the modules in the order ``losscli losses`` lists their losses.
+``registry`` imports the one family that registers a name it is asked for (``names``,
+the index of every built-in name and alias, written by this module), and every family
+when all the losses are asked for, so ``eval --loss mse`` and ``explain huber`` load
+the regression family alone.
+
+After adding or renaming a loss, rewrite the index (a test fails until you do)::
+
+    python -m losscli.losses.builtin
 """
 
-from losscli.losses import regression  # isort: skip  # noqa: F401
-from losscli.losses import binary  # isort: skip  # noqa: F401
-from losscli.losses import multiclass  # isort: skip  # noqa: F401
-from losscli.losses import divergence  # isort: skip  # noqa: F401
-from losscli.losses import noisy_labels  # isort: skip  # noqa: F401
-from losscli.losses import overlap  # isort: skip  # noqa: F401
-from losscli.losses import lovasz  # isort: skip  # noqa: F401
-from losscli.losses import similarity  # isort: skip  # noqa: F401
-from losscli.losses.metrics import skill  # isort: skip  # noqa: F401
-from losscli.losses.metrics import calibration  # isort: skip  # noqa: F401
-from losscli.losses.metrics import classification  # isort: skip  # noqa: F401
+from __future__ import annotations
+
+import importlib
+
+FAMILIES = (
+    "regression",
+    "binary",
+    "multiclass",
+    "divergence",
+    "noisy_labels",
+    "overlap",
+    "lovasz",
+    "similarity",
+    "metrics.skill",
+    "metrics.calibration",
+    "metrics.classification",
+)
+
+
+def load(family: str) -> None:
+    """Import one family (its module registers its losses)."""
+    importlib.import_module(f"losscli.losses.{family}")
+
+
+def load_all() -> None:
+    for family in FAMILIES:
+        load(family)
+
+
+def index() -> dict[str, str]:
+    """Each built-in name and alias (the registry's key) → the family that registers it,
+    from the registrations themselves: the families imported in order into a registry
+    that holds no built-in yet (run in a fresh interpreter)."""
+    from losscli.losses import registry
+
+    found: dict[str, str] = {}
+    for family in FAMILIES:
+        before = {*registry._REGISTRY, *registry._ALIASES}
+        load(family)
+        for key in [*registry._REGISTRY, *registry._ALIASES]:
+            if key not in before:
+                found[key] = family
+    return found
+
+
+def index_text(found: dict[str, str]) -> str:
+    """The source of ``losscli/losses/names.py``."""
+    lines = [
+        '"""Which built-in family registers each loss name and alias (the registry\'s keys).',
+        "",
+        "Written by ``python -m losscli.losses.builtin``; do not edit.",
+        '"""',
+        "",
+        "FAMILY_OF = {",
+        *(f'    "{key}": "{family}",' for key, family in found.items()),
+        "}",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    from pathlib import Path
+
+    target = Path(__file__).with_name("names.py")
+    target.write_text(index_text(index()), encoding="utf-8")
+    print(f"wrote {target}")

@@ -182,6 +182,8 @@ def add_loss(loss: Loss, *, replace: bool = False) -> Loss:
     if both:
         raise ValueError(f"{loss.name}: {sorted(both)} both a parameter and a kernel option")
     keys = [_key(loss.name), *(_key(a) for a in loss.aliases)]
+    for key in keys:  # a built-in of the name first: it is taken, or replaced for good
+        _load_family_of(key)
     if not replace:
         taken = [k for k in keys if k in _REGISTRY or k in _ALIASES]
         if taken:
@@ -240,7 +242,20 @@ def register_loss(
 
 
 def _load_builtins() -> None:
-    import losscli.losses.builtin  # noqa: F401  (registers the built-in families)
+    from losscli.losses import builtin
+
+    builtin.load_all()
+
+
+def _load_family_of(key: str) -> None:
+    """Import the built-in family that registers ``key``, if one does (``builtin``)."""
+    from losscli.losses.names import FAMILY_OF
+
+    family = FAMILY_OF.get(key)
+    if family is not None:
+        from losscli.losses import builtin
+
+        builtin.load(family)
 
 
 def _load_entry_points() -> None:
@@ -299,10 +314,16 @@ def _may_have_plugins() -> bool:
 
 
 def all_losses() -> list[Loss]:
-    """Every registered loss (built-ins and plug-ins), in registration order."""
+    """Every registered loss: the built-ins in their families' order (``builtin.FAMILIES``,
+    whichever family a lookup loaded first), then the others in registration order."""
+    from losscli.losses.builtin import FAMILIES
+    from losscli.losses.names import FAMILY_OF
+
     _load_builtins()
     _load_entry_points()
-    return list(_REGISTRY.values())
+    rank = {family: i for i, family in enumerate(FAMILIES)}
+    last = len(FAMILIES)
+    return sorted(_REGISTRY.values(), key=lambda x: rank.get(FAMILY_OF.get(_key(x.name)), last))
 
 
 def get_loss(name: str) -> Loss:
@@ -312,9 +333,11 @@ def get_loss(name: str) -> Loss:
     """
     if not isinstance(name, str):
         raise TypeError(f"a loss name is a str such as 'mse', not {name!r}")
-    _load_builtins()
     key = _key(name)
     if _ALIASES.get(key, key) not in _REGISTRY:
+        _load_family_of(key)
+    if _ALIASES.get(key, key) not in _REGISTRY:
+        _load_builtins()
         _load_entry_points()  # scanned only for names the built-ins lack
     key = _ALIASES.get(key, key)
     if key in _REGISTRY:

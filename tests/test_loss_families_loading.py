@@ -1,0 +1,121 @@
+"""The registry imports a loss family when one of its names is looked up, and every family
+when all the losses are listed; the index it looks names up in (``losses/names.py``) is
+the registrations' own, and what a command sees is the same whichever family came first.
+
+Each case runs in a fresh interpreter: a test process has every family loaded.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from losscli.losses import builtin
+from losscli.losses.names import FAMILY_OF
+
+SAMPLES = Path(__file__).resolve().parents[1] / "sample_data"
+
+
+def fresh(code: str, *args: str) -> object:
+    """What ``code`` prints last (JSON), run in a new interpreter."""
+    proc = subprocess.run(
+        [sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+FAMILIES_LOADED = """
+import io, json, sys
+from losscli.cli.commands import run
+out, sys.stdout = sys.stdout, io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
+code = run(sys.argv[1:])
+sys.stdout = out
+from losscli.losses.builtin import FAMILIES
+print(json.dumps([code, [f for f in FAMILIES if "losscli.losses." + f in sys.modules]]))
+"""
+
+
+@pytest.mark.parametrize(
+    ("args", "families"),
+    [
+        (["eval", "regression.csv", "--loss", "mse"], ["regression"]),
+        (["eval", "regression.csv", "--loss", "l2,huber"], ["regression"]),  # an alias
+        (["explain", "huber"], ["regression"]),
+        (["eval", "segmentation.parquet", "--loss", "dice", "--group", "image_id"], ["overlap"]),
+        (["losses"], list(builtin.FAMILIES)),
+    ],
+    ids=["eval-mse", "eval-alias", "explain-huber", "eval-dice", "losses"],
+)
+def test_a_command_imports_the_families_of_its_losses_only(args, families):
+    if args[0] == "eval":
+        args = [args[0], str(SAMPLES / args[1]), *args[2:]]
+    assert fresh(FAMILIES_LOADED, *args) == [0, families]
+
+
+def test_the_name_index_is_the_registrations_own():
+    """Fails after a loss is added or renamed until ``python -m losscli.losses.builtin``
+    rewrites the index."""
+    code = "import json; from losscli.losses import builtin; print(json.dumps(builtin.index()))"
+    found = fresh(code)
+    assert found == FAMILY_OF, "rewrite the index: python -m losscli.losses.builtin"
+    assert (Path(builtin.__file__).with_name("names.py")).read_text(
+        encoding="utf-8"
+    ) == builtin.index_text(found)
+
+
+def test_losses_are_listed_in_family_order_whichever_family_loaded_first():
+    code = """
+import json
+from losscli.losses.registry import all_losses, get_loss
+get_loss("average_precision"), get_loss("dice"), get_loss("bce")  # last, middle, second
+print(json.dumps([x.name for x in all_losses()]))
+"""
+    first = fresh(code)
+    plain = fresh(
+        "import json; from losscli.losses.registry import all_losses as a; "
+        "print(json.dumps([x.name for x in a()]))"
+    )
+    assert first == plain
+    assert plain[:2] == ["mse", "rmse"] and plain[-1] == "average_precision"
+    # each family's losses together, the families in FAMILIES' order
+    families = [FAMILY_OF[name] for name in plain]
+    ranks = [builtin.FAMILIES.index(f) for f in families]
+    assert ranks == sorted(ranks)
+
+
+def test_a_builtin_name_is_taken_before_its_family_was_loaded():
+    """Registering a built-in's name (here before any family is imported) loads that
+    family first: the name is refused as taken, not left to break the family's import."""
+    code = """
+import json
+from losscli.kernel.streaming import Elementwise
+from losscli.losses.registry import register_loss, get_loss
+try:
+    @register_loss("dice", inputs="real", tasks=["regression"])
+    class Mine(Elementwise):
+        pass
+except ValueError as exc:
+    message = str(exc)
+print(json.dumps([message, get_loss("dice").kernel.__module__]))
+"""
+    message, module = fresh(code)
+    assert "already registered" in message and "dice" in message
+    assert module == "losscli.losses.overlap"
+
+
+def test_an_unknown_name_still_loads_every_family_for_its_hint():
+    code = """
+import json
+from losscli.errors import UsageError
+from losscli.losses.registry import get_loss
+try:
+    get_loss("diec")
+except UsageError as exc:
+    print(json.dumps(str(exc) + " " + (exc.hint or "")))
+"""
+    assert "did you mean dice" in fresh(code)
