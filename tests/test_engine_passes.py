@@ -73,3 +73,67 @@ def test_an_input_error_in_an_extra_is_located_like_one_in_the_sums(tmp_path):
         accumulate(_reading(path, "mse"), {}, Extras([Failing()]))
     assert caught.value.message.startswith(f"{path}: mse on target y_true, predictions y_pred")
     assert caught.value.message.endswith(": bad")
+
+
+def _count_calls(monkeypatch, cls, name):
+    calls = []
+    original = getattr(cls, name)
+
+    def counted(self, *args, **kwargs):
+        calls.append(len(args[0]))
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(cls, name, counted)
+    return calls
+
+
+def _write_binary(path, n: int = 300):
+    rng = np.random.default_rng(3)
+    lines = ["y_true,y_pred,g"] + [
+        f"{int(rng.random() < 0.4)},{float(rng.uniform(0.01, 0.99))!r},{'abc'[i % 3]}"
+        for i in range(n)
+    ]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_a_batch_is_prepared_and_its_losses_computed_once_for_every_reader(tmp_path, monkeypatch):
+    """The sums, the grouped sums, the worst rows and the report's histograms of one loss
+    read the same batch: its labels are checked (``prepare``) and its Lᵢ computed once,
+    and the numbers are those of separate computations."""
+    from losscli.app.evaluation import evaluate
+    from losscli.io.input_options import InputSpec
+    from losscli.losses.registry import get_loss
+
+    path = _write_binary(tmp_path / "b.csv")
+    expected = evaluate(str(path), "bce", InputSpec(group="g"), top=5, row_stats=True)
+    kernel = type(get_loss("bce").kernel)
+    prepared = _count_calls(monkeypatch, kernel, "prepare")
+    computed = _count_calls(monkeypatch, kernel, "loss")
+    doc = evaluate(str(path), "bce", InputSpec(group="g"), top=5, row_stats=True)
+    assert prepared == [300] and computed == [300]  # one batch: once each
+    assert doc["results"] == expected["results"] and doc["top_rows"] == expected["top_rows"]
+    assert doc["row_stats"] == expected["row_stats"]
+    y, p = np.loadtxt(path, delimiter=",", skiprows=1, usecols=(0, 1), unpack=True)
+    rows = -(y * np.log(p) + (1 - y) * np.log1p(-p))
+    overall = next(r for r in doc["results"] if r["group"] is None)
+    assert np.isclose(overall["value"], rows.mean(), rtol=1e-12)
+    worst = next(t for t in doc["top_rows"] if t["group"] is None)["rows"][0]
+    assert np.isclose(worst["value"], rows.max(), rtol=1e-12) and worst["row"] == rows.argmax()
+
+
+def test_the_shared_losses_are_the_batchs_own(tmp_path):
+    """A batch made from another (``replace``, ``take``) starts with no kept Lᵢ; other
+    parameters of the same kernel get their own."""
+    from losscli.kernel.streaming import Batch
+    from losscli.losses.registry import get_loss
+
+    kernel = get_loss("huber").kernel
+    batch = Batch(np.array([0.0, 0.0]), (np.array([0.5, 3.0]),))
+    small, large = {"delta": 1.0}, {"delta": 5.0}
+    first = kernel.rows(batch, small)
+    assert kernel.rows(batch, small) is first
+    assert np.allclose(first, [0.125, 2.5]) and np.allclose(kernel.rows(batch, large), [0.125, 4.5])
+    other = batch.replace(preds=(np.array([1.0, 2.0]),))
+    assert np.allclose(kernel.rows(other, small), [0.5, 1.5])
+    assert np.allclose(kernel.rows(batch.take(np.array([1])), small), [2.5])

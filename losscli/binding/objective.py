@@ -8,7 +8,7 @@ terms' sums side by side, its value Σ c_k J_k and its gradient Σ c_k ∂J_k.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from losscli._lazy import np
@@ -37,6 +37,10 @@ class BoundLoss:
     loss: Loss
     params: dict[str, Any]
     convention: Convention | None = None
+    # the last batch prepared and its prepared form (``prepare``): (batch, prepared)
+    _prepared: tuple[Batch, Batch] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     @property
     def name(self) -> str:
@@ -73,7 +77,15 @@ class BoundLoss:
         return BoundLoss(replace(self.loss, kernel=kernel), self.params)
 
     def prepare(self, batch: Batch) -> Batch:
-        return self.loss.kernel.prepare(batch, self.params)
+        """The kernel's ``prepare`` of ``batch`` (labels checked and converted, …), done
+        once per batch however many times the pass asks: its sums, grouped sums, Lᵢ and
+        gradient then share one prepared batch (and its ``memo``)."""
+        last = self._prepared  # one read: parts of a file may share this loss
+        if last is not None and last[0] is batch:
+            return last[1]
+        prepared = self.loss.kernel.prepare(batch, self.params)
+        self._prepared = (batch, prepared)
+        return prepared
 
     def update(self, batch: Batch) -> PartialSums:
         return self.loss.kernel.update(self.prepare(batch), self.params)

@@ -26,7 +26,9 @@ class Batch:
 
     ``row0`` is the input row number of the first row, so errors can name the row.
     ``mask`` marks the rows that count (False for ``ignore_index`` rows); ``aux``
-    carries what ``prepare`` derived (e.g. the activation applied to logits).
+    carries what ``prepare`` derived (e.g. the activation applied to logits). ``memo``
+    holds the Lᵢ a kernel computed for it (``Elementwise.rows``), so the loss's sums, its
+    grouped sums and the pass's extras (worst rows, the report's histograms) share them.
     """
 
     target: np.ndarray | None
@@ -36,10 +38,13 @@ class Batch:
     mask: np.ndarray | None = None
     aux: dict[str, Any] = field(default_factory=dict)
     rows: np.ndarray | None = None  # input row numbers when not row0, row0+1, … (--dropna)
+    memo: dict[int, tuple[Any, Any, np.ndarray]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     def replace(self, **changes: Any) -> Batch:
         """A copy with some fields changed (the arrays are shared, not copied)."""
-        fields = {**self.__dict__, "aux": dict(self.aux), **changes}
+        fields = {**self.__dict__, "aux": dict(self.aux), "memo": {}, **changes}
         return Batch(**fields)
 
     def __len__(self) -> int:
@@ -236,11 +241,19 @@ class Elementwise(Kernel):
         return None
 
     def rows(self, batch: Batch, params: Params) -> np.ndarray:
+        """Per-row Lᵢ (0 where the row does not count), computed once per batch and
+        parameters: kept in ``batch.memo`` for the other readers of the same batch. The
+        array is shared: its readers do not write to it."""
+        kept = batch.memo.get(id(self))
+        if kept is not None and kept[0] is self and kept[1] is params:
+            return kept[2]
         values = self.loss(batch, params)
         if values.ndim == 2:
             values = values.mean(axis=1)
         mask = self.valid(batch, params)
-        return values if mask is None else np.where(mask, values, 0.0)
+        values = values if mask is None else np.where(mask, values, 0.0)
+        batch.memo[id(self)] = (self, params, values)
+        return values
 
     def update(self, batch: Batch, params: Params) -> PartialSums:
         mask = self.valid(batch, params)
