@@ -137,3 +137,28 @@ def test_the_shared_losses_are_the_batchs_own(tmp_path):
     other = batch.replace(preds=(np.array([1.0, 2.0]),))
     assert np.allclose(kernel.rows(other, small), [0.5, 1.5])
     assert np.allclose(kernel.rows(batch.take(np.array([1])), small), [2.5])
+
+
+def test_a_batch_that_only_needed_checking_is_freed_at_once(monkeypatch):
+    """A kernel whose ``prepare`` only checks the batch returns it as it is; the batch's
+    memo then holds no reference to the batch itself, so it is freed as soon as its
+    reader drops it, not at the next garbage collection (batches are megabytes)."""
+    import gc
+    import weakref
+
+    from losscli.binding.objective import BoundLoss
+    from losscli.kernel.streaming import Batch
+    from losscli.losses.registry import get_loss
+
+    bound = BoundLoss(get_loss("bce"), {})
+    checks = _count_calls(monkeypatch, type(bound.loss.kernel), "prepare")
+    gc.disable()
+    try:
+        batch = Batch(np.array([0.0, 1.0]), (np.array([0.2, 0.7]),))
+        assert bound.prepare(batch) is batch and bound.prepare(batch) is batch
+        assert checks == [2]  # checked once
+        kept = weakref.ref(batch)
+        del batch
+        assert kept() is None
+    finally:
+        gc.enable()

@@ -119,3 +119,14 @@ except UsageError as exc:
     print(json.dumps(str(exc) + " " + (exc.hint or "")))
 """
     assert "did you mean dice" in fresh(code)
+
+
+def test_the_index_is_rewritten_from_the_registrations_not_from_itself():
+    """A stale index (a name under the wrong family) does not leak into its rewrite."""
+    code = """
+import json
+from losscli.losses import builtin, names
+names.FAMILY_OF = {**names.FAMILY_OF, "mse": "binary", "bce": "overlap"}
+print(json.dumps(builtin.index()))
+"""
+    assert fresh(code) == FAMILY_OF

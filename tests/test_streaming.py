@@ -79,6 +79,20 @@ def test_accumulators_from_different_workers_merge():
     assert left.merge(right).value() == pytest.approx(losscli.evaluate(y, p, "dice"), rel=1e-12)
 
 
+@pytest.mark.parametrize("loss", ["mse", "bce", "dice"])
+def test_an_accumulator_keeps_its_sums_not_the_rows_it_was_given(loss):
+    """What travels between workers is the partial sums: a few hundred bytes whatever
+    the rows (a kept batch would be 16 bytes a row)."""
+    rng = np.random.default_rng(5)
+    y = (rng.uniform(size=200_000) < 0.3).astype(float)
+    p = rng.uniform(0.01, 0.99, 200_000)
+    acc = Accumulator(loss).update(y, p)
+    assert len(pickle.dumps(acc)) < 20_000
+    assert pickle.loads(pickle.dumps(acc)).value() == pytest.approx(
+        losscli.evaluate(y, p, loss), rel=1e-12
+    )
+
+
 def test_ratio_losses_are_not_means_of_per_chunk_values():
     y = np.array([1.0, 0, 0, 0, 1, 1])
     p = np.array([0.9, 0.1, 0.2, 0.3, 0.8, 0.6])

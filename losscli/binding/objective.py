@@ -8,7 +8,7 @@ terms' sums side by side, its value Σ c_k J_k and its gradient Σ c_k ∂J_k.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from losscli._lazy import np
@@ -37,10 +37,6 @@ class BoundLoss:
     loss: Loss
     params: dict[str, Any]
     convention: Convention | None = None
-    # the last batch prepared and its prepared form (``prepare``): (batch, prepared)
-    _prepared: tuple[Batch, Batch] | None = field(
-        default=None, init=False, repr=False, compare=False
-    )
 
     @property
     def name(self) -> str:
@@ -79,12 +75,17 @@ class BoundLoss:
     def prepare(self, batch: Batch) -> Batch:
         """The kernel's ``prepare`` of ``batch`` (labels checked and converted, …), done
         once per batch however many times the pass asks: its sums, grouped sums, Lᵢ and
-        gradient then share one prepared batch (and its ``memo``)."""
-        last = self._prepared  # one read: parts of a file may share this loss
-        if last is not None and last[0] is batch:
-            return last[1]
-        prepared = self.loss.kernel.prepare(batch, self.params)
-        self._prepared = (batch, prepared)
+        gradient then share one prepared batch (and its ``memo``), kept in the batch's
+        ``memo`` (so it lives as long as the batch, and threads reading other parts of a
+        file keep their own)."""
+        kernel, params = self.loss.kernel, self.params
+        key = ("prepared", id(kernel))
+        kept = batch.memo.get(key)
+        if kept is not None and kept[0] is kernel and kept[1] is params:
+            return batch if kept[2] is None else kept[2]
+        prepared = kernel.prepare(batch, params)
+        # a batch that only needed checking is kept as None: no cycle through its memo
+        batch.memo[key] = (kernel, params, None if prepared is batch else prepared)
         return prepared
 
     def update(self, batch: Batch) -> PartialSums:

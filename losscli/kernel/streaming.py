@@ -27,8 +27,9 @@ class Batch:
     ``row0`` is the input row number of the first row, so errors can name the row.
     ``mask`` marks the rows that count (False for ``ignore_index`` rows); ``aux``
     carries what ``prepare`` derived (e.g. the activation applied to logits). ``memo``
-    holds the Lᵢ a kernel computed for it (``Elementwise.rows``), so the loss's sums, its
-    grouped sums and the pass's extras (worst rows, the report's histograms) share them.
+    holds what a loss made of it (its prepared batch, ``BoundLoss.prepare``; its Lᵢ,
+    ``Elementwise.rows``), so the loss's sums, its grouped sums and the pass's extras
+    (worst rows, the report's histograms) share them.
     """
 
     target: np.ndarray | None
@@ -38,9 +39,7 @@ class Batch:
     mask: np.ndarray | None = None
     aux: dict[str, Any] = field(default_factory=dict)
     rows: np.ndarray | None = None  # input row numbers when not row0, row0+1, … (--dropna)
-    memo: dict[int, tuple[Any, Any, np.ndarray]] = field(
-        default_factory=dict, repr=False, compare=False
-    )
+    memo: dict[Any, tuple[Any, Any, Any]] = field(default_factory=dict, repr=False, compare=False)
 
     def replace(self, **changes: Any) -> Batch:
         """A copy with some fields changed (the arrays are shared, not copied)."""

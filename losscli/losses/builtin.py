@@ -47,12 +47,16 @@ def index() -> dict[str, str]:
     from losscli.losses import registry
 
     found: dict[str, str] = {}
-    for family in FAMILIES:
-        before = {*registry._REGISTRY, *registry._ALIASES}
-        load(family)
-        for key in [*registry._REGISTRY, *registry._ALIASES]:
-            if key not in before:
-                found[key] = family
+    registry._LOOKUP_FAMILIES = False  # the index being rewritten may be stale or missing
+    try:
+        for family in FAMILIES:
+            before = {*registry._REGISTRY, *registry._ALIASES}
+            load(family)
+            for key in [*registry._REGISTRY, *registry._ALIASES]:
+                if key not in before:
+                    found[key] = family
+    finally:
+        registry._LOOKUP_FAMILIES = True
     return found
 
 

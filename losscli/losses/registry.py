@@ -162,6 +162,8 @@ BUNDLES = {
 _REGISTRY: dict[str, Loss] = {}
 _ALIASES: dict[str, str] = {}
 _entry_points_loaded = False
+# whether a lookup imports the family its index names (off while the index is rewritten)
+_LOOKUP_FAMILIES = True
 
 
 def _key(name: str) -> str:
@@ -249,8 +251,12 @@ def _load_builtins() -> None:
 
 def _load_family_of(key: str) -> None:
     """Import the built-in family that registers ``key``, if one does (``builtin``)."""
-    from losscli.losses.names import FAMILY_OF
-
+    if not _LOOKUP_FAMILIES:
+        return
+    try:
+        from losscli.losses.names import FAMILY_OF
+    except ImportError:  # no index (being rewritten): lookups load every family instead
+        return
     family = FAMILY_OF.get(key)
     if family is not None:
         from losscli.losses import builtin
