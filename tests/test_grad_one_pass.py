@@ -194,6 +194,26 @@ def test_count_lines(text, rows, tmp_path):
     assert count_lines(Source(str(path), "csv")) == rows
 
 
+@pytest.mark.parametrize("ending", [b"\n", b"", b"\r\n\n\n"])
+@pytest.mark.parametrize("blocks", [1, 3.5])
+def test_count_lines_across_blocks(ending, blocks, tmp_path, monkeypatch):
+    """Files of several read blocks (made small here), a line break on a block's last
+    byte, a last block part full: the same count as Python's own."""
+    from losscli.io import csv_ranges
+
+    monkeypatch.setattr(csv_ranges, "COUNT_BLOCK", 64)
+    rows = [f"{i},{i * 0.5!r}".encode() for i in range(int(blocks * 64 / 6))]
+    text = b"a,b\n" + b"\n".join(rows) + ending
+    path = tmp_path / "f.csv"
+    path.write_bytes(text)
+    assert text.count(b"\n") >= 2 and len(text) > 64 * (blocks > 1)
+    assert count_lines(Source(str(path), "csv")) == len(rows)
+    # a block that ends on a line break
+    exact = b"a,b\n" + b"1,2\n" * 15  # 64 bytes
+    path.write_bytes(exact + exact[4:])
+    assert count_lines(Source(str(path), "csv")) == 30
+
+
 def test_count_lines_declines_what_it_cannot_count(tmp_path):
     path = tmp_path / "f.csv.gz"
     path.write_bytes(gzip.compress(b"a,b\n1,2\n"))
