@@ -79,14 +79,9 @@ class BoundLoss:
         ``memo`` (so it lives as long as the batch, and threads reading other parts of a
         file keep their own)."""
         kernel, params = self.loss.kernel, self.params
-        key = ("prepared", id(kernel))
-        kept = batch.memo.get(key)
-        if kept is not None and kept[0] is kernel and kept[1] is params:
-            return batch if kept[2] is None else kept[2]
-        prepared = kernel.prepare(batch, params)
-        # a batch that only needed checking is kept as None: no cycle through its memo
-        batch.memo[key] = (kernel, params, None if prepared is batch else prepared)
-        return prepared
+        return batch.kept(
+            ("prepared", id(kernel)), kernel, params, lambda: kernel.prepare(batch, params)
+        )
 
     def update(self, batch: Batch) -> PartialSums:
         return self.loss.kernel.update(self.prepare(batch), self.params)

@@ -46,6 +46,17 @@ class Batch:
         fields = {**self.__dict__, "aux": dict(self.aux), "memo": {}, **changes}
         return Batch(**fields)
 
+    def kept(self, key: Any, owner: Any, params: Any, make: Callable[[], Any]) -> Any:
+        """What ``make()`` gives ``owner`` (a kernel) with ``params`` for this batch,
+        made once: kept in ``memo`` under ``key`` while they are the same objects. The
+        batch itself is kept as None, so that its memo holds no cycle through it."""
+        found = self.memo.get(key)
+        if found is not None and found[0] is owner and found[1] is params:
+            return self if found[2] is None else found[2]
+        made = make()
+        self.memo[key] = (owner, params, None if made is self else made)
+        return made
+
     def __len__(self) -> int:
         return int(self.preds[0].shape[0])
 
@@ -241,18 +252,16 @@ class Elementwise(Kernel):
 
     def rows(self, batch: Batch, params: Params) -> np.ndarray:
         """Per-row Lᵢ (0 where the row does not count), computed once per batch and
-        parameters: kept in ``batch.memo`` for the other readers of the same batch. The
-        array is shared: its readers do not write to it."""
-        kept = batch.memo.get(id(self))
-        if kept is not None and kept[0] is self and kept[1] is params:
-            return kept[2]
+        parameters (``Batch.kept``) for the other readers of the same batch. The array is
+        shared: its readers do not write to it."""
+        return batch.kept(id(self), self, params, lambda: self._rows(batch, params))
+
+    def _rows(self, batch: Batch, params: Params) -> np.ndarray:
         values = self.loss(batch, params)
         if values.ndim == 2:
             values = values.mean(axis=1)
         mask = self.valid(batch, params)
-        values = values if mask is None else np.where(mask, values, 0.0)
-        batch.memo[id(self)] = (self, params, values)
-        return values
+        return values if mask is None else np.where(mask, values, 0.0)
 
     def update(self, batch: Batch, params: Params) -> PartialSums:
         mask = self.valid(batch, params)
