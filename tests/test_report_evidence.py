@@ -94,6 +94,52 @@ def test_report_page_has_recommends_record(tmp_path: Path) -> None:
         assert r["command"].replace("'", "&#x27;") in page
 
 
+def test_report_recommends_on_its_own_thread_while_the_charts_are_drawn(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The record is made on a thread of its own, from the pass's evidence without reading
+    the header again, and the page waits for it only for its last section."""
+    pytest.importorskip("matplotlib")
+    import threading
+
+    from losscli.app import recommend, report, report_charts
+    from losscli.io import batches
+
+    seen: dict[str, object] = {}
+    real_for_file, real_section = recommend.for_file, report._advice_section
+
+    def spy_for_file(*args, **kwargs):
+        seen["thread"] = threading.current_thread().name
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(batches, "read_header", _no_second_header)
+            return real_for_file(*args, **kwargs)
+
+    def spy_section(advice):
+        seen["charts before"] = charts_drawn[0]
+        return real_section(advice)
+
+    charts_drawn = [0]
+    real_svg = report_charts._svg
+
+    def count_svg(fig):
+        charts_drawn[0] += 1
+        return real_svg(fig)
+
+    monkeypatch.setattr(recommend, "for_file", spy_for_file)
+    monkeypatch.setattr(report, "_advice_section", spy_section)
+    monkeypatch.setattr(report_charts, "_svg", count_svg)
+    path = str(ROOT / "sample_data" / "regression.csv")
+    page = report.build(path, None, input_spec())
+    assert str(seen["thread"]).startswith("losscli-recommend")
+    assert seen["charts before"] == charts_drawn[0] > 0
+    for r in real_for_file(path, input_spec())["recommendations"]:
+        assert r["command"].replace("'", "&#x27;") in page
+
+
+def _no_second_header(source):
+    raise AssertionError(f"{source.name}: the header was read again")
+
+
 def test_log_bins_are_the_binary_search() -> None:
     edges = log_edges()
     rng = np.random.default_rng(7)

@@ -155,10 +155,9 @@ def for_file(
         )
     target, pred = inputs.target, inputs.pred
     source = detect_format(path, inputs.input_format, inputs.dialect)
-    header = read_header(source)
     if evidence is None:
-        ev = gather(source, header, list(target), list(pred))
-    else:
+        ev = gather(source, read_header(source), list(target), list(pred))
+    else:  # the header was read (and its text columns sniffed) by the pass that gathered it
         ev = evidence
     source.pending = None
     advice, findings, pitfalls = _advise(ev)

@@ -36,6 +36,7 @@ from losscli.errors import LossCliError
 from losscli.io.input_options import InputSpec
 
 Note = Callable[[str], None]
+Advice = dict[str, Any] | str  # recommend's record, or why the page has none
 
 
 def build(
@@ -87,9 +88,9 @@ def build(
                 raise
             keep(f"no worst rows: {exc}")
             doc = run(0)
-        advice = advising.result(doc)
-    stats = doc.pop("row_stats")
-    return page(doc, stats, advice, keep.messages, options or {})
+        advice = advising.start(doc)  # its numpy work runs while the charts are drawn
+        stats = doc.pop("row_stats")
+        return page(doc, stats, advice, keep.messages, options or {})
 
 
 class _Advising:
@@ -100,7 +101,7 @@ class _Advising:
     no second read. Where the frames are not that (targets in a second file, losses on
     other columns, rows dropped by ``--dropna``), recommend reads the file itself: from the
     start, alongside the pass, when that is known before it (the readers release the GIL),
-    else after it.
+    else after it, while the page's charts are drawn.
     """
 
     def __init__(self, path: str, inputs: InputSpec) -> None:
@@ -138,24 +139,30 @@ class _Advising:
         if self.pool is not None:
             self.pool.shutdown(wait=True)
 
-    def result(self, doc: dict[str, Any]) -> dict[str, Any] | str:
-        """The record, once the pass that gave ``doc`` is done."""
+    def start(self, doc: dict[str, Any]) -> Callable[[], Advice]:
+        """The record, once the pass that gave ``doc`` is done: made on a thread of its own
+        (its medians and sums release the GIL while the page's charts are drawn), and
+        returned by the function this returns (a failure is raised there)."""
         if self.path == "-":
-            return "not available for standard input (recommend reads the file again)"
-        if self.later is not None:
-            return self.later.result()
-        inp = doc["input"]
+            return lambda: "not available for standard input (recommend reads the file again)"
+        if self.later is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            rows, dropped = doc["input"]["rows"], doc["input"]["rows_dropped"]
+            self.pool = ThreadPoolExecutor(1, thread_name_prefix="losscli-recommend")
+            self.later = self.pool.submit(self._from_tally, rows, dropped)
+        return self.later.result
+
+    def _from_tally(self, rows: int, dropped: int) -> Advice:
+        """The record from the pass's evidence (none when rows were dropped: recommend
+        reads the file then)."""
         try:
-            ev = (
-                None
-                if inp["rows_dropped"]
-                else self.tally.evidence(self.source, self.header, inp["rows"])
-            )
+            ev = None if dropped else self.tally.evidence(self.source, self.header, rows)
         except LossCliError:
             ev = None
         return self._read(ev)
 
-    def _read(self, evidence: Any = None) -> dict[str, Any] | str:
+    def _read(self, evidence: Any = None) -> Advice:
         from losscli.app.recommend import for_file
 
         try:
@@ -177,7 +184,7 @@ def _better(label: str) -> bool:
 def page(
     doc: dict[str, Any],
     stats: list[dict[str, Any]],
-    advice: dict[str, Any] | str,
+    advice: Advice | Callable[[], Advice],
     notes: list[str],
     options: Mapping[str, Any],
 ) -> str:
@@ -204,7 +211,7 @@ def page(
         _distribution_section(stats),
         _task_section(stats, doc),
         _worst_section(doc),
-        _advice_section(advice),
+        _advice_section(advice() if callable(advice) else advice),  # last: see build
     ]
     data = without_unset_params(doc)
     return document(f"losscli report: {inp['path']}", sections, data, "the eval document")
@@ -384,7 +391,7 @@ def _worst_section(doc: dict[str, Any]) -> str:
     return "".join(out)
 
 
-def _advice_section(advice: dict[str, Any] | str) -> str:
+def _advice_section(advice: Advice) -> str:
     out = ['<section id="recommend"><h2>Recommendations (<code>losscli recommend</code>)</h2>']
     if isinstance(advice, str):
         out.append(f'<p class="note">{escape(advice)}</p></section>')
