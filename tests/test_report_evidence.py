@@ -159,3 +159,40 @@ def test_log_bins_are_the_binary_search() -> None:
     h.add(np.array([1.0, np.nan, np.inf, -2.0, 1e-13]))
     assert h.nonfinite == 2 and int(h.counts.sum()) == 3
     assert h.counts[0] == 1 and h.counts[1] == 1 and h.sums[1] == 1e-13
+
+
+def test_residual_grid_counts_each_row_in_its_cell() -> None:
+    """The 40 × 40 grid of (ŷ, y − ŷ), against a plain count of each row's cell: rows past
+    the first batch's range are clipped into the edge cells and counted, however far out
+    (a prediction of 1e25 is in the last column, not the first), non-finite rows left out."""
+    import math
+
+    from losscli.engine.report_stats import GRID, Residuals
+
+    rng = np.random.default_rng(3)
+    y1, p1 = rng.standard_normal(500), rng.standard_normal(500)
+    y2, p2 = rng.standard_normal(300) * 3, rng.standard_normal(300) * 3
+    p2[:4] = [1e25, -1e25, np.nan, 2.0]
+    y2[:4] = [0.0, 0.0, 1.0, np.inf]
+    grid = Residuals()
+    grid.add(y1, p1)
+    grid.add(y2, p2)
+
+    def cell(v: float, bounds: tuple[float, float]) -> tuple[int, bool]:
+        lo, hi = bounds
+        k = math.floor((v - lo) / (hi - lo) * GRID)
+        return min(max(k, 0), GRID - 1), not 0 <= k < GRID
+
+    expected = np.zeros((GRID, GRID), dtype=np.int64)
+    clipped = rows = 0
+    for yi, pi in zip(np.r_[y1, y2].tolist(), np.r_[p1, p2].tolist()):
+        if not (math.isfinite(yi) and math.isfinite(pi)):
+            continue
+        (i, out_i), (j, out_j) = cell(pi, grid.pred_range), cell(yi - pi, grid.resid_range)
+        expected[i, j] += 1
+        clipped += out_i or out_j
+        rows += 1
+    assert grid.n == rows == 798
+    assert np.array_equal(grid.counts, expected)
+    assert grid.clipped == clipped >= 2
+    assert expected[GRID - 1, 0] >= 1 and expected[0, GRID - 1] >= 1  # ŷ = ±1e25

@@ -59,35 +59,43 @@ def _bounds() -> tuple[Any, Any]:
     return np.concatenate([[-np.inf], edges]), np.concatenate([edges, [np.inf]])
 
 
-#: a value whose 4·log₁₀ v lies this close to a whole number may sit on either side of an
-#: edge once rounded (the logarithm's error is ~10⁻¹⁴ there): it is checked against the edges
-NEAR_EDGE = 1e-9
+#: a finite float's sign, exponent and first two mantissa bits (its bits shifted right by
+#: this many): the values sharing such a key lie within a factor 1.25 of each other, less
+#: than the bins' factor 10^¼ ≈ 1.78, so no key's values straddle more than one edge
+KEY_SHIFT = 50
+
+
+@cache
+def _key_bins() -> tuple[Any, Any]:
+    """Per key (``v``'s bits >> ``KEY_SHIFT``, v ≥ 0): the bin of the key's smallest value,
+    and that bin's upper bound, the one edge the key's values may reach."""
+    below, above = _bounds()
+    keys = np.arange(1 << (63 - KEY_SHIFT), dtype=np.int64)
+    smallest = (keys << KEY_SHIFT).view(np.float64)  # NaN past the largest finite key
+    first = np.minimum(np.searchsorted(above, smallest, side="right"), len(above) - 1)
+    largest = ((keys + 1) << KEY_SHIFT).view(np.float64)
+    nxt = np.minimum(first + 1, len(above) - 1)
+    finite = np.isfinite(largest)
+    if not (above[nxt][finite] >= largest[finite]).all():  # a second edge inside a key
+        raise AssertionError("KEY_SHIFT too small for the log bins")
+    return first.astype(np.uint8), above[first]
 
 
 def log_bins(v: Any) -> Any:
     """Each finite value's bin on the log bins: 0 for v ≤ 0, else 1 + the number of edges
     ≤ v (``searchsorted(edges, v, side="right") + 1``, exactly).
 
-    The bin is ⌊4·log₁₀ v⌋ (shifted to count from bin 2), which is exact unless that
-    number lies within ``NEAR_EDGE`` of a whole one; those values (and the clipped ones:
-    v ≤ 0, v < 10⁻¹², v ≥ 10¹²) are set right by a comparison with their bin's lower and
-    upper bound, the logarithm's rounding moving a value by at most one bin. Several
-    times cheaper than a binary search over the edges for each value."""
-    below, above = _bounds()
-    with np.errstate(divide="ignore", invalid="ignore"):
-        k = np.log10(v)  # −inf for 0, NaN for v < 0: clipped to 1 below (fmax drops NaN)
-    k *= PER_DECADE
-    k += 2 - LOW * PER_DECADE
-    np.fmax(k, 1, out=k)  # bin 1 holds every 0 < v < 10⁻¹², and v ≤ 0 is set right below
-    np.fmin(k, len(below) - 1, out=k)
-    s = k.astype(np.intp)  # ⌊k⌋: k ≥ 1
-    k -= s  # the fraction: a clipped value's is 0
-    near = np.flatnonzero((k < NEAR_EDGE) | (k > 1.0 - NEAR_EDGE))
-    if near.size:
-        sn, vn = s[near], v[near]
-        sn += above.take(sn) <= vn
-        sn -= below.take(sn) > vn
-        s[near] = sn
+    A value's leading bits (sign, exponent, two bits of mantissa) give a key whose values
+    all lie in one bin or in one bin and the next (``_key_bins``): the bin of the key's
+    smallest value, plus one where v reaches that bin's upper bound. Negative values (and
+    −0.0) have negative keys, clipped to key 0, whose bound is the smallest positive
+    float. Two table look-ups and a comparison per value: several times cheaper than a
+    binary search over the edges, and cheaper than the logarithm."""
+    first, upper = _key_bins()
+    key = v.view(np.int64) >> KEY_SHIFT
+    np.maximum(key, 0, out=key)
+    s = first.take(key)
+    s += v >= upper.take(key)
     return s
 
 
@@ -104,11 +112,10 @@ class Histogram:
     nonfinite: int = 0
 
     def add(self, values: Any) -> None:
-        v = np.asarray(values, dtype=np.float64).ravel()
-        finite = np.isfinite(v)
-        bad = int(v.size - np.count_nonzero(finite))
-        if bad:
-            self.nonfinite += bad
+        v = np.ascontiguousarray(values, dtype=np.float64).ravel()
+        if not math.isfinite(np.add.reduce(v)):  # a NaN or an infinity (or the sum's overflow)
+            finite = np.isfinite(v)
+            self.nonfinite += int(v.size - np.count_nonzero(finite))
             v = v[finite]
         index = log_bins(v)
         size = len(_bounds()[0])
@@ -176,8 +183,9 @@ class Residuals:
     rebinned: int = 0  # rows of parallel parts re-binned into this grid (``merge``)
 
     def add(self, y: Any, yhat: Any) -> None:
-        ok = np.isfinite(y) & np.isfinite(yhat)
-        y, yhat = y[ok], yhat[ok]
+        if not math.isfinite(np.add.reduce(y) + np.add.reduce(yhat)):  # else all are finite
+            ok = np.isfinite(y) & np.isfinite(yhat)
+            y, yhat = y[ok], yhat[ok]
         if not y.size:
             return
         r = y - yhat
@@ -187,8 +195,11 @@ class Residuals:
             self.counts = np.zeros((GRID, GRID), dtype=np.int64)
         i, out_i = _cells(yhat, self.pred_range)
         j, out_j = _cells(r, self.resid_range)
-        self.clipped += int((out_i | out_j).sum())
-        self.counts += np.bincount(i * GRID + j, minlength=GRID * GRID).reshape(GRID, GRID)
+        out_i |= out_j
+        self.clipped += int(np.count_nonzero(out_i))
+        i *= GRID
+        i += j
+        self.counts += np.bincount(i, minlength=GRID * GRID).reshape(GRID, GRID)
         self.n += int(y.size)
 
     def merge(self, other: Residuals) -> None:
@@ -242,10 +253,17 @@ def _widened(v: Any) -> tuple[float, float]:
 
 
 def _cells(v: Any, bounds: tuple[float, float]) -> tuple[Any, Any]:
+    """Each value's cell ⌊(v − lo)/(hi − lo)·GRID⌋ clipped to 0 … GRID − 1, and whether it
+    was clipped (decided on the floating-point cell, so no value is too large for it)."""
     lo, hi = bounds
-    k = np.floor((v - lo) / (hi - lo) * GRID).astype(np.int64)
-    out = (k < 0) | (k >= GRID)
-    return np.clip(k, 0, GRID - 1), out
+    t = np.subtract(v, lo, dtype=np.float64)
+    t /= hi - lo
+    t *= GRID
+    np.floor(t, out=t)
+    out = t < 0
+    out |= t >= GRID
+    np.clip(t, 0, GRID - 1, out=t)
+    return t.astype(np.intp), out
 
 
 @dataclass
