@@ -302,6 +302,52 @@ def test_residual_colour_bar_ticks(top: int, labels: list[str]) -> None:
     assert len(re.findall(r'<g id="[xy]tick_', svg)) == 15 + len(labels) + (top < 100)
 
 
+@pytest.mark.parametrize(
+    ("clipped", "rebinned", "lines"),
+    [
+        (1, 0, ["1 row outside clipped into the edge cells"]),
+        (
+            12345,
+            67890,
+            [
+                "12,345 rows outside clipped into the edge cells",
+                "67,890 rows of parts read in parallel re-binned by cell centre",
+            ],
+        ),
+    ],
+)
+def test_residual_title_notes_each_on_a_line_within_the_figure(
+    clipped: int, rebinned: int, lines: list[str]
+) -> None:
+    """What the grid clipped or re-binned is said under the title, a line each (on one
+    line the title ran past the figure's left edge), with the row counts in words."""
+    import numpy as np
+
+    from losscli.app import report_charts
+
+    report_charts.require_matplotlib()
+    counts = np.zeros((40, 40), dtype=int)
+    counts[5, 5] = 100
+    res = {"counts": counts.tolist(), "pred_range": [0, 1], "resid_range": [-1, 1],
+           "clipped": clipped, "rebinned": rebinned, "n": 100}  # fmt: skip
+    drawn = []
+    real_svg = report_charts._svg
+    report_charts._svg = lambda fig: drawn.append(fig) or real_svg(fig)
+    try:
+        svg = report_charts.residual_density(res)
+    finally:
+        report_charts._svg = real_svg
+    texts = re.findall(r"<text[^>]*>([^<]*)</text>", svg)
+    title = texts.index("Residuals against predictions (40 × 40 cells)")
+    assert texts[title + 1 : title + 1 + len(lines)] == lines
+    fig = drawn[0]
+    box = fig.get_tightbbox(fig.canvas.get_renderer())
+    width, height = fig.get_size_inches()
+    slack = 0.02  # inches: the layout is made with the SVG renderer's text sizes, not Agg's
+    assert -slack <= box.x0 and box.x1 <= width + slack
+    assert -slack <= box.y0 and box.y1 <= height + slack
+
+
 @pytest.mark.parametrize("full_exit", ["", "1"], ids=["quick exit", "interpreter's exit"])
 def test_a_report_failing_before_its_charts_does_not_wait_for_matplotlib(
     tmp_path: Path, full_exit: str

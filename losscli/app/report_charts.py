@@ -185,12 +185,13 @@ def residual_density(res: dict[str, Any]) -> str:
     ax.axhline(0.0, color="0.3", linewidth=0.8)
     ax.set_xlabel("prediction ŷ")
     ax.set_ylabel("residual y − ŷ")
-    title = "Residuals against predictions (40 × 40 cells"
+    notes = []
     if res["clipped"]:
-        title += f"; {res['clipped']} rows outside clipped into the edge cells"
+        notes.append(f"{_rows(res['clipped'])} outside clipped into the edge cells")
     if res.get("rebinned"):
-        title += f";\n{res['rebinned']} rows of parts read in parallel re-binned by cell centre"
-    ax.set_title(title + ")", fontsize=9)
+        notes.append(f"{_rows(res['rebinned'])} of parts read in parallel re-binned by cell centre")
+    # each note on a line of its own: a long title would run past the figure's edges
+    ax.set_title("\n".join(["Residuals against predictions (40 × 40 cells)", *notes]), fontsize=9)
     return _svg(fig)
 
 
@@ -313,6 +314,10 @@ def _plain_log_labels(axis: Any, minor: bool) -> None:
         axis.set_minor_formatter(LogFormatter(labelOnlyBase=False))
     else:
         axis.set_minor_locator(NullLocator())
+
+
+def _rows(n: int) -> str:
+    return f"{n:,} row" + ("" if n == 1 else "s")
 
 
 def _finite(v: Any) -> float:
