@@ -887,6 +887,47 @@ def test_unknown_loss_grad(tmp_path, capsys):
     assert "'hubr'" in msg and hint is not None and "huber" in hint
 
 
+@pytest.mark.parametrize(
+    ("spec", "reads", "hint_says"),
+    [
+        (
+            "binary-cross-entropy",
+            "binary minus cross minus entropy",
+            ["binary_cross_entropy (bce)"],
+        ),
+        ("Smooth-L1", "Smooth minus L1", ["write smooth_l1"]),
+        # every part is a loss too: the difference is spelled out with spaces
+        ("mae,poisson-nll", "poisson minus nll", ["poisson_nll (poisson)", "'poisson - nll'"]),
+    ],
+)
+def test_a_hyphenated_loss_name_says_how_to_write_it(
+    tmp_path, capsys, out_file, spec, reads, hint_says
+):
+    """'-' subtracts in --loss, and explain takes hyphens: a name written with hyphens
+    whose underscored form is a loss is refused, not read as names subtracted."""
+    out = out_file()
+    path = write(tmp_path, "data.csv", GOOD)
+    msg, hint = user_error(capsys, "eval", path, "--loss", spec, "-o", out)
+    contains_all(msg, reads, "subtracts")
+    assert hint is not None and all(h in hint for h in hint_says)
+    untouched(out)
+
+
+@pytest.mark.parametrize("spec", ["mse-mae", "0.5*mse-mae", "huber(delta=1e-3)-mae", "mse - mae"])
+def test_a_difference_of_losses_is_still_one(tmp_path, spec):
+    """No joined name is a loss here: the minus subtracts, as before."""
+    import losscli
+
+    y, p = [1.0, 2.0, 4.0], [1.5, 1.0, 3.0]
+    value = losscli.evaluate(y, p, spec)
+    first = {"mse-mae": 1.0, "0.5*mse-mae": 0.5, "huber(delta=1e-3)-mae": None, "mse - mae": 1.0}
+    if first[spec] is None:
+        expected = losscli.evaluate(y, p, "huber", delta=1e-3) - losscli.evaluate(y, p, "mae")
+    else:
+        expected = first[spec] * losscli.evaluate(y, p, "mse") - losscli.evaluate(y, p, "mae")
+    assert value == pytest.approx(expected, rel=1e-12)
+
+
 def test_unparsable_loss_spec(tmp_path, capsys):
     path = write(tmp_path, "data.csv", GOOD)
     msg, hint = user_error(capsys, "eval", path, "--loss", "mse(")

@@ -399,6 +399,36 @@ def expand_bundles(specs: list[LossSpec]) -> list[LossSpec]:
     return out
 
 
+def _refuse_hyphenated_names(text: str) -> None:
+    """``--loss binary-cross-entropy`` or ``poisson-nll``: a loss's name written with
+    hyphens reads as names subtracted (``explain`` takes hyphens, so users type them). When
+    the joined name is a loss, that is a usage error saying how to write either reading."""
+    from losscli.binding.spec import joined_by_minus
+
+    for names in joined_by_minus(text):
+        try:
+            loss = get_loss("_".join(names))
+        except UsageError:
+            continue
+        written = "-".join(names)
+        known = []
+        for name in names:
+            try:
+                known.append(get_loss(name) is not None)
+            except UsageError:
+                known.append(False)
+        joined = "_".join(names).lower()
+        difference = " - ".join(names)
+        hint = f"for the loss write {joined}" + (f" ({loss.name})" if joined != loss.name else "")
+        if all(known):
+            hint += f"; for the difference put spaces around '-': '{difference}'"
+        raise UsageError(
+            f"loss {written!r} reads as {' minus '.join(names)}: in a loss expression '-' "
+            "subtracts one loss from another",
+            hint=hint,
+        )
+
+
 def objectives_for(
     text: str,
     shared: Mapping[str, Any] | None = None,
@@ -412,7 +442,9 @@ def objectives_for(
     library whose definitions every loss follows (``losscli.binding.conventions``).
     """
     shared = dict(shared or {})
-    specs = expand_bundles(parse_specs(text))
+    specs = parse_specs(text)
+    _refuse_hyphenated_names(text)
+    specs = expand_bundles(specs)
     out = [(s.label, bind(s, shared, from_logits, convention)) for s in specs]
     names = [get_loss(t.name) for s in specs for t in s.terms]
     library = normalize_library(convention) if convention else None

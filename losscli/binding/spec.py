@@ -183,6 +183,16 @@ class _Parser:
         return self.take("num", what="a value (a number, a word or [numbers])")[1]
 
 
+_JOINED = re.compile(r"(?<![A-Za-z0-9_.])[A-Za-z_][A-Za-z0-9_]*(?:-[A-Za-z_][A-Za-z0-9_]*)+")
+
+
+def joined_by_minus(text: str) -> list[list[str]]:
+    """The names written ``a-b`` (or ``a-b-c``) with no space around the minus, each run
+    as its names: ``binary-cross-entropy`` parses as three names subtracted, which is
+    seldom what was meant when ``binary_cross_entropy`` is a loss."""
+    return [m.group().split("-") for m in _JOINED.finditer(text)]
+
+
 def parse_specs(text: str) -> list[LossSpec]:
     """Split ``--loss`` text into LossSpecs (comma list of single or composite losses)."""
     if not text or not text.strip():
