@@ -1,5 +1,6 @@
-"""The eval and grad paths never import pandas (about 0.5 s), pyarrow.compute (~30 ms) or
-pyarrow.fs with its cloud filesystems (~30 ms, which ``import pyarrow.parquet`` costs).
+"""The eval and grad paths never import pandas (about 0.5 s), pyarrow.compute (~30 ms),
+pyarrow.fs with its cloud filesystems (~30 ms, which ``import pyarrow.parquet`` costs) or
+numpy.ma (~10 ms, which ``numpy.unique`` imports: ``kernel.distinct`` takes its place).
 
 pyarrow's ``Array.to_numpy()``, ``pa.array()`` and ``pq.read_table`` import pandas, and
 ``Array.cast`` imports pyarrow.compute; the readers take numbers through the arrays'
@@ -25,7 +26,7 @@ out, sys.stdout = sys.stdout, io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
 code = run(sys.argv[1:])
 sys.stdout = out
 print(json.dumps({"code": code, "loaded": sorted(
-    m for m in ("pandas", "pyarrow.compute", "pyarrow.dataset", "pyarrow.fs")
+    m for m in ("pandas", "pyarrow.compute", "pyarrow.dataset", "pyarrow.fs", "numpy.ma")
     if m in sys.modules)}))
 """
 
@@ -42,11 +43,19 @@ print(json.dumps({"code": code, "loaded": sorted(
         ["eval", "imbalanced.parquet"],
         ["grad", "binary.parquet", "--loss", "bce"],
         ["eval", "regression.csv", "--loss", "mse", "--reduction", "none"],
+        # the task inferred from the labels and predictions (distinct values counted)
+        ["eval", "regression.csv"],
+        ["eval", "binary.csv"],
+        ["eval", "multiclass.csv"],
+        ["eval", "imbalanced.csv", "--group", "segment"],
+        ["grad", "regression.csv", "--loss", "mse", "-o", "{tmp}/g.csv"],
     ],
     ids=lambda a: "-".join(a[:2]),
 )
-def test_eval_and_grad_never_import_pandas_or_pyarrow_compute(args: list[str]) -> None:
-    args = [args[0], str(SAMPLES / args[1]), *args[2:]]
+def test_eval_and_grad_never_import_pandas_or_pyarrow_compute(
+    args: list[str], tmp_path: Path
+) -> None:
+    args = [args[0], str(SAMPLES / args[1]), *(a.format(tmp=tmp_path) for a in args[2:])]
     proc = subprocess.run(
         [sys.executable, "-c", SCRIPT, *args], capture_output=True, text=True, timeout=120
     )

@@ -41,6 +41,7 @@ from losscli.engine.passes import (
 from losscli.engine.scoring import Scored
 from losscli.errors import InputError, UsageError
 from losscli.io.input_options import InputSpec
+from losscli.kernel.distinct import distinct
 from losscli.kernel.streaming import SUMMARIES, PartialSums
 
 SCHEMA = "losscli.compare/1"
@@ -81,7 +82,7 @@ def check_aligned(base: Scored, cand: Scored, key: str | None) -> None:
 
 def _check_keys(base: Scored, cand: Scored, key: str) -> None:
     for scored in (base, cand):
-        uniq = np.unique(scored.keys)
+        uniq = distinct(scored.keys)
         if len(uniq) != len(scored.keys):
             raise InputError(
                 f"{scored.path}: column {key!r} has {len(scored.keys) - len(uniq)} duplicate "

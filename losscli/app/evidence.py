@@ -32,6 +32,7 @@ from losscli.io.columns import (
     expand,
 )
 from losscli.io.sources import Header, Source
+from losscli.kernel.distinct import distinct
 
 IMBALANCE_SHARE = 0.20
 # Beyond 3 robust standard deviations lie 0.27% of Gaussian residuals; 1% is ~4× that.
@@ -213,7 +214,7 @@ def distinct_counts(values: np.ndarray) -> dict[float, int] | None:
     """
     if values.size == 0:
         return {}
-    if np.unique(values[:DISTINCT_PREFIX]).size > MAX_DISTINCT:
+    if distinct(values[:DISTINCT_PREFIX]).size > MAX_DISTINCT:
         return None
     if values.min() >= 0 and values.max() < 1 << 16 and non_negative_integers(values):
         counts = np.bincount(values.astype(np.intp))

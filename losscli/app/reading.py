@@ -15,6 +15,7 @@ from losscli.errors import InputError, UsageError
 from losscli.io.batches import read_header
 from losscli.io.input_options import InputSpec
 from losscli.io.sources import Header, Source, buffer_stdin, detect_format
+from losscli.kernel.distinct import distinct
 from losscli.losses.registry import all_losses
 
 if TYPE_CHECKING:
@@ -220,7 +221,7 @@ def _distinct(values: Any, limit: int = 2) -> set[float] | None:
     """The distinct finite values, or None beyond ``limit``."""
     from losscli._lazy import np
 
-    labels = set(np.unique(values[np.isfinite(values)]).tolist())
+    labels = set(distinct(values[np.isfinite(values)]).tolist())
     return labels if len(labels) <= limit else None
 
 

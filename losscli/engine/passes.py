@@ -33,6 +33,7 @@ from losscli.io.columns import ColumnPlan, resolve_columns
 from losscli.io.csv_ranges import usable_cpus
 from losscli.io.parquet_reader import split_row_groups
 from losscli.io.sources import Header, Source, drop_pending
+from losscli.kernel.distinct import distinct
 from losscli.kernel.streaming import ROW_STATISTICS, Batch, PartialSums, map_leaves, take_group
 
 
@@ -477,7 +478,7 @@ def _binary_numeric_labels(
                 hint="--pos-label names one of the two labels, e.g. --pos-label 1",
             ) from None
     seen = sel.labels_seen.setdefault(column, set())
-    seen.update(np.unique(values).tolist())
+    seen.update(distinct(values).tolist())
     if len(seen) > 2:
         shown_values = ", ".join(f"{v:g}" for v in sorted(seen)[:5])
         raise InputError(
@@ -685,7 +686,7 @@ def group_slices(frame: Frame, columns: Sequence[str]) -> list[tuple[str, np.nda
     """Each group of a frame with the indices of its rows, in the order of the group names."""
     codes, cats = group_codes(frame, columns)
     out = []
-    for code in np.unique(codes):
+    for code in distinct(codes):
         out.append((cats[code], np.flatnonzero(codes == code)))
     return out
 

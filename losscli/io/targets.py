@@ -14,6 +14,7 @@ from losscli._lazy import np
 from losscli.errors import InputError
 from losscli.io.batches import float_column, read_batches, text_column
 from losscli.io.sources import Header, Source
+from losscli.kernel.distinct import distinct
 
 
 @dataclass
@@ -105,7 +106,7 @@ class TargetTable:
                 self.first_unmatched = (names[codes[i]], int(row_numbers[i]))
         found = positions[~missing]
         seen = self.used[found]
-        self.duplicated += int(seen.sum()) + int(len(found) - len(np.unique(found)))
+        self.duplicated += int(seen.sum()) + int(len(found) - len(distinct(found)))
         self.used[found] = True
         return positions
 

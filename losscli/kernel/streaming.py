@@ -16,6 +16,7 @@ from typing import Any
 
 from losscli._lazy import np
 from losscli.errors import UsageError
+from losscli.kernel.distinct import distinct
 
 Params = Mapping[str, Any]
 
@@ -140,7 +141,7 @@ class Kernel:
         kernels whose sums are sums over rows override it with ``bincount``.
         """
         out: PartialSums | None = None
-        present = np.unique(codes)
+        present = distinct(codes)
         for g in present.tolist():
             part = self.update(batch.take(codes == g), params)
             if out is None:
