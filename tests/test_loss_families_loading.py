@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from losscli.losses import builtin
-from losscli.losses.names import FAMILY_OF
+from losscli.losses.names import DEFAULT_RANKS, FAMILY_OF
 
 SAMPLES = Path(__file__).resolve().parents[1] / "sample_data"
 
@@ -48,8 +48,21 @@ print(json.dumps([code, [f for f in FAMILIES if "losscli.losses." + f in sys.mod
         (["explain", "huber"], ["regression"]),
         (["eval", "segmentation.parquet", "--loss", "dice", "--group", "image_id"], ["overlap"]),
         (["losses"], list(builtin.FAMILIES)),
+        # the task inferred: the families of its default losses only
+        (["eval", "regression.csv"], ["regression"]),
+        (["eval", "imbalanced.csv"], ["binary"]),
+        (["eval", "multiclass.csv"], ["multiclass"]),
     ],
-    ids=["eval-mse", "eval-alias", "explain-huber", "eval-dice", "losses"],
+    ids=[
+        "eval-mse",
+        "eval-alias",
+        "explain-huber",
+        "eval-dice",
+        "losses",
+        "inferred-regression",
+        "inferred-imbalanced",
+        "inferred-multiclass",
+    ],
 )
 def test_a_command_imports_the_families_of_its_losses_only(args, families):
     if args[0] == "eval":
@@ -60,12 +73,45 @@ def test_a_command_imports_the_families_of_its_losses_only(args, families):
 def test_the_name_index_is_the_registrations_own():
     """Fails after a loss is added or renamed until ``python -m losscli.losses.builtin``
     rewrites the index."""
-    code = "import json; from losscli.losses import builtin; print(json.dumps(builtin.index()))"
-    found = fresh(code)
+    code = (
+        "import json; from losscli.losses import builtin; "
+        "print(json.dumps([builtin.index(), builtin.default_ranks()]))"
+    )
+    found, defaults = fresh(code)
     assert found == FAMILY_OF, "rewrite the index: python -m losscli.losses.builtin"
+    assert defaults == DEFAULT_RANKS, "rewrite the index: python -m losscli.losses.builtin"
     assert (Path(builtin.__file__).with_name("names.py")).read_text(
         encoding="utf-8"
-    ) == builtin.index_text(found)
+    ) == builtin.index_text(found, defaults)
+
+
+def test_default_losses_are_the_same_before_and_after_every_family_is_loaded():
+    """Each task's default losses from the index (families not loaded) are those of every
+    loss's own ranks (all loaded); a loss registered at run time with a rank counts."""
+    code = """
+import json
+from losscli.losses.builtin import FAMILIES
+from losscli.losses.registry import INFERRED_TASKS, all_losses, default_losses
+import sys
+lazy = {task: default_losses(task) for task in INFERRED_TASKS}
+loaded = [f for f in FAMILIES if "losscli.losses." + f in sys.modules]
+all_losses()
+whole = {task: default_losses(task) for task in INFERRED_TASKS}
+from losscli.kernel.streaming import Elementwise
+from losscli.losses.registry import register_loss
+
+@register_loss("my_loss", inputs="real", tasks=["regression"], default_for={"regression": 3})
+class Mine(Elementwise):
+    pass
+
+print(json.dumps([lazy, loaded, whole, default_losses("regression")]))
+"""
+    lazy, loaded, whole, mine = fresh(code)
+    assert loaded == []
+    assert lazy == whole
+    assert whole["regression"] == "mse,rmse,mae,huber"
+    assert whole["binary"] == "bce,brier"
+    assert mine == "mse,rmse,mae,my_loss,huber"  # rank 3, after mae (3) by name
 
 
 def test_losses_are_listed_in_family_order_whichever_family_loaded_first():

@@ -339,13 +339,13 @@ def dropped_note(stats: Mapping[str, int], note: Note) -> None:
 def kept_rows_note(selected: Sequence[Selected], rows: int, note: Note) -> None:
     """For each metric that keeps every row's scores to rank them (roc_auc), the memory it
     took here and would take for 5M rows (its kernel's ``kept_bytes`` per row)."""
-    from rich.filesize import decimal
-
     for sel in selected:
         kernel = getattr(getattr(sel.objective, "loss", None), "kernel", None)
         per_row = getattr(kernel, "kept_bytes", None)
         if per_row is None:
             continue
+        from rich.filesize import decimal  # here: most evaluations keep no rows
+
         size = per_row(sum(len(cols) for cols in sel.plan.inputs), sel.plan.weight is not None)
         note(
             f"{sel.name} keeps every row's score to rank them exactly: {rows} rows × {size} "

@@ -60,10 +60,24 @@ def index() -> dict[str, str]:
     return found
 
 
-def index_text(found: dict[str, str]) -> str:
+def default_ranks() -> dict[str, dict[str, int]]:
+    """Each task → the built-in losses evaluated by default when it is inferred, with their
+    ranks (``Loss.default_for``), from the registrations (after ``index``, every family
+    loaded)."""
+    from losscli.losses import registry
+
+    ranks: dict[str, dict[str, int]] = {}
+    for key, loss in registry._REGISTRY.items():
+        for task, rank in loss.default_for:
+            ranks.setdefault(task, {})[key] = rank
+    return {task: dict(sorted(ranks[task].items())) for task in sorted(ranks)}
+
+
+def index_text(found: dict[str, str], defaults: dict[str, dict[str, int]]) -> str:
     """The source of ``losscli/losses/names.py``."""
     lines = [
-        '"""Which built-in family registers each loss name and alias (the registry\'s keys).',
+        '"""Which built-in family registers each loss name and alias (the registry\'s keys),',
+        "and the built-in losses each inferred task evaluates by default, with their ranks.",
         "",
         "Written by ``python -m losscli.losses.builtin``; do not edit.",
         '"""',
@@ -72,13 +86,21 @@ def index_text(found: dict[str, str]) -> str:
         *(f'    "{key}": "{family}",' for key, family in found.items()),
         "}",
         "",
+        "DEFAULT_RANKS = {",
+        *(f'    "{task}": {_dict_text(ranks)},' for task, ranks in defaults.items()),
+        "}",
+        "",
     ]
     return "\n".join(lines)
+
+
+def _dict_text(ranks: dict[str, int]) -> str:
+    return "{" + ", ".join(f'"{name}": {rank}' for name, rank in ranks.items()) + "}"
 
 
 if __name__ == "__main__":
     from pathlib import Path
 
     target = Path(__file__).with_name("names.py")
-    target.write_text(index_text(index()), encoding="utf-8")
+    target.write_text(index_text(index(), default_ranks()), encoding="utf-8")
     print(f"wrote {target}")

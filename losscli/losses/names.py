@@ -1,4 +1,5 @@
-"""Which built-in family registers each loss name and alias (the registry's keys).
+"""Which built-in family registers each loss name and alias (the registry's keys),
+and the built-in losses each inferred task evaluates by default, with their ranks.
 
 Written by ``python -m losscli.losses.builtin``; do not edit.
 """
@@ -169,4 +170,15 @@ FAMILY_OF = {
     "average_precision_score": "metrics.classification",
     "ap": "metrics.classification",
     "pr_auc": "metrics.classification",
+}
+
+DEFAULT_RANKS = {
+    "binary": {"bce": 1, "brier": 2},
+    "counts": {"mae": 3, "mse": 2, "poisson": 1},
+    "distribution": {"kl_div": 1},
+    "imbalanced": {"bce": 1, "brier": 3, "focal": 2},
+    "multiclass": {"cross_entropy": 1},
+    "multiclass-imbalanced": {"cross_entropy": 1, "focal": 2},
+    "multilabel": {"bce": 1},
+    "regression": {"huber": 4, "mae": 3, "mse": 1, "rmse": 2},
 }

@@ -392,9 +392,25 @@ def normalize_task(task: str) -> str:
 
 def default_losses(task: str) -> str:
     """The losses evaluated by default for an inferred ``task``, as a ``--loss`` text
-    (``Loss.default_for`` gives each one's rank)."""
-    ranked = [(loss.default_rank(task), loss.name) for loss in all_losses()]
-    return ",".join(name for rank, name in sorted(r for r in ranked if r[0] is not None))
+    (``Loss.default_for`` gives each one's rank, ties by name).
+
+    The built-in families not loaded yet are read from the index (``names.DEFAULT_RANKS``),
+    so that inferring a task imports only the families of the losses it picks; every
+    registered loss (plug-ins, losses added at run time, a built-in replaced) counts by
+    its own ``default_for``."""
+    try:
+        from losscli.losses.names import DEFAULT_RANKS
+    except ImportError:  # no index (being rewritten): from every family
+        DEFAULT_RANKS = None
+    if DEFAULT_RANKS is None or not _LOOKUP_FAMILIES:
+        ranks = {loss.name: loss.default_rank(task) for loss in all_losses()}
+    else:
+        _load_entry_points()
+        ranks = dict(DEFAULT_RANKS.get(task, {}))
+        ranks.update({loss.name: loss.default_rank(task) for loss in _REGISTRY.values()})
+    return ",".join(
+        name for rank, name in sorted((r, n) for n, r in ranks.items() if r is not None)
+    )
 
 
 def available_losses(task: str | None = None) -> list[str]:
