@@ -172,15 +172,18 @@ def test_residual_grid_counts_each_row_in_its_cell() -> None:
     rng = np.random.default_rng(3)
     y1, p1 = rng.standard_normal(500), rng.standard_normal(500)
     y2, p2 = rng.standard_normal(300) * 3, rng.standard_normal(300) * 3
-    p2[:4] = [1e25, -1e25, np.nan, 2.0]
-    y2[:4] = [0.0, 0.0, 1.0, np.inf]
+    p2[:5] = [1e25, -1e25, np.nan, 2.0, -1e308]
+    y2[:5] = [0.0, 0.0, 1.0, np.inf, 1e308]  # the last: a residual of +inf
     grid = Residuals()
     grid.add(y1, p1)
     grid.add(y2, p2)
 
     def cell(v: float, bounds: tuple[float, float]) -> tuple[int, bool]:
         lo, hi = bounds
-        k = math.floor((v - lo) / (hi - lo) * GRID)
+        x = (v - lo) / (hi - lo) * GRID
+        if not math.isfinite(x):  # an infinite residual, or past the float range
+            return 0 if x < 0 else GRID - 1, True
+        k = math.floor(x)
         return min(max(k, 0), GRID - 1), not 0 <= k < GRID
 
     expected = np.zeros((GRID, GRID), dtype=np.int64)
@@ -194,5 +197,17 @@ def test_residual_grid_counts_each_row_in_its_cell() -> None:
         rows += 1
     assert grid.n == rows == 798
     assert np.array_equal(grid.counts, expected)
-    assert grid.clipped == clipped >= 2
+    assert grid.clipped == clipped >= 3
     assert expected[GRID - 1, 0] >= 1 and expected[0, GRID - 1] >= 1  # ŷ = ±1e25
+
+
+def test_residual_grid_of_a_first_batch_with_an_infinite_residual() -> None:
+    """y = 1e308, ŷ = −1e308 overflow y − ŷ to +inf: the grid's range is the finite rows',
+    and the row is clipped into the edge cell, not a failure of the report."""
+    from losscli.engine.report_stats import GRID, Residuals
+
+    grid = Residuals()
+    grid.add(np.array([1e308, 0.0, 1.0, 2.0]), np.array([-1e308, 0.5, 1.0, 1.0]))
+    assert grid.resid_range == pytest.approx((-0.65, 1.15))
+    assert grid.n == 4 and grid.clipped == 1 and int(grid.counts.sum()) == 4
+    assert int(grid.counts[:, GRID - 1].sum()) == 1  # the infinite residual, at the top

@@ -136,8 +136,8 @@ class _Advising:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self.pool is not None:
-            self.pool.shutdown(wait=True)
+        if self.pool is not None:  # on a failure, the record is not waited for
+            self.pool.shutdown(wait=exc[0] is None, cancel_futures=True)
 
     def start(self, doc: dict[str, Any]) -> Callable[[], Advice]:
         """The record, once the pass that gave ``doc`` is done: made on a thread of its own

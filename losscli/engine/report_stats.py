@@ -60,8 +60,10 @@ def _bounds() -> tuple[Any, Any]:
 
 
 #: a finite float's sign, exponent and first two mantissa bits (its bits shifted right by
-#: this many): the values sharing such a key lie within a factor 1.25 of each other, less
-#: than the bins' factor 10^¼ ≈ 1.78, so no key's values straddle more than one edge
+#: this many): the normal values sharing such a key lie within a factor 1.25 of each
+#: other, less than the bins' factor 10^¼ ≈ 1.78, so no key's values reach more than one
+#: edge (``_key_bins`` checks it for every key; the subnormal keys 0 and 1 lie far below
+#: 10⁻¹², key 0's one edge being the smallest positive float)
 KEY_SHIFT = 50
 
 
@@ -90,7 +92,8 @@ def log_bins(v: Any) -> Any:
     smallest value, plus one where v reaches that bin's upper bound. Negative values (and
     −0.0) have negative keys, clipped to key 0, whose bound is the smallest positive
     float. Two table look-ups and a comparison per value: several times cheaper than a
-    binary search over the edges, and cheaper than the logarithm."""
+    binary search over the edges, and cheaper than the logarithm. ``v``: float64 (its
+    bits are read as int64); the bins are uint8."""
     first, upper = _key_bins()
     key = v.view(np.int64) >> KEY_SHIFT
     np.maximum(key, 0, out=key)
@@ -183,6 +186,10 @@ class Residuals:
     rebinned: int = 0  # rows of parallel parts re-binned into this grid (``merge``)
 
     def add(self, y: Any, yhat: Any) -> None:
+        with np.errstate(over="ignore", invalid="ignore"):  # y − ŷ may overflow: clipped
+            self._add(y, yhat)
+
+    def _add(self, y: Any, yhat: Any) -> None:
         if not math.isfinite(np.add.reduce(y) + np.add.reduce(yhat)):  # else all are finite
             ok = np.isfinite(y) & np.isfinite(yhat)
             y, yhat = y[ok], yhat[ok]
@@ -247,6 +254,12 @@ class Residuals:
 
 
 def _widened(v: Any) -> tuple[float, float]:
+    """The range of the finite ``v`` widened by 10% (a residual of finite values can
+    overflow to ±inf: y = 1e308, ŷ = −1e308), (−1, 1) when none is finite."""
+    if not math.isfinite(np.add.reduce(v)):
+        v = v[np.isfinite(v)]
+        if not v.size:
+            return -1.0, 1.0
     lo, hi = float(v.min()), float(v.max())
     pad = 0.1 * (hi - lo) or max(abs(lo), 1.0) * 0.1
     return lo - pad, hi + pad
@@ -254,15 +267,18 @@ def _widened(v: Any) -> tuple[float, float]:
 
 def _cells(v: Any, bounds: tuple[float, float]) -> tuple[Any, Any]:
     """Each value's cell ⌊(v − lo)/(hi − lo)·GRID⌋ clipped to 0 … GRID − 1, and whether it
-    was clipped (decided on the floating-point cell, so no value is too large for it)."""
+    was clipped (decided on the floating-point cell, so no value is too large for it; a
+    cell that is not a number, from an infinite residual or range, is clipped to 0)."""
     lo, hi = bounds
     t = np.subtract(v, lo, dtype=np.float64)
     t /= hi - lo
     t *= GRID
     np.floor(t, out=t)
-    out = t < 0
-    out |= t >= GRID
-    np.clip(t, 0, GRID - 1, out=t)
+    out = t >= 0
+    out &= t < GRID
+    np.logical_not(out, out=out)  # NaN compares false: clipped
+    np.fmax(t, 0, out=t)  # fmax and fmin take 0 over NaN
+    np.fmin(t, GRID - 1, out=t)
     return t.astype(np.intp), out
 
 
