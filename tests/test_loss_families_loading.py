@@ -52,6 +52,8 @@ print(json.dumps([code, [f for f in FAMILIES if "losscli.losses." + f in sys.mod
         (["eval", "regression.csv"], ["regression"]),
         (["eval", "imbalanced.csv"], ["binary"]),
         (["eval", "multiclass.csv"], ["multiclass"]),
+        # a difference written without spaces: its names looked up in the index
+        (["eval", "regression.csv", "--loss", "mse-mae"], ["regression"]),
     ],
     ids=[
         "eval-mse",
@@ -62,6 +64,7 @@ print(json.dumps([code, [f for f in FAMILIES if "losscli.losses." + f in sys.mod
         "inferred-regression",
         "inferred-imbalanced",
         "inferred-multiclass",
+        "eval-difference",
     ],
 )
 def test_a_command_imports_the_families_of_its_losses_only(args, families):
@@ -95,8 +98,12 @@ from losscli.losses.registry import INFERRED_TASKS, all_losses, default_losses
 import sys
 lazy = {task: default_losses(task) for task in INFERRED_TASKS}
 loaded = [f for f in FAMILIES if "losscli.losses." + f in sys.modules]
-all_losses()
-whole = {task: default_losses(task) for task in INFERRED_TASKS}
+every = all_losses()
+whole = {
+    task: ",".join(name for rank, name in sorted(
+        (x.default_rank(task), x.name) for x in every if x.default_rank(task) is not None))
+    for task in INFERRED_TASKS
+}
 from losscli.kernel.streaming import Elementwise
 from losscli.losses.registry import register_loss
 
@@ -112,6 +119,41 @@ print(json.dumps([lazy, loaded, whole, default_losses("regression")]))
     assert whole["regression"] == "mse,rmse,mae,huber"
     assert whole["binary"] == "bce,brier"
     assert mine == "mse,rmse,mae,my_loss,huber"  # rank 3, after mae (3) by name
+
+
+def test_default_losses_of_a_replaced_builtin_and_of_plugins_before_the_families_load():
+    """A plug-in named as a built-in is skipped silently (its family not loaded yet), one
+    with a rank counts; a built-in replaced under another spelling of its name counts by
+    the replacement's ranks, not the index's."""
+    code = """
+import contextlib, dataclasses, importlib.metadata, io, json
+from losscli.losses import registry
+from losscli.losses.registry import Loss, default_losses, get_loss
+
+class EP:
+    def __init__(self, obj):
+        self.name, self.obj = "plugin", obj
+    def load(self):
+        return self.obj
+
+other = get_loss("bce")  # from the binary family: the regression family is not loaded
+mine = dataclasses.replace(other, name="quartic", aliases=(), default_for=(("regression", 3),))
+huber = dataclasses.replace(other, name="huber", aliases=(), default_for=())
+importlib.metadata.entry_points = lambda group=None, **_: [EP([huber, mine])]
+registry._may_have_plugins = lambda: True
+err = io.StringIO()
+with contextlib.redirect_stderr(err):
+    with_plugins = default_losses("regression")
+registry.add_loss(dataclasses.replace(get_loss("mse"), name="MSE", aliases=(), default_for=()),
+                  replace=True)
+print(json.dumps([with_plugins, err.getvalue(), get_loss("huber").kernel.__module__,
+                  default_losses("regression")]))
+"""
+    with_plugins, warnings, huber_module, replaced = fresh(code)
+    assert warnings == ""
+    assert huber_module == "losscli.losses.regression"  # the built-in, not the plug-in
+    assert with_plugins == "mse,rmse,mae,quartic,huber"
+    assert replaced == "rmse,mae,quartic,huber"
 
 
 def test_losses_are_listed_in_family_order_whichever_family_loaded_first():

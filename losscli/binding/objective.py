@@ -24,7 +24,7 @@ from losscli.kernel.streaming import (
     kernel_reduction,
 )
 from losscli.losses.params import resolve, resolve_options
-from losscli.losses.registry import Loss, all_losses, get_loss
+from losscli.losses.registry import Loss, all_losses, get_loss, is_name
 
 if TYPE_CHECKING:  # the records load only when a convention is asked for
     from losscli.binding.conventions import Convention
@@ -400,33 +400,58 @@ def expand_bundles(specs: list[LossSpec]) -> list[LossSpec]:
 
 
 def _refuse_hyphenated_names(text: str) -> None:
-    """``--loss binary-cross-entropy`` or ``poisson-nll``: a loss's name written with
-    hyphens reads as names subtracted (``explain`` takes hyphens, so users type them). When
-    the joined name is a loss, that is a usage error saying how to write either reading."""
+    """``--loss binary-cross-entropy``, ``poisson-nll`` or ``smooth-l1-mae``: a loss's name
+    written with hyphens reads as names subtracted (``explain`` takes hyphens, so users
+    type them). When two or more of the joined names make a loss's name, that is a usage
+    error saying how to write the loss, and the difference where every part is a loss.
+    Names are looked up without loading every family (``registry.is_name``)."""
     from losscli.binding.spec import joined_by_minus
 
     for names in joined_by_minus(text):
-        try:
-            loss = get_loss("_".join(names))
-        except UsageError:
+        spans = _name_spans(names)
+        if not spans:
             continue
-        written = "-".join(names)
-        known = []
-        for name in names:
+        pieces, renamed, at = [], [], 0
+        for i, j in spans:
+            pieces += names[at:i]
+            joined = "_".join(names[i:j]).lower()
+            pieces.append(joined)
             try:
-                known.append(get_loss(name) is not None)
-            except UsageError:
-                known.append(False)
-        joined = "_".join(names).lower()
-        difference = " - ".join(names)
-        hint = f"for the loss write {joined}" + (f" ({loss.name})" if joined != loss.name else "")
-        if all(known):
-            hint += f"; for the difference put spaces around '-': '{difference}'"
+                canonical = get_loss(joined).name
+            except UsageError:  # a bundle's name
+                canonical = joined
+            if canonical != joined:
+                renamed.append((joined, canonical))
+            at = j
+        pieces += names[at:]
+        rewrite = "-".join(pieces)
+        hint = f"for the loss write {rewrite}"
+        if renamed and len(pieces) == 1:
+            hint += f" ({renamed[0][1]})"
+        elif renamed:
+            hint += " (" + ", ".join(f"{a} is {b}" for a, b in renamed) + ")"
+        if all(is_name(name) for name in names):
+            hint += f"; for the difference put spaces around '-': '{' - '.join(names)}'"
         raise UsageError(
-            f"loss {written!r} reads as {' minus '.join(names)}: in a loss expression '-' "
-            "subtracts one loss from another",
+            f"loss {'-'.join(names)!r} reads as {' minus '.join(names)}: in a loss "
+            "expression '-' subtracts one loss from another",
             hint=hint,
         )
+
+
+def _name_spans(names: list[str]) -> list[tuple[int, int]]:
+    """The runs ``names[i:j]`` of two or more names whose underscored join is a loss's name,
+    the longest first from the left."""
+    spans, i = [], 0
+    while i < len(names) - 1:
+        for j in range(len(names), i + 1, -1):
+            if is_name("_".join(names[i:j])):
+                spans.append((i, j))
+                i = j
+                break
+        else:
+            i += 1
+    return spans
 
 
 def objectives_for(

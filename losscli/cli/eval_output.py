@@ -18,11 +18,14 @@ def _number(value: float) -> str:
 def _defaults(loss: str) -> dict[str, Any]:
     """Defaults of a single loss named by ``loss`` (``huber`` or ``huber(delta=0.5)``)."""
     from losscli.errors import UsageError
-    from losscli.losses.registry import get_loss
+    from losscli.losses.registry import get_loss, is_name
 
+    name = loss.split("(")[0]
+    if not is_name(name):  # a composite (its params are shown in full), told without
+        return {}  # loading every family as an unknown name would
     try:
-        return {p.name: p.default for p in get_loss(loss.split("(")[0]).params}
-    except UsageError:  # a composite: its params are shown in full
+        return {p.name: p.default for p in get_loss(name).params}
+    except UsageError:  # a bundle's name
         return {}
 
 

@@ -279,7 +279,10 @@ def _load_entry_points() -> None:
             if callable(obj) and not isinstance(obj, Loss):
                 obj = obj()
             for loss in obj if isinstance(obj, (list, tuple)) else [obj]:
-                if isinstance(loss, Loss) and _key(loss.name) not in _REGISTRY:
+                if not isinstance(loss, Loss):
+                    continue
+                _load_family_of(_key(loss.name))  # a built-in's name is taken, loaded or not
+                if _key(loss.name) not in _REGISTRY:
                     add_loss(loss)
         except Exception as exc:  # a broken plug-in must not break the tool
             import sys
@@ -330,6 +333,27 @@ def all_losses() -> list[Loss]:
     rank = {family: i for i, family in enumerate(FAMILIES)}
     last = len(FAMILIES)
     return sorted(_REGISTRY.values(), key=lambda x: rank.get(FAMILY_OF.get(_key(x.name)), last))
+
+
+def is_name(name: str) -> bool:
+    """Whether ``name`` is a loss's name or alias, or a bundle's (case and hyphens as
+    ``get_loss`` takes them), without loading every family as an unknown name in
+    ``get_loss`` does: the built-ins by their index, plug-ins once they are loaded."""
+    key = _key(name)
+    if key in _REGISTRY or key in _ALIASES or key in BUNDLES:
+        return True
+    if _LOOKUP_FAMILIES:
+        try:
+            from losscli.losses.names import FAMILY_OF
+        except ImportError:  # no index (being rewritten)
+            pass
+        else:
+            return key in FAMILY_OF
+    try:
+        get_loss(name)
+    except UsageError:
+        return False
+    return True
 
 
 def get_loss(name: str) -> Loss:
@@ -402,15 +426,14 @@ def default_losses(task: str) -> str:
         from losscli.losses.names import DEFAULT_RANKS
     except ImportError:  # no index (being rewritten): from every family
         DEFAULT_RANKS = None
+    ranks: dict[str, tuple[int | None, str]] = {}  # registry key → (rank, name)
     if DEFAULT_RANKS is None or not _LOOKUP_FAMILIES:
-        ranks = {loss.name: loss.default_rank(task) for loss in all_losses()}
+        all_losses()
     else:
         _load_entry_points()
-        ranks = dict(DEFAULT_RANKS.get(task, {}))
-        ranks.update({loss.name: loss.default_rank(task) for loss in _REGISTRY.values()})
-    return ",".join(
-        name for rank, name in sorted((r, n) for n, r in ranks.items() if r is not None)
-    )
+        ranks = {key: (rank, key) for key, rank in DEFAULT_RANKS.get(task, {}).items()}
+    ranks.update({key: (loss.default_rank(task), loss.name) for key, loss in _REGISTRY.items()})
+    return ",".join(name for rank, name in sorted(r for r in ranks.values() if r[0] is not None))
 
 
 def available_losses(task: str | None = None) -> list[str]:
