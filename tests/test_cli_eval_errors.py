@@ -898,6 +898,13 @@ def test_unknown_loss_grad(tmp_path, capsys):
         ("Smooth-L1", "Smooth minus L1", ["write smooth_l1"]),
         # every part is a loss too: the difference is spelled out with spaces
         ("mae,poisson-nll", "poisson minus nll", ["poisson_nll (poisson)", "'poisson - nll'"]),
+        # a loss's name inside a longer run: that part joined, the rest still subtracted
+        (
+            "poisson-nll-mae",
+            "poisson minus nll minus mae",
+            ["write poisson_nll-mae (poisson_nll is poisson)", "'poisson - nll - mae'"],
+        ),
+        ("brier-decomposition", "brier minus decomposition", ["write brier_decomposition"]),
     ],
 )
 def test_a_hyphenated_loss_name_says_how_to_write_it(

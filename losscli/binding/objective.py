@@ -425,13 +425,13 @@ def _refuse_hyphenated_names(text: str) -> None:
             at = j
         pieces += names[at:]
         rewrite = "-".join(pieces)
-        hint = f"for the loss write {rewrite}"
+        hint = f"for the loss write {rewrite}" if len(pieces) == 1 else f"write {rewrite}"
         if renamed and len(pieces) == 1:
             hint += f" ({renamed[0][1]})"
         elif renamed:
             hint += " (" + ", ".join(f"{a} is {b}" for a, b in renamed) + ")"
         if all(is_name(name) for name in names):
-            hint += f"; for the difference put spaces around '-': '{' - '.join(names)}'"
+            hint += f"; for {' minus '.join(names)} put spaces around '-': '{' - '.join(names)}'"
         raise UsageError(
             f"loss {'-'.join(names)!r} reads as {' minus '.join(names)}: in a loss "
             "expression '-' subtracts one loss from another",
