@@ -71,7 +71,7 @@ KEY_SHIFT = 50
 def _key_bins() -> tuple[Any, Any]:
     """Per key (``v``'s bits >> ``KEY_SHIFT``, v ≥ 0): the bin of the key's smallest value,
     and that bin's upper bound, the one edge the key's values may reach."""
-    below, above = _bounds()
+    _, above = _bounds()
     keys = np.arange(1 << (63 - KEY_SHIFT), dtype=np.int64)
     smallest = (keys << KEY_SHIFT).view(np.float64)  # NaN past the largest finite key
     first = np.minimum(np.searchsorted(above, smallest, side="right"), len(above) - 1)

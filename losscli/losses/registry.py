@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from types import ModuleType
 
 from losscli.errors import UsageError
 from losscli.kernel.streaming import Kernel
@@ -249,15 +250,24 @@ def _load_builtins() -> None:
     builtin.load_all()
 
 
+def _index() -> ModuleType | None:
+    """The index of the built-ins (``losses/names.py``: ``FAMILY_OF``, ``DEFAULT_RANKS``),
+    or None while it is being rewritten (or missing): then every family is loaded."""
+    if not _LOOKUP_FAMILIES:
+        return None
+    try:
+        from losscli.losses import names
+    except ImportError:
+        return None
+    return names
+
+
 def _load_family_of(key: str) -> None:
     """Import the built-in family that registers ``key``, if one does (``builtin``)."""
-    if not _LOOKUP_FAMILIES:
+    index = _index()
+    if index is None:
         return
-    try:
-        from losscli.losses.names import FAMILY_OF
-    except ImportError:  # no index (being rewritten): lookups load every family instead
-        return
-    family = FAMILY_OF.get(key)
+    family = index.FAMILY_OF.get(key)
     if family is not None:
         from losscli.losses import builtin
 
@@ -342,13 +352,9 @@ def is_name(name: str) -> bool:
     key = _key(name)
     if key in _REGISTRY or key in _ALIASES or key in BUNDLES:
         return True
-    if _LOOKUP_FAMILIES:
-        try:
-            from losscli.losses.names import FAMILY_OF
-        except ImportError:  # no index (being rewritten)
-            pass
-        else:
-            return key in FAMILY_OF
+    index = _index()
+    if index is not None:
+        return key in index.FAMILY_OF
     try:
         get_loss(name)
     except UsageError:
@@ -422,16 +428,13 @@ def default_losses(task: str) -> str:
     so that inferring a task imports only the families of the losses it picks; every
     registered loss (plug-ins, losses added at run time, a built-in replaced) counts by
     its own ``default_for``."""
-    try:
-        from losscli.losses.names import DEFAULT_RANKS
-    except ImportError:  # no index (being rewritten): from every family
-        DEFAULT_RANKS = None
+    index = _index()
     ranks: dict[str, tuple[int | None, str]] = {}  # registry key → (rank, name)
-    if DEFAULT_RANKS is None or not _LOOKUP_FAMILIES:
+    if index is None:
         all_losses()
     else:
         _load_entry_points()
-        ranks = {key: (rank, key) for key, rank in DEFAULT_RANKS.get(task, {}).items()}
+        ranks = {key: (rank, key) for key, rank in index.DEFAULT_RANKS.get(task, {}).items()}
     ranks.update({key: (loss.default_rank(task), loss.name) for key, loss in _REGISTRY.items()})
     return ",".join(name for rank, name in sorted(r for r in ranks.values() if r[0] is not None))
 
