@@ -202,7 +202,34 @@ def test_stdout_and_a_loss_without_rows(tmp_path: Path) -> None:
         ["report", str(ROOT / "sample_data" / "regression.csv"), "-l", "rmse", "-o", str(page)]
     )
     assert code == 0, err
+    assert err == "note: no worst rows: rmse has no per-row loss\n"
     assert "no per-row loss" in page.read_text(encoding="utf-8")
+
+
+def test_a_loss_without_rows_on_stdin(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """stdin is read once: the page is made without worst rows in that one pass (it was
+    refused with a hint to drop --top, which report cannot)."""
+    from helpers import stdin_bytes
+
+    stdin_bytes(monkeypatch, (ROOT / "sample_data" / "regression.csv").read_bytes())
+    page = tmp_path / "r.html"
+    code, _, err = run(["report", "-", "-l", "rmse", "-o", str(page)])
+    assert code == 0, err
+    assert err == "note: no worst rows: rmse has no per-row loss\n"
+    doc = embedded(page.read_text(encoding="utf-8"))
+    assert doc["results"][0]["loss"] == "rmse" and not doc.get("top_rows")
+
+
+def test_keep_with_a_loss_without_rows_names_keep(tmp_path: Path) -> None:
+    page = tmp_path / "r.html"
+    path = str(ROOT / "sample_data" / "regression.csv")
+    code, _, err = run(["report", path, "-l", "rmse", "--keep", "segment", "-o", str(page)])
+    assert code == 2 and not page.exists()
+    assert err.splitlines() == [
+        "error: --keep copies columns into the worst rows, listed by their per-row loss Lᵢ: "
+        "rmse has no per-row loss",
+        "hint: add a loss with per-row values (e.g. mse, bce, cross_entropy), or drop --keep",
+    ]
 
 
 def test_robust_losses_marked_among_the_residuals(tmp_path: Path) -> None:

@@ -136,6 +136,7 @@ def evaluate(
     row_stats: bool = False,
     source: Source | None = None,
     observers: Sequence[Any] = (),
+    top_where_ranked: bool = False,
 ) -> EvalDocument:
     """Evaluate ``loss`` (a spec such as ``'mse,huber(delta=0.5)'``; None infers the task).
 
@@ -153,7 +154,10 @@ def evaluate(
     ``source``, an opened source (a table in memory, ``losscli.io.frames``), is read
     in place of ``path``, which then only names it.
     ``observers`` see every frame of the pass that gives the result (``Reading.observers``:
-    ``add_frame``, and ``reset`` whenever a pass starts).
+    ``add_frame``, and ``reset`` whenever a pass starts). ``top_where_ranked`` (as
+    ``losscli report`` asks): when no loss has per-row values, no ``top_rows`` and a note
+    saying why, in place of the usage error (which stays when ``inputs.keep`` names
+    columns for those rows).
     """
     if reduction not in SUMMARIES:
         raise UsageError(
@@ -170,6 +174,7 @@ def evaluate(
     backend = backend_for(inputs.engine, inputs.scheduler, path, inputs.targets)
     guess = loss is None and backend.infers_while_reading  # checked as the file is read
     held: list[str] = []  # notes that follow the inferred task's, once it is known
+    unranked: list[str] = []  # why no loss of the last pass ranks its rows (top_where_ranked)
     reading, inference = prepare(
         path,
         loss,
@@ -190,8 +195,15 @@ def evaluate(
                 reading.observers.append(observer)
         check_usable(selected, reduction)
         bind_reduction(selected, reduction)
-        if top:
-            require_ranked(selected)
+        unranked.clear()
+        k = top
+        if top and top_where_ranked and not inputs.keep:
+            reasons = [unranked_reason(sel) for sel in selected]
+            if all(reasons):
+                unranked.extend(reasons)
+                k = 0
+        elif top:
+            require_ranked(selected, drop="--keep" if top_where_ranked else "--top")
         splits = _splits(selected, reduction, per_class)
         evaluated = backend.evaluate(
             reading,
@@ -201,7 +213,7 @@ def evaluate(
             resampling=resampling,
             note=note,
             from_logits=inputs.from_logits,
-            top=top,
+            top=k,
             report=row_stats,
         )
         return evaluated, splits
@@ -214,6 +226,8 @@ def evaluate(
         evaluated, splits = passes(reading)
     task = inference.task if inference is not None else None
     source, selected = reading.source, reading.selected
+    if unranked:
+        note(f"no worst rows: {'; '.join(unranked)}")
     sums, stats, extras = evaluated.sums, evaluated.stats, evaluated.extras
     dropped_note(stats, note)
     kept_rows_note(selected, stats.get("rows", 0) - stats.get("dropped", 0), note)

@@ -59,12 +59,10 @@ def build(
     charts.require_matplotlib()
     keep = Notes(note)
 
-    from losscli.engine.top_rows import NothingToRank
-
     advising = _Advising(path, inputs)
 
-    def run(k: int) -> dict[str, Any]:
-        return evaluate(
+    with advising:
+        doc = evaluate(
             path,
             loss,
             inputs,
@@ -73,21 +71,13 @@ def build(
             bootstrap=bootstrap,
             confidence=confidence,
             seed=seed,
-            top=k,
+            top=top,
             note=keep,
             row_stats=True,
             per_class=WHERE_DEFINED,
             observers=advising.observers,
+            top_where_ranked=True,  # rmse alone: no worst rows, and a note
         )
-
-    with advising:
-        try:
-            doc = run(top)
-        except NothingToRank as exc:  # no loss has per-row values (rmse alone): no worst rows
-            if inputs.keep or path == "-":  # kept columns are for those rows; stdin is read
-                raise
-            keep(f"no worst rows: {exc}")
-            doc = run(0)
         advice = advising.start(doc)  # its numpy work runs while the charts are drawn
         stats = doc.pop("row_stats")
         return page(doc, stats, advice, keep.messages, options or {})

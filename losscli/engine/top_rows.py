@@ -112,18 +112,22 @@ def unranked_reason(sel: Selected) -> str | None:
     return f"{sel.label} has no per-row loss"
 
 
-class NothingToRank(UsageError):
-    """``--top`` with no loss whose rows can be ranked (``losscli report`` then goes on
-    without worst rows)."""
+_ASKED_FOR_ROWS = {
+    "--top": "--top lists rows",
+    "--keep": "--keep copies columns into the worst rows, listed",
+}
 
 
-def require_ranked(selected: Sequence[Selected]) -> None:
-    """``--top`` needs a loss whose rows can be ranked: refused before the file is read."""
+def require_ranked(selected: Sequence[Selected], drop: str = "--top") -> None:
+    """``--top`` needs a loss whose rows can be ranked: refused before the file is read.
+    ``drop`` is the option the hint offers to leave out (``report``'s ``--top`` has a
+    default; there ``--keep`` asked for the rows)."""
     reasons = [unranked_reason(sel) for sel in selected]
     if all(reasons):
-        raise NothingToRank(
-            f"--top lists rows by their per-row loss Lᵢ: {'; '.join(reasons)}",
-            hint="add a loss with per-row values (e.g. mse, bce, cross_entropy), or drop --top",
+        asked = _ASKED_FOR_ROWS[drop]
+        raise UsageError(
+            f"{asked} by their per-row loss Lᵢ: {'; '.join(reasons)}",
+            hint=f"add a loss with per-row values (e.g. mse, bce, cross_entropy), or drop {drop}",
         )
 
 
