@@ -197,11 +197,6 @@ def test_ragged_row_on_stdin_while_inferring(capsys, monkeypatch):
     contains_all(msg, "<stdin>", "line 4", "3 fields")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: with --loss, stdin is streamed and the ragged-row search cannot reread it: "
-    "the error shows the row's text but no line number",
-)
 def test_ragged_row_on_stdin_names_the_line(capsys, monkeypatch):
     stdin_bytes(monkeypatch, RAGGED.encode())
     msg, _ = user_error(capsys, "eval", "-", "--loss", "mse")
@@ -209,6 +204,10 @@ def test_ragged_row_on_stdin_names_the_line(capsys, monkeypatch):
 
 
 def test_a_ragged_row_on_streamed_stdin_is_shown_escaped(capsys, monkeypatch):
+    """Where stdin's row is no longer kept (io.stream_tail), the message quotes it."""
+    from losscli.io.stream_tail import StreamTail
+
+    monkeypatch.setattr(StreamTail, "lines", lambda self: iter(()))
     stdin_bytes(monkeypatch, b"y_true,y_pred\n1,2\n3,4\n5,6,\x1b[31mx\n")
     msg, hint = user_error(capsys, "eval", "-", "--loss", "mse")
     assert msg == (
@@ -401,12 +400,6 @@ def test_text_column_chosen_as_prediction(capsys):
     contains_all(msg, "regression.csv", "'segment'", "row 0", "line 2", "not a number")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="poor message: on streamed stdin a non-numeric cell past the first block is "
-    "\"<stdin>: column 'y_pred': 'abc' is not a number\": no row (the engine knows the rows "
-    "of the batches before the failing block and could keep that block's bytes to find it)",
-)
 def test_non_numeric_cell_on_stdin(capsys, monkeypatch):
     stdin_bytes(monkeypatch, (_big_prefix() + "3,abc\n5,6\n").encode())
     msg, _ = user_error(capsys, "eval", "-", "--loss", "mse")

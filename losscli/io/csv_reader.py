@@ -25,6 +25,7 @@ from losscli.io.sources import (
     open_stream,
     take_stream,
 )
+from losscli.io.stream_tail import StreamTail
 
 CSV_BLOCK = 1 << 20  # larger blocks raise memory for no speed
 
@@ -58,6 +59,12 @@ def read_csv_batches(
             yield from progress.track(
                 batches, label, total=size, unit="bytes", position=stream.tell
             )
+    elif source.streamed:  # its last blocks kept, to find a bad row (stream_tail)
+        head, stream = take_stream(source)
+        lead = csv_ranges.ReadLead(csv_ranges.CSV_READ_LEAD)
+        source.tail = StreamTail(head, stream, lead)
+        batches = _csv_batches(source, header, columns, text_columns, source.tail)
+        yield from progress.track(lead.count(batches), label)
     else:
         yield from progress.track(_csv_batches(source, header, columns, text_columns), label)
 
@@ -130,14 +137,18 @@ def _csv_batches(
     import pyarrow as pa
 
     types = _column_types(header, columns, text_columns)
-    head, stream = take_stream(source)
     data: Any
-    if source.path != "-" and source.compression is None:
-        if hasattr(stream, "close"):
-            stream.close()
-        data = source.path if raw is None else raw  # raw's reads hand Arrow each block
+    if raw is not None:  # its reads hand Arrow each block (a file's range, stdin's tail)
+        drop_pending(source)
+        data = raw
     else:
-        data = io.BufferedReader(Prefixed(head, stream), buffer_size=CSV_BLOCK)
+        head, stream = take_stream(source)
+        if source.path != "-" and source.compression is None:
+            if hasattr(stream, "close"):
+                stream.close()
+            data = source.path
+        else:
+            data = io.BufferedReader(Prefixed(head, stream), buffer_size=CSV_BLOCK)
     block = CSV_BLOCK
     handed = skip  # rows handed on: a read started again skips them
     while True:
@@ -220,9 +231,9 @@ def _explain_csv_error(
 ) -> InputError:
     """Turn pyarrow's CSV error into one that names the line, column and value."""
     if "Expected" in message and "columns" in message:
-        line, got = _find_ragged_line(source, len(header.columns))
+        line, got = _find_ragged_line(source, len(header.columns), message)
         where = f" at line {line}" if line else ""
-        if line is None:  # streamed stdin cannot be read again: pyarrow's count and the row
+        if line is None:  # stdin's row is no longer kept: pyarrow's count and the row
             import re
 
             m = re.search(r"got (\d+): (.*)", message)
@@ -233,21 +244,27 @@ def _explain_csv_error(
             hint="every row needs one value per header column (quote fields that contain the delimiter)",
         )
     if "conversion error" in message:
-        bad = _find_non_numeric(source, header, [c for c in columns if c not in text])
-        if bad is None:  # stdin cannot be read again: name the column from pyarrow's message
-            import re
+        import re
 
-            m = re.search(r"column #(\d+).*invalid value '(.*)'", message)
-            if m and int(m.group(1)) < len(header.columns):
-                return InputError(
-                    f"{source.name}: column {header.columns[int(m.group(1))]!r}: {shown(m.group(2))} is not a number",
-                    hint=_number_hint(source, m.group(2))
-                    or "fix or remove the cell; save stdin to a file to have the row reported",
-                )
+        m = re.search(r"column #(\d+).*invalid value '(.*)'", message)
+        named = m is not None and int(m.group(1)) < len(header.columns)
+        if source.streamed:  # found among stdin's last blocks, or not at all
+            bad = (
+                _non_numeric_in_tail(source, header, int(m.group(1)), m.group(2)) if named else None
+            )
+        else:
+            bad = _find_non_numeric(source, header, [c for c in columns if c not in text])
+        if bad is None and named:  # name the column from pyarrow's message
+            return InputError(
+                f"{source.name}: column {header.columns[int(m.group(1))]!r}: {shown(m.group(2))} is not a number",
+                hint=_number_hint(source, m.group(2))
+                or "fix or remove the cell; save stdin to a file to have the row reported",
+            )
         if bad:
             column, row, line, value = bad
+            where = f"row {row} (line {line})" if row is not None else f"line {line}"
             return InputError(
-                f"{source.name}: column {column!r}, row {row} (line {line}): {shown(value)} is not a number",
+                f"{source.name}: column {column!r}, {where}: {shown(value)} is not a number",
                 hint=_number_hint(source, value)
                 or "fix or remove the cell (empty cells count as missing; see --dropna)",
             )
@@ -386,13 +403,45 @@ class _NeedsCsvModule(Exception):
     counting "\\n" would miscount."""
 
 
-def _find_ragged_line(source: Source, width: int) -> tuple[int | None, int]:
+def _find_ragged_line(source: Source, width: int, message: str) -> tuple[int | None, int]:
+    """(line, fields) of the first row whose field count is not ``width``; on streamed
+    stdin, the kept line that is the row Arrow's ``message`` quotes (None, 0: not kept)."""
     if source.streamed:
+        import re
+
+        m = re.search(r"got \d+: (.*)", message, re.S)
+        for line, record in _tail_records(source, m.group(1) if m else None):
+            if len(record) != width:
+                return line, len(record)
         return None, 0
     for line, record in _records(source):
         if len(record) != width:
             return line, len(record)
     return None, 0
+
+
+def _tail_records(source: Source, holding: str | None) -> Iterator[tuple[int, list[str]]]:
+    """(line, fields) of the lines kept of streamed stdin (``io.stream_tail``) that hold
+    the text ``holding`` (the header's line left out); a UTF-8 input only."""
+    tail = source.tail
+    if tail is None or holding is None or source.encoding != "utf-8":
+        return
+    wanted = holding.encode("utf-8", "surrogateescape")
+    for line, data in tail.lines():
+        if line > 1 and wanted in data:
+            text = data.decode("utf-8", "replace")
+            yield line, next(csv.reader([text], delimiter=field_delimiter(source)), [])
+
+
+def _non_numeric_in_tail(
+    source: Source, header: Header, index: int, value: str
+) -> tuple[str, int | None, int, str] | None:
+    """``_find_non_numeric`` on streamed stdin: the first kept line whose field ``index``
+    is ``value`` (Arrow's message names both), and its row where ``StreamTail`` knows it."""
+    for line, record in _tail_records(source, value):
+        if index < len(record) and record[index] == value:
+            return header.columns[index], source.tail.row_of(line), line, value
+    return None
 
 
 def _find_non_numeric(

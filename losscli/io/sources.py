@@ -78,6 +78,9 @@ class Source:
     # whether a quoted field holds a line break (Arrow's newlines_in_values, slower).
     encoding: str = "utf-8"
     newlines_in_values: bool = False
+    # streamed stdin's last blocks as the CSV reader reads them (io.stream_tail), where
+    # an error finds its row
+    tail: Any = None
 
     @property
     def name(self) -> str:
