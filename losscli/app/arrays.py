@@ -21,9 +21,52 @@ def _as_array(x: ArrayLike, role: str) -> np.ndarray:
         arr = arr.astype(np.float64, copy=False)
     if arr.ndim == 0:
         raise InputError(f"{role} must be an array of rows, got a scalar")
+    if arr.ndim > 2:  # (n, h, w) masks: a row's values are one axis, as a file's columns
+        raise InputError(
+            f"{role} has shape {arr.shape}: losses read rows, as a 1-D array or a 2-D "
+            "array of rows × columns (classes, pixels, embedding dimensions)",
+            hint="reshape it to rows × columns: a.reshape(len(a), -1)",
+        )
     if arr.ndim == 2 and arr.shape[1] == 1:
         arr = arr[:, 0]
     return arr
+
+
+def _like(grad: Any, given: ArrayLike) -> Any:
+    """A gradient in the shape its input was given in ((n, 1) read as (n,))."""
+    shape = np.shape(given)
+    return grad.reshape(shape) if len(shape) == 2 and shape[1] == 1 else grad
+
+
+def _shaped(grads: tuple, y_pred: ArrayLike) -> Any:
+    """``gradient``'s result: one array, or a tuple for several inputs; each in its
+    input's shape."""
+    if isinstance(y_pred, tuple):
+        return tuple(_like(g, p) for g, p in zip(grads, y_pred))
+    return _like(grads[0], y_pred)
+
+
+#: predictions (a tuple's length) each input kind reads; the others read one
+PREDICTIONS = {"gaussian": (2,), "triplet": (2, 3), "ranking": (2,), "pair_embedding": (2,)}
+TARGETLESS = {"triplet"}  # its inputs are distances or embeddings: no target
+
+
+def _check_inputs(label: str, obj: Objective, y_true: Any, y_pred: Any, var: Any) -> None:
+    """Refuse inputs the loss would not read (silently ignored, they would hide a mistake)."""
+    kind = obj.inputs
+    if var is not None and kind != "gaussian":
+        raise UsageError(f"{label} takes no var=: only gaussian_nll reads a variance")
+    given = len(y_pred) if isinstance(y_pred, tuple) else 1
+    takes = PREDICTIONS.get(kind, (1,))
+    if given > max(takes):
+        raise UsageError(
+            f"{label} reads {' or '.join(map(str, takes))} prediction input(s), got {given}",
+            hint="pass one array of predictions" if takes == (1,) else None,
+        )
+    if y_true is not None and kind in TARGETLESS:
+        raise UsageError(
+            f"{label} reads no target (its inputs are distances or embeddings): pass y_true=None"
+        )
 
 
 def file_path(path: Any, function: str) -> str:
@@ -99,8 +142,10 @@ def make_batch(
     weights: ArrayLike | None = None,
     row0: int = 0,
     neg_inf_preds: bool = False,
+    allow_empty: bool = False,
 ) -> Batch:
-    """Arrays in, a validated Batch out (shapes agree, values finite, weights ≥ 0).
+    """Arrays in, a validated Batch out (shapes agree, values finite, weights ≥ 0; rows,
+    unless ``allow_empty``: an Accumulator's batch may have none).
 
     ``y_pred`` is one array, or a tuple of arrays for losses with several inputs
     (gaussian_nll's mean and variance, triplet's distances or embeddings, …).
@@ -111,6 +156,8 @@ def make_batch(
     target = None if y_true is None else _as_array(y_true, "target")
     batch = Batch(target, preds, None, row0)
     n = preds[0].shape[0]
+    if not allow_empty and n == 0:
+        raise InputError("no rows were given")
     for arr, role in [(target, "target"), *((p, "prediction") for p in preds)]:
         if arr is None:
             continue
@@ -145,6 +192,8 @@ def objective(
     without one).
     """
     text = loss_text(loss, "evaluate")
+    if from_logits is not None and not isinstance(from_logits, (bool, np.bool_)):
+        raise UsageError(f"from_logits is True, False or None, not {from_logits!r}")
     bound = objectives_for(text, params, from_logits, convention)
     if len(bound) != 1:
         raise UsageError(
@@ -181,21 +230,60 @@ class Accumulator:
         self.reduction = reduction
         self.sums = PartialSums()
         self.rows_seen = 0
+        # what a merged accumulator must share (its sums are of the same statistics)
+        self._binding = (
+            loss_text(loss, "Accumulator"),
+            reduction,
+            from_logits,
+            convention,
+            repr(sorted(params.items())),
+        )
 
     def update(
         self, y_true: ArrayLike | None, y_pred: ArrayLike, weights: ArrayLike | None = None
     ) -> Accumulator:
+        _check_inputs(self.label, self.objective, y_true, y_pred, None)
         batch = make_batch(
-            y_true, y_pred, weights, row0=self.rows_seen, neg_inf_preds=_neg_inf(self.objective)
+            y_true,
+            y_pred,
+            weights,
+            row0=self.rows_seen,
+            neg_inf_preds=_neg_inf(self.objective),
+            allow_empty=True,
         )
-        self.sums = self.sums.merge(self.objective.update(batch))
-        self.rows_seen += len(batch)
+        if len(batch):
+            self.sums = self._merged(self.objective.update(batch))
+            self.rows_seen += len(batch)
         return self
 
     def merge(self, other: Accumulator) -> Accumulator:
-        self.sums = self.sums.merge(other.sums)
+        """The rows of ``other`` (an Accumulator of the same loss, parameters, reduction,
+        convention and from_logits) added to these."""
+        if not isinstance(other, Accumulator):
+            raise UsageError(f"merge takes another Accumulator, not {type(other).__name__}")
+        if other._binding != self._binding:
+            names = ("loss", "reduction", "from_logits", "convention", "parameters")
+            differ = [
+                f"{name} {theirs} (here {ours})"
+                for name, ours, theirs in zip(names, self._binding, other._binding)
+                if ours != theirs
+            ]
+            raise UsageError(
+                f"cannot merge an Accumulator of another binding: {'; '.join(differ)}",
+                hint="merge accumulators made with the same loss and settings",
+            )
+        self.sums = self._merged(other.sums)
         self.rows_seen += other.rows_seen
         return self
+
+    def _merged(self, sums: Any) -> PartialSums:
+        try:
+            return self.sums.merge(sums)
+        except KeyError:  # another shape of input than the rows before (2 vs K columns)
+            raise InputError(
+                f"{self.label}: these rows' sums do not add to the earlier ones': the "
+                "inputs changed shape between batches (binary labels, then K columns?)"
+            ) from None
 
     def value(self) -> float:
         if not self.sums:
@@ -209,9 +297,14 @@ class Accumulator:
         weights: ArrayLike | None = None,
         row0: int = 0,
     ) -> np.ndarray | tuple[np.ndarray, ...]:
+        if not self.sums:
+            raise InputError(
+                "no rows were given: the gradient of J needs its sums, so call update() "
+                "with every batch first"
+            )
+        _check_inputs(self.label, self.objective, y_true, y_pred, None)
         batch = make_batch(y_true, y_pred, weights, row0, _neg_inf(self.objective))
-        grads = self.objective.grad(batch, self.sums, self.reduction)
-        return grads if isinstance(y_pred, tuple) else grads[0]
+        return _shaped(self.objective.grad(batch, self.sums, self.reduction), y_pred)
 
 
 def _neg_inf(obj: Any) -> bool:
@@ -237,7 +330,8 @@ def evaluate(
     convention: str | None = None,
     **params: Any,
 ) -> float | np.ndarray:
-    """J for ``loss`` on the rows (``reduction='none'``: the per-row losses Lᵢ).
+    """J for ``loss`` on the rows (``reduction='none'``: the per-row losses Lᵢ, or wᵢLᵢ
+    with weights, as Keras gives them and as ``gradient`` differentiates them).
 
     mean: J = Σ wᵢLᵢ / Σ wᵢ (1/n Σ Lᵢ without weights); sum: Σ wᵢLᵢ; median, max,
     p95: that statistic of the Lᵢ (linear interpolation, as numpy.quantile; no weights).
@@ -246,16 +340,23 @@ def evaluate(
     ``convention="torch"`` (or keras, sklearn, optax) gives that library's number
     (its denominators, clipping, defaults); explicit parameters still win.
     """
+    given = y_pred
     y_pred = _inputs(y_pred, var)
     if reduction == "none":
-        _, obj = objective(loss, from_logits, convention, **params)
+        label, obj = objective(loss, from_logits, convention, **params)
+        _check_inputs(label, obj, y_true, given, var)
         obj.check_reduction("none")
         batch = make_batch(y_true, y_pred, weights, neg_inf_preds=_neg_inf(obj))
-        return obj.rows(batch, obj.update(batch) if obj.rows_need_sums else None)
+        rows = obj.rows(batch, obj.update(batch) if obj.rows_need_sums else None)
+        return rows if batch.weights is None else batch.weights * rows
     acc = Accumulator(
         loss, reduction=reduction, from_logits=from_logits, convention=convention, **params
     )
-    return acc.update(y_true, y_pred, weights).value()
+    _check_inputs(acc.label, acc.objective, y_true, given, var)
+    acc.update(y_true, y_pred, weights)
+    if not acc.rows_seen:
+        raise InputError("no rows were given")
+    return acc.value()
 
 
 def gradient(
@@ -275,16 +376,18 @@ def gradient(
     It is what autograd returns for J as ``evaluate`` reports it, with the
     reduction and weights included (w.r.t. logits with ``from_logits``).
     """
+    given = y_pred
     y_pred = _inputs(y_pred, var)
     if reduction == "none":
-        _, obj = objective(loss, from_logits, convention, **params)
+        label, obj = objective(loss, from_logits, convention, **params)
+        _check_inputs(label, obj, y_true, given, var)
         obj.check_reduction("none")
         batch = make_batch(y_true, y_pred, weights, neg_inf_preds=_neg_inf(obj))
-        grads = obj.grad(batch, PartialSums(), "none")
-        return grads if isinstance(y_pred, tuple) else grads[0]
+        return _shaped(obj.grad(batch, PartialSums(), "none"), y_pred)
     acc = Accumulator(
         loss, reduction=reduction, from_logits=from_logits, convention=convention, **params
     )
+    _check_inputs(acc.label, acc.objective, y_true, given, var)
     acc.update(y_true, y_pred, weights)
     return acc.gradient(y_true, y_pred, weights)
 
