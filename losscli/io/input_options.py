@@ -76,6 +76,21 @@ class InputSpec:
     # them leaves it unused rather than refused: the command line could not take it back)
     defaulted: frozenset[str] = frozenset()
 
+    def __post_init__(self) -> None:
+        """An empty column name (``--weight ''``, an unset shell variable) is refused: the
+        option would otherwise be dropped, or fail later as something else."""
+        named = {"target": self.target, "pred": self.pred, "keep": self.keep}
+        named |= {"var": self.var, "weight": self.weight, "group": self.group, "key": self.key}
+        for name, value in named.items():
+            values = value if isinstance(value, tuple) else () if value is None else (value,)
+            if any(part == "" for v in values for part in v.split(",")):
+                raise UsageError(
+                    f"--{name} {','.join(values)!r}: an empty column name in the list"
+                    if values != ("",)
+                    else f"--{name} is empty: it names no column",
+                    hint=f"name a column (a comma list for several), or leave --{name} out",
+                )
+
     @property
     def dialect(self) -> InputOptions:
         """How the text of a CSV file is read (delimiter, decimal mark, positive label)."""
