@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import numpy as np
 import pytest
 
+import losscli
 from losscli.app.arrays import make_batch, objective
 from losscli.app.compare import compare_files
 from losscli.engine import bootstrap
@@ -231,3 +235,59 @@ def test_collected_leaves_are_resampled_one_replicate_at_a_time():
     expected = (counts @ np.arange(1.0, units + 1)) / counts.sum(axis=1)
     np.testing.assert_allclose(values, expected, rtol=1e-12)
     assert most[0] <= 2  # this replicate's copy (and the last one's, not yet collected)
+
+
+@pytest.mark.parametrize("replicates", [1, 255, 256, 257, 1000])
+@pytest.mark.parametrize("occupied", [1, 7, 500, 4096])
+def test_blocks_of_replicates_are_the_one_draw(replicates, occupied):
+    """Replicates are drawn and computed in blocks (memory REPLICATE_BLOCK × units, not
+    replicates × units): the same counts as one (replicates, units) draw."""
+    rng = np.random.default_rng(3)
+    idx = rng.integers(0, occupied, size=(replicates, occupied))
+    whole = np.stack([np.bincount(r, minlength=occupied) for r in idx])
+    blocks = list(bootstrap.draws(occupied, replicates, 3))
+    assert all(len(b) <= bootstrap.REPLICATE_BLOCK for b in blocks)
+    np.testing.assert_array_equal(np.concatenate(blocks), whole)
+    np.testing.assert_array_equal(bootstrap.draw(occupied, replicates, 3), whole)
+
+
+def test_a_paired_interval_in_blocks_equals_the_one_array():
+    _, obj = objective("mse")
+    rng = np.random.default_rng(11)
+    y = rng.normal(size=600)
+    units = bootstrap.units_of_rows(np.arange(len(y)))
+    sums = []
+    for p in (y + rng.normal(size=600), y + rng.normal(size=600)):
+        u = bootstrap.UnitSums()
+        u.add(obj.update_grouped(make_batch(y, p), units, bootstrap.UNITS), units)
+        sums.append(u.sums)
+    occupied = np.arange(600)
+
+    def compute(s):
+        return obj.compute(s, "mean")
+
+    b, c = bootstrap.replicates_of(compute, sums, occupied, 700, 5)
+    counts = bootstrap.draw(600, 700, 5)
+    np.testing.assert_array_equal(b, bootstrap.replicate_values(compute, sums[0], occupied, counts))
+    np.testing.assert_array_equal(c, bootstrap.replicate_values(compute, sums[1], occupied, counts))
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ((10, 0.95, None), "--seed None: must be a whole number"),
+        ((10, 0.95, -1), "--seed -1: must be 0 or more"),
+        ((10**8, 0.95, 0), "--bootstrap 100000000: give 0 (no intervals) or a number"),
+        ((2.5, 0.95, 0), "--bootstrap 2.5"),
+        ((10, 1.0, 0), "--confidence 1.0: must be in (0, 1)"),
+    ],
+)
+def test_bootstrap_settings_are_usage_errors(settings, message):
+    from losscli.errors import UsageError
+
+    with pytest.raises(UsageError, match=re.escape(message)):
+        bootstrap.check_settings(*settings)
+    path = str(Path(__file__).resolve().parents[1] / "sample_data" / "regression.csv")
+    replicates, confidence, seed = settings
+    with pytest.raises(UsageError, match=re.escape(message)):
+        losscli.evaluate_file(path, "mse", bootstrap=replicates, confidence=confidence, seed=seed)

@@ -260,7 +260,8 @@ def test_without_bootstrap_there_are_no_interval_keys(regression):
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
-        (["--bootstrap", "-1"], "error: --bootstrap -1: give 0 (no intervals) or more replicates"),
+        (["--bootstrap", "-1"], "error: --bootstrap -1: give 0 (no intervals) or a number of"),
+        (["--bootstrap", "100000000"], "error: --bootstrap 100000000: give 0 (no intervals) or"),
         (["--bootstrap", "10", "--confidence", "1"], "error: --confidence 1.0: must be in (0, 1)"),
         (["--seed", "3"], "error: --confidence and --seed shape the bootstrap: add --bootstrap N"),
         (["--confidence", "0.9"], "error: --confidence and --seed shape the bootstrap"),

@@ -404,3 +404,13 @@ def test_a_report_failing_before_its_charts_does_not_wait_for_matplotlib(
         f"error: {tmp_path / 'missing.csv'}: no such file or directory"
     ]
     assert not page.exists()
+
+
+def test_a_loss_among_others_without_rows_is_noted_without_naming_top(tmp_path: Path) -> None:
+    """report's --top has a default: the note says which loss has no worst rows."""
+    page = tmp_path / "r.html"
+    path = str(ROOT / "sample_data" / "regression.csv")
+    code, _, err = run(["report", path, "-l", "mse,rmse", "-o", str(page)])
+    assert code == 0, err
+    assert "note: worst rows: rmse has no per-row loss; its rows are not ranked" in err
+    assert "--top" not in err

@@ -36,6 +36,7 @@ from losscli.engine.passes import (
     group_by,
     group_order,
     located,
+    usable_selection,
     with_group_values,
 )
 from losscli.engine.scoring import Scored
@@ -136,13 +137,11 @@ def _interval(
     seed: Any,
 ) -> tuple[float, float]:
     occupied = base.occupied()
-    counts = bootstrap.draw(len(occupied), replicates, seed)
 
     def compute(sums: Any) -> float:
         return sel.objective.compute(sums, reduction)
 
-    b = bootstrap.replicate_values(compute, base.sums, occupied, counts)
-    c = bootstrap.replicate_values(compute, cand.sums, occupied, counts)
+    b, c = bootstrap.replicates_of(compute, [base.sums, cand.sums], occupied, replicates, seed)
     return bootstrap.interval(c - b, confidence)
 
 
@@ -307,12 +306,7 @@ def compare(
         raise UsageError(
             f"compare reduces with mean, mean_with_sample_weight, sum, median, max or p95, not {reduction!r}"
         )
-    if bootstrap_replicates < 0:
-        raise UsageError(f"--bootstrap {bootstrap_replicates}: give 0 (none) or more replicates")
-    if not 0.0 < confidence < 1.0:
-        raise UsageError(f"--confidence {confidence}: must be in (0, 1), e.g. 0.95")
-    if seed < 0:
-        raise UsageError(f"--seed {seed}: must be 0 or more")
+    bootstrap.check_settings(bootstrap_replicates, confidence, seed)
     for flag, value in (("--tolerance", tolerance), ("--rel-tolerance", rel_tolerance)):
         if value is not None and not value >= 0:
             raise UsageError(f"{flag} {value}: must be >= 0")
@@ -326,14 +320,15 @@ def compare(
     backend_for(inputs.engine, inputs.scheduler, candidate)
     key = inputs.key
     readings = []
+    inferred_losses = loss is None
     for path in (baseline, candidate):
         reading, inferred = prepare(
             path, loss, inputs, params, note=note, replay=False, pair_by_key=key is not None
         )
         if loss is None and inferred is not None:  # the candidate's losses are the baseline's
             loss = inferred.evaluated or inferred.losses
-        for sel in reading.selected:
-            sel.objective.check_reduction(reduction)
+        # inferred losses the reduction leaves out: from both files alike, noted once
+        usable_selection(reading.selected, reduction, inferred_losses, note)
         bind_reduction(reading.selected, reduction)
         readings.append(reading)
     group = readings[0].selected[0].plan.group  # the columns, as the file names them
@@ -496,7 +491,11 @@ def verdict(result: Mapping[str, Any]) -> str:
 
 
 def _name(result: Mapping[str, Any]) -> str:
-    return result["loss"] if result["group"] is None else f"{result['loss']} [{result['group']}]"
+    """``mse [east]``: a group value's control characters escaped (it is read from input)."""
+    from losscli.errors import printable
+
+    group = result["group"]
+    return result["loss"] if group is None else f"{result['loss']} [{printable(str(group))}]"
 
 
 def summary(doc: Mapping[str, Any], shown: int = 2) -> str:

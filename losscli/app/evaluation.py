@@ -30,6 +30,7 @@ from losscli.engine.passes import (
     group_by,
     group_rows,
     located,
+    usable_selection,
     with_group_values,
 )
 from losscli.engine.top_rows import require_ranked, unranked_reason
@@ -175,6 +176,7 @@ def evaluate(
     guess = loss is None and backend.infers_while_reading  # checked as the file is read
     held: list[str] = []  # notes that follow the inferred task's, once it is known
     unranked: list[str] = []  # why no loss of the last pass ranks its rows (top_where_ranked)
+    left_out: list[str] = []  # inferred losses the reduction leaves out (after the task's note)
     reading, inference = prepare(
         path,
         loss,
@@ -193,7 +195,8 @@ def evaluate(
             observer.reset()
             if observer not in reading.observers:
                 reading.observers.append(observer)
-        check_usable(selected, reduction)
+        left_out.clear()
+        usable_selection(selected, reduction, loss is None, left_out.append)
         bind_reduction(selected, reduction)
         unranked.clear()
         k = top
@@ -226,6 +229,8 @@ def evaluate(
         evaluated, splits = passes(reading)
     task = inference.task if inference is not None else None
     source, selected = reading.source, reading.selected
+    for message in left_out:
+        note(message)
     if unranked:
         note(f"no worst rows: {'; '.join(unranked)}")
     sums, stats, extras = evaluated.sums, evaluated.stats, evaluated.extras
@@ -286,7 +291,8 @@ def evaluate(
             {"loss": sel.label, **r.describe()} for sel, r in zip(selected, evaluated.report)
         ]
     if evaluated.worst is not None:
-        doc["top_rows"] = _top_rows(selected, sums, evaluated.worst, note)
+        asked = "worst rows" if top_where_ranked else "--top"  # report's --top has a default
+        doc["top_rows"] = _top_rows(selected, sums, evaluated.worst, note, asked)
         with_group_values(doc["top_rows"], selected[0].plan.group)
     if thresholds:
         doc["checks"] = threshold_rules.checks(thresholds, selected, results)
@@ -305,14 +311,19 @@ def without_unset_params(doc: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _top_rows(
-    selected: Sequence[Any], sums: Sequence[Any], worst: Sequence[Any], note: Note
+    selected: Sequence[Any],
+    sums: Sequence[Any],
+    worst: Sequence[Any],
+    note: Note,
+    asked: str = "--top",
 ) -> list[dict[str, Any]]:
-    """The ``top_rows`` of the eval document: per loss, the whole file then each group."""
+    """The ``top_rows`` of the eval document: per loss, the whole file then each group
+    (``asked``: what the note of a loss left out names)."""
 
     out = []
     for sel, acc, rows in zip(selected, sums, worst):
         if not rows.ranked:
-            note(f"--top: {unranked_reason(sel)}; its rows are not ranked")
+            note(f"{asked}: {unranked_reason(sel)}; its rows are not ranked")
             continue
         for key in [None, *(k for k, _, _ in group_rows(sel, acc))]:
             out.append({"loss": sel.label, "group": key, "rows": rows.rows(key)})
@@ -410,12 +421,9 @@ def _splits(selected: Sequence[Selected], reduction: str, per_class: bool | str)
 
 def _resampling(replicates: int, confidence: float, seed: int) -> Any:
     """The bootstrap settings, or None for no intervals; invalid ones are usage errors."""
-    if replicates < 0:
-        raise UsageError(f"--bootstrap {replicates}: give 0 (no intervals) or more replicates")
-    if not 0.0 < confidence < 1.0:
-        raise UsageError(f"--confidence {confidence}: must be in (0, 1), e.g. 0.95")
-    if seed < 0:
-        raise UsageError(f"--seed {seed}: must be 0 or more")
+    from losscli.engine.bootstrap import check_settings
+
+    check_settings(replicates, confidence, seed)
     if not replicates:
         return None
     from losscli.engine.breakdown import Resampling
@@ -448,7 +456,7 @@ def rows_of(
     backend = backend_for(inputs.engine, inputs.scheduler, path, inputs.targets)
     target = backend.row_output(output, fmt, "--reduction none")
     reading, _ = prepare(path, loss, inputs, params, note=note, replay=False, source=source)
-    check_usable(reading.selected, "none")
+    usable_selection(reading.selected, "none", loss is None, note)
     stats = backend.write_rows(reading, target, note, inputs.from_logits)
     dropped_note(stats, note)
     return stats.get("rows", 0)

@@ -7,7 +7,7 @@ import io
 from collections.abc import Mapping
 from typing import Any
 
-from losscli.cli.output import json_text, markdown_cell, markdown_table, plain_table
+from losscli.cli.output import cell_text, json_text, markdown_cell, markdown_table, plain_table
 
 
 def _number(value: float) -> str:
@@ -119,10 +119,7 @@ def _cell(value: Any) -> str:
         return ""
     if isinstance(value, float):
         return _number(value)
-    text = str(value)
-    if text.isprintable():
-        return text
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+    return cell_text(str(value))
 
 
 def worst_tables(doc: Mapping[str, Any]) -> list[tuple[str, list[str], list[list[str]]]]:

@@ -98,6 +98,7 @@ def write_table(
     kept whole. A terminal too narrow for that gets one record per row instead, and one
     too narrow even for that gets the plain lines, which run long.
     """
+    rows = [[cell_text(cell) for cell in row] for row in rows]
     if markdown:
         write_lines(markdown_table(columns, rows))
     elif stdout_is_terminal():
@@ -106,8 +107,18 @@ def write_table(
         write_lines(plain_table(columns, rows))
 
 
+def cell_text(text: str) -> str:
+    """A table cell on one line: line breaks, escape sequences and other control
+    characters written as escapes (``\\n``, ``\\x1b``), so that no text read from an
+    input (a group value, a kept column) breaks a table or reaches the terminal raw."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 def plain_table(columns: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
     """Columns padded to their widest cell and separated by two spaces; lines never wrap."""
+    rows = [[cell_text(cell) for cell in row] for row in rows]
     widths = [
         max([len(column), *(len(row[i]) for row in rows)]) for i, column in enumerate(columns)
     ]
@@ -118,8 +129,9 @@ def plain_table(columns: Sequence[str], rows: Sequence[Sequence[str]]) -> list[s
 
 
 def markdown_cell(text: str) -> str:
-    """Text made safe for a Markdown table cell (a bare "|" would end the cell)."""
-    return text.replace("|", "\\|")
+    """Text made safe for a Markdown table cell (a bare "|" would end the cell, a line
+    break the row)."""
+    return cell_text(text).replace("|", "\\|")
 
 
 def markdown_table(columns: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:

@@ -17,15 +17,37 @@ interval of the difference is paired.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from losscli._lazy import np
-from losscli.errors import LossCliError
+from losscli.errors import LossCliError, UsageError
 from losscli.kernel.streaming import PartialSums, map_leaves
 
 UNITS = 4096
+#: replicates drawn and computed at a time: memory of REPLICATE_BLOCK × UNITS counts,
+#: whatever --bootstrap is (the draws are those of one (replicates, units) draw)
+REPLICATE_BLOCK = 256
+#: the most replicates --bootstrap takes (each is a computation of J: a million take
+#: tens of seconds per loss)
+MAX_REPLICATES = 1_000_000
+
+
+def check_settings(replicates: Any, confidence: Any, seed: Any) -> None:
+    """The bootstrap's options, refused as usage errors (eval, compare, report, the API)."""
+    whole = isinstance(replicates, int) and not isinstance(replicates, bool)
+    if not whole or not 0 <= replicates <= MAX_REPLICATES:
+        raise UsageError(
+            f"--bootstrap {replicates!r}: give 0 (no intervals) or a number of replicates "
+            f"up to {MAX_REPLICATES:,} (1000 is usual)"
+        )
+    if not isinstance(confidence, int | float) or not 0.0 < confidence < 1.0:
+        raise UsageError(f"--confidence {confidence!r}: must be in (0, 1), e.g. 0.95")
+    if not isinstance(seed, int) or isinstance(seed, bool):
+        raise UsageError(f"--seed {seed!r}: must be a whole number, 0 or more")
+    if seed < 0:
+        raise UsageError(f"--seed {seed}: must be 0 or more")
 
 
 def units_of_rows(rows: np.ndarray) -> np.ndarray:
@@ -87,13 +109,39 @@ class UnitSums:
         return np.flatnonzero(self.rows) if self.rows is not None else np.empty(0, np.intp)
 
 
+def draws(occupied: int, replicates: int, seed: int | None) -> Iterator[np.ndarray]:
+    """Resampling counts, how often each unit is drawn, in blocks of at most
+    ``REPLICATE_BLOCK`` replicates (shape (block, occupied)), from one generator: the
+    same numbers as ``draw``'s one array."""
+    rng = np.random.default_rng(seed)
+    for start in range(0, replicates, REPLICATE_BLOCK):
+        block = min(REPLICATE_BLOCK, replicates - start)
+        idx = rng.integers(0, occupied, size=(block, occupied))
+        offsets = (np.arange(block) * occupied)[:, None]
+        flat = np.bincount((idx + offsets).ravel(), minlength=block * occupied)
+        yield flat.reshape(block, occupied)
+
+
 def draw(occupied: int, replicates: int, seed: int | None) -> np.ndarray:
     """Resampling counts, shape (replicates, occupied): how often each unit is drawn."""
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, occupied, size=(replicates, occupied))
-    offsets = (np.arange(replicates) * occupied)[:, None]
-    flat = np.bincount((idx + offsets).ravel(), minlength=replicates * occupied)
-    return flat.reshape(replicates, occupied)
+    blocks = list(draws(occupied, replicates, seed))
+    return np.concatenate(blocks) if blocks else np.zeros((0, occupied), np.intp)
+
+
+def replicates_of(
+    compute: Callable[[Mapping[str, Any]], float],
+    unit_sums: Sequence[PartialSums],
+    occupied: np.ndarray,
+    replicates: int,
+    seed: int | None,
+) -> list[np.ndarray]:
+    """J of every replicate for each of ``unit_sums`` (a file's, or a pair's two, which
+    share the draws), computed block by block (``draws``)."""
+    out: list[list[np.ndarray]] = [[] for _ in unit_sums]
+    for counts in draws(len(occupied), replicates, seed):
+        for values, sums in zip(out, unit_sums):
+            values.append(replicate_values(compute, sums, occupied, counts))
+    return [np.concatenate(v) if v else np.empty(0) for v in out]
 
 
 class _Drawn:

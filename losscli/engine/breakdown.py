@@ -81,8 +81,9 @@ class UnitTable:
     ) -> tuple[float | None, float | None]:
         """The percentile interval of ``compute`` over replicates of these units."""
         occupied = np.arange(len(self.ids))
-        counts = bootstrap.draw(len(occupied), resampling.replicates, seed)
-        values = bootstrap.replicate_values(compute, self.sums, occupied, counts)
+        (values,) = bootstrap.replicates_of(
+            compute, [self.sums], occupied, resampling.replicates, seed
+        )
         lo, hi = bootstrap.interval(values, resampling.confidence)
         # every replicate undefined (e.g. zero weights): no interval rather than NaN in JSON
         return (None, None) if np.isnan(lo) else (lo, hi)

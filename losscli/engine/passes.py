@@ -1072,6 +1072,33 @@ def check_usable(selected: Sequence[Selected], reduction: str) -> None:
         sel.objective.check_reduction(reduction)
 
 
+def usable_selection(
+    selected: list[Selected], reduction: str, inferred: bool, note: Callable[[str], None]
+) -> None:
+    """``check_usable``, but of losses inferred from the task (no --loss) those that do
+    not define ``reduction`` are left out, with a note, while one is left: the user named
+    the reduction, not them (rmse has no sum)."""
+    if not inferred:
+        check_usable(selected, reduction)
+        return
+    from losscli.errors import UsageError
+
+    kept, left = [], []
+    for sel in selected:
+        try:
+            sel.objective.check_reduction(reduction)
+            kept.append(sel)
+        except UsageError:
+            left.append(sel.label)
+    if not kept:
+        check_usable(selected, reduction)  # the first one's error: none is left
+    if left:
+        selected[:] = kept
+        note(
+            f"--reduction {reduction}: {', '.join(left)} left out of the inferred losses (not defined for it)"
+        )
+
+
 def bind_reduction(selected: Sequence[Selected], reduction: str) -> None:
     """Give each loss what ``reduction`` needs (median, max and p95 keep every Lᵢ)."""
     if reduction in ROW_STATISTICS:

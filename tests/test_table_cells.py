@@ -1,0 +1,68 @@
+"""Text read from an input never breaks a table nor reaches the terminal raw.
+
+Group values with an escape sequence, a line break or a "|" are written escaped in the
+plain, Markdown and terminal tables of eval and compare (a kept column already was).
+"""
+
+from __future__ import annotations
+
+import pytest
+from helpers import cli
+
+SEGMENTS = ["ansi\x1b[31mred", "multi\nline", "x|y"]
+
+
+@pytest.fixture
+def files(tmp_path):
+    import pandas as pd
+
+    n = 30
+    df = pd.DataFrame(
+        {
+            "y_true": [float(i % 5) for i in range(n)],
+            "y_pred": [float(i % 5) + (0.5 if i % 2 else -0.25) for i in range(n)],
+            "segment": [SEGMENTS[i % 3] for i in range(n)],
+        }
+    )
+    base = tmp_path / "base.parquet"
+    df.to_parquet(base)
+    df["y_pred"] += 0.1
+    cand = tmp_path / "cand.parquet"
+    df.to_parquet(cand)
+    return base, cand
+
+
+def assert_escaped(out: str, rows: int) -> None:
+    assert "\x1b" not in out and "\r" not in out
+    assert "ansi\\x1b[31mred" in out and "multi\\nline" in out
+    data = [line for line in out.splitlines() if line.lstrip("│| ").startswith("mse ")]
+    assert len(data) == rows  # one line per result: no row split by a line break
+
+
+@pytest.mark.parametrize("fmt", ["table", "markdown"])
+def test_eval_tables_escape_group_values(capsys, files, fmt):
+    code, out, _ = cli(
+        capsys, "eval", files[0], "--loss", "mse", "--group", "segment", "--format", fmt
+    )
+    assert code == 0
+    assert_escaped(out, 4)
+    if fmt == "markdown":
+        assert "x\\|y" in out
+
+
+def test_compare_table_escapes_group_values(capsys, files):
+    code, out, _ = cli(
+        capsys, "compare", *files, "--loss", "mse", "--group", "segment", "--bootstrap", "0", "-q"
+    )
+    assert code in (0, 1)
+    assert_escaped(out, 4)
+
+
+def test_the_terminal_table_escapes_group_values(capsys, files, monkeypatch):
+    from losscli.cli import output
+
+    monkeypatch.setattr(output, "stdout_is_terminal", lambda: True)
+    monkeypatch.setenv("COLUMNS", "200")
+    code, out, _ = cli(capsys, "eval", files[0], "--loss", "mse", "--group", "segment")
+    assert code == 0
+    assert_escaped(out, 4)
