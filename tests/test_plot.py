@@ -427,3 +427,22 @@ def test_importing_the_cli_and_plot_help_load_no_numpy_or_plotext():
     )
     proc = succeeds([sys.executable, "-c", script], cwd=Path(__file__).resolve().parents[1])
     assert json.loads(proc.stdout.splitlines()[-1]) == {"code": 0, "heavy": []}
+
+
+def test_every_loss_the_hint_lists_can_be_drawn():
+    """The refusal's hint lists only what plot draws: no metric (accuracy, r2,
+    cosine_similarity), every listed loss sliced without a refusal."""
+    from losscli.app import plot
+    from losscli.binding.objective import objectives_for
+
+    listed = plot.plottable_losses()
+    assert not {"accuracy", "r2", "cosine_similarity", "ece"} & set(listed)
+    assert {"mse", "huber", "bce", "cross_entropy", "hinge", "triplet"} <= set(listed)
+    from losscli.errors import ParamError
+
+    for name in listed:
+        try:
+            (label, obj), *_ = objectives_for(name, {}, None, None)
+        except ParamError:  # a parameter it must be given (weighted_bce's class_weights)
+            continue
+        plot._slice_for(label, obj, positive=False)

@@ -223,7 +223,7 @@ def test_losses_inferred_from_the_baseline(tmp_path: Path) -> None:
             [BASE, "--tolerance", "0.1"],
             "error: --tolerance is compare's rule: it needs a second file",
         ),
-        ([BASE, "--no-require-significant"], "error: --require-significant is compare's rule"),
+        ([BASE, "--no-require-significant"], "error: --no-require-significant is compare's rule"),
         ([BASE, "-", "-l", "mse"], "error: report BASE CAND reads each file twice"),
         (
             [BASE, CAND, "-l", "mse", "--targets", BASE],

@@ -208,7 +208,9 @@ def plottable_losses() -> list[str]:
     from losscli.losses.registry import all_losses
 
     return [
-        loss.name for loss in all_losses() if not loss.ratio and loss.inputs in _PLOTTABLE_KINDS
+        loss.name
+        for loss in all_losses()
+        if loss.kind == "loss" and not loss.ratio and loss.inputs in _PLOTTABLE_KINDS
     ]
 
 

@@ -974,7 +974,12 @@ def report_command(
             for flag, value in (
                 ("--tolerance", tolerance),
                 ("--rel-tolerance", rel_tolerance),
-                ("--require-significant", require_significant),
+                (
+                    "--no-require-significant"
+                    if require_significant is False
+                    else "--require-significant",
+                    require_significant,
+                ),
             )
             if value is not None
         ]
