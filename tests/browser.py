@@ -52,6 +52,7 @@ class Visit:
     svg_count: int
     empty_svgs: int  # <svg> elements with no drawn shape (path, rect, circle, line, text…)
     text: str
+    scroll_width: int  # the document's width in CSS pixels (wider than ``width``: it scrolls)
 
 
 #: An SVG draws nothing unless it holds one of these.
@@ -89,10 +90,11 @@ def visit(path: Path, width: int = 1280) -> Visit:
                 SHAPES,
             )
             text = page.inner_text("body")
+            scroll_width = page.evaluate("() => document.documentElement.scrollWidth")
             png = page.screenshot(full_page=True)
         finally:
             browser.close()
-    return Visit(errors, requests, png, svg_count, empty, text)
+    return Visit(errors, requests, png, svg_count, empty, text, scroll_width)
 
 
 def png_size(png: bytes) -> tuple[int, int]:

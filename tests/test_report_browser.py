@@ -104,3 +104,20 @@ def test_compare_report_opens_offline_and_draws(tmp_path: Path) -> None:
     width, height, colours, top_share = _image_checks(seen.screenshot)
     assert width == 1280 and height >= 600
     assert colours > 200 and top_share < 0.97
+
+
+@requires_browser
+@pytest.mark.parametrize("name", list(SAMPLES))
+def test_a_phone_screen_does_not_scroll_the_page_sideways(
+    pages: dict[str, Path], name: str, tmp_path: Path
+) -> None:
+    """At 400 px the wide tables scroll within themselves, long paths and commands wrap:
+    the page itself is no wider than the screen."""
+    assert visit(pages[name], width=400).scroll_width <= 400
+    if name == "regression":  # and the two-file page
+        page = tmp_path / "compare.html"
+        base = ROOT / "sample_data" / "regression.csv"
+        cand = ROOT / "sample_data" / "regression_worse.csv"
+        args = [str(base), str(cand), "--group", "segment", "--bootstrap", "50", "-q"]
+        assert run(["report", *args, "-o", str(page)]) == 0
+        assert visit(page, width=400).scroll_width <= 400

@@ -25,7 +25,9 @@ td.num{text-align:right;font-variant-numeric:tabular-nums}th{background:#f0f0f0}
 .meta td:first-child{font-weight:600}.note{color:#555;font-size:.9em}
 .charts{display:flex;flex-wrap:wrap;gap:12px;align-items:flex-start}
 .charts figure{margin:0}svg{max-width:100%;height:auto}
-code{background:#f4f4f4;padding:0 3px}
+code{background:#f4f4f4;padding:0 3px;overflow-wrap:anywhere}
+.wide{overflow-x:auto;max-width:100%}.meta td+td,h1,h2,h3,p,li{overflow-wrap:anywhere}
+@media (max-width:600px){body{padding:8px 10px}}
 .verdict{font-weight:600;padding:6px 10px;border-left:6px solid #888;background:#f6f6f6}
 .verdict.failed{border-color:#C44E52}.verdict.passed{border-color:#55A868}
 @media print{body{max-width:none;padding:0}h2{break-after:avoid}figure,table{break-inside:avoid}}
@@ -65,15 +67,17 @@ def escape(text: Any) -> str:
 def table(
     header: Sequence[str], rows: Sequence[Sequence[Any]], numeric: set[int] = frozenset()
 ) -> str:
-    """A table; the columns in ``numeric`` are right-aligned with tabular digits."""
-    out = ["<table><thead><tr>", *(f"<th>{escape(h)}</th>" for h in header), "</tr></thead><tbody>"]
+    """A table; the columns in ``numeric`` are right-aligned with tabular digits. It
+    scrolls sideways within the page where the screen is narrower (a phone)."""
+    out = ['<div class="wide"><table><thead><tr>']  # scrolls on its own on a narrow screen
+    out += [*(f"<th>{escape(h)}</th>" for h in header), "</tr></thead><tbody>"]
     for row in rows:
         cells = (
             f'<td class="num">{escape(c)}</td>' if i in numeric else f"<td>{escape(c)}</td>"
             for i, c in enumerate(row)
         )
         out.append("<tr>" + "".join(cells) + "</tr>")
-    out.append("</tbody></table>")
+    out.append("</tbody></table></div>")
     return "".join(out)
 
 
