@@ -333,6 +333,7 @@ def eval_command(
             "--keep copies columns into per-row output and --top rows: add --top K or "
             "--reduction none, or use grad"
         )
+    _summary_file(fmt, output_file, "eval")
     fmt = _summary_format(fmt, output_file)
     doc = files.evaluate(
         file,
@@ -462,6 +463,29 @@ def _summary_format(fmt: EvalFormat | None, output_file: str | None) -> EvalForm
 
     named = _BY_EXTENSION.get(plain_suffix(output_file)) if output_file else None
     return fmt or named or EvalFormat.table
+
+
+# extensions of data files a summary (a table, JSON, CSV, Markdown, JUnit) is not
+_DATA_EXTENSIONS = (".parquet", ".pq", ".jsonl", ".ndjson", ".arrow", ".feather", ".ipc", ".xlsx")
+
+
+def _summary_file(
+    fmt: Any, output_file: str | None, command: str, takes: tuple[str, ...] = tuple(_BY_EXTENSION)
+) -> None:
+    """Refuse ``-o`` naming a format the summary cannot be (``s.parquet`` got a text table)
+    unless ``--format`` says which: ``takes`` are the extensions ``command`` writes."""
+    from losscli.io.sink import plain_suffix
+
+    if fmt is not None or not output_file or output_file == "-":
+        return
+    suffix = plain_suffix(output_file)
+    if suffix in _DATA_EXTENSIONS or (suffix in _BY_EXTENSION and suffix not in takes):
+        raise UsageError(
+            f"-o {output_file}: {command} writes its summary by -o's extension as "
+            f"{', '.join(takes)} or a text table, not {suffix}",
+            hint="name the file by the format, or give --format"
+            + (" (per-row losses: --reduction none, or grad)" if command == "eval" else ""),
+        )
 
 
 def _warn_not_finite(doc: dict) -> None:
@@ -631,6 +655,7 @@ def compare_command(
     from losscli.io import progress
 
     started = time.perf_counter()
+    _summary_file(fmt, output_file, "compare")
     progress.enable(quiet)
     if not replicates and (confidence is not None or seed is not None):
         raise UsageError(
@@ -739,6 +764,7 @@ def check_command(
 
     started = time.perf_counter()
     progress.enable(quiet)
+    _summary_file(fmt, output_file, "check", (".json", ".md", ".markdown", ".xml"))
     named = _summary_format(fmt, output_file).value  # --format, else -o's extension
     fmt = CheckFormat(named) if named in CheckFormat.__members__ else CheckFormat.table
     found = checks.find_config(config)
