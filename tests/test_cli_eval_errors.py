@@ -1293,3 +1293,21 @@ def test_an_empty_cell_names_its_physical_line_in_a_file_and_none_on_streamed_st
     stdin_bytes(monkeypatch, text.encode())
     msg, _ = user_error(capsys, "eval", "-", "--loss", "mse")
     assert msg.endswith("first at row(s) 1")
+
+
+@pytest.mark.parametrize("how", ["file", "gzip", "stdin"])
+def test_a_latin1_cell_names_its_column_and_line(tmp_path, capsys, monkeypatch, how):
+    """An Excel-style Latin-1 CSV: the column, the line and the fix, not Arrow's words."""
+    import gzip
+
+    data = b"y_true,y_pred,seg\n1,2,a\n" + b"1,2,b\n" * 5 + b"1,2,caf\xe9\n"
+    if how == "stdin":
+        stdin_bytes(monkeypatch, data)
+        path = "-"
+    else:
+        path = tmp_path / ("l1.csv.gz" if how == "gzip" else "l1.csv")
+        path.write_bytes(gzip.compress(data) if how == "gzip" else data)
+    msg, hint = user_error(capsys, "eval", path, "--loss", "mse", "--group", "seg")
+    name = "<stdin>" if how == "stdin" else str(path)
+    assert msg == f"error: {name}: column 'seg', line 8: the text is not UTF-8 (byte 0xe9)"
+    assert "save the file as UTF-8" in hint and "iconv -f latin1 -t utf-8" in hint

@@ -270,7 +270,46 @@ def _explain_csv_error(
             )
     if "out of sync with chunker" in message or "straddles" in message:
         return _multiline_error(source, message)
+    if "invalid UTF8" in message:
+        return _not_utf8(source, header, message)
     return InputError(f"{source.name}: cannot parse: {shown(message.splitlines()[0], 200)}")
+
+
+def _not_utf8(source: Source, header: Header, message: str) -> InputError:
+    """A text cell that is not UTF-8 (a Latin-1 file saved by Excel): its column, and the
+    first line that does not decode (found by reading the input again, or among stdin's
+    kept lines)."""
+    import contextlib
+    import re
+
+    m = re.search(r"column #(\d+)", message)
+    index = int(m.group(1)) if m else None
+    where = (
+        f"column {header.columns[index]!r}"
+        if index is not None and index < len(header.columns)
+        else ""
+    )
+    line = None
+    with contextlib.ExitStack() as stack:
+        if source.streamed:
+            lines: Any = source.tail.lines() if source.tail is not None else ()
+        else:
+            stream = stack.enter_context(io.BufferedReader(Prefixed(b"", open_stream(source))))
+            lines = enumerate(stream, start=1)
+        for number, data in lines:
+            try:
+                data.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                line, bad = number, data[exc.start]
+                break
+    at = f"line {line}" if line is not None else ""
+    place = ", ".join(p for p in (where, at) if p)
+    byte = f" (byte 0x{bad:02x})" if line is not None else ""
+    return InputError(
+        f"{source.name}: {place + ': ' if place else ''}the text is not UTF-8{byte}",
+        hint="save the file as UTF-8 (Excel: 'CSV UTF-8'; pandas: to_csv(..., encoding='utf-8')), "
+        "or convert it: iconv -f latin1 -t utf-8",
+    )
 
 
 def _number_hint(source: Source, value: str) -> str | None:
