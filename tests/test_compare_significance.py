@@ -310,3 +310,30 @@ def test_confidence_or_seed_with_bootstrap_0_is_a_usage_error_not_ignored(capsys
             "computes none",
             "hint: drop them, or give --bootstrap N",
         ]
+
+
+def test_rows_dropped_from_one_file_are_named_as_the_cause(capsys, tmp_path):
+    """--dropna on missing cells in different rows: the error says --dropna made the rows
+    differ, not that the files hold other targets or rows."""
+    import pandas as pd
+
+    rows = pd.DataFrame(
+        {"y_true": [float(i) for i in range(20)], "id": [f"k{i}" for i in range(20)]}
+    )
+    rows["y_pred"] = rows["y_true"] + 0.5
+    base, cand = rows.copy(), rows.copy()
+    base.loc[3, "y_pred"] = float("nan")
+    cand.loc[7, "y_pred"] = float("nan")
+    paths = []
+    for name, df in (("base.csv", base), ("cand.csv", cand), ("full.csv", rows)):
+        df.to_csv(tmp_path / name, index=False)
+        paths.append(tmp_path / name)
+    for pair, extra, dropped in (
+        ((paths[0], paths[1]), [], "1 row(s) of {0} and 1 of {1}"),
+        ((paths[0], paths[2]), [], "1 row(s) of {0} and 0 of {1}"),
+        ((paths[2], paths[1]), ["--key", "id"], "0 row(s) of {0} and 1 of {1}"),
+    ):
+        code, _, err = cli(capsys, "compare", *pair, "--loss", "mse", "--dropna", *extra)
+        assert code == 2
+        assert err.startswith(f"error: --dropna dropped {dropped.format(*pair)}, so the rows left")
+        assert "drop those rows from both files" in err

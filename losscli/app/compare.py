@@ -49,7 +49,22 @@ SCHEMA = "losscli.compare/1"
 
 
 def check_aligned(base: Scored, cand: Scored, key: str | None) -> None:
-    """Both files must hold the same rows (or keys) and the same targets."""
+    """Both files must hold the same rows (or keys) and the same targets. Rows that
+    ``--dropna`` left out of one file and not the other are said to be the cause."""
+    try:
+        _check_aligned(base, cand, key)
+    except InputError as exc:
+        if not (base.dropped or cand.dropped):
+            raise
+        raise InputError(
+            f"--dropna dropped {base.dropped} row(s) of {base.path} and {cand.dropped} of "
+            f"{cand.path}, so the rows left do not pair: {exc}",
+            hint="compare pairs rows, so both files must miss cells on the same rows: fill "
+            "the missing cells, or drop those rows from both files",
+        ) from None
+
+
+def _check_aligned(base: Scored, cand: Scored, key: str | None) -> None:
     if key is not None:
         _check_keys(base, cand, key)
     elif base.rows - base.dropped != cand.rows - cand.dropped:
