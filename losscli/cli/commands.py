@@ -296,6 +296,7 @@ def eval_command(
 
     Example: losscli eval preds.csv --loss cross_entropy --class-weights 1,4 --convention torch
     """
+    _not_an_input(output_file, file, inputs.targets if inputs else None)
     from losscli.app import evaluation as files
     from losscli.cli import eval_output as report
 
@@ -436,6 +437,20 @@ def _deliver(
         raise typer.Exit(int(ExitCode.CHECK_FAILED))
 
 
+def _not_an_input(output_file: str | None, *inputs: str | None) -> None:
+    """Refuse -o naming an input file: the output would replace the data it is computed
+    from (``grad preds.csv -o preds.csv``)."""
+    if output_file is None or output_file == "-" or not os.path.isfile(output_file):
+        return
+    for path in inputs:
+        if path and path != "-" and os.path.isfile(path) and os.path.samefile(path, output_file):
+            raise UsageError(
+                f"-o {output_file} is the input file {path}: the output would replace the "
+                "rows it is computed from",
+                hint="write to another file",
+            )
+
+
 # Summary formats by the extension of -o, when --format is not given.
 _BY_EXTENSION = {
     ".json": EvalFormat.json,
@@ -550,6 +565,7 @@ def grad_command(
 
     Example: losscli grad preds.csv --loss bce --from-logits -o grads.parquet
     """
+    _not_an_input(output_file, file, inputs.targets if inputs else None)
     from losscli.app import evaluation as files
 
     files.gradients_of(
@@ -650,6 +666,7 @@ def compare_command(
 
     Example: losscli compare base.csv new.csv --loss mse,huber --rel-tolerance 0.02
     """
+    _not_an_input(output_file, baseline, candidate)
     from losscli.app.compare import compare
     from losscli.cli import compare_output
     from losscli.io import progress
@@ -989,6 +1006,7 @@ def report_command(
 
     Example: losscli report base.csv new.csv --loss mse,mae --group segment -o diff.html
     """
+    _not_an_input(output_file, file, candidate, inputs.targets if inputs else None)
     if output_file is None:
         raise UsageError(
             "losscli report writes an HTML page: give -o report.html (or -o - for stdout)"
