@@ -126,3 +126,11 @@ def test_an_accumulator_says_what_it_needs():
     acc = losscli.Accumulator("roc_auc").update([0, 1.0], [0.2, 0.8])
     with pytest.raises(InputError, match="changed shape between batches"):
         acc.update([0, 1, 2], np.full((3, 3), 1 / 3))
+
+
+def test_ragged_rows_and_text_weights_are_input_errors():
+    with pytest.raises(InputError, match="prediction is not an array of rows"):
+        losscli.evaluate([0, 1], [[0.2, 0.8], [0.5]], "cross_entropy")
+    with pytest.raises(InputError, match="weights must be numbers, not values of dtype <U1"):
+        losscli.evaluate([1.0, 2.0], [1.0, 3.0], "mse", weights=["1", "2"])
+    assert losscli.evaluate([1.0, 2.0], [1.0, 3.0], "mse", weights=[True, 1]) == 0.5

@@ -16,7 +16,10 @@ ArrayLike = Any
 
 
 def _as_array(x: ArrayLike, role: str) -> np.ndarray:
-    arr = np.asarray(x)
+    try:
+        arr = np.asarray(x)
+    except ValueError as exc:  # a ragged list: rows of different lengths
+        raise InputError(f"{role} is not an array of rows: {exc}") from None
     if arr.dtype.kind in "biuf":
         arr = arr.astype(np.float64, copy=False)
     if arr.ndim == 0:
@@ -169,6 +172,8 @@ def make_batch(
             require_finite(arr, batch, role)
     if weights is not None:
         w = _as_array(weights, "weights")
+        if w.dtype.kind != "f":  # bool, int and uint are float64 by now
+            raise InputError(f"weights must be numbers, not values of dtype {w.dtype}")
         if w.shape != (n,):
             raise InputError(f"weights have shape {w.shape}, expected ({n},)")
         require_finite(w, batch, "weights")
