@@ -90,3 +90,29 @@ def test_write_rows_and_gradients_take_str_columns(path, tmp_path):
 def test_a_wrong_type_is_a_type_error_naming_the_argument(path, argument, value):
     with pytest.raises(TypeError, match=argument):
         losscli.evaluate_file(path, "mse", pred="yhat", **{argument: value})
+
+
+def test_loss_parameters_as_keywords_of_the_file_and_frame_functions(path, tmp_path):
+    import pandas as pd
+
+    from losscli.errors import UsageError
+
+    def huber(y, p, d):
+        r = [abs(b - a) for a, b in zip(y, p)]
+        return sum(0.5 * x * x if x <= d else d * (x - 0.5 * d) for x in r) / len(r)
+
+    expected = huber(T, YHAT, 0.5)
+    doc = losscli.evaluate_file(path, "huber", target="t", pred="yhat", delta=0.5)
+    assert doc["results"][0]["value"] == pytest.approx(expected, rel=1e-15)
+    frame = pd.read_csv(path)
+    table = losscli.evaluate_frame(frame, "huber", target="t", pred="yhat", delta=0.5)
+    assert table["value"].iloc[0] == pytest.approx(expected, rel=1e-15)
+    rows = tmp_path / "rows.csv"
+    losscli.write_rows(path, "huber", rows, target="t", pred="yhat", delta=0.5)
+    assert list(csv.DictReader(rows.open()))[0]["huber"] == "0.125"  # |1.5 - 1| = 0.5 ≤ δ
+    with pytest.raises(UsageError, match="delta given both as a keyword and in params="):
+        losscli.evaluate_file(
+            path, "huber", target="t", pred="yhat", delta=0.5, params={"delta": 1}
+        )
+    with pytest.raises(UsageError, match="no selected loss takes the parameter 'wieght'"):
+        losscli.evaluate_file(path, "mse", target="t", pred="yhat", wieght="w")

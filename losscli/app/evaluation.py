@@ -46,6 +46,20 @@ Note = Callable[[str], None]
 _quiet = quiet
 
 
+def with_keywords(
+    params: Mapping[str, Any] | None, keywords: Mapping[str, Any]
+) -> Mapping[str, Any] | None:
+    """The loss parameters of a file or frame function: ``params`` and the keywords that
+    are not its own (``delta=0.5``), as ``evaluate`` takes them; one given both ways is
+    refused."""
+    if not keywords:
+        return params
+    both = sorted(set(keywords) & set(params or {}))
+    if both:
+        raise UsageError(f"{', '.join(both)} given both as a keyword and in params=")
+    return {**(params or {}), **keywords}
+
+
 def api_inputs(arguments: Mapping[str, Any]) -> InputSpec:
     """The InputSpec of a Python API call: its keywords named like the spec's fields."""
     import dataclasses
@@ -362,8 +376,10 @@ def evaluate_file(
     pos_label: str | None = None,
     top: int = 0,
     keep: Sequence[str] = (),
+    **loss_params: Any,
 ) -> EvalDocument:
-    """``evaluate`` with the input options as keywords (the Python API).
+    """``evaluate`` with the input options as keywords (the Python API); loss parameters
+    as keywords too (``delta=0.5``), or in ``params``.
 
     ``engine='dask'`` runs the passes as Dask tasks over a Parquet dataset's partitions
     (on the cluster at ``scheduler``, or on local threads). ``delimiter``, ``decimal``
@@ -373,6 +389,7 @@ def evaluate_file(
     """
     path, loss = file_path(path, "evaluate_file"), loss_text(loss, "evaluate_file")
     inputs = api_inputs(locals())
+    params = with_keywords(params, loss_params)
     return evaluate(
         path,
         loss,
@@ -529,10 +546,12 @@ def write_rows(
     decimal: str | None = None,
     pos_label: str | None = None,
     keep: Sequence[str] = (),
+    **loss_params: Any,
 ) -> int:
     """``rows_of`` with the input options as keywords (the Python API)."""
     path, loss = file_path(path, "write_rows"), loss_text(loss, "write_rows")
     inputs = api_inputs(locals())
+    params = with_keywords(params, loss_params)
     return rows_of(path, loss, inputs, params, output, fmt=fmt, note=note)
 
 
@@ -562,10 +581,12 @@ def write_gradients(
     decimal: str | None = None,
     pos_label: str | None = None,
     keep: Sequence[str] = (),
+    **loss_params: Any,
 ) -> int:
     """``gradients_of`` with the input options as keywords (the Python API)."""
     path, loss = file_path(path, "write_gradients"), loss_text(loss, "write_gradients")
     inputs = api_inputs(locals())
+    params = with_keywords(params, loss_params)
     return gradients_of(
         path,
         loss,

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from losscli.app.arrays import loss_text
-from losscli.app.evaluation import api_inputs, evaluate, gradients_of, rows_of
+from losscli.app.evaluation import api_inputs, evaluate, gradients_of, rows_of, with_keywords
 from losscli.engine.logits import quiet
 from losscli.errors import UsageError
 from losscli.io.frames import frame_source
@@ -53,6 +53,7 @@ def evaluate_frame(
     pos_label: str | None = None,
     params: Mapping[str, Any] | None = None,
     note: Note = quiet,
+    **loss_params: Any,
 ) -> Any:
     """Evaluate ``loss`` (None infers the task) on a table in memory; returns the result
     table of ``eval --format csv`` as a pandas DataFrame: one row per loss and group
@@ -71,6 +72,7 @@ def evaluate_frame(
         )
     loss = loss_text(loss, "evaluate_frame")
     inputs = api_inputs(locals())
+    params = with_keywords(params, loss_params)
     source = _open(frame, "evaluate_frame", inputs)
     doc = evaluate(
         source.name,
@@ -104,6 +106,7 @@ def rows_frame(
     keep: Sequence[str] | str = (),
     params: Mapping[str, Any] | None = None,
     note: Note = quiet,
+    **loss_params: Any,
 ) -> Any:
     """Per-row losses Lᵢ on a table in memory, as ``eval --reduction none`` writes them:
     ``row`` (the input row number), the ``keep`` columns, then one column per loss; with
@@ -113,6 +116,7 @@ def rows_frame(
 
     loss = loss_text(loss, "rows_frame")
     inputs = api_inputs(locals())
+    params = with_keywords(params, loss_params)
     source = _open(frame, "rows_frame", inputs)
     sink = TableSink()
     rows_of(source.name, loss, inputs, params, sink, note=note, source=source)
@@ -136,6 +140,7 @@ def gradient_frame(
     keep: Sequence[str] | str = (),
     params: Mapping[str, Any] | None = None,
     note: Note = quiet,
+    **loss_params: Any,
 ) -> Any:
     """Per-row gradients ∂J/∂ŷᵢ of one loss on a table in memory, as ``grad`` writes them:
     ``row``, the ``keep`` columns, ``grad_<prediction column>`` per prediction column
@@ -145,6 +150,7 @@ def gradient_frame(
 
     loss = loss_text(loss, "gradient_frame")
     inputs = api_inputs(locals())
+    params = with_keywords(params, loss_params)
     source = _open(frame, "gradient_frame", inputs)
     sink = TableSink()
     gradients_of(
