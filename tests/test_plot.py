@@ -446,3 +446,41 @@ def test_every_loss_the_hint_lists_can_be_drawn():
         except ParamError:  # a parameter it must be given (weighted_bce's class_weights)
             continue
         plot._slice_for(label, obj, positive=False)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["--gradient", "--height", "14"],
+            "error: --height 14: --gradient draws two panels of 12 lines or more, so give --height 24 or more",
+        ),
+        (["--height", "8"], "8"),
+    ],
+)
+def test_too_few_lines_for_the_panels_are_refused(capsys, args, message):
+    code, _, err = cli(capsys, "plot", "--loss", "mse", *args)
+    assert code == 2 and message in err.splitlines()[0]
+
+
+def test_the_smallest_heights_allowed_still_draw_every_panel(capsys):
+    capsys.readouterr()  # what tests before printed
+    for args, panels in ((["--height", "12"], 1), (["--gradient", "--height", "24"], 2)):
+        code, out, _ = cli(capsys, "plot", "--loss", "mse", "--width", "60", *args)
+        assert code == 0
+        frames = [line for line in out.splitlines() if line.strip().startswith("┌")]
+        assert len(frames) == panels, out
+        rows = [line for line in out.splitlines() if "┤" in line]
+        assert len(rows) >= 5 * panels  # each panel keeps rows of its curve
+
+
+def test_a_plot_after_a_two_panel_plot_is_drawn_alone():
+    """plotext's clear_figure clears only the active subplot: a plot drawn after a
+    --gradient plot in the same process drew into its panels."""
+    from losscli.app.plot import compute_curves, render_terminal
+
+    alone = render_terminal(compute_curves("mse"), width=60, height=12)
+    render_terminal(compute_curves("mse,huber"), gradient=True, width=60, height=30)
+    after = render_terminal(compute_curves("mse"), width=60, height=12)
+    assert after == alone
+    assert "huber" not in after

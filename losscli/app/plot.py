@@ -67,6 +67,9 @@ from losscli.errors import InputError, UsageError
 POINTS = 201  # grid points: odd, so a symmetric default range has x = 0 on the grid
 TERMINAL_SIZE = (80, 20)  # width × height when stdout is not a terminal (deterministic)
 GRADIENT_HEIGHT = 36  # default height of the two-panel figure drawn with --gradient
+#: the fewest lines a panel is drawn in: below, plotext's few rows carry tick labels a
+#: whole row from their values, and a panel can lose every row of its curve
+MIN_PANEL_HEIGHT = 12
 IMAGE_FORMATS = (".png", ".svg")
 PLOT_EXTRA = "pip install 'losscli[plot]'"
 
@@ -454,12 +457,21 @@ def figure_size(
     default_h = GRADIENT_HEIGHT if gradient else TERMINAL_SIZE[1]
     if terminal:
         cols, lines = shutil.get_terminal_size(TERMINAL_SIZE)
-        return width or cols, height or max(10, min(default_h, lines - 2))
+        panels = 2 if gradient else 1
+        fitted = max(MIN_PANEL_HEIGHT * panels, min(default_h, lines - 2))
+        return width or cols, height or fitted
     return width or TERMINAL_SIZE[0], height or default_h
 
 
 def _trim(text: str, width: int) -> str:
     return text if len(text) <= width else text[: max(1, width - 1)] + "…"
+
+
+def _clear(plt: Any) -> None:
+    """plotext's whole figure cleared: ``clear_figure`` clears the active subplot only, so
+    a second plot in the process drew into the first one's panels."""
+    plt.main()
+    plt.clear_figure()
 
 
 def render_terminal(
@@ -508,7 +520,7 @@ def render_terminal(
         plt.xlabel(curves.xlabel)
         plt.ylabel(ylabel)
 
-    plt.clear_figure()
+    _clear(plt)
     try:
         plt.limit_size(False, False)  # the size given, whatever the terminal (or none) says
         plt.plot_size(width, height)
@@ -522,7 +534,7 @@ def render_terminal(
             panel(curves.loss, curves.title, curves.ylabel, legend=True)
         text = plt.build()
     finally:
-        plt.clear_figure()
+        _clear(plt)
     if not color:
         text = plt.uncolorize(text)
     return "\n".join(line.rstrip() for line in text.splitlines())
@@ -622,6 +634,11 @@ def plot(
     if output is not None:
         write_image(curves, output, gradient=gradient)
         return None
+    if gradient and height is not None and height < 2 * MIN_PANEL_HEIGHT:
+        raise UsageError(
+            f"--height {height}: --gradient draws two panels of {MIN_PANEL_HEIGHT} lines or "
+            f"more, so give --height {2 * MIN_PANEL_HEIGHT} or more (default {GRADIENT_HEIGHT})"
+        )
     w, h = figure_size(gradient, width, height, terminal)
     return render_terminal(curves, gradient=gradient, width=w, height=h, color=use_color(terminal))
 

@@ -1156,10 +1156,11 @@ def plot_command(
         int | None,
         typer.Option(
             "--height",
-            min=8,
+            min=12,
             max=500,
             metavar="H",
-            help="Height in lines (default 20, 36 with --gradient), e.g. --height 30.",
+            help="Height in lines (default 20, 36 with --gradient, which takes 24 or more), "
+            "e.g. --height 30.",
         ),
     ] = None,
     params: dict[str, Any] | None = None,  # the loss parameters (with_loss_params)
