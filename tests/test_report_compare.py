@@ -172,8 +172,11 @@ def test_rows_paired_by_key_in_another_order(tmp_path: Path) -> None:
     assert [r["baseline_row"] for r in rows] == [i for i, _ in expected]
     assert [r["row"] for r in rows] == [order.index(i) for i, _ in expected]
     assert [r["columns"]["id"] for r in rows] == [ids[i] for i, _ in expected]
-    for r, (_, change) in zip(rows, expected):
+    for r, (i, change) in zip(rows, expected):
         assert r["change"] == pytest.approx(change, rel=1e-9)
+        # both predictions, the baseline's from its own row (found by the key)
+        assert r["columns"]["p"] == pytest.approx(cand_pred[i], rel=1e-15)
+        assert r["columns"]["baseline:p"] == pytest.approx(base_pred[i], rel=1e-15)
     assert "by the key column id" in page.read_text()
 
 

@@ -181,9 +181,12 @@ def _worse_section(doc: dict[str, Any]) -> str:
     if not blocks:
         return ""
     cells = (
-        "cells of the candidate's file; rows paired by the key, each with its row number in both files"
-        if doc["key"] is not None
-        else f"cells of the candidate's file, <code>{BASELINE}COL</code> the baseline's prediction"
+        f"cells of the candidate's file, <code>{BASELINE}COL</code> the baseline's prediction"
+        + (
+            "; rows paired by the key, each with its row number in both files"
+            if doc["key"] is not None
+            else ""
+        )
     )
     out = [
         '<section id="worse"><h2>Rows that got worse most</h2><p class="note">'

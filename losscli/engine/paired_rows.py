@@ -12,7 +12,8 @@ holds one batch of each. Rows paired by a key column (``--key``) cannot be: the
 baseline's pass keeps each row's key hash, row number and Lᵢ (8 bytes each per row and
 loss, as ``compare --key`` keeps the key hashes), then the candidate's rows look theirs up.
 Each listed row carries the candidate's cells (key, ``--keep`` columns, group, target,
-prediction, weight), and, paired by order, the baseline's prediction cells beside them.
+prediction, weight) and the baseline's prediction cells beside them (paired by key, from
+one more read of the baseline for the listed rows).
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ class WorseRows:
 
     @classmethod
     def of(cls, k: int, base: Selected, cand: Selected, keep: Sequence[str], key: str | None):
-        baseline = [] if key else [c for cols in base.plan.inputs for c in cols]
+        baseline = [c for cols in base.plan.inputs for c in cols]
         return cls(k, shown_columns(cand, keep, key), baseline)
 
     def offer(
@@ -103,7 +104,26 @@ def worse_rows(
         _by_order(base, cand, lists)
     else:
         _by_key(base, cand, lists, key)
+        _baseline_cells(base, lists)
     return lists
+
+
+def _baseline_cells(base: Reading, lists: Sequence[WorseRows | None]) -> None:
+    """Rows paired by key: the listed rows' baseline predictions, from one more read of
+    the baseline (its pass kept each row's key hash, row number and Lᵢ, not its cells);
+    none for stdin, which cannot be read again."""
+    wanted: dict[int, list[tuple[WorseRows, dict[str, Any]]]] = {}
+    for w in lists:
+        for entry in w.kept if w is not None else ():
+            wanted.setdefault(entry[4], []).append((w, entry[2]))
+    if not wanted or base.source.path == "-":
+        return
+    rows = np.fromiter(wanted, np.int64, len(wanted))
+    for frame, _ in row_frames(base, {}):
+        for i in np.flatnonzero(np.isin(frame.rows, rows)).tolist():
+            for w, shown in wanted[int(frame.rows[i])]:
+                before = cells(frame, w.baseline_columns, i)
+                shown.update({BASELINE + c: v for c, v in before.items()})
 
 
 def _row_losses(reading: Reading, lists: Sequence[WorseRows | None]) -> Iterator[tuple]:
