@@ -420,3 +420,38 @@ def test_explain_shows_guideline_rows(capsys):
     tasks = {(t["task"], t["rank"]) for t in doc["guidelines"]["tasks"]}
     assert ("imbalanced", 1) in tasks
     assert any("Focal" in a["why"] or "focus" in a["why"] for a in doc["guidelines"]["activation"])
+
+
+def test_a_missing_cell_is_left_out_of_the_residuals(capsys, tmp_path):
+    """A missing prediction was read as the number its slot held (0): a residual y − 0
+    among the others. Left out, the residuals are those of the rows that have both."""
+    rng = np.random.default_rng(5)
+    y = rng.normal(size=300)
+    p = y + rng.normal(scale=0.4, size=300)
+    path = tmp_path / "na.csv"
+    with path.open("w") as f:
+        f.write("y_true,y_pred\n")
+        for i, (a, b) in enumerate(zip(y, p)):
+            f.write(f"{float(a)!r},{'' if i in (4, 120) else repr(float(b))}\n")
+    doc = cli_json(capsys, "recommend", path)
+    keep = np.ones(300, bool)
+    keep[[4, 120]] = False
+    r = (y - p)[keep]
+    res = doc["evidence"]["residuals"]
+    assert res["n"] == 298
+    assert res["median"] == pytest.approx(np.median(r), rel=1e-12)
+    assert res["mad"] == pytest.approx(np.median(np.abs(r - np.median(r))), rel=1e-12)
+    code, out, _ = cli(capsys, "recommend", path)
+    assert "range over [" in out and "]: values" not in out
+
+
+def test_reports_try_commands_keep_dropna(capsys, tmp_path):
+    pytest.importorskip("matplotlib")
+    path = tmp_path / "na.csv"
+    path.write_text(
+        "y_true,y_pred\n" + "".join(f"{i % 7},{(i % 5) + 0.5}\n" for i in range(60)) + "1,\n"
+    )
+    page = tmp_path / "r.html"
+    code, _, err = cli(capsys, "report", path, "--dropna", "-q", "-o", page)
+    assert code == 0, err
+    assert f"losscli eval {path} --loss mse --dropna" in page.read_text()

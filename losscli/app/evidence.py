@@ -315,10 +315,14 @@ def gather(
 
 def _readers(batch: Any) -> tuple[Callable[[str], np.ndarray], Callable[[str], Any]]:
     """A record batch's columns as float64 numbers, and as (codes, categories) of text."""
-    return (
-        lambda c: float_column(batch.column(c))[0],
-        lambda c: text_column(batch.column(c))[:2],
-    )
+
+    def numbers(column: str) -> np.ndarray:
+        values, nulls = float_column(batch.column(column))
+        if nulls is not None and nulls.any():  # a missing cell's slot holds no number
+            values = np.where(nulls, np.nan, values)
+        return values
+
+    return numbers, lambda c: text_column(batch.column(c))[:2]
 
 
 class Tally:

@@ -83,13 +83,15 @@ def _command(path: str, spec: str, flags: Sequence[str]) -> str:
 
 
 def _reading(opts: InputSpec) -> list[str]:
-    """The --delimiter, --decimal and --pos-label given: the file is read the same way."""
+    """The --delimiter, --decimal, --pos-label and --dropna given (report's): the file is
+    read the same way."""
     given = [
         ("--delimiter", "tab" if opts.delimiter == "\t" else opts.delimiter),
         ("--decimal", None if opts.decimal == "." else opts.decimal),
         ("--pos-label", opts.pos_label),
     ]
-    return [f"{flag} {shlex.quote(value)}" for flag, value in given if value is not None]
+    flags = [f"{flag} {shlex.quote(value)}" for flag, value in given if value is not None]
+    return [*flags, "--dropna"] if opts.dropna else flags
 
 
 def _record(
@@ -244,12 +246,12 @@ def _advise(ev: Any) -> tuple[list[Advice], list[str], list[str]]:
     if ev.pred_min is not None:
         kind = "probabilities" if not ev.logits else "scores/logits (outside [0, 1])"
         if ev.task in ("regression", "robust-regression"):
-            kind = "values"
+            kind = ""  # any real value: nothing to say of it
         elif ev.task == "counts":
             kind = "log-rates (negative values)" if ev.logits else "rates (non-negative)"
         findings.append(
             f"predictions {', '.join(ev.predictions)} range over "
-            f"[{ev.pred_min:.4g}, {ev.pred_max:.4g}]: {kind}"
+            f"[{ev.pred_min:.4g}, {ev.pred_max:.4g}]" + (f": {kind}" if kind else "")
         )
     if ev.rows_sum_to_one is not None:
         findings.append(
