@@ -241,7 +241,8 @@ def eval_command(
         typer.Option(
             "--fail-above",
             metavar="[LOSS=]VALUE",
-            help="Exit 1 when a loss is above VALUE (repeatable).",
+            help="Exit 1 when a loss is above VALUE (repeatable; the whole file's value, "
+            "also with --group: check gates each group).",
         ),
     ] = None,
     per_class: PerClassOpt = False,
