@@ -89,6 +89,15 @@ def _check_aligned(base: Scored, cand: Scored, key: str | None) -> None:
             )
         else:
             where = f"{len(units)} of {bootstrap.UNITS} blocks of keys"
+        gap = float(np.max(np.abs(a - b) / scale))
+        if gap < 1e-5:  # rounding, not other rows: a float32 or short-digit export
+            raise InputError(
+                f"{base.path} and {cand.path} do not hold the same targets: they differ in "
+                f"{where}, by at most {gap:.1e} relative, as when one file's targets were "
+                "rounded (saved as float32, or with fewer digits)",
+                hint="write the targets of both files at full precision (float64, "
+                "to_csv without float_format)",
+            )
         raise InputError(
             f"{base.path} and {cand.path} do not hold the same targets: they differ in {where}",
             hint="both files must score the same rows against the same targets"
