@@ -515,7 +515,13 @@ def gradients_of(
     reading, _ = prepare(path, loss, inputs, params, note=note, replay=True, source=source)
     check_usable(reading.selected, reduction)
     if with_loss:
-        check_usable(reading.selected, "none")
+        try:
+            check_usable(reading.selected, "none")
+        except UsageError as exc:
+            raise UsageError(
+                f"--with-loss writes each row's loss Lᵢ: {unranked_reason(reading.selected[0])}",
+                hint="drop --with-loss, or write the gradient of a loss with per-row values",
+            ) from exc
     bind_reduction(reading.selected, reduction)
     stats = backend.write_gradients(reading, target, reduction, with_loss, note, inputs.from_logits)
     dropped_note(stats, note)

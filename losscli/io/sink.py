@@ -28,6 +28,8 @@ from losscli.errors import InputError, UsageError
 
 def check_writable(path: str) -> None:
     """Fail before any work when ``-o`` cannot be written."""
+    if not path:
+        raise UsageError("-o is empty: give a file name, or - for stdout")
     target = Path(path)
     parent = target.parent if str(target.parent) else Path(".")
     if target.is_dir():
