@@ -195,15 +195,20 @@ def no_raw_bytes(err: str) -> None:
         (
             gzip.compress(b"y_true,y_pred\n1,2\n"),
             "error: <stdin>: this looks like gzip data, not a text CSV file",
-            "hint: name it .csv.gz or pipe it through gunzip",
+            "hint: pipe it through gunzip",  # stdin has no name to give it
         ),
         (
             b"\x28\xb5\x2f\xfd" + bytes(range(40)),
             "error: <stdin>: this looks like zstd data",
-            "hint: name it .csv.zst or pipe it through unzstd",
+            "hint: pipe it through unzstd",
+        ),
+        (
+            b"PAR1" + bytes(range(40)),
+            "error: <stdin>: this looks like a Parquet file",
+            "hint: give --input-format parquet",
         ),
     ],
-    ids=["gzip", "zstd"],
+    ids=["gzip", "zstd", "parquet"],
 )
 def test_compressed_stdin_says_what_it_is(capsys, monkeypatch, data, error, hint):
     stdin_bytes(monkeypatch, data)

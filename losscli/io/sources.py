@@ -323,6 +323,8 @@ def _refuse_binary(source: Source, head: bytes) -> None:
         )
         if "\0" in text or (odd >= 16 and odd > len(text) // 10):
             kind, fix = "binary data", "give a CSV, TSV, Parquet or JSON Lines file"
+    if kind is not None and source.path == "-" and fix.startswith("name it"):
+        fix = fix.split(" or ", 1)[1]  # stdin has no name to give
     if kind is not None:
         what = "a text" if source.fmt in ("csv", "tsv", "jsonl") else "an"
         raise InputError(
