@@ -126,6 +126,13 @@ def test_pyproject_checks_are_named_by_their_table_and_counted_from_1(capsys, tm
             'give some rows a positive weight, or use reduction = "sum"',
             id="zero-weights",
         ),
+        pytest.param(
+            "y_true;y_pred\n1,5;2,5\n",
+            [],
+            "'1,5' is not a number",
+            'numbers with decimal commas: add decimal = ","',
+            id="decimal-comma",
+        ),
     ],
 )
 def test_errors_met_while_running_a_check_name_the_toml_key(

@@ -245,9 +245,20 @@ _FLAG_KEYS = {
     "--require-significant": "require_significant",
     "--fail-above": "fail_above",
     "--fail-below": "fail_below",
+    "--decimal": "decimal",
+    "--delimiter": "delimiter",
+    "--pos-label": "pos_label",
 }
 _BOOL_FLAGS = {"--dropna", "--from-logits", "--require-significant"}
-_WORD_FLAGS = {"--reduction", "--convention", "--input-format", "--loss"}  # lower-case values
+# lower-case values
+_WORD_FLAGS = {
+    "--reduction",
+    "--convention",
+    "--input-format",
+    "--loss",
+    "--pos-label",
+    "--delimiter",
+}
 _NUMBER_FLAGS = {"--bootstrap", "--confidence", "--seed", "--tolerance", "--rel-tolerance"}
 _FLAG = re.compile(
     r"(?<![\w-])(--[a-z][a-z-]*)"
