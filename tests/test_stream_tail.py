@@ -93,3 +93,9 @@ def test_a_cell_on_streamed_stdin_after_blank_lines_and_quotes(capsys, monkeypat
     stdin_bytes(monkeypatch, quoted)
     msg = user_error(capsys, "eval", "-", "--loss", "mse")
     assert msg == "error: <stdin>: column 'y_pred', line 4: 'zz' is not a number"
+
+
+def test_one_field_is_said_in_the_singular(capsys, monkeypatch) -> None:
+    stdin_bytes(monkeypatch, b"y_true,y_pred\n1,2\n3\n")
+    msg = user_error(capsys, "eval", "-", "--loss", "mse")
+    assert msg == "error: <stdin>: ragged CSV row at line 3: 1 field where the header has 2"

@@ -148,7 +148,9 @@ class TargetEvidence:
             return Inference(
                 "multiclass",
                 default_losses(key),
-                f"labels in {col!r} with {len(self.pred)} prediction columns, {rows}"
+                f"labels in {col!r} with {len(self.pred)} prediction column"
+                + ("" if len(self.pred) == 1 else "s")
+                + f", {rows}"
                 + (f"; smallest class share {minority:.1%}" if imbalanced else ""),
                 imbalanced,
             )

@@ -240,7 +240,8 @@ def _explain_csv_error(
             if m:
                 got, where = int(m.group(1)), f" {shown(m.group(2))}"
         return InputError(
-            f"{source.name}: ragged CSV row{where}: {got} fields where the header has {len(header.columns)}",
+            f"{source.name}: ragged CSV row{where}: {got} field{'' if got == 1 else 's'} where "
+            f"the header has {len(header.columns)}",
             hint="every row needs one value per header column (quote fields that contain the delimiter)",
         )
     if "conversion error" in message:
