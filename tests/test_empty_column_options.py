@@ -40,3 +40,14 @@ def test_an_empty_column_name_is_refused(capsys, tmp_path, command, args, messag
 def test_the_file_api_refuses_it_too():
     with pytest.raises(UsageError, match="--weight is empty"):
         losscli.evaluate_file(REG, "mse", weight="")
+
+
+@pytest.mark.parametrize("command", ["eval", "grad"])
+def test_one_column_as_target_and_prediction_is_refused(capsys, tmp_path, command):
+    out = ["-o", str(tmp_path / "g.csv")] if command == "grad" else []
+    args = ["--target", "y_pred", "--pred", "y_pred"]
+    code, _, err = cli(capsys, command, REG, "--loss", "mse", *args, *out)
+    assert code == 2
+    assert err.splitlines()[0] == (
+        "error: --target and --pred both name 'y_pred': a column compared with itself has no loss"
+    )

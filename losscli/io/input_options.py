@@ -91,6 +91,15 @@ class InputSpec:
                     hint=f"name a column (a comma list for several), or leave --{name} out",
                 )
 
+        targets = {p for v in self.target for p in v.split(",")}
+        both = sorted(targets & {p for v in self.pred for p in v.split(",")})
+        if both:
+            raise UsageError(
+                f"--target and --pred both name {', '.join(map(repr, both))}: a column "
+                "compared with itself has no loss",
+                hint="give the prediction column to --pred and the target column to --target",
+            )
+
     @property
     def dialect(self) -> InputOptions:
         """How the text of a CSV file is read (delimiter, decimal mark, positive label)."""
