@@ -414,3 +414,23 @@ def test_a_loss_among_others_without_rows_is_noted_without_naming_top(tmp_path: 
     assert code == 0, err
     assert "note: worst rows: rmse has no per-row loss; its rows are not ranked" in err
     assert "--top" not in err
+
+
+def test_a_chart_of_many_groups_shows_the_worst_forty(tmp_path: Path) -> None:
+    """2,000 groups: the bar chart keeps its 40 worst (a 46,000 pt tall chart before); the
+    table still lists every group."""
+    import re
+
+    page = tmp_path / "g.html"
+    data = tmp_path / "ids.csv"
+    rows = ["y_true,y_pred,id"] + [
+        f"{i % 7},{(i % 7) + (i % 13) / 10},g{i:04d}" for i in range(2000)
+    ]
+    data.write_text("\n".join(rows) + "\n")
+    code, _, err = run(["report", str(data), "-l", "mae", "--group", "id", "-q", "-o", str(page)])
+    assert code == 0, err
+    text = page.read_text(encoding="utf-8")
+    assert "mae: the 40 worst of 2,000 groups" in text
+    heights = [float(h) for h in re.findall(r'<svg[^>]*height="([0-9.]+)pt"', text)]
+    assert max(heights) < 1000
+    assert len(embedded(text)["results"]) == 2001
