@@ -434,3 +434,15 @@ def test_a_chart_of_many_groups_shows_the_worst_forty(tmp_path: Path) -> None:
     heights = [float(h) for h in re.findall(r'<svg[^>]*height="([0-9.]+)pt"', text)]
     assert max(heights) < 1000
     assert len(embedded(text)["results"]) == 2001
+
+
+def test_the_interval_note_is_a_sentence(tmp_path: Path) -> None:
+    page = tmp_path / "b.html"
+    path = str(ROOT / "sample_data" / "regression.csv")
+    code, _, err = run(
+        ["report", path, "-l", "mse", "--bootstrap", "50", "--seed", "3", "-q", "-o", str(page)]
+    )
+    assert code == 0, err
+    text = page.read_text(encoding="utf-8")
+    assert "Intervals: 95% percentile bootstrap, 50 replicates (seed 3)" in text
+    assert "{&quot;replicates&quot;" not in text and '{"replicates"' not in text.split("<script")[0]

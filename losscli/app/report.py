@@ -14,7 +14,6 @@ eval document (``id="losscli-data"``) for machines, no fonts beyond the reader's
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -225,7 +224,11 @@ def _losses_section(doc: dict[str, Any]) -> str:
     out = "<h2>Losses</h2>" + table(header, body, numeric={2, 3, 4, 5})
     if "bootstrap" in doc:
         b = doc["bootstrap"]
-        out += f'<p class="note">Intervals: bootstrap {escape(json.dumps(b))}</p>'
+        said = (
+            f"Intervals: {b['confidence'] * 100:g}% percentile bootstrap, {b['replicates']:,} "
+            f"replicates (seed {b['seed']})"
+        )
+        out += f'<p class="note">{escape(said)}</p>'
     return '<section id="losses">' + out + "</section>"
 
 
