@@ -358,10 +358,7 @@ def evaluate(
         loss, reduction=reduction, from_logits=from_logits, convention=convention, **params
     )
     _check_inputs(acc.label, acc.objective, y_true, given, var)
-    acc.update(y_true, y_pred, weights)
-    if not acc.rows_seen:
-        raise InputError("no rows were given")
-    return acc.value()
+    return acc.update(y_true, y_pred, weights).value()  # no rows: "no rows were given"
 
 
 def gradient(

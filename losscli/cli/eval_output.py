@@ -7,7 +7,7 @@ import io
 from collections.abc import Mapping
 from typing import Any
 
-from losscli.cli.output import cell_text, json_text, markdown_cell, markdown_table, plain_table
+from losscli.cli.output import json_text, markdown_cell, markdown_table, plain_table
 
 
 def _number(value: float) -> str:
@@ -112,14 +112,12 @@ def rows(doc: Mapping[str, Any]) -> list[list[str]]:
 
 
 def _cell(value: Any) -> str:
-    """A listed row's cell on one line: a number rounded as the table's, text with its
-    line breaks and other control characters written as escapes (``\\n``), so a kept
-    text column cannot break the table."""
+    """A listed row's cell: a number rounded as the table's, else its text."""
     if value is None:
         return ""
     if isinstance(value, float):
         return _number(value)
-    return cell_text(str(value))
+    return str(value)  # the tables escape control characters (output.cell_text)
 
 
 def worst_tables(doc: Mapping[str, Any]) -> list[tuple[str, list[str], list[list[str]]]]:

@@ -98,10 +98,10 @@ def write_table(
     kept whole. A terminal too narrow for that gets one record per row instead, and one
     too narrow even for that gets the plain lines, which run long.
     """
-    rows = [[cell_text(cell) for cell in row] for row in rows]
     if markdown:
         write_lines(markdown_table(columns, rows))
-    elif stdout_is_terminal():
+    elif stdout_is_terminal():  # the plain and Markdown tables escape their own cells
+        rows = [[cell_text(cell) for cell in row] for row in rows]
         _print_rich_table(columns, rows, title, text_columns)
     else:
         write_lines(plain_table(columns, rows))

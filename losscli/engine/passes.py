@@ -1081,8 +1081,6 @@ def usable_selection(
     if not inferred:
         check_usable(selected, reduction)
         return
-    from losscli.errors import UsageError
-
     kept, left = [], []
     for sel in selected:
         try:
