@@ -66,3 +66,12 @@ def test_the_terminal_table_escapes_group_values(capsys, files, monkeypatch):
     code, out, _ = cli(capsys, "eval", files[0], "--loss", "mse", "--group", "segment")
     assert code == 0
     assert_escaped(out, 4)
+
+
+@pytest.mark.parametrize("fmt", ["table", "markdown"])
+def test_worst_rows_titles_escape_group_values(capsys, files, fmt):
+    args = ["eval", files[0], "--loss", "mse", "--group", "segment", "--top", "1", "--format", fmt]
+    code, out, _ = cli(capsys, *args)
+    assert code == 0
+    assert "\x1b" not in out
+    assert "group ansi\\x1b[31mred" in out and "group multi\\nline" in out

@@ -7,7 +7,7 @@ import io
 from collections.abc import Mapping
 from typing import Any
 
-from losscli.cli.output import json_text, markdown_cell, markdown_table, plain_table
+from losscli.cli.output import cell_text, json_text, markdown_cell, markdown_table, plain_table
 
 
 def _number(value: float) -> str:
@@ -128,7 +128,7 @@ def worst_tables(doc: Mapping[str, Any]) -> list[tuple[str, list[str], list[list
         shown = _input_names(names, ("rank", "row", entry["loss"]))
         title = f"worst rows: {entry['loss']}"
         if entry["group"] is not None:
-            title += f", group {entry['group']}"
+            title += f", group {cell_text(str(entry['group']))}"  # a value read from input
         cells = [
             [str(r["rank"]), str(r["row"]), *(_cell(r["columns"].get(c)) for c in names)]
             + [_number(r["value"])]
