@@ -75,3 +75,21 @@ def test_worst_rows_titles_escape_group_values(capsys, files, fmt):
     assert code == 0
     assert "\x1b" not in out
     assert "group ansi\\x1b[31mred" in out and "group multi\\nline" in out
+
+
+def test_report_charts_label_group_values_escaped(capsys, files, tmp_path):
+    """A group value with an escape sequence: the chart's label shows it escaped, and
+    matplotlib has no missing-glyph warning to print."""
+    pytest.importorskip("matplotlib")
+    import re
+    import warnings
+
+    page = tmp_path / "r.html"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a "Glyph 27 missing" warning fails the test
+        code, _, err = cli(
+            capsys, "report", files[0], "--loss", "mse", "--group", "segment", "-q", "-o", page
+        )
+    assert code == 0, err
+    charts = "".join(re.findall(r"<svg.*?</svg>", page.read_text(encoding="utf-8"), re.S))
+    assert "\x1b" not in charts and "ansi\\x1b[31mred" in charts

@@ -111,7 +111,7 @@ def group_bars(loss: str, groups: Sequence[dict[str, Any]], higher_is_better: bo
     shown = rows[:MAX_BARS]
     fig = _figure(height=max(1.6, 0.32 * len(shown) + 1.0), width=SMALL)
     ax = fig.subplots()
-    _bars(ax, [str(r["group"]) for r in shown], shown, "value", ["#4C72B0"] * len(shown))
+    _bars(ax, [_label(r["group"]) for r in shown], shown, "value", ["#4C72B0"] * len(shown))
     ax.set_xlabel(f"{loss} ({'higher' if higher_is_better else 'lower'} is better)")
     if len(rows) > len(shown):
         ax.set_title(f"{loss}: the {len(shown)} worst of {len(rows):,} groups", fontsize=10)
@@ -130,7 +130,7 @@ def differences(loss: str, rows: Sequence[dict[str, Any]], verdicts: Sequence[st
     a regression, green for better, grey otherwise."""
     fig = _figure(height=max(1.6, 0.32 * len(rows) + 1.1), width=SMALL)
     ax = fig.subplots()
-    names = ["(all)" if r["group"] is None else str(r["group"]) for r in rows]
+    names = ["(all)" if r["group"] is None else _label(r["group"]) for r in rows]
     _bars(ax, names, rows, "difference", [VERDICT_COLOURS.get(v, "#8C8C8C") for v in verdicts])
     ax.axvline(0.0, color="0.3", linewidth=0.8)
     worse = {"lower": " (higher is worse)", "higher": " (lower is worse)"}
@@ -258,7 +258,11 @@ def confusion(cal: dict[str, Any], classes: Sequence[str] | None) -> str:
     import numpy as np
 
     m = np.asarray(cal["confusion"])
-    names = list(classes) if classes and len(classes) == len(m) else [str(i) for i in range(len(m))]
+    names = (
+        [_label(c) for c in classes]
+        if classes and len(classes) == len(m)
+        else [str(i) for i in range(len(m))]
+    )
     size = min(2.4 + 0.45 * len(m), 8.0)
     fig = _figure(height=size, width=size + 0.8)
     ax = fig.subplots()
@@ -323,6 +327,14 @@ def _plain_log_labels(axis: Any, minor: bool) -> None:
         axis.set_minor_formatter(LogFormatter(labelOnlyBase=False))
     else:
         axis.set_minor_locator(NullLocator())
+
+
+def _label(value: Any) -> str:
+    """A group or class read from input, as a chart label: control characters escaped
+    (``\\x1b``), as the tables show them; a font has no glyph for them."""
+    from losscli.errors import printable
+
+    return printable(str(value))
 
 
 def _rows(n: int) -> str:
