@@ -18,6 +18,7 @@ def test_default_losses_of_each_inferred_task():
         "multiclass-imbalanced": "cross_entropy,focal",
         "multilabel": "bce",
         "distribution": "kl_div",
+        "binary-margin": "hinge,squared_hinge",
     }
 
 

@@ -37,6 +37,9 @@ def sorted_frame(kind: str) -> pd.DataFrame:
         y = np.sort(rng.choice(3, n, p=[0.5, 0.45, 0.05]))
         p = rng.dirichlet([1, 1, 1], n)
         return pd.DataFrame({"y": y, "p_0": p[:, 0], "p_1": p[:, 1], "p_2": p[:, 2]})
+    if kind == "margin":  # ±1 targets (an SVM's), −1 first: the first batch looks real-valued
+        y = np.sort(rng.choice([-1, 1], n))
+        return pd.DataFrame({"y": y, "score": 0.5 * y + rng.normal(0, 1, n)})
     # regression whose first batch is all integers ≥ 0 (looks like counts)
     y = np.sort(np.concatenate([np.repeat(np.arange(4.0), n // 8), rng.normal(10, 1, n // 2)]))
     return pd.DataFrame({"y": y, "pred": y + rng.normal(0, 1, len(y))})
@@ -48,6 +51,7 @@ EXPECTED = {
     "counts": ("counts", "poisson,mse,mae", "like "),  # only 0 (CSV), or 0 and a few 1s
     "multiclass": ("multiclass", "cross_entropy,focal", "balanced"),
     "regression": ("regression", "mse,rmse,mae,huber", "like counts"),
+    "margin": ("binary", "hinge,squared_hinge", "like regression"),
 }
 
 
@@ -91,6 +95,28 @@ def test_sorted_binary_note_gives_the_whole_files_share(tmp_path, capsys):
     code, _, err = cli(capsys, "eval", path)
     assert code == 0
     assert f"positive share of {share:.1%} in {ROWS:,} rows" in err, err
+
+
+def test_plus_minus_one_target_is_binary_with_margin_losses(tmp_path, capsys):
+    """±1 targets are two labels (binary, as recommend says), scored by the margin losses
+    recommend ranks for them; a rare class is named."""
+    rng = np.random.default_rng(3)
+    y = np.where(rng.uniform(size=2000) < 0.1, 1, -1)
+    path = tmp_path / "svm.csv"
+    pd.DataFrame({"y": y, "score": y + rng.normal(0, 1, 2000)}).to_csv(path, index=False)
+    code, out, err = cli(capsys, "eval", path, "--format", "json")
+    assert code == 0, err
+    minority = (y == 1).mean()
+    assert err == (
+        f"note: inferred task: binary (±1 target 'y' with a minority share of {minority:.1%} "
+        "(< 20%) in 2,000 rows: margin losses on raw scores); evaluating hinge,squared_hinge\n"
+    )
+    doc = json.loads(out)
+    assert doc["input"]["task"] == "binary"
+    code, text, _ = cli(capsys, "recommend", path, "--format", "json")
+    advice = json.loads(text)
+    assert advice["task"] == "binary"
+    assert [r["spec"] for r in advice["recommendations"]] == ["hinge", "squared_hinge"]
 
 
 def test_sorted_counts_from_stdin(tmp_path, capsys, monkeypatch):

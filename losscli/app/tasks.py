@@ -171,6 +171,8 @@ class TargetEvidence:
                 default_losses("binary"),
                 f"0/1 target {col!r} with a positive share of {share:.1%} in {rows}",
             )
+        if counts is not None and len(counts) == 2 and set(counts) == {-1.0, 1.0}:
+            return _margin_binary(col, counts, rows)
         if self.integral and self.rows and (counts is None or len(counts) > 2):
             return Inference(
                 "counts",
@@ -222,6 +224,22 @@ def infer_task(
     if ev.rows == 0:
         raise InputError(f"{source.name}: no data rows")
     return ev.decide()
+
+
+def _margin_binary(column: str, counts: dict[float, int], rows: str) -> Inference:
+    """A ±1 target (an SVM's labels): binary, evaluated with the margin losses on raw
+    scores (hinge, squared hinge), as ``recommend`` advises; a minority share under 20% is
+    said, though the margin losses have no class weights to apply."""
+    share = counts[1.0] / (counts[-1.0] + counts[1.0])
+    minority = min(share, 1 - share)
+    imbalanced = minority < IMBALANCE_SHARE
+    said = (
+        f"a minority share of {minority:.1%} (< 20%)"
+        if imbalanced
+        else f"a +1 share of {share:.1%}"
+    )
+    reason = f"±1 target {column!r} with {said} in {rows}: margin losses on raw scores"
+    return Inference("binary", default_losses("binary-margin"), reason, imbalanced)
 
 
 def _text_binary(

@@ -637,6 +637,7 @@ HINGE_TEXT = dict(
     options=(DENOMINATOR,),
     inputs="margin",
     tasks=("binary",),
+    default_for={"binary-margin": 1},
     explain=Explain(
         formula="Lᵢ = max(0, 1 − t s),  t ∈ {−1, +1} (0/1 targets: 0 → −1)",
         gradient="∂Lᵢ/∂s = −t if t s < 1, else 0 (0 at the kink)",
@@ -663,6 +664,7 @@ class Hinge(_Margin):
     options=(DENOMINATOR,),
     inputs="margin",
     tasks=("binary",),
+    default_for={"binary-margin": 2},
     explain=Explain(
         formula="Lᵢ = max(0, 1 − t s)²",
         gradient="∂Lᵢ/∂s = −2t·max(0, 1 − t s)",

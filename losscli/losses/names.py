@@ -174,6 +174,7 @@ FAMILY_OF = {
 
 DEFAULT_RANKS = {
     "binary": {"bce": 1, "brier": 2},
+    "binary-margin": {"hinge": 1, "squared_hinge": 2},
     "counts": {"mae": 3, "mse": 2, "poisson": 1},
     "distribution": {"kl_div": 1},
     "imbalanced": {"bce": 1, "brier": 3, "focal": 2},

@@ -99,8 +99,9 @@ class Explain:
 
 
 # The tasks that ``eval`` infers from the data and evaluates default losses for (``Loss.
-# default_for``): the task names, and multi-class with a rare class.
-INFERRED_TASKS = (*TASKS, "multiclass-imbalanced")
+# default_for``): the task names, multi-class with a rare class, and binary with ±1 targets
+# (raw scores: the margin losses).
+INFERRED_TASKS = (*TASKS, "multiclass-imbalanced", "binary-margin")
 
 # What a registered entry is: a loss to minimise, or an evaluation metric (a skill
 # score or a calibration measure) that is reported beside the losses.
