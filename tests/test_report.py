@@ -446,3 +446,75 @@ def test_the_interval_note_is_a_sentence(tmp_path: Path) -> None:
     text = page.read_text(encoding="utf-8")
     assert "Intervals: 95% percentile bootstrap, 50 replicates (seed 3)" in text
     assert "{&quot;replicates&quot;" not in text and '{"replicates"' not in text.split("<script")[0]
+
+
+def _row_stats(path: Path, loss: str | None, **spec) -> list[dict]:
+    from losscli.app.evaluation import evaluate, input_spec
+
+    return evaluate(str(path), loss, input_spec(**spec), top=5, row_stats=True)["row_stats"]
+
+
+def test_margin_scores_get_the_confusion_at_zero(tmp_path: Path) -> None:
+    """±1 targets and raw scores (hinge): the confusion matrix at s > 0, counted as by
+    hand, and no reliability diagram (a margin score is not a probability)."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(5)
+    y = np.where(rng.uniform(size=3000) < 0.3, 1, -1)
+    s = 0.8 * y + rng.normal(0, 1, 3000)
+    path = tmp_path / "svm.csv"
+    pd.DataFrame({"y": y, "score": s}).to_csv(path, index=False)
+    cal = _row_stats(path, None)[0]["calibration"]
+    truth, guess = y > 0, s > 0
+    assert cal["kind"] == "margin" and cal["ece"] is None
+    assert cal["confusion"] == [
+        [int(np.sum(~truth & ~guess)), int(np.sum(~truth & guess))],
+        [int(np.sum(truth & ~guess)), int(np.sum(truth & guess))],
+    ]
+    page = tmp_path / "svm.html"
+    code, _, err = run(["report", str(path), "-o", str(page), "-q"])
+    assert code == 0, err
+    text = page.read_text(encoding="utf-8")
+    section = text.split('<section id="calibration">', 1)[1].split("</section>", 1)[0]
+    assert "Confusion matrix at s &gt; 0" in section and "Reliability" not in section
+    cells = re.findall(r"<text[^>]*>\s*(\d+)\s*</text>", section)
+    assert [int(c) for c in cells[:4]] == [n for row in cal["confusion"] for n in row]
+
+
+def test_task_section_follows_the_loss_not_the_first_batch(tmp_path: Path) -> None:
+    """Counts sorted so that the first batches hold only 0 and 1, evaluated with mse: the
+    residual density of every row, not a calibration of the first batch's 0/1 look."""
+    import numpy as np
+    import pandas as pd
+
+    from losscli.io.csv_reader import CSV_BLOCK
+
+    rng = np.random.default_rng(7)
+    n = 150_000
+    y = np.sort(rng.choice(6, n, p=[0.4, 0.4, 0.05, 0.05, 0.05, 0.05]))
+    path = tmp_path / "counts.csv"
+    pd.DataFrame({"y": y, "pred": rng.uniform(0.1, 5.0, n)}).to_csv(path, index=False)
+    assert path.stat().st_size > 2 * CSV_BLOCK
+    first = _row_stats(path, "mse")[0]
+    assert first["calibration"] is None
+    assert first["residuals"]["n"] == n
+
+
+def test_logits_are_read_as_the_loss_reads_them(tmp_path: Path) -> None:
+    """With --from-logits every score goes through the sigmoid, also a file whose logits
+    all lie in [0, 1]: the page's ECE is the ece metric's on the same logits."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(9)
+    z = rng.uniform(0.05, 0.95, 4000)
+    y = (rng.uniform(size=4000) < 1 / (1 + np.exp(-z))).astype(int)
+    path = tmp_path / "logits.csv"
+    pd.DataFrame({"y": y, "logit": z}).to_csv(path, index=False)
+    with pytest.warns(UserWarning, match="they look like probabilities"):
+        cal = _row_stats(path, "bce", from_logits=True)[0]["calibration"]
+    code, text, err = run(["eval", str(path), "-l", "ece", "--from-logits", "-f", "json", "-q"])
+    assert code == 0, err
+    assert cal["ece"] == pytest.approx(json.loads(text)["results"][0]["value"], rel=1e-12)
+    assert cal["confusion"][0][0] == 0  # σ(z) > 0.5 for every z > 0: no negative decisions

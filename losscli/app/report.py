@@ -353,6 +353,14 @@ def _task_section(stats: list[dict[str, Any]], doc: dict[str, Any]) -> str:
     cal = first["calibration"]
     if cal is None:
         return ""
+    if cal["kind"] == "margin":
+        return (
+            '<section id="calibration"><h2>Decisions</h2>'
+            '<p class="note">Raw scores with ±1 targets: the confusion matrix at s > 0. A '
+            "margin score is not a probability, so there is no reliability diagram.</p>"
+            f'<div class="charts"><figure>{charts.confusion(cal, ["−1", "+1"])}</figure>'
+            "</div></section>"
+        )
     classes = first["classes"] or (["0", "1"] if cal["kind"] == "binary" else None)
     return (
         '<section id="calibration"><h2>Calibration</h2>'

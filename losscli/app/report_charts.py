@@ -283,7 +283,7 @@ def confusion(cal: dict[str, Any], classes: Sequence[str] | None) -> str:
     ax.set_yticks(range(len(m)), names)
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
-    at = "p > 0.5" if cal["kind"] == "binary" else "argmax"
+    at = {"binary": "p > 0.5", "margin": "s > 0"}.get(cal["kind"], "argmax")
     ax.set_title(f"Confusion matrix at {at}")
     return _svg(fig)
 

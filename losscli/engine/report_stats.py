@@ -16,15 +16,17 @@ the batch whatever the file's length.
   ``grad`` with reduction none, which needs no merged sums; the mean's gradient is
   gᵢ/n², so the shares are those of training's gradient). A loss whose per-row gradient
   needs the merged sums (ratio losses, circle) has none.
-- For the file's task (kept by the first loss only, ``task=True``):
+- For the file's task (kept by the first loss only, chosen by its inputs: ``TASK_VIEWS``):
   regression: a 40 × 40 count of (ŷ, y − ŷ) on a grid fixed from the first batch's
   range (widened by 10%); rows outside are clipped into the edge bins and counted
-  (``clipped``; a part of a large file read in parallel has its own grid, re-binned by cell
-  centres into the first part's when merged: ``rebinned``). Classification: reliability bins (15 equal-width over [0, 1], as ``ece``)
-  with Wₖ, Σp, Σy, and ECE = Σₖ (Wₖ/W)·|ȳₖ − p̄ₖ| (binary: p of class 1; K classes: the
-  top-label confidence max_c p_c against argmax = label), and the confusion matrix at
-  p > 0.5 (binary, as accuracy and the other metrics decide) or argmax (K classes). Scores
-  outside [0, 1] (logits) are read through the sigmoid or softmax first.
+  (``clipped``; a part of a large file read in parallel has its own grid, re-binned by
+  cell centres into the first part's when merged: ``rebinned``). Classification:
+  reliability bins (15 equal-width over [0, 1], as ``ece``) with Wₖ, Σp, Σy, and
+  ECE = Σₖ (Wₖ/W)·|ȳₖ − p̄ₖ| (binary: p of class 1; K classes: the top-label confidence
+  max_c p_c against argmax = label), and the confusion matrix at p > 0.5 (binary, as
+  accuracy and the other metrics decide) or argmax (K classes). Logits (the loss's
+  ``from_logits``) are read through the sigmoid or softmax first, log-probabilities
+  through exp. Margin scores (±1 targets): the confusion matrix at s > 0 only.
 """
 
 from __future__ import annotations
@@ -286,7 +288,7 @@ def _cells(v: Any, bounds: tuple[float, float]) -> tuple[Any, Any]:
 class Calibration:
     """Reliability bins (W, Σp, Σy per bin) and the confusion matrix."""
 
-    kind: str  # "binary" or "multiclass"
+    kind: str  # "binary", "multiclass" or "margin" (confusion at s > 0; no reliability bins)
     classes: int
     weight: Any = None
     sum_p: Any = None
@@ -302,6 +304,10 @@ class Calibration:
     def add(self, y: Any, p: Any) -> None:
         from losscli.losses.metrics.calibration import width_bins
 
+        if self.kind == "margin":
+            truth, guess = y.astype(np.int64), (p > 0).astype(np.int64)
+            self.confusion += np.bincount(truth * 2 + guess, minlength=4).reshape(2, 2)
+            return
         if self.kind == "binary":
             conf, hit = p, y.astype(np.float64)
             truth, guess = y.astype(np.int64), (p > 0.5).astype(np.int64)  # as the metrics decide
@@ -329,7 +335,7 @@ class Calibration:
     def ece(self) -> float | None:
         """ECE = Σₖ (Wₖ/W)·|ȳₖ − p̄ₖ| = Σₖ |Σy − Σp|ₖ / W."""
         total = float(self.weight.sum())
-        if not total:
+        if not total or self.kind == "margin":
             return None
         return float(np.abs(self.sum_y - self.sum_p).sum() / total)
 
@@ -357,12 +363,27 @@ def _squared_norms(parts: Any, n: int) -> Any:
     return sum((np.asarray(a).reshape(n, -1) ** 2).sum(axis=1) for a in parts)
 
 
+#: the page's task section by the first loss's inputs (``Loss.inputs``): decided by the
+#: loss, not by the first batch's values, so every batch and every part read in parallel
+#: is summed alike. A regression loss gets the residual density; a classifier's
+#: probabilities the reliability bins and confusion; raw margin scores (±1 targets, hinge)
+#: the confusion at s > 0 only, a score not being a probability to calibrate.
+TASK_VIEWS = {
+    "real": "residuals",
+    "binary": "binary",
+    "margin": "margin",
+    "multiclass": "multiclass",
+    "log_probs": "log_probs",  # nll: log-probabilities of K classes, exp first
+}
+
+
 @dataclass
 class RowStats:
-    """One loss's report sums: the histograms of Lᵢ and ‖∂Lᵢ/∂ŷᵢ‖², and (``task``) the
+    """One loss's report sums: the histograms of Lᵢ and ‖∂Lᵢ/∂ŷᵢ‖², and (``view``) the
     residual density or the calibration of the file's predictions."""
 
-    task: bool = False
+    view: str | None = None  # the task section this loss's sums feed (``TASK_VIEWS``), or none
+    logits: bool = False  # its predictions are logits (--from-logits): σ or softmax first
     losses: Histogram = field(default_factory=Histogram)
     grads: Histogram | None = field(default_factory=Histogram)
     ranked: bool = True
@@ -372,11 +393,20 @@ class RowStats:
 
     @classmethod
     def of(cls, sel: Selected, task: bool) -> RowStats:
+        """The sums for ``sel``; ``task``: it is the first loss, which feeds the task section."""
         from losscli.engine.top_rows import unranked_reason
 
         ranked = unranked_reason(sel) is None
         classes = list(sel.plan.classes) if getattr(sel.plan, "classes", None) else None
-        return cls(task=task, ranked=ranked, grads=Histogram() if ranked else None, classes=classes)
+        objective = sel.objective
+        first = objective.terms[0][1] if hasattr(objective, "terms") else objective
+        return cls(
+            view=TASK_VIEWS.get(objective.inputs) if task else None,
+            logits=bool(getattr(first, "params", {}).get("from_logits")),
+            ranked=ranked,
+            grads=Histogram() if ranked else None,
+            classes=classes,
+        )
 
     def add(self, sel: Selected, batch: Batch, frame: Frame, shared: Any) -> None:
         """Offer one batch (``passes.BatchAdder``)."""
@@ -389,7 +419,7 @@ class RowStats:
                     self.grads = None
                 else:
                     self.grads.add(_squared_norms(g, len(batch)))
-        if self.task:
+        if self.view is not None:
             self._task(batch)
 
     def _task(self, batch: Batch) -> None:
@@ -397,35 +427,39 @@ class RowStats:
         if y is None or not batch.preds:
             return
         y = np.asarray(y)
-        if len(batch.preds) == 1 and np.asarray(batch.preds[0]).ndim == 1 and y.ndim == 1:
-            x = np.asarray(batch.preds[0], dtype=np.float64)
-            y = y.astype(np.float64)
-            if self.residuals is None and self.calibration is None:
-                binary = bool(np.isin(y[np.isfinite(y)], (0.0, 1.0)).all())
-                if binary and self.classes is None:
-                    self.calibration = Calibration("binary", 2)
-                else:
-                    self.residuals = Residuals()
-            if self.residuals is not None:
-                self.residuals.add(y, x)
-            elif self.calibration is not None:
-                ok = np.isfinite(x) & np.isfinite(y)
-                x, y = x[ok], y[ok]
-                if x.size and (x.min() < 0 or x.max() > 1):
-                    x = sigmoid(x)
-                self.calibration.add(y, x)
-            return
         cols = [np.asarray(p, dtype=np.float64) for p in batch.preds]
-        p = cols[0] if len(cols) == 1 else np.column_stack(cols)
-        if p.ndim != 2 or y.ndim != 1:
+        x = cols[0] if len(cols) == 1 else np.column_stack(cols)
+        if y.ndim != 1:
+            return  # several target columns (multilabel, distributions): no task section
+        y = y.astype(np.float64)
+        if x.ndim == 2:  # K class columns (cross-entropy, focal, brier over K classes)
+            self._classes(y, x)
+        elif self.view == "residuals":
+            if self.residuals is None:
+                self.residuals = Residuals()
+            self.residuals.add(y, x)
+        elif self.view in ("binary", "margin"):
+            if self.calibration is None:
+                self.calibration = Calibration(self.view, 2)
+            ok = np.isfinite(x) & np.isfinite(y)
+            x, y = x[ok], y[ok]
+            if self.view == "margin":  # class 1: t > 0 (+1; a 0/1 target's 1)
+                self.calibration.add((y > 0).astype(np.float64), x)
+            else:
+                self.calibration.add(y, sigmoid(x) if self.logits else x)
+
+    def _classes(self, y: Any, p: Any) -> None:
+        """Reliability of the top-label confidence and the argmax confusion of K columns."""
+        if self.view not in ("binary", "multiclass", "log_probs"):
             return
         if self.calibration is None:
             self.calibration = Calibration("multiclass", p.shape[1])
-        ok = np.isfinite(p).all(axis=1)
-        p, y = p[ok], y[ok]
-        if p.size and (p.min() < 0 or p.max() > 1 or np.abs(p.sum(axis=1) - 1).max() > 1e-3):
+        if self.view == "log_probs":
+            p = np.exp(p)  # −inf (a class ruled out) is p = 0
+        elif self.logits:
             p = softmax(p)
-        self.calibration.add(y, p)
+        ok = np.isfinite(p).all(axis=1) & np.isfinite(y)
+        self.calibration.add(y[ok], p[ok])
 
     def finish(self) -> None:
         pass
@@ -433,7 +467,8 @@ class RowStats:
     def fresh(self) -> RowStats:
         """Empty sums for another part of the file (read in parallel)."""
         return RowStats(
-            task=self.task,
+            view=self.view,
+            logits=self.logits,
             ranked=self.ranked,
             grads=Histogram() if self.grads is not None else None,
             classes=self.classes,
