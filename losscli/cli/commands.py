@@ -931,8 +931,12 @@ def explain_command(
         output.write_lines(output.fit_to_terminal(render.explain_lines(loss)))
 
 
+# report draws its page from one local pass: no --engine dask, no --scheduler
+REPORT_INPUT_OPTIONS = tuple(name for name in INPUT_OPTIONS if name not in ("engine", "scheduler"))
+
+
 @app.command("report")
-@with_input_options(key=ReportKeyOpt, project_defaults=True)
+@with_input_options(*REPORT_INPUT_OPTIONS, key=ReportKeyOpt, project_defaults=True)
 @with_loss_params()
 def report_command(
     file: Annotated[
