@@ -519,3 +519,21 @@ def test_logits_are_read_as_the_loss_reads_them(tmp_path: Path) -> None:
     assert code == 0, err
     assert cal["ece"] == pytest.approx(json.loads(text)["results"][0]["value"], rel=1e-12)
     assert cal["confusion"][0][0] == 0  # σ(z) > 0.5 for every z > 0: no negative decisions
+
+
+def test_gaussian_nll_gets_the_residuals_of_its_mean() -> None:
+    """gaussian_nll reads a mean and a variance column: the residuals are y − mean (it
+    was summed as a two-class calibration of the mean and the variance)."""
+    import pandas as pd
+
+    path = ROOT / "sample_data" / "regression_var.csv"
+    first = _row_stats(path, "gaussian_nll", var="var")[0]
+    assert first["calibration"] is None
+    res = first["residuals"]
+    frame = pd.read_csv(path)
+    r = frame["y_true"] - frame["y_pred"]
+    assert res["n"] == len(frame) and res["clipped"] == 0
+    assert res["resid_range"][0] <= r.min() and r.max() <= res["resid_range"][1]
+    lo, hi = res["pred_range"]  # the mean's range (widened), not the variance's
+    assert lo <= frame["y_pred"].min() < frame["y_pred"].max() <= hi
+    assert hi - lo < 1.5 * (frame["y_pred"].max() - frame["y_pred"].min())

@@ -370,6 +370,7 @@ def _squared_norms(parts: Any, n: int) -> Any:
 #: the confusion at s > 0 only, a score not being a probability to calibrate.
 TASK_VIEWS = {
     "real": "residuals",
+    "gaussian": "residuals",  # gaussian_nll: the predicted mean's residuals
     "binary": "binary",
     "margin": "margin",
     "multiclass": "multiclass",
@@ -427,17 +428,19 @@ class RowStats:
         if y is None or not batch.preds:
             return
         y = np.asarray(y)
-        cols = [np.asarray(p, dtype=np.float64) for p in batch.preds]
-        x = cols[0] if len(cols) == 1 else np.column_stack(cols)
         if y.ndim != 1:
             return  # several target columns (multilabel, distributions): no task section
         y = y.astype(np.float64)
+        cols = [np.asarray(p, dtype=np.float64) for p in batch.preds]
+        if self.view == "residuals":  # the first prediction column: ŷ (gaussian_nll's mean)
+            if cols[0].ndim == 1:
+                if self.residuals is None:
+                    self.residuals = Residuals()
+                self.residuals.add(y, cols[0])
+            return
+        x = cols[0] if len(cols) == 1 else np.column_stack(cols)
         if x.ndim == 2:  # K class columns (cross-entropy, focal, brier over K classes)
             self._classes(y, x)
-        elif self.view == "residuals":
-            if self.residuals is None:
-                self.residuals = Residuals()
-            self.residuals.add(y, x)
         elif self.view in ("binary", "margin"):
             if self.calibration is None:
                 self.calibration = Calibration(self.view, 2)
