@@ -358,6 +358,25 @@ def test_log_rate_predictions_get_from_logits(tmp_path, capsys):
     assert "mse" not in [r["loss"] for r in doc["recommendations"]]
 
 
+def test_over_dispersed_log_rates_get_only_commands_that_run(tmp_path, capsys):
+    """Over-dispersed counts with log-rate predictions: tweedie reads rates, so it is a
+    finding, not a try command that would refuse every negative prediction."""
+    import shlex
+
+    rng = np.random.default_rng(4)
+    y = rng.negative_binomial(1, 0.3, 3000)  # variance/mean ≈ 3.3, many zeros
+    z = np.log(y + 0.5) + rng.normal(0, 0.3, 3000)
+    path = tmp_path / "c.csv"
+    path.write_text("y_true,y_pred\n" + "".join(f"{a},{b:.6f}\n" for a, b in zip(y, z)))
+    doc = cli_json(capsys, "recommend", path)
+    assert doc["task"] == "counts"
+    assert [r["loss"] for r in doc["recommendations"]] == ["poisson"]
+    assert any("Tweedie suits such counts, but it reads rates" in f for f in doc["findings"])
+    for r in doc["recommendations"]:
+        code, _, err = cli(capsys, *shlex.split(r["command"])[1:])
+        assert code == 0, (r["command"], err)
+
+
 @pytest.mark.parametrize(
     "name,task,first",
     [

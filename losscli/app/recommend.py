@@ -409,6 +409,13 @@ def _advise_counts(ev: Any, findings: list[str]) -> list[Advice]:
         why.append(f"variance/mean {ratio:.3g} ≥ {OVERDISPERSED}: over-dispersed")
     if zeros >= MANY_ZEROS:
         why.append(f"{_share(zeros)} zeros ≥ {MANY_ZEROS:.0%}")
+    if ev.logits:  # tweedie reads rates: its try command would refuse the log-rates
+        if why:
+            findings.append(
+                f"{'; '.join(why)}: Tweedie suits such counts, but it reads rates, not "
+                "log-rates (evaluate it on exp of these predictions)"
+            )
+        return advice
     tweedie = _advice_from("counts", "tweedie", why)
     if why:
         advice.insert(0, tweedie)
