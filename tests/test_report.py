@@ -348,7 +348,8 @@ def test_residual_title_notes_each_on_a_line_within_the_figure(
     clipped: int, rebinned: int, lines: list[str]
 ) -> None:
     """What the grid clipped or re-binned is said under the title, a line each (on one
-    line the title ran past the figure's left edge), with the row counts in words."""
+    line the title ran past the figure's left edge), with the row counts in words, and
+    the saved chart is as large as what it draws."""
     import numpy as np
 
     from losscli.app import report_charts
@@ -368,12 +369,15 @@ def test_residual_title_notes_each_on_a_line_within_the_figure(
     texts = re.findall(r"<text[^>]*>([^<]*)</text>", svg)
     title = texts.index("Residuals against predictions (40 × 40 cells)")
     assert texts[title + 1 : title + 1 + len(lines)] == lines
+    # the page is cut to all the figure draws, these lines too: its size is their box's
     fig = drawn[0]
     box = fig.get_tightbbox(fig.canvas.get_renderer())
-    width, height = fig.get_size_inches()
-    slack = 0.02  # inches: the layout is made with the SVG renderer's text sizes, not Agg's
-    assert -slack <= box.x0 and box.x1 <= width + slack
-    assert -slack <= box.y0 and box.y1 <= height + slack
+    size = re.search(r'<svg[^>]* width="([\d.]+)pt" height="([\d.]+)pt"', svg)
+    assert size
+    slack = 0.06  # inches: the SVG is cut with the SVG renderer's text sizes, not Agg's
+    pad = 2 * report_charts.PAD
+    assert float(size[1]) / 72 == pytest.approx(box.width + pad, abs=slack)
+    assert float(size[2]) / 72 == pytest.approx(box.height + pad, abs=slack)
 
 
 @pytest.mark.parametrize("full_exit", ["", "1"], ids=["quick exit", "interpreter's exit"])
