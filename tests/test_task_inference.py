@@ -113,10 +113,39 @@ def test_plus_minus_one_target_is_binary_with_margin_losses(tmp_path, capsys):
     )
     doc = json.loads(out)
     assert doc["input"]["task"] == "binary"
+    code, _, err = cli(capsys, "eval", path, "--pos-label", "-1", "--quiet")
+    assert code == 0 and err == ""
+    code, _, err = cli(capsys, "eval", path, "--pos-label", "-1")
+    assert f"with a minority share of {minority:.1%}" in err  # the same class is rare
+    big = tmp_path / "even.csv"
+    even = np.where(np.arange(2000) % 5 < 2, 1, -1)  # 40% +1, 60% −1
+    pd.DataFrame({"y": even, "score": even + rng.normal(0, 1, 2000)}).to_csv(big, index=False)
+    code, _, err = cli(capsys, "eval", big, "--pos-label", "-1")
+    assert code == 0 and "with a -1 share of 60.0% in 2,000 rows" in err, err
     code, text, _ = cli(capsys, "recommend", path, "--format", "json")
     advice = json.loads(text)
     assert advice["task"] == "binary"
     assert [r["spec"] for r in advice["recommendations"]] == ["hinge", "squared_hinge"]
+
+
+@pytest.mark.parametrize("engine", ["local", "dask"])
+def test_an_empty_target_cell_is_no_label(tmp_path, capsys, engine):
+    """An empty target cell (dropped by --dropna) is not read as a 0: ±1 labels stay two
+    labels, and the share is over the labelled rows."""
+    if engine == "dask":
+        pytest.importorskip("dask")
+    rng = np.random.default_rng(8)
+    y = rng.choice([-1, 1], 200)
+    frame = pd.DataFrame({"y": y.astype(float), "score": 0.5 * y + rng.normal(0, 1, 200)})
+    frame.loc[37, "y"] = np.nan
+    path = tmp_path / "svm.csv"
+    frame.to_csv(path, index=False)
+    code, out, err = cli(capsys, "eval", path, "--dropna", "--engine", engine, "--format", "json")
+    assert code == 0, err
+    share = (np.delete(y, 37) == 1).mean()
+    assert f"±1 target 'y' with a +1 share of {share:.1%} in 199 rows" in err, err
+    assert "first" not in err  # no second pass: the first rows did not look otherwise
+    assert [r["loss"] for r in json.loads(out)["results"]] == ["hinge", "squared_hinge"]
 
 
 def test_sorted_counts_from_stdin(tmp_path, capsys, monkeypatch):

@@ -90,13 +90,22 @@ class TargetEvidence:
                     self.labels[name] = self.labels.get(name, 0) + c
 
     def add_batch(self, batch: Any) -> None:
-        """A record batch read with the target columns (text ones as dictionaries)."""
-        self._count(batch.num_rows)
+        """A record batch read with the target columns (text ones as dictionaries); a row
+        with an empty target cell is no label (``--dropna`` drops it; else it is an error
+        the pass reports) and is not counted."""
         if self.target[0] in self.text:
             codes, cats, nulls = text_column(batch.column(self.target[0]))
-            self.add_labels(codes if nulls is None else codes[~nulls], cats)
+            labelled = codes if nulls is None else codes[~nulls]
+            self._count(len(labelled))
+            self.add_labels(labelled, cats)
             return
-        columns = [float_column(batch.column(c))[0] for c in self.target]
+        read = [float_column(batch.column(c)) for c in self.target]
+        empty = None
+        for _, nulls in read:
+            if nulls is not None:
+                empty = nulls if empty is None else empty | nulls
+        columns = [values if empty is None else values[~empty] for values, _ in read]
+        self._count(len(columns[0]))
         self.add_values(np.concatenate(columns) if len(columns) > 1 else columns[0])
 
     def add_frame(self, frame: Any) -> None:
@@ -172,7 +181,7 @@ class TargetEvidence:
                 f"0/1 target {col!r} with a positive share of {share:.1%} in {rows}",
             )
         if counts is not None and len(counts) == 2 and set(counts) == {-1.0, 1.0}:
-            return _margin_binary(col, counts, rows)
+            return _margin_binary(col, counts, rows, self.pos_label)
         if self.integral and self.rows and (counts is None or len(counts) > 2):
             return Inference(
                 "counts",
@@ -226,20 +235,31 @@ def infer_task(
     return ev.decide()
 
 
-def _margin_binary(column: str, counts: dict[float, int], rows: str) -> Inference:
+def _margin_binary(
+    column: str, counts: dict[float, int], rows: str, positive: str | None
+) -> Inference:
     """A ±1 target (an SVM's labels): binary, evaluated with the margin losses on raw
-    scores (hinge, squared hinge), as ``recommend`` advises; a minority share under 20% is
-    said, though the margin losses have no class weights to apply."""
-    share = counts[1.0] / (counts[-1.0] + counts[1.0])
+    scores (hinge, squared hinge), as ``recommend`` advises. The share is the positive
+    class's (+1, or −1 by --pos-label); a minority share under 20% is said, though the
+    margin losses have no class weights to apply."""
+    label = -1.0 if positive is not None and _number(positive) == -1.0 else 1.0
+    share = counts[label] / (counts[-1.0] + counts[1.0])
     minority = min(share, 1 - share)
     imbalanced = minority < IMBALANCE_SHARE
     said = (
         f"a minority share of {minority:.1%} (< 20%)"
         if imbalanced
-        else f"a +1 share of {share:.1%}"
+        else f"a {label:+g} share of {share:.1%}"
     )
     reason = f"±1 target {column!r} with {said} in {rows}: margin losses on raw scores"
     return Inference("binary", default_losses("binary-margin"), reason, imbalanced)
+
+
+def _number(text: str) -> float | None:
+    try:
+        return float(text)
+    except ValueError:
+        return None
 
 
 def _text_binary(
