@@ -283,7 +283,6 @@ def test_parts_read_in_parallel_give_the_same_sums(
 def test_dask_engine_is_refused_before_writing(tmp_path: Path) -> None:
     """report runs on the local engine: its help offers no --engine, and the option is
     refused before anything is written."""
-    pytest.importorskip("dask")
     page = tmp_path / "report.html"
     data = str(ROOT / "sample_data" / "regression.parquet")
     code, out, err = run(["report", data, "--engine", "dask", "-o", str(page), "-q"])
@@ -456,7 +455,10 @@ def test_the_interval_note_is_a_sentence(tmp_path: Path) -> None:
 def _row_stats(path: Path, loss: str | None, **spec) -> list[dict]:
     from losscli.app.evaluation import evaluate, input_spec
 
-    return evaluate(str(path), loss, input_spec(**spec), top=5, row_stats=True)["row_stats"]
+    doc = evaluate(
+        str(path), loss, input_spec(**spec), top=5, row_stats=True, top_where_ranked=True
+    )
+    return doc["row_stats"]
 
 
 def test_margin_scores_get_the_confusion_at_zero(tmp_path: Path) -> None:
@@ -485,6 +487,13 @@ def test_margin_scores_get_the_confusion_at_zero(tmp_path: Path) -> None:
     assert "Confusion matrix at s &gt; 0" in section and "Reliability" not in section
     cells = re.findall(r"<text[^>]*>\s*(\d+)\s*</text>", section)
     assert [int(c) for c in cells[:4]] == [n for row in cal["confusion"] for n in row]
+    # --pos-label -1: −1 is the positive class (t = +1), and the labels say so
+    flipped = _row_stats(path, None, pos_label="-1")[0]
+    assert flipped["classes"] == ["not -1", "-1 (positive)"]
+    assert flipped["calibration"]["confusion"] == [
+        [int(np.sum(truth & ~guess)), int(np.sum(truth & guess))],
+        [int(np.sum(~truth & ~guess)), int(np.sum(~truth & guess))],
+    ]
 
 
 def test_task_section_follows_the_loss_not_the_first_batch(tmp_path: Path) -> None:
@@ -541,3 +550,86 @@ def test_gaussian_nll_gets_the_residuals_of_its_mean() -> None:
     lo, hi = res["pred_range"]  # the mean's range (widened), not the variance's
     assert lo <= frame["y_pred"].min() < frame["y_pred"].max() <= hi
     assert hi - lo < 1.5 * (frame["y_pred"].max() - frame["y_pred"].min())
+
+
+def _calibration_of(path: Path, loss: str, **spec) -> dict:
+    return _row_stats(path, loss, **spec)[0]["calibration"]
+
+
+def test_losses_of_raw_scores_are_calibrated_through_softmax(tmp_path: Path) -> None:
+    """multi_hinge reads raw class scores (it has no --from-logits): the page bins their
+    softmax, as cross_entropy --from-logits does with the same scores (an ECE above 1,
+    from scores binned as probabilities, cannot happen)."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(12)
+    y = rng.integers(0, 3, 600)
+    scores = rng.normal(0, 1.5, (600, 3))
+    scores[np.arange(600), y] += 1.0
+    path = tmp_path / "scores.csv"
+    pd.DataFrame({"y": y, **{f"p_{k}": scores[:, k] for k in range(3)}}).to_csv(path, index=False)
+    mine = _calibration_of(path, "multi_hinge")
+    softmax = _calibration_of(path, "cross_entropy", from_logits=True)
+    assert 0 <= mine["ece"] <= 1
+    assert mine["ece"] == pytest.approx(softmax["ece"], rel=1e-12)
+    assert mine["confusion"] == softmax["confusion"]
+
+
+def test_overlap_losses_get_the_calibration(tmp_path: Path) -> None:
+    """dice on a 0/1 target and probabilities: the calibration section, as bce's."""
+    data = ROOT / "sample_data" / "binary.csv"
+    dice, bce = _calibration_of(data, "dice"), _calibration_of(data, "bce")
+    assert dice is not None and dice == bce
+
+
+def test_soft_targets_are_binned_but_not_counted_as_a_class(tmp_path: Path) -> None:
+    """bce with soft targets in (0, 1): the reliability bins hold every row (the ece
+    metric's value), the confusion only the 0 and 1 labels, and the page says so."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(13)
+    p = rng.uniform(0.02, 0.98, 400)
+    y = np.clip(np.round(p + rng.normal(0, 0.2, 400), 2), 0, 1)
+    y[:150] = (rng.uniform(size=150) < p[:150]).astype(float)  # hard labels too
+    path = tmp_path / "soft.csv"
+    pd.DataFrame({"y": y, "pred": p}).to_csv(path, index=False)
+    cal = _calibration_of(path, "bce")
+    hard = (y == 0) | (y == 1)
+    assert cal["soft_targets"] == int((~hard).sum()) > 0
+    assert sum(map(sum, cal["confusion"])) == int(hard.sum())
+    truth, guess = y[hard] == 1, p[hard] > 0.5
+    assert cal["confusion"][1][1] == int((truth & guess).sum())
+    # the page's class rows are left out (a soft target has no class), said once
+    page = tmp_path / "soft.html"
+    frame = pd.read_csv(path)
+    frame.loc[len(frame)] = [np.nan, 0.5]  # a row --dropna drops, and says so
+    frame.to_csv(path, index=False)
+    code, _, err = run(["report", str(path), "--loss", "bce", "--dropna", "-o", str(page)])
+    assert code == 0, err
+    assert err.count("note: no per-class rows: soft targets (in (0, 1)) have no class") == 1
+    dropped = "dropped 1 of 401 rows with empty, NaN or infinite cells (--dropna)"
+    assert err.count(dropped) == 1, err
+    text = page.read_text("utf-8")
+    assert text.count(dropped) == 1
+    assert f"{(~hard).sum():,} rows have a soft target in (0, 1)" in text
+    assert '<section id="classes">' not in text
+
+
+def test_poisson_log_rates_give_the_residuals_of_the_rate(tmp_path: Path) -> None:
+    """poisson --from-logits reads log-rates z: the residuals are y − e^z, those of the
+    same model written as rates."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(14)
+    z = rng.normal(0.5, 0.6, 500)
+    y = rng.poisson(np.exp(z))
+    logs, rates = tmp_path / "logs.csv", tmp_path / "rates.csv"
+    pd.DataFrame({"y": y, "pred": z}).to_csv(logs, index=False)
+    pd.DataFrame({"y": y, "pred": np.exp(z)}).to_csv(rates, index=False)
+    a = _row_stats(logs, "poisson", from_logits=True)[0]["residuals"]
+    b = _row_stats(rates, "poisson")[0]["residuals"]
+    assert a["pred_range"] == pytest.approx(b["pred_range"], rel=1e-12)
+    assert a["counts"] == b["counts"]

@@ -31,8 +31,9 @@ from losscli.app.report_html import (
     options_text,
     table,
 )
-from losscli.errors import LossCliError
+from losscli.errors import InputError, LossCliError
 from losscli.io.input_options import InputSpec
+from losscli.kernel.validate import SOFT_TARGETS_HINT
 
 Note = Callable[[str], None]
 Advice = dict[str, Any] | str  # recommend's record, or why the page has none
@@ -56,12 +57,19 @@ def build(
     from losscli.app.evaluation import evaluate
 
     charts.require_matplotlib()
-    keep = Notes(note)
+    said: set[str] = set()
+
+    def say(message: str) -> None:  # once, should the pass run again
+        if message not in said and note is not None:
+            note(message)
+        said.add(message)
+
+    keep = Notes(say)
 
     advising = _Advising(path, inputs)
 
-    with advising:
-        doc = evaluate(
+    def evaluated(per_class: str | bool) -> dict[str, Any]:
+        return evaluate(
             path,
             loss,
             inputs,
@@ -73,10 +81,20 @@ def build(
             top=top,
             note=keep,
             row_stats=True,
-            per_class=WHERE_DEFINED,
+            per_class=per_class,
             observers=advising.observers,
             top_where_ranked=True,  # rmse alone: no worst rows, and a note
         )
+
+    with advising:
+        try:
+            doc = evaluated(WHERE_DEFINED)
+        except InputError as exc:
+            if exc.hint != SOFT_TARGETS_HINT or path == "-":
+                raise  # stdin is read once: the error stands
+            keep.messages.clear()  # the second pass gives them again
+            doc = evaluated(False)
+            keep("no per-class rows: soft targets (in (0, 1)) have no class")
         advice = advising.start(doc)  # its numpy work runs while the charts are drawn
         stats = doc.pop("row_stats")
         return page(doc, stats, advice, keep.messages, options or {})
@@ -358,16 +376,28 @@ def _task_section(stats: list[dict[str, Any]], doc: dict[str, Any]) -> str:
             '<section id="calibration"><h2>Decisions</h2>'
             '<p class="note">Raw scores with ±1 targets: the confusion matrix at s > 0. A '
             "margin score is not a probability, so there is no reliability diagram.</p>"
-            f'<div class="charts"><figure>{charts.confusion(cal, ["−1", "+1"])}</figure>'
+            f'<div class="charts"><figure>{charts.confusion(cal, first["classes"])}</figure>'
             "</div></section>"
         )
     classes = first["classes"] or (["0", "1"] if cal["kind"] == "binary" else None)
-    return (
-        '<section id="calibration"><h2>Calibration</h2>'
-        f'<p class="note">ECE = Σₖ (Wₖ/W)·|ȳₖ − p̄ₖ| over 15 equal-width bins: '
+    ece = (
+        '<p class="note">ECE = Σₖ (Wₖ/W)·|ȳₖ − p̄ₖ| over 15 equal-width bins: '
         f"{escape(fmt(cal['ece']))}</p>"
+    )
+    return (
+        f'<section id="calibration"><h2>Calibration</h2>{ece}{_soft_note(cal["soft_targets"])}'
         f'<div class="charts"><figure>{charts.reliability(cal)}</figure>'
         f"<figure>{charts.confusion(cal, classes)}</figure></div></section>"
+    )
+
+
+def _soft_note(soft: int) -> str:
+    if not soft:
+        return ""
+    rows = f"{soft:,} row" + ("s have" if soft != 1 else " has")
+    return (
+        f'<p class="note">{rows} a soft target in (0, 1): in the reliability bins (their '
+        "mean target), not in the confusion matrix, which counts the 0 and 1 labels.</p>"
     )
 
 

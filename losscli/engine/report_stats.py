@@ -24,9 +24,12 @@ the batch whatever the file's length.
   reliability bins (15 equal-width over [0, 1], as ``ece``) with Wₖ, Σp, Σy, and
   ECE = Σₖ (Wₖ/W)·|ȳₖ − p̄ₖ| (binary: p of class 1; K classes: the top-label confidence
   max_c p_c against argmax = label), and the confusion matrix at p > 0.5 (binary, as
-  accuracy and the other metrics decide) or argmax (K classes). Logits (the loss's
-  ``from_logits``) are read through the sigmoid or softmax first, log-probabilities
-  through exp. Margin scores (±1 targets): the confusion matrix at s > 0 only.
+  accuracy and the other metrics decide) or argmax (K classes); soft targets in (0, 1)
+  are binned but left out of the confusion (``soft_targets`` counts them). Logits (the
+  loss's ``from_logits``, or a loss that reads raw scores only: multi_hinge,
+  multiclass_sparsemax) are read through the sigmoid or softmax first,
+  log-probabilities through exp, poisson's log-rates through exp for the residuals.
+  Margin scores (±1 targets): the confusion matrix at s > 0 only.
 """
 
 from __future__ import annotations
@@ -294,6 +297,7 @@ class Calibration:
     sum_p: Any = None
     sum_y: Any = None
     confusion: Any = None
+    soft: int = 0  # binary rows with a soft target in (0, 1): binned, not in the confusion
 
     def __post_init__(self) -> None:
         self.weight = np.zeros(CALIBRATION_BINS)
@@ -311,6 +315,10 @@ class Calibration:
         if self.kind == "binary":
             conf, hit = p, y.astype(np.float64)
             truth, guess = y.astype(np.int64), (p > 0.5).astype(np.int64)  # as the metrics decide
+            soft = (y != 0) & (y != 1)  # a soft label has no class to count it under
+            if soft.any():
+                self.soft += int(np.count_nonzero(soft))
+                truth[soft] = -1
         else:
             guess = np.argmax(p, axis=1)
             truth = y.astype(np.int64)
@@ -331,6 +339,7 @@ class Calibration:
         self.sum_p += other.sum_p
         self.sum_y += other.sum_y
         self.confusion += other.confusion
+        self.soft += other.soft
 
     def ece(self) -> float | None:
         """ECE = Σₖ (Wₖ/W)·|ȳₖ − p̄ₖ| = Σₖ |Σy − Σp|ₖ / W."""
@@ -348,6 +357,7 @@ class Calibration:
             "mean_y": _ratio(self.sum_y, self.weight),
             "ece": self.ece(),
             "confusion": self.confusion.tolist(),  # [true class][predicted class]
+            "soft_targets": self.soft,
         }
 
 
@@ -372,6 +382,7 @@ TASK_VIEWS = {
     "real": "residuals",
     "gaussian": "residuals",  # gaussian_nll: the predicted mean's residuals
     "binary": "binary",
+    "overlap": "binary",  # dice, iou, tversky: probabilities of one class, or of K
     "margin": "margin",
     "multiclass": "multiclass",
     "log_probs": "log_probs",  # nll: log-probabilities of K classes, exp first
@@ -384,7 +395,9 @@ class RowStats:
     residual density or the calibration of the file's predictions."""
 
     view: str | None = None  # the task section this loss's sums feed (``TASK_VIEWS``), or none
-    logits: bool = False  # its predictions are logits (--from-logits): σ or softmax first
+    # its predictions are logits (--from-logits, or a loss of raw scores): σ or softmax
+    # first; a regression loss's log-rates (poisson --from-logits): exp first
+    logits: bool = False
     losses: Histogram = field(default_factory=Histogram)
     grads: Histogram | None = field(default_factory=Histogram)
     ranked: bool = True
@@ -400,10 +413,17 @@ class RowStats:
         ranked = unranked_reason(sel) is None
         classes = list(sel.plan.classes) if getattr(sel.plan, "classes", None) else None
         objective = sel.objective
+        view = TASK_VIEWS.get(objective.inputs) if task else None
         first = objective.terms[0][1] if hasattr(objective, "terms") else objective
+        logits = bool(getattr(first, "params", {}).get("from_logits"))
+        if view in ("binary", "multiclass") and not getattr(first.loss, "logits", True):
+            logits = True  # it reads raw scores only (multi_hinge, multiclass_sparsemax)
+        if view == "margin":  # t = +1 for the positive class (--pos-label's), −1 for the other
+            pos = sel.pos_label
+            classes = ["−1", "+1"] if pos is None else [f"not {pos}", f"{pos} (positive)"]
         return cls(
-            view=TASK_VIEWS.get(objective.inputs) if task else None,
-            logits=bool(getattr(first, "params", {}).get("from_logits")),
+            view=view,
+            logits=logits,
             ranked=ranked,
             grads=Histogram() if ranked else None,
             classes=classes,
@@ -436,7 +456,8 @@ class RowStats:
             if cols[0].ndim == 1:
                 if self.residuals is None:
                     self.residuals = Residuals()
-                self.residuals.add(y, cols[0])
+                # poisson --from-logits reads log-rates z: its prediction is the rate e^z
+                self.residuals.add(y, np.exp(cols[0]) if self.logits else cols[0])
             return
         x = cols[0] if len(cols) == 1 else np.column_stack(cols)
         if x.ndim == 2:  # K class columns (cross-entropy, focal, brier over K classes)

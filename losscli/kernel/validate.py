@@ -307,10 +307,15 @@ class LogitsWatch:
         return None
 
 
+#: the hint of a soft target met by ``--per-class`` (a page that adds class rows where
+#: they are defined leaves them out on it: ``app.report``)
+SOFT_TARGETS_HINT = "--per-class groups rows by their true class; soft targets have none"
+
+
 def true_classes(batch: Batch) -> np.ndarray:
     """Each prepared row's true class: the label (K columns), the one-hot column, or the
     0/1 target of one column; −1 for a row that does not count (``ignore_index``)."""
-    hint = "--per-class groups rows by their true class; soft targets have none"
+    hint = SOFT_TARGETS_HINT
     if "labels" in batch.aux:
         codes = np.asarray(batch.aux["labels"], dtype=np.int64)
     elif batch.target.ndim == 2:  # one-hot (or soft) target columns
