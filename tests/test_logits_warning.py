@@ -109,3 +109,25 @@ def test_a_conventions_logits_default_warns_with_its_own_fix(tmp_path, capsys):
         capsys, "eval", path, "-l", "dice", "--convention", "optax", "--no-from-logits", "-q"
     )
     assert code == 0 and warnings_of(err) == [], err
+
+
+@pytest.mark.parametrize("loss", [None, "hinge", "squared_hinge,perceptron"])
+def test_probabilities_read_as_margin_scores_warn(tmp_path, capsys, loss):
+    """The margin losses read raw scores s (t·s ≥ 1 is a margin): probabilities in [0, 1]
+    with ±1 targets give hinge values that mean nothing, so a warning names them; the
+    scores of a model (some outside [0, 1]) do not."""
+    rng = np.random.default_rng(15)
+    y = rng.choice([-1, 1], 300)
+    probabilities = tmp_path / "p.csv"
+    pd.DataFrame({"y": y, "score": rng.uniform(size=300)}).to_csv(probabilities, index=False)
+    args = [] if loss is None else ["-l", loss]
+    code, _, err = cli(capsys, "eval", probabilities, *args)
+    assert code == 0, err
+    (line,) = warnings_of(err)
+    reader = loss or "hinge,squared_hinge"
+    assert f"but {reader.replace(',', ', ')} read" in line
+    assert "score lies in [0, 1]" in line and "raw margin scores" in line
+    scores = tmp_path / "s.csv"
+    pd.DataFrame({"y": y, "score": y + rng.normal(0, 1, 300)}).to_csv(scores, index=False)
+    code, _, err = cli(capsys, "eval", scores, *args)
+    assert code == 0 and warnings_of(err) == [], err

@@ -21,7 +21,8 @@ def quiet(_: str) -> None:
 @contextmanager
 def watching_logits(reading: Reading, note: Note, flag: bool | None) -> Iterator[None]:
     """Watch the pass run inside the ``with``; after it, warn when every prediction read
-    as logits lies in [0, 1] (and K columns sum to 1): they look like probabilities."""
+    as logits or as margin scores lies in [0, 1] (and K columns sum to 1): they look like
+    probabilities."""
     watch = _watch(reading)
     try:
         yield
@@ -49,13 +50,17 @@ def _watch(reading: Reading) -> Any:
         # log-rates in [0, 1] are ordinary); K columns of a softmax sum to 1 per row.
         if sel.objective.inputs in _PROBABILITY_INPUTS and sel.plan.inputs:
             if any(t.params.get("from_logits") for t in terms):
-                softmax = sel.objective.inputs != "binary"  # K binary columns: multilabel
-                groups.setdefault((tuple(sel.plan.inputs[0]), softmax), []).append(sel.label)
+                read = "softmax" if sel.objective.inputs != "binary" else "sigmoid"
+                groups.setdefault((tuple(sel.plan.inputs[0]), read), []).append(sel.label)
+        # The margin losses read raw scores t·s (hinge wants t·s ≥ 1): probabilities in
+        # [0, 1] never give class −1 a margin.
+        if sel.objective.inputs == "margin" and sel.plan.inputs:
+            groups.setdefault((tuple(sel.plan.inputs[0]), "margin"), []).append(sel.label)
     if not groups:
         return None
     from losscli.kernel.validate import LogitsWatch
 
-    watch = LogitsWatch([(list(c), softmax, labels) for (c, softmax), labels in groups.items()])
+    watch = LogitsWatch([(list(c), read, labels) for (c, read), labels in groups.items()])
     reading.observers.append(watch)
     return watch
 

@@ -255,11 +255,11 @@ class LogitsWatch:
     its first value outside.
     """
 
-    def __init__(self, groups: list[tuple[list[str], bool, list[str]]]) -> None:
+    def __init__(self, groups: list[tuple[list[str], str, list[str]]]) -> None:
         import threading
 
-        # (prediction columns, whether their rows are one distribution, the losses
-        # that read them as logits)
+        # (prediction columns, how they are read: "sigmoid", "softmax" (their rows are
+        # one distribution) or "margin" (raw scores), the losses that read them so)
         self.groups = groups
         self._lock = threading.Lock()
         self.reset()
@@ -269,7 +269,7 @@ class LogitsWatch:
         self.rows = 0
 
     def add_frame(self, frame) -> None:
-        for i, (columns, softmax, _) in enumerate(self.groups):
+        for i, (columns, read, _) in enumerate(self.groups):
             if not self.suspect[i]:
                 continue
             values = [frame.numbers.get(c) for c in columns]
@@ -277,7 +277,7 @@ class LogitsWatch:
                 suspect = False
             else:
                 suspect = all(v.size == 0 or (v.min() >= 0.0 and v.max() <= 1.0) for v in values)
-                if suspect and softmax and len(values) > 1:
+                if suspect and read == "softmax" and len(values) > 1:
                     suspect = bool(np.all(np.abs(np.add.reduce(values) - 1.0) <= 1e-3))
             with self._lock:
                 self.suspect[i] = self.suspect[i] and suspect
@@ -289,11 +289,19 @@ class LogitsWatch:
         ``--from-logits`` (else by a convention's default)."""
         if not self.rows:
             return None
-        for (columns, softmax, losses), suspect in zip(self.groups, self.suspect):
+        for (columns, read, losses), suspect in zip(self.groups, self.suspect):
             if suspect:
                 where = ", ".join(columns)
-                rows = " and every row sums to 1" if softmax and len(columns) > 1 else ""
+                rows = " and every row sums to 1" if read == "softmax" and len(columns) > 1 else ""
                 reads = "reads" if len(losses) == 1 else "read"
+                if read == "margin":
+                    return (
+                        f"{source}: every score in {where} lies in [0, 1]: they look like "
+                        f"probabilities, but {', '.join(losses)} {reads} raw margin scores "
+                        "(t·s ≥ 1 for a right answer with a margin, which a probability never "
+                        "reaches for t = −1); give the model's raw scores, or the logits "
+                        "log(p / (1 − p))"
+                    )
                 return (
                     f"{source}: every prediction in {where} lies in [0, 1]{rows}: they look like "
                     f"probabilities, but {', '.join(losses)} {reads} them as logits "
