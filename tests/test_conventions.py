@@ -393,6 +393,26 @@ def test_an_inferred_tasks_defaults_keep_the_losses_the_library_defines(capsys):
     assert [line.split()[0] for line in out.splitlines()[1:]] == ["bce", "focal"]
 
 
+def test_an_inferred_task_the_library_defines_no_loss_of_is_said_so(capsys):
+    """±1 targets infer hinge and squared_hinge, which PyTorch does not define: the error
+    says the losses were inferred (the user named none) and how to go on."""
+    from pathlib import Path
+
+    sample = Path(__file__).resolve().parents[1] / "sample_data" / "hinge.csv"
+    assert run(["eval", str(sample), "--convention", "torch"]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.splitlines() == [
+        "error: --convention torch: PyTorch defines none of the losses inferred for this "
+        "binary task (hinge, squared_hinge)",
+        "hint: choose losses with --loss, or drop --convention for losscli's own; "
+        "'losscli explain hinge' compares the libraries",
+    ]
+    assert run(["eval", str(sample), "--convention", "keras", "-q"]) == 0
+    out, _ = capsys.readouterr()
+    assert [line.split()[0] for line in out.splitlines()[1:]] == ["hinge", "squared_hinge"]
+
+
 def test_convention_names_complete():
     from losscli.cli.completion import convention_completions
 

@@ -90,7 +90,7 @@ def prepare(
             header = read_header(source)
         loss = inference.losses
         if convention:
-            loss = _defined_by(convention, loss, note)
+            loss = _defined_by(convention, loss, note, inference.task)
         inference.evaluated = loss
         if not guess:
             note(inference.note())
@@ -251,10 +251,12 @@ def _column_labels(source: Source, header: Header, column: str) -> set[float] | 
     return labels
 
 
-def _defined_by(convention: str, losses: str, note: Note) -> str:
+def _defined_by(convention: str, losses: str, note: Note, task: str) -> str:
     """The inferred task's default losses that the convention's library defines; the
-    others are left out with a note (a loss asked for with --loss is an error instead)."""
+    others are left out with a note (a loss asked for with --loss is an error instead),
+    and none defined is an error that says the losses were inferred."""
     from losscli.binding.conventions import lookup
+    from losscli.binding.libraries import TITLES
 
     kept, lacking = [], []
     for name in losses.split(","):
@@ -263,12 +265,17 @@ def _defined_by(convention: str, losses: str, note: Note) -> str:
             kept.append(name)
         except UsageError:
             lacking.append(name)
-    if lacking and kept:
-        from losscli.binding.libraries import TITLES
-
-        library = normalize_library(convention)
+    library = normalize_library(convention)
+    if not kept:
+        raise UsageError(
+            f"--convention {library}: {TITLES[library]} defines none of the losses inferred "
+            f"for this {task} task ({', '.join(lacking)})",
+            hint=f"choose losses with --loss, or drop --convention for losscli's own; "
+            f"'losscli explain {lacking[0]}' compares the libraries",
+        )
+    if lacking:
         note(f"--convention {library}: {TITLES[library]} defines no {', '.join(lacking)}: left out")
-    return ",".join(kept) or lacking[0]  # none defined: the first one's error
+    return ",".join(kept)
 
 
 def checked_inference(
