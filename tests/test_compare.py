@@ -712,3 +712,47 @@ def test_parquet_baseline_against_a_csv_candidate(capsys, tmp_path):
             assert b[field] == pytest.approx(a[field], rel=1e-12, abs=1e-15), field
     same = compare_json(capsys, parquet, BASE, "--loss", "mse", *FAST, expect=0)
     assert same["results"][0]["difference"] == 0.0
+
+
+def test_the_same_model_read_in_another_order_is_no_regression(tmp_path, capsys):
+    """The same predictions as Parquet row groups, or shuffled and joined by --key: the
+    sums are added in another order and the values differ in their last bits; that is
+    rounding, not a regression (it exited 1). A real change, however small, still is."""
+    rng = np.random.default_rng(21)
+    n = 30_000
+    y = rng.normal(size=n)
+    k = rng.integers(0, 3, n)
+    probs = rng.dirichlet([1, 1, 1], n)
+    frame = pd.DataFrame(
+        {"id": np.arange(n), "y_true": y, "y_pred": y + rng.normal(size=n), "label": k}
+        | {f"p_{c}": probs[:, c] for c in range(3)}
+    )
+    base, parquet, shuffled = tmp_path / "b.csv", tmp_path / "b.parquet", tmp_path / "s.csv"
+    frame.to_csv(base, index=False)
+    frame.to_parquet(parquet, row_group_size=7_000)
+    frame.sample(frac=1, random_state=2).to_csv(shuffled, index=False)
+    regression = ["--loss", "mae,log_cosh,r2,d2_absolute_error"]
+    classes = ["--target", "label", "--pred", "p_*", "--loss", "cross_entropy,perplexity"]
+    for other, extra in (
+        (parquet, ["--bootstrap", "0"]),
+        (shuffled, ["--key", "id", "--bootstrap", "100"]),
+    ):
+        for losses in (regression, classes):
+            args = ["compare", base, other, *losses, *extra, "--format", "json", "-q"]
+            code, out, err = cli(capsys, *args)
+            doc = json.loads(out)
+            assert code == 0, (other, losses, err, doc["results"])
+            for r in doc["results"]:
+                assert r["difference"] == 0.0 and not r["regression"], r
+                assert r["reason"] == "no change" or "the rounding of sums" in r["reason"]
+    worse = frame.copy()
+    worse.loc[123, "y_pred"] += 1e-3  # one row, slightly worse or better: a real change
+    changed = tmp_path / "w.parquet"
+    worse.to_parquet(changed, row_group_size=7_000)
+    code, out, _ = cli(capsys, "compare", base, changed, "--loss", "mae", "--bootstrap", "0",
+                       "--format", "json", "-q")  # fmt: skip
+    (r,) = json.loads(out)["results"]
+    assert r["difference"] != 0.0
+    assert r["difference"] == pytest.approx(abs(frame.y_true[123] - frame.y_pred[123] - 1e-3) / n
+                                            - abs(frame.y_true[123] - frame.y_pred[123]) / n,
+                                            abs=1e-15)  # fmt: skip

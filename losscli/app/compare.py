@@ -206,7 +206,8 @@ def results(
         for name, sb, sc, n, ub, uc, group_seed in rows:
             vb = _value(sel, sb, reduction, base, name)
             vc = _value(sel, sc, reduction, cand, name)
-            diff = vc - vb
+            rounding = _rounding(vb, vc, direction)
+            diff = _unrounded(vc - vb, rounding)
             result: dict[str, Any] = {
                 "loss": sel.label,
                 "params": sel.objective.user_params(),
@@ -222,7 +223,7 @@ def results(
             }
             if replicates and ub is not None:
                 lo, hi = _interval(sel, ub, uc, reduction, replicates, confidence, group_seed)
-                result["ci_low"], result["ci_high"] = lo, hi
+                result["ci_low"], result["ci_high"] = (_unrounded(x, rounding) for x in (lo, hi))
             sign = {"lower": 1.0, "higher": -1.0}.get(direction, 0.0)
             lo, hi = result["ci_low"], result["ci_high"]
             if lo is not None and not (math.isfinite(lo) and math.isfinite(hi)):
@@ -242,6 +243,28 @@ def results(
     return out
 
 
+#: differences within this fraction of the larger value are rounding, not a change: the
+#: two files' sums were added in another order (another layout, rows joined by --key),
+#: which moves a value by about 1e-14 of itself over millions of rows; taken as 0, an
+#: identical model is never a regression
+ROUNDING = 1e-12
+
+
+def _rounding(vb: float, vc: float, direction: str | None) -> float:
+    """How far two values of one loss may differ by rounding alone: ``ROUNDING`` of the
+    larger, and of 1 for a higher-is-better score (R², D², accuracy: 1 − a ratio, whose
+    rounding is the ratio's, near 1 where the score is near 0)."""
+    if not math.isfinite(vb + vc):
+        return 0.0
+    scale = max(abs(vb), abs(vc), 1.0 if direction == "higher" else 0.0)
+    return ROUNDING * scale
+
+
+def _unrounded(x: float, rounding: float) -> float:
+    """``x``, or 0.0 where it is within ``rounding`` of 0."""
+    return 0.0 if abs(x) <= rounding else x
+
+
 def _reason(
     result: dict[str, Any], sign: float, allowance: float, rule: Rule, confidence: float
 ) -> str:
@@ -258,7 +281,12 @@ def _reason(
         return f"not comparable: the values are {base:g} and {cand:g} (rescale the columns)"
     change = f"{rel:+.2%}" if rel is not None else f"{diff:+.6g}"
     if diff == 0:
-        return "no change"
+        if base == cand:
+            return "no change"
+        return (
+            f"no change: the values differ by {cand - base:+.3g}, the rounding of sums added "
+            "in another order (another file layout or row order)"
+        )
     if sign == 0:
         return f"{change}, a metric of the targets alone: never a regression"
     worsening = sign * diff
