@@ -70,6 +70,35 @@ def test_grad_with_key_writes_the_key_column_first(files, capsys):
     assert float(first_grad) == pytest.approx(2 * (p[i] - y[i]) / 30, rel=1e-12)
 
 
+def test_an_integer_key_stays_an_integer_in_parquet_output(tmp_path, capsys):
+    """grad and --reduction none with an int64 --key in Parquet: the output's key is int64,
+    as a --keep column would be, so the output joins back on the predictions (it was
+    text, and pandas refused to merge int64 with str)."""
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(6)
+    n = 500
+    frame = pd.DataFrame(
+        {"id": np.arange(n, dtype=np.int64) * 7 + 100, "y_true": rng.normal(size=n)}
+    )
+    frame["y_pred"] = frame.y_true + rng.normal(size=n)
+    frame[["id", "y_pred"]].to_parquet(tmp_path / "preds.parquet")
+    frame[["id", "y_true"]].sample(frac=1, random_state=1).to_parquet(tmp_path / "targets.parquet")
+    common = ["--targets", str(tmp_path / "targets.parquet"), "--key", "id", "--loss", "mse"]
+    grads, losses = tmp_path / "g.parquet", tmp_path / "l.parquet"
+    assert run(["grad", str(tmp_path / "preds.parquet"), *common, "-o", str(grads)]) == 0
+    assert run(["eval", str(tmp_path / "preds.parquet"), *common, "--reduction", "none",
+                "-o", str(losses)]) == 0  # fmt: skip
+    for out, column in ((grads, "grad_y_pred"), (losses, "mse")):
+        written = pd.read_parquet(out)
+        assert str(written["id"].dtype) == "int64"
+        joined = frame.merge(written, on="id")
+        assert len(joined) == n
+        expected = 2 * (joined.y_pred - joined.y_true) / n
+        if column == "mse":
+            expected = (joined.y_pred - joined.y_true) ** 2
+        np.testing.assert_allclose(joined[column], expected, rtol=1e-12)
+
+
 def _error(capsys, args):
     assert run(args) == 2
     err = capsys.readouterr().err.splitlines()

@@ -101,6 +101,9 @@ class Frame:
     # where the frame's part of the file starts (the part's first row): frames of parts
     # read in parallel, sorted by it, are in file order
     origin: int = 0
+    # the --key column as an Arrow array of its own type (per-row output writes it so;
+    # ``texts`` holds it as text, to join and compare rows by)
+    key: Any = None
 
     @property
     def rows(self) -> np.ndarray:
@@ -280,6 +283,7 @@ def frames(reading: Reading, stats: dict[str, int]) -> Iterator[Frame]:
         if bad.counts:
             continue  # keep counting bad cells to report them all, compute nothing
         carried = {c: carried_column(rb.column(c), c, source.name) for c in reading.keep}
+        key = carried_column(rb.column(reading.key), reading.key) if reading.key else None
         kept = None
         if drop is not None and drop.any():
             keep = ~drop
@@ -287,11 +291,12 @@ def frames(reading: Reading, stats: dict[str, int]) -> Iterator[Frame]:
             numbers = {c: v[keep] for c, v in numbers.items()}
             texts = {c: (codes[keep], cats) for c, (codes, cats) in texts.items()}
             carried = {c: a.filter(keep) for c, a in carried.items()}
+            key = None if key is None else key.filter(keep)
             kept = first + np.flatnonzero(keep)
             n = len(kept)
             if n == 0:
                 continue
-        frame = Frame(numbers, texts, kept, n, first, carried, origin)
+        frame = Frame(numbers, texts, kept, n, first, carried, origin, key)
         for observer in reading.observers:
             observer.add_frame(frame)
         yield frame

@@ -15,8 +15,11 @@ from losscli.io.sources import Source
 
 
 def _row_ids(reading: Reading, frame: Any) -> Any:
-    """The first output column: input row numbers, or the ``--key`` column's values."""
-    return frame.texts[reading.key] if reading.key else frame.rows
+    """The first output column: input row numbers, or the ``--key`` column's values in
+    their own type (an integer key stays an integer, to join the output back on)."""
+    if not reading.key:
+        return frame.rows
+    return frame.key if frame.key is not None else frame.texts[reading.key]
 
 
 def row_names(reading: Reading) -> list[str]:
