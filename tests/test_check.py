@@ -237,6 +237,26 @@ def test_one_failed_check_among_passing_ones_fails_the_run(capsys, tmp_path):
         ("mse", None, True),  # no threshold for mse: reported, never fails
         ("mae", 0.1, False),
     ]
+    assert tight[0]["reason"] == "no threshold applies to this loss"
+
+
+def test_a_loss_no_threshold_names_is_not_gated_not_passed(capsys, tmp_path):
+    """A check's loss that no threshold names is reported as "not gated" (it said
+    "passed", as if checked), in the table and the Markdown, as JUnit says "skipped"."""
+    config = write_config(
+        tmp_path / "losscli.toml",
+        file_check("partial", loss='"mse,mae"', fail_above="{ mse = 5 }"),
+    )
+    code, out, _ = cli(capsys, "check", "--config", config)
+    assert code == 0
+    assert [(r["loss"], r["rule"], r["result"]) for r in parse_table(out)] == [
+        ("mse", "<= 5", "passed"),
+        ("mae", "-", "not gated"),
+    ]
+    code, out, _ = cli(capsys, "check", "--config", config, "--format", "markdown")
+    assert "| mae | (all) | 0.685442 | - | - | ➖ not gated |" in out
+    code, out, _ = cli(capsys, "check", "--config", config, "--format", "junit")
+    assert out.count("<skipped") == 1 and "no threshold applies to this loss" in out
 
 
 def test_a_threshold_applies_to_every_group(capsys, tmp_path):

@@ -553,7 +553,7 @@ def _run_eval(config: Config, check: Mapping[str, Any]) -> tuple[list[dict[str, 
                 "limit": limit,
                 "rule": rule,
                 "passed": bool(passed),
-                "reason": None,
+                "reason": None if rule is not None else thresholds.NOT_GATED,
             }
         )
     return rows, str(path)

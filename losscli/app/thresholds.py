@@ -19,6 +19,10 @@ from losscli.errors import LossCliError, UsageError
 KINDS = {"fail_above": ("--fail-above", "lower"), "fail_below": ("--fail-below", "higher")}
 
 
+#: the reason of a loss a check evaluates but no threshold names: reported, not gated
+NOT_GATED = "no threshold applies to this loss"
+
+
 def other_kind(kind: str) -> str:
     return "fail_below" if kind == "fail_above" else "fail_above"
 

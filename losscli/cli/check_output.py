@@ -31,9 +31,12 @@ def summary_rows(doc: Mapping[str, Any]) -> list[list[str]]:
 
 
 def _result(row: Mapping[str, Any]) -> str:
-    """passed, FAILED, or "passed (within noise)" for a worsening that is not significant."""
+    """passed, FAILED, "passed (within noise)" for a worsening that is not significant, or
+    "not gated" for a loss no threshold names (reported beside the gated ones)."""
     if not row["passed"]:
         return "FAILED"
+    if row["rule"] is None:
+        return "not gated"
     return "passed (within noise)" if ", within noise" in (row.get("reason") or "") else "passed"
 
 
@@ -56,7 +59,8 @@ def render(doc: Mapping[str, Any], fmt: str) -> str:
     rows = summary_rows(doc)
     if fmt == "markdown":
         icon = "✅" if doc["passed"] else "❌"
-        rows = [[*r[:-1], ("❌ failed" if r[-1] == "FAILED" else f"✅ {r[-1]}")] for r in rows]
+        marks = {"FAILED": "❌ failed", "not gated": "➖ not gated"}
+        rows = [[*r[:-1], marks.get(r[-1], f"✅ {r[-1]}")] for r in rows]
         lines = [
             f"### {icon} losscli check: {summary_line(doc)}",
             "",

@@ -132,7 +132,7 @@ def compare_gates(doc: Mapping[str, Any]) -> list[Gate]:
 def _check_row(check: Mapping[str, Any], row: Mapping[str, Any]) -> Gate:
     label = _label(row["loss"], row["group"])
     if row["rule"] is None:  # a loss of the check that no threshold names
-        return Gate(check["name"], label, True, "no threshold applies to this loss", skipped=True)
+        return Gate(check["name"], label, True, thresholds.NOT_GATED, skipped=True)
     name = f"{label} {row['rule']}"
     if check["kind"] == "compare":
         message = _change(row["loss"], row["group"], row["baseline"], row["value"], row["reason"])
