@@ -447,6 +447,12 @@ def test_key_with_missing_keys_is_an_input_error_with_counts(capsys, keyed):
     )
     assert "3 key(s)" in line and "missing" in line
     assert "'id'" in line
+    # the first row of each file with a key the other lacks, in reading order
+    first = int(np.random.default_rng(11).permutation(2000)[:3].min())
+    assert line.endswith(
+        f"first, row {first} of {keyed['base']} has a key {keyed['missing']} lacks and "
+        f"row 0 of {keyed['missing']} has a key {keyed['base']} lacks"
+    )
 
 
 def test_key_with_duplicate_keys_is_an_input_error_with_counts(capsys, keyed):
@@ -455,6 +461,7 @@ def test_key_with_duplicate_keys_is_an_input_error_with_counts(capsys, keyed):
     )
     assert "2 duplicate key(s)" in line
     assert str(keyed["dup"]) in line and "'id'" in line
+    assert line.endswith("2 duplicate key(s): row 2 repeats the key of row 0")
 
 
 def test_key_column_missing_is_an_input_error(capsys):

@@ -106,22 +106,50 @@ def _check_aligned(base: Scored, cand: Scored, key: str | None) -> None:
 
 
 def _check_keys(base: Scored, cand: Scored, key: str) -> None:
+    """One row per key in each file, and the same keys in both; an error names the first
+    offending row of each file (the keys are held as hashes, rows in reading order)."""
     for scored in (base, cand):
         uniq = distinct(scored.keys)
         if len(uniq) != len(scored.keys):
+            again, first = _first_repeat(scored.keys)
             raise InputError(
                 f"{scored.path}: column {key!r} has {len(scored.keys) - len(uniq)} duplicate "
-                "key(s)",
+                f"key(s): {_row(scored, again)} repeats the key of {_row(scored, first)}",
                 hint="--key needs one row per key in each file",
             )
-    missing = len(np.setdiff1d(base.keys, cand.keys, assume_unique=True))
-    extra = len(np.setdiff1d(cand.keys, base.keys, assume_unique=True))
-    if missing or extra:
+    lacking = ~np.isin(base.keys, cand.keys)
+    foreign = ~np.isin(cand.keys, base.keys)
+    if lacking.any() or foreign.any():
+        first = []
+        if lacking.any():
+            row = _row(base, int(np.argmax(lacking)))
+            first.append(f"{row} of {base.path} has a key {cand.path} lacks")
+        if foreign.any():
+            row = _row(cand, int(np.argmax(foreign)))
+            first.append(f"{row} of {cand.path} has a key {base.path} lacks")
         raise InputError(
-            f"{cand.path}: {missing} key(s) of {base.path} are missing and {extra} key(s) are "
-            f"not in it (column {key!r})",
-            hint="both files must hold the same keys, one row each",
+            f"{cand.path}: {int(lacking.sum())} key(s) of {base.path} are missing and "
+            f"{int(foreign.sum())} key(s) are not in it (column {key!r}); first, "
+            + " and ".join(first),
+            hint="both files must hold the same keys, one row each (the same type too: "
+            "1 and 1.0 are different keys)",
         )
+
+
+def _first_repeat(keys: Any) -> tuple[int, int]:
+    """The first row whose key an earlier row has, and that earlier row."""
+    order = np.argsort(keys, kind="stable")
+    ranked = keys[order]
+    same = np.flatnonzero(ranked[1:] == ranked[:-1])
+    again = order[same + 1]
+    k = int(np.argmin(again))
+    first = int(np.flatnonzero(keys == keys[again[k]])[0])
+    return int(again[k]), first
+
+
+def _row(scored: Scored, i: int) -> str:
+    """The i-th row read, as errors name rows (the i-th kept one, after --dropna)."""
+    return f"row {i}" if not scored.dropped else f"row {i} of those kept by --dropna"
 
 
 @dataclass
