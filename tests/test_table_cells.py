@@ -93,3 +93,20 @@ def test_report_charts_label_group_values_escaped(capsys, files, tmp_path):
     assert code == 0, err
     charts = "".join(re.findall(r"<svg.*?</svg>", page.read_text(encoding="utf-8"), re.S))
     assert "\x1b" not in charts and "ansi\\x1b[31mred" in charts
+
+
+def test_wide_characters_keep_the_plain_table_aligned(tmp_path, capsys):
+    """東京 takes two display cells a character: the piped table pads by display width,
+    so the columns after a CJK group value start where the others' do."""
+    from rich.cells import cell_len
+
+    path = tmp_path / "cjk.csv"
+    path.write_text("y_true,y_pred,region\n1,1.5,東京\n2,2.1,north\n3,2.5,Zürich\n", "utf-8")
+    code, out, err = cli(capsys, "eval", path, "--loss", "mse", "--group", "region", "-q")
+    assert code == 0, err
+    import re
+
+    lines = out.splitlines()
+    # where the fourth column (n) starts, in display cells, on every line
+    starts = {cell_len(line[: re.match(r"(\S+\s+){3}", line).end()]) for line in lines}
+    assert len(starts) == 1, lines

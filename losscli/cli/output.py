@@ -117,13 +117,20 @@ def cell_text(text: str) -> str:
 
 
 def plain_table(columns: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
-    """Columns padded to their widest cell and separated by two spaces; lines never wrap."""
+    """Columns padded to their widest cell and separated by two spaces; lines never wrap.
+    Widths are display cells (東京 takes four), so wide characters keep the columns
+    aligned."""
+    from rich.cells import cell_len
+
     rows = [[cell_text(cell) for cell in row] for row in rows]
     widths = [
-        max([len(column), *(len(row[i]) for row in rows)]) for i, column in enumerate(columns)
+        max([cell_len(column), *(cell_len(row[i]) for row in rows)])
+        for i, column in enumerate(columns)
     ]
     return [
-        "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
+        "  ".join(
+            cell + " " * (width - cell_len(cell)) for cell, width in zip(line, widths, strict=True)
+        ).rstrip()
         for line in [columns, *rows]
     ]
 
