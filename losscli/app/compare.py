@@ -336,18 +336,6 @@ def _reason(
     return f"{change}, {beyond} (not significant: {interval} {where})"
 
 
-def _once(note: Callable[[str], None]) -> Callable[[str], None]:
-    """``note`` that says each message once (the two files often share their notes)."""
-    said: set[str] = set()
-
-    def once(message: str) -> None:
-        if message not in said:
-            said.add(message)
-            note(message)
-
-    return once
-
-
 def compare(
     baseline: str,
     candidate: str,
@@ -378,10 +366,11 @@ def compare(
     paired interval lies wholly on the worse side; ``False`` counts every such worsening.
     On the Dask backend each Parquet dataset is scored as tasks over its partitions.
     """
+    from losscli.app.evaluation import said_once
     from losscli.app.reading import kept_rows_note, prepare
     from losscli.engine.logits import quiet
 
-    note = _once(note or quiet)
+    note = said_once(note or quiet)
     if reduction not in SUMMARIES:
         raise UsageError(
             f"compare reduces with mean, mean_with_sample_weight, sum, median, max or p95, not {reduction!r}"

@@ -46,6 +46,19 @@ Note = Callable[[str], None]
 _quiet = quiet
 
 
+def said_once(note: Note) -> Note:
+    """``note`` that says each message once (two files, or a pass run again, give the
+    same notes)."""
+    said: set[str] = set()
+
+    def once(message: str) -> None:
+        if message not in said:
+            said.add(message)
+            note(message)
+
+    return once
+
+
 def with_keywords(
     params: Mapping[str, Any] | None, keywords: Mapping[str, Any]
 ) -> Mapping[str, Any] | None:

@@ -19,7 +19,7 @@ from typing import Any
 
 from losscli._version import __version__
 from losscli.app import report_charts as charts
-from losscli.app.evaluation import WHERE_DEFINED, without_unset_params
+from losscli.app.evaluation import WHERE_DEFINED, said_once, without_unset_params
 from losscli.app.report_html import (
     Notes,
     document,
@@ -57,14 +57,7 @@ def build(
     from losscli.app.evaluation import evaluate
 
     charts.require_matplotlib()
-    said: set[str] = set()
-
-    def say(message: str) -> None:  # once, should the pass run again
-        if message not in said and note is not None:
-            note(message)
-        said.add(message)
-
-    keep = Notes(say)
+    keep = Notes(None if note is None else said_once(note))  # once, should the pass rerun
 
     advising = _Advising(path, inputs)
 
